@@ -1,0 +1,359 @@
+//! The storage engine as one object: opening a data directory (creating it,
+//! or recovering it by redo from the last checkpoint), transactions
+//! (begin/commit/abort with group commit), checkpoints, and OID allocation.
+//!
+//! Control file (`global/pg_control`): format version, redo LSN of the last
+//! checkpoint, next xid, next OID, CRC. It is replaced atomically (write,
+//! fsync, rename, fsync dir) only after everything the checkpoint promises is
+//! on disk. See storage/README.md, "Checkpoints and recovery".
+
+use crate::buffer::BufferPool;
+use crate::clog::{Clog, XidStatus};
+use crate::error::{Result, StorageError};
+use crate::heap::Tid;
+use crate::page::PageKind;
+use crate::smgr::{RelId, Smgr};
+use crate::txn::{TxnManager, Xid, FIRST_XID};
+use crate::wal::{Lsn, Wal, WalRecord};
+use parking_lot::{Mutex, MutexGuard, RwLock};
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+const CONTROL_VERSION: u32 = 1;
+const CONTROL_MAGIC: &[u8; 8] = b"BSLTCTRL";
+/// OIDs below this are reserved for built-in objects.
+pub const FIRST_USER_OID: u32 = 16384;
+const OID_BATCH: u32 = 64;
+const UNIQUE_STRIPES: usize = 256;
+
+#[derive(Debug, Clone)]
+pub struct StorageOptions {
+    /// Buffer pool size in 8 KiB pages.
+    pub shared_buffers: usize,
+    pub synchronous_commit: bool,
+}
+
+impl Default for StorageOptions {
+    fn default() -> Self {
+        StorageOptions { shared_buffers: 16384, synchronous_commit: true }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Control {
+    redo: Lsn,
+    next_xid: Xid,
+    next_oid: u32,
+}
+
+#[derive(Default)]
+pub struct EngineStats {
+    pub commits: AtomicU64,
+    pub rollbacks: AtomicU64,
+    pub checkpoints: AtomicU64,
+    pub last_checkpoint_unix: AtomicU64,
+}
+
+pub struct Storage {
+    pub dir: PathBuf,
+    pub smgr: Arc<Smgr>,
+    pub pool: BufferPool,
+    pub wal: Arc<Wal>,
+    pub clog: Clog,
+    pub txns: TxnManager,
+    pub stats: EngineStats,
+    /// True when this open created the data directory.
+    pub created: bool,
+    next_oid: Mutex<(u32, u32)>,
+    pub(crate) insert_hint: Mutex<HashMap<RelId, u32>>,
+    tree_locks: Mutex<HashMap<RelId, Arc<RwLock<()>>>>,
+    unique_locks: Vec<Mutex<()>>,
+    /// Held shared from a commit record's insert until its clog update, and
+    /// exclusively while a checkpoint picks its redo point.
+    commit_lock: RwLock<()>,
+    checkpoint_lock: Mutex<()>,
+    synchronous_commit: AtomicBool,
+}
+
+fn read_control(dir: &Path) -> Result<Option<Control>> {
+    let p = dir.join("global").join("pg_control");
+    let b = match std::fs::read(&p) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    if b.len() != 36 || &b[..8] != CONTROL_MAGIC {
+        return Err(StorageError::Corrupt("pg_control: bad header".into()));
+    }
+    let crc = u32::from_le_bytes(b[32..36].try_into().expect("4"));
+    if crc32c::crc32c(&b[..32]) != crc {
+        return Err(StorageError::Corrupt("pg_control: bad checksum".into()));
+    }
+    let version = u32::from_le_bytes(b[8..12].try_into().expect("4"));
+    if version != CONTROL_VERSION {
+        return Err(StorageError::Corrupt(format!("pg_control: unsupported version {version}")));
+    }
+    Ok(Some(Control {
+        redo: u64::from_le_bytes(b[12..20].try_into().expect("8")),
+        next_xid: u64::from_le_bytes(b[20..28].try_into().expect("8")),
+        next_oid: u32::from_le_bytes(b[28..32].try_into().expect("4")),
+    }))
+}
+
+fn write_control(dir: &Path, c: &Control) -> Result<()> {
+    let g = dir.join("global");
+    std::fs::create_dir_all(&g)?;
+    let mut b = Vec::with_capacity(36);
+    b.extend_from_slice(CONTROL_MAGIC);
+    b.extend_from_slice(&CONTROL_VERSION.to_le_bytes());
+    b.extend_from_slice(&c.redo.to_le_bytes());
+    b.extend_from_slice(&c.next_xid.to_le_bytes());
+    b.extend_from_slice(&c.next_oid.to_le_bytes());
+    b.extend_from_slice(&crc32c::crc32c(&b).to_le_bytes());
+    let tmp = g.join("pg_control.tmp");
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(&b)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, g.join("pg_control"))?;
+    std::fs::File::open(&g)?.sync_all()?;
+    Ok(())
+}
+
+impl Storage {
+    /// Opens (or creates) a data directory, recovering it if it was not shut
+    /// down cleanly. Recovery always ends with a checkpoint.
+    pub fn open(dir: &Path, opts: StorageOptions) -> Result<Arc<Storage>> {
+        std::fs::create_dir_all(dir)?;
+        let control = read_control(dir)?;
+        let created = control.is_none();
+        let control = control.unwrap_or(Control { redo: 0, next_xid: FIRST_XID, next_oid: FIRST_USER_OID });
+        let smgr = Arc::new(Smgr::new(dir.to_path_buf())?);
+        let pool = BufferPool::new(opts.shared_buffers, smgr.clone());
+        let clog = Clog::load(dir)?;
+        let wal_dir = dir.join("pg_wal");
+        std::fs::create_dir_all(&wal_dir)?;
+
+        // Redo.
+        let t0 = Instant::now();
+        let mut reader = Wal::read_from(&wal_dir, control.redo)?;
+        let mut next_xid = control.next_xid;
+        let mut next_oid = control.next_oid;
+        let mut nrec = 0u64;
+        while let Some(r) = reader.next_record()? {
+            nrec += 1;
+            next_xid = next_xid.max(r.rec.xid() + 1);
+            Self::redo(&pool, &smgr, &clog, &r.rec, r.end, &mut next_oid)?;
+        }
+        let end = reader.position();
+        if nrec > 0 {
+            tracing::info!(records = nrec, from = control.redo, to = end, ms = t0.elapsed().as_millis() as u64, "redo done");
+        }
+        let wal = Arc::new(Wal::open(wal_dir, end, control.redo)?);
+        pool.set_wal(wal.clone());
+        let st = Arc::new(Storage {
+            dir: dir.to_path_buf(),
+            smgr,
+            pool,
+            wal,
+            clog,
+            txns: TxnManager::new(next_xid),
+            stats: EngineStats::default(),
+            created,
+            next_oid: Mutex::new((next_oid, next_oid)),
+            insert_hint: Mutex::new(HashMap::new()),
+            tree_locks: Mutex::new(HashMap::new()),
+            unique_locks: (0..UNIQUE_STRIPES).map(|_| Mutex::new(())).collect(),
+            commit_lock: RwLock::new(()),
+            checkpoint_lock: Mutex::new(()),
+            synchronous_commit: AtomicBool::new(opts.synchronous_commit),
+        });
+        st.checkpoint()?;
+        Ok(st)
+    }
+
+    fn redo(pool: &BufferPool, smgr: &Smgr, clog: &Clog, rec: &WalRecord, end: Lsn, next_oid: &mut u32) -> Result<()> {
+        match rec {
+            WalRecord::HeapInsert { rel, blk, .. } | WalRecord::HeapSetXmax { rel, blk, .. } => {
+                let mut pg = pool.write_for_redo(*rel, *blk)?;
+                if pg.page().lsn() >= end {
+                    return Ok(());
+                }
+                Storage::redo_heap(&mut pg, rec)?;
+                pg.mark_dirty(end);
+            }
+            WalRecord::BtInsert { rel, blk, .. } => {
+                let mut pg = pool.write_for_redo(*rel, *blk)?;
+                if pg.page().lsn() >= end {
+                    return Ok(());
+                }
+                if pg.page().is_new() {
+                    return Err(StorageError::Corrupt(format!("B-tree redo on a new page {rel}/{blk}")));
+                }
+                Storage::redo_btree(&mut pg, rec)?;
+                pg.mark_dirty(end);
+            }
+            WalRecord::PageImages { pages } => {
+                for (rel, blk, img) in pages {
+                    let mut pg = pool.write_for_redo(*rel, *blk)?;
+                    if pg.page().lsn() >= end {
+                        continue;
+                    }
+                    pg.buf_mut().copy_from_slice(&img[..]);
+                    pg.mark_dirty(end);
+                }
+            }
+            WalRecord::Commit { xid } => clog.set(*xid, XidStatus::Committed),
+            WalRecord::Abort { xid } => clog.set(*xid, XidStatus::Aborted),
+            WalRecord::Checkpoint { next_oid: n, .. } | WalRecord::NextOid { next_oid: n } => {
+                *next_oid = (*next_oid).max(*n)
+            }
+            WalRecord::DropRel { rel } => {
+                pool.drop_rel(*rel);
+                smgr.unlink(*rel)?;
+            }
+            WalRecord::Pad => {}
+        }
+        let _ = PageKind::Heap;
+        Ok(())
+    }
+
+    pub fn set_synchronous_commit(&self, on: bool) {
+        self.synchronous_commit.store(on, Ordering::Relaxed);
+    }
+
+    /// Starts a transaction: a new xid in the running set.
+    pub fn begin(&self) -> Xid {
+        self.txns.assign()
+    }
+
+    /// Commits: the commit record is made durable (unless
+    /// synchronous_commit is off) before the commit is visible or acknowledged.
+    pub fn commit(&self, xid: Xid, sync: Option<bool>) -> Result<()> {
+        let res = (|| {
+            let _g = self.commit_lock.read();
+            let end = self.wal.insert(&WalRecord::Commit { xid })?;
+            if sync.unwrap_or_else(|| self.synchronous_commit.load(Ordering::Relaxed)) {
+                self.wal.flush(end)?;
+            }
+            self.clog.set(xid, XidStatus::Committed);
+            Ok(())
+        })();
+        if res.is_err() {
+            // The commit record may or may not be durable: we cannot tell the
+            // client it committed, and we must not let others see it either.
+            tracing::error!(xid, "commit failed; the transaction's outcome is decided by recovery");
+        } else {
+            self.stats.commits.fetch_add(1, Ordering::Relaxed);
+        }
+        self.txns.end(xid);
+        res
+    }
+
+    pub fn abort(&self, xid: Xid) -> Result<()> {
+        let res = self.wal.insert(&WalRecord::Abort { xid });
+        self.clog.set(xid, XidStatus::Aborted);
+        self.txns.end(xid);
+        self.stats.rollbacks.fetch_add(1, Ordering::Relaxed);
+        res.map(|_| ())
+    }
+
+    /// Allocates an OID (also used as a relation's file number). OIDs are
+    /// reserved in the WAL in batches, so none is reused after a crash.
+    pub fn new_oid(&self) -> Result<u32> {
+        let mut g = self.next_oid.lock();
+        if g.0 >= g.1 {
+            let upto = g.0 + OID_BATCH;
+            let end = self.wal.insert(&WalRecord::NextOid { next_oid: upto })?;
+            self.wal.flush(end)?;
+            g.1 = upto;
+        }
+        let o = g.0;
+        g.0 += 1;
+        Ok(o)
+    }
+
+    /// Checkpoint: choose the redo point, write every dirty page, fsync the
+    /// files, save the clog, then record the checkpoint in the control file.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub fn checkpoint(&self) -> Result<()> {
+        let _ck = self.checkpoint_lock.lock();
+        let redo = {
+            let _commits = self.commit_lock.write();
+            self.wal.start_checkpoint()
+        };
+        let pages = self.pool.flush_all()?;
+        self.smgr.sync_all()?;
+        self.clog.save(&self.dir)?;
+        let next_oid = self.next_oid.lock().1;
+        let next_xid = self.txns.next_xid();
+        let end = self.wal.insert(&WalRecord::Checkpoint { redo, next_xid, next_oid })?;
+        self.wal.flush(end)?;
+        write_control(&self.dir, &Control { redo, next_xid, next_oid })?;
+        self.wal.remove_old_segments(redo)?;
+        self.stats.checkpoints.fetch_add(1, Ordering::Relaxed);
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        self.stats.last_checkpoint_unix.store(now, Ordering::Relaxed);
+        tracing::debug!(redo, pages, "checkpoint complete");
+        Ok(())
+    }
+
+    pub(crate) fn tree_lock(&self, rel: RelId) -> Arc<RwLock<()>> {
+        self.tree_locks.lock().entry(rel).or_default().clone()
+    }
+
+    /// Serialises uniqueness checks of one key of one index (check, then
+    /// insert) across transactions.
+    pub fn unique_lock(&self, rel: RelId, key: &[u8]) -> MutexGuard<'_, ()> {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ rel as u64;
+        for b in key {
+            h = (h ^ *b as u64).wrapping_mul(0x100_0000_01b3);
+        }
+        self.unique_locks[(h % UNIQUE_STRIPES as u64) as usize].lock()
+    }
+
+    /// Creates an empty heap relation file.
+    pub fn create_heap(&self, rel: RelId) -> Result<()> {
+        self.smgr.open(rel)?;
+        Ok(())
+    }
+
+    /// Removes a relation once the dropping transaction has committed.
+    pub fn drop_relation(&self, rel: RelId) -> Result<()> {
+        self.pool.drop_rel(rel);
+        self.insert_hint.lock().remove(&rel);
+        self.tree_locks.lock().remove(&rel);
+        let end = self.wal.insert(&WalRecord::DropRel { rel })?;
+        self.wal.flush(end)?;
+        self.smgr.unlink(rel)
+    }
+
+    pub fn nblocks(&self, rel: RelId) -> Result<u32> {
+        self.smgr.nblocks(rel)
+    }
+
+    /// Waits for a transaction to end (row and unique-key waits).
+    pub fn wait_for_xid(&self, xid: Xid, cancel: Option<&AtomicBool>) -> Result<()> {
+        if self.txns.wait_for(xid, cancel) {
+            Ok(())
+        } else {
+            Err(StorageError::Cancelled)
+        }
+    }
+
+    pub fn relation_size(&self, rel: RelId) -> u64 {
+        self.smgr.nblocks(rel).map(|n| n as u64 * crate::page::PAGE_SIZE as u64).unwrap_or(0)
+    }
+
+    /// Used by scans so a TID list can be checked without refetching.
+    pub fn tid_exists(&self, rel: RelId, tid: Tid) -> Result<bool> {
+        Ok(tid.blk < self.smgr.nblocks(rel)?)
+    }
+}
+
+pub fn oid_counter() -> AtomicU32 {
+    AtomicU32::new(FIRST_USER_OID)
+}

@@ -1,0 +1,23 @@
+//! The storage error type. SQLSTATEs are chosen in server/src/sqlstate.rs.
+
+use std::io;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("I/O error: {0}")]
+    Io(#[from] io::Error),
+    #[error("data corrupted: {0}")]
+    Corrupt(String),
+    #[error("duplicate key value violates unique constraint")]
+    UniqueViolation,
+    #[error("could not serialize access due to concurrent update")]
+    SerializationFailure,
+    #[error("row is too big: size {0}, maximum size 8000")]
+    TupleTooLarge(usize),
+    #[error("index row size {0} exceeds maximum 2000")]
+    KeyTooLarge(usize),
+    #[error("canceling statement due to user request")]
+    Cancelled,
+}
+
+pub type Result<T> = std::result::Result<T, StorageError>;

@@ -1,0 +1,395 @@
+//! MVCC heap: tuples on slotted pages, each behind a 32-byte header
+//! (xmin, xmax, cmin, cmax, link to the newer version, flags). A tuple never
+//! moves and its slot is never reused before VACUUM (a later issue), so a TID
+//! stays valid. Every change is WAL-logged before its page is unlatched.
+//!
+//! Update protocol: (1) take the row by setting xmax = our xid with the
+//! LOCK_ONLY flag, (2) insert the new version, (3) point the old version at it
+//! and clear LOCK_ONLY. Between steps the old version stays visible to others
+//! and writers who meet it wait for our transaction. When the new version fits
+//! on the old version's page, all three happen under one latch.
+
+use crate::buffer::PageRefMut;
+use crate::clog::XidStatus;
+use crate::engine::Storage;
+use crate::error::{Result, StorageError};
+use crate::page::{Page, PageKind, PAGE_SIZE};
+use crate::smgr::RelId;
+use crate::txn::{Snapshot, Xid, INVALID_XID};
+use crate::wal::WalRecord;
+use std::sync::atomic::AtomicBool;
+
+pub const TUPLE_HEADER: usize = 32;
+pub const MAX_TUPLE: usize = 8000;
+
+pub const F_UPDATED: u16 = 1;
+pub const F_LOCK_ONLY: u16 = 2;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Tid {
+    pub blk: u32,
+    pub slot: u16,
+}
+
+impl Tid {
+    pub fn to_bytes(self) -> [u8; 6] {
+        let mut b = [0u8; 6];
+        b[..4].copy_from_slice(&self.blk.to_be_bytes());
+        b[4..].copy_from_slice(&self.slot.to_be_bytes());
+        b
+    }
+    pub fn from_bytes(b: &[u8]) -> Tid {
+        Tid {
+            blk: u32::from_be_bytes(b[..4].try_into().expect("4")),
+            slot: u16::from_be_bytes(b[4..6].try_into().expect("2")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct TupleHeader {
+    pub xmin: Xid,
+    pub xmax: Xid,
+    pub cmin: u32,
+    pub cmax: u32,
+    pub next: Tid,
+    pub flags: u16,
+}
+
+impl TupleHeader {
+    pub fn read(b: &[u8]) -> TupleHeader {
+        TupleHeader {
+            xmin: u64::from_le_bytes(b[0..8].try_into().expect("8")),
+            xmax: u64::from_le_bytes(b[8..16].try_into().expect("8")),
+            cmin: u32::from_le_bytes(b[16..20].try_into().expect("4")),
+            cmax: u32::from_le_bytes(b[20..24].try_into().expect("4")),
+            next: Tid {
+                blk: u32::from_le_bytes(b[24..28].try_into().expect("4")),
+                slot: u16::from_le_bytes(b[28..30].try_into().expect("2")),
+            },
+            flags: u16::from_le_bytes(b[30..32].try_into().expect("2")),
+        }
+    }
+    pub fn write(&self, b: &mut [u8]) {
+        b[0..8].copy_from_slice(&self.xmin.to_le_bytes());
+        b[8..16].copy_from_slice(&self.xmax.to_le_bytes());
+        b[16..20].copy_from_slice(&self.cmin.to_le_bytes());
+        b[20..24].copy_from_slice(&self.cmax.to_le_bytes());
+        b[24..28].copy_from_slice(&self.next.blk.to_le_bytes());
+        b[28..30].copy_from_slice(&self.next.slot.to_le_bytes());
+        b[30..32].copy_from_slice(&self.flags.to_le_bytes());
+    }
+}
+
+/// What happened when a writer went for a row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WriteOutcome {
+    /// Done; for an update, the TID of the new version.
+    Ok(Tid),
+    /// A concurrent transaction that committed updated the row; the TID of
+    /// its newer version.
+    Updated(Tid),
+    /// A concurrent transaction that committed deleted the row.
+    Deleted,
+    /// This transaction already changed the row in this or a later command.
+    SelfModified,
+}
+
+impl Storage {
+    fn xid_committed(&self, xid: Xid) -> bool {
+        self.clog.get(xid) == XidStatus::Committed
+    }
+
+    /// MVCC visibility of a tuple header to a snapshot.
+    pub fn visible(&self, h: &TupleHeader, snap: &Snapshot) -> bool {
+        if h.xmin == snap.xid && snap.xid != INVALID_XID {
+            if h.cmin >= snap.cid {
+                return false;
+            }
+        } else if !(snap.ended_before(h.xmin) && self.xid_committed(h.xmin)) {
+            return false;
+        }
+        if h.xmax == INVALID_XID || h.flags & F_LOCK_ONLY != 0 {
+            return true;
+        }
+        if h.xmax == snap.xid {
+            return h.cmax >= snap.cid;
+        }
+        !(snap.ended_before(h.xmax) && self.xid_committed(h.xmax))
+    }
+
+    fn log_heap_change(&self, page: &mut PageRefMut<'_>, rec: WalRecord, rel: RelId, blk: u32) -> Result<()> {
+        let lsn = page.page().lsn();
+        let end = self.wal.insert_page_change(lsn, &rec, || WalRecord::PageImages {
+            pages: vec![(rel, blk, Box::new(*page.buf()))],
+        })?;
+        page.mark_dirty(end);
+        Ok(())
+    }
+
+    /// Inserts a tuple (header built here) and returns its TID.
+    pub fn heap_insert(&self, rel: RelId, xid: Xid, cid: u32, data: &[u8]) -> Result<Tid> {
+        self.heap_insert_near(rel, xid, cid, data, None)
+    }
+
+    fn heap_insert_near(&self, rel: RelId, xid: Xid, cid: u32, data: &[u8], near: Option<u32>) -> Result<Tid> {
+        let len = TUPLE_HEADER + data.len();
+        if len > MAX_TUPLE {
+            return Err(StorageError::TupleTooLarge(len));
+        }
+        let mut tuple = vec![0u8; len];
+        TupleHeader { xmin: xid, xmax: INVALID_XID, cmin: cid, cmax: 0, next: Tid { blk: 0, slot: 0 }, flags: 0 }
+            .write(&mut tuple);
+        tuple[TUPLE_HEADER..].copy_from_slice(data);
+        let nblocks = self.smgr.nblocks(rel)?;
+        let hint = near.or_else(|| self.insert_hint.lock().get(&rel).copied()).or(nblocks.checked_sub(1));
+        if let Some(blk) = hint.filter(|&b| b < nblocks) {
+            let mut page = self.pool.write(rel, blk)?;
+            if let Some(tid) = self.place_tuple(&mut page, rel, blk, &mut tuple, xid)? {
+                return Ok(tid);
+            }
+        }
+        let (blk, mut page) = self.pool.extend(rel)?;
+        page.page_mut().init(PageKind::Heap, 0);
+        let tid = self.place_tuple(&mut page, rel, blk, &mut tuple, xid)?.expect("a tuple fits an empty page");
+        self.insert_hint.lock().insert(rel, blk);
+        Ok(tid)
+    }
+
+    fn place_tuple(&self, page: &mut PageRefMut<'_>, rel: RelId, blk: u32, tuple: &mut [u8], _xid: Xid) -> Result<Option<Tid>> {
+        if page.page().is_new() {
+            page.page_mut().init(PageKind::Heap, 0);
+        }
+        let fresh = page.page().nslots() == 0;
+        if page.page().free_space() < tuple.len() + crate::page::SLOT_SIZE {
+            return Ok(None);
+        }
+        let slot = page.page_mut().append_item(tuple).expect("checked free space");
+        let tid = Tid { blk, slot: slot as u16 };
+        // A fresh tuple's `next` points at itself.
+        let mut pm = page.page_mut();
+        let item = pm.item_mut(slot).expect("just placed");
+        let mut h = TupleHeader::read(item);
+        h.next = tid;
+        h.write(item);
+        let rec = WalRecord::HeapInsert { rel, blk, slot: slot as u16, tuple: page.page().item(slot).expect("placed").to_vec() };
+        if fresh {
+            // Redo of the first insert re-initialises the page, so a torn
+            // write of it is repaired without a full image.
+            let end = self.wal.insert(&rec)?;
+            page.mark_dirty(end);
+        } else {
+            self.log_heap_change(page, rec, rel, blk)?;
+        }
+        Ok(Some(tid))
+    }
+
+    /// The tuple at `tid` if it is visible to the snapshot (data without header).
+    pub fn heap_fetch(&self, rel: RelId, tid: Tid, snap: &Snapshot) -> Result<Option<Vec<u8>>> {
+        if tid.blk >= self.smgr.nblocks(rel)? {
+            return Ok(None);
+        }
+        let page = self.pool.read(rel, tid.blk)?;
+        let Some(item) = page.page().item(tid.slot as usize).map(|i| i.to_vec()) else { return Ok(None) };
+        drop(page);
+        let h = TupleHeader::read(&item);
+        Ok(self.visible(&h, snap).then(|| item[TUPLE_HEADER..].to_vec()))
+    }
+
+    /// The header and data at `tid`, visible or not.
+    pub fn heap_fetch_raw(&self, rel: RelId, tid: Tid) -> Result<Option<(TupleHeader, Vec<u8>)>> {
+        if tid.blk >= self.smgr.nblocks(rel)? {
+            return Ok(None);
+        }
+        let page = self.pool.read(rel, tid.blk)?;
+        Ok(page.page().item(tid.slot as usize).map(|i| (TupleHeader::read(i), i[TUPLE_HEADER..].to_vec())))
+    }
+
+    /// The visible tuples of one block, for sequential scans.
+    pub fn heap_page_visible(&self, rel: RelId, blk: u32, snap: &Snapshot, out: &mut Vec<(Tid, Vec<u8>)>) -> Result<()> {
+        let page = self.pool.read(rel, blk)?;
+        let p: Page<'_> = page.page();
+        for slot in 0..p.nslots() {
+            if let Some(item) = p.item(slot) {
+                let h = TupleHeader::read(item);
+                if self.visible(&h, snap) {
+                    out.push((Tid { blk, slot: slot as u16 }, item[TUPLE_HEADER..].to_vec()));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Follows the update chain from `tid` to the newest version whose
+    /// updater committed; returns it, or None if that chain ends in a delete.
+    pub fn heap_latest(&self, rel: RelId, mut tid: Tid) -> Result<Option<(Tid, Vec<u8>)>> {
+        loop {
+            let Some((h, data)) = self.heap_fetch_raw(rel, tid)? else { return Ok(None) };
+            if h.xmax == INVALID_XID || h.flags & F_LOCK_ONLY != 0 || !self.xid_committed(h.xmax) {
+                return Ok(Some((tid, data)));
+            }
+            if h.flags & F_UPDATED != 0 && h.next != tid {
+                tid = h.next;
+            } else {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Takes the row at `tid` for writing by `xid`: waits for a running
+    /// transaction that holds it, reports a committed concurrent change.
+    /// On Ok the page is returned write-latched with the row's xmax set.
+    fn take_row<'a>(&'a self, rel: RelId, tid: Tid, xid: Xid, cid: u32, cancel: Option<&AtomicBool>) -> Result<std::result::Result<(PageRefMut<'a>, TupleHeader), WriteOutcome>> {
+        loop {
+            let page = self.pool.write(rel, tid.blk)?;
+            let Some(h) = page.page().item(tid.slot as usize).map(TupleHeader::read) else {
+                return Ok(Err(WriteOutcome::Deleted));
+            };
+            if h.xmax != INVALID_XID {
+                if h.xmax == xid {
+                    if h.flags & F_LOCK_ONLY == 0 {
+                        return Ok(Err(WriteOutcome::SelfModified));
+                    }
+                } else if self.txns.is_running(h.xmax) {
+                    drop(page);
+                    if !self.txns.wait_for(h.xmax, cancel) {
+                        return Err(StorageError::Cancelled);
+                    }
+                    continue;
+                } else if h.flags & F_LOCK_ONLY == 0 && self.xid_committed(h.xmax) {
+                    if h.flags & F_UPDATED != 0 && h.next != tid {
+                        return Ok(Err(WriteOutcome::Updated(h.next)));
+                    }
+                    return Ok(Err(WriteOutcome::Deleted));
+                }
+            }
+            let _ = cid;
+            return Ok(Ok((page, h)));
+        }
+    }
+
+    fn set_xmax(&self, page: &mut PageRefMut<'_>, rel: RelId, tid: Tid, mut h: TupleHeader, xmax: Xid, cmax: u32, next: Tid, flags: u16) -> Result<()> {
+        h.xmax = xmax;
+        h.cmax = cmax;
+        h.next = next;
+        h.flags = flags;
+        let mut pm = page.page_mut();
+        h.write(pm.item_mut(tid.slot as usize).expect("row exists"));
+        let rec = WalRecord::HeapSetXmax {
+            rel,
+            blk: tid.blk,
+            slot: tid.slot,
+            xmax,
+            cmax,
+            next_blk: next.blk,
+            next_slot: next.slot,
+            flags,
+        };
+        self.log_heap_change(page, rec, rel, tid.blk)
+    }
+
+    pub fn heap_delete(&self, rel: RelId, tid: Tid, xid: Xid, cid: u32, cancel: Option<&AtomicBool>) -> Result<WriteOutcome> {
+        match self.take_row(rel, tid, xid, cid, cancel)? {
+            Err(o) => Ok(o),
+            Ok((mut page, h)) => {
+                self.set_xmax(&mut page, rel, tid, h, xid, cid, tid, 0)?;
+                Ok(WriteOutcome::Ok(tid))
+            }
+        }
+    }
+
+    /// Locks a row for this transaction without changing it (SELECT FOR UPDATE).
+    pub fn heap_lock(&self, rel: RelId, tid: Tid, xid: Xid, cid: u32, cancel: Option<&AtomicBool>) -> Result<WriteOutcome> {
+        match self.take_row(rel, tid, xid, cid, cancel)? {
+            Err(o) => Ok(o),
+            Ok((mut page, h)) => {
+                if h.xmax != xid {
+                    self.set_xmax(&mut page, rel, tid, h, xid, cid, tid, F_LOCK_ONLY)?;
+                }
+                Ok(WriteOutcome::Ok(tid))
+            }
+        }
+    }
+
+    pub fn heap_update(&self, rel: RelId, tid: Tid, xid: Xid, cid: u32, data: &[u8], cancel: Option<&AtomicBool>) -> Result<WriteOutcome> {
+        let len = TUPLE_HEADER + data.len();
+        if len > MAX_TUPLE {
+            return Err(StorageError::TupleTooLarge(len));
+        }
+        let (mut page, h) = match self.take_row(rel, tid, xid, cid, cancel)? {
+            Err(o) => return Ok(o),
+            Ok(x) => x,
+        };
+        if page.page().free_space() >= len + crate::page::SLOT_SIZE {
+            // Same page: insert the new version and link the old one under one latch.
+            let mut tuple = vec![0u8; len];
+            TupleHeader { xmin: xid, xmax: INVALID_XID, cmin: cid, cmax: 0, next: Tid { blk: 0, slot: 0 }, flags: 0 }
+                .write(&mut tuple);
+            tuple[TUPLE_HEADER..].copy_from_slice(data);
+            let new = self.place_tuple(&mut page, rel, tid.blk, &mut tuple, xid)?.expect("checked free space");
+            self.set_xmax(&mut page, rel, tid, h, xid, cid, new, F_UPDATED)?;
+            return Ok(WriteOutcome::Ok(new));
+        }
+        // Other page: lock the row first so nobody else takes it meanwhile.
+        self.set_xmax(&mut page, rel, tid, h, xid, cid, tid, F_LOCK_ONLY)?;
+        drop(page);
+        let new = self.heap_insert_near(rel, xid, cid, data, None)?;
+        let mut page = self.pool.write(rel, tid.blk)?;
+        let h = TupleHeader::read(page.page().item(tid.slot as usize).expect("row exists"));
+        self.set_xmax(&mut page, rel, tid, h, xid, cid, new, F_UPDATED)?;
+        Ok(WriteOutcome::Ok(new))
+    }
+
+    /// Whether a tuple blocks a new unique key: Some(xid) to wait for, or
+    /// Ok(true) if it is live (or inserted by us and not deleted by us).
+    pub fn tuple_conflicts(&self, rel: RelId, tid: Tid, xid: Xid) -> Result<std::result::Result<bool, Xid>> {
+        let Some((h, _)) = self.heap_fetch_raw(rel, tid)? else { return Ok(Ok(false)) };
+        if h.xmin != xid {
+            if self.txns.is_running(h.xmin) {
+                return Ok(Err(h.xmin));
+            }
+            if !self.xid_committed(h.xmin) {
+                return Ok(Ok(false));
+            }
+        }
+        if h.xmax == INVALID_XID || h.flags & F_LOCK_ONLY != 0 {
+            return Ok(Ok(true));
+        }
+        if h.xmax == xid {
+            return Ok(Ok(false));
+        }
+        if self.txns.is_running(h.xmax) {
+            return Ok(Err(h.xmax));
+        }
+        Ok(Ok(!self.xid_committed(h.xmax)))
+    }
+
+    /// Redo of a heap record on a page (called by recovery).
+    pub(crate) fn redo_heap(page: &mut PageRefMut<'_>, rec: &WalRecord) -> Result<()> {
+        if page.page().is_new() {
+            page.page_mut().init(PageKind::Heap, 0);
+        }
+        match rec {
+            WalRecord::HeapInsert { slot, tuple, .. } => {
+                if !page.page_mut().put_item_at_slot(*slot as usize, tuple) {
+                    return Err(StorageError::Corrupt("heap redo: tuple does not fit".into()));
+                }
+            }
+            WalRecord::HeapSetXmax { slot, xmax, cmax, next_blk, next_slot, flags, .. } => {
+                let mut pm = page.page_mut();
+                let item =
+                    pm.item_mut(*slot as usize).ok_or_else(|| StorageError::Corrupt("heap redo: missing tuple".into()))?;
+                let mut h = TupleHeader::read(item);
+                h.xmax = *xmax;
+                h.cmax = *cmax;
+                h.next = Tid { blk: *next_blk, slot: *next_slot };
+                h.flags = *flags;
+                h.write(item);
+            }
+            _ => unreachable!("not a heap record"),
+        }
+        Ok(())
+    }
+}
+
+const _: () = assert!(MAX_TUPLE < PAGE_SIZE);

@@ -1,0 +1,23 @@
+//! Basalt's storage engine: 8 KiB checksummed pages in one file per relation,
+//! a clock-sweep buffer pool, an MVCC heap, B-tree indexes over memcomparable
+//! byte keys, a CRC-checked write-ahead log with group commit, a commit log,
+//! checkpoints and crash recovery. It knows nothing of SQL types: a tuple is
+//! bytes behind an MVCC header. See README.md beside this crate.
+
+pub mod btree;
+pub mod buffer;
+pub mod clog;
+pub mod engine;
+pub mod error;
+pub mod heap;
+pub mod page;
+pub mod smgr;
+pub mod txn;
+pub mod wal;
+
+pub use btree::{BtreeScan, KeyRange};
+pub use engine::{Storage, StorageOptions, FIRST_USER_OID};
+pub use error::{Result, StorageError};
+pub use heap::{Tid, WriteOutcome};
+pub use smgr::RelId;
+pub use txn::{Snapshot, Xid, INVALID_XID};
