@@ -1,1 +1,11 @@
-//! placeholder
+//! Basalt's catalog: SQL types and values with their text formats and
+//! encodings, table and index definitions stored transactionally in a system
+//! heap, and the rows of the `pg_catalog` views that clients read.
+
+pub mod cast;
+pub mod store;
+pub mod system;
+pub mod types;
+
+pub use store::{Catalog, ColumnDef, IndexDef, Schema, TableDef};
+pub use types::{DataType, Value};

@@ -1,1 +1,12 @@
-//! placeholder
+//! Basalt's planner: binds parsed statements against the catalog, checks and
+//! coerces types the way PostgreSQL does, and builds plans (data) for the
+//! executor: index scans for equality and ranges on indexed columns, hash
+//! joins for equi-joins, and the rest as operator trees.
+
+pub mod bind;
+pub mod error;
+pub mod plan;
+
+pub use bind::{plan_statement, Binder};
+pub use error::{PlanError, Result};
+pub use plan::*;

@@ -1,0 +1,292 @@
+//! Conversions between values: text input for every type (PostgreSQL's
+//! accepted spellings), numeric widening and narrowing with range checks, and
+//! type-modifier enforcement (varchar(n), char(n), numeric(p,s)).
+
+use crate::types::{DataType, Value};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::Decimal;
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+pub enum ValueError {
+    #[error("invalid input syntax for type {ty}: \"{text}\"")]
+    InvalidText { ty: String, text: String },
+    #[error("{0} out of range")]
+    OutOfRange(String),
+    #[error("numeric field overflow")]
+    NumericOverflow,
+    #[error("value too long for type {0}")]
+    StringTooLong(String),
+    #[error("division by zero")]
+    DivisionByZero,
+    #[error("cannot cast type {from} to {to}")]
+    CannotCast { from: String, to: String },
+    #[error("invalid byte sequence for encoding \"UTF8\"")]
+    BadEncoding,
+}
+
+fn invalid(ty: &DataType, text: &str) -> ValueError {
+    ValueError::InvalidText { ty: ty.display_name_base(), text: text.to_string() }
+}
+
+impl DataType {
+    /// Base type name used in error messages ("integer", "numeric", ...).
+    pub fn display_name_base(&self) -> String {
+        match self {
+            DataType::Numeric(_) => "numeric".into(),
+            DataType::Varchar(_) => "character varying".into(),
+            DataType::Char(_) => "character".into(),
+            DataType::Bool => "boolean".into(),
+            t => t.display_name(),
+        }
+    }
+}
+
+pub fn parse_bool(s: &str) -> Option<bool> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "t" | "true" | "y" | "yes" | "on" | "1" => Some(true),
+        "f" | "false" | "n" | "no" | "off" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+pub fn parse_timestamp(s: &str) -> Option<NaiveDateTime> {
+    let s = s.trim();
+    for f in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(s, f) {
+            return Some(t);
+        }
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return d.and_hms_opt(0, 0, 0);
+    }
+    None
+}
+
+pub fn parse_timestamptz(s: &str) -> Option<DateTime<Utc>> {
+    let t = s.trim();
+    for f in ["%Y-%m-%d %H:%M:%S%.f%#z", "%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%#z"] {
+        if let Ok(d) = DateTime::parse_from_str(t, f) {
+            return Some(d.with_timezone(&Utc));
+        }
+    }
+    if let Ok(d) = DateTime::parse_from_rfc3339(t) {
+        return Some(d.with_timezone(&Utc));
+    }
+    // No zone given: the session time zone (UTC).
+    let t2 = t.strip_suffix(" UTC").or_else(|| t.strip_suffix("Z")).unwrap_or(t);
+    parse_timestamp(t2).map(|n| n.and_utc())
+}
+
+fn parse_bytea(s: &str) -> Option<Vec<u8>> {
+    if let Some(hex) = s.strip_prefix("\\x") {
+        let hex: Vec<u8> = hex.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+        if hex.len() % 2 != 0 {
+            return None;
+        }
+        return hex
+            .chunks(2)
+            .map(|c| u8::from_str_radix(std::str::from_utf8(c).ok()?, 16).ok())
+            .collect();
+    }
+    // Escape format: backslash-octal and doubled backslashes.
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' {
+            if i + 1 < b.len() && b[i + 1] == b'\\' {
+                out.push(b'\\');
+                i += 2;
+            } else if i + 3 < b.len() + 0 && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
+                out.push(u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 4]).ok()?, 8).ok()?);
+                i += 4;
+            } else {
+                return None;
+            }
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    Some(out)
+}
+
+fn check_int(v: i64, ty: &DataType) -> Result<Value, ValueError> {
+    match ty {
+        DataType::Int2 => i16::try_from(v).map(Value::Int2).map_err(|_| ValueError::OutOfRange("smallint".into())),
+        DataType::Int4 => i32::try_from(v).map(Value::Int4).map_err(|_| ValueError::OutOfRange("integer".into())),
+        _ => Ok(Value::Int8(v)),
+    }
+}
+
+/// Rounds and checks a decimal against numeric(p, s).
+pub fn apply_numeric_typmod(d: Decimal, typmod: Option<(u32, u32)>) -> Result<Decimal, ValueError> {
+    let Some((p, s)) = typmod else { return Ok(d) };
+    let r = d.round_dp_with_strategy(s, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+    let mut r = r;
+    r.rescale(s);
+    let int_digits = r.trunc().abs().to_string().trim_start_matches('0').len() as u32;
+    if int_digits > p.saturating_sub(s) {
+        return Err(ValueError::NumericOverflow);
+    }
+    Ok(r)
+}
+
+fn parse_numeric(s: &str) -> Option<Decimal> {
+    let t = s.trim();
+    t.parse::<Decimal>().ok().or_else(|| Decimal::from_scientific(t).ok())
+}
+
+/// Converts a value to a type, as CAST does (and assignment, for typmods).
+pub fn cast(v: Value, to: &DataType) -> Result<Value, ValueError> {
+    if v.is_null() {
+        return Ok(Value::Null);
+    }
+    let to = *to;
+    Ok(match (v, to) {
+        (Value::Text(s), t) => from_text(&s, &t)?,
+        (v @ Value::Bool(_), DataType::Bool) => v,
+        (Value::Bool(b), DataType::Int4) => Value::Int4(b as i32),
+        (Value::Int4(i), DataType::Bool) => Value::Bool(i != 0),
+        (v, t) if t.is_integer() && v.as_i64().is_some() => check_int(v.as_i64().expect("checked"), &t)?,
+        (Value::Float4(f), t) if t.is_integer() => float_to_int(f as f64, &t)?,
+        (Value::Float8(f), t) if t.is_integer() => float_to_int(f, &t)?,
+        (Value::Numeric(d), t) if t.is_integer() => {
+            let r = d.round_dp_with_strategy(0, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+            check_int(r.to_i64().ok_or_else(|| ValueError::OutOfRange(t.display_name()))?, &t)?
+        }
+        (v, DataType::Float8) if v.as_f64().is_some() => Value::Float8(v.as_f64().expect("checked")),
+        (v, DataType::Float4) if v.as_f64().is_some() => Value::Float4(v.as_f64().expect("checked") as f32),
+        (Value::Float4(f), DataType::Numeric(tm)) => float_to_numeric(f as f64, tm)?,
+        (Value::Float8(f), DataType::Numeric(tm)) => float_to_numeric(f, tm)?,
+        (v, DataType::Numeric(tm)) if v.as_decimal().is_some() => {
+            Value::Numeric(apply_numeric_typmod(v.as_decimal().expect("checked"), tm)?)
+        }
+        (v, DataType::Text | DataType::Name | DataType::Unknown) => Value::Text(v.to_string()),
+        (v, t @ (DataType::Varchar(_) | DataType::Char(_))) => from_text(&v.to_string(), &t)?,
+        (v @ Value::Date(_), DataType::Date) => v,
+        (Value::Date(d), DataType::Timestamp) => Value::Timestamp(d.and_time(NaiveTime::MIN)),
+        (Value::Date(d), DataType::TimestampTz) => Value::TimestampTz(d.and_time(NaiveTime::MIN).and_utc()),
+        (Value::Timestamp(t), DataType::Date) => Value::Date(t.date()),
+        (v @ Value::Timestamp(_), DataType::Timestamp) => v,
+        (Value::Timestamp(t), DataType::TimestampTz) => Value::TimestampTz(t.and_utc()),
+        (Value::TimestampTz(t), DataType::Timestamp) => Value::Timestamp(t.naive_utc()),
+        (Value::TimestampTz(t), DataType::Date) => Value::Date(t.date_naive()),
+        (v @ Value::TimestampTz(_), DataType::TimestampTz) => v,
+        (v @ Value::Bytea(_), DataType::Bytea) => v,
+        (v, t) => {
+            return Err(ValueError::CannotCast { from: v.data_type().display_name(), to: t.display_name() });
+        }
+    })
+}
+
+fn float_to_int(f: f64, t: &DataType) -> Result<Value, ValueError> {
+    if !f.is_finite() || f.round().abs() > 9.2e18 {
+        return Err(ValueError::OutOfRange(t.display_name()));
+    }
+    // PostgreSQL rounds half to even for float → int (rint).
+    check_int(f.round_ties_even() as i64, t)
+}
+
+fn float_to_numeric(f: f64, tm: Option<(u32, u32)>) -> Result<Value, ValueError> {
+    if !f.is_finite() {
+        return Err(ValueError::CannotCast { from: "double precision".into(), to: "numeric".into() });
+    }
+    let d = parse_numeric(&crate::types::format_float(f, false)).ok_or(ValueError::NumericOverflow)?;
+    Ok(Value::Numeric(apply_numeric_typmod(d, tm)?))
+}
+
+/// Text input of a type.
+pub fn from_text(s: &str, ty: &DataType) -> Result<Value, ValueError> {
+    Ok(match ty {
+        DataType::Bool => Value::Bool(parse_bool(s).ok_or_else(|| invalid(ty, s))?),
+        DataType::Int2 | DataType::Int4 | DataType::Int8 | DataType::Oid => {
+            let t = s.trim();
+            match t.parse::<i64>() {
+                Ok(v) => check_int(v, ty)?,
+                Err(_) => {
+                    let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
+                    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+                        return Err(ValueError::OutOfRange(ty.display_name()));
+                    }
+                    return Err(invalid(ty, s));
+                }
+            }
+        }
+        DataType::Float4 | DataType::Float8 => {
+            let t = s.trim().to_ascii_lowercase();
+            let f = match t.as_str() {
+                "nan" => f64::NAN,
+                "infinity" | "inf" | "+infinity" => f64::INFINITY,
+                "-infinity" | "-inf" => f64::NEG_INFINITY,
+                _ => t.parse::<f64>().map_err(|_| invalid(ty, s))?,
+            };
+            if *ty == DataType::Float4 {
+                Value::Float4(f as f32)
+            } else {
+                Value::Float8(f)
+            }
+        }
+        DataType::Numeric(tm) => {
+            let d = parse_numeric(s).ok_or_else(|| invalid(ty, s))?;
+            Value::Numeric(apply_numeric_typmod(d, *tm)?)
+        }
+        DataType::Text | DataType::Name | DataType::Unknown | DataType::Varchar(None) => Value::Text(s.to_string()),
+        DataType::Varchar(Some(n)) => {
+            if s.chars().count() > *n as usize {
+                let trimmed = s.trim_end_matches(' ');
+                if trimmed.chars().count() > *n as usize {
+                    return Err(ValueError::StringTooLong(ty.display_name()));
+                }
+                Value::Text(s.chars().take(*n as usize).collect())
+            } else {
+                Value::Text(s.to_string())
+            }
+        }
+        DataType::Char(n) => {
+            let len = s.chars().count();
+            let n = *n as usize;
+            if len > n {
+                if s.trim_end_matches(' ').chars().count() > n {
+                    return Err(ValueError::StringTooLong(ty.display_name()));
+                }
+                Value::Text(s.chars().take(n).collect())
+            } else {
+                let mut t = s.to_string();
+                t.extend(std::iter::repeat_n(' ', n - len));
+                Value::Text(t)
+            }
+        }
+        DataType::Bytea => Value::Bytea(parse_bytea(s).ok_or_else(|| invalid(ty, s))?),
+        DataType::Date => {
+            let t = s.trim();
+            Value::Date(
+                NaiveDate::parse_from_str(t, "%Y-%m-%d")
+                    .ok()
+                    .or_else(|| parse_timestamp(t).map(|x| x.date()))
+                    .ok_or_else(|| invalid(ty, s))?,
+            )
+        }
+        DataType::Timestamp => Value::Timestamp(parse_timestamp(s).ok_or_else(|| invalid(ty, s))?),
+        DataType::TimestampTz => Value::TimestampTz(parse_timestamptz(s).ok_or_else(|| invalid(ty, s))?),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn casts() {
+        assert_eq!(from_text("42", &DataType::Int4).unwrap(), Value::Int4(42));
+        assert!(matches!(from_text("abc", &DataType::Int4), Err(ValueError::InvalidText { .. })));
+        assert!(matches!(from_text("99999999999", &DataType::Int4), Err(ValueError::OutOfRange(_))));
+        assert_eq!(from_text("1.005", &DataType::Numeric(Some((5, 2)))).unwrap().to_string(), "1.01");
+        assert_eq!(from_text("ab", &DataType::Char(4)).unwrap().to_string(), "ab  ");
+        assert!(from_text("abcdef", &DataType::Varchar(Some(3))).is_err());
+        assert!(matches!(from_text("1000", &DataType::Numeric(Some((4, 2)))), Err(ValueError::NumericOverflow)));
+        assert_eq!(cast(Value::Float8(2.5), &DataType::Int4).unwrap(), Value::Int4(2));
+        assert_eq!(from_text("\\x0aff", &DataType::Bytea).unwrap().to_string(), "\\x0aff");
+    }
+}

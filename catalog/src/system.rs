@@ -1,0 +1,395 @@
+//! The pg_catalog views clients read (psql's \d, \dt, \l; pgbench; drivers),
+//! computed from the stored table definitions when they are scanned.
+
+use crate::store::{Schema, BOOTSTRAP_SUPERUSER, DATABASE_OID, NS_INFORMATION_SCHEMA, NS_PG_CATALOG, NS_PUBLIC};
+use crate::types::{DataType, Value};
+
+use DataType::*;
+
+/// Column names and types of a system view, or None if there is no such view.
+pub fn columns(name: &str) -> Option<Vec<(&'static str, DataType)>> {
+    Some(match name {
+        "pg_namespace" => vec![("oid", Oid), ("nspname", Name), ("nspowner", Oid), ("nspacl", Text)],
+        "pg_class" => vec![
+            ("oid", Oid),
+            ("relname", Name),
+            ("relnamespace", Oid),
+            ("reltype", Oid),
+            ("relowner", Oid),
+            ("relam", Oid),
+            ("relfilenode", Oid),
+            ("reltablespace", Oid),
+            ("relpages", Int4),
+            ("reltuples", Float4),
+            ("relhasindex", Bool),
+            ("relisshared", Bool),
+            ("relpersistence", Text),
+            ("relkind", Text),
+            ("relnatts", Int2),
+            ("relchecks", Int2),
+            ("relhasrules", Bool),
+            ("relhastriggers", Bool),
+            ("relhassubclass", Bool),
+            ("relrowsecurity", Bool),
+            ("relforcerowsecurity", Bool),
+            ("relispopulated", Bool),
+            ("relreplident", Text),
+            ("relispartition", Bool),
+            ("reloftype", Oid),
+            ("relacl", Text),
+            ("reloptions", Text),
+        ],
+        "pg_attribute" => vec![
+            ("attrelid", Oid),
+            ("attname", Name),
+            ("atttypid", Oid),
+            ("attlen", Int2),
+            ("attnum", Int2),
+            ("atttypmod", Int4),
+            ("attnotnull", Bool),
+            ("atthasdef", Bool),
+            ("attidentity", Text),
+            ("attgenerated", Text),
+            ("attisdropped", Bool),
+            ("attcollation", Oid),
+        ],
+        "pg_type" => vec![
+            ("oid", Oid),
+            ("typname", Name),
+            ("typnamespace", Oid),
+            ("typowner", Oid),
+            ("typlen", Int2),
+            ("typtype", Text),
+            ("typcategory", Text),
+            ("typrelid", Oid),
+            ("typelem", Oid),
+            ("typarray", Oid),
+            ("typbasetype", Oid),
+            ("typtypmod", Int4),
+            ("typnotnull", Bool),
+            ("typinput", Text),
+        ],
+        "pg_index" => vec![
+            ("indexrelid", Oid),
+            ("indrelid", Oid),
+            ("indnatts", Int2),
+            ("indisunique", Bool),
+            ("indisprimary", Bool),
+            ("indisexclusion", Bool),
+            ("indimmediate", Bool),
+            ("indisclustered", Bool),
+            ("indisvalid", Bool),
+            ("indisready", Bool),
+            ("indislive", Bool),
+            ("indisreplident", Bool),
+            ("indkey", Text),
+        ],
+        "pg_database" => vec![
+            ("oid", Oid),
+            ("datname", Name),
+            ("datdba", Oid),
+            ("encoding", Int4),
+            ("datcollate", Text),
+            ("datctype", Text),
+            ("datistemplate", Bool),
+            ("datallowconn", Bool),
+            ("datconnlimit", Int4),
+            ("datacl", Text),
+            ("datlocprovider", Text),
+            ("daticulocale", Text),
+        ],
+        "pg_roles" | "pg_user" | "pg_authid" => vec![
+            ("oid", Oid),
+            ("rolname", Name),
+            ("rolsuper", Bool),
+            ("rolinherit", Bool),
+            ("rolcreaterole", Bool),
+            ("rolcreatedb", Bool),
+            ("rolcanlogin", Bool),
+            ("rolreplication", Bool),
+            ("rolconnlimit", Int4),
+            ("rolvaliduntil", TimestampTz),
+            ("rolbypassrls", Bool),
+        ],
+        "pg_inherits" => vec![("inhrelid", Oid), ("inhparent", Oid), ("inhseqno", Int4), ("inhdetachpending", Bool)],
+        "pg_partitioned_table" => vec![("partrelid", Oid), ("partstrat", Text), ("partnatts", Int2)],
+        "pg_am" => vec![("oid", Oid), ("amname", Name), ("amtype", Text)],
+        "pg_description" => vec![("objoid", Oid), ("classoid", Oid), ("objsubid", Int4), ("description", Text)],
+        "pg_attrdef" => vec![("oid", Oid), ("adrelid", Oid), ("adnum", Int2), ("adbin", Text)],
+        "pg_constraint" => vec![
+            ("oid", Oid),
+            ("conname", Name),
+            ("connamespace", Oid),
+            ("contype", Text),
+            ("conrelid", Oid),
+            ("conindid", Oid),
+            ("confrelid", Oid),
+            ("conkey", Text),
+        ],
+        "pg_tables" => vec![
+            ("schemaname", Name),
+            ("tablename", Name),
+            ("tableowner", Name),
+            ("tablespace", Name),
+            ("hasindexes", Bool),
+            ("hasrules", Bool),
+            ("hastriggers", Bool),
+            ("rowsecurity", Bool),
+        ],
+        "pg_settings" => vec![("name", Text), ("setting", Text), ("unit", Text), ("source", Text)],
+        _ => return None,
+    })
+}
+
+pub fn namespace_name(oid: u32) -> &'static str {
+    match oid {
+        NS_PG_CATALOG => "pg_catalog",
+        NS_INFORMATION_SCHEMA => "information_schema",
+        _ => "public",
+    }
+}
+
+fn o(v: u32) -> Value {
+    Value::Int8(v as i64)
+}
+fn t(s: &str) -> Value {
+    Value::Text(s.to_string())
+}
+fn b(v: bool) -> Value {
+    Value::Bool(v)
+}
+
+const BUILTIN_TYPES: &[DataType] = &[
+    Bool,
+    Int2,
+    Int4,
+    Int8,
+    Float4,
+    Float8,
+    Numeric(None),
+    Text,
+    Varchar(None),
+    Char(1),
+    Bytea,
+    Date,
+    Timestamp,
+    TimestampTz,
+    Oid,
+    Name,
+];
+
+/// The rows of a system view. `settings` feeds pg_settings.
+pub fn rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<Value>> {
+    let mut out = Vec::new();
+    match name {
+        "pg_namespace" => {
+            for (oid, n) in [(NS_PG_CATALOG, "pg_catalog"), (NS_PUBLIC, "public"), (NS_INFORMATION_SCHEMA, "information_schema")] {
+                out.push(vec![o(oid), t(n), o(BOOTSTRAP_SUPERUSER), Value::Null]);
+            }
+        }
+        "pg_class" => {
+            for tb in &s.tables {
+                let row = |oid: u32, name: &str, kind: &str, natts: usize, am: u32, filenode: u32, hasidx: bool| {
+                    vec![
+                        o(oid),
+                        t(name),
+                        o(tb.namespace),
+                        o(0),
+                        o(BOOTSTRAP_SUPERUSER),
+                        o(am),
+                        o(filenode),
+                        o(0),
+                        Value::Int4(0),
+                        Value::Float4(-1.0),
+                        b(hasidx),
+                        b(false),
+                        t("p"),
+                        t(kind),
+                        Value::Int2(natts as i16),
+                        Value::Int2(0),
+                        b(false),
+                        b(false),
+                        b(false),
+                        b(false),
+                        b(false),
+                        b(true),
+                        t("d"),
+                        b(false),
+                        o(0),
+                        Value::Null,
+                        Value::Null,
+                    ]
+                };
+                out.push(row(tb.oid, &tb.name, "r", tb.columns.len(), 2, tb.filenode, !tb.indexes.is_empty()));
+                for ix in &tb.indexes {
+                    out.push(row(ix.oid, &ix.name, "i", ix.columns.len(), 403, ix.filenode, false));
+                }
+            }
+        }
+        "pg_attribute" => {
+            for tb in &s.tables {
+                for (i, c) in tb.columns.iter().enumerate() {
+                    out.push(vec![
+                        o(tb.oid),
+                        t(&c.name),
+                        o(c.ty.oid()),
+                        Value::Int2(c.ty.typlen()),
+                        Value::Int2(i as i16 + 1),
+                        Value::Int4(c.ty.typmod()),
+                        b(c.not_null),
+                        b(c.default.is_some()),
+                        t(""),
+                        t(""),
+                        b(false),
+                        o(if c.ty.is_string() { 100 } else { 0 }),
+                    ]);
+                }
+                for ix in &tb.indexes {
+                    for (i, &c) in ix.columns.iter().enumerate() {
+                        let col = &tb.columns[c];
+                        out.push(vec![
+                            o(ix.oid),
+                            t(&col.name),
+                            o(col.ty.oid()),
+                            Value::Int2(col.ty.typlen()),
+                            Value::Int2(i as i16 + 1),
+                            Value::Int4(col.ty.typmod()),
+                            b(false),
+                            b(false),
+                            t(""),
+                            t(""),
+                            b(false),
+                            o(0),
+                        ]);
+                    }
+                }
+            }
+        }
+        "pg_type" => {
+            for ty in BUILTIN_TYPES {
+                out.push(vec![
+                    o(ty.oid()),
+                    t(ty.type_name()),
+                    o(NS_PG_CATALOG),
+                    o(BOOTSTRAP_SUPERUSER),
+                    Value::Int2(ty.typlen()),
+                    t("b"),
+                    t(if ty.is_numeric() { "N" } else if ty.is_string() { "S" } else { "U" }),
+                    o(0),
+                    o(0),
+                    o(0),
+                    o(0),
+                    Value::Int4(-1),
+                    b(false),
+                    t(&format!("{}in", ty.type_name())),
+                ]);
+            }
+        }
+        "pg_index" => {
+            for tb in &s.tables {
+                for ix in &tb.indexes {
+                    let key: Vec<String> = ix.columns.iter().map(|c| (c + 1).to_string()).collect();
+                    out.push(vec![
+                        o(ix.oid),
+                        o(tb.oid),
+                        Value::Int2(ix.columns.len() as i16),
+                        b(ix.unique),
+                        b(ix.primary),
+                        b(false),
+                        b(true),
+                        b(false),
+                        b(true),
+                        b(true),
+                        b(true),
+                        b(false),
+                        t(&key.join(" ")),
+                    ]);
+                }
+            }
+        }
+        "pg_database" => {
+            for (oid, n, tmpl) in [(DATABASE_OID, "postgres", false), (1, "template1", true), (4, "template0", true)] {
+                out.push(vec![
+                    o(oid),
+                    t(n),
+                    o(BOOTSTRAP_SUPERUSER),
+                    Value::Int4(6),
+                    t("C.UTF-8"),
+                    t("C.UTF-8"),
+                    b(tmpl),
+                    b(oid != 4),
+                    Value::Int4(-1),
+                    Value::Null,
+                    t("c"),
+                    Value::Null,
+                ]);
+            }
+        }
+        "pg_roles" | "pg_user" | "pg_authid" => {
+            out.push(vec![
+                o(BOOTSTRAP_SUPERUSER),
+                t("postgres"),
+                b(true),
+                b(true),
+                b(true),
+                b(true),
+                b(true),
+                b(true),
+                Value::Int4(-1),
+                Value::Null,
+                b(true),
+            ]);
+        }
+        "pg_am" => {
+            out.push(vec![o(2), t("heap"), t("t")]);
+            out.push(vec![o(403), t("btree"), t("i")]);
+        }
+        "pg_constraint" => {
+            for tb in &s.tables {
+                for ix in tb.indexes.iter().filter(|i| i.primary || i.unique) {
+                    let key: Vec<String> = ix.columns.iter().map(|c| (c + 1).to_string()).collect();
+                    out.push(vec![
+                        o(ix.oid + 1_000_000),
+                        t(&ix.name),
+                        o(tb.namespace),
+                        t(if ix.primary { "p" } else { "u" }),
+                        o(tb.oid),
+                        o(ix.oid),
+                        o(0),
+                        t(&format!("{{{}}}", key.join(","))),
+                    ]);
+                }
+            }
+        }
+        "pg_attrdef" => {
+            for tb in &s.tables {
+                for (i, c) in tb.columns.iter().enumerate() {
+                    if let Some(d) = &c.default {
+                        out.push(vec![o(tb.oid * 100 + i as u32), o(tb.oid), Value::Int2(i as i16 + 1), t(d)]);
+                    }
+                }
+            }
+        }
+        "pg_tables" => {
+            for tb in &s.tables {
+                out.push(vec![
+                    t(namespace_name(tb.namespace)),
+                    t(&tb.name),
+                    t("postgres"),
+                    Value::Null,
+                    b(!tb.indexes.is_empty()),
+                    b(false),
+                    b(false),
+                    b(false),
+                ]);
+            }
+        }
+        "pg_settings" => {
+            for (k, v) in settings {
+                out.push(vec![t(k), t(v), Value::Null, t("default")]);
+            }
+        }
+        _ => {}
+    }
+    out
+}

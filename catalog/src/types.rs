@@ -1,0 +1,651 @@
+//! SQL types and values: PostgreSQL type OIDs, text input and output in
+//! PostgreSQL's formats, and the on-disk row encoding (null bitmap, then each
+//! non-null value: fixed-width little-endian, or u32 length + bytes).
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use rust_decimal::Decimal;
+use std::cmp::Ordering;
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DataType {
+    Bool,
+    Int2,
+    Int4,
+    Int8,
+    Float4,
+    Float8,
+    /// numeric(precision, scale); None = unconstrained.
+    Numeric(Option<(u32, u32)>),
+    Text,
+    Varchar(Option<u32>),
+    Char(u32),
+    Bytea,
+    Date,
+    Timestamp,
+    TimestampTz,
+    Oid,
+    Name,
+    /// The type of an undecorated string literal before context decides.
+    Unknown,
+}
+
+impl DataType {
+    pub fn oid(&self) -> u32 {
+        match self {
+            DataType::Bool => 16,
+            DataType::Int2 => 21,
+            DataType::Int4 => 23,
+            DataType::Int8 => 20,
+            DataType::Float4 => 700,
+            DataType::Float8 => 701,
+            DataType::Numeric(_) => 1700,
+            DataType::Text => 25,
+            DataType::Varchar(_) => 1043,
+            DataType::Char(_) => 1042,
+            DataType::Bytea => 17,
+            DataType::Date => 1082,
+            DataType::Timestamp => 1114,
+            DataType::TimestampTz => 1184,
+            DataType::Oid => 26,
+            DataType::Name => 19,
+            DataType::Unknown => 25,
+        }
+    }
+
+    pub fn from_oid(oid: u32) -> Option<DataType> {
+        Some(match oid {
+            16 => DataType::Bool,
+            21 => DataType::Int2,
+            23 => DataType::Int4,
+            20 => DataType::Int8,
+            700 => DataType::Float4,
+            701 => DataType::Float8,
+            1700 => DataType::Numeric(None),
+            25 => DataType::Text,
+            1043 => DataType::Varchar(None),
+            1042 => DataType::Char(1),
+            17 => DataType::Bytea,
+            1082 => DataType::Date,
+            1114 => DataType::Timestamp,
+            1184 => DataType::TimestampTz,
+            26 => DataType::Oid,
+            19 => DataType::Name,
+            705 => DataType::Unknown,
+            _ => return None,
+        })
+    }
+
+    /// typmod as PostgreSQL stores it in pg_attribute.atttypmod.
+    pub fn typmod(&self) -> i32 {
+        match self {
+            DataType::Numeric(Some((p, s))) => (((*p as i32) << 16) | *s as i32) + 4,
+            DataType::Varchar(Some(n)) => *n as i32 + 4,
+            DataType::Char(n) => *n as i32 + 4,
+            _ => -1,
+        }
+    }
+
+    /// Byte length as in pg_type.typlen (-1 = variable).
+    pub fn typlen(&self) -> i16 {
+        match self {
+            DataType::Bool => 1,
+            DataType::Int2 => 2,
+            DataType::Int4 | DataType::Float4 | DataType::Date | DataType::Oid => 4,
+            DataType::Int8 | DataType::Float8 | DataType::Timestamp | DataType::TimestampTz => 8,
+            DataType::Name => 64,
+            _ => -1,
+        }
+    }
+
+    /// Name as `format_type` prints it.
+    pub fn display_name(&self) -> String {
+        match self {
+            DataType::Bool => "boolean".into(),
+            DataType::Int2 => "smallint".into(),
+            DataType::Int4 => "integer".into(),
+            DataType::Int8 => "bigint".into(),
+            DataType::Float4 => "real".into(),
+            DataType::Float8 => "double precision".into(),
+            DataType::Numeric(None) => "numeric".into(),
+            DataType::Numeric(Some((p, s))) => format!("numeric({p},{s})"),
+            DataType::Text => "text".into(),
+            DataType::Varchar(None) => "character varying".into(),
+            DataType::Varchar(Some(n)) => format!("character varying({n})"),
+            DataType::Char(n) => format!("character({n})"),
+            DataType::Bytea => "bytea".into(),
+            DataType::Date => "date".into(),
+            DataType::Timestamp => "timestamp without time zone".into(),
+            DataType::TimestampTz => "timestamp with time zone".into(),
+            DataType::Oid => "oid".into(),
+            DataType::Name => "name".into(),
+            DataType::Unknown => "unknown".into(),
+        }
+    }
+
+    /// pg_type.typname.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            DataType::Bool => "bool",
+            DataType::Int2 => "int2",
+            DataType::Int4 => "int4",
+            DataType::Int8 => "int8",
+            DataType::Float4 => "float4",
+            DataType::Float8 => "float8",
+            DataType::Numeric(_) => "numeric",
+            DataType::Text => "text",
+            DataType::Varchar(_) => "varchar",
+            DataType::Char(_) => "bpchar",
+            DataType::Bytea => "bytea",
+            DataType::Date => "date",
+            DataType::Timestamp => "timestamp",
+            DataType::TimestampTz => "timestamptz",
+            DataType::Oid => "oid",
+            DataType::Name => "name",
+            DataType::Unknown => "unknown",
+        }
+    }
+
+    pub fn is_numeric(&self) -> bool {
+        matches!(
+            self,
+            DataType::Int2 | DataType::Int4 | DataType::Int8 | DataType::Float4 | DataType::Float8 | DataType::Numeric(_) | DataType::Oid
+        )
+    }
+    pub fn is_integer(&self) -> bool {
+        matches!(self, DataType::Int2 | DataType::Int4 | DataType::Int8 | DataType::Oid)
+    }
+    pub fn is_string(&self) -> bool {
+        matches!(self, DataType::Text | DataType::Varchar(_) | DataType::Char(_) | DataType::Name | DataType::Unknown)
+    }
+
+    fn code(&self) -> (u8, u32, u32) {
+        match self {
+            DataType::Bool => (1, 0, 0),
+            DataType::Int2 => (2, 0, 0),
+            DataType::Int4 => (3, 0, 0),
+            DataType::Int8 => (4, 0, 0),
+            DataType::Float4 => (5, 0, 0),
+            DataType::Float8 => (6, 0, 0),
+            DataType::Numeric(None) => (7, 0, 0),
+            DataType::Numeric(Some((p, s))) => (8, *p, *s),
+            DataType::Text => (9, 0, 0),
+            DataType::Varchar(None) => (10, 0, 0),
+            DataType::Varchar(Some(n)) => (11, *n, 0),
+            DataType::Char(n) => (12, *n, 0),
+            DataType::Bytea => (13, 0, 0),
+            DataType::Date => (14, 0, 0),
+            DataType::Timestamp => (15, 0, 0),
+            DataType::TimestampTz => (16, 0, 0),
+            DataType::Oid => (17, 0, 0),
+            DataType::Name => (18, 0, 0),
+            DataType::Unknown => (19, 0, 0),
+        }
+    }
+
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        let (c, a, b) = self.code();
+        out.push(c);
+        out.extend_from_slice(&a.to_le_bytes());
+        out.extend_from_slice(&b.to_le_bytes());
+    }
+
+    pub fn decode(c: u8, a: u32, b: u32) -> Option<DataType> {
+        Some(match c {
+            1 => DataType::Bool,
+            2 => DataType::Int2,
+            3 => DataType::Int4,
+            4 => DataType::Int8,
+            5 => DataType::Float4,
+            6 => DataType::Float8,
+            7 => DataType::Numeric(None),
+            8 => DataType::Numeric(Some((a, b))),
+            9 => DataType::Text,
+            10 => DataType::Varchar(None),
+            11 => DataType::Varchar(Some(a)),
+            12 => DataType::Char(a),
+            13 => DataType::Bytea,
+            14 => DataType::Date,
+            15 => DataType::Timestamp,
+            16 => DataType::TimestampTz,
+            17 => DataType::Oid,
+            18 => DataType::Name,
+            19 => DataType::Unknown,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int2(i16),
+    Int4(i32),
+    Int8(i64),
+    Float4(f32),
+    Float8(f64),
+    Numeric(Decimal),
+    Text(String),
+    Bytea(Vec<u8>),
+    Date(NaiveDate),
+    Timestamp(NaiveDateTime),
+    TimestampTz(DateTime<Utc>),
+}
+
+impl Value {
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Value::Int2(v) => Some(*v as i64),
+            Value::Int4(v) => Some(*v as i64),
+            Value::Int8(v) => Some(*v),
+            _ => None,
+        }
+    }
+
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Int2(v) => Some(*v as f64),
+            Value::Int4(v) => Some(*v as f64),
+            Value::Int8(v) => Some(*v as f64),
+            Value::Float4(v) => Some(*v as f64),
+            Value::Float8(v) => Some(*v),
+            Value::Numeric(d) => d.to_string().parse().ok(),
+            _ => None,
+        }
+    }
+
+    pub fn as_decimal(&self) -> Option<Decimal> {
+        match self {
+            Value::Int2(v) => Some(Decimal::from(*v)),
+            Value::Int4(v) => Some(Decimal::from(*v)),
+            Value::Int8(v) => Some(Decimal::from(*v)),
+            Value::Numeric(d) => Some(*d),
+            Value::Float4(f) => Decimal::from_f64_retain(*f as f64),
+            Value::Float8(f) => Decimal::from_f64_retain(*f),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Total order used by ORDER BY, DISTINCT, GROUP BY and comparisons
+    /// between values of comparable types. NULL sorts last.
+    pub fn cmp_total(&self, other: &Value) -> Ordering {
+        use Value::*;
+        match (self, other) {
+            (Null, Null) => Ordering::Equal,
+            (Null, _) => Ordering::Greater,
+            (_, Null) => Ordering::Less,
+            (Bool(a), Bool(b)) => a.cmp(b),
+            (Text(a), Text(b)) => a.cmp(b),
+            (Bytea(a), Bytea(b)) => a.cmp(b),
+            (Date(a), Date(b)) => a.cmp(b),
+            (Timestamp(a), Timestamp(b)) => a.cmp(b),
+            (TimestampTz(a), TimestampTz(b)) => a.cmp(b),
+            (Timestamp(a), TimestampTz(b)) => a.and_utc().cmp(b),
+            (TimestampTz(a), Timestamp(b)) => a.cmp(&b.and_utc()),
+            (Date(a), Timestamp(b)) => a.and_hms_opt(0, 0, 0).expect("midnight").cmp(b),
+            (Timestamp(a), Date(b)) => a.cmp(&b.and_hms_opt(0, 0, 0).expect("midnight")),
+            (a, b) => {
+                if let (Some(x), Some(y)) = (a.as_i64(), b.as_i64()) {
+                    return x.cmp(&y);
+                }
+                let float = matches!(a, Float4(_) | Float8(_)) || matches!(b, Float4(_) | Float8(_));
+                if !float {
+                    if let (Some(x), Some(y)) = (a.as_decimal(), b.as_decimal()) {
+                        return x.cmp(&y);
+                    }
+                }
+                match (a.as_f64(), b.as_f64()) {
+                    // PostgreSQL orders NaN above every other number.
+                    (Some(x), Some(y)) => x.partial_cmp(&y).unwrap_or_else(|| x.is_nan().cmp(&y.is_nan())),
+                    _ => a.to_string().cmp(&b.to_string()),
+                }
+            }
+        }
+    }
+
+    /// The type a value naturally has (literals, results).
+    pub fn data_type(&self) -> DataType {
+        match self {
+            Value::Null => DataType::Unknown,
+            Value::Bool(_) => DataType::Bool,
+            Value::Int2(_) => DataType::Int2,
+            Value::Int4(_) => DataType::Int4,
+            Value::Int8(_) => DataType::Int8,
+            Value::Float4(_) => DataType::Float4,
+            Value::Float8(_) => DataType::Float8,
+            Value::Numeric(_) => DataType::Numeric(None),
+            Value::Text(_) => DataType::Text,
+            Value::Bytea(_) => DataType::Bytea,
+            Value::Date(_) => DataType::Date,
+            Value::Timestamp(_) => DataType::Timestamp,
+            Value::TimestampTz(_) => DataType::TimestampTz,
+        }
+    }
+}
+
+impl PartialEq for Value {
+    fn eq(&self, other: &Value) -> bool {
+        self.cmp_total(other) == Ordering::Equal
+    }
+}
+impl Eq for Value {}
+impl std::hash::Hash for Value {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        match self {
+            Value::Null => 0u8.hash(state),
+            Value::Bool(b) => b.hash(state),
+            Value::Text(s) => s.hash(state),
+            Value::Bytea(b) => b.hash(state),
+            Value::Date(d) => d.hash(state),
+            Value::Timestamp(t) => t.hash(state),
+            Value::TimestampTz(t) => t.naive_utc().hash(state),
+            v => {
+                // Numbers that compare equal must hash equal across types.
+                if let Some(i) = v.as_i64() {
+                    Decimal::from(i).normalize().hash(state)
+                } else if let Value::Numeric(d) = v {
+                    d.normalize().hash(state)
+                } else if let Some(f) = v.as_f64() {
+                    if f.fract() == 0.0 && f.abs() < 1e15 {
+                        Decimal::from(f as i64).normalize().hash(state)
+                    } else {
+                        f.to_bits().hash(state)
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// PostgreSQL's float output: shortest text that reads back to the same value.
+pub fn format_float(f: f64, single: bool) -> String {
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "Infinity".into() } else { "-Infinity".into() };
+    }
+    let s = if single { format!("{}", f as f32) } else { format!("{f}") };
+    // Rust prints 1e21 as "1000000000000000000000"; PostgreSQL switches to
+    // exponent form when the exponent is < -4 or >= the precision (15/6+).
+    let abs = f.abs();
+    let limit = if single { 1e6 } else { 1e15 };
+    if abs != 0.0 && (abs >= limit * 10.0 || abs < 1e-4) {
+        let e = if single { format!("{:e}", f as f32) } else { format!("{f:e}") };
+        // "1.5e20" → "1.5e+20"; "1e-5" → "1e-05"
+        if let Some((m, ex)) = e.split_once('e') {
+            let (sign, digits) = if let Some(d) = ex.strip_prefix('-') { ('-', d) } else { ('+', ex) };
+            return format!("{m}e{sign}{digits:0>2}");
+        }
+    }
+    s
+}
+
+pub fn format_timestamp(t: &NaiveDateTime) -> String {
+    let base = t.format("%Y-%m-%d %H:%M:%S").to_string();
+    let micros = t.and_utc().timestamp_subsec_micros();
+    if micros == 0 {
+        base
+    } else {
+        let frac = format!("{micros:06}");
+        format!("{base}.{}", frac.trim_end_matches('0'))
+    }
+}
+
+impl fmt::Display for Value {
+    /// PostgreSQL's text output format for each type.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Null => Ok(()),
+            Value::Bool(b) => write!(f, "{}", if *b { "t" } else { "f" }),
+            Value::Int2(v) => write!(f, "{v}"),
+            Value::Int4(v) => write!(f, "{v}"),
+            Value::Int8(v) => write!(f, "{v}"),
+            Value::Float4(v) => write!(f, "{}", format_float(*v as f64, true)),
+            Value::Float8(v) => write!(f, "{}", format_float(*v, false)),
+            Value::Numeric(d) => write!(f, "{d}"),
+            Value::Text(s) => write!(f, "{s}"),
+            Value::Bytea(b) => {
+                write!(f, "\\x")?;
+                for byte in b {
+                    write!(f, "{byte:02x}")?;
+                }
+                Ok(())
+            }
+            Value::Date(d) => write!(f, "{}", d.format("%Y-%m-%d")),
+            Value::Timestamp(t) => write!(f, "{}", format_timestamp(t)),
+            Value::TimestampTz(t) => write!(f, "{}+00", format_timestamp(&t.naive_utc())),
+        }
+    }
+}
+
+/// Encodes a row of values for the heap. `types` gives each column's type.
+pub fn encode_row(values: &[Value], out: &mut Vec<u8>) {
+    let n = values.len();
+    out.extend_from_slice(&(n as u16).to_le_bytes());
+    let bm_start = out.len();
+    out.resize(bm_start + n.div_ceil(8), 0);
+    for (i, v) in values.iter().enumerate() {
+        if v.is_null() {
+            out[bm_start + i / 8] |= 1 << (i % 8);
+            continue;
+        }
+        match v {
+            Value::Null => {}
+            Value::Bool(b) => out.push(*b as u8),
+            Value::Int2(x) => out.extend_from_slice(&x.to_le_bytes()),
+            Value::Int4(x) => out.extend_from_slice(&x.to_le_bytes()),
+            Value::Int8(x) => out.extend_from_slice(&x.to_le_bytes()),
+            Value::Float4(x) => out.extend_from_slice(&x.to_le_bytes()),
+            Value::Float8(x) => out.extend_from_slice(&x.to_le_bytes()),
+            Value::Numeric(d) => out.extend_from_slice(&d.serialize()),
+            Value::Text(s) => {
+                out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+                out.extend_from_slice(s.as_bytes());
+            }
+            Value::Bytea(b) => {
+                out.extend_from_slice(&(b.len() as u32).to_le_bytes());
+                out.extend_from_slice(b);
+            }
+            Value::Date(d) => out.extend_from_slice(&(d.num_days_from_ce()).to_le_bytes()),
+            Value::Timestamp(t) => out.extend_from_slice(&t.and_utc().timestamp_micros().to_le_bytes()),
+            Value::TimestampTz(t) => out.extend_from_slice(&t.timestamp_micros().to_le_bytes()),
+        }
+    }
+}
+
+use chrono::Datelike;
+
+/// Decodes a heap row; `types` must be the table's column types. Columns
+/// added after the row was written read as NULL.
+pub fn decode_row(types: &[DataType], b: &[u8]) -> Option<Vec<Value>> {
+    let n = u16::from_le_bytes(b.get(0..2)?.try_into().ok()?) as usize;
+    let bm = b.get(2..2 + n.div_ceil(8))?;
+    let mut p = 2 + n.div_ceil(8);
+    let mut out = Vec::with_capacity(types.len());
+    for (i, ty) in types.iter().enumerate() {
+        if i >= n || bm[i / 8] & (1 << (i % 8)) != 0 {
+            out.push(Value::Null);
+            continue;
+        }
+        let take = |p: &mut usize, k: usize| -> Option<&[u8]> {
+            let s = b.get(*p..*p + k)?;
+            *p += k;
+            Some(s)
+        };
+        let v = match ty {
+            DataType::Bool => Value::Bool(take(&mut p, 1)?[0] != 0),
+            DataType::Int2 => Value::Int2(i16::from_le_bytes(take(&mut p, 2)?.try_into().ok()?)),
+            DataType::Int4 => Value::Int4(i32::from_le_bytes(take(&mut p, 4)?.try_into().ok()?)),
+            DataType::Int8 | DataType::Oid => Value::Int8(i64::from_le_bytes(take(&mut p, 8)?.try_into().ok()?)),
+            DataType::Float4 => Value::Float4(f32::from_le_bytes(take(&mut p, 4)?.try_into().ok()?)),
+            DataType::Float8 => Value::Float8(f64::from_le_bytes(take(&mut p, 8)?.try_into().ok()?)),
+            DataType::Numeric(_) => Value::Numeric(Decimal::deserialize(take(&mut p, 16)?.try_into().ok()?)),
+            DataType::Text | DataType::Varchar(_) | DataType::Char(_) | DataType::Name | DataType::Unknown => {
+                let l = u32::from_le_bytes(take(&mut p, 4)?.try_into().ok()?) as usize;
+                Value::Text(String::from_utf8(take(&mut p, l)?.to_vec()).ok()?)
+            }
+            DataType::Bytea => {
+                let l = u32::from_le_bytes(take(&mut p, 4)?.try_into().ok()?) as usize;
+                Value::Bytea(take(&mut p, l)?.to_vec())
+            }
+            DataType::Date => {
+                Value::Date(NaiveDate::from_num_days_from_ce_opt(i32::from_le_bytes(take(&mut p, 4)?.try_into().ok()?))?)
+            }
+            DataType::Timestamp => Value::Timestamp(
+                DateTime::from_timestamp_micros(i64::from_le_bytes(take(&mut p, 8)?.try_into().ok()?))?.naive_utc(),
+            ),
+            DataType::TimestampTz => {
+                Value::TimestampTz(DateTime::from_timestamp_micros(i64::from_le_bytes(take(&mut p, 8)?.try_into().ok()?))?)
+            }
+        };
+        out.push(v);
+    }
+    Some(out)
+}
+
+/// Appends the memcomparable encoding of a value to an index key: byte order
+/// of the encoding equals the value order, NULLs last.
+pub fn encode_key(v: &Value, out: &mut Vec<u8>) {
+    if v.is_null() {
+        out.push(2);
+        return;
+    }
+    out.push(1);
+    match v {
+        Value::Null => {}
+        Value::Bool(b) => out.push(*b as u8),
+        Value::Int2(_) | Value::Int4(_) | Value::Int8(_) => {
+            let i = v.as_i64().expect("integer");
+            out.extend_from_slice(&((i as u64) ^ (1 << 63)).to_be_bytes());
+        }
+        Value::Float4(_) | Value::Float8(_) => {
+            let f = v.as_f64().expect("float");
+            let bits = f.to_bits();
+            let k = if f.is_sign_negative() { !bits } else { bits ^ (1 << 63) };
+            out.extend_from_slice(&k.to_be_bytes());
+        }
+        Value::Numeric(d) => encode_decimal_key(d, out),
+        Value::Text(s) => encode_bytes_key(s.as_bytes(), out),
+        Value::Bytea(b) => encode_bytes_key(b, out),
+        Value::Date(d) => out.extend_from_slice(&((d.num_days_from_ce() as u32) ^ (1 << 31)).to_be_bytes()),
+        Value::Timestamp(t) => {
+            out.extend_from_slice(&((t.and_utc().timestamp_micros() as u64) ^ (1 << 63)).to_be_bytes())
+        }
+        Value::TimestampTz(t) => out.extend_from_slice(&((t.timestamp_micros() as u64) ^ (1 << 63)).to_be_bytes()),
+    }
+}
+
+fn encode_bytes_key(b: &[u8], out: &mut Vec<u8>) {
+    for &c in b {
+        if c == 0 {
+            out.extend_from_slice(&[0, 0xff]);
+        } else {
+            out.push(c);
+        }
+    }
+    out.extend_from_slice(&[0, 0]);
+}
+
+/// Decimal as sign, exponent and digit string, so byte order = numeric order.
+fn encode_decimal_key(d: &Decimal, out: &mut Vec<u8>) {
+    let d = d.normalize();
+    if d.is_zero() {
+        out.push(1);
+        return;
+    }
+    let neg = d.is_sign_negative();
+    let s = d.abs().to_string();
+    let (int, frac) = s.split_once('.').unwrap_or((&s, ""));
+    let digits: String = format!("{int}{frac}");
+    let lead = digits.len() - digits.trim_start_matches('0').len();
+    let exp = int.len() as i32 - lead as i32; // position of first significant digit
+    let sig = digits.trim_start_matches('0').trim_end_matches('0');
+    let mut body = Vec::with_capacity(sig.len() + 3);
+    body.extend_from_slice(&((exp as i16 as u16) ^ 0x8000).to_be_bytes());
+    body.extend(sig.bytes().map(|c| c - b'0' + 1));
+    body.push(0);
+    if neg {
+        out.push(0);
+        out.extend(body.iter().map(|b| !b));
+    } else {
+        out.push(2);
+        out.extend_from_slice(&body);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_order_matches_value_order() {
+        let vals = [
+            Value::Numeric("-100.5".parse().unwrap()),
+            Value::Numeric("-3".parse().unwrap()),
+            Value::Numeric("-0.25".parse().unwrap()),
+            Value::Numeric("0".parse().unwrap()),
+            Value::Numeric("0.001".parse().unwrap()),
+            Value::Numeric("0.01".parse().unwrap()),
+            Value::Numeric("1".parse().unwrap()),
+            Value::Numeric("1.5".parse().unwrap()),
+            Value::Numeric("10".parse().unwrap()),
+            Value::Numeric("99.99".parse().unwrap()),
+            Value::Numeric("100".parse().unwrap()),
+        ];
+        let keys: Vec<Vec<u8>> = vals
+            .iter()
+            .map(|v| {
+                let mut k = vec![];
+                encode_key(v, &mut k);
+                k
+            })
+            .collect();
+        for w in keys.windows(2) {
+            assert!(w[0] < w[1]);
+        }
+        let ints = [i64::MIN, -5, 0, 3, i64::MAX];
+        let k: Vec<Vec<u8>> = ints
+            .iter()
+            .map(|i| {
+                let mut k = vec![];
+                encode_key(&Value::Int8(*i), &mut k);
+                k
+            })
+            .collect();
+        for w in k.windows(2) {
+            assert!(w[0] < w[1]);
+        }
+    }
+
+    #[test]
+    fn row_roundtrip() {
+        let types = [DataType::Int4, DataType::Text, DataType::Numeric(None), DataType::Bool, DataType::Timestamp];
+        let row = vec![
+            Value::Int4(7),
+            Value::Null,
+            Value::Numeric("12.340".parse().unwrap()),
+            Value::Bool(true),
+            Value::Timestamp(NaiveDate::from_ymd_opt(2024, 2, 29).unwrap().and_hms_micro_opt(1, 2, 3, 4500).unwrap()),
+        ];
+        let mut b = vec![];
+        encode_row(&row, &mut b);
+        let back = decode_row(&types, &b).unwrap();
+        assert_eq!(format!("{:?}", back), format!("{:?}", row));
+        assert_eq!(back[4].to_string(), "2024-02-29 01:02:03.0045");
+        assert_eq!(Value::Float8(0.1).to_string(), "0.1");
+        assert_eq!(Value::Float8(1e20).to_string(), "1e+20");
+    }
+}

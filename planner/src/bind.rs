@@ -1,0 +1,2194 @@
+//! The binder: sqlparser AST + catalog schema → typed plans. Name resolution
+//! follows PostgreSQL (unqualified names search pg_catalog then public;
+//! identifiers are case-folded by the parser unless quoted), as do the rules
+//! for typing literals: an undecorated string is `unknown` until context
+//! gives it a type, integers are int4 (int8 or numeric when large).
+
+use crate::error::{PlanError, Result};
+use crate::plan::*;
+use basalt_catalog::store::{NS_PG_CATALOG, NS_PUBLIC};
+use basalt_catalog::{cast, system, ColumnDef, DataType, Schema, TableDef, Value};
+use basalt_parser::Statement as PStmt;
+use sqlparser::ast;
+use std::sync::Arc;
+
+#[derive(Debug, Clone)]
+struct ScopeCol {
+    table: Option<String>,
+    name: String,
+    ty: DataType,
+    source: Option<(u32, i16)>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Scope {
+    cols: Vec<ScopeCol>,
+}
+
+struct AggCtx {
+    groups: Vec<ast::Expr>,
+    group_types: Vec<DataType>,
+    input: Scope,
+    aggs: Vec<AggCall>,
+}
+
+pub struct Binder<'a> {
+    schema: &'a Schema,
+    pub params: Vec<DataType>,
+    agg: Option<AggCtx>,
+}
+
+/// Plans one parsed statement. `params` are the parameter types the client
+/// declared (Unknown where it left them open); the returned vector has the
+/// types the statement gave them.
+pub fn plan_statement(schema: &Schema, stmt: &PStmt, params: &[DataType]) -> Result<(Statement, Vec<DataType>)> {
+    let mut b = Binder { schema, params: params.to_vec(), agg: None };
+    let s = b.statement(stmt)?;
+    let params = b.params.iter().map(|t| if *t == DataType::Unknown { DataType::Text } else { *t }).collect();
+    Ok((s, params))
+}
+
+pub fn ident(i: &ast::Ident) -> String {
+    if i.quote_style.is_some() {
+        i.value.clone()
+    } else {
+        i.value.to_lowercase()
+    }
+}
+
+fn object_parts(n: &ast::ObjectName) -> Vec<String> {
+    n.0.iter()
+        .map(|p| match p {
+            ast::ObjectNamePart::Identifier(i) => ident(i),
+            other => other.to_string(),
+        })
+        .collect()
+}
+
+fn not_supported<T>(what: impl std::fmt::Display) -> Result<T> {
+    Err(PlanError::NotSupported(format!("{what} is not supported yet")))
+}
+
+pub fn convert_type(t: &ast::DataType) -> Result<DataType> {
+    use ast::DataType as A;
+    let len = |l: &Option<ast::CharacterLength>| -> Option<u32> {
+        match l {
+            Some(ast::CharacterLength::IntegerLength { length, .. }) => Some(*length as u32),
+            _ => None,
+        }
+    };
+    Ok(match t {
+        A::Boolean | A::Bool => DataType::Bool,
+        A::SmallInt(_) | A::Int2(_) => DataType::Int2,
+        A::Int(_) | A::Integer(_) | A::Int4(_) => DataType::Int4,
+        A::BigInt(_) | A::Int8(_) => DataType::Int8,
+        A::Real | A::Float4 => DataType::Float4,
+        A::DoublePrecision | A::Float8 | A::Double(_) => DataType::Float8,
+        A::Float(p) => match p {
+            ast::ExactNumberInfo::Precision(n) | ast::ExactNumberInfo::PrecisionAndScale(n, _) if *n <= 24 => DataType::Float4,
+            _ => DataType::Float8,
+        },
+        A::Numeric(info) | A::Decimal(info) | A::Dec(info) => match info {
+            ast::ExactNumberInfo::None => DataType::Numeric(None),
+            ast::ExactNumberInfo::Precision(p) => DataType::Numeric(Some((*p as u32, 0))),
+            ast::ExactNumberInfo::PrecisionAndScale(p, s) => DataType::Numeric(Some((*p as u32, *s as u32))),
+        },
+        A::Text | A::String(_) => DataType::Text,
+        A::Varchar(l) | A::CharacterVarying(l) | A::CharVarying(l) => DataType::Varchar(len(l)),
+        A::Char(l) | A::Character(l) => DataType::Char(len(l).unwrap_or(1)),
+        A::Bytea => DataType::Bytea,
+        A::Date => DataType::Date,
+        A::Timestamp(_, tz) => match tz {
+            ast::TimezoneInfo::WithTimeZone | ast::TimezoneInfo::Tz => DataType::TimestampTz,
+            _ => DataType::Timestamp,
+        },
+        A::Custom(name, mods) => {
+            let n = object_parts(name).last().cloned().unwrap_or_default();
+            match n.as_str() {
+                "int2" => DataType::Int2,
+                "int4" | "int" | "integer" | "serial" => DataType::Int4,
+                "int8" | "bigserial" => DataType::Int8,
+                "float4" => DataType::Float4,
+                "float8" => DataType::Float8,
+                "bool" => DataType::Bool,
+                "text" => DataType::Text,
+                "varchar" => DataType::Varchar(mods.first().and_then(|m| m.parse().ok())),
+                "bpchar" => DataType::Char(mods.first().and_then(|m| m.parse().ok()).unwrap_or(1)),
+                "timestamptz" => DataType::TimestampTz,
+                "oid" | "regclass" | "regtype" | "regproc" | "regnamespace" => DataType::Oid,
+                "name" => DataType::Name,
+                "numeric" => DataType::Numeric(None),
+                _ => return Err(PlanError::UndefinedObject(format!("type \"{n}\" does not exist"))),
+            }
+        }
+        A::Regclass => DataType::Oid,
+        other => return Err(PlanError::UndefinedObject(format!("type \"{other}\" does not exist"))),
+    })
+}
+
+fn is_agg_name(n: &str) -> Option<AggFunc> {
+    Some(match n {
+        "count" => AggFunc::Count,
+        "sum" => AggFunc::Sum,
+        "avg" => AggFunc::Avg,
+        "min" => AggFunc::Min,
+        "max" => AggFunc::Max,
+        "bool_and" | "every" => AggFunc::BoolAnd,
+        "bool_or" => AggFunc::BoolOr,
+        "string_agg" => AggFunc::StringAgg,
+        _ => return None,
+    })
+}
+
+fn contains_agg(e: &ast::Expr) -> bool {
+    let mut found = false;
+    let _ = ast::visit_expressions(e, |x: &ast::Expr| {
+        if let ast::Expr::Function(f) = x {
+            let name = f.name.to_string().to_lowercase();
+            let base = name.rsplit('.').next().unwrap_or(&name).to_string();
+            if is_agg_name(&base).is_some() {
+                found = true;
+                return std::ops::ControlFlow::Break(());
+            }
+        }
+        std::ops::ControlFlow::Continue(())
+    });
+    found
+}
+
+fn numeric_rank(t: &DataType) -> Option<u8> {
+    Some(match t {
+        DataType::Int2 => 1,
+        DataType::Int4 | DataType::Oid => 2,
+        DataType::Int8 => 3,
+        DataType::Numeric(_) => 4,
+        DataType::Float4 => 5,
+        DataType::Float8 => 6,
+        _ => return None,
+    })
+}
+
+fn arith_type(a: &DataType, b: &DataType) -> Option<DataType> {
+    let (ra, rb) = (numeric_rank(a)?, numeric_rank(b)?);
+    let r = ra.max(rb);
+    Some(match r {
+        1 => DataType::Int2,
+        2 => DataType::Int4,
+        3 => DataType::Int8,
+        4 => DataType::Numeric(None),
+        5 => {
+            if ra == 5 && rb == 5 {
+                DataType::Float4
+            } else {
+                DataType::Float8
+            }
+        }
+        _ => DataType::Float8,
+    })
+}
+
+/// Types that compare with each other without an explicit cast.
+fn comparable(a: &DataType, b: &DataType) -> bool {
+    let cat = |t: &DataType| -> u8 {
+        match t {
+            t if t.is_numeric() => 1,
+            t if t.is_string() => 2,
+            DataType::Date | DataType::Timestamp | DataType::TimestampTz => 3,
+            DataType::Bool => 4,
+            DataType::Bytea => 5,
+            _ => 0,
+        }
+    };
+    cat(a) == cat(b)
+}
+
+impl Binder<'_> {
+    // ---------- statements ----------
+
+    fn statement(&mut self, s: &PStmt) -> Result<Statement> {
+        match s {
+            PStmt::Checkpoint => Ok(Statement::Checkpoint),
+            PStmt::Vacuum { full, verbose, analyze, tables } => {
+                let tables = self.table_list(tables)?;
+                Ok(Statement::Vacuum { full: *full, verbose: *verbose, analyze: *analyze, tables })
+            }
+            PStmt::Analyze { tables, .. } => Ok(Statement::Analyze { tables: self.table_list(tables)? }),
+            PStmt::Sql(s) => self.sql(s),
+        }
+    }
+
+    fn table_list(&self, names: &[String]) -> Result<Vec<Arc<TableDef>>> {
+        names
+            .iter()
+            .map(|n| {
+                let parts: Vec<String> = n.split('.').map(|p| p.trim_matches('"').to_lowercase()).collect();
+                self.lookup_table(&parts)?.ok_or_else(|| PlanError::UndefinedTable(n.clone()))
+            })
+            .collect()
+    }
+
+    fn lookup_table(&self, parts: &[String]) -> Result<Option<Arc<TableDef>>> {
+        let (ns, name) = match parts {
+            [n] => (None, n.as_str()),
+            [s, n] => (Some(s.as_str()), n.as_str()),
+            [_, s, n] => (Some(s.as_str()), n.as_str()),
+            _ => return Err(PlanError::Syntax("improper qualified name".into())),
+        };
+        let nsoid = match ns {
+            None | Some("public") => NS_PUBLIC,
+            Some("pg_catalog") => NS_PG_CATALOG,
+            Some(_) => return Ok(None),
+        };
+        Ok(self.schema.table(nsoid, name).cloned())
+    }
+
+    fn sql(&mut self, s: &ast::Statement) -> Result<Statement> {
+        use ast::Statement as S;
+        match s {
+            S::Query(q) => Ok(Statement::Query(self.query(q, &Scope::default())?)),
+            S::Insert(ins) => self.insert(ins),
+            S::Update(u) => self.update(u),
+            S::Delete(d) => self.delete(d),
+            S::CreateTable(ct) => self.create_table(ct),
+            S::Drop { object_type, if_exists, names, .. } => self.drop(object_type, *if_exists, names),
+            S::Truncate(t) => {
+                let mut tables = Vec::new();
+                for n in &t.table_names {
+                    let parts = object_parts(&n.name);
+                    tables.push(self.lookup_table(&parts)?.ok_or_else(|| PlanError::UndefinedTable(n.name.to_string()))?);
+                }
+                Ok(Statement::Truncate { tables })
+            }
+            S::AlterTable(at) => self.alter_table(at),
+            S::CreateIndex(ci) => {
+                let parts = object_parts(&ci.table_name);
+                let table = self.lookup_table(&parts)?.ok_or_else(|| PlanError::UndefinedTable(ci.table_name.to_string()))?;
+                let columns = self.index_columns(&table, ci.columns.iter().map(|c| &c.column.expr))?;
+                let name = match &ci.name {
+                    Some(n) => object_parts(n).last().cloned().unwrap_or_default(),
+                    None => {
+                        let cols: Vec<&str> = columns.iter().map(|&c| table.columns[c].name.as_str()).collect();
+                        format!("{}_{}_idx", table.name, cols.join("_"))
+                    }
+                };
+                if ci.predicate.is_some() {
+                    return not_supported("partial index");
+                }
+                Ok(Statement::AddIndex { table, name, columns, unique: ci.unique, primary: false, if_not_exists: ci.if_not_exists })
+            }
+            S::StartTransaction { modes, .. } => Ok(Statement::Begin(txn_modes(modes))),
+            S::Commit { .. } => Ok(Statement::Commit),
+            S::Rollback { savepoint: None, .. } => Ok(Statement::Rollback),
+            S::Set(set) => self.set(set),
+            S::ShowVariable { variable } => {
+                let name = variable.iter().map(ident).collect::<Vec<_>>().join(" ");
+                Ok(Statement::Show { name })
+            }
+            S::Copy { source, to, target, options, legacy_options, .. } => self.copy(source, *to, target, options, legacy_options),
+            S::Discard { .. } => Ok(Statement::NoOp { tag: "DISCARD ALL".into(), notice: None }),
+            S::Comment { .. } => Ok(Statement::NoOp { tag: "COMMENT".into(), notice: None }),
+            other => not_supported(format!("statement \"{}\"", first_words(&other.to_string()))),
+        }
+    }
+
+    fn set(&mut self, set: &ast::Set) -> Result<Statement> {
+        match set {
+            ast::Set::SingleAssignment { scope, variable, values, .. } => {
+                let name = object_parts(variable).join(".");
+                let local = matches!(scope, Some(ast::ContextModifier::Local));
+                let value = values
+                    .iter()
+                    .map(|v| match v {
+                        ast::Expr::Value(v) => match &v.value {
+                            ast::Value::SingleQuotedString(s) => s.clone(),
+                            ast::Value::Number(n, _) => n.to_string(),
+                            ast::Value::Boolean(b) => if *b { "on".into() } else { "off".into() },
+                            other => other.to_string(),
+                        },
+                        ast::Expr::Identifier(i) => i.value.clone(),
+                        other => other.to_string(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let value = if value.eq_ignore_ascii_case("default") { None } else { Some(value) };
+                Ok(Statement::Set { name, value, local })
+            }
+            ast::Set::SetTimeZone { value, local } => {
+                let v = match value {
+                    ast::Expr::Value(v) => match &v.value {
+                        ast::Value::SingleQuotedString(s) => s.clone(),
+                        o => o.to_string(),
+                    },
+                    o => o.to_string(),
+                };
+                Ok(Statement::Set { name: "timezone".into(), value: Some(v), local: *local })
+            }
+            ast::Set::SetNames { charset_name, .. } => {
+                Ok(Statement::Set { name: "client_encoding".into(), value: Some(charset_name.value.clone()), local: false })
+            }
+            ast::Set::SetTransaction { .. } => Ok(Statement::NoOp { tag: "SET".into(), notice: None }),
+            other => not_supported(format!("\"{other}\"")),
+        }
+    }
+
+    fn copy(
+        &mut self,
+        source: &ast::CopySource,
+        to: bool,
+        target: &ast::CopyTarget,
+        options: &[ast::CopyOption],
+        legacy: &[ast::CopyLegacyOption],
+    ) -> Result<Statement> {
+        let mut o = CopyOptions { format: CopyFormat::Text, delimiter: '\t', null: "\\N".into(), header: false, quote: '"', escape: '"' };
+        let mut delim_set = false;
+        let mut null_set = false;
+        for opt in options {
+            match opt {
+                ast::CopyOption::Format(f) => match f.value.to_lowercase().as_str() {
+                    "csv" => o.format = CopyFormat::Csv,
+                    "text" => o.format = CopyFormat::Text,
+                    f => return not_supported(format!("COPY format \"{f}\"")),
+                },
+                ast::CopyOption::Delimiter(c) => {
+                    o.delimiter = *c;
+                    delim_set = true
+                }
+                ast::CopyOption::Null(s) => {
+                    o.null = s.clone();
+                    null_set = true
+                }
+                ast::CopyOption::Header(h) => o.header = *h,
+                ast::CopyOption::Quote(c) => o.quote = *c,
+                ast::CopyOption::Escape(c) => o.escape = *c,
+                ast::CopyOption::Freeze(_) | ast::CopyOption::Encoding(_) => {}
+                other => return not_supported(format!("COPY option {other}")),
+            }
+        }
+        for opt in legacy {
+            match opt {
+                ast::CopyLegacyOption::Csv(csv) => {
+                    o.format = CopyFormat::Csv;
+                    for c in csv {
+                        match c {
+                            ast::CopyLegacyCsvOption::Header => o.header = true,
+                            ast::CopyLegacyCsvOption::Quote(q) => o.quote = *q,
+                            ast::CopyLegacyCsvOption::Escape(e) => o.escape = *e,
+                            _ => {}
+                        }
+                    }
+                }
+                ast::CopyLegacyOption::Delimiter(c) => {
+                    o.delimiter = *c;
+                    delim_set = true
+                }
+                ast::CopyLegacyOption::Null(s) => {
+                    o.null = s.clone();
+                    null_set = true
+                }
+                ast::CopyLegacyOption::Header => o.header = true,
+                other => return not_supported(format!("COPY option {other}")),
+            }
+        }
+        if o.format == CopyFormat::Csv {
+            if !delim_set {
+                o.delimiter = ',';
+            }
+            if !null_set {
+                o.null = String::new();
+            }
+        }
+        match (source, to, target) {
+            (ast::CopySource::Table { table_name, columns }, false, ast::CopyTarget::Stdin) => {
+                let parts = object_parts(table_name);
+                let table = self.lookup_table(&parts)?.ok_or_else(|| PlanError::UndefinedTable(table_name.to_string()))?;
+                let cols = if columns.is_empty() {
+                    (0..table.columns.len()).collect()
+                } else {
+                    columns
+                        .iter()
+                        .map(|c| table.column_index(&ident(c)).ok_or_else(|| PlanError::UndefinedColumn(ident(c))))
+                        .collect::<Result<Vec<_>>>()?
+                };
+                Ok(Statement::CopyFrom { table, columns: cols, options: o })
+            }
+            (ast::CopySource::Table { table_name, columns }, true, ast::CopyTarget::Stdout) => {
+                let parts = object_parts(table_name);
+                let table = self.lookup_table(&parts)?.ok_or_else(|| PlanError::UndefinedTable(table_name.to_string()))?;
+                let cols: Vec<usize> = if columns.is_empty() {
+                    (0..table.columns.len()).collect()
+                } else {
+                    columns
+                        .iter()
+                        .map(|c| table.column_index(&ident(c)).ok_or_else(|| PlanError::UndefinedColumn(ident(c))))
+                        .collect::<Result<Vec<_>>>()?
+                };
+                let fields = cols
+                    .iter()
+                    .map(|&c| Field { name: table.columns[c].name.clone(), ty: table.columns[c].ty, source: None })
+                    .collect();
+                let plan = Plan::Project {
+                    input: Box::new(Plan::SeqScan { table: table.clone(), filter: None }),
+                    exprs: cols.iter().map(|&c| Expr::Column(c)).collect(),
+                };
+                Ok(Statement::CopyTo { query: Query { plan, fields }, options: o })
+            }
+            (ast::CopySource::Query(q), true, ast::CopyTarget::Stdout) => {
+                Ok(Statement::CopyTo { query: self.query(q, &Scope::default())?, options: o })
+            }
+            _ => not_supported("COPY to or from a file or program (use STDIN/STDOUT, or psql's \\copy)"),
+        }
+    }
+
+    fn create_table(&mut self, ct: &ast::CreateTable) -> Result<Statement> {
+        let parts = object_parts(&ct.name);
+        let name = parts.last().cloned().unwrap_or_default();
+        if parts.len() > 1 && parts[parts.len() - 2] != "public" {
+            return Err(PlanError::UndefinedObject(format!("schema \"{}\" does not exist", parts[parts.len() - 2])));
+        }
+        if ct.query.is_some() {
+            return not_supported("CREATE TABLE AS");
+        }
+        let mut columns: Vec<ColumnDef> = Vec::new();
+        let mut pk: Option<Vec<usize>> = None;
+        let mut uniques: Vec<Vec<usize>> = Vec::new();
+        for c in &ct.columns {
+            let cname = ident(&c.name);
+            if columns.iter().any(|x| x.name == cname) {
+                return Err(PlanError::DuplicateColumn(cname));
+            }
+            let mut ty = convert_type(&c.data_type)?;
+            let mut col = ColumnDef { name: cname, ty, not_null: false, default: None };
+            let is_serial = matches!(&c.data_type, ast::DataType::Custom(n, _) if { let s = n.to_string().to_lowercase(); s == "serial" || s == "bigserial" });
+            if is_serial {
+                return not_supported("serial columns");
+            }
+            for o in &c.options {
+                match &o.option {
+                    ast::ColumnOption::NotNull => col.not_null = true,
+                    ast::ColumnOption::Null => col.not_null = false,
+                    ast::ColumnOption::Default(e) => {
+                        // Check that it binds (no columns allowed), keep the text.
+                        let (_, t) = self.expr(e, &Scope::default())?;
+                        if !(t == ty || t == DataType::Unknown || (t.is_numeric() && ty.is_numeric()) || (t.is_string() && ty.is_string()) || comparable(&t, &ty)) {
+                            return Err(PlanError::DatatypeMismatch(format!(
+                                "column \"{}\" is of type {} but default expression is of type {}",
+                                col.name,
+                                ty.display_name(),
+                                t.display_name()
+                            )));
+                        }
+                        col.default = Some(e.to_string());
+                    }
+                    ast::ColumnOption::PrimaryKey(_) => {
+                        if pk.is_some() {
+                            return Err(PlanError::InvalidTableDefinition(name));
+                        }
+                        col.not_null = true;
+                        pk = Some(vec![columns.len()]);
+                    }
+                    ast::ColumnOption::Unique(_) => uniques.push(vec![columns.len()]),
+                    ast::ColumnOption::Collation(_) | ast::ColumnOption::Comment(_) => {}
+                    other => return not_supported(format!("column option {other}")),
+                }
+            }
+            ty = col.ty;
+            let _ = ty;
+            columns.push(col);
+        }
+        let tmp = TableDef { oid: 0, name: name.clone(), namespace: NS_PUBLIC, filenode: 0, columns, indexes: vec![] };
+        for c in &ct.constraints {
+            match c {
+                ast::TableConstraint::PrimaryKey(p) => {
+                    if pk.is_some() {
+                        return Err(PlanError::InvalidTableDefinition(name));
+                    }
+                    pk = Some(self.index_columns(&tmp, p.columns.iter().map(|c| &c.column.expr))?);
+                }
+                ast::TableConstraint::Unique(u) => uniques.push(self.index_columns(&tmp, u.columns.iter().map(|c| &c.column.expr))?),
+                other => return not_supported(format!("constraint {other}")),
+            }
+        }
+        let mut def = tmp;
+        let mut idx = Vec::new();
+        if let Some(cols) = pk {
+            for &c in &cols {
+                def.columns[c].not_null = true;
+            }
+            idx.push(basalt_catalog::IndexDef { oid: 0, name: format!("{name}_pkey"), filenode: 0, columns: cols, unique: true, primary: true });
+        }
+        for u in uniques {
+            let cn: Vec<&str> = u.iter().map(|&c| def.columns[c].name.as_str()).collect();
+            idx.push(basalt_catalog::IndexDef {
+                oid: 0,
+                name: format!("{name}_{}_key", cn.join("_")),
+                filenode: 0,
+                columns: u,
+                unique: true,
+                primary: false,
+            });
+        }
+        def.indexes = idx;
+        Ok(Statement::CreateTable { def, if_not_exists: ct.if_not_exists })
+    }
+
+    fn index_columns<'e>(&self, t: &TableDef, cols: impl Iterator<Item = &'e ast::Expr>) -> Result<Vec<usize>> {
+        let mut out = Vec::new();
+        for e in cols {
+            let n = match e {
+                ast::Expr::Identifier(i) => ident(i),
+                other => return not_supported(format!("index expression {other}")),
+            };
+            let i = t.column_index(&n).ok_or_else(|| PlanError::UndefinedColumn(n.clone()))?;
+            out.push(i);
+        }
+        Ok(out)
+    }
+
+    fn drop(&mut self, ty: &ast::ObjectType, if_exists: bool, names: &[ast::ObjectName]) -> Result<Statement> {
+        match ty {
+            ast::ObjectType::Table => {
+                let mut tables = Vec::new();
+                let mut missing = Vec::new();
+                for n in names {
+                    match self.lookup_table(&object_parts(n))? {
+                        Some(t) => tables.push(t),
+                        None if if_exists => missing.push(n.to_string()),
+                        None => return Err(PlanError::UndefinedTable(n.to_string())),
+                    }
+                }
+                Ok(Statement::DropTable { tables, missing })
+            }
+            ast::ObjectType::Index => {
+                let n = &names[0];
+                let parts = object_parts(n);
+                let name = parts.last().cloned().unwrap_or_default();
+                match self.schema.relation(NS_PUBLIC, &name) {
+                    Some((t, Some(i))) => Ok(Statement::DropIndex { table: t.clone(), index: i }),
+                    _ if if_exists => Ok(Statement::NoOp {
+                        tag: "DROP INDEX".into(),
+                        notice: Some(format!("index \"{name}\" does not exist, skipping")),
+                    }),
+                    _ => Err(PlanError::UndefinedObject(format!("index \"{name}\" does not exist"))),
+                }
+            }
+            other => not_supported(format!("DROP {other}")),
+        }
+    }
+
+    fn alter_table(&mut self, at: &ast::AlterTable) -> Result<Statement> {
+        let parts = object_parts(&at.name);
+        let table = self.lookup_table(&parts)?.ok_or_else(|| PlanError::UndefinedTable(at.name.to_string()))?;
+        if at.operations.len() != 1 {
+            return not_supported("ALTER TABLE with several actions");
+        }
+        match &at.operations[0] {
+            ast::AlterTableOperation::AddConstraint { constraint, .. } => match constraint {
+                ast::TableConstraint::PrimaryKey(p) => {
+                    if table.primary_key().is_some() {
+                        return Err(PlanError::InvalidTableDefinition(table.name.clone()));
+                    }
+                    let columns = self.index_columns(&table, p.columns.iter().map(|c| &c.column.expr))?;
+                    let name = p.name.as_ref().map(ident).unwrap_or_else(|| format!("{}_pkey", table.name));
+                    Ok(Statement::AddIndex { table, name, columns, unique: true, primary: true, if_not_exists: false })
+                }
+                ast::TableConstraint::Unique(u) => {
+                    let columns = self.index_columns(&table, u.columns.iter().map(|c| &c.column.expr))?;
+                    let cn: Vec<&str> = columns.iter().map(|&c| table.columns[c].name.as_str()).collect();
+                    let name = u.name.as_ref().map(ident).unwrap_or_else(|| format!("{}_{}_key", table.name, cn.join("_")));
+                    Ok(Statement::AddIndex { table, name, columns, unique: true, primary: false, if_not_exists: false })
+                }
+                other => not_supported(format!("ALTER TABLE ADD {other}")),
+            },
+            other => not_supported(format!("ALTER TABLE {other}")),
+        }
+    }
+
+    // ---------- DML ----------
+
+    fn insert(&mut self, ins: &ast::Insert) -> Result<Statement> {
+        let name = match &ins.table {
+            ast::TableObject::TableName(n) => n,
+            _ => return not_supported("INSERT INTO a table function"),
+        };
+        let table = self.lookup_table(&object_parts(name))?.ok_or_else(|| PlanError::UndefinedTable(name.to_string()))?;
+        if ins.on.is_some() {
+            return not_supported("INSERT ... ON CONFLICT");
+        }
+        let targets: Vec<usize> = if ins.columns.is_empty() {
+            (0..table.columns.len()).collect()
+        } else {
+            let mut v = Vec::new();
+            for c in &ins.columns {
+                let n = object_parts(c).last().cloned().unwrap_or_default();
+                let i = table.column_index(&n).ok_or_else(|| {
+                    PlanError::UndefinedColumn(format!("{n}\" of relation \"{}", table.name))
+                })?;
+                if v.contains(&i) {
+                    return Err(PlanError::DuplicateColumn(n));
+                }
+                v.push(i);
+            }
+            v
+        };
+        let Some(src) = &ins.source else { return not_supported("INSERT without VALUES or SELECT") };
+        // VALUES rows are bound with the target column types as context, so
+        // literals and parameters take the column's type.
+        let (src_plan, src_types, width) = match (&*src.body, src.order_by.is_none() && src.limit_clause.is_none()) {
+            (ast::SetExpr::Values(vals), true) => {
+                let mut rows = Vec::new();
+                for r in &vals.rows {
+                    if r.content.len() > targets.len() {
+                        return Err(PlanError::Syntax("INSERT has more expressions than target columns".into()));
+                    }
+                    let mut row = Vec::new();
+                    for (i, e) in r.content.iter().enumerate() {
+                        let col = &table.columns[targets[i]];
+                        if matches!(e, ast::Expr::Identifier(id) if id.quote_style.is_none() && id.value.eq_ignore_ascii_case("default")) {
+                            row.push(self.default_expr(col)?);
+                            continue;
+                        }
+                        let (x, t) = self.expr(e, &Scope::default())?;
+                        row.push(self.assign_coerce(x, t, col)?);
+                    }
+                    // Fewer expressions than columns: the rest get defaults.
+                    for &ti in &targets[r.content.len()..] {
+                        row.push(self.default_expr(&table.columns[ti])?);
+                    }
+                    rows.push(row);
+                }
+                let types: Vec<DataType> = targets.iter().map(|&i| table.columns[i].ty).collect();
+                (Plan::Values { rows }, types, targets.len())
+            }
+            _ => {
+                let q = self.query(src, &Scope::default())?;
+                if q.fields.len() > targets.len() {
+                    return Err(PlanError::Syntax("INSERT has more expressions than target columns".into()));
+                }
+                let types = q.fields.iter().map(|f| f.ty).collect::<Vec<_>>();
+                let w = q.fields.len();
+                (q.plan, types, w)
+            }
+        };
+        // Build the full row: target columns from the source, others default.
+        let mut exprs = Vec::with_capacity(table.columns.len());
+        for (ci, col) in table.columns.iter().enumerate() {
+            match targets.iter().position(|&t| t == ci) {
+                Some(p) if p < width => {
+                    let e = self.assign_coerce(Expr::Column(p), src_types[p], col)?;
+                    exprs.push(e);
+                }
+                _ => exprs.push(self.default_expr(col)?),
+            }
+        }
+        let source = Plan::Project { input: Box::new(src_plan), exprs };
+        let returning = self.returning(&table, ins.returning.as_deref())?;
+        Ok(Statement::Insert { table, source, returning })
+    }
+
+    fn default_expr(&mut self, col: &ColumnDef) -> Result<Expr> {
+        match &col.default {
+            None => Ok(Expr::Literal(Value::Null)),
+            Some(text) => {
+                let e = sqlparser::parser::Parser::new(&sqlparser::dialect::PostgreSqlDialect {})
+                    .try_with_sql(text)
+                    .and_then(|mut p| p.parse_expr())
+                    .map_err(|e| PlanError::Syntax(e.to_string()))?;
+                let (x, t) = self.expr(&e, &Scope::default())?;
+                self.assign_coerce(x, t, col)
+            }
+        }
+    }
+
+    /// Assignment coercion to a column's type (with its typmod).
+    fn assign_coerce(&mut self, e: Expr, t: DataType, col: &ColumnDef) -> Result<Expr> {
+        if let Expr::Literal(v) = &e {
+            return Ok(Expr::Literal(cast::cast(v.clone(), &col.ty)?));
+        }
+        if let Expr::Param(i) = e {
+            if self.params[i] == DataType::Unknown {
+                self.params[i] = col.ty;
+            }
+        }
+        let ok = t == col.ty
+            || t == DataType::Unknown
+            || (t.is_numeric() && col.ty.is_numeric())
+            || (t.is_string() && col.ty.is_string())
+            || comparable(&t, &col.ty);
+        if !ok {
+            return Err(PlanError::DatatypeMismatch(format!(
+                "column \"{}\" is of type {} but expression is of type {}",
+                col.name,
+                col.ty.display_name(),
+                t.display_name()
+            )));
+        }
+        Ok(Expr::Cast(Box::new(e), col.ty))
+    }
+
+    fn returning(&mut self, table: &Arc<TableDef>, items: Option<&[ast::SelectItem]>) -> Result<Option<Query>> {
+        let Some(items) = items else { return Ok(None) };
+        let scope = table_scope(table, &table.name);
+        let (exprs, fields) = self.projection(items, &scope)?;
+        Ok(Some(Query { plan: Plan::Project { input: Box::new(Plan::Single), exprs }, fields }))
+    }
+
+    fn target(&mut self, name: &ast::ObjectName, alias: Option<&ast::TableAlias>, selection: Option<&ast::Expr>) -> Result<(Target, Scope)> {
+        let table = self.lookup_table(&object_parts(name))?.ok_or_else(|| PlanError::UndefinedTable(name.to_string()))?;
+        let alias = alias.map(|a| ident(&a.name)).unwrap_or_else(|| table.name.clone());
+        let scope = table_scope(&table, &alias);
+        let pred = match selection {
+            Some(e) => Some(self.bool_expr(e, &scope)?),
+            None => None,
+        };
+        let scan = self.access_path(&table, pred.clone());
+        Ok((Target { table, scan, pred }, scope))
+    }
+
+    fn update(&mut self, u: &ast::Update) -> Result<Statement> {
+        let (name, alias) = match &u.table.relation {
+            ast::TableFactor::Table { name, alias, .. } => (name, alias.as_ref()),
+            _ => return not_supported("UPDATE of this kind of table"),
+        };
+        if u.from.is_some() || !u.table.joins.is_empty() {
+            return not_supported("UPDATE ... FROM");
+        }
+        let (target, scope) = self.target(name, alias, u.selection.as_ref())?;
+        let mut assignments = Vec::new();
+        for a in &u.assignments {
+            let col_name = match &a.target {
+                ast::AssignmentTarget::ColumnName(n) => object_parts(n).last().cloned().unwrap_or_default(),
+                _ => return not_supported("multi-column assignment"),
+            };
+            let ci = target.table.column_index(&col_name).ok_or_else(|| {
+                PlanError::UndefinedColumn(format!("{col_name}\" of relation \"{}", target.table.name))
+            })?;
+            let col = target.table.columns[ci].clone();
+            let e = if matches!(&a.value, ast::Expr::Identifier(id) if id.quote_style.is_none() && id.value.eq_ignore_ascii_case("default")) {
+                self.default_expr(&col)?
+            } else {
+                let (x, t) = self.expr(&a.value, &scope)?;
+                self.assign_coerce(x, t, &col)?
+            };
+            assignments.push((ci, e));
+        }
+        let returning = self.returning(&target.table, u.returning.as_deref())?;
+        Ok(Statement::Update { target, assignments, returning })
+    }
+
+    fn delete(&mut self, d: &ast::Delete) -> Result<Statement> {
+        let from = match &d.from {
+            ast::FromTable::WithFromKeyword(v) | ast::FromTable::WithoutKeyword(v) => v,
+        };
+        if from.len() != 1 || d.using.is_some() || !from[0].joins.is_empty() {
+            return not_supported("DELETE ... USING");
+        }
+        let (name, alias) = match &from[0].relation {
+            ast::TableFactor::Table { name, alias, .. } => (name, alias.as_ref()),
+            _ => return not_supported("DELETE from this kind of table"),
+        };
+        let (target, _) = self.target(name, alias, d.selection.as_ref())?;
+        let returning = self.returning(&target.table, d.returning.as_deref())?;
+        Ok(Statement::Delete { target, returning })
+    }
+
+    // ---------- queries ----------
+
+    fn query(&mut self, q: &ast::Query, outer: &Scope) -> Result<Query> {
+        if q.with.is_some() {
+            return not_supported("WITH");
+        }
+        let order: &[ast::OrderByExpr] = match &q.order_by {
+            Some(ob) => match &ob.kind {
+                ast::OrderByKind::Expressions(v) => v,
+                ast::OrderByKind::All(_) => return not_supported("ORDER BY ALL"),
+            },
+            None => &[],
+        };
+        let mut query = match &*q.body {
+            ast::SetExpr::Select(s) => self.select(s, order, outer)?,
+            ast::SetExpr::Values(v) => {
+                let mut rows = Vec::new();
+                let mut types: Vec<DataType> = Vec::new();
+                for r in &v.rows {
+                    let mut row = Vec::new();
+                    for (i, e) in r.content.iter().enumerate() {
+                        let (x, t) = self.expr(e, outer)?;
+                        if types.len() <= i {
+                            types.push(t);
+                        } else if types[i] == DataType::Unknown {
+                            types[i] = t;
+                        }
+                        row.push(x);
+                    }
+                    rows.push(row);
+                }
+                let fields = types
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| Field { name: format!("column{}", i + 1), ty: if *t == DataType::Unknown { DataType::Text } else { *t }, source: None })
+                    .collect::<Vec<_>>();
+                let rows = rows
+                    .into_iter()
+                    .map(|r| r.into_iter().zip(&fields).map(|(e, f)| Expr::Cast(Box::new(e), f.ty)).collect())
+                    .collect();
+                let mut q = Query { plan: Plan::Values { rows }, fields };
+                self.order_limit_outputs(&mut q, order)?;
+                q
+            }
+            ast::SetExpr::Query(inner) => {
+                let mut q = self.query(inner, outer)?;
+                self.order_limit_outputs(&mut q, order)?;
+                q
+            }
+            ast::SetExpr::SetOperation { left, op, set_quantifier, right } => {
+                if !matches!(op, ast::SetOperator::Union) {
+                    return not_supported(format!("{op}"));
+                }
+                let l = self.set_expr_query(left, outer)?;
+                let r = self.set_expr_query(right, outer)?;
+                if l.fields.len() != r.fields.len() {
+                    return Err(PlanError::Syntax("each UNION query must have the same number of columns".into()));
+                }
+                let all = matches!(set_quantifier, ast::SetQuantifier::All);
+                let fields = l.fields.clone();
+                let mut q = Query { plan: Plan::Union { inputs: vec![l.plan, r.plan], all }, fields };
+                self.order_limit_outputs(&mut q, order)?;
+                q
+            }
+            other => return not_supported(format!("query \"{}\"", first_words(&other.to_string()))),
+        };
+        if let Some(lc) = &q.limit_clause {
+            let (limit, offset) = match lc {
+                ast::LimitClause::LimitOffset { limit, offset, .. } => (limit.as_ref(), offset.as_ref().map(|o| &o.value)),
+                ast::LimitClause::OffsetCommaLimit { offset, limit } => (Some(limit), Some(offset)),
+            };
+            let limit = match limit {
+                Some(e) => Some(self.int_expr(e)?),
+                None => None,
+            };
+            let offset = match offset {
+                Some(e) => Some(self.int_expr(e)?),
+                None => None,
+            };
+            query.plan = Plan::Limit { input: Box::new(query.plan), limit, offset };
+        }
+        if let Some(f) = &q.fetch {
+            let limit = match &f.quantity {
+                Some(e) => Some(self.int_expr(e)?),
+                None => Some(Expr::Literal(Value::Int8(1))),
+            };
+            query.plan = Plan::Limit { input: Box::new(query.plan), limit, offset: None };
+        }
+        Ok(query)
+    }
+
+    fn set_expr_query(&mut self, s: &ast::SetExpr, outer: &Scope) -> Result<Query> {
+        match s {
+            ast::SetExpr::Select(sel) => self.select(sel, &[], outer),
+            ast::SetExpr::Query(q) => self.query(q, outer),
+            other => {
+                let q = ast::Query {
+                    with: None,
+                    body: Box::new(other.clone()),
+                    order_by: None,
+                    limit_clause: None,
+                    fetch: None,
+                    locks: vec![],
+                    for_clause: None,
+                    settings: None,
+                    format_clause: None,
+                    pipe_operators: vec![],
+                };
+                self.query(&q, outer)
+            }
+        }
+    }
+
+    fn int_expr(&mut self, e: &ast::Expr) -> Result<Expr> {
+        let (x, t) = self.expr(e, &Scope::default())?;
+        if let Expr::Param(i) = x {
+            self.params[i] = DataType::Int8;
+        } else if !(t.is_integer() || t == DataType::Unknown || t.is_numeric()) {
+            return Err(PlanError::DatatypeMismatch(format!("argument of LIMIT must be type bigint, not type {}", t.display_name())));
+        }
+        Ok(Expr::Cast(Box::new(x), DataType::Int8))
+    }
+
+    /// ORDER BY over the output columns of a query (UNION, VALUES).
+    fn order_limit_outputs(&mut self, q: &mut Query, order: &[ast::OrderByExpr]) -> Result<()> {
+        if order.is_empty() {
+            return Ok(());
+        }
+        let scope = Scope {
+            cols: q.fields.iter().map(|f| ScopeCol { table: None, name: f.name.clone(), ty: f.ty, source: None }).collect(),
+        };
+        let mut keys = Vec::new();
+        for o in order {
+            let expr = match &o.expr {
+                ast::Expr::Value(v) if matches!(v.value, ast::Value::Number(..)) => {
+                    let n: usize = v.value.to_string().parse().map_err(|_| PlanError::Syntax("bad ORDER BY position".into()))?;
+                    if n == 0 || n > q.fields.len() {
+                        return Err(PlanError::UndefinedColumn(format!("ORDER BY position {n} is not in select list")));
+                    }
+                    Expr::Column(n - 1)
+                }
+                e => self.expr(e, &scope)?.0,
+            };
+            let desc = o.options.asc == Some(false);
+            keys.push(SortKey { expr, desc, nulls_first: o.options.nulls_first.unwrap_or(desc) });
+        }
+        let plan = std::mem::replace(&mut q.plan, Plan::Single);
+        q.plan = Plan::Sort { input: Box::new(plan), keys };
+        Ok(())
+    }
+
+    fn from_item(&mut self, f: &ast::TableFactor, outer: &Scope) -> Result<(Plan, Scope)> {
+        match f {
+            ast::TableFactor::Table { name, alias, args: None, .. } => {
+                let parts = object_parts(name);
+                let alias_name = alias.as_ref().map(|a| ident(&a.name));
+                let base = parts.last().cloned().unwrap_or_default();
+                let is_sys = parts.len() == 1 || parts[parts.len() - 2] == "pg_catalog";
+                if let Some(t) = self.lookup_table(&parts)? {
+                    let scope = table_scope(&t, alias_name.as_deref().unwrap_or(&t.name));
+                    return Ok((Plan::SeqScan { table: t, filter: None }, scope));
+                }
+                if is_sys {
+                    if let Some(cols) = system::columns(&base) {
+                        let tname = alias_name.unwrap_or(base.clone());
+                        let scope = Scope {
+                            cols: cols
+                                .iter()
+                                .map(|(n, t)| ScopeCol { table: Some(tname.clone()), name: n.to_string(), ty: *t, source: None })
+                                .collect(),
+                        };
+                        return Ok((Plan::System { name: base, filter: None }, scope));
+                    }
+                }
+                Err(PlanError::UndefinedTable(name.to_string()))
+            }
+            ast::TableFactor::Derived { subquery, alias, lateral: false, .. } => {
+                let q = self.query(subquery, outer)?;
+                let tname = alias.as_ref().map(|a| ident(&a.name));
+                let colnames: Vec<String> = alias.as_ref().map(|a| a.columns.iter().map(|c| ident(&c.name)).collect()).unwrap_or_default();
+                let scope = Scope {
+                    cols: q
+                        .fields
+                        .iter()
+                        .enumerate()
+                        .map(|(i, f)| ScopeCol {
+                            table: tname.clone(),
+                            name: colnames.get(i).cloned().unwrap_or_else(|| f.name.clone()),
+                            ty: f.ty,
+                            source: None,
+                        })
+                        .collect(),
+                };
+                Ok((q.plan, scope))
+            }
+            ast::TableFactor::NestedJoin { table_with_joins, alias: None } => self.from_joins(table_with_joins, outer),
+            other => not_supported(format!("FROM item \"{other}\"")),
+        }
+    }
+
+    fn from_joins(&mut self, twj: &ast::TableWithJoins, outer: &Scope) -> Result<(Plan, Scope)> {
+        let (mut plan, mut scope) = self.from_item(&twj.relation, outer)?;
+        for j in &twj.joins {
+            let (rplan, rscope) = self.from_item(&j.relation, outer)?;
+            let (kind, constraint) = match &j.join_operator {
+                ast::JoinOperator::Join(c) | ast::JoinOperator::Inner(c) => (JoinKind::Inner, Some(c)),
+                ast::JoinOperator::Left(c) | ast::JoinOperator::LeftOuter(c) => (JoinKind::Left, Some(c)),
+                ast::JoinOperator::CrossJoin(_) => (JoinKind::Inner, None),
+                other => return not_supported(format!("join {other:?}").chars().take(60).collect::<String>()),
+            };
+            let right_width = rscope.cols.len();
+            let mut joined = scope.clone();
+            joined.cols.extend(rscope.cols.iter().cloned());
+            let on = match constraint {
+                Some(ast::JoinConstraint::On(e)) => Some(self.bool_expr(e, &joined)?),
+                Some(ast::JoinConstraint::Using(cols)) => {
+                    let mut pred: Option<Expr> = None;
+                    for c in cols {
+                        let n = object_parts(c).last().cloned().unwrap_or_default();
+                        let li = scope.cols.iter().position(|x| x.name == n).ok_or_else(|| PlanError::UndefinedColumn(n.clone()))?;
+                        let ri = rscope.cols.iter().position(|x| x.name == n).ok_or_else(|| PlanError::UndefinedColumn(n.clone()))?;
+                        let eq = Expr::Binary(BinOp::Eq, Box::new(Expr::Column(li)), Box::new(Expr::Column(scope.cols.len() + ri)));
+                        pred = Some(match pred {
+                            None => eq,
+                            Some(p) => Expr::Binary(BinOp::And, Box::new(p), Box::new(eq)),
+                        });
+                    }
+                    pred
+                }
+                Some(ast::JoinConstraint::None) | None => None,
+                Some(ast::JoinConstraint::Natural) => return not_supported("NATURAL JOIN"),
+            };
+            plan = make_join(plan, rplan, kind, on, scope.cols.len(), right_width);
+            scope = joined;
+        }
+        Ok((plan, scope))
+    }
+
+    fn select(&mut self, s: &ast::Select, order: &[ast::OrderByExpr], outer: &Scope) -> Result<Query> {
+        // FROM
+        let (mut plan, scope) = if s.from.is_empty() {
+            (Plan::Single, outer.clone())
+        } else {
+            let mut acc: Option<(Plan, Scope)> = None;
+            for twj in &s.from {
+                let (p, sc) = self.from_joins(twj, outer)?;
+                acc = Some(match acc {
+                    None => (p, sc),
+                    Some((lp, ls)) => {
+                        let rw = sc.cols.len();
+                        let lw = ls.cols.len();
+                        let mut joined = ls;
+                        joined.cols.extend(sc.cols);
+                        (make_join(lp, p, JoinKind::Inner, None, lw, rw), joined)
+                    }
+                });
+            }
+            acc.expect("from is not empty")
+        };
+        // WHERE
+        if let Some(w) = &s.selection {
+            if contains_agg(w) {
+                return Err(PlanError::Grouping("aggregate functions are not allowed in WHERE".into()));
+            }
+            let pred = self.bool_expr(w, &scope)?;
+            plan = push_filter(self, plan, pred);
+        }
+        // Aggregation?
+        let group_exprs: Vec<ast::Expr> = match &s.group_by {
+            ast::GroupByExpr::Expressions(v, _) => v.clone(),
+            ast::GroupByExpr::All(_) => return not_supported("GROUP BY ALL"),
+        };
+        let has_agg = !group_exprs.is_empty()
+            || s.having.is_some()
+            || s.projection.iter().any(|i| match i {
+                ast::SelectItem::UnnamedExpr(e) | ast::SelectItem::ExprWithAlias { expr: e, .. } => contains_agg(e),
+                _ => false,
+            })
+            || order.iter().any(|o| contains_agg(&o.expr));
+        // Resolve GROUP BY items that name output columns or positions.
+        let group_exprs: Vec<ast::Expr> = group_exprs
+            .into_iter()
+            .map(|g| resolve_output_ref(&g, &s.projection).unwrap_or(g))
+            .collect();
+        if has_agg {
+            let mut group = Vec::new();
+            let mut gtypes = Vec::new();
+            for g in &group_exprs {
+                let (x, t) = self.expr(g, &scope)?;
+                group.push(x);
+                gtypes.push(t);
+            }
+            self.agg = Some(AggCtx { groups: group_exprs.clone(), group_types: gtypes, input: scope.clone(), aggs: vec![] });
+        }
+        let res = self.select_rest(s, order, plan, &scope, has_agg);
+        let agg = self.agg.take();
+        let (mut plan, exprs, fields, sort_keys, distinct) = res?;
+        if let Some(a) = agg {
+            // Rebuild: the aggregate sits under the projection.
+            plan = match plan {
+                Plan::Filter { input, pred } => {
+                    // HAVING was applied above a placeholder; see select_rest.
+                    Plan::Filter { input: Box::new(agg_node(*input, &a, &group_exprs, self, &scope)?), pred }
+                }
+                p => agg_node(p, &a, &group_exprs, self, &scope)?,
+            };
+        }
+        let visible = fields.len();
+        let mut plan = Plan::Project { input: Box::new(plan), exprs };
+        if distinct {
+            plan = Plan::Distinct { input: Box::new(plan) };
+        }
+        if !sort_keys.is_empty() {
+            plan = Plan::Sort { input: Box::new(plan), keys: sort_keys };
+        }
+        let total = match &plan {
+            Plan::Sort { input, .. } | Plan::Distinct { input } => match &**input {
+                Plan::Project { exprs, .. } => exprs.len(),
+                Plan::Distinct { input } => match &**input {
+                    Plan::Project { exprs, .. } => exprs.len(),
+                    _ => visible,
+                },
+                _ => visible,
+            },
+            Plan::Project { exprs, .. } => exprs.len(),
+            _ => visible,
+        };
+        if total > visible {
+            plan = Plan::Project { input: Box::new(plan), exprs: (0..visible).map(Expr::Column).collect() };
+        }
+        Ok(Query { plan, fields })
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn select_rest(
+        &mut self,
+        s: &ast::Select,
+        order: &[ast::OrderByExpr],
+        plan: Plan,
+        scope: &Scope,
+        has_agg: bool,
+    ) -> Result<(Plan, Vec<Expr>, Vec<Field>, Vec<SortKey>, bool)> {
+        let (mut exprs, fields) = self.projection(&s.projection, scope)?;
+        let mut plan = plan;
+        if let Some(h) = &s.having {
+            let pred = self.bool_expr(h, scope)?;
+            plan = Plan::Filter { input: Box::new(plan), pred };
+        }
+        let distinct = match &s.distinct {
+            None | Some(ast::Distinct::All) => false,
+            Some(ast::Distinct::Distinct) => true,
+            Some(ast::Distinct::On(_)) => return not_supported("DISTINCT ON"),
+        };
+        let mut keys = Vec::new();
+        for o in order {
+            let desc = o.options.asc == Some(false);
+            let nulls_first = o.options.nulls_first.unwrap_or(desc);
+            // Output position, output alias, or an expression.
+            let col = match &o.expr {
+                ast::Expr::Value(v) if matches!(v.value, ast::Value::Number(..)) => {
+                    let n: usize = v.value.to_string().parse().map_err(|_| PlanError::Syntax("bad ORDER BY position".into()))?;
+                    if n == 0 || n > fields.len() {
+                        return Err(PlanError::UndefinedColumn(format!("ORDER BY position {n} is not in select list")));
+                    }
+                    n - 1
+                }
+                ast::Expr::Identifier(id) if fields.iter().filter(|f| f.name == ident(id)).count() == 1 && scope.cols.iter().all(|c| c.name != ident(id)) || (fields.iter().any(|f| f.name == ident(id)) && s.projection.iter().any(|p| matches!(p, ast::SelectItem::ExprWithAlias { alias, .. } if ident(alias) == ident(id)))) => {
+                    fields.iter().position(|f| f.name == ident(id)).expect("checked")
+                }
+                e => {
+                    let (x, _) = self.expr(e, scope)?;
+                    match exprs.iter().position(|y| *y == x) {
+                        Some(p) => p,
+                        None => {
+                            if distinct {
+                                return Err(PlanError::Syntax("for SELECT DISTINCT, ORDER BY expressions must appear in select list".into()));
+                            }
+                            exprs.push(x);
+                            exprs.len() - 1
+                        }
+                    }
+                }
+            };
+            keys.push(SortKey { expr: Expr::Column(col), desc, nulls_first });
+        }
+        let _ = has_agg;
+        Ok((plan, exprs, fields, keys, distinct))
+    }
+
+    fn projection(&mut self, items: &[ast::SelectItem], scope: &Scope) -> Result<(Vec<Expr>, Vec<Field>)> {
+        let mut exprs = Vec::new();
+        let mut fields = Vec::new();
+        for item in items {
+            match item {
+                ast::SelectItem::Wildcard(_) => {
+                    if self.agg.is_some() {
+                        return Err(PlanError::Grouping("column must appear in the GROUP BY clause or be used in an aggregate function".into()));
+                    }
+                    if scope.cols.is_empty() {
+                        return Err(PlanError::Syntax("SELECT * with no tables specified is not valid".into()));
+                    }
+                    for (i, c) in scope.cols.iter().enumerate() {
+                        exprs.push(Expr::Column(i));
+                        fields.push(Field { name: c.name.clone(), ty: c.ty, source: c.source });
+                    }
+                }
+                ast::SelectItem::QualifiedWildcard(kind, _) => {
+                    let q = match kind {
+                        ast::SelectItemQualifiedWildcardKind::ObjectName(n) => object_parts(n).last().cloned().unwrap_or_default(),
+                        other => return not_supported(format!("{other}")),
+                    };
+                    let mut any = false;
+                    for (i, c) in scope.cols.iter().enumerate() {
+                        if c.table.as_deref() == Some(q.as_str()) {
+                            any = true;
+                            exprs.push(Expr::Column(i));
+                            fields.push(Field { name: c.name.clone(), ty: c.ty, source: c.source });
+                        }
+                    }
+                    if !any {
+                        return Err(PlanError::UndefinedTable(format!("missing FROM-clause entry for table \"{q}\"")));
+                    }
+                }
+                ast::SelectItem::UnnamedExpr(e) => {
+                    let (x, t) = self.expr(e, scope)?;
+                    let source = match &x {
+                        Expr::Column(i) if self.agg.is_none() => scope.cols.get(*i).and_then(|c| c.source),
+                        _ => None,
+                    };
+                    fields.push(Field { name: column_name(e), ty: output_type(t), source });
+                    exprs.push(x);
+                }
+                ast::SelectItem::ExprWithAlias { expr, alias } => {
+                    let (x, t) = self.expr(expr, scope)?;
+                    fields.push(Field { name: ident(alias), ty: output_type(t), source: None });
+                    exprs.push(x);
+                }
+                other => return not_supported(format!("select item {other}")),
+            }
+        }
+        Ok((exprs, fields))
+    }
+
+    /// Chooses an index scan when the predicate pins a prefix of an index.
+    fn access_path(&self, table: &Arc<TableDef>, pred: Option<Expr>) -> Plan {
+        let Some(p) = pred else { return Plan::SeqScan { table: table.clone(), filter: None } };
+        let conj = conjuncts(&p);
+        let mut best: Option<(usize, IndexBounds, usize)> = None;
+        for (ii, ix) in table.indexes.iter().enumerate() {
+            let mut bounds = IndexBounds { eq: vec![], lo: None, hi: None };
+            for &col in &ix.columns {
+                if let Some(v) = conj.iter().find_map(|c| eq_const(c, col)) {
+                    bounds.eq.push(v);
+                } else {
+                    for c in &conj {
+                        if let Some((op, v)) = cmp_const(c, col) {
+                            match op {
+                                BinOp::Gt => bounds.lo = Some((v, false)),
+                                BinOp::GtEq => bounds.lo = Some((v, true)),
+                                BinOp::Lt => bounds.hi = Some((v, false)),
+                                BinOp::LtEq => bounds.hi = Some((v, true)),
+                                _ => {}
+                            }
+                        }
+                    }
+                    break;
+                }
+            }
+            let score = bounds.eq.len() * 10 + bounds.lo.is_some() as usize + bounds.hi.is_some() as usize
+                + if bounds.eq.len() == ix.columns.len() && ix.unique { 100 } else { 0 };
+            if score > 0 && best.as_ref().is_none_or(|b| score > b.2) {
+                best = Some((ii, bounds, score));
+            }
+        }
+        match best {
+            Some((index, bounds, _)) => Plan::IndexScan { table: table.clone(), index, bounds, filter: Some(p) },
+            None => Plan::SeqScan { table: table.clone(), filter: Some(p) },
+        }
+    }
+
+    // ---------- expressions ----------
+
+    fn bool_expr(&mut self, e: &ast::Expr, scope: &Scope) -> Result<Expr> {
+        let (x, t) = self.expr(e, scope)?;
+        self.to_bool(x, t, "WHERE")
+    }
+
+    fn to_bool(&mut self, x: Expr, t: DataType, ctx: &str) -> Result<Expr> {
+        match t {
+            DataType::Bool => Ok(x),
+            DataType::Unknown => {
+                if let Expr::Param(i) = x {
+                    self.params[i] = DataType::Bool;
+                    return Ok(x);
+                }
+                Ok(Expr::Cast(Box::new(x), DataType::Bool))
+            }
+            other => Err(PlanError::DatatypeMismatch(format!("argument of {ctx} must be type boolean, not type {}", other.display_name()))),
+        }
+    }
+
+    fn column_ref(&mut self, parts: &[String], scope: &Scope) -> Result<(Expr, DataType)> {
+        let (tbl, name) = match parts {
+            [n] => (None, n.as_str()),
+            [t, n] => (Some(t.as_str()), n.as_str()),
+            [_, t, n] => (Some(t.as_str()), n.as_str()),
+            _ => return Err(PlanError::Syntax(format!("improper qualified name (too many dotted names): {}", parts.join(".")))),
+        };
+        if let Some(a) = &self.agg {
+            // Outside aggregates only grouped columns may be referenced.
+            let input = a.input.clone();
+            let idx = resolve(&input, tbl, name)?;
+            for (gi, g) in a.groups.iter().enumerate() {
+                if let Some(gparts) = ast_column_parts(g) {
+                    let (gt, gn) = match gparts.as_slice() {
+                        [n] => (None, n.as_str()),
+                        [t, n] => (Some(t.as_str()), n.as_str()),
+                        _ => continue,
+                    };
+                    if let Ok(gidx) = resolve(&input, gt, gn) {
+                        if gidx == idx {
+                            return Ok((Expr::Column(gi), a.group_types[gi]));
+                        }
+                    }
+                }
+            }
+            let t = tbl.map(|t| format!("{t}.")).unwrap_or_default();
+            return Err(PlanError::Grouping(format!(
+                "column \"{t}{name}\" must appear in the GROUP BY clause or be used in an aggregate function"
+            )));
+        }
+        let i = resolve(scope, tbl, name)?;
+        Ok((Expr::Column(i), scope.cols[i].ty))
+    }
+
+    fn expr(&mut self, e: &ast::Expr, scope: &Scope) -> Result<(Expr, DataType)> {
+        use ast::Expr as A;
+        // Inside an aggregate query, a whole expression that is a GROUP BY item.
+        if let Some(a) = &self.agg {
+            if let Some(gi) = a.groups.iter().position(|g| g == e) {
+                if !matches!(e, A::Identifier(_) | A::CompoundIdentifier(_)) {
+                    return Ok((Expr::Column(gi), a.group_types[gi]));
+                }
+            }
+        }
+        match e {
+            A::Identifier(i) => {
+                if i.quote_style.is_none() {
+                    match i.value.to_lowercase().as_str() {
+                        "current_timestamp" | "localtimestamp" => return Ok((Expr::Func("now".into(), vec![]), DataType::TimestampTz)),
+                        "current_date" => return Ok((Expr::Func("current_date".into(), vec![]), DataType::Date)),
+                        "current_user" | "session_user" | "user" | "current_role" => {
+                            return Ok((Expr::Literal(Value::Text("postgres".into())), DataType::Name))
+                        }
+                        "current_catalog" => return Ok((Expr::Func("current_database".into(), vec![]), DataType::Name)),
+                        "current_schema" => return Ok((Expr::Literal(Value::Text("public".into())), DataType::Name)),
+                        _ => {}
+                    }
+                }
+                self.column_ref(&[ident(i)], scope)
+            }
+            A::CompoundIdentifier(ids) => self.column_ref(&ids.iter().map(ident).collect::<Vec<_>>(), scope),
+            A::Value(v) => self.literal(&v.value),
+            A::Nested(inner) => self.expr(inner, scope),
+            A::TypedString(ts) => {
+                let ty = convert_type(&ts.data_type)?;
+                let s = match &ts.value.value {
+                    ast::Value::SingleQuotedString(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                Ok((Expr::Literal(cast::from_text(&s, &ty)?), ty))
+            }
+            A::Cast { expr, data_type, .. } => {
+                let ty = convert_type(data_type)?;
+                let (x, t) = self.expr(expr, scope)?;
+                if let Expr::Param(i) = x {
+                    if self.params[i] == DataType::Unknown {
+                        self.params[i] = ty;
+                    }
+                }
+                if let Expr::Literal(v) = &x {
+                    // regclass literals: 'name'::regclass → the table's OID.
+                    if matches!(data_type, ast::DataType::Regclass) || matches!(data_type, ast::DataType::Custom(n, _) if n.to_string().eq_ignore_ascii_case("regclass")) {
+                        if let Value::Text(s) = v {
+                            let parts: Vec<String> = s.split('.').map(|p| p.trim_matches('"').to_lowercase()).collect();
+                            let oid = match self.lookup_table(&parts)? {
+                                Some(t) => t.oid,
+                                None => match self.schema.relation(NS_PUBLIC, parts.last().map(|s| s.as_str()).unwrap_or("")) {
+                                    Some((t, Some(i))) => t.indexes[i].oid,
+                                    _ => return Err(PlanError::UndefinedTable(s.clone())),
+                                },
+                            };
+                            return Ok((Expr::Literal(Value::Int8(oid as i64)), DataType::Oid));
+                        }
+                    }
+                    return Ok((Expr::Literal(cast::cast(v.clone(), &ty)?), ty));
+                }
+                if t != ty && !cast_allowed(&t, &ty) {
+                    return Err(PlanError::UndefinedFunction(format!("cannot cast type {} to {}", t.display_name(), ty.display_name())));
+                }
+                Ok((Expr::Cast(Box::new(x), ty), ty))
+            }
+            A::UnaryOp { op, expr } => {
+                let (x, t) = self.expr(expr, scope)?;
+                match op {
+                    ast::UnaryOperator::Not => Ok((Expr::Not(Box::new(self.to_bool(x, t, "NOT")?)), DataType::Bool)),
+                    ast::UnaryOperator::Minus => {
+                        if let Expr::Literal(v) = &x {
+                            let neg = match v {
+                                Value::Int4(i) => Some(Value::Int4(-i)),
+                                Value::Int8(i) if *i == 2147483648 => Some(Value::Int4(i32::MIN)),
+                                Value::Int8(i) => Some(Value::Int8(-i)),
+                                Value::Numeric(d) => {
+                                    if d.to_string() == "9223372036854775808" {
+                                        Some(Value::Int8(i64::MIN))
+                                    } else {
+                                        Some(Value::Numeric(-d))
+                                    }
+                                }
+                                Value::Float8(f) => Some(Value::Float8(-f)),
+                                _ => None,
+                            };
+                            if let Some(n) = neg {
+                                let t = n.data_type();
+                                return Ok((Expr::Literal(n), t));
+                            }
+                        }
+                        if !t.is_numeric() && t != DataType::Unknown {
+                            return Err(PlanError::UndefinedFunction(format!("operator does not exist: - {}", t.display_name())));
+                        }
+                        Ok((Expr::Neg(Box::new(x)), t))
+                    }
+                    ast::UnaryOperator::Plus => Ok((x, t)),
+                    other => not_supported(format!("operator {other}")),
+                }
+            }
+            A::BinaryOp { left, op, right } => self.binary(left, op, right, scope),
+            A::IsNull(x) | A::IsNotNull(x) => {
+                let (b, _) = self.expr(x, scope)?;
+                Ok((Expr::IsNull(Box::new(b), matches!(e, A::IsNotNull(_))), DataType::Bool))
+            }
+            A::IsTrue(x) | A::IsNotTrue(x) | A::IsFalse(x) | A::IsNotFalse(x) => {
+                let (b, t) = self.expr(x, scope)?;
+                let b = self.to_bool(b, t, "IS TRUE")?;
+                let want = matches!(e, A::IsTrue(_) | A::IsNotTrue(_));
+                let neg = matches!(e, A::IsNotTrue(_) | A::IsNotFalse(_));
+                Ok((Expr::IsDistinct(Box::new(b), Box::new(Expr::Literal(Value::Bool(want))), !neg), DataType::Bool))
+            }
+            A::IsDistinctFrom(l, r) | A::IsNotDistinctFrom(l, r) => {
+                let (l, r, _) = self.comparison_operands(l, r, scope, "IS DISTINCT FROM")?;
+                Ok((Expr::IsDistinct(Box::new(l), Box::new(r), matches!(e, A::IsNotDistinctFrom(..))), DataType::Bool))
+            }
+            A::Between { expr, negated, low, high } => {
+                let (a, lo, _) = self.comparison_operands(expr, low, scope, ">=")?;
+                let (_, hi, _) = self.comparison_operands(expr, high, scope, "<=")?;
+                let both = Expr::Binary(
+                    BinOp::And,
+                    Box::new(Expr::Binary(BinOp::GtEq, Box::new(a.clone()), Box::new(lo))),
+                    Box::new(Expr::Binary(BinOp::LtEq, Box::new(a), Box::new(hi))),
+                );
+                Ok((if *negated { Expr::Not(Box::new(both)) } else { both }, DataType::Bool))
+            }
+            A::InList { expr, list, negated } => {
+                let (x, t) = self.expr(expr, scope)?;
+                let mut items = Vec::new();
+                for i in list {
+                    let (y, ty) = self.expr(i, scope)?;
+                    let (_, y2, _) = self.unify_cmp(x.clone(), t, y, ty, "=")?;
+                    items.push(y2);
+                }
+                Ok((Expr::InList { expr: Box::new(x), list: items, negated: *negated }, DataType::Bool))
+            }
+            A::InSubquery { expr, subquery, negated } => {
+                let (x, _) = self.expr(expr, scope)?;
+                let saved = self.agg.take();
+                let q = self.query(subquery, &Scope::default());
+                self.agg = saved;
+                let q = q?;
+                if q.fields.len() != 1 {
+                    return Err(PlanError::Syntax("subquery has too many columns".into()));
+                }
+                Ok((Expr::InSubquery(Box::new(x), Box::new(q.plan), *negated), DataType::Bool))
+            }
+            A::Exists { subquery, negated } => {
+                let saved = self.agg.take();
+                let q = self.query(subquery, &Scope::default());
+                self.agg = saved;
+                Ok((Expr::Exists(Box::new(q?.plan), *negated), DataType::Bool))
+            }
+            A::Subquery(q) => {
+                let saved = self.agg.take();
+                let q = self.query(q, &Scope::default());
+                self.agg = saved;
+                let q = q.map_err(|e| match e {
+                    PlanError::UndefinedColumn(c) => PlanError::NotSupported(format!("correlated subqueries are not supported yet (column \"{c}\")")),
+                    e => e,
+                })?;
+                if q.fields.len() != 1 {
+                    return Err(PlanError::Syntax("subquery must return only one column".into()));
+                }
+                let t = q.fields[0].ty;
+                Ok((Expr::Subquery(Box::new(q.plan)), t))
+            }
+            A::Like { negated, expr, pattern, escape_char: None, any: false } | A::ILike { negated, expr, pattern, escape_char: None, any: false } => {
+                let (x, t) = self.expr(expr, scope)?;
+                let (p, pt) = self.expr(pattern, scope)?;
+                if !t.is_string() || !pt.is_string() {
+                    return Err(PlanError::UndefinedFunction(format!("operator does not exist: {} ~~ {}", t.display_name(), pt.display_name())));
+                }
+                Ok((Expr::Like { expr: Box::new(x), pattern: Box::new(p), negated: *negated, ci: matches!(e, A::ILike { .. }) }, DataType::Bool))
+            }
+            A::Case { operand, conditions, else_result, .. } => {
+                let op = match operand {
+                    Some(o) => Some(self.expr(o, scope)?),
+                    None => None,
+                };
+                let mut whens = Vec::new();
+                let mut rt = DataType::Unknown;
+                for cw in conditions {
+                    let cond = match &op {
+                        Some((ox, ot)) => {
+                            let (w, wt) = self.expr(&cw.condition, scope)?;
+                            let (a, b, _) = self.unify_cmp(ox.clone(), *ot, w, wt, "=")?;
+                            let _ = a;
+                            b
+                        }
+                        None => self.bool_expr(&cw.condition, scope)?,
+                    };
+                    let (r, t) = self.expr(&cw.result, scope)?;
+                    rt = common_type(rt, t)?;
+                    whens.push((cond, r));
+                }
+                let else_ = match else_result {
+                    Some(e) => {
+                        let (x, t) = self.expr(e, scope)?;
+                        rt = common_type(rt, t)?;
+                        Some(Box::new(x))
+                    }
+                    None => None,
+                };
+                let rt = if rt == DataType::Unknown { DataType::Text } else { rt };
+                let whens = whens.into_iter().map(|(c, r)| (c, Expr::Cast(Box::new(r), rt))).collect();
+                let else_ = else_.map(|e| Box::new(Expr::Cast(e, rt)));
+                Ok((Expr::Case { operand: op.map(|(x, _)| Box::new(x)), whens, else_ }, rt))
+            }
+            A::Function(f) => self.function(f, scope),
+            A::Extract { field, expr, .. } => {
+                let (x, _) = self.expr(expr, scope)?;
+                Ok((Expr::Func("extract".into(), vec![Expr::Literal(Value::Text(field.to_string().to_lowercase())), x]), DataType::Numeric(None)))
+            }
+            A::Substring { expr, substring_from, substring_for, .. } => {
+                let (x, _) = self.expr(expr, scope)?;
+                let mut args = vec![Expr::Cast(Box::new(x), DataType::Text)];
+                if let Some(f) = substring_from {
+                    args.push(Expr::Cast(Box::new(self.expr(f, scope)?.0), DataType::Int8));
+                } else {
+                    args.push(Expr::Literal(Value::Int8(1)));
+                }
+                if let Some(f) = substring_for {
+                    args.push(Expr::Cast(Box::new(self.expr(f, scope)?.0), DataType::Int8));
+                }
+                Ok((Expr::Func("substr".into(), args), DataType::Text))
+            }
+            A::Collate { expr, .. } => self.expr(expr, scope),
+            A::Tuple(_) => not_supported("row constructors"),
+            other => not_supported(format!("expression \"{other}\"")),
+        }
+    }
+
+    fn literal(&mut self, v: &ast::Value) -> Result<(Expr, DataType)> {
+        Ok(match v {
+            ast::Value::Number(n, _) => {
+                let s = n.to_string();
+                if let Ok(i) = s.parse::<i32>() {
+                    (Expr::Literal(Value::Int4(i)), DataType::Int4)
+                } else if let Ok(i) = s.parse::<i64>() {
+                    (Expr::Literal(Value::Int8(i)), DataType::Int8)
+                } else {
+                    let v = cast::from_text(&s, &DataType::Numeric(None))?;
+                    (Expr::Literal(v), DataType::Numeric(None))
+                }
+            }
+            ast::Value::SingleQuotedString(s) | ast::Value::EscapedStringLiteral(s) | ast::Value::DollarQuotedString(ast::DollarQuotedString { value: s, .. }) => {
+                (Expr::Literal(Value::Text(s.clone())), DataType::Unknown)
+            }
+            ast::Value::Boolean(b) => (Expr::Literal(Value::Bool(*b)), DataType::Bool),
+            ast::Value::Null => (Expr::Literal(Value::Null), DataType::Unknown),
+            ast::Value::Placeholder(p) => {
+                let n: usize = p.trim_start_matches('$').parse().map_err(|_| PlanError::Syntax(format!("bad parameter {p}")))?;
+                if n == 0 || n > 65535 {
+                    return Err(PlanError::Syntax(format!("there is no parameter {p}")));
+                }
+                if self.params.len() < n {
+                    self.params.resize(n, DataType::Unknown);
+                }
+                (Expr::Param(n - 1), self.params[n - 1])
+            }
+            ast::Value::HexStringLiteral(h) => {
+                let v = cast::from_text(&format!("\\x{h}"), &DataType::Bytea)?;
+                (Expr::Literal(v), DataType::Bytea)
+            }
+            other => return not_supported(format!("literal {other}")),
+        })
+    }
+
+    /// Binds two operands of a comparison and gives both one type.
+    fn comparison_operands(&mut self, l: &ast::Expr, r: &ast::Expr, scope: &Scope, op: &str) -> Result<(Expr, Expr, DataType)> {
+        let (a, at) = self.expr(l, scope)?;
+        let (b, bt) = self.expr(r, scope)?;
+        self.unify_cmp(a, at, b, bt, op)
+    }
+
+    fn unify_cmp(&mut self, a: Expr, at: DataType, b: Expr, bt: DataType, op: &str) -> Result<(Expr, Expr, DataType)> {
+        let coerce = |this: &mut Self, x: Expr, to: DataType| -> Result<Expr> {
+            match x {
+                Expr::Literal(v) => Ok(Expr::Literal(cast::cast(v, &to)?)),
+                Expr::Param(i) => {
+                    this.params[i] = to;
+                    Ok(Expr::Param(i))
+                }
+                other => Ok(Expr::Cast(Box::new(other), to)),
+            }
+        };
+        match (at, bt) {
+            (DataType::Unknown, DataType::Unknown) => Ok((coerce(self, a, DataType::Text)?, coerce(self, b, DataType::Text)?, DataType::Text)),
+            (DataType::Unknown, t) => Ok((coerce(self, a, t)?, b, t)),
+            (t, DataType::Unknown) => Ok((a, coerce(self, b, t)?, t)),
+            (x, y) if comparable(&x, &y) => Ok((a, b, x)),
+            (x, y) => Err(PlanError::UndefinedFunction(format!("operator does not exist: {} {op} {}", x.display_name(), y.display_name()))),
+        }
+    }
+
+    fn binary(&mut self, l: &ast::Expr, op: &ast::BinaryOperator, r: &ast::Expr, scope: &Scope) -> Result<(Expr, DataType)> {
+        use ast::BinaryOperator as O;
+        let cmp = |o: &O| -> Option<BinOp> {
+            Some(match o {
+                O::Eq => BinOp::Eq,
+                O::NotEq => BinOp::NotEq,
+                O::Lt => BinOp::Lt,
+                O::LtEq => BinOp::LtEq,
+                O::Gt => BinOp::Gt,
+                O::GtEq => BinOp::GtEq,
+                _ => return None,
+            })
+        };
+        if let Some(b) = cmp(op) {
+            let (x, y, _) = self.comparison_operands(l, r, scope, &op.to_string())?;
+            return Ok((Expr::Binary(b, Box::new(x), Box::new(y)), DataType::Bool));
+        }
+        match op {
+            O::And | O::Or => {
+                let (x, xt) = self.expr(l, scope)?;
+                let x = self.to_bool(x, xt, if *op == O::And { "AND" } else { "OR" })?;
+                let (y, yt) = self.expr(r, scope)?;
+                let y = self.to_bool(y, yt, if *op == O::And { "AND" } else { "OR" })?;
+                let b = if *op == O::And { BinOp::And } else { BinOp::Or };
+                Ok((Expr::Binary(b, Box::new(x), Box::new(y)), DataType::Bool))
+            }
+            O::StringConcat => {
+                let (x, _) = self.expr(l, scope)?;
+                let (y, _) = self.expr(r, scope)?;
+                Ok((Expr::Binary(BinOp::Concat, Box::new(Expr::Cast(Box::new(x), DataType::Text)), Box::new(Expr::Cast(Box::new(y), DataType::Text))), DataType::Text))
+            }
+            O::PGRegexMatch | O::PGRegexIMatch | O::PGRegexNotMatch | O::PGRegexNotIMatch => {
+                let (x, _) = self.expr(l, scope)?;
+                let (y, _) = self.expr(r, scope)?;
+                let ci = matches!(op, O::PGRegexIMatch | O::PGRegexNotIMatch);
+                let neg = matches!(op, O::PGRegexNotMatch | O::PGRegexNotIMatch);
+                Ok((Expr::Binary(BinOp::Regex(ci, neg), Box::new(x), Box::new(y)), DataType::Bool))
+            }
+            O::PGLikeMatch | O::PGNotLikeMatch | O::PGILikeMatch | O::PGNotILikeMatch => {
+                let (x, _) = self.expr(l, scope)?;
+                let (y, _) = self.expr(r, scope)?;
+                Ok((
+                    Expr::Like {
+                        expr: Box::new(x),
+                        pattern: Box::new(y),
+                        negated: matches!(op, O::PGNotLikeMatch | O::PGNotILikeMatch),
+                        ci: matches!(op, O::PGILikeMatch | O::PGNotILikeMatch),
+                    },
+                    DataType::Bool,
+                ))
+            }
+            O::Plus | O::Minus | O::Multiply | O::Divide | O::Modulo => {
+                let (x, xt) = self.expr(l, scope)?;
+                let (y, yt) = self.expr(r, scope)?;
+                let b = match op {
+                    O::Plus => BinOp::Add,
+                    O::Minus => BinOp::Sub,
+                    O::Multiply => BinOp::Mul,
+                    O::Divide => BinOp::Div,
+                    _ => BinOp::Mod,
+                };
+                // Unknown operands take the other side's type.
+                let (xt2, yt2) = match (xt, yt) {
+                    (DataType::Unknown, DataType::Unknown) => (DataType::Numeric(None), DataType::Numeric(None)),
+                    (DataType::Unknown, t) => (t, t),
+                    (t, DataType::Unknown) => (t, t),
+                    p => p,
+                };
+                let fix = |this: &mut Self, e: Expr, t: DataType, to: DataType| -> Result<Expr> {
+                    Ok(match e {
+                        Expr::Param(i) if t == DataType::Unknown => {
+                            this.params[i] = to;
+                            Expr::Param(i)
+                        }
+                        Expr::Literal(v) if t == DataType::Unknown => Expr::Literal(cast::cast(v, &to)?),
+                        e => e,
+                    })
+                };
+                let x = fix(self, x, xt, xt2)?;
+                let y = fix(self, y, yt, yt2)?;
+                // date ± integer, timestamp arithmetic
+                if matches!(xt2, DataType::Date) && yt2.is_integer() && matches!(b, BinOp::Add | BinOp::Sub) {
+                    return Ok((Expr::Binary(b, Box::new(x), Box::new(y)), DataType::Date));
+                }
+                if matches!(xt2, DataType::Date) && matches!(yt2, DataType::Date) && b == BinOp::Sub {
+                    return Ok((Expr::Binary(b, Box::new(x), Box::new(y)), DataType::Int4));
+                }
+                let rt = arith_type(&xt2, &yt2).ok_or_else(|| {
+                    PlanError::UndefinedFunction(format!("operator does not exist: {} {op} {}", xt.display_name(), yt.display_name()))
+                })?;
+                Ok((Expr::Binary(b, Box::new(Expr::Cast(Box::new(x), rt)), Box::new(Expr::Cast(Box::new(y), rt))), rt))
+            }
+            other => not_supported(format!("operator {other}")),
+        }
+    }
+
+    fn function(&mut self, f: &ast::Function, scope: &Scope) -> Result<(Expr, DataType)> {
+        let parts = object_parts(&f.name);
+        let name = parts.last().cloned().unwrap_or_default();
+        let (args, distinct, star) = match &f.args {
+            ast::FunctionArguments::None => (vec![], false, false),
+            ast::FunctionArguments::List(l) => {
+                let mut v = Vec::new();
+                let mut star = false;
+                for a in &l.args {
+                    match a {
+                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => v.push(e.clone()),
+                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard) => star = true,
+                        other => return not_supported(format!("function argument {other}")),
+                    }
+                }
+                (v, matches!(l.duplicate_treatment, Some(ast::DuplicateTreatment::Distinct)), star)
+            }
+            ast::FunctionArguments::Subquery(_) => return not_supported("subquery as function argument"),
+        };
+        if let Some(func) = is_agg_name(&name) {
+            let Some(ctx) = self.agg.take() else {
+                return Err(PlanError::Grouping("aggregate functions are not allowed here".into()));
+            };
+            let input = ctx.input.clone();
+            let mut bound = Vec::new();
+            let mut types = Vec::new();
+            let res = (|| {
+                for a in &args {
+                    let (x, t) = self.expr(a, &input)?;
+                    bound.push(x);
+                    types.push(t);
+                }
+                Ok::<(), PlanError>(())
+            })();
+            self.agg = Some(ctx);
+            res?;
+            let (func, ty) = match (func, types.first()) {
+                (AggFunc::Count, _) if star || args.is_empty() => (AggFunc::CountStar, DataType::Int8),
+                (AggFunc::Count | AggFunc::CountStar, _) => (AggFunc::Count, DataType::Int8),
+                (AggFunc::Sum, Some(t)) => (
+                    AggFunc::Sum,
+                    match t {
+                        DataType::Int2 | DataType::Int4 => DataType::Int8,
+                        DataType::Float4 => DataType::Float4,
+                        DataType::Float8 => DataType::Float8,
+                        t if t.is_numeric() => DataType::Numeric(None),
+                        DataType::Unknown => DataType::Numeric(None),
+                        t => return Err(PlanError::UndefinedFunction(format!("function sum({}) does not exist", t.display_name()))),
+                    },
+                ),
+                (AggFunc::Avg, Some(t)) => (
+                    AggFunc::Avg,
+                    match t {
+                        DataType::Float4 | DataType::Float8 => DataType::Float8,
+                        t if t.is_numeric() => DataType::Numeric(None),
+                        t => return Err(PlanError::UndefinedFunction(format!("function avg({}) does not exist", t.display_name()))),
+                    },
+                ),
+                (AggFunc::Min | AggFunc::Max, Some(t)) => (func, if *t == DataType::Unknown { DataType::Text } else { *t }),
+                (AggFunc::BoolAnd | AggFunc::BoolOr, _) => (func, DataType::Bool),
+                (AggFunc::StringAgg, _) => (func, DataType::Text),
+                (f, None) => return Err(PlanError::UndefinedFunction(format!("function {f:?}() does not exist").to_lowercase())),
+            };
+            let ctx = self.agg.as_mut().expect("restored above");
+            let call = AggCall { func, args: bound, distinct, ty };
+            let idx = match ctx.aggs.iter().position(|c| *c == call) {
+                Some(i) => i,
+                None => {
+                    ctx.aggs.push(call);
+                    ctx.aggs.len() - 1
+                }
+            };
+            return Ok((Expr::Column(ctx.groups.len() + idx), ty));
+        }
+        let mut bound = Vec::new();
+        let mut types = Vec::new();
+        for a in &args {
+            let (x, t) = self.expr(a, scope)?;
+            bound.push(x);
+            types.push(t);
+        }
+        let ret = function_type(&name, &types)?;
+        // Text-typed arguments: unknown literals become text.
+        let bound = bound
+            .into_iter()
+            .zip(&types)
+            .map(|(x, t)| if *t == DataType::Unknown { Expr::Cast(Box::new(x), DataType::Text) } else { x })
+            .collect();
+        Ok((Expr::Func(name, bound), ret))
+    }
+}
+
+fn common_type(a: DataType, b: DataType) -> Result<DataType> {
+    Ok(match (a, b) {
+        (DataType::Unknown, t) | (t, DataType::Unknown) => t,
+        (x, y) if x == y => x,
+        (x, y) if x.is_numeric() && y.is_numeric() => arith_type(&x, &y).unwrap_or(DataType::Numeric(None)),
+        (x, y) if x.is_string() && y.is_string() => DataType::Text,
+        (x, y) if comparable(&x, &y) => y,
+        (x, y) => return Err(PlanError::DatatypeMismatch(format!("CASE types {} and {} cannot be matched", x.display_name(), y.display_name()))),
+    })
+}
+
+fn cast_allowed(from: &DataType, to: &DataType) -> bool {
+    if from == &DataType::Unknown || to.is_string() || from.is_string() {
+        return true;
+    }
+    if from.is_numeric() && to.is_numeric() {
+        return true;
+    }
+    matches!(
+        (from, to),
+        (DataType::Bool, DataType::Int4)
+            | (DataType::Int4, DataType::Bool)
+            | (DataType::Date | DataType::Timestamp | DataType::TimestampTz, DataType::Date | DataType::Timestamp | DataType::TimestampTz)
+            | (DataType::Bytea, DataType::Bytea)
+            | (DataType::Bool, DataType::Bool)
+    )
+}
+
+/// Return types of the built-in scalar functions.
+fn function_type(name: &str, args: &[DataType]) -> Result<DataType> {
+    let first = args.first().copied().unwrap_or(DataType::Unknown);
+    Ok(match name {
+        "version" | "current_database" | "current_setting" | "pg_get_userbyid" | "format_type" | "pg_encoding_to_char" | "lower" | "upper"
+        | "btrim" | "ltrim" | "rtrim" | "substr" | "replace" | "repeat" | "concat" | "concat_ws" | "left" | "right" | "md5" | "to_char"
+        | "obj_description" | "col_description" | "shobj_description" | "pg_get_expr" | "array_to_string" | "quote_ident" | "initcap"
+        | "reverse" | "lpad" | "rpad" | "pg_size_pretty" | "current_schema" | "pg_get_indexdef" | "pg_get_constraintdef" | "translate"
+        | "split_part" | "chr" | "inet_server_addr" => {
+            if name == "current_database" || name == "current_schema" {
+                DataType::Name
+            } else {
+                DataType::Text
+            }
+        }
+        "length" | "char_length" | "character_length" | "octet_length" | "strpos" | "ascii" | "pg_backend_pid" | "sign_int" => DataType::Int4,
+        "pg_table_is_visible" | "pg_type_is_visible" | "has_table_privilege" | "has_schema_privilege" | "has_database_privilege"
+        | "pg_is_in_recovery" | "starts_with" => DataType::Bool,
+        "now" | "statement_timestamp" | "transaction_timestamp" | "clock_timestamp" | "pg_postmaster_start_time" => DataType::TimestampTz,
+        "current_date" => DataType::Date,
+        "random" | "pi" | "sqrt" | "exp" | "ln" | "log10" | "power" | "pow" | "cbrt" | "degrees" | "radians" | "sin" | "cos" | "tan" => {
+            DataType::Float8
+        }
+        "abs" | "ceil" | "ceiling" | "floor" | "round" | "trunc" | "sign" => {
+            if first == DataType::Unknown {
+                DataType::Numeric(None)
+            } else if first.is_numeric() {
+                if matches!(name, "ceil" | "ceiling" | "floor" | "round" | "trunc" | "sign") && first.is_integer() {
+                    DataType::Numeric(None)
+                } else {
+                    first
+                }
+            } else {
+                return Err(PlanError::UndefinedFunction(format!("function {name}({}) does not exist", first.display_name())));
+            }
+        }
+        "mod" | "div" => arith_type(&first, args.get(1).unwrap_or(&first)).unwrap_or(DataType::Numeric(None)),
+        "coalesce" | "nullif" | "greatest" | "least" => {
+            let mut t = DataType::Unknown;
+            for a in args {
+                t = common_type(t, *a)?;
+            }
+            if t == DataType::Unknown {
+                DataType::Text
+            } else {
+                t
+            }
+        }
+        "pg_relation_size" | "pg_total_relation_size" | "pg_table_size" | "pg_indexes_size" | "pg_database_size" | "txid_current" => DataType::Int8,
+        "date_trunc" => args.get(1).copied().unwrap_or(DataType::Timestamp),
+        "extract" | "date_part" => DataType::Numeric(None),
+        "gen_random_uuid" => DataType::Text,
+        _ => {
+            let sig: Vec<String> = args.iter().map(|a| a.display_name()).collect();
+            return Err(PlanError::UndefinedFunction(format!("function {name}({}) does not exist", sig.join(", "))));
+        }
+    })
+}
+
+fn output_type(t: DataType) -> DataType {
+    if t == DataType::Unknown {
+        DataType::Text
+    } else {
+        t
+    }
+}
+
+fn first_words(s: &str) -> String {
+    s.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+}
+
+fn txn_modes(modes: &[ast::TransactionMode]) -> Vec<TxnMode> {
+    modes
+        .iter()
+        .map(|m| match m {
+            ast::TransactionMode::IsolationLevel(l) => TxnMode::Isolation(l.to_string().to_lowercase()),
+            ast::TransactionMode::AccessMode(a) => TxnMode::ReadOnly(matches!(a, ast::TransactionAccessMode::ReadOnly)),
+        })
+        .collect()
+}
+
+fn table_scope(t: &TableDef, alias: &str) -> Scope {
+    Scope {
+        cols: t
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| ScopeCol { table: Some(alias.to_string()), name: c.name.clone(), ty: c.ty, source: Some((t.oid, i as i16 + 1)) })
+            .collect(),
+    }
+}
+
+fn resolve(scope: &Scope, tbl: Option<&str>, name: &str) -> Result<usize> {
+    let mut found = None;
+    for (i, c) in scope.cols.iter().enumerate() {
+        if c.name == name && (tbl.is_none() || c.table.as_deref() == tbl) {
+            if found.is_some() {
+                return Err(PlanError::AmbiguousColumn(name.to_string()));
+            }
+            found = Some(i);
+        }
+    }
+    match found {
+        Some(i) => Ok(i),
+        None => {
+            if let Some(t) = tbl {
+                if !scope.cols.iter().any(|c| c.table.as_deref() == Some(t)) {
+                    return Err(PlanError::UndefinedTable(format!("missing FROM-clause entry for table \"{t}\"")));
+                }
+                return Err(PlanError::UndefinedColumn(format!("{t}.{name}")));
+            }
+            Err(PlanError::UndefinedColumn(name.to_string()))
+        }
+    }
+}
+
+fn ast_column_parts(e: &ast::Expr) -> Option<Vec<String>> {
+    match e {
+        ast::Expr::Identifier(i) => Some(vec![ident(i)]),
+        ast::Expr::CompoundIdentifier(v) => Some(v.iter().map(ident).collect()),
+        ast::Expr::Nested(x) => ast_column_parts(x),
+        _ => None,
+    }
+}
+
+/// GROUP BY 1 or GROUP BY alias → the select item's expression.
+fn resolve_output_ref(g: &ast::Expr, items: &[ast::SelectItem]) -> Option<ast::Expr> {
+    match g {
+        ast::Expr::Value(v) => {
+            if let ast::Value::Number(n, _) = &v.value {
+                let i: usize = n.to_string().parse().ok()?;
+                match items.get(i.checked_sub(1)?)? {
+                    ast::SelectItem::UnnamedExpr(e) | ast::SelectItem::ExprWithAlias { expr: e, .. } => return Some(e.clone()),
+                    _ => return None,
+                }
+            }
+            None
+        }
+        ast::Expr::Identifier(id) => items.iter().find_map(|it| match it {
+            ast::SelectItem::ExprWithAlias { expr, alias } if ident(alias) == ident(id) && !matches!(expr, ast::Expr::Identifier(_)) => {
+                Some(expr.clone())
+            }
+            _ => None,
+        }),
+        _ => None,
+    }
+}
+
+/// The column name PostgreSQL gives an unnamed select item.
+fn column_name(e: &ast::Expr) -> String {
+    match e {
+        ast::Expr::Identifier(i) => ident(i),
+        ast::Expr::CompoundIdentifier(v) => v.last().map(ident).unwrap_or_default(),
+        ast::Expr::Function(f) => object_parts(&f.name).last().cloned().unwrap_or_default(),
+        ast::Expr::Cast { expr, data_type, .. } => match &**expr {
+            ast::Expr::Value(_) => convert_type(data_type).map(|t| t.type_name().to_string()).unwrap_or_else(|_| "?column?".into()),
+            e => column_name(e),
+        },
+        ast::Expr::Nested(x) => column_name(x),
+        ast::Expr::Case { .. } => "case".into(),
+        ast::Expr::Exists { .. } => "exists".into(),
+        ast::Expr::Extract { .. } => "extract".into(),
+        ast::Expr::Substring { .. } => "substring".into(),
+        _ => "?column?".into(),
+    }
+}
+
+fn conjuncts(e: &Expr) -> Vec<&Expr> {
+    match e {
+        Expr::Binary(BinOp::And, a, b) => {
+            let mut v = conjuncts(a);
+            v.extend(conjuncts(b));
+            v
+        }
+        e => vec![e],
+    }
+}
+
+/// An expression that does not depend on the row (literals, params, casts of them).
+fn is_const(e: &Expr) -> bool {
+    match e {
+        Expr::Literal(_) | Expr::Param(_) => true,
+        Expr::Cast(x, _) | Expr::Neg(x) => is_const(x),
+        Expr::Binary(op, a, b) if !matches!(op, BinOp::And | BinOp::Or) => is_const(a) && is_const(b),
+        Expr::Func(n, args) => n == "now" && args.is_empty(),
+        _ => false,
+    }
+}
+
+fn is_col(e: &Expr, col: usize) -> bool {
+    matches!(e, Expr::Column(c) if *c == col)
+}
+
+fn eq_const(c: &Expr, col: usize) -> Option<Expr> {
+    if let Expr::Binary(BinOp::Eq, a, b) = c {
+        if is_col(a, col) && is_const(b) {
+            return Some((**b).clone());
+        }
+        if is_col(b, col) && is_const(a) {
+            return Some((**a).clone());
+        }
+    }
+    None
+}
+
+fn cmp_const(c: &Expr, col: usize) -> Option<(BinOp, Expr)> {
+    if let Expr::Binary(op @ (BinOp::Lt | BinOp::LtEq | BinOp::Gt | BinOp::GtEq), a, b) = c {
+        if is_col(a, col) && is_const(b) {
+            return Some((*op, (**b).clone()));
+        }
+        if is_col(b, col) && is_const(a) {
+            let flipped = match op {
+                BinOp::Lt => BinOp::Gt,
+                BinOp::LtEq => BinOp::GtEq,
+                BinOp::Gt => BinOp::Lt,
+                _ => BinOp::LtEq,
+            };
+            return Some((flipped, (**a).clone()));
+        }
+    }
+    None
+}
+
+/// Puts a WHERE predicate on a plan: into a scan (choosing an index), or above.
+fn push_filter(b: &Binder<'_>, plan: Plan, pred: Expr) -> Plan {
+    match plan {
+        Plan::SeqScan { table, filter: None } => b.access_path(&table, Some(pred)),
+        Plan::System { name, filter: None } => Plan::System { name, filter: Some(pred) },
+        p => Plan::Filter { input: Box::new(p), pred },
+    }
+}
+
+fn refs_only(e: &Expr, lo: usize, hi: usize) -> bool {
+    let mut ok = true;
+    walk(e, &mut |x| {
+        if let Expr::Column(c) = x {
+            if *c < lo || *c >= hi {
+                ok = false;
+            }
+        }
+    });
+    ok
+}
+
+fn walk(e: &Expr, f: &mut dyn FnMut(&Expr)) {
+    f(e);
+    match e {
+        Expr::Binary(_, a, b) | Expr::IsDistinct(a, b, _) => {
+            walk(a, f);
+            walk(b, f);
+        }
+        Expr::Not(a) | Expr::Neg(a) | Expr::IsNull(a, _) | Expr::Cast(a, _) => walk(a, f),
+        Expr::Func(_, args) => args.iter().for_each(|a| walk(a, f)),
+        Expr::Case { operand, whens, else_ } => {
+            if let Some(o) = operand {
+                walk(o, f);
+            }
+            for (c, r) in whens {
+                walk(c, f);
+                walk(r, f);
+            }
+            if let Some(e) = else_ {
+                walk(e, f);
+            }
+        }
+        Expr::InList { expr, list, .. } => {
+            walk(expr, f);
+            list.iter().for_each(|a| walk(a, f));
+        }
+        Expr::Like { expr, pattern, .. } => {
+            walk(expr, f);
+            walk(pattern, f);
+        }
+        Expr::InSubquery(x, _, _) => walk(x, f),
+        _ => {}
+    }
+}
+
+fn shift(e: &Expr, by: usize) -> Expr {
+    let mut e = e.clone();
+    shift_mut(&mut e, by);
+    e
+}
+
+fn shift_mut(e: &mut Expr, by: usize) {
+    match e {
+        Expr::Column(c) => *c -= by,
+        Expr::Binary(_, a, b) | Expr::IsDistinct(a, b, _) => {
+            shift_mut(a, by);
+            shift_mut(b, by);
+        }
+        Expr::Not(a) | Expr::Neg(a) | Expr::IsNull(a, _) | Expr::Cast(a, _) => shift_mut(a, by),
+        Expr::Func(_, args) => args.iter_mut().for_each(|a| shift_mut(a, by)),
+        Expr::Case { operand, whens, else_ } => {
+            if let Some(o) = operand {
+                shift_mut(o, by);
+            }
+            for (c, r) in whens {
+                shift_mut(c, by);
+                shift_mut(r, by);
+            }
+            if let Some(e) = else_ {
+                shift_mut(e, by);
+            }
+        }
+        Expr::InList { expr, list, .. } => {
+            shift_mut(expr, by);
+            list.iter_mut().for_each(|a| shift_mut(a, by));
+        }
+        Expr::Like { expr, pattern, .. } => {
+            shift_mut(expr, by);
+            shift_mut(pattern, by);
+        }
+        Expr::InSubquery(x, _, _) => shift_mut(x, by),
+        _ => {}
+    }
+}
+
+/// A join, as a hash join when the ON clause has equalities between the sides.
+fn make_join(left: Plan, right: Plan, kind: JoinKind, on: Option<Expr>, lw: usize, rw: usize) -> Plan {
+    if let Some(on) = &on {
+        let mut keys = Vec::new();
+        let mut rest = Vec::new();
+        for c in conjuncts(on) {
+            if let Expr::Binary(BinOp::Eq, a, b) = c {
+                if refs_only(a, 0, lw) && refs_only(b, lw, lw + rw) && !is_const(a) && !is_const(b) {
+                    keys.push(((**a).clone(), shift(b, lw)));
+                    continue;
+                }
+                if refs_only(b, 0, lw) && refs_only(a, lw, lw + rw) && !is_const(a) && !is_const(b) {
+                    keys.push(((**b).clone(), shift(a, lw)));
+                    continue;
+                }
+            }
+            rest.push(c.clone());
+        }
+        if !keys.is_empty() {
+            let residual = rest.into_iter().reduce(|a, b| Expr::Binary(BinOp::And, Box::new(a), Box::new(b)));
+            return Plan::HashJoin { left: Box::new(left), right: Box::new(right), kind, keys, residual, right_width: rw };
+        }
+    }
+    Plan::Join { left: Box::new(left), right: Box::new(right), kind, on, right_width: rw }
+}
+
+fn agg_node(input: Plan, a: &AggCtx, group_asts: &[ast::Expr], b: &mut Binder<'_>, scope: &Scope) -> Result<Plan> {
+    let mut group = Vec::new();
+    let saved = b.agg.take();
+    for g in group_asts {
+        group.push(b.expr(g, scope)?.0);
+    }
+    b.agg = saved;
+    Ok(Plan::Aggregate { input: Box::new(input), group, aggs: a.aggs.clone() })
+}

@@ -1,0 +1,33 @@
+//! Planner errors; SQLSTATEs are chosen in server/src/sqlstate.rs.
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("relation \"{0}\" does not exist")]
+    UndefinedTable(String),
+    #[error("relation \"{0}\" already exists")]
+    DuplicateTable(String),
+    #[error("column \"{0}\" does not exist")]
+    UndefinedColumn(String),
+    #[error("column reference \"{0}\" is ambiguous")]
+    AmbiguousColumn(String),
+    #[error("column \"{0}\" specified more than once")]
+    DuplicateColumn(String),
+    #[error("{0}")]
+    DatatypeMismatch(String),
+    #[error("{0}")]
+    UndefinedFunction(String),
+    #[error("{0}")]
+    Grouping(String),
+    #[error("{0}")]
+    Syntax(String),
+    #[error("{0}")]
+    NotSupported(String),
+    #[error("{0}")]
+    UndefinedObject(String),
+    #[error("multiple primary keys for table \"{0}\" are not allowed")]
+    InvalidTableDefinition(String),
+    #[error("{0}")]
+    Value(#[from] basalt_catalog::cast::ValueError),
+}
+
+pub type Result<T> = std::result::Result<T, PlanError>;

@@ -1,0 +1,198 @@
+//! Plans are data: bound expressions and operator trees that the executor
+//! runs. Every expression has been type-checked; column references are
+//! positions in the input row.
+
+use basalt_catalog::{DataType, TableDef, Value};
+use std::sync::Arc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Mod,
+    Eq,
+    NotEq,
+    Lt,
+    LtEq,
+    Gt,
+    GtEq,
+    And,
+    Or,
+    Concat,
+    /// Regular expression match: (case-insensitive, negated).
+    Regex(bool, bool),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    Column(usize),
+    Literal(Value),
+    /// 0-based parameter number.
+    Param(usize),
+    Binary(BinOp, Box<Expr>, Box<Expr>),
+    Not(Box<Expr>),
+    Neg(Box<Expr>),
+    IsNull(Box<Expr>, bool),
+    /// IS [NOT] DISTINCT FROM: (left, right, negated)
+    IsDistinct(Box<Expr>, Box<Expr>, bool),
+    Cast(Box<Expr>, DataType),
+    Func(String, Vec<Expr>),
+    Case { operand: Option<Box<Expr>>, whens: Vec<(Expr, Expr)>, else_: Option<Box<Expr>> },
+    InList { expr: Box<Expr>, list: Vec<Expr>, negated: bool },
+    Like { expr: Box<Expr>, pattern: Box<Expr>, negated: bool, ci: bool },
+    /// A scalar subquery evaluated once per statement (uncorrelated).
+    Subquery(Box<Plan>),
+    Exists(Box<Plan>, bool),
+    InSubquery(Box<Expr>, Box<Plan>, bool),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AggFunc {
+    Count,
+    CountStar,
+    Sum,
+    Avg,
+    Min,
+    Max,
+    BoolAnd,
+    BoolOr,
+    StringAgg,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AggCall {
+    pub func: AggFunc,
+    pub args: Vec<Expr>,
+    pub distinct: bool,
+    pub ty: DataType,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JoinKind {
+    Inner,
+    Left,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SortKey {
+    pub expr: Expr,
+    pub desc: bool,
+    pub nulls_first: bool,
+}
+
+/// Bounds of an index scan: equality on a prefix of the index columns, then
+/// optionally a range on the next one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexBounds {
+    pub eq: Vec<Expr>,
+    pub lo: Option<(Expr, bool)>,
+    pub hi: Option<(Expr, bool)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Plan {
+    /// One row with no columns (SELECT without FROM).
+    Single,
+    SeqScan { table: Arc<TableDef>, filter: Option<Expr> },
+    IndexScan { table: Arc<TableDef>, index: usize, bounds: IndexBounds, filter: Option<Expr> },
+    /// A pg_catalog view, computed when scanned.
+    System { name: String, filter: Option<Expr> },
+    Values { rows: Vec<Vec<Expr>> },
+    Filter { input: Box<Plan>, pred: Expr },
+    Project { input: Box<Plan>, exprs: Vec<Expr> },
+    Join { left: Box<Plan>, right: Box<Plan>, kind: JoinKind, on: Option<Expr>, right_width: usize },
+    /// Equi-join on keys: (left key exprs, right key exprs) plus a residual.
+    HashJoin { left: Box<Plan>, right: Box<Plan>, kind: JoinKind, keys: Vec<(Expr, Expr)>, residual: Option<Expr>, right_width: usize },
+    Aggregate { input: Box<Plan>, group: Vec<Expr>, aggs: Vec<AggCall> },
+    Sort { input: Box<Plan>, keys: Vec<SortKey> },
+    Limit { input: Box<Plan>, limit: Option<Expr>, offset: Option<Expr> },
+    Distinct { input: Box<Plan> },
+    Union { inputs: Vec<Plan>, all: bool },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field {
+    pub name: String,
+    pub ty: DataType,
+    /// (table oid, column number) when the field is a plain table column.
+    pub source: Option<(u32, i16)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Query {
+    pub plan: Plan,
+    pub fields: Vec<Field>,
+}
+
+/// A DML statement's target scan: rows of the table matching a predicate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    pub table: Arc<TableDef>,
+    /// SeqScan or IndexScan over `table` (with the WHERE clause as filter).
+    pub scan: Plan,
+    /// The WHERE clause alone, re-checked on a newer row version.
+    pub pred: Option<Expr>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TxnMode {
+    Isolation(String),
+    ReadOnly(bool),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum CopyFormat {
+    Text,
+    Csv,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CopyOptions {
+    pub format: CopyFormat,
+    pub delimiter: char,
+    pub null: String,
+    pub header: bool,
+    pub quote: char,
+    pub escape: char,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Statement {
+    Query(Query),
+    Insert { table: Arc<TableDef>, source: Plan, returning: Option<Query> },
+    Update { target: Target, assignments: Vec<(usize, Expr)>, returning: Option<Query> },
+    Delete { target: Target, returning: Option<Query> },
+    CreateTable { def: TableDef, if_not_exists: bool },
+    DropTable { tables: Vec<Arc<TableDef>>, missing: Vec<String> },
+    Truncate { tables: Vec<Arc<TableDef>> },
+    AddIndex { table: Arc<TableDef>, name: String, columns: Vec<usize>, unique: bool, primary: bool, if_not_exists: bool },
+    DropIndex { table: Arc<TableDef>, index: usize },
+    Begin(Vec<TxnMode>),
+    Commit,
+    Rollback,
+    Set { name: String, value: Option<String>, local: bool },
+    Show { name: String },
+    CopyFrom { table: Arc<TableDef>, columns: Vec<usize>, options: CopyOptions },
+    CopyTo { query: Query, options: CopyOptions },
+    Checkpoint,
+    Vacuum { full: bool, verbose: bool, analyze: bool, tables: Vec<Arc<TableDef>> },
+    Analyze { tables: Vec<Arc<TableDef>> },
+    /// A statement accepted and ignored, with the command tag to answer.
+    NoOp { tag: String, notice: Option<String> },
+}
+
+impl Statement {
+    /// The DML "RETURNING" projection is evaluated over the table's row.
+    pub fn is_ddl(&self) -> bool {
+        matches!(
+            self,
+            Statement::CreateTable { .. }
+                | Statement::DropTable { .. }
+                | Statement::Truncate { .. }
+                | Statement::AddIndex { .. }
+                | Statement::DropIndex { .. }
+        )
+    }
+}
