@@ -1,1 +1,13 @@
-//! placeholder
+//! Basalt's executor: runs plans over the storage engine, and the embedded
+//! API (`Database::open`, `Session::execute_sql`) that the server, the
+//! sqllogictest runner and tests all use.
+
+pub mod error;
+pub mod eval;
+pub mod exec;
+pub mod funcs;
+pub mod regex;
+pub mod session;
+
+pub use error::{ExecError, Result};
+pub use session::{CopyIn, Database, ExecResult, Session};

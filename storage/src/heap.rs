@@ -393,3 +393,26 @@ impl Storage {
 }
 
 const _: () = assert!(MAX_TUPLE < PAGE_SIZE);
+
+impl Storage {
+    /// Every tuple of one block with its header, visible or not (index builds).
+    pub fn heap_page_all(&self, rel: RelId, blk: u32, out: &mut Vec<(Tid, TupleHeader, Vec<u8>)>) -> Result<()> {
+        let page = self.pool.read(rel, blk)?;
+        let p = page.page();
+        for slot in 0..p.nslots() {
+            if let Some(item) = p.item(slot) {
+                out.push((Tid { blk, slot: slot as u16 }, TupleHeader::read(item), item[TUPLE_HEADER..].to_vec()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a tuple might still be visible to some transaction (not
+    /// inserted by an aborted one, not deleted by a committed one).
+    pub fn tuple_maybe_live(&self, h: &TupleHeader) -> bool {
+        if self.clog.get(h.xmin) == XidStatus::Aborted || (!self.txns.is_running(h.xmin) && !self.xid_committed(h.xmin)) {
+            return false;
+        }
+        !(h.xmax != INVALID_XID && h.flags & F_LOCK_ONLY == 0 && self.xid_committed(h.xmax))
+    }
+}

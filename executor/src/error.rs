@@ -1,0 +1,52 @@
+//! Executor errors; SQLSTATEs are chosen in server/src/sqlstate.rs.
+
+use basalt_catalog::cast::ValueError;
+use basalt_parser::ParseError;
+use basalt_planner::PlanError;
+use basalt_storage::StorageError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    #[error("{0}")]
+    Parse(#[from] ParseError),
+    #[error("{0}")]
+    Plan(#[from] PlanError),
+    #[error("{0}")]
+    Storage(#[from] StorageError),
+    #[error("{0}")]
+    Value(#[from] ValueError),
+    #[error("null value in column \"{column}\" of relation \"{table}\" violates not-null constraint")]
+    NotNull { column: String, table: String },
+    #[error("duplicate key value violates unique constraint \"{index}\"")]
+    UniqueViolation { index: String, detail: String },
+    #[error("could not create unique index \"{index}\"")]
+    UniqueBuild { index: String, detail: String },
+    #[error("current transaction is aborted, commands ignored until end of transaction block")]
+    InFailedTransaction,
+    #[error("unrecognized configuration parameter \"{0}\"")]
+    UnknownSetting(String),
+    #[error("invalid value for parameter \"{0}\": \"{1}\"")]
+    InvalidSetting(String, String),
+    #[error("{0}")]
+    CardinalityViolation(String),
+    #[error("{0}")]
+    InvalidRegex(String),
+    #[error("{0}")]
+    BadCopyData(String),
+    #[error("cannot execute {0} in a read-only transaction")]
+    ReadOnly(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl ExecError {
+    /// DETAIL line for the error response, if any.
+    pub fn detail(&self) -> Option<&str> {
+        match self {
+            ExecError::UniqueViolation { detail, .. } | ExecError::UniqueBuild { detail, .. } => Some(detail),
+            _ => None,
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, ExecError>;

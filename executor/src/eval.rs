@@ -1,0 +1,361 @@
+//! Expression evaluation with PostgreSQL's semantics: three-valued logic,
+//! NULL propagation, integer overflow checks (22003), division by zero
+//! (22012), and the built-in functions the planner knows.
+
+use crate::error::{ExecError, Result};
+use basalt_catalog::cast::{self, ValueError};
+use basalt_catalog::{DataType, Value};
+use basalt_planner::{BinOp, Expr};
+use rust_decimal::Decimal;
+use std::cmp::Ordering;
+
+/// What evaluation needs besides the row.
+pub struct EvalCtx<'a> {
+    pub params: &'a [Value],
+    pub now: chrono::DateTime<chrono::Utc>,
+    pub settings: &'a dyn Fn(&str) -> Option<String>,
+    pub subquery: &'a dyn Fn(&basalt_planner::Plan) -> Result<Vec<Vec<Value>>>,
+    pub backend_pid: i32,
+}
+
+fn overflow(t: &str) -> ExecError {
+    ExecError::Value(ValueError::OutOfRange(t.into()))
+}
+
+fn int_result(v: Option<i64>, ty: &Value) -> Result<Value> {
+    let v = v.ok_or_else(|| overflow(int_name(ty)))?;
+    match ty {
+        Value::Int2(_) => i16::try_from(v).map(Value::Int2).map_err(|_| overflow("smallint")),
+        Value::Int4(_) => i32::try_from(v).map(Value::Int4).map_err(|_| overflow("integer")),
+        _ => Ok(Value::Int8(v)),
+    }
+}
+
+fn int_name(v: &Value) -> &'static str {
+    match v {
+        Value::Int2(_) => "smallint",
+        Value::Int4(_) => "integer",
+        _ => "bigint",
+    }
+}
+
+pub fn arith(op: BinOp, a: &Value, b: &Value) -> Result<Value> {
+    if a.is_null() || b.is_null() {
+        return Ok(Value::Null);
+    }
+    // date ± int, date - date
+    match (a, b) {
+        (Value::Date(d), i) if i.as_i64().is_some() => {
+            let n = i.as_i64().expect("int");
+            let r = if op == BinOp::Add { d.checked_add_signed(chrono::Duration::days(n)) } else { d.checked_sub_signed(chrono::Duration::days(n)) };
+            return r.map(Value::Date).ok_or_else(|| overflow("date"));
+        }
+        (Value::Date(x), Value::Date(y)) if op == BinOp::Sub => return Ok(Value::Int4((*x - *y).num_days() as i32)),
+        _ => {}
+    }
+    if let (Some(x), Some(y)) = (a.as_i64(), b.as_i64()) {
+        let r = match op {
+            BinOp::Add => x.checked_add(y),
+            BinOp::Sub => x.checked_sub(y),
+            BinOp::Mul => x.checked_mul(y),
+            BinOp::Div => {
+                if y == 0 {
+                    return Err(ValueError::DivisionByZero.into());
+                }
+                x.checked_div(y)
+            }
+            BinOp::Mod => {
+                if y == 0 {
+                    return Err(ValueError::DivisionByZero.into());
+                }
+                Some(x.checked_rem(y).unwrap_or(0))
+            }
+            _ => unreachable!("arith op"),
+        };
+        // The result type is the wider operand's (the planner cast both).
+        let wider = if matches!(a, Value::Int8(_)) || matches!(b, Value::Int8(_)) {
+            Value::Int8(0)
+        } else if matches!(a, Value::Int4(_)) || matches!(b, Value::Int4(_)) {
+            Value::Int4(0)
+        } else {
+            Value::Int2(0)
+        };
+        return int_result(r, &wider);
+    }
+    let float = matches!(a, Value::Float4(_) | Value::Float8(_)) || matches!(b, Value::Float4(_) | Value::Float8(_));
+    if !float {
+        if let (Some(x), Some(y)) = (a.as_decimal(), b.as_decimal()) {
+            let r = match op {
+                BinOp::Add => x.checked_add(y),
+                BinOp::Sub => x.checked_sub(y),
+                BinOp::Mul => x.checked_mul(y),
+                BinOp::Div => {
+                    if y.is_zero() {
+                        return Err(ValueError::DivisionByZero.into());
+                    }
+                    x.checked_div(y).map(|q| numeric_div_scale(q, &x, &y))
+                }
+                BinOp::Mod => {
+                    if y.is_zero() {
+                        return Err(ValueError::DivisionByZero.into());
+                    }
+                    x.checked_rem(y)
+                }
+                _ => unreachable!("arith op"),
+            };
+            return r.map(Value::Numeric).ok_or_else(|| ExecError::Value(ValueError::NumericOverflow));
+        }
+    }
+    let (x, y) = (a.as_f64().unwrap_or(f64::NAN), b.as_f64().unwrap_or(f64::NAN));
+    let r = match op {
+        BinOp::Add => x + y,
+        BinOp::Sub => x - y,
+        BinOp::Mul => x * y,
+        BinOp::Div => {
+            if y == 0.0 {
+                return Err(ValueError::DivisionByZero.into());
+            }
+            x / y
+        }
+        BinOp::Mod => {
+            if y == 0.0 {
+                return Err(ValueError::DivisionByZero.into());
+            }
+            x % y
+        }
+        _ => unreachable!("arith op"),
+    };
+    if r.is_infinite() && x.is_finite() && y.is_finite() {
+        return Err(overflow("double precision"));
+    }
+    Ok(if matches!(a, Value::Float4(_)) && matches!(b, Value::Float4(_)) { Value::Float4(r as f32) } else { Value::Float8(r) })
+}
+
+/// PostgreSQL gives a quotient at least 16 significant digits.
+fn numeric_div_scale(q: Decimal, x: &Decimal, y: &Decimal) -> Decimal {
+    let min_scale = x.scale().max(y.scale());
+    let int_digits = q.trunc().abs().to_string().trim_start_matches('0').len() as u32;
+    let want = (16u32.saturating_sub(int_digits)).max(min_scale).min(28);
+    let mut r = q.round_dp_with_strategy(want, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+    if r.scale() < want {
+        r.rescale(want);
+    }
+    r
+}
+
+pub fn compare(op: BinOp, a: &Value, b: &Value) -> Value {
+    if a.is_null() || b.is_null() {
+        return Value::Null;
+    }
+    let o = a.cmp_total(b);
+    Value::Bool(match op {
+        BinOp::Eq => o == Ordering::Equal,
+        BinOp::NotEq => o != Ordering::Equal,
+        BinOp::Lt => o == Ordering::Less,
+        BinOp::LtEq => o != Ordering::Greater,
+        BinOp::Gt => o == Ordering::Greater,
+        BinOp::GtEq => o != Ordering::Less,
+        _ => unreachable!("comparison"),
+    })
+}
+
+/// SQL LIKE with % and _ (backslash escapes), optionally case-insensitive.
+pub fn like(s: &str, p: &str, ci: bool) -> bool {
+    let (s, p): (Vec<char>, Vec<char>) =
+        if ci { (s.to_lowercase().chars().collect(), p.to_lowercase().chars().collect()) } else { (s.chars().collect(), p.chars().collect()) };
+    fn m(s: &[char], p: &[char]) -> bool {
+        match p.first() {
+            None => s.is_empty(),
+            Some('%') => {
+                let rest = &p[1..];
+                (0..=s.len()).any(|i| m(&s[i..], rest))
+            }
+            Some('_') => !s.is_empty() && m(&s[1..], &p[1..]),
+            Some('\\') if p.len() > 1 => !s.is_empty() && s[0] == p[1] && m(&s[1..], &p[2..]),
+            Some(c) => !s.is_empty() && s[0] == *c && m(&s[1..], &p[1..]),
+        }
+    }
+    m(&s, &p)
+}
+
+/// A small regex matcher for the patterns catalog queries use (^, $, ., *,
+/// +, ?, character classes, alternation with |, groups).
+pub fn regex_match(s: &str, pat: &str, ci: bool) -> Result<bool> {
+    let re = crate::regex::Regex::new(pat, ci).map_err(ExecError::InvalidRegex)?;
+    Ok(re.is_match(s))
+}
+
+pub fn truthy(v: &Value) -> bool {
+    matches!(v, Value::Bool(true))
+}
+
+pub fn eval(e: &Expr, row: &[Value], cx: &EvalCtx<'_>) -> Result<Value> {
+    Ok(match e {
+        Expr::Column(i) => row.get(*i).cloned().ok_or_else(|| ExecError::Internal(format!("column {i} out of range")))?,
+        Expr::Literal(v) => v.clone(),
+        Expr::Param(i) => cx.params.get(*i).cloned().ok_or_else(|| ExecError::Internal(format!("there is no parameter ${}", i + 1)))?,
+        Expr::Binary(op, a, b) => match op {
+            BinOp::And => {
+                let x = eval(a, row, cx)?;
+                if matches!(x, Value::Bool(false)) {
+                    return Ok(Value::Bool(false));
+                }
+                let y = eval(b, row, cx)?;
+                match (x, y) {
+                    (_, Value::Bool(false)) => Value::Bool(false),
+                    (Value::Bool(true), Value::Bool(true)) => Value::Bool(true),
+                    _ => Value::Null,
+                }
+            }
+            BinOp::Or => {
+                let x = eval(a, row, cx)?;
+                if matches!(x, Value::Bool(true)) {
+                    return Ok(Value::Bool(true));
+                }
+                let y = eval(b, row, cx)?;
+                match (x, y) {
+                    (_, Value::Bool(true)) => Value::Bool(true),
+                    (Value::Bool(false), Value::Bool(false)) => Value::Bool(false),
+                    _ => Value::Null,
+                }
+            }
+            BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Mod => arith(*op, &eval(a, row, cx)?, &eval(b, row, cx)?)?,
+            BinOp::Concat => {
+                let (x, y) = (eval(a, row, cx)?, eval(b, row, cx)?);
+                if x.is_null() || y.is_null() {
+                    Value::Null
+                } else {
+                    Value::Text(format!("{x}{y}"))
+                }
+            }
+            BinOp::Regex(ci, neg) => {
+                let (x, y) = (eval(a, row, cx)?, eval(b, row, cx)?);
+                if x.is_null() || y.is_null() {
+                    Value::Null
+                } else {
+                    Value::Bool(regex_match(&x.to_string(), &y.to_string(), *ci)? != *neg)
+                }
+            }
+            cmp => compare(*cmp, &eval(a, row, cx)?, &eval(b, row, cx)?),
+        },
+        Expr::Not(a) => match eval(a, row, cx)? {
+            Value::Bool(b) => Value::Bool(!b),
+            _ => Value::Null,
+        },
+        Expr::Neg(a) => match eval(a, row, cx)? {
+            Value::Null => Value::Null,
+            Value::Int2(i) => Value::Int2(i.checked_neg().ok_or_else(|| overflow("smallint"))?),
+            Value::Int4(i) => Value::Int4(i.checked_neg().ok_or_else(|| overflow("integer"))?),
+            Value::Int8(i) => Value::Int8(i.checked_neg().ok_or_else(|| overflow("bigint"))?),
+            Value::Float4(f) => Value::Float4(-f),
+            Value::Float8(f) => Value::Float8(-f),
+            Value::Numeric(d) => Value::Numeric(-d),
+            v => return Err(ExecError::Internal(format!("cannot negate {v:?}"))),
+        },
+        Expr::IsNull(a, neg) => Value::Bool(eval(a, row, cx)?.is_null() != *neg),
+        Expr::IsDistinct(a, b, not) => {
+            let (x, y) = (eval(a, row, cx)?, eval(b, row, cx)?);
+            let distinct = match (x.is_null(), y.is_null()) {
+                (true, true) => false,
+                (true, false) | (false, true) => true,
+                _ => x.cmp_total(&y) != Ordering::Equal,
+            };
+            Value::Bool(distinct != *not)
+        }
+        Expr::Cast(a, ty) => {
+            let v = eval(a, row, cx)?;
+            cast_keep_type(v, ty)?
+        }
+        Expr::Case { operand, whens, else_ } => {
+            let op = match operand {
+                Some(o) => Some(eval(o, row, cx)?),
+                None => None,
+            };
+            for (c, r) in whens {
+                let hit = match &op {
+                    Some(v) => truthy(&compare(BinOp::Eq, v, &eval(c, row, cx)?)),
+                    None => truthy(&eval(c, row, cx)?),
+                };
+                if hit {
+                    return eval(r, row, cx);
+                }
+            }
+            match else_ {
+                Some(e) => eval(e, row, cx)?,
+                None => Value::Null,
+            }
+        }
+        Expr::InList { expr, list, negated } => {
+            let v = eval(expr, row, cx)?;
+            if v.is_null() {
+                return Ok(Value::Null);
+            }
+            let mut saw_null = false;
+            for i in list {
+                let x = eval(i, row, cx)?;
+                if x.is_null() {
+                    saw_null = true;
+                } else if v.cmp_total(&x) == Ordering::Equal {
+                    return Ok(Value::Bool(!negated));
+                }
+            }
+            if saw_null {
+                Value::Null
+            } else {
+                Value::Bool(*negated)
+            }
+        }
+        Expr::Like { expr, pattern, negated, ci } => {
+            let (x, p) = (eval(expr, row, cx)?, eval(pattern, row, cx)?);
+            if x.is_null() || p.is_null() {
+                Value::Null
+            } else {
+                Value::Bool(like(&x.to_string(), &p.to_string(), *ci) != *negated)
+            }
+        }
+        Expr::Subquery(plan) => {
+            let rows = (cx.subquery)(plan)?;
+            if rows.len() > 1 {
+                return Err(ExecError::CardinalityViolation("more than one row returned by a subquery used as an expression".into()));
+            }
+            rows.into_iter().next().and_then(|r| r.into_iter().next()).unwrap_or(Value::Null)
+        }
+        Expr::Exists(plan, negated) => Value::Bool(!(cx.subquery)(plan)?.is_empty() != *negated),
+        Expr::InSubquery(x, plan, negated) => {
+            let v = eval(x, row, cx)?;
+            if v.is_null() {
+                return Ok(Value::Null);
+            }
+            let rows = (cx.subquery)(plan)?;
+            let mut saw_null = false;
+            for r in rows {
+                let y = &r[0];
+                if y.is_null() {
+                    saw_null = true;
+                } else if v.cmp_total(y) == Ordering::Equal {
+                    return Ok(Value::Bool(!negated));
+                }
+            }
+            if saw_null {
+                Value::Null
+            } else {
+                Value::Bool(*negated)
+            }
+        }
+        Expr::Func(name, args) => {
+            let vals = args.iter().map(|a| eval(a, row, cx)).collect::<Result<Vec<_>>>()?;
+            crate::funcs::call(name, vals, cx)?
+        }
+    })
+}
+
+/// Casts, keeping integer values in the exact integer variant the type
+/// names (the row encoding depends on it).
+pub fn cast_keep_type(v: Value, ty: &DataType) -> Result<Value> {
+    let v = cast::cast(v, ty)?;
+    Ok(match (v, ty) {
+        (Value::Int8(i), DataType::Int4) => Value::Int4(i32::try_from(i).map_err(|_| overflow("integer"))?),
+        (Value::Int8(i), DataType::Int2) => Value::Int2(i16::try_from(i).map_err(|_| overflow("smallint"))?),
+        (v, _) => v,
+    })
+}

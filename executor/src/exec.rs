@@ -1,0 +1,655 @@
+//! Operators: a pull-based tree of row iterators built from a plan. Scans
+//! stream a page (or a leaf of index entries) at a time, so memory does not
+//! grow with the table; sorts, aggregates and hash-join build sides hold
+//! their inputs in memory.
+
+use crate::error::{ExecError, Result};
+use crate::eval::{eval, truthy, EvalCtx};
+use basalt_catalog::types::{decode_row, encode_key};
+use basalt_catalog::{DataType, TableDef, Value};
+use basalt_planner::{AggCall, AggFunc, Expr, IndexBounds, JoinKind, Plan, SortKey};
+use basalt_storage::{BtreeScan, KeyRange, Snapshot, Storage, StorageError, Tid};
+use rust_decimal::Decimal;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+pub type Row = Vec<Value>;
+
+pub struct Ctx<'a> {
+    pub st: &'a Storage,
+    pub snap: &'a Snapshot,
+    pub eval: EvalCtx<'a>,
+    pub schema: &'a basalt_catalog::Schema,
+    pub settings: &'a [(String, String)],
+    pub cancel: &'a AtomicBool,
+}
+
+impl Ctx<'_> {
+    pub fn check_cancel(&self) -> Result<()> {
+        if self.cancel.load(Ordering::Relaxed) {
+            return Err(StorageError::Cancelled.into());
+        }
+        Ok(())
+    }
+}
+
+pub trait RowIter {
+    fn next(&mut self, cx: &Ctx<'_>) -> Result<Option<Row>>;
+}
+
+/// A scan of one table with an optional filter; remembers the TID of the
+/// row it returned last (UPDATE and DELETE use it).
+pub struct TableScan {
+    table: Arc<TableDef>,
+    types: Vec<DataType>,
+    filter: Option<Expr>,
+    mode: ScanMode,
+    buf: VecDeque<(Tid, Vec<u8>)>,
+    pub last_tid: Option<Tid>,
+}
+
+enum ScanMode {
+    Seq { next_blk: u32, nblocks: u32 },
+    Index { rel: u32, scan: Option<BtreeScan>, range: KeyRange, unique_eq: bool, done: bool, seen: HashSet<Tid> },
+}
+
+impl TableScan {
+    pub fn new(plan: &Plan, cx: &Ctx<'_>) -> Result<TableScan> {
+        match plan {
+            Plan::SeqScan { table, filter } => Ok(TableScan {
+                types: table.types(),
+                table: table.clone(),
+                filter: filter.clone(),
+                mode: ScanMode::Seq { next_blk: 0, nblocks: cx.st.nblocks(table.filenode)? },
+                buf: VecDeque::new(),
+                last_tid: None,
+            }),
+            Plan::IndexScan { table, index, bounds, filter } => {
+                let ix = &table.indexes[*index];
+                let range = key_range(table, &ix.columns, bounds, cx)?;
+                let unique_eq = ix.unique && bounds.eq.len() == ix.columns.len();
+                Ok(TableScan {
+                    types: table.types(),
+                    table: table.clone(),
+                    filter: filter.clone(),
+                    mode: ScanMode::Index { rel: ix.filenode, scan: None, done: range.is_none(), range: range.unwrap_or_default(), unique_eq, seen: HashSet::new() },
+                    buf: VecDeque::new(),
+                    last_tid: None,
+                })
+            }
+            _ => Err(ExecError::Internal("not a table scan".into())),
+        }
+    }
+
+    pub fn table(&self) -> &Arc<TableDef> {
+        &self.table
+    }
+
+    fn refill(&mut self, cx: &Ctx<'_>) -> Result<bool> {
+        let heap = self.table.filenode;
+        match &mut self.mode {
+            ScanMode::Seq { next_blk, nblocks } => {
+                while self.buf.is_empty() {
+                    if *next_blk >= *nblocks {
+                        return Ok(false);
+                    }
+                    cx.check_cancel()?;
+                    let mut v = Vec::new();
+                    cx.st.heap_page_visible(heap, *next_blk, cx.snap, &mut v)?;
+                    *next_blk += 1;
+                    self.buf.extend(v);
+                }
+                Ok(true)
+            }
+            ScanMode::Index { rel, scan, range, unique_eq, done, seen } => {
+                while self.buf.is_empty() {
+                    if *done {
+                        return Ok(false);
+                    }
+                    cx.check_cancel()?;
+                    if scan.is_none() {
+                        *scan = Some(cx.st.btree_scan(*rel, range.clone())?);
+                    }
+                    let entries = cx.st.btree_next(scan.as_mut().expect("opened"))?;
+                    if entries.is_empty() {
+                        *done = true;
+                        return Ok(false);
+                    }
+                    // Newest versions sit last among equal keys: for a unique
+                    // equality lookup, check them first and stop at the live one.
+                    let iter: Box<dyn Iterator<Item = &(Vec<u8>, Tid)>> =
+                        if *unique_eq { Box::new(entries.iter().rev()) } else { Box::new(entries.iter()) };
+                    for (_, tid) in iter {
+                        if !seen.insert(*tid) {
+                            continue;
+                        }
+                        if let Some(d) = cx.st.heap_fetch(heap, *tid, cx.snap)? {
+                            self.buf.push_back((*tid, d));
+                            if *unique_eq {
+                                *done = true;
+                                break;
+                            }
+                        }
+                    }
+                }
+                Ok(true)
+            }
+        }
+    }
+
+    pub fn next_row(&mut self, cx: &Ctx<'_>) -> Result<Option<(Tid, Row)>> {
+        loop {
+            if self.buf.is_empty() && !self.refill(cx)? {
+                return Ok(None);
+            }
+            let (tid, data) = self.buf.pop_front().expect("refilled");
+            let row = decode_row(&self.types, &data).ok_or_else(|| StorageError::Corrupt(format!("bad row in {}", self.table.name)))?;
+            if let Some(f) = &self.filter {
+                if !truthy(&eval(f, &row, &cx.eval)?) {
+                    continue;
+                }
+            }
+            self.last_tid = Some(tid);
+            return Ok(Some((tid, row)));
+        }
+    }
+}
+
+impl RowIter for TableScan {
+    fn next(&mut self, cx: &Ctx<'_>) -> Result<Option<Row>> {
+        Ok(self.next_row(cx)?.map(|(_, r)| r))
+    }
+}
+
+/// Encodes index-scan bounds; None when a bound is NULL (nothing matches).
+fn key_range(table: &TableDef, cols: &[usize], b: &IndexBounds, cx: &Ctx<'_>) -> Result<Option<KeyRange>> {
+    let mut prefix = Vec::new();
+    for (i, e) in b.eq.iter().enumerate() {
+        let v = crate::eval::cast_keep_type(eval(e, &[], &cx.eval)?, &table.columns[cols[i]].ty)?;
+        if v.is_null() {
+            return Ok(None);
+        }
+        encode_key(&v, &mut prefix);
+    }
+    let next_ty = cols.get(b.eq.len()).map(|&c| table.columns[c].ty);
+    let bound = |e: &Expr| -> Result<Option<Vec<u8>>> {
+        let v = eval(e, &[], &cx.eval)?;
+        let v = match next_ty {
+            Some(t) => crate::eval::cast_keep_type(v, &t)?,
+            None => v,
+        };
+        if v.is_null() {
+            return Ok(None);
+        }
+        let mut k = prefix.clone();
+        encode_key(&v, &mut k);
+        Ok(Some(k))
+    };
+    let lo = match &b.lo {
+        Some((e, inc)) => match bound(e)? {
+            Some(k) => Some((k, *inc)),
+            None => return Ok(None),
+        },
+        None if !prefix.is_empty() => Some((prefix.clone(), true)),
+        None => None,
+    };
+    let hi = match &b.hi {
+        Some((e, inc)) => match bound(e)? {
+            Some(k) => Some((k, *inc)),
+            None => return Ok(None),
+        },
+        None if !prefix.is_empty() => Some((prefix.clone(), true)),
+        // NULLs sort last: an open upper bound on a column still excludes them.
+        None => None,
+    };
+    Ok(Some(KeyRange { lo, hi }))
+}
+
+struct VecIter(std::vec::IntoIter<Row>);
+impl RowIter for VecIter {
+    fn next(&mut self, _cx: &Ctx<'_>) -> Result<Option<Row>> {
+        Ok(self.0.next())
+    }
+}
+
+struct FilterIter<'p> {
+    input: Box<dyn RowIter + 'p>,
+    pred: &'p Expr,
+}
+impl RowIter for FilterIter<'_> {
+    fn next(&mut self, cx: &Ctx<'_>) -> Result<Option<Row>> {
+        while let Some(r) = self.input.next(cx)? {
+            if truthy(&eval(self.pred, &r, &cx.eval)?) {
+                return Ok(Some(r));
+            }
+        }
+        Ok(None)
+    }
+}
+
+struct ProjectIter<'p> {
+    input: Box<dyn RowIter + 'p>,
+    exprs: &'p [Expr],
+}
+impl RowIter for ProjectIter<'_> {
+    fn next(&mut self, cx: &Ctx<'_>) -> Result<Option<Row>> {
+        match self.input.next(cx)? {
+            Some(r) => Ok(Some(self.exprs.iter().map(|e| eval(e, &r, &cx.eval)).collect::<Result<Vec<_>>>()?)),
+            None => Ok(None),
+        }
+    }
+}
+
+struct LimitIter<'p> {
+    input: Box<dyn RowIter + 'p>,
+    skip: u64,
+    left: Option<u64>,
+}
+impl RowIter for LimitIter<'_> {
+    fn next(&mut self, cx: &Ctx<'_>) -> Result<Option<Row>> {
+        if self.left == Some(0) {
+            return Ok(None);
+        }
+        while self.skip > 0 {
+            if self.input.next(cx)?.is_none() {
+                return Ok(None);
+            }
+            self.skip -= 1;
+        }
+        let r = self.input.next(cx)?;
+        if r.is_some() {
+            if let Some(l) = &mut self.left {
+                *l -= 1;
+            }
+        }
+        Ok(r)
+    }
+}
+
+struct NestedLoop<'p> {
+    left: Box<dyn RowIter + 'p>,
+    right: Vec<Row>,
+    kind: JoinKind,
+    on: Option<&'p Expr>,
+    right_width: usize,
+    cur: Option<(Row, usize, bool)>,
+}
+impl RowIter for NestedLoop<'_> {
+    fn next(&mut self, cx: &Ctx<'_>) -> Result<Option<Row>> {
+        loop {
+            if self.cur.is_none() {
+                match self.left.next(cx)? {
+                    Some(l) => self.cur = Some((l, 0, false)),
+                    None => return Ok(None),
+                }
+            }
+            let (l, i, matched) = self.cur.as_mut().expect("set above");
+            while *i < self.right.len() {
+                let mut row = l.clone();
+                row.extend(self.right[*i].iter().cloned());
+                *i += 1;
+                let ok = match self.on {
+                    Some(p) => truthy(&eval(p, &row, &cx.eval)?),
+                    None => true,
+                };
+                if ok {
+                    *matched = true;
+                    return Ok(Some(row));
+                }
+            }
+            let (l, _, matched) = self.cur.take().expect("set above");
+            if !matched && self.kind == JoinKind::Left {
+                let mut row = l;
+                row.extend(std::iter::repeat_n(Value::Null, self.right_width));
+                return Ok(Some(row));
+            }
+        }
+    }
+}
+
+struct HashJoinIter<'p> {
+    left: Box<dyn RowIter + 'p>,
+    table: HashMap<Vec<Value>, Vec<Row>>,
+    left_keys: Vec<&'p Expr>,
+    residual: Option<&'p Expr>,
+    kind: JoinKind,
+    right_width: usize,
+    pending: VecDeque<Row>,
+}
+impl RowIter for HashJoinIter<'_> {
+    fn next(&mut self, cx: &Ctx<'_>) -> Result<Option<Row>> {
+        loop {
+            if let Some(r) = self.pending.pop_front() {
+                return Ok(Some(r));
+            }
+            let Some(l) = self.left.next(cx)? else { return Ok(None) };
+            let key = self.left_keys.iter().map(|e| eval(e, &l, &cx.eval)).collect::<Result<Vec<_>>>()?;
+            let mut matched = false;
+            if !key.iter().any(|v| v.is_null()) {
+                if let Some(rows) = self.table.get(&key) {
+                    for r in rows {
+                        let mut row = l.clone();
+                        row.extend(r.iter().cloned());
+                        let ok = match self.residual {
+                            Some(p) => truthy(&eval(p, &row, &cx.eval)?),
+                            None => true,
+                        };
+                        if ok {
+                            matched = true;
+                            self.pending.push_back(row);
+                        }
+                    }
+                }
+            }
+            if !matched && self.kind == JoinKind::Left {
+                let mut row = l;
+                row.extend(std::iter::repeat_n(Value::Null, self.right_width));
+                return Ok(Some(row));
+            }
+        }
+    }
+}
+
+pub fn collect(it: &mut dyn RowIter, cx: &Ctx<'_>) -> Result<Vec<Row>> {
+    let mut out = Vec::new();
+    while let Some(r) = it.next(cx)? {
+        out.push(r);
+    }
+    Ok(out)
+}
+
+/// Builds the iterator tree for a plan.
+pub fn build<'p>(plan: &'p Plan, cx: &Ctx<'_>) -> Result<Box<dyn RowIter + 'p>> {
+    Ok(match plan {
+        Plan::Single => Box::new(VecIter(vec![vec![]].into_iter())),
+        Plan::SeqScan { .. } | Plan::IndexScan { .. } => Box::new(TableScan::new(plan, cx)?),
+        Plan::System { name, filter } => {
+            let rows = basalt_catalog::system::rows(name, cx.schema, cx.settings);
+            let rows = match filter {
+                Some(f) => {
+                    let mut keep = Vec::new();
+                    for r in rows {
+                        if truthy(&eval(f, &r, &cx.eval)?) {
+                            keep.push(r);
+                        }
+                    }
+                    keep
+                }
+                None => rows,
+            };
+            Box::new(VecIter(rows.into_iter()))
+        }
+        Plan::Values { rows } => {
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                out.push(r.iter().map(|e| eval(e, &[], &cx.eval)).collect::<Result<Vec<_>>>()?);
+            }
+            Box::new(VecIter(out.into_iter()))
+        }
+        Plan::Filter { input, pred } => Box::new(FilterIter { input: build(input, cx)?, pred }),
+        Plan::Project { input, exprs } => Box::new(ProjectIter { input: build(input, cx)?, exprs }),
+        Plan::Join { left, right, kind, on, right_width } => {
+            let mut r = build(right, cx)?;
+            let right = collect(r.as_mut(), cx)?;
+            Box::new(NestedLoop { left: build(left, cx)?, right, kind: *kind, on: on.as_ref(), right_width: *right_width, cur: None })
+        }
+        Plan::HashJoin { left, right, kind, keys, residual, right_width } => {
+            let mut r = build(right, cx)?;
+            let mut table: HashMap<Vec<Value>, Vec<Row>> = HashMap::new();
+            while let Some(row) = r.next(cx)? {
+                let key = keys.iter().map(|(_, rk)| eval(rk, &row, &cx.eval)).collect::<Result<Vec<_>>>()?;
+                if key.iter().any(|v| v.is_null()) {
+                    continue;
+                }
+                table.entry(key).or_default().push(row);
+            }
+            Box::new(HashJoinIter {
+                left: build(left, cx)?,
+                table,
+                left_keys: keys.iter().map(|(l, _)| l).collect(),
+                residual: residual.as_ref(),
+                kind: *kind,
+                right_width: *right_width,
+                pending: VecDeque::new(),
+            })
+        }
+        Plan::Aggregate { input, group, aggs } => {
+            let mut it = build(input, cx)?;
+            Box::new(VecIter(aggregate(it.as_mut(), group, aggs, cx)?.into_iter()))
+        }
+        Plan::Sort { input, keys } => {
+            let mut it = build(input, cx)?;
+            let mut rows = collect(it.as_mut(), cx)?;
+            sort_rows(&mut rows, keys, cx)?;
+            Box::new(VecIter(rows.into_iter()))
+        }
+        Plan::Limit { input, limit, offset } => {
+            let num = |e: &Option<Expr>| -> Result<Option<u64>> {
+                match e {
+                    None => Ok(None),
+                    Some(e) => match eval(e, &[], &cx.eval)? {
+                        Value::Null => Ok(None),
+                        v => {
+                            let n = v.as_i64().unwrap_or(0);
+                            if n < 0 {
+                                return Err(ExecError::Internal("LIMIT must not be negative".into()));
+                            }
+                            Ok(Some(n as u64))
+                        }
+                    },
+                }
+            };
+            Box::new(LimitIter { input: build(input, cx)?, skip: num(offset)?.unwrap_or(0), left: num(limit)? })
+        }
+        Plan::Distinct { input } => {
+            let mut it = build(input, cx)?;
+            let mut seen = HashSet::new();
+            let mut out = Vec::new();
+            while let Some(r) = it.next(cx)? {
+                if seen.insert(r.clone()) {
+                    out.push(r);
+                }
+            }
+            Box::new(VecIter(out.into_iter()))
+        }
+        Plan::Union { inputs, all } => {
+            let mut out = Vec::new();
+            for p in inputs {
+                let mut it = build(p, cx)?;
+                out.extend(collect(it.as_mut(), cx)?);
+            }
+            if !all {
+                let mut seen = HashSet::new();
+                out.retain(|r| seen.insert(r.clone()));
+            }
+            Box::new(VecIter(out.into_iter()))
+        }
+    })
+}
+
+pub fn sort_rows(rows: &mut [Row], keys: &[SortKey], cx: &Ctx<'_>) -> Result<()> {
+    // Precompute keys (they are expressions over the row).
+    let mut keyed: Vec<(Vec<Value>, usize)> = Vec::with_capacity(rows.len());
+    for (i, r) in rows.iter().enumerate() {
+        keyed.push((keys.iter().map(|k| eval(&k.expr, r, &cx.eval)).collect::<Result<Vec<_>>>()?, i));
+    }
+    keyed.sort_by(|a, b| {
+        for (i, k) in keys.iter().enumerate() {
+            let (x, y) = (&a.0[i], &b.0[i]);
+            let o = match (x.is_null(), y.is_null()) {
+                (true, true) => std::cmp::Ordering::Equal,
+                (true, false) => {
+                    if k.nulls_first {
+                        std::cmp::Ordering::Less
+                    } else {
+                        std::cmp::Ordering::Greater
+                    }
+                }
+                (false, true) => {
+                    if k.nulls_first {
+                        std::cmp::Ordering::Greater
+                    } else {
+                        std::cmp::Ordering::Less
+                    }
+                }
+                _ => {
+                    let o = x.cmp_total(y);
+                    if k.desc {
+                        o.reverse()
+                    } else {
+                        o
+                    }
+                }
+            };
+            if o != std::cmp::Ordering::Equal {
+                return o;
+            }
+        }
+        a.1.cmp(&b.1)
+    });
+    let order: Vec<usize> = keyed.into_iter().map(|(_, i)| i).collect();
+    let mut taken: Vec<Option<Row>> = rows.iter_mut().map(|r| Some(std::mem::take(r))).collect();
+    for (dst, src) in order.into_iter().enumerate() {
+        rows[dst] = taken[src].take().expect("each row once");
+    }
+    Ok(())
+}
+
+#[derive(Clone)]
+enum AggState {
+    Count(i64),
+    Sum(Option<Value>),
+    Avg(Option<Value>, i64),
+    MinMax(Option<Value>),
+    Bool(Option<bool>),
+    Str(Option<String>),
+}
+
+fn agg_init(a: &AggCall) -> AggState {
+    match a.func {
+        AggFunc::Count | AggFunc::CountStar => AggState::Count(0),
+        AggFunc::Sum => AggState::Sum(None),
+        AggFunc::Avg => AggState::Avg(None, 0),
+        AggFunc::Min | AggFunc::Max => AggState::MinMax(None),
+        AggFunc::BoolAnd | AggFunc::BoolOr => AggState::Bool(None),
+        AggFunc::StringAgg => AggState::Str(None),
+    }
+}
+
+fn widen(v: Value) -> Value {
+    match v {
+        Value::Int2(i) => Value::Int8(i as i64),
+        Value::Int4(i) => Value::Int8(i as i64),
+        Value::Int8(i) => Value::Numeric(Decimal::from(i)),
+        v => v,
+    }
+}
+
+fn agg_step(a: &AggCall, st: &mut AggState, args: &[Value]) -> Result<()> {
+    if a.func != AggFunc::CountStar && args.first().is_none_or(|v| v.is_null()) {
+        return Ok(());
+    }
+    match st {
+        AggState::Count(n) => *n += 1,
+        AggState::Sum(s) => {
+            let v = widen(args[0].clone());
+            *s = Some(match s.take() {
+                None => v,
+                Some(x) => crate::eval::arith(basalt_planner::BinOp::Add, &x, &v)?,
+            });
+        }
+        AggState::Avg(s, n) => {
+            let v = match &args[0] {
+                Value::Float4(_) | Value::Float8(_) => Value::Float8(args[0].as_f64().unwrap_or(0.0)),
+                v => Value::Numeric(v.as_decimal().unwrap_or_default()),
+            };
+            *s = Some(match s.take() {
+                None => v,
+                Some(x) => crate::eval::arith(basalt_planner::BinOp::Add, &x, &v)?,
+            });
+            *n += 1;
+        }
+        AggState::MinMax(m) => {
+            let v = &args[0];
+            let replace = match m {
+                None => true,
+                Some(cur) => {
+                    let o = v.cmp_total(cur);
+                    (a.func == AggFunc::Min && o == std::cmp::Ordering::Less) || (a.func == AggFunc::Max && o == std::cmp::Ordering::Greater)
+                }
+            };
+            if replace {
+                *m = Some(v.clone());
+            }
+        }
+        AggState::Bool(b) => {
+            let v = crate::eval::truthy(&args[0]);
+            *b = Some(match (*b, a.func) {
+                (None, _) => v,
+                (Some(x), AggFunc::BoolAnd) => x && v,
+                (Some(x), _) => x || v,
+            });
+        }
+        AggState::Str(s) => {
+            let sep = args.get(1).map(|v| v.to_string()).unwrap_or_default();
+            let v = args[0].to_string();
+            *s = Some(match s.take() {
+                None => v,
+                Some(x) => format!("{x}{sep}{v}"),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn agg_final(a: &AggCall, st: AggState) -> Result<Value> {
+    Ok(match st {
+        AggState::Count(n) => Value::Int8(n),
+        AggState::Sum(s) => match s {
+            None => Value::Null,
+            Some(v) => crate::eval::cast_keep_type(v, &a.ty)?,
+        },
+        AggState::Avg(s, n) => match s {
+            None => Value::Null,
+            Some(Value::Float8(f)) => Value::Float8(f / n as f64),
+            Some(v) => crate::eval::arith(basalt_planner::BinOp::Div, &v, &Value::Numeric(Decimal::from(n)))?,
+        },
+        AggState::MinMax(m) => m.unwrap_or(Value::Null),
+        AggState::Bool(b) => b.map(Value::Bool).unwrap_or(Value::Null),
+        AggState::Str(s) => s.map(Value::Text).unwrap_or(Value::Null),
+    })
+}
+
+fn aggregate(input: &mut dyn RowIter, group: &[Expr], aggs: &[AggCall], cx: &Ctx<'_>) -> Result<Vec<Row>> {
+    let mut groups: HashMap<Vec<Value>, (Vec<AggState>, Vec<HashSet<Vec<Value>>>)> = HashMap::new();
+    let mut order: Vec<Vec<Value>> = Vec::new();
+    while let Some(r) = input.next(cx)? {
+        let key = group.iter().map(|e| eval(e, &r, &cx.eval)).collect::<Result<Vec<_>>>()?;
+        let entry = groups.entry(key.clone()).or_insert_with(|| {
+            order.push(key);
+            (aggs.iter().map(agg_init).collect(), aggs.iter().map(|_| HashSet::new()).collect())
+        });
+        for (i, a) in aggs.iter().enumerate() {
+            let args = a.args.iter().map(|e| eval(e, &r, &cx.eval)).collect::<Result<Vec<_>>>()?;
+            if a.distinct && !entry.1[i].insert(args.clone()) {
+                continue;
+            }
+            agg_step(a, &mut entry.0[i], &args)?;
+        }
+    }
+    if group.is_empty() && groups.is_empty() {
+        order.push(vec![]);
+        groups.insert(vec![], (aggs.iter().map(agg_init).collect(), vec![]));
+    }
+    let mut out = Vec::with_capacity(order.len());
+    for key in order {
+        let (states, _) = groups.remove(&key).expect("every key has a group");
+        let mut row = key;
+        for (a, s) in aggs.iter().zip(states) {
+            row.push(agg_final(a, s)?);
+        }
+        out.push(row);
+    }
+    Ok(out)
+}

@@ -1,0 +1,398 @@
+//! Built-in scalar functions (the ones the planner types in
+//! `function_type`): strings, math, time, and the catalog helpers psql calls.
+
+use crate::error::{ExecError, Result};
+use crate::eval::EvalCtx;
+use basalt_catalog::cast::ValueError;
+use basalt_catalog::{DataType, Value};
+use rust_decimal::prelude::*;
+use std::cmp::Ordering;
+
+fn text(v: &Value) -> String {
+    v.to_string()
+}
+
+pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
+    // Functions that are not strict (NULL in, maybe non-NULL out).
+    match name {
+        "coalesce" => return Ok(a.into_iter().find(|v| !v.is_null()).unwrap_or(Value::Null)),
+        "nullif" => {
+            return Ok(if a.len() == 2 && !a[0].is_null() && !a[1].is_null() && a[0].cmp_total(&a[1]) == Ordering::Equal {
+                Value::Null
+            } else {
+                a.into_iter().next().unwrap_or(Value::Null)
+            })
+        }
+        "greatest" | "least" => {
+            let mut best: Option<Value> = None;
+            for v in a.into_iter().filter(|v| !v.is_null()) {
+                best = Some(match best {
+                    None => v,
+                    Some(b) => {
+                        let o = v.cmp_total(&b);
+                        if (name == "greatest" && o == Ordering::Greater) || (name == "least" && o == Ordering::Less) {
+                            v
+                        } else {
+                            b
+                        }
+                    }
+                });
+            }
+            return Ok(best.unwrap_or(Value::Null));
+        }
+        "concat" => return Ok(Value::Text(a.iter().filter(|v| !v.is_null()).map(text).collect())),
+        "concat_ws" => {
+            let sep = a.first().map(text).unwrap_or_default();
+            return Ok(Value::Text(a.iter().skip(1).filter(|v| !v.is_null()).map(text).collect::<Vec<_>>().join(&sep)));
+        }
+        "obj_description" | "col_description" | "shobj_description" | "array_to_string" | "pg_get_expr" => {
+            if name == "pg_get_expr" {
+                return Ok(a.into_iter().next().unwrap_or(Value::Null));
+            }
+            return Ok(Value::Null);
+        }
+        "now" | "statement_timestamp" | "transaction_timestamp" | "clock_timestamp" | "pg_postmaster_start_time" => {
+            return Ok(Value::TimestampTz(if name == "clock_timestamp" { chrono::Utc::now() } else { cx.now }))
+        }
+        "current_date" => return Ok(Value::Date(cx.now.date_naive())),
+        "version" => {
+            return Ok(Value::Text(format!(
+                "PostgreSQL 15.0 (Basalt {}) on x86_64-pc-linux-gnu, compiled by rustc, 64-bit",
+                env!("CARGO_PKG_VERSION")
+            )))
+        }
+        "current_database" => return Ok(Value::Text("postgres".into())),
+        "current_schema" => return Ok(Value::Text("public".into())),
+        "pg_backend_pid" => return Ok(Value::Int4(cx.backend_pid)),
+        "random" => {
+            use std::hash::{BuildHasher, Hasher};
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_u64(cx.now.timestamp_nanos_opt().unwrap_or(0) as u64);
+            return Ok(Value::Float8((h.finish() >> 11) as f64 / (1u64 << 53) as f64));
+        }
+        "pi" => return Ok(Value::Float8(std::f64::consts::PI)),
+        "pg_is_in_recovery" => return Ok(Value::Bool(false)),
+        "txid_current" => return Ok(Value::Null),
+        _ => {}
+    }
+    if a.iter().any(|v| v.is_null()) {
+        return Ok(Value::Null);
+    }
+    let f = |i: usize| a.get(i).and_then(|v| v.as_f64()).unwrap_or(f64::NAN);
+    let i = |i: usize| a.get(i).and_then(|v| v.as_i64().or_else(|| v.as_f64().map(|f| f as i64))).unwrap_or(0);
+    let s = |i: usize| a.get(i).map(text).unwrap_or_default();
+    Ok(match name {
+        "current_setting" => match (cx.settings)(&s(0)) {
+            Some(v) => Value::Text(v),
+            None => return Err(ExecError::UnknownSetting(s(0))),
+        },
+        "pg_table_is_visible" | "pg_type_is_visible" | "has_table_privilege" | "has_schema_privilege" | "has_database_privilege" => {
+            Value::Bool(true)
+        }
+        "pg_get_userbyid" => Value::Text("postgres".into()),
+        "pg_encoding_to_char" => Value::Text(if i(0) == 6 { "UTF8".into() } else { "SQL_ASCII".into() }),
+        "format_type" => {
+            let ty = DataType::from_oid(i(0) as u32);
+            let typmod = i(1) as i32;
+            match ty {
+                Some(DataType::Numeric(_)) if typmod >= 4 => {
+                    let m = typmod - 4;
+                    Value::Text(format!("numeric({},{})", m >> 16, m & 0xffff))
+                }
+                Some(DataType::Varchar(_)) if typmod >= 4 => Value::Text(format!("character varying({})", typmod - 4)),
+                Some(DataType::Char(_)) if typmod >= 4 => Value::Text(format!("character({})", typmod - 4)),
+                Some(DataType::Char(_)) => Value::Text("character".into()),
+                Some(t) => Value::Text(t.display_name()),
+                None => Value::Text("???".into()),
+            }
+        }
+        "lower" => Value::Text(s(0).to_lowercase()),
+        "upper" => Value::Text(s(0).to_uppercase()),
+        "initcap" => {
+            let mut out = String::new();
+            let mut start = true;
+            for c in s(0).chars() {
+                if c.is_alphanumeric() {
+                    if start {
+                        out.extend(c.to_uppercase());
+                    } else {
+                        out.extend(c.to_lowercase());
+                    }
+                    start = false;
+                } else {
+                    out.push(c);
+                    start = true;
+                }
+            }
+            Value::Text(out)
+        }
+        "length" | "char_length" | "character_length" => match &a[0] {
+            Value::Bytea(b) => Value::Int4(b.len() as i32),
+            v => Value::Int4(text(v).trim_end_matches(if matches!(v, Value::Text(_)) { '\0' } else { ' ' }).chars().count() as i32),
+        },
+        "octet_length" => Value::Int4(match &a[0] {
+            Value::Bytea(b) => b.len() as i32,
+            v => text(v).len() as i32,
+        }),
+        "md5" => Value::Text(format!("{:x}", md5_digest(s(0).as_bytes()))),
+        "btrim" | "ltrim" | "rtrim" => {
+            let chars: Vec<char> = if a.len() > 1 { s(1).chars().collect() } else { vec![' '] };
+            let t = s(0);
+            Value::Text(match name {
+                "btrim" => t.trim_matches(|c| chars.contains(&c)).to_string(),
+                "ltrim" => t.trim_start_matches(|c| chars.contains(&c)).to_string(),
+                _ => t.trim_end_matches(|c| chars.contains(&c)).to_string(),
+            })
+        }
+        "substr" => {
+            let chars: Vec<char> = s(0).chars().collect();
+            let start = i(1);
+            let (from, to) = if a.len() > 2 {
+                let len = i(2);
+                if len < 0 {
+                    return Err(ExecError::Internal("negative substring length not allowed".into()));
+                }
+                (start, start.saturating_add(len))
+            } else {
+                (start, i64::MAX)
+            };
+            let from = (from.max(1) - 1) as usize;
+            let to = (to.max(1) - 1).min(chars.len() as i64) as usize;
+            Value::Text(if from < to { chars[from..to].iter().collect() } else { String::new() })
+        }
+        "left" | "right" => {
+            let chars: Vec<char> = s(0).chars().collect();
+            let n = i(1);
+            let k = if n >= 0 { (n as usize).min(chars.len()) } else { chars.len().saturating_sub((-n) as usize) };
+            Value::Text(if name == "left" { chars[..k].iter().collect() } else { chars[chars.len() - k..].iter().collect() })
+        }
+        "strpos" => Value::Int4(s(0).find(&s(1)).map(|p| s(0)[..p].chars().count() as i32 + 1).unwrap_or(0)),
+        "replace" => Value::Text(s(0).replace(&s(1), &s(2))),
+        "repeat" => Value::Text(s(0).repeat(i(1).max(0) as usize)),
+        "reverse" => Value::Text(s(0).chars().rev().collect()),
+        "starts_with" => Value::Bool(s(0).starts_with(&s(1))),
+        "split_part" => {
+            let n = i(2);
+            let parts: Vec<String> = s(0).split(&s(1)).map(|x| x.to_string()).collect();
+            Value::Text(if n >= 1 { parts.get(n as usize - 1).cloned().unwrap_or_default() } else { String::new() })
+        }
+        "lpad" | "rpad" => {
+            let t: Vec<char> = s(0).chars().collect();
+            let n = i(1).max(0) as usize;
+            let fill: Vec<char> = if a.len() > 2 { s(2).chars().collect() } else { vec![' '] };
+            if t.len() >= n || fill.is_empty() {
+                Value::Text(t[..n.min(t.len())].iter().collect())
+            } else {
+                let pad: String = fill.iter().cycle().take(n - t.len()).collect();
+                let body: String = t.iter().collect();
+                Value::Text(if name == "lpad" { pad + &body } else { body + &pad })
+            }
+        }
+        "chr" => Value::Text(char::from_u32(i(0) as u32).map(|c| c.to_string()).unwrap_or_default()),
+        "ascii" => Value::Int4(s(0).chars().next().map(|c| c as i32).unwrap_or(0)),
+        "quote_ident" => {
+            let t = s(0);
+            if t.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') && !t.is_empty() {
+                Value::Text(t)
+            } else {
+                Value::Text(format!("\"{}\"", t.replace('"', "\"\"")))
+            }
+        }
+        "translate" => {
+            let from: Vec<char> = s(1).chars().collect();
+            let to: Vec<char> = s(2).chars().collect();
+            Value::Text(
+                s(0).chars()
+                    .filter_map(|c| match from.iter().position(|x| *x == c) {
+                        Some(p) => to.get(p).copied(),
+                        None => Some(c),
+                    })
+                    .collect(),
+            )
+        }
+        "abs" => match &a[0] {
+            Value::Int2(x) => Value::Int2(x.checked_abs().ok_or(ValueError::OutOfRange("smallint".into()))?),
+            Value::Int4(x) => Value::Int4(x.checked_abs().ok_or(ValueError::OutOfRange("integer".into()))?),
+            Value::Int8(x) => Value::Int8(x.checked_abs().ok_or(ValueError::OutOfRange("bigint".into()))?),
+            Value::Numeric(d) => Value::Numeric(d.abs()),
+            Value::Float4(x) => Value::Float4(x.abs()),
+            v => Value::Float8(v.as_f64().unwrap_or(f64::NAN).abs()),
+        },
+        "ceil" | "ceiling" | "floor" | "round" | "trunc" | "sign" => match &a[0] {
+            Value::Float4(_) | Value::Float8(_) => {
+                let x = f(0);
+                let r = match name {
+                    "ceil" | "ceiling" => x.ceil(),
+                    "floor" => x.floor(),
+                    "round" => x.round_ties_even(),
+                    "trunc" => x.trunc(),
+                    _ => x.signum(),
+                };
+                if matches!(a[0], Value::Float4(_)) {
+                    Value::Float4(r as f32)
+                } else {
+                    Value::Float8(r)
+                }
+            }
+            v => {
+                let d = v.as_decimal().unwrap_or_default();
+                let places = if a.len() > 1 { i(1) as i32 } else { 0 };
+                Value::Numeric(match name {
+                    "ceil" | "ceiling" => d.ceil(),
+                    "floor" => d.floor(),
+                    "round" => {
+                        if places >= 0 {
+                            let mut r = d.round_dp_with_strategy(places as u32, RoundingStrategy::MidpointAwayFromZero);
+                            r.rescale(places as u32);
+                            r
+                        } else {
+                            let p = Decimal::from(10i64.pow((-places) as u32));
+                            (d / p).round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero) * p
+                        }
+                    }
+                    "trunc" => {
+                        let mut r = d.round_dp_with_strategy(places.max(0) as u32, RoundingStrategy::ToZero);
+                        r.rescale(places.max(0) as u32);
+                        r
+                    }
+                    _ => d.signum(),
+                })
+            }
+        },
+        "mod" => crate::eval::arith(basalt_planner::BinOp::Mod, &a[0], &a[1])?,
+        "div" => {
+            let q = crate::eval::arith(basalt_planner::BinOp::Div, &a[0], &a[1])?;
+            match q {
+                Value::Numeric(d) => Value::Numeric(d.trunc()),
+                v => v,
+            }
+        }
+        "sqrt" => {
+            if f(0) < 0.0 {
+                return Err(ExecError::Internal("cannot take square root of a negative number".into()));
+            }
+            Value::Float8(f(0).sqrt())
+        }
+        "cbrt" => Value::Float8(f(0).cbrt()),
+        "exp" => Value::Float8(f(0).exp()),
+        "ln" => Value::Float8(f(0).ln()),
+        "log10" => Value::Float8(f(0).log10()),
+        "power" | "pow" => Value::Float8(f(0).powf(f(1))),
+        "degrees" => Value::Float8(f(0).to_degrees()),
+        "radians" => Value::Float8(f(0).to_radians()),
+        "sin" => Value::Float8(f(0).sin()),
+        "cos" => Value::Float8(f(0).cos()),
+        "tan" => Value::Float8(f(0).tan()),
+        "pg_size_pretty" => {
+            let b = i(0);
+            Value::Text(if b < 10 * 1024 {
+                format!("{b} bytes")
+            } else if b < 10 * 1024 * 1024 {
+                format!("{} kB", (b + 512) / 1024)
+            } else if b < 10 * 1024 * 1024 * 1024 {
+                format!("{} MB", (b + 512 * 1024) / (1024 * 1024))
+            } else {
+                format!("{} GB", (b + 512 * 1024 * 1024) / (1024 * 1024 * 1024))
+            })
+        }
+        "extract" | "date_part" => {
+            let field = s(0);
+            let v = &a[1];
+            let dt = match v {
+                Value::Date(d) => d.and_hms_opt(0, 0, 0).expect("midnight"),
+                Value::Timestamp(t) => *t,
+                Value::TimestampTz(t) => t.naive_utc(),
+                _ => return Err(ExecError::Internal("extract needs a date or timestamp".into())),
+            };
+            use chrono::{Datelike, Timelike};
+            let n: Decimal = match field.as_str() {
+                "year" => dt.year().into(),
+                "month" => dt.month().into(),
+                "day" => dt.day().into(),
+                "hour" => dt.hour().into(),
+                "minute" => dt.minute().into(),
+                "second" => Decimal::new(dt.second() as i64 * 1_000_000 + dt.nanosecond() as i64 / 1000, 6),
+                "dow" => dt.weekday().num_days_from_sunday().into(),
+                "doy" => dt.ordinal().into(),
+                "epoch" => Decimal::new(dt.and_utc().timestamp_micros(), 6),
+                "quarter" => ((dt.month() - 1) / 3 + 1).into(),
+                "week" => dt.iso_week().week().into(),
+                other => return Err(ExecError::Internal(format!("unit \"{other}\" not recognized"))),
+            };
+            Value::Numeric(n.normalize())
+        }
+        "date_trunc" => {
+            use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
+            let unit = s(0).to_lowercase();
+            let tr = |t: NaiveDateTime| -> Option<NaiveDateTime> {
+                let d = t.date();
+                Some(match unit.as_str() {
+                    "year" => NaiveDate::from_ymd_opt(d.year(), 1, 1)?.and_hms_opt(0, 0, 0)?,
+                    "month" => NaiveDate::from_ymd_opt(d.year(), d.month(), 1)?.and_hms_opt(0, 0, 0)?,
+                    "day" => d.and_hms_opt(0, 0, 0)?,
+                    "hour" => d.and_hms_opt(t.hour(), 0, 0)?,
+                    "minute" => d.and_hms_opt(t.hour(), t.minute(), 0)?,
+                    "second" => d.and_hms_opt(t.hour(), t.minute(), t.second())?,
+                    _ => return None,
+                })
+            };
+            let bad = || ExecError::Internal(format!("unit \"{unit}\" not recognized for type timestamp"));
+            match &a[1] {
+                Value::Timestamp(t) => Value::Timestamp(tr(*t).ok_or_else(bad)?),
+                Value::TimestampTz(t) => Value::TimestampTz(tr(t.naive_utc()).ok_or_else(bad)?.and_utc()),
+                Value::Date(d) => Value::Timestamp(tr(d.and_hms_opt(0, 0, 0).expect("midnight")).ok_or_else(bad)?),
+                _ => return Err(bad()),
+            }
+        }
+        "to_char" => Value::Text(text(&a[0])),
+        "pg_relation_size" | "pg_total_relation_size" | "pg_table_size" | "pg_indexes_size" | "pg_database_size" => Value::Int8(0),
+        "inet_server_addr" => Value::Text("127.0.0.1".into()),
+        "gen_random_uuid" => Value::Text(String::new()),
+        "pg_get_indexdef" | "pg_get_constraintdef" => Value::Null,
+        other => return Err(ExecError::Internal(format!("function {other} is not implemented"))),
+    })
+}
+
+/// MD5 (RFC 1321), for md5().
+fn md5_digest(data: &[u8]) -> u128 {
+    let s: [u32; 64] = [
+        7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 4, 11, 16, 23, 4, 11,
+        16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21,
+    ];
+    let k: Vec<u32> = (0..64).map(|i| ((i as f64 + 1.0).sin().abs() * 4294967296.0) as u32).collect();
+    let (mut a0, mut b0, mut c0, mut d0) = (0x67452301u32, 0xefcdab89u32, 0x98badcfeu32, 0x10325476u32);
+    let mut msg = data.to_vec();
+    let bitlen = (data.len() as u64).wrapping_mul(8);
+    msg.push(0x80);
+    while msg.len() % 64 != 56 {
+        msg.push(0);
+    }
+    msg.extend_from_slice(&bitlen.to_le_bytes());
+    for chunk in msg.chunks(64) {
+        let m: Vec<u32> = chunk.chunks(4).map(|w| u32::from_le_bytes(w.try_into().expect("4"))).collect();
+        let (mut a, mut b, mut c, mut d) = (a0, b0, c0, d0);
+        for i in 0..64 {
+            let (f, g) = match i / 16 {
+                0 => ((b & c) | (!b & d), i),
+                1 => ((d & b) | (!d & c), (5 * i + 1) % 16),
+                2 => (b ^ c ^ d, (3 * i + 5) % 16),
+                _ => (c ^ (b | !d), (7 * i) % 16),
+            };
+            let f2 = f.wrapping_add(a).wrapping_add(k[i]).wrapping_add(m[g]);
+            a = d;
+            d = c;
+            c = b;
+            b = b.wrapping_add(f2.rotate_left(s[i]));
+        }
+        a0 = a0.wrapping_add(a);
+        b0 = b0.wrapping_add(b);
+        c0 = c0.wrapping_add(c);
+        d0 = d0.wrapping_add(d);
+    }
+    let mut out = [0u8; 16];
+    out[..4].copy_from_slice(&a0.to_le_bytes());
+    out[4..8].copy_from_slice(&b0.to_le_bytes());
+    out[8..12].copy_from_slice(&c0.to_le_bytes());
+    out[12..].copy_from_slice(&d0.to_le_bytes());
+    u128::from_be_bytes(out)
+}

@@ -1,0 +1,34 @@
+//! Regular expressions for `~`, `~*` and friends, compiled once per pattern
+//! text and cached per thread (catalog queries repeat the same patterns).
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+pub struct Regex(regex::Regex);
+
+thread_local! {
+    static CACHE: RefCell<HashMap<(String, bool), regex::Regex>> = RefCell::new(HashMap::new());
+}
+
+impl Regex {
+    pub fn new(pat: &str, ci: bool) -> Result<Regex, String> {
+        CACHE.with(|c| {
+            let mut c = c.borrow_mut();
+            if let Some(r) = c.get(&(pat.to_string(), ci)) {
+                return Ok(Regex(r.clone()));
+            }
+            let r = regex::RegexBuilder::new(pat)
+                .case_insensitive(ci)
+                .build()
+                .map_err(|e| format!("invalid regular expression: {e}"))?;
+            if c.len() > 256 {
+                c.clear();
+            }
+            c.insert((pat.to_string(), ci), r.clone());
+            Ok(Regex(r))
+        })
+    }
+    pub fn is_match(&self, s: &str) -> bool {
+        self.0.is_match(s)
+    }
+}

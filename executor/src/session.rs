@@ -1,0 +1,967 @@
+//! Database and Session: the embedded API. `Database::open(dir)` opens the
+//! storage and catalog; a `Session` runs statements with PostgreSQL's
+//! transaction semantics: autocommit outside a block, BEGIN/COMMIT/ROLLBACK,
+//! an aborted block that answers 25P02 until it ends, a snapshot per
+//! statement (READ COMMITTED) with a command id per statement.
+
+use crate::error::{ExecError, Result};
+use crate::eval::{cast_keep_type, eval, EvalCtx};
+use crate::exec::{self, Ctx, Row, TableScan};
+use basalt_catalog::types::{encode_key, encode_row};
+use basalt_catalog::{Catalog, DataType, IndexDef, Schema, TableDef, Value};
+use basalt_planner::{CopyFormat, CopyOptions, Field, Plan, Query, Statement, Target};
+use basalt_storage::{KeyRange, Snapshot, Storage, StorageError, StorageOptions, Tid, WriteOutcome, Xid};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::Arc;
+
+pub struct Database {
+    pub st: Arc<Storage>,
+    pub catalog: Catalog,
+    /// Server-wide settings (name, value) shown by SHOW and pg_settings.
+    pub settings: Vec<(String, String)>,
+    next_pid: AtomicI32,
+}
+
+impl Database {
+    pub fn open(dir: &Path, opts: StorageOptions, settings: Vec<(String, String)>) -> Result<Arc<Database>> {
+        let st = Storage::open(dir, opts)?;
+        let catalog = Catalog::new(st.clone())?;
+        Ok(Arc::new(Database { st, catalog, settings, next_pid: AtomicI32::new(1000) }))
+    }
+
+    pub fn session(self: &Arc<Self>) -> Session {
+        Session {
+            db: self.clone(),
+            txn: None,
+            settings: HashMap::new(),
+            cancel: Arc::new(AtomicBool::new(false)),
+            pid: self.next_pid.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+}
+
+struct Txn {
+    xid: Option<Xid>,
+    cid: u32,
+    explicit: bool,
+    aborted: bool,
+    ddl: bool,
+    drop_on_commit: Vec<u32>,
+    drop_on_abort: Vec<u32>,
+    start: chrono::DateTime<chrono::Utc>,
+}
+
+/// What a statement returns to the client.
+#[derive(Debug, Default)]
+pub struct ExecResult {
+    pub tag: String,
+    pub fields: Option<Vec<Field>>,
+    pub rows: Vec<Row>,
+    pub notices: Vec<String>,
+    /// Set by COPY FROM STDIN: the server then streams data to `copy_data`.
+    pub copy_in: Option<CopyIn>,
+    /// Set by COPY TO STDOUT: the lines to send.
+    pub copy_out: Option<Vec<Vec<u8>>>,
+    /// SET of a parameter the client tracks (ParameterStatus).
+    pub parameter_status: Option<(String, String)>,
+}
+
+#[derive(Debug)]
+pub struct CopyIn {
+    pub table: Arc<TableDef>,
+    pub columns: Vec<usize>,
+    pub options: CopyOptions,
+    pub partial: Vec<u8>,
+    pub rows: u64,
+    pub header_skipped: bool,
+    pub ncols: usize,
+}
+
+pub struct Session {
+    pub db: Arc<Database>,
+    txn: Option<Txn>,
+    settings: HashMap<String, String>,
+    pub cancel: Arc<AtomicBool>,
+    pub pid: i32,
+}
+
+fn setting_key(n: &str) -> String {
+    n.to_lowercase()
+}
+
+impl Session {
+    pub fn in_transaction_block(&self) -> bool {
+        self.txn.as_ref().is_some_and(|t| t.explicit)
+    }
+    pub fn in_failed_transaction(&self) -> bool {
+        self.txn.as_ref().is_some_and(|t| t.aborted)
+    }
+
+    pub fn setting(&self, name: &str) -> Option<String> {
+        let k = setting_key(name);
+        if let Some(v) = self.settings.get(&k) {
+            return Some(v.clone());
+        }
+        self.db.settings.iter().find(|(n, _)| n.to_lowercase() == k).map(|(_, v)| v.clone())
+    }
+
+    pub fn all_settings(&self) -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> =
+            self.db.settings.iter().map(|(n, val)| (n.clone(), self.settings.get(&n.to_lowercase()).cloned().unwrap_or(val.clone()))).collect();
+        v.sort();
+        v
+    }
+
+    /// The schema this session sees now.
+    pub fn schema(&self) -> Result<Arc<Schema>> {
+        let snap = self.snapshot();
+        let own = self.txn.as_ref().is_some_and(|t| t.ddl);
+        Ok(self.db.catalog.schema(&snap, own)?)
+    }
+
+    pub fn catalog_version(&self) -> u64 {
+        self.db.catalog.version()
+    }
+
+    pub fn has_own_ddl(&self) -> bool {
+        self.txn.as_ref().is_some_and(|t| t.ddl)
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        match &self.txn {
+            Some(t) => self.db.st.txns.snapshot(t.xid.unwrap_or(0), t.cid),
+            None => self.db.st.txns.snapshot(0, 0),
+        }
+    }
+
+    fn ensure_txn(&mut self) {
+        if self.txn.is_none() {
+            self.txn = Some(Txn {
+                xid: None,
+                cid: 0,
+                explicit: false,
+                aborted: false,
+                ddl: false,
+                drop_on_commit: vec![],
+                drop_on_abort: vec![],
+                start: chrono::Utc::now(),
+            });
+        }
+    }
+
+    fn xid(&mut self) -> Xid {
+        self.ensure_txn();
+        let st = self.db.st.clone();
+        let t = self.txn.as_mut().expect("ensured");
+        *t.xid.get_or_insert_with(|| st.begin())
+    }
+
+    fn finish(&mut self, commit: bool) -> Result<()> {
+        let Some(t) = self.txn.take() else { return Ok(()) };
+        let st = &self.db.st;
+        let mut res = Ok(());
+        if let Some(xid) = t.xid {
+            if commit && !t.aborted {
+                res = st.commit(xid, None).map_err(ExecError::from);
+                if res.is_ok() {
+                    for r in &t.drop_on_commit {
+                        let _ = st.drop_relation(*r);
+                    }
+                }
+            } else {
+                let _ = st.abort(xid);
+                for r in &t.drop_on_abort {
+                    let _ = st.drop_relation(*r);
+                }
+            }
+            if t.ddl {
+                self.db.catalog.invalidate();
+            }
+            self.db.catalog.unlock_ddl(xid);
+        }
+        res
+    }
+
+    /// Ends whatever transaction is open (connection closed).
+    pub fn terminate(&mut self) {
+        let _ = self.finish(false);
+    }
+
+    /// Parses, plans and runs a string of statements (simple query).
+    pub fn execute_sql(&mut self, sql: &str) -> Vec<Result<ExecResult>> {
+        let stmts = match basalt_parser::parse(sql) {
+            Ok(s) => s,
+            Err(e) => {
+                self.on_error();
+                return vec![Err(e.into())];
+            }
+        };
+        let mut out = Vec::new();
+        for s in &stmts {
+            let r = self.run_parsed(s, &[]);
+            let failed = r.is_err();
+            out.push(r);
+            if failed {
+                break;
+            }
+        }
+        out
+    }
+
+    pub fn plan(&mut self, stmt: &basalt_parser::Statement, param_types: &[DataType]) -> Result<(Statement, Vec<DataType>)> {
+        let schema = self.schema()?;
+        Ok(basalt_planner::plan_statement(&schema, stmt, param_types)?)
+    }
+
+    pub fn run_parsed(&mut self, stmt: &basalt_parser::Statement, params: &[Value]) -> Result<ExecResult> {
+        if self.in_failed_transaction() && !is_txn_end(stmt) {
+            return Err(ExecError::InFailedTransaction);
+        }
+        let r = self.plan(stmt, &[]).and_then(|(p, _)| self.execute(&p, params));
+        if r.is_err() {
+            self.on_error();
+        }
+        r
+    }
+
+    /// After an error: an implicit transaction rolls back; an explicit block
+    /// becomes aborted.
+    pub fn on_error(&mut self) {
+        self.cancel.store(false, Ordering::Relaxed);
+        match &mut self.txn {
+            Some(t) if t.explicit => t.aborted = true,
+            Some(_) => {
+                let _ = self.finish(false);
+            }
+            None => {}
+        }
+    }
+
+    /// Runs a planned statement. Errors leave the transaction to `on_error`.
+    pub fn execute(&mut self, stmt: &Statement, params: &[Value]) -> Result<ExecResult> {
+        if self.in_failed_transaction() && !matches!(stmt, Statement::Commit | Statement::Rollback) {
+            return Err(ExecError::InFailedTransaction);
+        }
+        match stmt {
+            Statement::Begin(_) => {
+                let mut r = ExecResult { tag: "BEGIN".into(), ..Default::default() };
+                if self.in_transaction_block() {
+                    r.notices.push("WARNING: there is already a transaction in progress".into());
+                } else {
+                    self.ensure_txn();
+                    self.txn.as_mut().expect("ensured").explicit = true;
+                }
+                return Ok(r);
+            }
+            Statement::Commit => {
+                let mut r = ExecResult { tag: "COMMIT".into(), ..Default::default() };
+                if !self.in_transaction_block() {
+                    r.notices.push("WARNING: there is no transaction in progress".into());
+                }
+                if self.in_failed_transaction() {
+                    r.tag = "ROLLBACK".into();
+                    self.finish(false)?;
+                } else {
+                    self.finish(true)?;
+                }
+                return Ok(r);
+            }
+            Statement::Rollback => {
+                let mut r = ExecResult { tag: "ROLLBACK".into(), ..Default::default() };
+                if !self.in_transaction_block() {
+                    r.notices.push("WARNING: there is no transaction in progress".into());
+                }
+                self.finish(false)?;
+                return Ok(r);
+            }
+            _ => {}
+        }
+        let implicit = !self.in_transaction_block();
+        self.ensure_txn();
+        let res = self.execute_in_txn(stmt, params);
+        if let Some(t) = self.txn.as_mut() {
+            t.cid += 1;
+        }
+        match res {
+            Ok(r) => {
+                if implicit && r.copy_in.is_none() {
+                    self.finish(true)?;
+                }
+                Ok(r)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn ctx<'a>(&'a self, snap: &'a Snapshot, schema: &'a Schema, params: &'a [Value], settings: &'a [(String, String)], sub: &'a dyn Fn(&Plan) -> Result<Vec<Row>>, getset: &'a dyn Fn(&str) -> Option<String>) -> Ctx<'a> {
+        Ctx {
+            st: &self.db.st,
+            snap,
+            eval: EvalCtx {
+                params,
+                now: self.txn.as_ref().map(|t| t.start).unwrap_or_else(chrono::Utc::now),
+                settings: getset,
+                subquery: sub,
+                backend_pid: self.pid,
+            },
+            schema,
+            settings,
+            cancel: &self.cancel,
+        }
+    }
+
+    /// Runs a query plan to completion and returns its rows.
+    fn run_query(&self, plan: &Plan, params: &[Value]) -> Result<Vec<Row>> {
+        let snap = self.snapshot();
+        let schema = self.schema()?;
+        let settings = self.all_settings();
+        let getset = |n: &str| self.setting(n);
+        let sub = |p: &Plan| self.run_query(p, params);
+        let cx = self.ctx(&snap, &schema, params, &settings, &sub, &getset);
+        let mut it = exec::build(plan, &cx)?;
+        exec::collect(it.as_mut(), &cx)
+    }
+
+    fn execute_in_txn(&mut self, stmt: &Statement, params: &[Value]) -> Result<ExecResult> {
+        let ok = |tag: &str| Ok(ExecResult { tag: tag.into(), ..Default::default() });
+        match stmt {
+            Statement::Query(q) => {
+                let rows = self.run_query(&q.plan, params)?;
+                Ok(ExecResult { tag: format!("SELECT {}", rows.len()), fields: Some(q.fields.clone()), rows, ..Default::default() })
+            }
+            Statement::Insert { table, source, returning } => self.insert(table, source, returning.as_ref(), params),
+            Statement::Update { target, assignments, returning } => self.update(target, assignments, returning.as_ref(), params),
+            Statement::Delete { target, returning } => self.delete(target, returning.as_ref(), params),
+            Statement::CreateTable { def, if_not_exists } => self.create_table(def, *if_not_exists),
+            Statement::DropTable { tables, missing } => {
+                let xid = self.ddl_lock()?;
+                let schema = self.schema()?;
+                let cid = self.cid();
+                let mut notices = Vec::new();
+                for t in tables {
+                    self.db.catalog.delete_table(xid, cid, &schema, t.oid)?;
+                    let txn = self.txn.as_mut().expect("in txn");
+                    txn.drop_on_commit.push(t.filenode);
+                    txn.drop_on_commit.extend(t.indexes.iter().map(|i| i.filenode));
+                }
+                for m in missing {
+                    notices.push(format!("table \"{m}\" does not exist, skipping"));
+                }
+                Ok(ExecResult { tag: "DROP TABLE".into(), notices, ..Default::default() })
+            }
+            Statement::Truncate { tables } => {
+                let xid = self.ddl_lock()?;
+                let schema = self.schema()?;
+                let cid = self.cid();
+                for t in tables {
+                    let mut def = (**t).clone();
+                    def.filenode = self.db.st.new_oid()?;
+                    self.db.st.create_heap(def.filenode)?;
+                    for ix in &mut def.indexes {
+                        ix.filenode = self.db.st.new_oid()?;
+                        self.db.st.btree_create(ix.filenode)?;
+                    }
+                    self.db.catalog.replace_table(xid, cid, &schema, &def)?;
+                    let txn = self.txn.as_mut().expect("in txn");
+                    txn.drop_on_commit.push(t.filenode);
+                    txn.drop_on_commit.extend(t.indexes.iter().map(|i| i.filenode));
+                    txn.drop_on_abort.push(def.filenode);
+                    txn.drop_on_abort.extend(def.indexes.iter().map(|i| i.filenode));
+                }
+                ok("TRUNCATE TABLE")
+            }
+            Statement::AddIndex { table, name, columns, unique, primary, if_not_exists } => {
+                self.add_index(table, name, columns, *unique, *primary, *if_not_exists)
+            }
+            Statement::DropIndex { table, index } => {
+                let xid = self.ddl_lock()?;
+                let schema = self.schema()?;
+                let cid = self.cid();
+                let mut def = (**table).clone();
+                let ix = def.indexes.remove(*index);
+                self.db.catalog.replace_table(xid, cid, &schema, &def)?;
+                self.txn.as_mut().expect("in txn").drop_on_commit.push(ix.filenode);
+                ok("DROP INDEX")
+            }
+            Statement::Set { name, value, local: _ } => {
+                let k = setting_key(name);
+                if k == "transaction_isolation" || k == "default_transaction_isolation" || k == "search_path" || k == "application_name" || k == "extra_float_digits" || k == "client_min_messages" || k == "statement_timeout" || k == "lock_timeout" || k == "idle_in_transaction_session_timeout" || k == "intervalstyle" || k == "bytea_output" || k == "row_security" || k == "default_transaction_read_only" || k == "synchronous_commit" || k == "work_mem" || k == "maintenance_work_mem" || self.setting(&k).is_some() {
+                    let v = match value {
+                        Some(v) => v.clone(),
+                        None => self.db.settings.iter().find(|(n, _)| n.to_lowercase() == k).map(|(_, v)| v.clone()).unwrap_or_default(),
+                    };
+                    if k == "client_encoding" && !matches!(v.to_uppercase().as_str(), "UTF8" | "UTF-8" | "UNICODE") {
+                        return Err(ExecError::InvalidSetting(name.clone(), v));
+                    }
+                    if k == "timezone" && !matches!(v.to_uppercase().as_str(), "UTC" | "GMT" | "ETC/UTC" | "Z" | "+00" | "0") {
+                        return Err(ExecError::InvalidSetting(name.clone(), v));
+                    }
+                    self.settings.insert(k.clone(), v.clone());
+                    let tracked = ["application_name", "client_encoding", "datestyle", "timezone", "integer_datetimes", "standard_conforming_strings", "intervalstyle", "is_superuser", "server_version", "session_authorization"];
+                    let status = tracked.contains(&k.as_str()).then(|| {
+                        let disp = self.db.settings.iter().find(|(n, _)| n.to_lowercase() == k).map(|(n, _)| n.clone()).unwrap_or(k.clone());
+                        (disp, v)
+                    });
+                    Ok(ExecResult { tag: "SET".into(), parameter_status: status, ..Default::default() })
+                } else {
+                    Err(ExecError::UnknownSetting(name.clone()))
+                }
+            }
+            Statement::Show { name } => {
+                let k = setting_key(name);
+                if k == "all" {
+                    let rows = self.all_settings().into_iter().map(|(n, v)| vec![Value::Text(n), Value::Text(v), Value::Text(String::new())]).collect::<Vec<_>>();
+                    let fields = ["name", "setting", "description"].iter().map(|n| Field { name: n.to_string(), ty: DataType::Text, source: None }).collect();
+                    return Ok(ExecResult { tag: "SHOW".into(), fields: Some(fields), rows, ..Default::default() });
+                }
+                let v = match k.as_str() {
+                    "transaction isolation level" | "transaction_isolation" => Some("read committed".to_string()),
+                    _ => self.setting(&k),
+                }
+                .ok_or_else(|| ExecError::UnknownSetting(name.clone()))?;
+                let fname = if k == "transaction isolation level" { "transaction_isolation".to_string() } else { k.clone() };
+                Ok(ExecResult {
+                    tag: "SHOW".into(),
+                    fields: Some(vec![Field { name: fname, ty: DataType::Text, source: None }]),
+                    rows: vec![vec![Value::Text(v)]],
+                    ..Default::default()
+                })
+            }
+            Statement::CopyFrom { table, columns, options } => {
+                self.xid();
+                Ok(ExecResult {
+                    tag: "COPY".into(),
+                    copy_in: Some(CopyIn {
+                        table: table.clone(),
+                        columns: columns.clone(),
+                        options: options.clone(),
+                        partial: Vec::new(),
+                        rows: 0,
+                        header_skipped: !options.header,
+                        ncols: columns.len(),
+                    }),
+                    ..Default::default()
+                })
+            }
+            Statement::CopyTo { query, options } => {
+                let rows = self.run_query(&query.plan, params)?;
+                let lines = rows.iter().map(|r| copy_format_row(r, options)).collect::<Vec<_>>();
+                let mut out = Vec::new();
+                if options.header {
+                    let h: Vec<String> = query.fields.iter().map(|f| f.name.clone()).collect();
+                    out.push(format!("{}\n", h.join(&options.delimiter.to_string())).into_bytes());
+                }
+                out.extend(lines);
+                Ok(ExecResult { tag: format!("COPY {}", rows.len()), copy_out: Some(out), fields: Some(query.fields.clone()), ..Default::default() })
+            }
+            Statement::Checkpoint => {
+                self.db.st.checkpoint()?;
+                ok("CHECKPOINT")
+            }
+            Statement::Vacuum { .. } => Ok(ExecResult {
+                tag: "VACUUM".into(),
+                notices: vec!["VACUUM does not reclaim dead row versions yet in this version of Basalt; nothing was done".into()],
+                ..Default::default()
+            }),
+            Statement::Analyze { .. } => Ok(ExecResult {
+                tag: "ANALYZE".into(),
+                notices: vec!["ANALYZE does not collect statistics yet in this version of Basalt; nothing was done".into()],
+                ..Default::default()
+            }),
+            Statement::NoOp { tag, notice } => Ok(ExecResult { tag: tag.clone(), notices: notice.iter().cloned().collect(), ..Default::default() }),
+            Statement::Begin(_) | Statement::Commit | Statement::Rollback => unreachable!("handled above"),
+        }
+    }
+
+    fn cid(&self) -> u32 {
+        self.txn.as_ref().map(|t| t.cid).unwrap_or(0)
+    }
+
+    fn ddl_lock(&mut self) -> Result<Xid> {
+        let xid = self.xid();
+        self.db.catalog.lock_ddl(xid, Some(&self.cancel))?;
+        self.txn.as_mut().expect("in txn").ddl = true;
+        Ok(xid)
+    }
+
+    fn create_table(&mut self, def: &TableDef, if_not_exists: bool) -> Result<ExecResult> {
+        let xid = self.ddl_lock()?;
+        let schema = self.schema()?;
+        if schema.relation(def.namespace, &def.name).is_some() {
+            if if_not_exists {
+                return Ok(ExecResult {
+                    tag: "CREATE TABLE".into(),
+                    notices: vec![format!("relation \"{}\" already exists, skipping", def.name)],
+                    ..Default::default()
+                });
+            }
+            return Err(basalt_planner::PlanError::DuplicateTable(def.name.clone()).into());
+        }
+        for ix in &def.indexes {
+            if schema.relation(def.namespace, &ix.name).is_some() {
+                return Err(basalt_planner::PlanError::DuplicateTable(ix.name.clone()).into());
+            }
+        }
+        let st = self.db.st.clone();
+        let mut d = def.clone();
+        d.oid = st.new_oid()?;
+        d.filenode = st.new_oid()?;
+        st.create_heap(d.filenode)?;
+        for ix in &mut d.indexes {
+            ix.oid = st.new_oid()?;
+            ix.filenode = st.new_oid()?;
+            st.btree_create(ix.filenode)?;
+        }
+        self.db.catalog.insert_table(xid, self.cid(), &d)?;
+        let txn = self.txn.as_mut().expect("in txn");
+        txn.drop_on_abort.push(d.filenode);
+        txn.drop_on_abort.extend(d.indexes.iter().map(|i| i.filenode));
+        Ok(ExecResult { tag: "CREATE TABLE".into(), ..Default::default() })
+    }
+
+    fn add_index(&mut self, table: &Arc<TableDef>, name: &str, columns: &[usize], unique: bool, primary: bool, if_not_exists: bool) -> Result<ExecResult> {
+        let tag = if primary || !if_not_exists && name.ends_with("_pkey") { "ALTER TABLE" } else { "CREATE INDEX" };
+        let tag = if primary { "ALTER TABLE" } else { tag };
+        let xid = self.ddl_lock()?;
+        let schema = self.schema()?;
+        if schema.relation(table.namespace, name).is_some() {
+            if if_not_exists {
+                return Ok(ExecResult { tag: tag.into(), notices: vec![format!("relation \"{name}\" already exists, skipping")], ..Default::default() });
+            }
+            return Err(basalt_planner::PlanError::DuplicateTable(name.into()).into());
+        }
+        let st = self.db.st.clone();
+        let ix = IndexDef { oid: st.new_oid()?, name: name.to_string(), filenode: st.new_oid()?, columns: columns.to_vec(), unique, primary };
+        st.btree_create(ix.filenode)?;
+        self.txn.as_mut().expect("in txn").drop_on_abort.push(ix.filenode);
+        // Build: every tuple that may be live gets an entry; uniqueness is
+        // checked among them.
+        let types = table.types();
+        let mut seen: HashMap<Vec<u8>, ()> = HashMap::new();
+        for blk in 0..st.nblocks(table.filenode)? {
+            let mut tuples = Vec::new();
+            st.heap_page_all(table.filenode, blk, &mut tuples)?;
+            for (tid, h, data) in tuples {
+                if !st.tuple_maybe_live(&h) {
+                    continue;
+                }
+                let row = basalt_catalog::types::decode_row(&types, &data).ok_or_else(|| StorageError::Corrupt("bad row".into()))?;
+                if primary {
+                    for &c in columns {
+                        if row[c].is_null() {
+                            return Err(ExecError::NotNull { column: table.columns[c].name.clone(), table: table.name.clone() });
+                        }
+                    }
+                }
+                let key = index_key(&row, columns);
+                let live = h.xmax == 0 || h.flags & basalt_storage::heap::F_LOCK_ONLY != 0 || !st.clog.get(h.xmax).eq(&basalt_storage::clog::XidStatus::Committed);
+                if unique && live && !columns.iter().any(|&c| row[c].is_null()) && seen.insert(key.clone(), ()).is_some() {
+                    return Err(ExecError::UniqueBuild { index: name.to_string(), detail: format!("Key ({})=({}) is duplicated.", col_names(table, columns), key_text(&row, columns)) });
+                }
+                st.btree_insert(ix.filenode, &key, tid)?;
+            }
+        }
+        let mut def = (**table).clone();
+        if primary {
+            for &c in columns {
+                def.columns[c].not_null = true;
+            }
+        }
+        def.indexes.push(ix);
+        self.db.catalog.replace_table(xid, self.cid(), &schema, &def)?;
+        Ok(ExecResult { tag: tag.into(), ..Default::default() })
+    }
+
+    /// Checks NOT NULL, stores the row and its index entries.
+    fn insert_row(&self, table: &TableDef, row: &[Value], xid: Xid, cid: u32, buf: &mut Vec<u8>) -> Result<Tid> {
+        for (i, c) in table.columns.iter().enumerate() {
+            if c.not_null && row[i].is_null() {
+                return Err(ExecError::NotNull { column: c.name.clone(), table: table.name.clone() });
+            }
+        }
+        buf.clear();
+        encode_row(row, buf);
+        let tid = self.db.st.heap_insert(table.filenode, xid, cid, buf)?;
+        self.insert_index_entries(table, row, tid, xid)?;
+        Ok(tid)
+    }
+
+    fn insert_index_entries(&self, table: &TableDef, row: &[Value], tid: Tid, xid: Xid) -> Result<()> {
+        let st = &self.db.st;
+        for ix in &table.indexes {
+            let key = index_key(row, &ix.columns);
+            if !ix.unique || ix.columns.iter().any(|&c| row[c].is_null()) {
+                st.btree_insert(ix.filenode, &key, tid)?;
+                continue;
+            }
+            loop {
+                let guard = st.unique_lock(ix.filenode, &key);
+                let mut wait = None;
+                let mut scan = st.btree_scan(ix.filenode, KeyRange::eq(key.clone()))?;
+                'outer: loop {
+                    let batch = st.btree_next(&mut scan)?;
+                    if batch.is_empty() {
+                        break;
+                    }
+                    for (k, other) in batch {
+                        if k != key || other == tid {
+                            continue;
+                        }
+                        match st.tuple_conflicts(table.filenode, other, xid)? {
+                            Ok(true) => {
+                                return Err(ExecError::UniqueViolation {
+                                    index: ix.name.clone(),
+                                    detail: format!("Key ({})=({}) already exists.", col_names(table, &ix.columns), key_text(row, &ix.columns)),
+                                })
+                            }
+                            Ok(false) => {}
+                            Err(x) => {
+                                wait = Some(x);
+                                break 'outer;
+                            }
+                        }
+                    }
+                }
+                match wait {
+                    Some(x) => {
+                        drop(guard);
+                        st.wait_for_xid(x, Some(&self.cancel))?;
+                    }
+                    None => {
+                        st.btree_insert(ix.filenode, &key, tid)?;
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn returning_rows(&self, q: Option<&Query>, row: &[Value], params: &[Value], out: &mut Vec<Row>) -> Result<()> {
+        if let Some(q) = q {
+            if let Plan::Project { exprs, .. } = &q.plan {
+                let snap = self.snapshot();
+                let schema = self.schema()?;
+                let getset = |n: &str| self.setting(n);
+                let sub = |p: &Plan| self.run_query(p, params);
+                let cx = self.ctx(&snap, &schema, params, &[], &sub, &getset);
+                out.push(exprs.iter().map(|e| eval(e, row, &cx.eval)).collect::<Result<Vec<_>>>()?);
+            }
+        }
+        Ok(())
+    }
+
+    fn insert(&mut self, table: &Arc<TableDef>, source: &Plan, returning: Option<&Query>, params: &[Value]) -> Result<ExecResult> {
+        let xid = self.xid();
+        let cid = self.cid();
+        let snap = self.snapshot();
+        let schema = self.schema()?;
+        let settings = self.all_settings();
+        let getset = |n: &str| self.setting(n);
+        let sub = |p: &Plan| self.run_query(p, params);
+        let cx = self.ctx(&snap, &schema, params, &settings, &sub, &getset);
+        let mut it = exec::build(source, &cx)?;
+        let mut n = 0u64;
+        let mut buf = Vec::new();
+        let mut ret = Vec::new();
+        while let Some(row) = it.next(&cx)? {
+            let row = coerce_row(table, row)?;
+            self.insert_row(table, &row, xid, cid, &mut buf)?;
+            self.returning_rows(returning, &row, params, &mut ret)?;
+            n += 1;
+        }
+        Ok(ExecResult {
+            tag: format!("INSERT 0 {n}"),
+            fields: returning.map(|q| q.fields.clone()),
+            rows: ret,
+            ..Default::default()
+        })
+    }
+
+    fn update(&mut self, target: &Target, assignments: &[(usize, basalt_planner::Expr)], returning: Option<&Query>, params: &[Value]) -> Result<ExecResult> {
+        self.modify(target, Some(assignments), returning, params)
+    }
+
+    fn delete(&mut self, target: &Target, returning: Option<&Query>, params: &[Value]) -> Result<ExecResult> {
+        self.modify(target, None, returning, params)
+    }
+
+    /// UPDATE (assignments given) or DELETE. A row changed by a transaction
+    /// that committed after our snapshot is re-read at its newest version and
+    /// the WHERE clause re-checked (READ COMMITTED, as EvalPlanQual does).
+    fn modify(&mut self, target: &Target, assignments: Option<&[(usize, basalt_planner::Expr)]>, returning: Option<&Query>, params: &[Value]) -> Result<ExecResult> {
+        let xid = self.xid();
+        let cid = self.cid();
+        let snap = self.snapshot();
+        let schema = self.schema()?;
+        let settings = self.all_settings();
+        let getset = |n: &str| self.setting(n);
+        let sub = |p: &Plan| self.run_query(p, params);
+        let cx = self.ctx(&snap, &schema, params, &settings, &sub, &getset);
+        let table = &target.table;
+        let st = &self.db.st;
+        let types = table.types();
+        let mut scan = TableScan::new(&target.scan, &cx)?;
+        let mut n = 0u64;
+        let mut buf = Vec::new();
+        let mut ret = Vec::new();
+        while let Some((tid0, row0)) = scan.next_row(&cx)? {
+            let (mut tid, mut row) = (tid0, row0);
+            loop {
+                let outcome = match assignments {
+                    Some(asg) => {
+                        let mut new = row.clone();
+                        for (ci, e) in asg {
+                            new[*ci] = eval(e, &row, &cx.eval)?;
+                        }
+                        let new = coerce_row(table, new)?;
+                        for (i, c) in table.columns.iter().enumerate() {
+                            if c.not_null && new[i].is_null() {
+                                return Err(ExecError::NotNull { column: c.name.clone(), table: table.name.clone() });
+                            }
+                        }
+                        buf.clear();
+                        encode_row(&new, &mut buf);
+                        match st.heap_update(table.filenode, tid, xid, cid, &buf, Some(&self.cancel))? {
+                            WriteOutcome::Ok(newtid) => {
+                                self.insert_index_entries(table, &new, newtid, xid)?;
+                                self.returning_rows(returning, &new, params, &mut ret)?;
+                                WriteOutcome::Ok(newtid)
+                            }
+                            o => o,
+                        }
+                    }
+                    None => match st.heap_delete(table.filenode, tid, xid, cid, Some(&self.cancel))? {
+                        WriteOutcome::Ok(t) => {
+                            self.returning_rows(returning, &row, params, &mut ret)?;
+                            WriteOutcome::Ok(t)
+                        }
+                        o => o,
+                    },
+                };
+                match outcome {
+                    WriteOutcome::Ok(_) => {
+                        n += 1;
+                        break;
+                    }
+                    WriteOutcome::Deleted | WriteOutcome::SelfModified => break,
+                    WriteOutcome::Updated(next) => match st.heap_latest(table.filenode, next)? {
+                        None => break,
+                        Some((t, data)) => {
+                            let r = basalt_catalog::types::decode_row(&types, &data).ok_or_else(|| StorageError::Corrupt("bad row".into()))?;
+                            let still = match &target.pred {
+                                Some(p) => crate::eval::truthy(&eval(p, &r, &cx.eval)?),
+                                None => true,
+                            };
+                            if !still {
+                                break;
+                            }
+                            tid = t;
+                            row = r;
+                        }
+                    },
+                }
+            }
+        }
+        let verb = if assignments.is_some() { "UPDATE" } else { "DELETE" };
+        Ok(ExecResult { tag: format!("{verb} {n}"), fields: returning.map(|q| q.fields.clone()), rows: ret, ..Default::default() })
+    }
+
+    /// Feeds COPY data; complete lines are inserted as they arrive.
+    pub fn copy_data(&mut self, c: &mut CopyIn, data: &[u8]) -> Result<()> {
+        c.partial.extend_from_slice(data);
+        let Some(last_nl) = c.partial.iter().rposition(|&b| b == b'\n') else { return Ok(()) };
+        let rest = c.partial.split_off(last_nl + 1);
+        let chunk = std::mem::replace(&mut c.partial, rest);
+        self.copy_lines(c, &chunk)
+    }
+
+    fn copy_lines(&mut self, c: &mut CopyIn, chunk: &[u8]) -> Result<()> {
+        let xid = self.xid();
+        let cid = self.cid();
+        let text = std::str::from_utf8(chunk).map_err(|_| ExecError::Value(basalt_catalog::cast::ValueError::BadEncoding))?;
+        let mut buf = Vec::new();
+        for line in text.split_inclusive('\n') {
+            let line = line.strip_suffix('\n').unwrap_or(line);
+            let line = line.strip_suffix('\r').unwrap_or(line);
+            if !c.header_skipped {
+                c.header_skipped = true;
+                continue;
+            }
+            if c.options.format == CopyFormat::Text && line == "\\." {
+                continue;
+            }
+            let fields = parse_copy_line(line, &c.options);
+            if fields.len() != c.ncols {
+                return Err(ExecError::BadCopyData(if fields.len() < c.ncols {
+                    format!("missing data for column \"{}\"", c.table.columns[c.columns[fields.len()]].name)
+                } else {
+                    "extra data after last expected column".into()
+                }));
+            }
+            let mut row = vec![Value::Null; c.table.columns.len()];
+            // Columns not listed get NULL (defaults are not evaluated for COPY yet).
+            for (i, f) in fields.into_iter().enumerate() {
+                let col = &c.table.columns[c.columns[i]];
+                row[c.columns[i]] = match f {
+                    None => Value::Null,
+                    Some(s) => cast_keep_type(basalt_catalog::cast::from_text(&s, &col.ty)?, &col.ty)?,
+                };
+            }
+            self.insert_row(&c.table, &row, xid, cid, &mut buf)?;
+            c.rows += 1;
+        }
+        Ok(())
+    }
+
+    /// End of COPY data: the last line, then commit if autocommit.
+    pub fn copy_done(&mut self, mut c: CopyIn) -> Result<ExecResult> {
+        if !c.partial.is_empty() {
+            let rest = std::mem::take(&mut c.partial);
+            self.copy_lines(&mut c, &rest)?;
+        }
+        if let Some(t) = self.txn.as_mut() {
+            t.cid += 1;
+        }
+        if !self.in_transaction_block() {
+            self.finish(true)?;
+        }
+        Ok(ExecResult { tag: format!("COPY {}", c.rows), ..Default::default() })
+    }
+}
+
+fn is_txn_end(s: &basalt_parser::Statement) -> bool {
+    matches!(s, basalt_parser::Statement::Sql(x) if matches!(**x, sqlparser::ast::Statement::Commit { .. } | sqlparser::ast::Statement::Rollback { .. }))
+}
+
+fn coerce_row(table: &TableDef, row: Row) -> Result<Row> {
+    row.into_iter().zip(&table.columns).map(|(v, c)| cast_keep_type(v, &c.ty)).collect()
+}
+
+pub fn index_key(row: &[Value], cols: &[usize]) -> Vec<u8> {
+    let mut k = Vec::new();
+    for &c in cols {
+        encode_key(&row[c], &mut k);
+    }
+    k
+}
+
+fn col_names(t: &TableDef, cols: &[usize]) -> String {
+    cols.iter().map(|&c| t.columns[c].name.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+fn key_text(row: &[Value], cols: &[usize]) -> String {
+    cols.iter().map(|&c| row[c].to_string()).collect::<Vec<_>>().join(", ")
+}
+
+/// Splits one COPY line into fields (None = NULL).
+pub fn parse_copy_line(line: &str, o: &CopyOptions) -> Vec<Option<String>> {
+    let mut out = Vec::new();
+    match o.format {
+        CopyFormat::Text => {
+            for raw in line.split(o.delimiter) {
+                if raw == o.null {
+                    out.push(None);
+                    continue;
+                }
+                let mut s = String::with_capacity(raw.len());
+                let mut it = raw.chars().peekable();
+                while let Some(ch) = it.next() {
+                    if ch != '\\' {
+                        s.push(ch);
+                        continue;
+                    }
+                    match it.next() {
+                        Some('n') => s.push('\n'),
+                        Some('t') => s.push('\t'),
+                        Some('r') => s.push('\r'),
+                        Some('b') => s.push('\u{8}'),
+                        Some('f') => s.push('\u{c}'),
+                        Some('v') => s.push('\u{b}'),
+                        Some(c) => s.push(c),
+                        None => {}
+                    }
+                }
+                out.push(Some(s));
+            }
+        }
+        CopyFormat::Csv => {
+            let chars: Vec<char> = line.chars().collect();
+            let mut i = 0;
+            loop {
+                let mut s = String::new();
+                let mut quoted = false;
+                if i < chars.len() && chars[i] == o.quote {
+                    quoted = true;
+                    i += 1;
+                    while i < chars.len() {
+                        if chars[i] == o.escape && i + 1 < chars.len() && chars[i + 1] == o.quote {
+                            s.push(o.quote);
+                            i += 2;
+                        } else if chars[i] == o.quote {
+                            i += 1;
+                            break;
+                        } else {
+                            s.push(chars[i]);
+                            i += 1;
+                        }
+                    }
+                }
+                while i < chars.len() && chars[i] != o.delimiter {
+                    s.push(chars[i]);
+                    i += 1;
+                }
+                out.push(if !quoted && s == o.null { None } else { Some(s) });
+                if i >= chars.len() {
+                    break;
+                }
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+fn copy_format_row(r: &[Value], o: &CopyOptions) -> Vec<u8> {
+    let mut line = String::new();
+    for (i, v) in r.iter().enumerate() {
+        if i > 0 {
+            line.push(o.delimiter);
+        }
+        if v.is_null() {
+            line.push_str(&o.null);
+            continue;
+        }
+        let s = v.to_string();
+        match o.format {
+            CopyFormat::Text => {
+                for ch in s.chars() {
+                    match ch {
+                        '\\' => line.push_str("\\\\"),
+                        '\n' => line.push_str("\\n"),
+                        '\t' => line.push_str("\\t"),
+                        '\r' => line.push_str("\\r"),
+                        c if c == o.delimiter => {
+                            line.push('\\');
+                            line.push(c);
+                        }
+                        c => line.push(c),
+                    }
+                }
+            }
+            CopyFormat::Csv => {
+                if s.contains(o.delimiter) || s.contains(o.quote) || s.contains('\n') || s.contains('\r') || s.is_empty() {
+                    line.push(o.quote);
+                    line.push_str(&s.replace(o.quote, &format!("{}{}", o.escape, o.quote)));
+                    line.push(o.quote);
+                } else {
+                    line.push_str(&s);
+                }
+            }
+        }
+    }
+    line.push('\n');
+    line.into_bytes()
+}
