@@ -1,1 +1,1 @@
-//! placeholder
+//! The server crate is the `basalt` binary (see main.rs).

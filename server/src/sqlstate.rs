@@ -1,0 +1,60 @@
+//! The one place errors become SQLSTATEs. No `_ =>` arm over our own enums,
+//! so a new error variant needs a code to compile.
+
+use basalt_catalog::cast::ValueError;
+use basalt_executor::ExecError;
+use basalt_planner::PlanError;
+use basalt_storage::StorageError;
+
+pub fn sqlstate(e: &ExecError) -> &'static str {
+    match e {
+        ExecError::Parse(_) => "42601",
+        ExecError::Plan(p) => match p {
+            PlanError::UndefinedTable(_) => "42P01",
+            PlanError::DuplicateTable(_) => "42P07",
+            PlanError::UndefinedColumn(_) => "42703",
+            PlanError::AmbiguousColumn(_) => "42702",
+            PlanError::DuplicateColumn(_) => "42701",
+            PlanError::DatatypeMismatch(_) => "42804",
+            PlanError::UndefinedFunction(_) => "42883",
+            PlanError::Grouping(_) => "42803",
+            PlanError::Syntax(_) => "42601",
+            PlanError::NotSupported(_) => "0A000",
+            PlanError::UndefinedObject(_) => "42704",
+            PlanError::InvalidTableDefinition(_) => "42P16",
+            PlanError::Value(v) => value_state(v),
+        },
+        ExecError::Storage(s) => match s {
+            StorageError::Io(_) => "58030",
+            StorageError::Corrupt(_) => "XX001",
+            StorageError::UniqueViolation => "23505",
+            StorageError::SerializationFailure => "40001",
+            StorageError::TupleTooLarge(_) => "54000",
+            StorageError::KeyTooLarge(_) => "54000",
+            StorageError::Cancelled => "57014",
+        },
+        ExecError::Value(v) => value_state(v),
+        ExecError::NotNull { .. } => "23502",
+        ExecError::UniqueViolation { .. } | ExecError::UniqueBuild { .. } => "23505",
+        ExecError::InFailedTransaction => "25P02",
+        ExecError::UnknownSetting(_) => "42704",
+        ExecError::InvalidSetting(..) => "22023",
+        ExecError::CardinalityViolation(_) => "21000",
+        ExecError::InvalidRegex(_) => "2201B",
+        ExecError::BadCopyData(_) => "22P04",
+        ExecError::ReadOnly(_) => "25006",
+        ExecError::Internal(_) => "XX000",
+    }
+}
+
+fn value_state(v: &ValueError) -> &'static str {
+    match v {
+        ValueError::InvalidText { .. } => "22P02",
+        ValueError::OutOfRange(_) => "22003",
+        ValueError::NumericOverflow => "22003",
+        ValueError::StringTooLong(_) => "22001",
+        ValueError::DivisionByZero => "22012",
+        ValueError::CannotCast { .. } => "42846",
+        ValueError::BadEncoding => "22021",
+    }
+}

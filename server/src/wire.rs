@@ -1,0 +1,743 @@
+//! PostgreSQL wire protocol v3 on a blocking socket, one thread per
+//! connection (as PostgreSQL has one process per connection): startup and
+//! authentication, simple and extended query, COPY in and out, cancel.
+//! A malformed message ends that connection only.
+
+use crate::sqlstate::sqlstate;
+use crate::types::{decode_param, encode_binary};
+use basalt_catalog::{DataType, Value};
+use basalt_executor::{CopyIn, Database, ExecError, ExecResult, Session};
+use basalt_planner::{Field, Statement};
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::net::TcpStream;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+pub struct Shared {
+    pub db: Arc<Database>,
+    pub password: Option<String>,
+    /// pid → (secret, cancel flag) for CancelRequest.
+    pub backends: Mutex<HashMap<i32, (i32, Arc<AtomicBool>)>>,
+    pub max_connections: usize,
+}
+
+const MAX_MESSAGE: usize = 256 * 1024 * 1024;
+
+struct Out {
+    buf: Vec<u8>,
+}
+
+impl Out {
+    fn msg(&mut self, tag: u8, body: &[u8]) {
+        self.buf.push(tag);
+        self.buf.extend_from_slice(&((body.len() + 4) as i32).to_be_bytes());
+        self.buf.extend_from_slice(body);
+    }
+}
+
+fn cstr(b: &mut Vec<u8>, s: &str) {
+    b.extend_from_slice(s.as_bytes());
+    b.push(0);
+}
+
+fn read_cstr(b: &[u8], pos: &mut usize) -> io::Result<String> {
+    let start = *pos;
+    let end = b[start..].iter().position(|&c| c == 0).ok_or_else(|| bad("missing string terminator"))? + start;
+    *pos = end + 1;
+    String::from_utf8(b[start..end].to_vec()).map_err(|_| bad("invalid UTF-8"))
+}
+
+fn bad(m: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, m.to_string())
+}
+
+fn rd_i16(b: &[u8], pos: &mut usize) -> io::Result<i16> {
+    let v = b.get(*pos..*pos + 2).ok_or_else(|| bad("short message"))?;
+    *pos += 2;
+    Ok(i16::from_be_bytes([v[0], v[1]]))
+}
+fn rd_i32(b: &[u8], pos: &mut usize) -> io::Result<i32> {
+    let v = b.get(*pos..*pos + 4).ok_or_else(|| bad("short message"))?;
+    *pos += 4;
+    Ok(i32::from_be_bytes([v[0], v[1], v[2], v[3]]))
+}
+
+fn error_body(severity: &str, code: &str, msg: &str, detail: Option<&str>) -> Vec<u8> {
+    let mut b = Vec::new();
+    b.push(b'S');
+    cstr(&mut b, severity);
+    b.push(b'V');
+    cstr(&mut b, severity);
+    b.push(b'C');
+    cstr(&mut b, code);
+    b.push(b'M');
+    cstr(&mut b, msg);
+    if let Some(d) = detail {
+        b.push(b'D');
+        cstr(&mut b, d);
+    }
+    b.push(0);
+    b
+}
+
+struct Prepared {
+    parsed: Option<basalt_parser::Statement>,
+    planned: Option<Statement>,
+    param_types: Vec<DataType>,
+    version: u64,
+}
+
+struct Portal {
+    stmt: String,
+    params: Vec<Value>,
+    formats: Vec<i16>,
+    result: Option<(ExecResult, usize)>,
+}
+
+pub struct Conn<'a> {
+    _shared: &'a Shared,
+    rd: BufReader<TcpStream>,
+    wr: BufWriter<TcpStream>,
+    out: Out,
+    session: Session,
+    prepared: HashMap<String, Prepared>,
+    portals: HashMap<String, Portal>,
+    skip_to_sync: bool,
+}
+
+fn read_exact_msg(rd: &mut impl Read) -> io::Result<Option<(u8, Vec<u8>)>> {
+    let mut t = [0u8; 1];
+    match rd.read_exact(&mut t) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let mut l = [0u8; 4];
+    rd.read_exact(&mut l)?;
+    let len = i32::from_be_bytes(l);
+    if !(4..=MAX_MESSAGE as i32).contains(&len) {
+        return Err(bad("invalid message length"));
+    }
+    let mut body = vec![0u8; len as usize - 4];
+    rd.read_exact(&mut body)?;
+    Ok(Some((t[0], body)))
+}
+
+/// Handles one client connection from its first byte to its last.
+pub fn serve(shared: &Shared, stream: TcpStream) -> io::Result<()> {
+    let _ = stream.set_nodelay(true);
+    let peer_loopback = stream.peer_addr().map(|a| a.ip().is_loopback()).unwrap_or(false);
+    let mut rd = BufReader::with_capacity(64 * 1024, stream.try_clone()?);
+    let mut wr = BufWriter::with_capacity(64 * 1024, stream.try_clone()?);
+    // Startup: SSLRequest / GSSENCRequest / CancelRequest / StartupMessage.
+    let params = loop {
+        let mut l = [0u8; 4];
+        rd.read_exact(&mut l)?;
+        let len = i32::from_be_bytes(l);
+        if !(8..=10000).contains(&len) {
+            return Err(bad("invalid startup packet length"));
+        }
+        let mut body = vec![0u8; len as usize - 4];
+        rd.read_exact(&mut body)?;
+        let mut pos = 0;
+        let code = rd_i32(&body, &mut pos)?;
+        match code {
+            80877103 | 80877104 => {
+                wr.write_all(b"N")?;
+                wr.flush()?;
+            }
+            80877102 => {
+                let pid = rd_i32(&body, &mut pos)?;
+                let key = rd_i32(&body, &mut pos)?;
+                if let Some((k, flag)) = shared.backends.lock().get(&pid) {
+                    if *k == key {
+                        flag.store(true, std::sync::atomic::Ordering::Relaxed);
+                    }
+                }
+                return Ok(());
+            }
+            196608 => {
+                let mut params = HashMap::new();
+                while pos < body.len() && body[pos] != 0 {
+                    let k = read_cstr(&body, &mut pos)?;
+                    let v = read_cstr(&body, &mut pos)?;
+                    params.insert(k, v);
+                }
+                break params;
+            }
+            _ => {
+                let mut out = Out { buf: vec![] };
+                out.msg(b'E', &error_body("FATAL", "08P01", &format!("unsupported frontend protocol {}.{}", code >> 16, code & 0xffff), None));
+                wr.write_all(&out.buf)?;
+                return wr.flush();
+            }
+        }
+    };
+    let mut out = Out { buf: vec![] };
+    let fatal = |wr: &mut BufWriter<TcpStream>, code: &str, msg: &str| -> io::Result<()> {
+        let mut o = Out { buf: vec![] };
+        o.msg(b'E', &error_body("FATAL", code, msg, None));
+        wr.write_all(&o.buf)?;
+        wr.flush()
+    };
+    let user = params.get("user").cloned().unwrap_or_default();
+    let dbname = params.get("database").cloned().filter(|d| !d.is_empty()).unwrap_or(user.clone());
+    if dbname != "postgres" {
+        return fatal(&mut wr, "3D000", &format!("database \"{dbname}\" does not exist"));
+    }
+    if user != "postgres" {
+        return fatal(&mut wr, "28000", &format!("role \"{user}\" does not exist"));
+    }
+    if shared.backends.lock().len() >= shared.max_connections {
+        return fatal(&mut wr, "53300", "sorry, too many clients already");
+    }
+    match &shared.password {
+        Some(pw) => {
+            out.msg(b'R', &3i32.to_be_bytes());
+            wr.write_all(&out.buf)?;
+            wr.flush()?;
+            out.buf.clear();
+            let Some((b'p', body)) = read_exact_msg(&mut rd)? else { return Err(bad("expected password message")) };
+            let mut pos = 0;
+            let given = read_cstr(&body, &mut pos)?;
+            if &given != pw {
+                return fatal(&mut wr, "28P01", &format!("password authentication failed for user \"{user}\""));
+            }
+        }
+        None if !peer_loopback => {
+            return fatal(
+                &mut wr,
+                "28000",
+                "no password is set, so only loopback connections are allowed: set BASALT_PASSWORD (or -c password_file=...) to accept remote clients",
+            );
+        }
+        None => {}
+    }
+    let mut session = shared.db.session();
+    if let Some(app) = params.get("application_name") {
+        let _ = session.execute_sql(&format!("SET application_name = '{}'", app.replace('\'', "''")));
+    }
+    let secret = session.pid.wrapping_mul(7919) ^ 0x5bd1_e995;
+    shared.backends.lock().insert(session.pid, (secret, session.cancel.clone()));
+    out.msg(b'R', &0i32.to_be_bytes());
+    for (k, v) in [
+        ("server_version", "15.0".to_string()),
+        ("server_encoding", "UTF8".into()),
+        ("client_encoding", "UTF8".into()),
+        ("DateStyle", "ISO, MDY".into()),
+        ("TimeZone", "UTC".into()),
+        ("integer_datetimes", "on".into()),
+        ("standard_conforming_strings", "on".into()),
+        ("IntervalStyle", "postgres".into()),
+        ("is_superuser", "on".into()),
+        ("session_authorization", user.clone()),
+        ("application_name", params.get("application_name").cloned().unwrap_or_default()),
+    ] {
+        let mut b = Vec::new();
+        cstr(&mut b, k);
+        cstr(&mut b, &v);
+        out.msg(b'S', &b);
+    }
+    let mut k = Vec::new();
+    k.extend_from_slice(&session.pid.to_be_bytes());
+    k.extend_from_slice(&secret.to_be_bytes());
+    out.msg(b'K', &k);
+    let pid = session.pid;
+    let mut conn = Conn { _shared: shared, rd, wr, out, session, prepared: HashMap::new(), portals: HashMap::new(), skip_to_sync: false };
+    conn.ready();
+    let res = conn.run();
+    conn.session.terminate();
+    shared.backends.lock().remove(&pid);
+    res
+}
+
+impl Conn<'_> {
+    fn flush(&mut self) -> io::Result<()> {
+        self.wr.write_all(&self.out.buf)?;
+        self.out.buf.clear();
+        self.wr.flush()
+    }
+
+    fn ready(&mut self) {
+        let st = if self.session.in_failed_transaction() {
+            b'E'
+        } else if self.session.in_transaction_block() {
+            b'T'
+        } else {
+            b'I'
+        };
+        self.out.msg(b'Z', &[st]);
+    }
+
+    fn error(&mut self, e: &ExecError) {
+        let code = sqlstate(e);
+        if code == "XX000" || code == "XX001" || code == "58030" {
+            tracing::error!(error = %e, "statement failed");
+        }
+        let msg = e.to_string();
+        self.out.msg(b'E', &error_body("ERROR", code, &msg, e.detail()));
+    }
+
+    fn notice(&mut self, n: &str) {
+        let (sev, msg) = match n.strip_prefix("WARNING: ") {
+            Some(m) => ("WARNING", m),
+            None => ("NOTICE", n),
+        };
+        let code = if sev == "WARNING" { "25001" } else { "00000" };
+        self.out.msg(b'N', &error_body(sev, code, msg, None));
+    }
+
+    fn run(&mut self) -> io::Result<()> {
+        loop {
+            self.flush()?;
+            let Some((tag, body)) = read_exact_msg(&mut self.rd)? else { return Ok(()) };
+            if self.skip_to_sync && !matches!(tag, b'S' | b'X') {
+                continue;
+            }
+            match tag {
+                b'Q' => {
+                    let mut pos = 0;
+                    let sql = read_cstr(&body, &mut pos)?;
+                    self.simple_query(&sql)?;
+                    self.ready();
+                }
+                b'P' => self.on_parse(&body)?,
+                b'B' => self.on_bind(&body)?,
+                b'D' => self.on_describe(&body)?,
+                b'E' => self.on_execute(&body)?,
+                b'C' => {
+                    let mut pos = 1;
+                    let name = read_cstr(&body, &mut pos)?;
+                    if body.first() == Some(&b'S') {
+                        self.prepared.remove(&name);
+                    } else {
+                        self.portals.remove(&name);
+                    }
+                    self.out.msg(b'3', &[]);
+                }
+                b'S' => {
+                    self.skip_to_sync = false;
+                    self.portals.retain(|k, _| !k.is_empty());
+                    self.ready();
+                }
+                b'H' => {}
+                b'X' => return Ok(()),
+                b'd' | b'c' | b'f' => {}
+                other => {
+                    self.out.msg(b'E', &error_body("FATAL", "08P01", &format!("invalid frontend message type {other}"), None));
+                    self.flush()?;
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    fn send_result(&mut self, r: ExecResult, formats: &[i16], describe: bool) -> io::Result<()> {
+        for n in &r.notices {
+            self.notice(n);
+        }
+        if let Some((k, v)) = &r.parameter_status {
+            let mut b = Vec::new();
+            cstr(&mut b, k);
+            cstr(&mut b, v);
+            self.out.msg(b'S', &b);
+        }
+        if let Some(fields) = &r.fields {
+            if r.copy_out.is_none() {
+                if describe {
+                    self.row_description(fields, formats);
+                }
+                for row in &r.rows {
+                    self.data_row(row, fields, formats);
+                    if self.out.buf.len() > 1 << 20 {
+                        self.flush()?;
+                    }
+                }
+            }
+        }
+        if let Some(lines) = &r.copy_out {
+            let n = r.fields.as_ref().map(|f| f.len()).unwrap_or(0);
+            let mut b = vec![0u8];
+            b.extend_from_slice(&(n as i16).to_be_bytes());
+            for _ in 0..n {
+                b.extend_from_slice(&0i16.to_be_bytes());
+            }
+            self.out.msg(b'H', &b);
+            for l in lines {
+                self.out.msg(b'd', l);
+            }
+            self.out.msg(b'c', &[]);
+        }
+        let mut b = Vec::new();
+        cstr(&mut b, &r.tag);
+        self.out.msg(b'C', &b);
+        Ok(())
+    }
+
+    fn row_description(&mut self, fields: &[Field], formats: &[i16]) {
+        let mut b = Vec::new();
+        b.extend_from_slice(&(fields.len() as i16).to_be_bytes());
+        for (i, f) in fields.iter().enumerate() {
+            cstr(&mut b, &f.name);
+            let (tbl, col) = f.source.unwrap_or((0, 0));
+            b.extend_from_slice(&(tbl as i32).to_be_bytes());
+            b.extend_from_slice(&col.to_be_bytes());
+            b.extend_from_slice(&(f.ty.oid() as i32).to_be_bytes());
+            b.extend_from_slice(&f.ty.typlen().to_be_bytes());
+            b.extend_from_slice(&f.ty.typmod().to_be_bytes());
+            b.extend_from_slice(&format_for(formats, i).to_be_bytes());
+        }
+        self.out.msg(b'T', &b);
+    }
+
+    fn data_row(&mut self, row: &[Value], fields: &[Field], formats: &[i16]) {
+        let mut b = Vec::with_capacity(64);
+        b.extend_from_slice(&(row.len() as i16).to_be_bytes());
+        for (i, v) in row.iter().enumerate() {
+            if v.is_null() {
+                b.extend_from_slice(&(-1i32).to_be_bytes());
+                continue;
+            }
+            let bytes = if format_for(formats, i) == 1 {
+                encode_binary(v, fields.get(i).map(|f| f.ty).unwrap_or(DataType::Text))
+            } else {
+                v.to_string().into_bytes()
+            };
+            b.extend_from_slice(&(bytes.len() as i32).to_be_bytes());
+            b.extend_from_slice(&bytes);
+        }
+        self.out.msg(b'D', &b);
+    }
+
+    fn simple_query(&mut self, sql: &str) -> io::Result<()> {
+        let stmts = match basalt_parser::parse(sql) {
+            Ok(s) => s,
+            Err(e) => {
+                self.session.on_error();
+                self.error(&e.into());
+                return Ok(());
+            }
+        };
+        if stmts.is_empty() {
+            self.out.msg(b'I', &[]);
+            return Ok(());
+        }
+        for s in &stmts {
+            match self.session.run_parsed(s, &[]) {
+                Ok(mut r) => {
+                    if let Some(c) = r.copy_in.take() {
+                        self.copy_in(c)?;
+                    } else {
+                        self.send_result(r, &[], true)?;
+                    }
+                }
+                Err(e) => {
+                    self.error(&e);
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn copy_in(&mut self, mut c: CopyIn) -> io::Result<()> {
+        let mut b = vec![0u8];
+        b.extend_from_slice(&(c.ncols as i16).to_be_bytes());
+        for _ in 0..c.ncols {
+            b.extend_from_slice(&0i16.to_be_bytes());
+        }
+        self.out.msg(b'G', &b);
+        self.flush()?;
+        let mut failed: Option<ExecError> = None;
+        loop {
+            let Some((tag, body)) = read_exact_msg(&mut self.rd)? else { return Ok(()) };
+            match tag {
+                b'd' => {
+                    if failed.is_none() {
+                        if let Err(e) = self.session.copy_data(&mut c, &body) {
+                            failed = Some(e);
+                        }
+                    }
+                }
+                b'c' => break,
+                b'f' => {
+                    let mut pos = 0;
+                    let m = read_cstr(&body, &mut pos).unwrap_or_default();
+                    failed.get_or_insert(ExecError::BadCopyData(format!("COPY from stdin failed: {m}")));
+                    break;
+                }
+                b'H' | b'S' => {}
+                _ => return Err(bad("unexpected message during COPY")),
+            }
+        }
+        let res = match failed {
+            Some(e) => Err(e),
+            None => self.session.copy_done(c),
+        };
+        match res {
+            Ok(r) => self.send_result(r, &[], true)?,
+            Err(e) => {
+                self.session.on_error();
+                self.error(&e);
+            }
+        }
+        Ok(())
+    }
+
+    fn fail_extended(&mut self, e: ExecError) {
+        self.session.on_error();
+        self.error(&e);
+        self.skip_to_sync = true;
+    }
+
+    fn on_parse(&mut self, body: &[u8]) -> io::Result<()> {
+        let mut pos = 0;
+        let name = read_cstr(body, &mut pos)?;
+        let sql = read_cstr(body, &mut pos)?;
+        let n = rd_i16(body, &mut pos)?.max(0) as usize;
+        let mut types = Vec::with_capacity(n);
+        for _ in 0..n {
+            let oid = rd_i32(body, &mut pos)? as u32;
+            types.push(DataType::from_oid(oid).unwrap_or(DataType::Unknown));
+        }
+        let parsed = match basalt_parser::parse(&sql) {
+            Ok(mut v) if v.len() <= 1 => v.pop(),
+            Ok(_) => {
+                self.fail_extended(ExecError::Parse(basalt_parser::ParseError("cannot insert multiple commands into a prepared statement".into())));
+                return Ok(());
+            }
+            Err(e) => {
+                self.fail_extended(e.into());
+                return Ok(());
+            }
+        };
+        let mut p = Prepared { parsed, planned: None, param_types: types, version: 0 };
+        if let Some(s) = &p.parsed {
+            if !is_txn_control(s) {
+                match self.session.plan(s, &p.param_types) {
+                    Ok((planned, pt)) => {
+                        p.planned = Some(planned);
+                        p.param_types = pt;
+                        p.version = self.session.catalog_version();
+                    }
+                    Err(e) => {
+                        self.fail_extended(e);
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        self.prepared.insert(name, p);
+        self.out.msg(b'1', &[]);
+        Ok(())
+    }
+
+    fn on_bind(&mut self, body: &[u8]) -> io::Result<()> {
+        let mut pos = 0;
+        let portal = read_cstr(body, &mut pos)?;
+        let stmt = read_cstr(body, &mut pos)?;
+        let nf = rd_i16(body, &mut pos)?.max(0) as usize;
+        let mut pformats = Vec::with_capacity(nf);
+        for _ in 0..nf {
+            pformats.push(rd_i16(body, &mut pos)?);
+        }
+        let np = rd_i16(body, &mut pos)?.max(0) as usize;
+        let Some(prep) = self.prepared.get(&stmt) else {
+            self.fail_extended(ExecError::Internal(format!("prepared statement \"{stmt}\" does not exist")));
+            return Ok(());
+        };
+        let types = prep.param_types.clone();
+        let mut params = Vec::with_capacity(np);
+        for i in 0..np {
+            let len = rd_i32(body, &mut pos)?;
+            if len < 0 {
+                params.push(Value::Null);
+                continue;
+            }
+            let data = body.get(pos..pos + len as usize).ok_or_else(|| bad("short Bind"))?;
+            pos += len as usize;
+            let fmt = format_for(&pformats, i);
+            let ty = types.get(i).copied().unwrap_or(DataType::Text);
+            match decode_param(data, fmt, ty) {
+                Ok(v) => params.push(v),
+                Err(e) => {
+                    self.fail_extended(e);
+                    return Ok(());
+                }
+            }
+        }
+        let nr = rd_i16(body, &mut pos)?.max(0) as usize;
+        let mut formats = Vec::with_capacity(nr);
+        for _ in 0..nr {
+            formats.push(rd_i16(body, &mut pos)?);
+        }
+        self.portals.insert(portal, Portal { stmt, params, formats, result: None });
+        self.out.msg(b'2', &[]);
+        Ok(())
+    }
+
+    /// The plan of a prepared statement, re-planned if the catalog changed.
+    fn current_plan(&mut self, name: &str) -> Result<Option<Statement>, ExecError> {
+        let version = self.session.catalog_version();
+        let own = self.session.has_own_ddl();
+        let Some(p) = self.prepared.get(name) else { return Err(ExecError::Internal(format!("prepared statement \"{name}\" does not exist"))) };
+        let Some(parsed) = p.parsed.clone() else { return Ok(None) };
+        if p.planned.is_some() && p.version == version && !own {
+            return Ok(p.planned.clone());
+        }
+        let types = p.param_types.clone();
+        if is_txn_control(&parsed) {
+            return Ok(Some(self.session.plan(&parsed, &types)?.0));
+        }
+        let (planned, _) = self.session.plan(&parsed, &types)?;
+        if let Some(p) = self.prepared.get_mut(name) {
+            p.planned = Some(planned.clone());
+            p.version = version;
+        }
+        Ok(Some(planned))
+    }
+
+    fn on_describe(&mut self, body: &[u8]) -> io::Result<()> {
+        let mut pos = 1;
+        let name = read_cstr(body, &mut pos)?;
+        let (stmt_name, formats, is_portal) = if body.first() == Some(&b'S') {
+            (name, vec![], false)
+        } else {
+            match self.portals.get(&name) {
+                Some(p) => (p.stmt.clone(), p.formats.clone(), true),
+                None => {
+                    self.fail_extended(ExecError::Internal(format!("portal \"{name}\" does not exist")));
+                    return Ok(());
+                }
+            }
+        };
+        let plan = match self.current_plan(&stmt_name) {
+            Ok(p) => p,
+            Err(e) => {
+                self.fail_extended(e);
+                return Ok(());
+            }
+        };
+        if !is_portal {
+            let types = self.prepared.get(&stmt_name).map(|p| p.param_types.clone()).unwrap_or_default();
+            let mut b = Vec::new();
+            b.extend_from_slice(&(types.len() as i16).to_be_bytes());
+            for t in &types {
+                b.extend_from_slice(&(t.oid() as i32).to_be_bytes());
+            }
+            self.out.msg(b't', &b);
+        }
+        match plan.as_ref().and_then(result_fields) {
+            Some(fields) => self.row_description(&fields, &formats),
+            None => self.out.msg(b'n', &[]),
+        }
+        Ok(())
+    }
+
+    fn on_execute(&mut self, body: &[u8]) -> io::Result<()> {
+        let mut pos = 0;
+        let name = read_cstr(body, &mut pos)?;
+        let max = rd_i32(body, &mut pos)?;
+        let Some(portal) = self.portals.get(&name) else {
+            self.fail_extended(ExecError::Internal(format!("portal \"{name}\" does not exist")));
+            return Ok(());
+        };
+        let stmt_name = portal.stmt.clone();
+        let params = portal.params.clone();
+        if portal.result.is_none() {
+            let plan = match self.current_plan(&stmt_name) {
+                Ok(Some(p)) => p,
+                Ok(None) => {
+                    self.out.msg(b'I', &[]);
+                    return Ok(());
+                }
+                Err(e) => {
+                    self.fail_extended(e);
+                    return Ok(());
+                }
+            };
+            let r = self.session.execute(&plan, &params);
+            match r {
+                Ok(mut r) => {
+                    if let Some(c) = r.copy_in.take() {
+                        return self.copy_in(c);
+                    }
+                    if let Some(p) = self.portals.get_mut(&name) {
+                        p.result = Some((r, 0));
+                    }
+                }
+                Err(e) => {
+                    self.fail_extended(e);
+                    return Ok(());
+                }
+            }
+        }
+        let portal = self.portals.get_mut(&name).expect("checked above");
+        let formats = portal.formats.clone();
+        let (res, at) = portal.result.as_mut().expect("set above");
+        let fields = res.fields.clone();
+        let total = res.rows.len();
+        let end = if max > 0 { (*at + max as usize).min(total) } else { total };
+        let rows: Vec<Vec<Value>> = res.rows[*at..end].to_vec();
+        *at = end;
+        let done = end >= total;
+        let notices = std::mem::take(&mut res.notices);
+        let tag = res.tag.clone();
+        let status = res.parameter_status.take();
+        let copy_out = res.copy_out.take();
+        for n in &notices {
+            self.notice(n);
+        }
+        if let Some((k, v)) = status {
+            let mut b = Vec::new();
+            cstr(&mut b, &k);
+            cstr(&mut b, &v);
+            self.out.msg(b'S', &b);
+        }
+        if let Some(fields) = &fields {
+            if copy_out.is_none() {
+                for row in &rows {
+                    self.data_row(row, fields, &formats);
+                }
+            }
+        }
+        if let Some(lines) = copy_out {
+            let r = ExecResult { tag, fields, copy_out: Some(lines), ..Default::default() };
+            return self.send_result(r, &[], false);
+        }
+        if done {
+            let mut b = Vec::new();
+            cstr(&mut b, &tag);
+            self.out.msg(b'C', &b);
+        } else {
+            self.out.msg(b's', &[]);
+        }
+        Ok(())
+    }
+}
+
+fn format_for(formats: &[i16], i: usize) -> i16 {
+    match formats.len() {
+        0 => 0,
+        1 => formats[0],
+        _ => formats.get(i).copied().unwrap_or(0),
+    }
+}
+
+fn is_txn_control(s: &basalt_parser::Statement) -> bool {
+    use basalt_parser::sqlparser::ast::Statement as A;
+    matches!(s, basalt_parser::Statement::Sql(x) if matches!(**x, A::StartTransaction { .. } | A::Commit { .. } | A::Rollback { .. }))
+}
+
+fn result_fields(s: &Statement) -> Option<Vec<Field>> {
+    match s {
+        Statement::Query(q) => Some(q.fields.clone()),
+        Statement::Insert { returning: Some(q), .. } | Statement::Delete { returning: Some(q), .. } | Statement::Update { returning: Some(q), .. } => {
+            Some(q.fields.clone())
+        }
+        Statement::Show { name } => Some(vec![Field { name: name.to_lowercase(), ty: DataType::Text, source: None }]),
+        _ => None,
+    }
+}
