@@ -26,7 +26,10 @@ pub enum ValueError {
 }
 
 fn invalid(ty: &DataType, text: &str) -> ValueError {
-    ValueError::InvalidText { ty: ty.display_name_base(), text: text.to_string() }
+    ValueError::InvalidText {
+        ty: ty.display_name_base(),
+        text: text.to_string(),
+    }
 }
 
 impl DataType {
@@ -52,7 +55,12 @@ pub fn parse_bool(s: &str) -> Option<bool> {
 
 pub fn parse_timestamp(s: &str) -> Option<NaiveDateTime> {
     let s = s.trim();
-    for f in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"] {
+    for f in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%d %H:%M:%S",
+    ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(s, f) {
             return Some(t);
         }
@@ -65,7 +73,11 @@ pub fn parse_timestamp(s: &str) -> Option<NaiveDateTime> {
 
 pub fn parse_timestamptz(s: &str) -> Option<DateTime<Utc>> {
     let t = s.trim();
-    for f in ["%Y-%m-%d %H:%M:%S%.f%#z", "%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%#z"] {
+    for f in [
+        "%Y-%m-%d %H:%M:%S%.f%#z",
+        "%Y-%m-%dT%H:%M:%S%.f%#z",
+        "%Y-%m-%d %H:%M:%S%#z",
+    ] {
         if let Ok(d) = DateTime::parse_from_str(t, f) {
             return Some(d.with_timezone(&Utc));
         }
@@ -74,7 +86,10 @@ pub fn parse_timestamptz(s: &str) -> Option<DateTime<Utc>> {
         return Some(d.with_timezone(&Utc));
     }
     // No zone given: the session time zone (UTC).
-    let t2 = t.strip_suffix(" UTC").or_else(|| t.strip_suffix("Z")).unwrap_or(t);
+    let t2 = t
+        .strip_suffix(" UTC")
+        .or_else(|| t.strip_suffix("Z"))
+        .unwrap_or(t);
     parse_timestamp(t2).map(|n| n.and_utc())
 }
 
@@ -98,7 +113,9 @@ fn parse_bytea(s: &str) -> Option<Vec<u8>> {
             if i + 1 < b.len() && b[i + 1] == b'\\' {
                 out.push(b'\\');
                 i += 2;
-            } else if i + 3 < b.len() + 0 && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
+            } else if i + 3 < b.len() + 0
+                && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+            {
                 out.push(u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 4]).ok()?, 8).ok()?);
                 i += 4;
             } else {
@@ -114,8 +131,12 @@ fn parse_bytea(s: &str) -> Option<Vec<u8>> {
 
 fn check_int(v: i64, ty: &DataType) -> Result<Value, ValueError> {
     match ty {
-        DataType::Int2 => i16::try_from(v).map(Value::Int2).map_err(|_| ValueError::OutOfRange("smallint".into())),
-        DataType::Int4 => i32::try_from(v).map(Value::Int4).map_err(|_| ValueError::OutOfRange("integer".into())),
+        DataType::Int2 => i16::try_from(v)
+            .map(Value::Int2)
+            .map_err(|_| ValueError::OutOfRange("smallint".into())),
+        DataType::Int4 => i32::try_from(v)
+            .map(Value::Int4)
+            .map_err(|_| ValueError::OutOfRange("integer".into())),
         _ => Ok(Value::Int8(v)),
     }
 }
@@ -135,7 +156,9 @@ pub fn apply_numeric_typmod(d: Decimal, typmod: Option<(u32, u32)>) -> Result<De
 
 fn parse_numeric(s: &str) -> Option<Decimal> {
     let t = s.trim();
-    t.parse::<Decimal>().ok().or_else(|| Decimal::from_scientific(t).ok())
+    t.parse::<Decimal>()
+        .ok()
+        .or_else(|| Decimal::from_scientific(t).ok())
 }
 
 /// Converts a value to a type, as CAST does (and assignment, for typmods).
@@ -149,15 +172,26 @@ pub fn cast(v: Value, to: &DataType) -> Result<Value, ValueError> {
         (v @ Value::Bool(_), DataType::Bool) => v,
         (Value::Bool(b), DataType::Int4) => Value::Int4(b as i32),
         (Value::Int4(i), DataType::Bool) => Value::Bool(i != 0),
-        (v, t) if t.is_integer() && v.as_i64().is_some() => check_int(v.as_i64().expect("checked"), &t)?,
+        (v, t) if t.is_integer() && v.as_i64().is_some() => {
+            check_int(v.as_i64().expect("checked"), &t)?
+        }
         (Value::Float4(f), t) if t.is_integer() => float_to_int(f as f64, &t)?,
         (Value::Float8(f), t) if t.is_integer() => float_to_int(f, &t)?,
         (Value::Numeric(d), t) if t.is_integer() => {
-            let r = d.round_dp_with_strategy(0, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
-            check_int(r.to_i64().ok_or_else(|| ValueError::OutOfRange(t.display_name()))?, &t)?
+            let r =
+                d.round_dp_with_strategy(0, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+            check_int(
+                r.to_i64()
+                    .ok_or_else(|| ValueError::OutOfRange(t.display_name()))?,
+                &t,
+            )?
         }
-        (v, DataType::Float8) if v.as_f64().is_some() => Value::Float8(v.as_f64().expect("checked")),
-        (v, DataType::Float4) if v.as_f64().is_some() => Value::Float4(v.as_f64().expect("checked") as f32),
+        (v, DataType::Float8) if v.as_f64().is_some() => {
+            Value::Float8(v.as_f64().expect("checked"))
+        }
+        (v, DataType::Float4) if v.as_f64().is_some() => {
+            Value::Float4(v.as_f64().expect("checked") as f32)
+        }
         (Value::Float4(f), DataType::Numeric(tm)) => float_to_numeric(f as f64, tm)?,
         (Value::Float8(f), DataType::Numeric(tm)) => float_to_numeric(f, tm)?,
         (v, DataType::Numeric(tm)) if v.as_decimal().is_some() => {
@@ -167,7 +201,9 @@ pub fn cast(v: Value, to: &DataType) -> Result<Value, ValueError> {
         (v, t @ (DataType::Varchar(_) | DataType::Char(_))) => from_text(&v.to_string(), &t)?,
         (v @ Value::Date(_), DataType::Date) => v,
         (Value::Date(d), DataType::Timestamp) => Value::Timestamp(d.and_time(NaiveTime::MIN)),
-        (Value::Date(d), DataType::TimestampTz) => Value::TimestampTz(d.and_time(NaiveTime::MIN).and_utc()),
+        (Value::Date(d), DataType::TimestampTz) => {
+            Value::TimestampTz(d.and_time(NaiveTime::MIN).and_utc())
+        }
         (Value::Timestamp(t), DataType::Date) => Value::Date(t.date()),
         (v @ Value::Timestamp(_), DataType::Timestamp) => v,
         (Value::Timestamp(t), DataType::TimestampTz) => Value::TimestampTz(t.and_utc()),
@@ -176,7 +212,10 @@ pub fn cast(v: Value, to: &DataType) -> Result<Value, ValueError> {
         (v @ Value::TimestampTz(_), DataType::TimestampTz) => v,
         (v @ Value::Bytea(_), DataType::Bytea) => v,
         (v, t) => {
-            return Err(ValueError::CannotCast { from: v.data_type().display_name(), to: t.display_name() });
+            return Err(ValueError::CannotCast {
+                from: v.data_type().display_name(),
+                to: t.display_name(),
+            });
         }
     })
 }
@@ -191,9 +230,13 @@ fn float_to_int(f: f64, t: &DataType) -> Result<Value, ValueError> {
 
 fn float_to_numeric(f: f64, tm: Option<(u32, u32)>) -> Result<Value, ValueError> {
     if !f.is_finite() {
-        return Err(ValueError::CannotCast { from: "double precision".into(), to: "numeric".into() });
+        return Err(ValueError::CannotCast {
+            from: "double precision".into(),
+            to: "numeric".into(),
+        });
     }
-    let d = parse_numeric(&crate::types::format_float(f, false)).ok_or(ValueError::NumericOverflow)?;
+    let d =
+        parse_numeric(&crate::types::format_float(f, false)).ok_or(ValueError::NumericOverflow)?;
     Ok(Value::Numeric(apply_numeric_typmod(d, tm)?))
 }
 
@@ -232,7 +275,9 @@ pub fn from_text(s: &str, ty: &DataType) -> Result<Value, ValueError> {
             let d = parse_numeric(s).ok_or_else(|| invalid(ty, s))?;
             Value::Numeric(apply_numeric_typmod(d, *tm)?)
         }
-        DataType::Text | DataType::Name | DataType::Unknown | DataType::Varchar(None) => Value::Text(s.to_string()),
+        DataType::Text | DataType::Name | DataType::Unknown | DataType::Varchar(None) => {
+            Value::Text(s.to_string())
+        }
         DataType::Varchar(Some(n)) => {
             if s.chars().count() > *n as usize {
                 let trimmed = s.trim_end_matches(' ');
@@ -269,7 +314,9 @@ pub fn from_text(s: &str, ty: &DataType) -> Result<Value, ValueError> {
             )
         }
         DataType::Timestamp => Value::Timestamp(parse_timestamp(s).ok_or_else(|| invalid(ty, s))?),
-        DataType::TimestampTz => Value::TimestampTz(parse_timestamptz(s).ok_or_else(|| invalid(ty, s))?),
+        DataType::TimestampTz => {
+            Value::TimestampTz(parse_timestamptz(s).ok_or_else(|| invalid(ty, s))?)
+        }
     })
 }
 
@@ -280,13 +327,36 @@ mod tests {
     #[test]
     fn casts() {
         assert_eq!(from_text("42", &DataType::Int4).unwrap(), Value::Int4(42));
-        assert!(matches!(from_text("abc", &DataType::Int4), Err(ValueError::InvalidText { .. })));
-        assert!(matches!(from_text("99999999999", &DataType::Int4), Err(ValueError::OutOfRange(_))));
-        assert_eq!(from_text("1.005", &DataType::Numeric(Some((5, 2)))).unwrap().to_string(), "1.01");
-        assert_eq!(from_text("ab", &DataType::Char(4)).unwrap().to_string(), "ab  ");
+        assert!(matches!(
+            from_text("abc", &DataType::Int4),
+            Err(ValueError::InvalidText { .. })
+        ));
+        assert!(matches!(
+            from_text("99999999999", &DataType::Int4),
+            Err(ValueError::OutOfRange(_))
+        ));
+        assert_eq!(
+            from_text("1.005", &DataType::Numeric(Some((5, 2))))
+                .unwrap()
+                .to_string(),
+            "1.01"
+        );
+        assert_eq!(
+            from_text("ab", &DataType::Char(4)).unwrap().to_string(),
+            "ab  "
+        );
         assert!(from_text("abcdef", &DataType::Varchar(Some(3))).is_err());
-        assert!(matches!(from_text("1000", &DataType::Numeric(Some((4, 2)))), Err(ValueError::NumericOverflow)));
-        assert_eq!(cast(Value::Float8(2.5), &DataType::Int4).unwrap(), Value::Int4(2));
-        assert_eq!(from_text("\\x0aff", &DataType::Bytea).unwrap().to_string(), "\\x0aff");
+        assert!(matches!(
+            from_text("1000", &DataType::Numeric(Some((4, 2)))),
+            Err(ValueError::NumericOverflow)
+        ));
+        assert_eq!(
+            cast(Value::Float8(2.5), &DataType::Int4).unwrap(),
+            Value::Int4(2)
+        );
+        assert_eq!(
+            from_text("\\x0aff", &DataType::Bytea).unwrap().to_string(),
+            "\\x0aff"
+        );
     }
 }

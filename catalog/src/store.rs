@@ -148,7 +148,12 @@ impl TableDef {
             let ty = DataType::decode(c, a, bb)?;
             let not_null = r.b()?;
             let default = if r.b()? { Some(r.str()?) } else { None };
-            columns.push(ColumnDef { name, ty, not_null, default });
+            columns.push(ColumnDef {
+                name,
+                ty,
+                not_null,
+                default,
+            });
         }
         let ni = r.u32()?;
         let mut indexes = Vec::new();
@@ -163,9 +168,23 @@ impl TableDef {
             }
             let unique = r.b()?;
             let primary = r.b()?;
-            indexes.push(IndexDef { oid, name, filenode, columns: cols, unique, primary });
+            indexes.push(IndexDef {
+                oid,
+                name,
+                filenode,
+                columns: cols,
+                unique,
+                primary,
+            });
         }
-        Some(TableDef { oid, name, namespace, filenode, columns, indexes })
+        Some(TableDef {
+            oid,
+            name,
+            namespace,
+            filenode,
+            columns,
+            indexes,
+        })
     }
 }
 
@@ -179,7 +198,9 @@ pub struct Schema {
 
 impl Schema {
     pub fn table(&self, namespace: u32, name: &str) -> Option<&Arc<TableDef>> {
-        self.by_name.get(&(namespace, name.to_string())).map(|&i| &self.tables[i])
+        self.by_name
+            .get(&(namespace, name.to_string()))
+            .map(|&i| &self.tables[i])
     }
     pub fn table_by_oid(&self, oid: u32) -> Option<&Arc<TableDef>> {
         self.tables.iter().find(|t| t.oid == oid)
@@ -231,12 +252,15 @@ impl Catalog {
     fn load(&self, snap: &Snapshot) -> Result<Schema> {
         let mut rows = Vec::new();
         for blk in 0..self.st.nblocks(CATALOG_REL)? {
-            self.st.heap_page_visible(CATALOG_REL, blk, snap, &mut rows)?;
+            self.st
+                .heap_page_visible(CATALOG_REL, blk, snap, &mut rows)?;
         }
         let mut s = Schema::default();
         for (tid, data) in rows {
-            let def = TableDef::deserialize(&data).ok_or_else(|| StorageError::Corrupt("catalog row".into()))?;
-            s.by_name.insert((def.namespace, def.name.clone()), s.tables.len());
+            let def = TableDef::deserialize(&data)
+                .ok_or_else(|| StorageError::Corrupt("catalog row".into()))?;
+            s.by_name
+                .insert((def.namespace, def.name.clone()), s.tables.len());
             s.tids.insert(def.oid, tid);
             s.tables.push(Arc::new(def));
         }
@@ -295,20 +319,30 @@ impl Catalog {
     }
 
     pub fn insert_table(&self, xid: Xid, cid: u32, def: &TableDef) -> Result<()> {
-        self.st.heap_insert(CATALOG_REL, xid, cid, &def.serialize())?;
+        self.st
+            .heap_insert(CATALOG_REL, xid, cid, &def.serialize())?;
         Ok(())
     }
 
     pub fn replace_table(&self, xid: Xid, cid: u32, schema: &Schema, def: &TableDef) -> Result<()> {
-        let tid = *schema.tids.get(&def.oid).ok_or_else(|| StorageError::Corrupt("catalog: missing table".into()))?;
-        match self.st.heap_update(CATALOG_REL, tid, xid, cid, &def.serialize(), None)? {
+        let tid = *schema
+            .tids
+            .get(&def.oid)
+            .ok_or_else(|| StorageError::Corrupt("catalog: missing table".into()))?;
+        match self
+            .st
+            .heap_update(CATALOG_REL, tid, xid, cid, &def.serialize(), None)?
+        {
             WriteOutcome::Ok(_) => Ok(()),
             _ => Err(StorageError::SerializationFailure),
         }
     }
 
     pub fn delete_table(&self, xid: Xid, cid: u32, schema: &Schema, oid: u32) -> Result<()> {
-        let tid = *schema.tids.get(&oid).ok_or_else(|| StorageError::Corrupt("catalog: missing table".into()))?;
+        let tid = *schema
+            .tids
+            .get(&oid)
+            .ok_or_else(|| StorageError::Corrupt("catalog: missing table".into()))?;
         match self.st.heap_delete(CATALOG_REL, tid, xid, cid, None)? {
             WriteOutcome::Ok(_) => Ok(()),
             _ => Err(StorageError::SerializationFailure),

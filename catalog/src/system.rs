@@ -1,7 +1,9 @@
 //! The pg_catalog views clients read (psql's \d, \dt, \l; pgbench; drivers),
 //! computed from the stored table definitions when they are scanned.
 
-use crate::store::{Schema, BOOTSTRAP_SUPERUSER, DATABASE_OID, NS_INFORMATION_SCHEMA, NS_PG_CATALOG, NS_PUBLIC};
+use crate::store::{
+    Schema, BOOTSTRAP_SUPERUSER, DATABASE_OID, NS_INFORMATION_SCHEMA, NS_PG_CATALOG, NS_PUBLIC,
+};
 use crate::types::{DataType, Value};
 
 use DataType::*;
@@ -9,7 +11,12 @@ use DataType::*;
 /// Column names and types of a system view, or None if there is no such view.
 pub fn columns(name: &str) -> Option<Vec<(&'static str, DataType)>> {
     Some(match name {
-        "pg_namespace" => vec![("oid", Oid), ("nspname", Name), ("nspowner", Oid), ("nspacl", Text)],
+        "pg_namespace" => vec![
+            ("oid", Oid),
+            ("nspname", Name),
+            ("nspowner", Oid),
+            ("nspacl", Text),
+        ],
         "pg_class" => vec![
             ("oid", Oid),
             ("relname", Name),
@@ -111,11 +118,28 @@ pub fn columns(name: &str) -> Option<Vec<(&'static str, DataType)>> {
             ("rolvaliduntil", TimestampTz),
             ("rolbypassrls", Bool),
         ],
-        "pg_inherits" => vec![("inhrelid", Oid), ("inhparent", Oid), ("inhseqno", Int4), ("inhdetachpending", Bool)],
-        "pg_partitioned_table" => vec![("partrelid", Oid), ("partstrat", Text), ("partnatts", Int2)],
+        "pg_inherits" => vec![
+            ("inhrelid", Oid),
+            ("inhparent", Oid),
+            ("inhseqno", Int4),
+            ("inhdetachpending", Bool),
+        ],
+        "pg_partitioned_table" => {
+            vec![("partrelid", Oid), ("partstrat", Text), ("partnatts", Int2)]
+        }
         "pg_am" => vec![("oid", Oid), ("amname", Name), ("amtype", Text)],
-        "pg_description" => vec![("objoid", Oid), ("classoid", Oid), ("objsubid", Int4), ("description", Text)],
-        "pg_attrdef" => vec![("oid", Oid), ("adrelid", Oid), ("adnum", Int2), ("adbin", Text)],
+        "pg_description" => vec![
+            ("objoid", Oid),
+            ("classoid", Oid),
+            ("objsubid", Int4),
+            ("description", Text),
+        ],
+        "pg_attrdef" => vec![
+            ("oid", Oid),
+            ("adrelid", Oid),
+            ("adnum", Int2),
+            ("adbin", Text),
+        ],
         "pg_constraint" => vec![
             ("oid", Oid),
             ("conname", Name),
@@ -136,7 +160,12 @@ pub fn columns(name: &str) -> Option<Vec<(&'static str, DataType)>> {
             ("hastriggers", Bool),
             ("rowsecurity", Bool),
         ],
-        "pg_settings" => vec![("name", Text), ("setting", Text), ("unit", Text), ("source", Text)],
+        "pg_settings" => vec![
+            ("name", Text),
+            ("setting", Text),
+            ("unit", Text),
+            ("source", Text),
+        ],
         _ => return None,
     })
 }
@@ -183,13 +212,23 @@ pub fn rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<Va
     let mut out = Vec::new();
     match name {
         "pg_namespace" => {
-            for (oid, n) in [(NS_PG_CATALOG, "pg_catalog"), (NS_PUBLIC, "public"), (NS_INFORMATION_SCHEMA, "information_schema")] {
+            for (oid, n) in [
+                (NS_PG_CATALOG, "pg_catalog"),
+                (NS_PUBLIC, "public"),
+                (NS_INFORMATION_SCHEMA, "information_schema"),
+            ] {
                 out.push(vec![o(oid), t(n), o(BOOTSTRAP_SUPERUSER), Value::Null]);
             }
         }
         "pg_class" => {
             for tb in &s.tables {
-                let row = |oid: u32, name: &str, kind: &str, natts: usize, am: u32, filenode: u32, hasidx: bool| {
+                let row = |oid: u32,
+                           name: &str,
+                           kind: &str,
+                           natts: usize,
+                           am: u32,
+                           filenode: u32,
+                           hasidx: bool| {
                     vec![
                         o(oid),
                         t(name),
@@ -220,9 +259,25 @@ pub fn rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<Va
                         Value::Null,
                     ]
                 };
-                out.push(row(tb.oid, &tb.name, "r", tb.columns.len(), 2, tb.filenode, !tb.indexes.is_empty()));
+                out.push(row(
+                    tb.oid,
+                    &tb.name,
+                    "r",
+                    tb.columns.len(),
+                    2,
+                    tb.filenode,
+                    !tb.indexes.is_empty(),
+                ));
                 for ix in &tb.indexes {
-                    out.push(row(ix.oid, &ix.name, "i", ix.columns.len(), 403, ix.filenode, false));
+                    out.push(row(
+                        ix.oid,
+                        &ix.name,
+                        "i",
+                        ix.columns.len(),
+                        403,
+                        ix.filenode,
+                        false,
+                    ));
                 }
             }
         }
@@ -274,7 +329,13 @@ pub fn rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<Va
                     o(BOOTSTRAP_SUPERUSER),
                     Value::Int2(ty.typlen()),
                     t("b"),
-                    t(if ty.is_numeric() { "N" } else if ty.is_string() { "S" } else { "U" }),
+                    t(if ty.is_numeric() {
+                        "N"
+                    } else if ty.is_string() {
+                        "S"
+                    } else {
+                        "U"
+                    }),
                     o(0),
                     o(0),
                     o(0),
@@ -308,7 +369,11 @@ pub fn rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<Va
             }
         }
         "pg_database" => {
-            for (oid, n, tmpl) in [(DATABASE_OID, "postgres", false), (1, "template1", true), (4, "template0", true)] {
+            for (oid, n, tmpl) in [
+                (DATABASE_OID, "postgres", false),
+                (1, "template1", true),
+                (4, "template0", true),
+            ] {
                 out.push(vec![
                     o(oid),
                     t(n),
@@ -365,7 +430,12 @@ pub fn rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<Va
             for tb in &s.tables {
                 for (i, c) in tb.columns.iter().enumerate() {
                     if let Some(d) = &c.default {
-                        out.push(vec![o(tb.oid * 100 + i as u32), o(tb.oid), Value::Int2(i as i16 + 1), t(d)]);
+                        out.push(vec![
+                            o(tb.oid * 100 + i as u32),
+                            o(tb.oid),
+                            Value::Int2(i as i16 + 1),
+                            t(d),
+                        ]);
                     }
                 }
             }

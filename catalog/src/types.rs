@@ -149,14 +149,30 @@ impl DataType {
     pub fn is_numeric(&self) -> bool {
         matches!(
             self,
-            DataType::Int2 | DataType::Int4 | DataType::Int8 | DataType::Float4 | DataType::Float8 | DataType::Numeric(_) | DataType::Oid
+            DataType::Int2
+                | DataType::Int4
+                | DataType::Int8
+                | DataType::Float4
+                | DataType::Float8
+                | DataType::Numeric(_)
+                | DataType::Oid
         )
     }
     pub fn is_integer(&self) -> bool {
-        matches!(self, DataType::Int2 | DataType::Int4 | DataType::Int8 | DataType::Oid)
+        matches!(
+            self,
+            DataType::Int2 | DataType::Int4 | DataType::Int8 | DataType::Oid
+        )
     }
     pub fn is_string(&self) -> bool {
-        matches!(self, DataType::Text | DataType::Varchar(_) | DataType::Char(_) | DataType::Name | DataType::Unknown)
+        matches!(
+            self,
+            DataType::Text
+                | DataType::Varchar(_)
+                | DataType::Char(_)
+                | DataType::Name
+                | DataType::Unknown
+        )
     }
 
     fn code(&self) -> (u8, u32, u32) {
@@ -300,7 +316,8 @@ impl Value {
                 if let (Some(x), Some(y)) = (a.as_i64(), b.as_i64()) {
                     return x.cmp(&y);
                 }
-                let float = matches!(a, Float4(_) | Float8(_)) || matches!(b, Float4(_) | Float8(_));
+                let float =
+                    matches!(a, Float4(_) | Float8(_)) || matches!(b, Float4(_) | Float8(_));
                 if !float {
                     if let (Some(x), Some(y)) = (a.as_decimal(), b.as_decimal()) {
                         return x.cmp(&y);
@@ -308,7 +325,9 @@ impl Value {
                 }
                 match (a.as_f64(), b.as_f64()) {
                     // PostgreSQL orders NaN above every other number.
-                    (Some(x), Some(y)) => x.partial_cmp(&y).unwrap_or_else(|| x.is_nan().cmp(&y.is_nan())),
+                    (Some(x), Some(y)) => x
+                        .partial_cmp(&y)
+                        .unwrap_or_else(|| x.is_nan().cmp(&y.is_nan())),
                     _ => a.to_string().cmp(&b.to_string()),
                 }
             }
@@ -375,18 +394,34 @@ pub fn format_float(f: f64, single: bool) -> String {
         return "NaN".into();
     }
     if f.is_infinite() {
-        return if f > 0.0 { "Infinity".into() } else { "-Infinity".into() };
+        return if f > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        };
     }
-    let s = if single { format!("{}", f as f32) } else { format!("{f}") };
+    let s = if single {
+        format!("{}", f as f32)
+    } else {
+        format!("{f}")
+    };
     // Rust prints 1e21 as "1000000000000000000000"; PostgreSQL switches to
     // exponent form when the exponent is < -4 or >= the precision (15/6+).
     let abs = f.abs();
     let limit = if single { 1e6 } else { 1e15 };
     if abs != 0.0 && (abs >= limit * 10.0 || abs < 1e-4) {
-        let e = if single { format!("{:e}", f as f32) } else { format!("{f:e}") };
+        let e = if single {
+            format!("{:e}", f as f32)
+        } else {
+            format!("{f:e}")
+        };
         // "1.5e20" → "1.5e+20"; "1e-5" → "1e-05"
         if let Some((m, ex)) = e.split_once('e') {
-            let (sign, digits) = if let Some(d) = ex.strip_prefix('-') { ('-', d) } else { ('+', ex) };
+            let (sign, digits) = if let Some(d) = ex.strip_prefix('-') {
+                ('-', d)
+            } else {
+                ('+', ex)
+            };
             return format!("{m}e{sign}{digits:0>2}");
         }
     }
@@ -460,7 +495,9 @@ pub fn encode_row(values: &[Value], out: &mut Vec<u8>) {
                 out.extend_from_slice(b);
             }
             Value::Date(d) => out.extend_from_slice(&(d.num_days_from_ce()).to_le_bytes()),
-            Value::Timestamp(t) => out.extend_from_slice(&t.and_utc().timestamp_micros().to_le_bytes()),
+            Value::Timestamp(t) => {
+                out.extend_from_slice(&t.and_utc().timestamp_micros().to_le_bytes())
+            }
             Value::TimestampTz(t) => out.extend_from_slice(&t.timestamp_micros().to_le_bytes()),
         }
     }
@@ -489,11 +526,23 @@ pub fn decode_row(types: &[DataType], b: &[u8]) -> Option<Vec<Value>> {
             DataType::Bool => Value::Bool(take(&mut p, 1)?[0] != 0),
             DataType::Int2 => Value::Int2(i16::from_le_bytes(take(&mut p, 2)?.try_into().ok()?)),
             DataType::Int4 => Value::Int4(i32::from_le_bytes(take(&mut p, 4)?.try_into().ok()?)),
-            DataType::Int8 | DataType::Oid => Value::Int8(i64::from_le_bytes(take(&mut p, 8)?.try_into().ok()?)),
-            DataType::Float4 => Value::Float4(f32::from_le_bytes(take(&mut p, 4)?.try_into().ok()?)),
-            DataType::Float8 => Value::Float8(f64::from_le_bytes(take(&mut p, 8)?.try_into().ok()?)),
-            DataType::Numeric(_) => Value::Numeric(Decimal::deserialize(take(&mut p, 16)?.try_into().ok()?)),
-            DataType::Text | DataType::Varchar(_) | DataType::Char(_) | DataType::Name | DataType::Unknown => {
+            DataType::Int8 | DataType::Oid => {
+                Value::Int8(i64::from_le_bytes(take(&mut p, 8)?.try_into().ok()?))
+            }
+            DataType::Float4 => {
+                Value::Float4(f32::from_le_bytes(take(&mut p, 4)?.try_into().ok()?))
+            }
+            DataType::Float8 => {
+                Value::Float8(f64::from_le_bytes(take(&mut p, 8)?.try_into().ok()?))
+            }
+            DataType::Numeric(_) => {
+                Value::Numeric(Decimal::deserialize(take(&mut p, 16)?.try_into().ok()?))
+            }
+            DataType::Text
+            | DataType::Varchar(_)
+            | DataType::Char(_)
+            | DataType::Name
+            | DataType::Unknown => {
                 let l = u32::from_le_bytes(take(&mut p, 4)?.try_into().ok()?) as usize;
                 Value::Text(String::from_utf8(take(&mut p, l)?.to_vec()).ok()?)
             }
@@ -501,15 +550,18 @@ pub fn decode_row(types: &[DataType], b: &[u8]) -> Option<Vec<Value>> {
                 let l = u32::from_le_bytes(take(&mut p, 4)?.try_into().ok()?) as usize;
                 Value::Bytea(take(&mut p, l)?.to_vec())
             }
-            DataType::Date => {
-                Value::Date(NaiveDate::from_num_days_from_ce_opt(i32::from_le_bytes(take(&mut p, 4)?.try_into().ok()?))?)
-            }
+            DataType::Date => Value::Date(NaiveDate::from_num_days_from_ce_opt(
+                i32::from_le_bytes(take(&mut p, 4)?.try_into().ok()?),
+            )?),
             DataType::Timestamp => Value::Timestamp(
-                DateTime::from_timestamp_micros(i64::from_le_bytes(take(&mut p, 8)?.try_into().ok()?))?.naive_utc(),
+                DateTime::from_timestamp_micros(i64::from_le_bytes(
+                    take(&mut p, 8)?.try_into().ok()?,
+                ))?
+                .naive_utc(),
             ),
-            DataType::TimestampTz => {
-                Value::TimestampTz(DateTime::from_timestamp_micros(i64::from_le_bytes(take(&mut p, 8)?.try_into().ok()?))?)
-            }
+            DataType::TimestampTz => Value::TimestampTz(DateTime::from_timestamp_micros(
+                i64::from_le_bytes(take(&mut p, 8)?.try_into().ok()?),
+            )?),
         };
         out.push(v);
     }
@@ -534,17 +586,25 @@ pub fn encode_key(v: &Value, out: &mut Vec<u8>) {
         Value::Float4(_) | Value::Float8(_) => {
             let f = v.as_f64().expect("float");
             let bits = f.to_bits();
-            let k = if f.is_sign_negative() { !bits } else { bits ^ (1 << 63) };
+            let k = if f.is_sign_negative() {
+                !bits
+            } else {
+                bits ^ (1 << 63)
+            };
             out.extend_from_slice(&k.to_be_bytes());
         }
         Value::Numeric(d) => encode_decimal_key(d, out),
         Value::Text(s) => encode_bytes_key(s.as_bytes(), out),
         Value::Bytea(b) => encode_bytes_key(b, out),
-        Value::Date(d) => out.extend_from_slice(&((d.num_days_from_ce() as u32) ^ (1 << 31)).to_be_bytes()),
-        Value::Timestamp(t) => {
-            out.extend_from_slice(&((t.and_utc().timestamp_micros() as u64) ^ (1 << 63)).to_be_bytes())
+        Value::Date(d) => {
+            out.extend_from_slice(&((d.num_days_from_ce() as u32) ^ (1 << 31)).to_be_bytes())
         }
-        Value::TimestampTz(t) => out.extend_from_slice(&((t.timestamp_micros() as u64) ^ (1 << 63)).to_be_bytes()),
+        Value::Timestamp(t) => out.extend_from_slice(
+            &((t.and_utc().timestamp_micros() as u64) ^ (1 << 63)).to_be_bytes(),
+        ),
+        Value::TimestampTz(t) => {
+            out.extend_from_slice(&((t.timestamp_micros() as u64) ^ (1 << 63)).to_be_bytes())
+        }
     }
 }
 
@@ -632,13 +692,24 @@ mod tests {
 
     #[test]
     fn row_roundtrip() {
-        let types = [DataType::Int4, DataType::Text, DataType::Numeric(None), DataType::Bool, DataType::Timestamp];
+        let types = [
+            DataType::Int4,
+            DataType::Text,
+            DataType::Numeric(None),
+            DataType::Bool,
+            DataType::Timestamp,
+        ];
         let row = vec![
             Value::Int4(7),
             Value::Null,
             Value::Numeric("12.340".parse().unwrap()),
             Value::Bool(true),
-            Value::Timestamp(NaiveDate::from_ymd_opt(2024, 2, 29).unwrap().and_hms_micro_opt(1, 2, 3, 4500).unwrap()),
+            Value::Timestamp(
+                NaiveDate::from_ymd_opt(2024, 2, 29)
+                    .unwrap()
+                    .and_hms_micro_opt(1, 2, 3, 4500)
+                    .unwrap(),
+            ),
         ];
         let mut b = vec![];
         encode_row(&row, &mut b);

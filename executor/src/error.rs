@@ -15,7 +15,9 @@ pub enum ExecError {
     Storage(#[from] StorageError),
     #[error("{0}")]
     Value(#[from] ValueError),
-    #[error("null value in column \"{column}\" of relation \"{table}\" violates not-null constraint")]
+    #[error(
+        "null value in column \"{column}\" of relation \"{table}\" violates not-null constraint"
+    )]
     NotNull { column: String, table: String },
     #[error("duplicate key value violates unique constraint \"{index}\"")]
     UniqueViolation { index: String, detail: String },
@@ -43,7 +45,9 @@ impl ExecError {
     /// DETAIL line for the error response, if any.
     pub fn detail(&self) -> Option<&str> {
         match self {
-            ExecError::UniqueViolation { detail, .. } | ExecError::UniqueBuild { detail, .. } => Some(detail),
+            ExecError::UniqueViolation { detail, .. } | ExecError::UniqueBuild { detail, .. } => {
+                Some(detail)
+            }
             _ => None,
         }
     }

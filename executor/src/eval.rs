@@ -25,8 +25,12 @@ fn overflow(t: &str) -> ExecError {
 fn int_result(v: Option<i64>, ty: &Value) -> Result<Value> {
     let v = v.ok_or_else(|| overflow(int_name(ty)))?;
     match ty {
-        Value::Int2(_) => i16::try_from(v).map(Value::Int2).map_err(|_| overflow("smallint")),
-        Value::Int4(_) => i32::try_from(v).map(Value::Int4).map_err(|_| overflow("integer")),
+        Value::Int2(_) => i16::try_from(v)
+            .map(Value::Int2)
+            .map_err(|_| overflow("smallint")),
+        Value::Int4(_) => i32::try_from(v)
+            .map(Value::Int4)
+            .map_err(|_| overflow("integer")),
         _ => Ok(Value::Int8(v)),
     }
 }
@@ -47,10 +51,16 @@ pub fn arith(op: BinOp, a: &Value, b: &Value) -> Result<Value> {
     match (a, b) {
         (Value::Date(d), i) if i.as_i64().is_some() => {
             let n = i.as_i64().expect("int");
-            let r = if op == BinOp::Add { d.checked_add_signed(chrono::Duration::days(n)) } else { d.checked_sub_signed(chrono::Duration::days(n)) };
+            let r = if op == BinOp::Add {
+                d.checked_add_signed(chrono::Duration::days(n))
+            } else {
+                d.checked_sub_signed(chrono::Duration::days(n))
+            };
             return r.map(Value::Date).ok_or_else(|| overflow("date"));
         }
-        (Value::Date(x), Value::Date(y)) if op == BinOp::Sub => return Ok(Value::Int4((*x - *y).num_days() as i32)),
+        (Value::Date(x), Value::Date(y)) if op == BinOp::Sub => {
+            return Ok(Value::Int4((*x - *y).num_days() as i32))
+        }
         _ => {}
     }
     if let (Some(x), Some(y)) = (a.as_i64(), b.as_i64()) {
@@ -82,7 +92,8 @@ pub fn arith(op: BinOp, a: &Value, b: &Value) -> Result<Value> {
         };
         return int_result(r, &wider);
     }
-    let float = matches!(a, Value::Float4(_) | Value::Float8(_)) || matches!(b, Value::Float4(_) | Value::Float8(_));
+    let float = matches!(a, Value::Float4(_) | Value::Float8(_))
+        || matches!(b, Value::Float4(_) | Value::Float8(_));
     if !float {
         if let (Some(x), Some(y)) = (a.as_decimal(), b.as_decimal()) {
             let r = match op {
@@ -103,10 +114,15 @@ pub fn arith(op: BinOp, a: &Value, b: &Value) -> Result<Value> {
                 }
                 _ => unreachable!("arith op"),
             };
-            return r.map(Value::Numeric).ok_or_else(|| ExecError::Value(ValueError::NumericOverflow));
+            return r
+                .map(Value::Numeric)
+                .ok_or_else(|| ExecError::Value(ValueError::NumericOverflow));
         }
     }
-    let (x, y) = (a.as_f64().unwrap_or(f64::NAN), b.as_f64().unwrap_or(f64::NAN));
+    let (x, y) = (
+        a.as_f64().unwrap_or(f64::NAN),
+        b.as_f64().unwrap_or(f64::NAN),
+    );
     let r = match op {
         BinOp::Add => x + y,
         BinOp::Sub => x - y,
@@ -128,7 +144,13 @@ pub fn arith(op: BinOp, a: &Value, b: &Value) -> Result<Value> {
     if r.is_infinite() && x.is_finite() && y.is_finite() {
         return Err(overflow("double precision"));
     }
-    Ok(if matches!(a, Value::Float4(_)) && matches!(b, Value::Float4(_)) { Value::Float4(r as f32) } else { Value::Float8(r) })
+    Ok(
+        if matches!(a, Value::Float4(_)) && matches!(b, Value::Float4(_)) {
+            Value::Float4(r as f32)
+        } else {
+            Value::Float8(r)
+        },
+    )
 }
 
 /// PostgreSQL gives a quotient at least 16 significant digits.
@@ -136,7 +158,8 @@ fn numeric_div_scale(q: Decimal, x: &Decimal, y: &Decimal) -> Decimal {
     let min_scale = x.scale().max(y.scale());
     let int_digits = q.trunc().abs().to_string().trim_start_matches('0').len() as u32;
     let want = (16u32.saturating_sub(int_digits)).max(min_scale).min(28);
-    let mut r = q.round_dp_with_strategy(want, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+    let mut r =
+        q.round_dp_with_strategy(want, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
     if r.scale() < want {
         r.rescale(want);
     }
@@ -161,8 +184,14 @@ pub fn compare(op: BinOp, a: &Value, b: &Value) -> Value {
 
 /// SQL LIKE with % and _ (backslash escapes), optionally case-insensitive.
 pub fn like(s: &str, p: &str, ci: bool) -> bool {
-    let (s, p): (Vec<char>, Vec<char>) =
-        if ci { (s.to_lowercase().chars().collect(), p.to_lowercase().chars().collect()) } else { (s.chars().collect(), p.chars().collect()) };
+    let (s, p): (Vec<char>, Vec<char>) = if ci {
+        (
+            s.to_lowercase().chars().collect(),
+            p.to_lowercase().chars().collect(),
+        )
+    } else {
+        (s.chars().collect(), p.chars().collect())
+    };
     fn m(s: &[char], p: &[char]) -> bool {
         match p.first() {
             None => s.is_empty(),
@@ -191,9 +220,16 @@ pub fn truthy(v: &Value) -> bool {
 
 pub fn eval(e: &Expr, row: &[Value], cx: &EvalCtx<'_>) -> Result<Value> {
     Ok(match e {
-        Expr::Column(i) => row.get(*i).cloned().ok_or_else(|| ExecError::Internal(format!("column {i} out of range")))?,
+        Expr::Column(i) => row
+            .get(*i)
+            .cloned()
+            .ok_or_else(|| ExecError::Internal(format!("column {i} out of range")))?,
         Expr::Literal(v) => v.clone(),
-        Expr::Param(i) => cx.params.get(*i).cloned().ok_or_else(|| ExecError::Internal(format!("there is no parameter ${}", i + 1)))?,
+        Expr::Param(i) => cx
+            .params
+            .get(*i)
+            .cloned()
+            .ok_or_else(|| ExecError::Internal(format!("there is no parameter ${}", i + 1)))?,
         Expr::Binary(op, a, b) => match op {
             BinOp::And => {
                 let x = eval(a, row, cx)?;
@@ -219,7 +255,9 @@ pub fn eval(e: &Expr, row: &[Value], cx: &EvalCtx<'_>) -> Result<Value> {
                     _ => Value::Null,
                 }
             }
-            BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Mod => arith(*op, &eval(a, row, cx)?, &eval(b, row, cx)?)?,
+            BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Mod => {
+                arith(*op, &eval(a, row, cx)?, &eval(b, row, cx)?)?
+            }
             BinOp::Concat => {
                 let (x, y) = (eval(a, row, cx)?, eval(b, row, cx)?);
                 if x.is_null() || y.is_null() {
@@ -266,7 +304,11 @@ pub fn eval(e: &Expr, row: &[Value], cx: &EvalCtx<'_>) -> Result<Value> {
             let v = eval(a, row, cx)?;
             cast_keep_type(v, ty)?
         }
-        Expr::Case { operand, whens, else_ } => {
+        Expr::Case {
+            operand,
+            whens,
+            else_,
+        } => {
             let op = match operand {
                 Some(o) => Some(eval(o, row, cx)?),
                 None => None,
@@ -285,7 +327,11 @@ pub fn eval(e: &Expr, row: &[Value], cx: &EvalCtx<'_>) -> Result<Value> {
                 None => Value::Null,
             }
         }
-        Expr::InList { expr, list, negated } => {
+        Expr::InList {
+            expr,
+            list,
+            negated,
+        } => {
             let v = eval(expr, row, cx)?;
             if v.is_null() {
                 return Ok(Value::Null);
@@ -305,7 +351,12 @@ pub fn eval(e: &Expr, row: &[Value], cx: &EvalCtx<'_>) -> Result<Value> {
                 Value::Bool(*negated)
             }
         }
-        Expr::Like { expr, pattern, negated, ci } => {
+        Expr::Like {
+            expr,
+            pattern,
+            negated,
+            ci,
+        } => {
             let (x, p) = (eval(expr, row, cx)?, eval(pattern, row, cx)?);
             if x.is_null() || p.is_null() {
                 Value::Null
@@ -316,9 +367,14 @@ pub fn eval(e: &Expr, row: &[Value], cx: &EvalCtx<'_>) -> Result<Value> {
         Expr::Subquery(plan) => {
             let rows = (cx.subquery)(plan)?;
             if rows.len() > 1 {
-                return Err(ExecError::CardinalityViolation("more than one row returned by a subquery used as an expression".into()));
+                return Err(ExecError::CardinalityViolation(
+                    "more than one row returned by a subquery used as an expression".into(),
+                ));
             }
-            rows.into_iter().next().and_then(|r| r.into_iter().next()).unwrap_or(Value::Null)
+            rows.into_iter()
+                .next()
+                .and_then(|r| r.into_iter().next())
+                .unwrap_or(Value::Null)
         }
         Expr::Exists(plan, negated) => Value::Bool(!(cx.subquery)(plan)?.is_empty() != *negated),
         Expr::InSubquery(x, plan, negated) => {
@@ -343,7 +399,10 @@ pub fn eval(e: &Expr, row: &[Value], cx: &EvalCtx<'_>) -> Result<Value> {
             }
         }
         Expr::Func(name, args) => {
-            let vals = args.iter().map(|a| eval(a, row, cx)).collect::<Result<Vec<_>>>()?;
+            let vals = args
+                .iter()
+                .map(|a| eval(a, row, cx))
+                .collect::<Result<Vec<_>>>()?;
             crate::funcs::call(name, vals, cx)?
         }
     })
@@ -354,8 +413,12 @@ pub fn eval(e: &Expr, row: &[Value], cx: &EvalCtx<'_>) -> Result<Value> {
 pub fn cast_keep_type(v: Value, ty: &DataType) -> Result<Value> {
     let v = cast::cast(v, ty)?;
     Ok(match (v, ty) {
-        (Value::Int8(i), DataType::Int4) => Value::Int4(i32::try_from(i).map_err(|_| overflow("integer"))?),
-        (Value::Int8(i), DataType::Int2) => Value::Int2(i16::try_from(i).map_err(|_| overflow("smallint"))?),
+        (Value::Int8(i), DataType::Int4) => {
+            Value::Int4(i32::try_from(i).map_err(|_| overflow("integer"))?)
+        }
+        (Value::Int8(i), DataType::Int2) => {
+            Value::Int2(i16::try_from(i).map_err(|_| overflow("smallint"))?)
+        }
         (v, _) => v,
     })
 }

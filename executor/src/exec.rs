@@ -50,8 +50,18 @@ pub struct TableScan {
 }
 
 enum ScanMode {
-    Seq { next_blk: u32, nblocks: u32 },
-    Index { rel: u32, scan: Option<BtreeScan>, range: KeyRange, unique_eq: bool, done: bool, seen: HashSet<Tid> },
+    Seq {
+        next_blk: u32,
+        nblocks: u32,
+    },
+    Index {
+        rel: u32,
+        scan: Option<BtreeScan>,
+        range: KeyRange,
+        unique_eq: bool,
+        done: bool,
+        seen: HashSet<Tid>,
+    },
 }
 
 impl TableScan {
@@ -61,11 +71,19 @@ impl TableScan {
                 types: table.types(),
                 table: table.clone(),
                 filter: filter.clone(),
-                mode: ScanMode::Seq { next_blk: 0, nblocks: cx.st.nblocks(table.filenode)? },
+                mode: ScanMode::Seq {
+                    next_blk: 0,
+                    nblocks: cx.st.nblocks(table.filenode)?,
+                },
                 buf: VecDeque::new(),
                 last_tid: None,
             }),
-            Plan::IndexScan { table, index, bounds, filter } => {
+            Plan::IndexScan {
+                table,
+                index,
+                bounds,
+                filter,
+            } => {
                 let ix = &table.indexes[*index];
                 let range = key_range(table, &ix.columns, bounds, cx)?;
                 let unique_eq = ix.unique && bounds.eq.len() == ix.columns.len();
@@ -73,7 +91,14 @@ impl TableScan {
                     types: table.types(),
                     table: table.clone(),
                     filter: filter.clone(),
-                    mode: ScanMode::Index { rel: ix.filenode, scan: None, done: range.is_none(), range: range.unwrap_or_default(), unique_eq, seen: HashSet::new() },
+                    mode: ScanMode::Index {
+                        rel: ix.filenode,
+                        scan: None,
+                        done: range.is_none(),
+                        range: range.unwrap_or_default(),
+                        unique_eq,
+                        seen: HashSet::new(),
+                    },
                     buf: VecDeque::new(),
                     last_tid: None,
                 })
@@ -102,7 +127,14 @@ impl TableScan {
                 }
                 Ok(true)
             }
-            ScanMode::Index { rel, scan, range, unique_eq, done, seen } => {
+            ScanMode::Index {
+                rel,
+                scan,
+                range,
+                unique_eq,
+                done,
+                seen,
+            } => {
                 while self.buf.is_empty() {
                     if *done {
                         return Ok(false);
@@ -118,8 +150,11 @@ impl TableScan {
                     }
                     // Newest versions sit last among equal keys: for a unique
                     // equality lookup, check them first and stop at the live one.
-                    let iter: Box<dyn Iterator<Item = &(Vec<u8>, Tid)>> =
-                        if *unique_eq { Box::new(entries.iter().rev()) } else { Box::new(entries.iter()) };
+                    let iter: Box<dyn Iterator<Item = &(Vec<u8>, Tid)>> = if *unique_eq {
+                        Box::new(entries.iter().rev())
+                    } else {
+                        Box::new(entries.iter())
+                    };
                     for (_, tid) in iter {
                         if !seen.insert(*tid) {
                             continue;
@@ -144,7 +179,8 @@ impl TableScan {
                 return Ok(None);
             }
             let (tid, data) = self.buf.pop_front().expect("refilled");
-            let row = decode_row(&self.types, &data).ok_or_else(|| StorageError::Corrupt(format!("bad row in {}", self.table.name)))?;
+            let row = decode_row(&self.types, &data)
+                .ok_or_else(|| StorageError::Corrupt(format!("bad row in {}", self.table.name)))?;
             if let Some(f) = &self.filter {
                 if !truthy(&eval(f, &row, &cx.eval)?) {
                     continue;
@@ -163,7 +199,12 @@ impl RowIter for TableScan {
 }
 
 /// Encodes index-scan bounds; None when a bound is NULL (nothing matches).
-fn key_range(table: &TableDef, cols: &[usize], b: &IndexBounds, cx: &Ctx<'_>) -> Result<Option<KeyRange>> {
+fn key_range(
+    table: &TableDef,
+    cols: &[usize],
+    b: &IndexBounds,
+    cx: &Ctx<'_>,
+) -> Result<Option<KeyRange>> {
     let mut prefix = Vec::new();
     for (i, e) in b.eq.iter().enumerate() {
         let v = crate::eval::cast_keep_type(eval(e, &[], &cx.eval)?, &table.columns[cols[i]].ty)?;
@@ -235,7 +276,12 @@ struct ProjectIter<'p> {
 impl RowIter for ProjectIter<'_> {
     fn next(&mut self, cx: &Ctx<'_>) -> Result<Option<Row>> {
         match self.input.next(cx)? {
-            Some(r) => Ok(Some(self.exprs.iter().map(|e| eval(e, &r, &cx.eval)).collect::<Result<Vec<_>>>()?)),
+            Some(r) => Ok(Some(
+                self.exprs
+                    .iter()
+                    .map(|e| eval(e, &r, &cx.eval))
+                    .collect::<Result<Vec<_>>>()?,
+            )),
             None => Ok(None),
         }
     }
@@ -323,8 +369,14 @@ impl RowIter for HashJoinIter<'_> {
             if let Some(r) = self.pending.pop_front() {
                 return Ok(Some(r));
             }
-            let Some(l) = self.left.next(cx)? else { return Ok(None) };
-            let key = self.left_keys.iter().map(|e| eval(e, &l, &cx.eval)).collect::<Result<Vec<_>>>()?;
+            let Some(l) = self.left.next(cx)? else {
+                return Ok(None);
+            };
+            let key = self
+                .left_keys
+                .iter()
+                .map(|e| eval(e, &l, &cx.eval))
+                .collect::<Result<Vec<_>>>()?;
             let mut matched = false;
             if !key.iter().any(|v| v.is_null()) {
                 if let Some(rows) = self.table.get(&key) {
@@ -383,22 +435,55 @@ pub fn build<'p>(plan: &'p Plan, cx: &Ctx<'_>) -> Result<Box<dyn RowIter + 'p>> 
         Plan::Values { rows } => {
             let mut out = Vec::with_capacity(rows.len());
             for r in rows {
-                out.push(r.iter().map(|e| eval(e, &[], &cx.eval)).collect::<Result<Vec<_>>>()?);
+                out.push(
+                    r.iter()
+                        .map(|e| eval(e, &[], &cx.eval))
+                        .collect::<Result<Vec<_>>>()?,
+                );
             }
             Box::new(VecIter(out.into_iter()))
         }
-        Plan::Filter { input, pred } => Box::new(FilterIter { input: build(input, cx)?, pred }),
-        Plan::Project { input, exprs } => Box::new(ProjectIter { input: build(input, cx)?, exprs }),
-        Plan::Join { left, right, kind, on, right_width } => {
+        Plan::Filter { input, pred } => Box::new(FilterIter {
+            input: build(input, cx)?,
+            pred,
+        }),
+        Plan::Project { input, exprs } => Box::new(ProjectIter {
+            input: build(input, cx)?,
+            exprs,
+        }),
+        Plan::Join {
+            left,
+            right,
+            kind,
+            on,
+            right_width,
+        } => {
             let mut r = build(right, cx)?;
             let right = collect(r.as_mut(), cx)?;
-            Box::new(NestedLoop { left: build(left, cx)?, right, kind: *kind, on: on.as_ref(), right_width: *right_width, cur: None })
+            Box::new(NestedLoop {
+                left: build(left, cx)?,
+                right,
+                kind: *kind,
+                on: on.as_ref(),
+                right_width: *right_width,
+                cur: None,
+            })
         }
-        Plan::HashJoin { left, right, kind, keys, residual, right_width } => {
+        Plan::HashJoin {
+            left,
+            right,
+            kind,
+            keys,
+            residual,
+            right_width,
+        } => {
             let mut r = build(right, cx)?;
             let mut table: HashMap<Vec<Value>, Vec<Row>> = HashMap::new();
             while let Some(row) = r.next(cx)? {
-                let key = keys.iter().map(|(_, rk)| eval(rk, &row, &cx.eval)).collect::<Result<Vec<_>>>()?;
+                let key = keys
+                    .iter()
+                    .map(|(_, rk)| eval(rk, &row, &cx.eval))
+                    .collect::<Result<Vec<_>>>()?;
                 if key.iter().any(|v| v.is_null()) {
                     continue;
                 }
@@ -416,7 +501,9 @@ pub fn build<'p>(plan: &'p Plan, cx: &Ctx<'_>) -> Result<Box<dyn RowIter + 'p>> 
         }
         Plan::Aggregate { input, group, aggs } => {
             let mut it = build(input, cx)?;
-            Box::new(VecIter(aggregate(it.as_mut(), group, aggs, cx)?.into_iter()))
+            Box::new(VecIter(
+                aggregate(it.as_mut(), group, aggs, cx)?.into_iter(),
+            ))
         }
         Plan::Sort { input, keys } => {
             let mut it = build(input, cx)?;
@@ -424,7 +511,11 @@ pub fn build<'p>(plan: &'p Plan, cx: &Ctx<'_>) -> Result<Box<dyn RowIter + 'p>> 
             sort_rows(&mut rows, keys, cx)?;
             Box::new(VecIter(rows.into_iter()))
         }
-        Plan::Limit { input, limit, offset } => {
+        Plan::Limit {
+            input,
+            limit,
+            offset,
+        } => {
             let num = |e: &Option<Expr>| -> Result<Option<u64>> {
                 match e {
                     None => Ok(None),
@@ -433,14 +524,20 @@ pub fn build<'p>(plan: &'p Plan, cx: &Ctx<'_>) -> Result<Box<dyn RowIter + 'p>> 
                         v => {
                             let n = v.as_i64().unwrap_or(0);
                             if n < 0 {
-                                return Err(ExecError::Internal("LIMIT must not be negative".into()));
+                                return Err(ExecError::Internal(
+                                    "LIMIT must not be negative".into(),
+                                ));
                             }
                             Ok(Some(n as u64))
                         }
                     },
                 }
             };
-            Box::new(LimitIter { input: build(input, cx)?, skip: num(offset)?.unwrap_or(0), left: num(limit)? })
+            Box::new(LimitIter {
+                input: build(input, cx)?,
+                skip: num(offset)?.unwrap_or(0),
+                left: num(limit)?,
+            })
         }
         Plan::Distinct { input } => {
             let mut it = build(input, cx)?;
@@ -472,7 +569,12 @@ pub fn sort_rows(rows: &mut [Row], keys: &[SortKey], cx: &Ctx<'_>) -> Result<()>
     // Precompute keys (they are expressions over the row).
     let mut keyed: Vec<(Vec<Value>, usize)> = Vec::with_capacity(rows.len());
     for (i, r) in rows.iter().enumerate() {
-        keyed.push((keys.iter().map(|k| eval(&k.expr, r, &cx.eval)).collect::<Result<Vec<_>>>()?, i));
+        keyed.push((
+            keys.iter()
+                .map(|k| eval(&k.expr, r, &cx.eval))
+                .collect::<Result<Vec<_>>>()?,
+            i,
+        ));
     }
     keyed.sort_by(|a, b| {
         for (i, k) in keys.iter().enumerate() {
@@ -561,7 +663,9 @@ fn agg_step(a: &AggCall, st: &mut AggState, args: &[Value]) -> Result<()> {
         }
         AggState::Avg(s, n) => {
             let v = match &args[0] {
-                Value::Float4(_) | Value::Float8(_) => Value::Float8(args[0].as_f64().unwrap_or(0.0)),
+                Value::Float4(_) | Value::Float8(_) => {
+                    Value::Float8(args[0].as_f64().unwrap_or(0.0))
+                }
                 v => Value::Numeric(v.as_decimal().unwrap_or_default()),
             };
             *s = Some(match s.take() {
@@ -576,7 +680,8 @@ fn agg_step(a: &AggCall, st: &mut AggState, args: &[Value]) -> Result<()> {
                 None => true,
                 Some(cur) => {
                     let o = v.cmp_total(cur);
-                    (a.func == AggFunc::Min && o == std::cmp::Ordering::Less) || (a.func == AggFunc::Max && o == std::cmp::Ordering::Greater)
+                    (a.func == AggFunc::Min && o == std::cmp::Ordering::Less)
+                        || (a.func == AggFunc::Max && o == std::cmp::Ordering::Greater)
                 }
             };
             if replace {
@@ -613,7 +718,11 @@ fn agg_final(a: &AggCall, st: AggState) -> Result<Value> {
         AggState::Avg(s, n) => match s {
             None => Value::Null,
             Some(Value::Float8(f)) => Value::Float8(f / n as f64),
-            Some(v) => crate::eval::arith(basalt_planner::BinOp::Div, &v, &Value::Numeric(Decimal::from(n)))?,
+            Some(v) => crate::eval::arith(
+                basalt_planner::BinOp::Div,
+                &v,
+                &Value::Numeric(Decimal::from(n)),
+            )?,
         },
         AggState::MinMax(m) => m.unwrap_or(Value::Null),
         AggState::Bool(b) => b.map(Value::Bool).unwrap_or(Value::Null),
@@ -621,17 +730,32 @@ fn agg_final(a: &AggCall, st: AggState) -> Result<Value> {
     })
 }
 
-fn aggregate(input: &mut dyn RowIter, group: &[Expr], aggs: &[AggCall], cx: &Ctx<'_>) -> Result<Vec<Row>> {
+fn aggregate(
+    input: &mut dyn RowIter,
+    group: &[Expr],
+    aggs: &[AggCall],
+    cx: &Ctx<'_>,
+) -> Result<Vec<Row>> {
     let mut groups: HashMap<Vec<Value>, (Vec<AggState>, Vec<HashSet<Vec<Value>>>)> = HashMap::new();
     let mut order: Vec<Vec<Value>> = Vec::new();
     while let Some(r) = input.next(cx)? {
-        let key = group.iter().map(|e| eval(e, &r, &cx.eval)).collect::<Result<Vec<_>>>()?;
+        let key = group
+            .iter()
+            .map(|e| eval(e, &r, &cx.eval))
+            .collect::<Result<Vec<_>>>()?;
         let entry = groups.entry(key.clone()).or_insert_with(|| {
             order.push(key);
-            (aggs.iter().map(agg_init).collect(), aggs.iter().map(|_| HashSet::new()).collect())
+            (
+                aggs.iter().map(agg_init).collect(),
+                aggs.iter().map(|_| HashSet::new()).collect(),
+            )
         });
         for (i, a) in aggs.iter().enumerate() {
-            let args = a.args.iter().map(|e| eval(e, &r, &cx.eval)).collect::<Result<Vec<_>>>()?;
+            let args = a
+                .args
+                .iter()
+                .map(|e| eval(e, &r, &cx.eval))
+                .collect::<Result<Vec<_>>>()?;
             if a.distinct && !entry.1[i].insert(args.clone()) {
                 continue;
             }

@@ -17,11 +17,17 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
     match name {
         "coalesce" => return Ok(a.into_iter().find(|v| !v.is_null()).unwrap_or(Value::Null)),
         "nullif" => {
-            return Ok(if a.len() == 2 && !a[0].is_null() && !a[1].is_null() && a[0].cmp_total(&a[1]) == Ordering::Equal {
-                Value::Null
-            } else {
-                a.into_iter().next().unwrap_or(Value::Null)
-            })
+            return Ok(
+                if a.len() == 2
+                    && !a[0].is_null()
+                    && !a[1].is_null()
+                    && a[0].cmp_total(&a[1]) == Ordering::Equal
+                {
+                    Value::Null
+                } else {
+                    a.into_iter().next().unwrap_or(Value::Null)
+                },
+            )
         }
         "greatest" | "least" => {
             let mut best: Option<Value> = None;
@@ -30,7 +36,9 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
                     None => v,
                     Some(b) => {
                         let o = v.cmp_total(&b);
-                        if (name == "greatest" && o == Ordering::Greater) || (name == "least" && o == Ordering::Less) {
+                        if (name == "greatest" && o == Ordering::Greater)
+                            || (name == "least" && o == Ordering::Less)
+                        {
                             v
                         } else {
                             b
@@ -40,19 +48,39 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
             }
             return Ok(best.unwrap_or(Value::Null));
         }
-        "concat" => return Ok(Value::Text(a.iter().filter(|v| !v.is_null()).map(text).collect())),
+        "concat" => {
+            return Ok(Value::Text(
+                a.iter().filter(|v| !v.is_null()).map(text).collect(),
+            ))
+        }
         "concat_ws" => {
             let sep = a.first().map(text).unwrap_or_default();
-            return Ok(Value::Text(a.iter().skip(1).filter(|v| !v.is_null()).map(text).collect::<Vec<_>>().join(&sep)));
+            return Ok(Value::Text(
+                a.iter()
+                    .skip(1)
+                    .filter(|v| !v.is_null())
+                    .map(text)
+                    .collect::<Vec<_>>()
+                    .join(&sep),
+            ));
         }
-        "obj_description" | "col_description" | "shobj_description" | "array_to_string" | "pg_get_expr" => {
+        "obj_description" | "col_description" | "shobj_description" | "array_to_string"
+        | "pg_get_expr" => {
             if name == "pg_get_expr" {
                 return Ok(a.into_iter().next().unwrap_or(Value::Null));
             }
             return Ok(Value::Null);
         }
-        "now" | "statement_timestamp" | "transaction_timestamp" | "clock_timestamp" | "pg_postmaster_start_time" => {
-            return Ok(Value::TimestampTz(if name == "clock_timestamp" { chrono::Utc::now() } else { cx.now }))
+        "now"
+        | "statement_timestamp"
+        | "transaction_timestamp"
+        | "clock_timestamp"
+        | "pg_postmaster_start_time" => {
+            return Ok(Value::TimestampTz(if name == "clock_timestamp" {
+                chrono::Utc::now()
+            } else {
+                cx.now
+            }))
         }
         "current_date" => return Ok(Value::Date(cx.now.date_naive())),
         "version" => {
@@ -68,7 +96,9 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
             use std::hash::{BuildHasher, Hasher};
             let mut h = std::collections::hash_map::RandomState::new().build_hasher();
             h.write_u64(cx.now.timestamp_nanos_opt().unwrap_or(0) as u64);
-            return Ok(Value::Float8((h.finish() >> 11) as f64 / (1u64 << 53) as f64));
+            return Ok(Value::Float8(
+                (h.finish() >> 11) as f64 / (1u64 << 53) as f64,
+            ));
         }
         "pi" => return Ok(Value::Float8(std::f64::consts::PI)),
         "pg_is_in_recovery" => return Ok(Value::Bool(false)),
@@ -79,18 +109,28 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
         return Ok(Value::Null);
     }
     let f = |i: usize| a.get(i).and_then(|v| v.as_f64()).unwrap_or(f64::NAN);
-    let i = |i: usize| a.get(i).and_then(|v| v.as_i64().or_else(|| v.as_f64().map(|f| f as i64))).unwrap_or(0);
+    let i = |i: usize| {
+        a.get(i)
+            .and_then(|v| v.as_i64().or_else(|| v.as_f64().map(|f| f as i64)))
+            .unwrap_or(0)
+    };
     let s = |i: usize| a.get(i).map(text).unwrap_or_default();
     Ok(match name {
         "current_setting" => match (cx.settings)(&s(0)) {
             Some(v) => Value::Text(v),
             None => return Err(ExecError::UnknownSetting(s(0))),
         },
-        "pg_table_is_visible" | "pg_type_is_visible" | "has_table_privilege" | "has_schema_privilege" | "has_database_privilege" => {
-            Value::Bool(true)
-        }
+        "pg_table_is_visible"
+        | "pg_type_is_visible"
+        | "has_table_privilege"
+        | "has_schema_privilege"
+        | "has_database_privilege" => Value::Bool(true),
         "pg_get_userbyid" => Value::Text("postgres".into()),
-        "pg_encoding_to_char" => Value::Text(if i(0) == 6 { "UTF8".into() } else { "SQL_ASCII".into() }),
+        "pg_encoding_to_char" => Value::Text(if i(0) == 6 {
+            "UTF8".into()
+        } else {
+            "SQL_ASCII".into()
+        }),
         "format_type" => {
             let ty = DataType::from_oid(i(0) as u32);
             let typmod = i(1) as i32;
@@ -99,8 +139,12 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
                     let m = typmod - 4;
                     Value::Text(format!("numeric({},{})", m >> 16, m & 0xffff))
                 }
-                Some(DataType::Varchar(_)) if typmod >= 4 => Value::Text(format!("character varying({})", typmod - 4)),
-                Some(DataType::Char(_)) if typmod >= 4 => Value::Text(format!("character({})", typmod - 4)),
+                Some(DataType::Varchar(_)) if typmod >= 4 => {
+                    Value::Text(format!("character varying({})", typmod - 4))
+                }
+                Some(DataType::Char(_)) if typmod >= 4 => {
+                    Value::Text(format!("character({})", typmod - 4))
+                }
                 Some(DataType::Char(_)) => Value::Text("character".into()),
                 Some(t) => Value::Text(t.display_name()),
                 None => Value::Text("???".into()),
@@ -128,7 +172,16 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
         }
         "length" | "char_length" | "character_length" => match &a[0] {
             Value::Bytea(b) => Value::Int4(b.len() as i32),
-            v => Value::Int4(text(v).trim_end_matches(if matches!(v, Value::Text(_)) { '\0' } else { ' ' }).chars().count() as i32),
+            v => Value::Int4(
+                text(v)
+                    .trim_end_matches(if matches!(v, Value::Text(_)) {
+                        '\0'
+                    } else {
+                        ' '
+                    })
+                    .chars()
+                    .count() as i32,
+            ),
         },
         "octet_length" => Value::Int4(match &a[0] {
             Value::Bytea(b) => b.len() as i32,
@@ -136,7 +189,11 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
         }),
         "md5" => Value::Text(format!("{:x}", md5_digest(s(0).as_bytes()))),
         "btrim" | "ltrim" | "rtrim" => {
-            let chars: Vec<char> = if a.len() > 1 { s(1).chars().collect() } else { vec![' '] };
+            let chars: Vec<char> = if a.len() > 1 {
+                s(1).chars().collect()
+            } else {
+                vec![' ']
+            };
             let t = s(0);
             Value::Text(match name {
                 "btrim" => t.trim_matches(|c| chars.contains(&c)).to_string(),
@@ -150,7 +207,9 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
             let (from, to) = if a.len() > 2 {
                 let len = i(2);
                 if len < 0 {
-                    return Err(ExecError::Internal("negative substring length not allowed".into()));
+                    return Err(ExecError::Internal(
+                        "negative substring length not allowed".into(),
+                    ));
                 }
                 (start, start.saturating_add(len))
             } else {
@@ -158,15 +217,31 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
             };
             let from = (from.max(1) - 1) as usize;
             let to = (to.max(1) - 1).min(chars.len() as i64) as usize;
-            Value::Text(if from < to { chars[from..to].iter().collect() } else { String::new() })
+            Value::Text(if from < to {
+                chars[from..to].iter().collect()
+            } else {
+                String::new()
+            })
         }
         "left" | "right" => {
             let chars: Vec<char> = s(0).chars().collect();
             let n = i(1);
-            let k = if n >= 0 { (n as usize).min(chars.len()) } else { chars.len().saturating_sub((-n) as usize) };
-            Value::Text(if name == "left" { chars[..k].iter().collect() } else { chars[chars.len() - k..].iter().collect() })
+            let k = if n >= 0 {
+                (n as usize).min(chars.len())
+            } else {
+                chars.len().saturating_sub((-n) as usize)
+            };
+            Value::Text(if name == "left" {
+                chars[..k].iter().collect()
+            } else {
+                chars[chars.len() - k..].iter().collect()
+            })
         }
-        "strpos" => Value::Int4(s(0).find(&s(1)).map(|p| s(0)[..p].chars().count() as i32 + 1).unwrap_or(0)),
+        "strpos" => Value::Int4(
+            s(0).find(&s(1))
+                .map(|p| s(0)[..p].chars().count() as i32 + 1)
+                .unwrap_or(0),
+        ),
         "replace" => Value::Text(s(0).replace(&s(1), &s(2))),
         "repeat" => Value::Text(s(0).repeat(i(1).max(0) as usize)),
         "reverse" => Value::Text(s(0).chars().rev().collect()),
@@ -174,25 +249,44 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
         "split_part" => {
             let n = i(2);
             let parts: Vec<String> = s(0).split(&s(1)).map(|x| x.to_string()).collect();
-            Value::Text(if n >= 1 { parts.get(n as usize - 1).cloned().unwrap_or_default() } else { String::new() })
+            Value::Text(if n >= 1 {
+                parts.get(n as usize - 1).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            })
         }
         "lpad" | "rpad" => {
             let t: Vec<char> = s(0).chars().collect();
             let n = i(1).max(0) as usize;
-            let fill: Vec<char> = if a.len() > 2 { s(2).chars().collect() } else { vec![' '] };
+            let fill: Vec<char> = if a.len() > 2 {
+                s(2).chars().collect()
+            } else {
+                vec![' ']
+            };
             if t.len() >= n || fill.is_empty() {
                 Value::Text(t[..n.min(t.len())].iter().collect())
             } else {
                 let pad: String = fill.iter().cycle().take(n - t.len()).collect();
                 let body: String = t.iter().collect();
-                Value::Text(if name == "lpad" { pad + &body } else { body + &pad })
+                Value::Text(if name == "lpad" {
+                    pad + &body
+                } else {
+                    body + &pad
+                })
             }
         }
-        "chr" => Value::Text(char::from_u32(i(0) as u32).map(|c| c.to_string()).unwrap_or_default()),
+        "chr" => Value::Text(
+            char::from_u32(i(0) as u32)
+                .map(|c| c.to_string())
+                .unwrap_or_default(),
+        ),
         "ascii" => Value::Int4(s(0).chars().next().map(|c| c as i32).unwrap_or(0)),
         "quote_ident" => {
             let t = s(0);
-            if t.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') && !t.is_empty() {
+            if t.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                && !t.is_empty()
+            {
                 Value::Text(t)
             } else {
                 Value::Text(format!("\"{}\"", t.replace('"', "\"\"")))
@@ -211,9 +305,18 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
             )
         }
         "abs" => match &a[0] {
-            Value::Int2(x) => Value::Int2(x.checked_abs().ok_or(ValueError::OutOfRange("smallint".into()))?),
-            Value::Int4(x) => Value::Int4(x.checked_abs().ok_or(ValueError::OutOfRange("integer".into()))?),
-            Value::Int8(x) => Value::Int8(x.checked_abs().ok_or(ValueError::OutOfRange("bigint".into()))?),
+            Value::Int2(x) => Value::Int2(
+                x.checked_abs()
+                    .ok_or(ValueError::OutOfRange("smallint".into()))?,
+            ),
+            Value::Int4(x) => Value::Int4(
+                x.checked_abs()
+                    .ok_or(ValueError::OutOfRange("integer".into()))?,
+            ),
+            Value::Int8(x) => Value::Int8(
+                x.checked_abs()
+                    .ok_or(ValueError::OutOfRange("bigint".into()))?,
+            ),
             Value::Numeric(d) => Value::Numeric(d.abs()),
             Value::Float4(x) => Value::Float4(x.abs()),
             v => Value::Float8(v.as_f64().unwrap_or(f64::NAN).abs()),
@@ -242,16 +345,22 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
                     "floor" => d.floor(),
                     "round" => {
                         if places >= 0 {
-                            let mut r = d.round_dp_with_strategy(places as u32, RoundingStrategy::MidpointAwayFromZero);
+                            let mut r = d.round_dp_with_strategy(
+                                places as u32,
+                                RoundingStrategy::MidpointAwayFromZero,
+                            );
                             r.rescale(places as u32);
                             r
                         } else {
                             let p = Decimal::from(10i64.pow((-places) as u32));
-                            (d / p).round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero) * p
+                            (d / p)
+                                .round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero)
+                                * p
                         }
                     }
                     "trunc" => {
-                        let mut r = d.round_dp_with_strategy(places.max(0) as u32, RoundingStrategy::ToZero);
+                        let mut r = d
+                            .round_dp_with_strategy(places.max(0) as u32, RoundingStrategy::ToZero);
                         r.rescale(places.max(0) as u32);
                         r
                     }
@@ -269,7 +378,9 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
         }
         "sqrt" => {
             if f(0) < 0.0 {
-                return Err(ExecError::Internal("cannot take square root of a negative number".into()));
+                return Err(ExecError::Internal(
+                    "cannot take square root of a negative number".into(),
+                ));
             }
             Value::Float8(f(0).sqrt())
         }
@@ -302,7 +413,11 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
                 Value::Date(d) => d.and_hms_opt(0, 0, 0).expect("midnight"),
                 Value::Timestamp(t) => *t,
                 Value::TimestampTz(t) => t.naive_utc(),
-                _ => return Err(ExecError::Internal("extract needs a date or timestamp".into())),
+                _ => {
+                    return Err(ExecError::Internal(
+                        "extract needs a date or timestamp".into(),
+                    ))
+                }
             };
             use chrono::{Datelike, Timelike};
             let n: Decimal = match field.as_str() {
@@ -311,13 +426,20 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
                 "day" => dt.day().into(),
                 "hour" => dt.hour().into(),
                 "minute" => dt.minute().into(),
-                "second" => Decimal::new(dt.second() as i64 * 1_000_000 + dt.nanosecond() as i64 / 1000, 6),
+                "second" => Decimal::new(
+                    dt.second() as i64 * 1_000_000 + dt.nanosecond() as i64 / 1000,
+                    6,
+                ),
                 "dow" => dt.weekday().num_days_from_sunday().into(),
                 "doy" => dt.ordinal().into(),
                 "epoch" => Decimal::new(dt.and_utc().timestamp_micros(), 6),
                 "quarter" => ((dt.month() - 1) / 3 + 1).into(),
                 "week" => dt.iso_week().week().into(),
-                other => return Err(ExecError::Internal(format!("unit \"{other}\" not recognized"))),
+                other => {
+                    return Err(ExecError::Internal(format!(
+                        "unit \"{other}\" not recognized"
+                    )))
+                }
             };
             Value::Numeric(n.normalize())
         }
@@ -328,7 +450,9 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
                 let d = t.date();
                 Some(match unit.as_str() {
                     "year" => NaiveDate::from_ymd_opt(d.year(), 1, 1)?.and_hms_opt(0, 0, 0)?,
-                    "month" => NaiveDate::from_ymd_opt(d.year(), d.month(), 1)?.and_hms_opt(0, 0, 0)?,
+                    "month" => {
+                        NaiveDate::from_ymd_opt(d.year(), d.month(), 1)?.and_hms_opt(0, 0, 0)?
+                    }
                     "day" => d.and_hms_opt(0, 0, 0)?,
                     "hour" => d.and_hms_opt(t.hour(), 0, 0)?,
                     "minute" => d.and_hms_opt(t.hour(), t.minute(), 0)?,
@@ -336,31 +460,49 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
                     _ => return None,
                 })
             };
-            let bad = || ExecError::Internal(format!("unit \"{unit}\" not recognized for type timestamp"));
+            let bad = || {
+                ExecError::Internal(format!("unit \"{unit}\" not recognized for type timestamp"))
+            };
             match &a[1] {
                 Value::Timestamp(t) => Value::Timestamp(tr(*t).ok_or_else(bad)?),
-                Value::TimestampTz(t) => Value::TimestampTz(tr(t.naive_utc()).ok_or_else(bad)?.and_utc()),
-                Value::Date(d) => Value::Timestamp(tr(d.and_hms_opt(0, 0, 0).expect("midnight")).ok_or_else(bad)?),
+                Value::TimestampTz(t) => {
+                    Value::TimestampTz(tr(t.naive_utc()).ok_or_else(bad)?.and_utc())
+                }
+                Value::Date(d) => {
+                    Value::Timestamp(tr(d.and_hms_opt(0, 0, 0).expect("midnight")).ok_or_else(bad)?)
+                }
                 _ => return Err(bad()),
             }
         }
         "to_char" => Value::Text(text(&a[0])),
-        "pg_relation_size" | "pg_total_relation_size" | "pg_table_size" | "pg_indexes_size" | "pg_database_size" => Value::Int8(0),
+        "pg_relation_size"
+        | "pg_total_relation_size"
+        | "pg_table_size"
+        | "pg_indexes_size"
+        | "pg_database_size" => Value::Int8(0),
         "inet_server_addr" => Value::Text("127.0.0.1".into()),
         "gen_random_uuid" => Value::Text(String::new()),
         "pg_get_indexdef" | "pg_get_constraintdef" => Value::Null,
-        other => return Err(ExecError::Internal(format!("function {other} is not implemented"))),
+        other => {
+            return Err(ExecError::Internal(format!(
+                "function {other} is not implemented"
+            )))
+        }
     })
 }
 
 /// MD5 (RFC 1321), for md5().
 fn md5_digest(data: &[u8]) -> u128 {
     let s: [u32; 64] = [
-        7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 4, 11, 16, 23, 4, 11,
-        16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21,
+        7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 5, 9, 14, 20, 5, 9, 14, 20, 5,
+        9, 14, 20, 5, 9, 14, 20, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 6, 10,
+        15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21,
     ];
-    let k: Vec<u32> = (0..64).map(|i| ((i as f64 + 1.0).sin().abs() * 4294967296.0) as u32).collect();
-    let (mut a0, mut b0, mut c0, mut d0) = (0x67452301u32, 0xefcdab89u32, 0x98badcfeu32, 0x10325476u32);
+    let k: Vec<u32> = (0..64)
+        .map(|i| ((i as f64 + 1.0).sin().abs() * 4294967296.0) as u32)
+        .collect();
+    let (mut a0, mut b0, mut c0, mut d0) =
+        (0x67452301u32, 0xefcdab89u32, 0x98badcfeu32, 0x10325476u32);
     let mut msg = data.to_vec();
     let bitlen = (data.len() as u64).wrapping_mul(8);
     msg.push(0x80);
@@ -369,7 +511,10 @@ fn md5_digest(data: &[u8]) -> u128 {
     }
     msg.extend_from_slice(&bitlen.to_le_bytes());
     for chunk in msg.chunks(64) {
-        let m: Vec<u32> = chunk.chunks(4).map(|w| u32::from_le_bytes(w.try_into().expect("4"))).collect();
+        let m: Vec<u32> = chunk
+            .chunks(4)
+            .map(|w| u32::from_le_bytes(w.try_into().expect("4")))
+            .collect();
         let (mut a, mut b, mut c, mut d) = (a0, b0, c0, d0);
         for i in 0..64 {
             let (f, g) = match i / 16 {

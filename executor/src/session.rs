@@ -10,7 +10,9 @@ use crate::exec::{self, Ctx, Row, TableScan};
 use basalt_catalog::types::{encode_key, encode_row};
 use basalt_catalog::{Catalog, DataType, IndexDef, Schema, TableDef, Value};
 use basalt_planner::{CopyFormat, CopyOptions, Field, Plan, Query, Statement, Target};
-use basalt_storage::{KeyRange, Snapshot, Storage, StorageError, StorageOptions, Tid, WriteOutcome, Xid};
+use basalt_storage::{
+    KeyRange, Snapshot, Storage, StorageError, StorageOptions, Tid, WriteOutcome, Xid,
+};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
@@ -25,10 +27,19 @@ pub struct Database {
 }
 
 impl Database {
-    pub fn open(dir: &Path, opts: StorageOptions, settings: Vec<(String, String)>) -> Result<Arc<Database>> {
+    pub fn open(
+        dir: &Path,
+        opts: StorageOptions,
+        settings: Vec<(String, String)>,
+    ) -> Result<Arc<Database>> {
         let st = Storage::open(dir, opts)?;
         let catalog = Catalog::new(st.clone())?;
-        Ok(Arc::new(Database { st, catalog, settings, next_pid: AtomicI32::new(1000) }))
+        Ok(Arc::new(Database {
+            st,
+            catalog,
+            settings,
+            next_pid: AtomicI32::new(1000),
+        }))
     }
 
     pub fn session(self: &Arc<Self>) -> Session {
@@ -104,12 +115,28 @@ impl Session {
         if let Some(v) = self.settings.get(&k) {
             return Some(v.clone());
         }
-        self.db.settings.iter().find(|(n, _)| n.to_lowercase() == k).map(|(_, v)| v.clone())
+        self.db
+            .settings
+            .iter()
+            .find(|(n, _)| n.to_lowercase() == k)
+            .map(|(_, v)| v.clone())
     }
 
     pub fn all_settings(&self) -> Vec<(String, String)> {
-        let mut v: Vec<(String, String)> =
-            self.db.settings.iter().map(|(n, val)| (n.clone(), self.settings.get(&n.to_lowercase()).cloned().unwrap_or(val.clone()))).collect();
+        let mut v: Vec<(String, String)> = self
+            .db
+            .settings
+            .iter()
+            .map(|(n, val)| {
+                (
+                    n.clone(),
+                    self.settings
+                        .get(&n.to_lowercase())
+                        .cloned()
+                        .unwrap_or(val.clone()),
+                )
+            })
+            .collect();
         v.sort();
         v
     }
@@ -159,7 +186,9 @@ impl Session {
     }
 
     fn finish(&mut self, commit: bool) -> Result<()> {
-        let Some(t) = self.txn.take() else { return Ok(()) };
+        let Some(t) = self.txn.take() else {
+            return Ok(());
+        };
         let st = &self.db.st;
         let mut res = Ok(());
         if let Some(xid) = t.xid {
@@ -210,16 +239,26 @@ impl Session {
         out
     }
 
-    pub fn plan(&mut self, stmt: &basalt_parser::Statement, param_types: &[DataType]) -> Result<(Statement, Vec<DataType>)> {
+    pub fn plan(
+        &mut self,
+        stmt: &basalt_parser::Statement,
+        param_types: &[DataType],
+    ) -> Result<(Statement, Vec<DataType>)> {
         let schema = self.schema()?;
         Ok(basalt_planner::plan_statement(&schema, stmt, param_types)?)
     }
 
-    pub fn run_parsed(&mut self, stmt: &basalt_parser::Statement, params: &[Value]) -> Result<ExecResult> {
+    pub fn run_parsed(
+        &mut self,
+        stmt: &basalt_parser::Statement,
+        params: &[Value],
+    ) -> Result<ExecResult> {
         if self.in_failed_transaction() && !is_txn_end(stmt) {
             return Err(ExecError::InFailedTransaction);
         }
-        let r = self.plan(stmt, &[]).and_then(|(p, _)| self.execute(&p, params));
+        let r = self
+            .plan(stmt, &[])
+            .and_then(|(p, _)| self.execute(&p, params));
         if r.is_err() {
             self.on_error();
         }
@@ -241,14 +280,19 @@ impl Session {
 
     /// Runs a planned statement. Errors leave the transaction to `on_error`.
     pub fn execute(&mut self, stmt: &Statement, params: &[Value]) -> Result<ExecResult> {
-        if self.in_failed_transaction() && !matches!(stmt, Statement::Commit | Statement::Rollback) {
+        if self.in_failed_transaction() && !matches!(stmt, Statement::Commit | Statement::Rollback)
+        {
             return Err(ExecError::InFailedTransaction);
         }
         match stmt {
             Statement::Begin(_) => {
-                let mut r = ExecResult { tag: "BEGIN".into(), ..Default::default() };
+                let mut r = ExecResult {
+                    tag: "BEGIN".into(),
+                    ..Default::default()
+                };
                 if self.in_transaction_block() {
-                    r.notices.push("WARNING: there is already a transaction in progress".into());
+                    r.notices
+                        .push("WARNING: there is already a transaction in progress".into());
                 } else {
                     self.ensure_txn();
                     self.txn.as_mut().expect("ensured").explicit = true;
@@ -256,9 +300,13 @@ impl Session {
                 return Ok(r);
             }
             Statement::Commit => {
-                let mut r = ExecResult { tag: "COMMIT".into(), ..Default::default() };
+                let mut r = ExecResult {
+                    tag: "COMMIT".into(),
+                    ..Default::default()
+                };
                 if !self.in_transaction_block() {
-                    r.notices.push("WARNING: there is no transaction in progress".into());
+                    r.notices
+                        .push("WARNING: there is no transaction in progress".into());
                 }
                 if self.in_failed_transaction() {
                     r.tag = "ROLLBACK".into();
@@ -269,9 +317,13 @@ impl Session {
                 return Ok(r);
             }
             Statement::Rollback => {
-                let mut r = ExecResult { tag: "ROLLBACK".into(), ..Default::default() };
+                let mut r = ExecResult {
+                    tag: "ROLLBACK".into(),
+                    ..Default::default()
+                };
                 if !self.in_transaction_block() {
-                    r.notices.push("WARNING: there is no transaction in progress".into());
+                    r.notices
+                        .push("WARNING: there is no transaction in progress".into());
                 }
                 self.finish(false)?;
                 return Ok(r);
@@ -295,13 +347,25 @@ impl Session {
         }
     }
 
-    fn ctx<'a>(&'a self, snap: &'a Snapshot, schema: &'a Schema, params: &'a [Value], settings: &'a [(String, String)], sub: &'a dyn Fn(&Plan) -> Result<Vec<Row>>, getset: &'a dyn Fn(&str) -> Option<String>) -> Ctx<'a> {
+    fn ctx<'a>(
+        &'a self,
+        snap: &'a Snapshot,
+        schema: &'a Schema,
+        params: &'a [Value],
+        settings: &'a [(String, String)],
+        sub: &'a dyn Fn(&Plan) -> Result<Vec<Row>>,
+        getset: &'a dyn Fn(&str) -> Option<String>,
+    ) -> Ctx<'a> {
         Ctx {
             st: &self.db.st,
             snap,
             eval: EvalCtx {
                 params,
-                now: self.txn.as_ref().map(|t| t.start).unwrap_or_else(chrono::Utc::now),
+                now: self
+                    .txn
+                    .as_ref()
+                    .map(|t| t.start)
+                    .unwrap_or_else(chrono::Utc::now),
                 settings: getset,
                 subquery: sub,
                 backend_pid: self.pid,
@@ -325,7 +389,12 @@ impl Session {
     }
 
     fn execute_in_txn(&mut self, stmt: &Statement, params: &[Value]) -> Result<ExecResult> {
-        let ok = |tag: &str| Ok(ExecResult { tag: tag.into(), ..Default::default() });
+        let ok = |tag: &str| {
+            Ok(ExecResult {
+                tag: tag.into(),
+                ..Default::default()
+            })
+        };
         match stmt {
             Statement::Query(q) => {
                 let rows = self.run_query(&q.plan, params)?;
@@ -493,7 +562,10 @@ impl Session {
             if if_not_exists {
                 return Ok(ExecResult {
                     tag: "CREATE TABLE".into(),
-                    notices: vec![format!("relation \"{}\" already exists, skipping", def.name)],
+                    notices: vec![format!(
+                        "relation \"{}\" already exists, skipping",
+                        def.name
+                    )],
                     ..Default::default()
                 });
             }
@@ -517,25 +589,56 @@ impl Session {
         self.db.catalog.insert_table(xid, self.cid(), &d)?;
         let txn = self.txn.as_mut().expect("in txn");
         txn.drop_on_abort.push(d.filenode);
-        txn.drop_on_abort.extend(d.indexes.iter().map(|i| i.filenode));
-        Ok(ExecResult { tag: "CREATE TABLE".into(), ..Default::default() })
+        txn.drop_on_abort
+            .extend(d.indexes.iter().map(|i| i.filenode));
+        Ok(ExecResult {
+            tag: "CREATE TABLE".into(),
+            ..Default::default()
+        })
     }
 
-    fn add_index(&mut self, table: &Arc<TableDef>, name: &str, columns: &[usize], unique: bool, primary: bool, if_not_exists: bool) -> Result<ExecResult> {
-        let tag = if primary || !if_not_exists && name.ends_with("_pkey") { "ALTER TABLE" } else { "CREATE INDEX" };
+    fn add_index(
+        &mut self,
+        table: &Arc<TableDef>,
+        name: &str,
+        columns: &[usize],
+        unique: bool,
+        primary: bool,
+        if_not_exists: bool,
+    ) -> Result<ExecResult> {
+        let tag = if primary || !if_not_exists && name.ends_with("_pkey") {
+            "ALTER TABLE"
+        } else {
+            "CREATE INDEX"
+        };
         let tag = if primary { "ALTER TABLE" } else { tag };
         let xid = self.ddl_lock()?;
         let schema = self.schema()?;
         if schema.relation(table.namespace, name).is_some() {
             if if_not_exists {
-                return Ok(ExecResult { tag: tag.into(), notices: vec![format!("relation \"{name}\" already exists, skipping")], ..Default::default() });
+                return Ok(ExecResult {
+                    tag: tag.into(),
+                    notices: vec![format!("relation \"{name}\" already exists, skipping")],
+                    ..Default::default()
+                });
             }
             return Err(basalt_planner::PlanError::DuplicateTable(name.into()).into());
         }
         let st = self.db.st.clone();
-        let ix = IndexDef { oid: st.new_oid()?, name: name.to_string(), filenode: st.new_oid()?, columns: columns.to_vec(), unique, primary };
+        let ix = IndexDef {
+            oid: st.new_oid()?,
+            name: name.to_string(),
+            filenode: st.new_oid()?,
+            columns: columns.to_vec(),
+            unique,
+            primary,
+        };
         st.btree_create(ix.filenode)?;
-        self.txn.as_mut().expect("in txn").drop_on_abort.push(ix.filenode);
+        self.txn
+            .as_mut()
+            .expect("in txn")
+            .drop_on_abort
+            .push(ix.filenode);
         // Build: every tuple that may be live gets an entry; uniqueness is
         // checked among them.
         let types = table.types();
@@ -547,18 +650,38 @@ impl Session {
                 if !st.tuple_maybe_live(&h) {
                     continue;
                 }
-                let row = basalt_catalog::types::decode_row(&types, &data).ok_or_else(|| StorageError::Corrupt("bad row".into()))?;
+                let row = basalt_catalog::types::decode_row(&types, &data)
+                    .ok_or_else(|| StorageError::Corrupt("bad row".into()))?;
                 if primary {
                     for &c in columns {
                         if row[c].is_null() {
-                            return Err(ExecError::NotNull { column: table.columns[c].name.clone(), table: table.name.clone() });
+                            return Err(ExecError::NotNull {
+                                column: table.columns[c].name.clone(),
+                                table: table.name.clone(),
+                            });
                         }
                     }
                 }
                 let key = index_key(&row, columns);
-                let live = h.xmax == 0 || h.flags & basalt_storage::heap::F_LOCK_ONLY != 0 || !st.clog.get(h.xmax).eq(&basalt_storage::clog::XidStatus::Committed);
-                if unique && live && !columns.iter().any(|&c| row[c].is_null()) && seen.insert(key.clone(), ()).is_some() {
-                    return Err(ExecError::UniqueBuild { index: name.to_string(), detail: format!("Key ({})=({}) is duplicated.", col_names(table, columns), key_text(&row, columns)) });
+                let live = h.xmax == 0
+                    || h.flags & basalt_storage::heap::F_LOCK_ONLY != 0
+                    || !st
+                        .clog
+                        .get(h.xmax)
+                        .eq(&basalt_storage::clog::XidStatus::Committed);
+                if unique
+                    && live
+                    && !columns.iter().any(|&c| row[c].is_null())
+                    && seen.insert(key.clone(), ()).is_some()
+                {
+                    return Err(ExecError::UniqueBuild {
+                        index: name.to_string(),
+                        detail: format!(
+                            "Key ({})=({}) is duplicated.",
+                            col_names(table, columns),
+                            key_text(&row, columns)
+                        ),
+                    });
                 }
                 st.btree_insert(ix.filenode, &key, tid)?;
             }
@@ -570,15 +693,30 @@ impl Session {
             }
         }
         def.indexes.push(ix);
-        self.db.catalog.replace_table(xid, self.cid(), &schema, &def)?;
-        Ok(ExecResult { tag: tag.into(), ..Default::default() })
+        self.db
+            .catalog
+            .replace_table(xid, self.cid(), &schema, &def)?;
+        Ok(ExecResult {
+            tag: tag.into(),
+            ..Default::default()
+        })
     }
 
     /// Checks NOT NULL, stores the row and its index entries.
-    fn insert_row(&self, table: &TableDef, row: &[Value], xid: Xid, cid: u32, buf: &mut Vec<u8>) -> Result<Tid> {
+    fn insert_row(
+        &self,
+        table: &TableDef,
+        row: &[Value],
+        xid: Xid,
+        cid: u32,
+        buf: &mut Vec<u8>,
+    ) -> Result<Tid> {
         for (i, c) in table.columns.iter().enumerate() {
             if c.not_null && row[i].is_null() {
-                return Err(ExecError::NotNull { column: c.name.clone(), table: table.name.clone() });
+                return Err(ExecError::NotNull {
+                    column: c.name.clone(),
+                    table: table.name.clone(),
+                });
             }
         }
         buf.clear();
@@ -588,7 +726,13 @@ impl Session {
         Ok(tid)
     }
 
-    fn insert_index_entries(&self, table: &TableDef, row: &[Value], tid: Tid, xid: Xid) -> Result<()> {
+    fn insert_index_entries(
+        &self,
+        table: &TableDef,
+        row: &[Value],
+        tid: Tid,
+        xid: Xid,
+    ) -> Result<()> {
         let st = &self.db.st;
         for ix in &table.indexes {
             let key = index_key(row, &ix.columns);
@@ -613,7 +757,11 @@ impl Session {
                             Ok(true) => {
                                 return Err(ExecError::UniqueViolation {
                                     index: ix.name.clone(),
-                                    detail: format!("Key ({})=({}) already exists.", col_names(table, &ix.columns), key_text(row, &ix.columns)),
+                                    detail: format!(
+                                        "Key ({})=({}) already exists.",
+                                        col_names(table, &ix.columns),
+                                        key_text(row, &ix.columns)
+                                    ),
                                 })
                             }
                             Ok(false) => {}
@@ -639,7 +787,13 @@ impl Session {
         Ok(())
     }
 
-    fn returning_rows(&self, q: Option<&Query>, row: &[Value], params: &[Value], out: &mut Vec<Row>) -> Result<()> {
+    fn returning_rows(
+        &self,
+        q: Option<&Query>,
+        row: &[Value],
+        params: &[Value],
+        out: &mut Vec<Row>,
+    ) -> Result<()> {
         if let Some(q) = q {
             if let Plan::Project { exprs, .. } = &q.plan {
                 let snap = self.snapshot();
@@ -647,13 +801,24 @@ impl Session {
                 let getset = |n: &str| self.setting(n);
                 let sub = |p: &Plan| self.run_query(p, params);
                 let cx = self.ctx(&snap, &schema, params, &[], &sub, &getset);
-                out.push(exprs.iter().map(|e| eval(e, row, &cx.eval)).collect::<Result<Vec<_>>>()?);
+                out.push(
+                    exprs
+                        .iter()
+                        .map(|e| eval(e, row, &cx.eval))
+                        .collect::<Result<Vec<_>>>()?,
+                );
             }
         }
         Ok(())
     }
 
-    fn insert(&mut self, table: &Arc<TableDef>, source: &Plan, returning: Option<&Query>, params: &[Value]) -> Result<ExecResult> {
+    fn insert(
+        &mut self,
+        table: &Arc<TableDef>,
+        source: &Plan,
+        returning: Option<&Query>,
+        params: &[Value],
+    ) -> Result<ExecResult> {
         let xid = self.xid();
         let cid = self.cid();
         let snap = self.snapshot();
@@ -680,18 +845,35 @@ impl Session {
         })
     }
 
-    fn update(&mut self, target: &Target, assignments: &[(usize, basalt_planner::Expr)], returning: Option<&Query>, params: &[Value]) -> Result<ExecResult> {
+    fn update(
+        &mut self,
+        target: &Target,
+        assignments: &[(usize, basalt_planner::Expr)],
+        returning: Option<&Query>,
+        params: &[Value],
+    ) -> Result<ExecResult> {
         self.modify(target, Some(assignments), returning, params)
     }
 
-    fn delete(&mut self, target: &Target, returning: Option<&Query>, params: &[Value]) -> Result<ExecResult> {
+    fn delete(
+        &mut self,
+        target: &Target,
+        returning: Option<&Query>,
+        params: &[Value],
+    ) -> Result<ExecResult> {
         self.modify(target, None, returning, params)
     }
 
     /// UPDATE (assignments given) or DELETE. A row changed by a transaction
     /// that committed after our snapshot is re-read at its newest version and
     /// the WHERE clause re-checked (READ COMMITTED, as EvalPlanQual does).
-    fn modify(&mut self, target: &Target, assignments: Option<&[(usize, basalt_planner::Expr)]>, returning: Option<&Query>, params: &[Value]) -> Result<ExecResult> {
+    fn modify(
+        &mut self,
+        target: &Target,
+        assignments: Option<&[(usize, basalt_planner::Expr)]>,
+        returning: Option<&Query>,
+        params: &[Value],
+    ) -> Result<ExecResult> {
         let xid = self.xid();
         let cid = self.cid();
         let snap = self.snapshot();
@@ -719,12 +901,22 @@ impl Session {
                         let new = coerce_row(table, new)?;
                         for (i, c) in table.columns.iter().enumerate() {
                             if c.not_null && new[i].is_null() {
-                                return Err(ExecError::NotNull { column: c.name.clone(), table: table.name.clone() });
+                                return Err(ExecError::NotNull {
+                                    column: c.name.clone(),
+                                    table: table.name.clone(),
+                                });
                             }
                         }
                         buf.clear();
                         encode_row(&new, &mut buf);
-                        match st.heap_update(table.filenode, tid, xid, cid, &buf, Some(&self.cancel))? {
+                        match st.heap_update(
+                            table.filenode,
+                            tid,
+                            xid,
+                            cid,
+                            &buf,
+                            Some(&self.cancel),
+                        )? {
                             WriteOutcome::Ok(newtid) => {
                                 self.insert_index_entries(table, &new, newtid, xid)?;
                                 self.returning_rows(returning, &new, params, &mut ret)?;
@@ -733,13 +925,15 @@ impl Session {
                             o => o,
                         }
                     }
-                    None => match st.heap_delete(table.filenode, tid, xid, cid, Some(&self.cancel))? {
-                        WriteOutcome::Ok(t) => {
-                            self.returning_rows(returning, &row, params, &mut ret)?;
-                            WriteOutcome::Ok(t)
+                    None => {
+                        match st.heap_delete(table.filenode, tid, xid, cid, Some(&self.cancel))? {
+                            WriteOutcome::Ok(t) => {
+                                self.returning_rows(returning, &row, params, &mut ret)?;
+                                WriteOutcome::Ok(t)
+                            }
+                            o => o,
                         }
-                        o => o,
-                    },
+                    }
                 };
                 match outcome {
                     WriteOutcome::Ok(_) => {
@@ -750,7 +944,8 @@ impl Session {
                     WriteOutcome::Updated(next) => match st.heap_latest(table.filenode, next)? {
                         None => break,
                         Some((t, data)) => {
-                            let r = basalt_catalog::types::decode_row(&types, &data).ok_or_else(|| StorageError::Corrupt("bad row".into()))?;
+                            let r = basalt_catalog::types::decode_row(&types, &data)
+                                .ok_or_else(|| StorageError::Corrupt("bad row".into()))?;
                             let still = match &target.pred {
                                 Some(p) => crate::eval::truthy(&eval(p, &r, &cx.eval)?),
                                 None => true,
@@ -765,14 +960,25 @@ impl Session {
                 }
             }
         }
-        let verb = if assignments.is_some() { "UPDATE" } else { "DELETE" };
-        Ok(ExecResult { tag: format!("{verb} {n}"), fields: returning.map(|q| q.fields.clone()), rows: ret, ..Default::default() })
+        let verb = if assignments.is_some() {
+            "UPDATE"
+        } else {
+            "DELETE"
+        };
+        Ok(ExecResult {
+            tag: format!("{verb} {n}"),
+            fields: returning.map(|q| q.fields.clone()),
+            rows: ret,
+            ..Default::default()
+        })
     }
 
     /// Feeds COPY data; complete lines are inserted as they arrive.
     pub fn copy_data(&mut self, c: &mut CopyIn, data: &[u8]) -> Result<()> {
         c.partial.extend_from_slice(data);
-        let Some(last_nl) = c.partial.iter().rposition(|&b| b == b'\n') else { return Ok(()) };
+        let Some(last_nl) = c.partial.iter().rposition(|&b| b == b'\n') else {
+            return Ok(());
+        };
         let rest = c.partial.split_off(last_nl + 1);
         let chunk = std::mem::replace(&mut c.partial, rest);
         self.copy_lines(c, &chunk)
@@ -781,7 +987,8 @@ impl Session {
     fn copy_lines(&mut self, c: &mut CopyIn, chunk: &[u8]) -> Result<()> {
         let xid = self.xid();
         let cid = self.cid();
-        let text = std::str::from_utf8(chunk).map_err(|_| ExecError::Value(basalt_catalog::cast::ValueError::BadEncoding))?;
+        let text = std::str::from_utf8(chunk)
+            .map_err(|_| ExecError::Value(basalt_catalog::cast::ValueError::BadEncoding))?;
         let mut buf = Vec::new();
         for line in text.split_inclusive('\n') {
             let line = line.strip_suffix('\n').unwrap_or(line);
@@ -796,7 +1003,10 @@ impl Session {
             let fields = parse_copy_line(line, &c.options);
             if fields.len() != c.ncols {
                 return Err(ExecError::BadCopyData(if fields.len() < c.ncols {
-                    format!("missing data for column \"{}\"", c.table.columns[c.columns[fields.len()]].name)
+                    format!(
+                        "missing data for column \"{}\"",
+                        c.table.columns[c.columns[fields.len()]].name
+                    )
                 } else {
                     "extra data after last expected column".into()
                 }));
@@ -807,7 +1017,9 @@ impl Session {
                 let col = &c.table.columns[c.columns[i]];
                 row[c.columns[i]] = match f {
                     None => Value::Null,
-                    Some(s) => cast_keep_type(basalt_catalog::cast::from_text(&s, &col.ty)?, &col.ty)?,
+                    Some(s) => {
+                        cast_keep_type(basalt_catalog::cast::from_text(&s, &col.ty)?, &col.ty)?
+                    }
                 };
             }
             self.insert_row(&c.table, &row, xid, cid, &mut buf)?;
@@ -828,7 +1040,10 @@ impl Session {
         if !self.in_transaction_block() {
             self.finish(true)?;
         }
-        Ok(ExecResult { tag: format!("COPY {}", c.rows), ..Default::default() })
+        Ok(ExecResult {
+            tag: format!("COPY {}", c.rows),
+            ..Default::default()
+        })
     }
 }
 
@@ -837,7 +1052,10 @@ fn is_txn_end(s: &basalt_parser::Statement) -> bool {
 }
 
 fn coerce_row(table: &TableDef, row: Row) -> Result<Row> {
-    row.into_iter().zip(&table.columns).map(|(v, c)| cast_keep_type(v, &c.ty)).collect()
+    row.into_iter()
+        .zip(&table.columns)
+        .map(|(v, c)| cast_keep_type(v, &c.ty))
+        .collect()
 }
 
 pub fn index_key(row: &[Value], cols: &[usize]) -> Vec<u8> {
@@ -849,11 +1067,17 @@ pub fn index_key(row: &[Value], cols: &[usize]) -> Vec<u8> {
 }
 
 fn col_names(t: &TableDef, cols: &[usize]) -> String {
-    cols.iter().map(|&c| t.columns[c].name.as_str()).collect::<Vec<_>>().join(", ")
+    cols.iter()
+        .map(|&c| t.columns[c].name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn key_text(row: &[Value], cols: &[usize]) -> String {
-    cols.iter().map(|&c| row[c].to_string()).collect::<Vec<_>>().join(", ")
+    cols.iter()
+        .map(|&c| row[c].to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Splits one COPY line into fields (None = NULL).
@@ -913,7 +1137,11 @@ pub fn parse_copy_line(line: &str, o: &CopyOptions) -> Vec<Option<String>> {
                     s.push(chars[i]);
                     i += 1;
                 }
-                out.push(if !quoted && s == o.null { None } else { Some(s) });
+                out.push(if !quoted && s == o.null {
+                    None
+                } else {
+                    Some(s)
+                });
                 if i >= chars.len() {
                     break;
                 }
@@ -952,7 +1180,12 @@ fn copy_format_row(r: &[Value], o: &CopyOptions) -> Vec<u8> {
                 }
             }
             CopyFormat::Csv => {
-                if s.contains(o.delimiter) || s.contains(o.quote) || s.contains('\n') || s.contains('\r') || s.is_empty() {
+                if s.contains(o.delimiter)
+                    || s.contains(o.quote)
+                    || s.contains('\n')
+                    || s.contains('\r')
+                    || s.is_empty()
+                {
                     line.push(o.quote);
                     line.push_str(&s.replace(o.quote, &format!("{}{}", o.escape, o.quote)));
                     line.push(o.quote);

@@ -17,8 +17,16 @@ pub enum Statement {
     Checkpoint,
     /// VACUUM [FULL] [VERBOSE] [ANALYZE] [tables]; options are recorded as
     /// given so the executor can say what it did.
-    Vacuum { full: bool, verbose: bool, analyze: bool, tables: Vec<String> },
-    Analyze { verbose: bool, tables: Vec<String> },
+    Vacuum {
+        full: bool,
+        verbose: bool,
+        analyze: bool,
+        tables: Vec<String>,
+    },
+    Analyze {
+        verbose: bool,
+        tables: Vec<String>,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -38,7 +46,21 @@ impl From<ParserError> for ParseError {
 /// Parses a string holding zero or more statements separated by semicolons.
 pub fn parse(sql: &str) -> Result<Vec<Statement>, ParseError> {
     let dialect = PostgreSqlDialect {};
-    let mut p = Parser::new(&dialect).with_recursion_limit(200).try_with_sql(sql)?;
+    // COPY options take PostgreSQL booleans (on/off); sqlparser wants true/false.
+    let fixed;
+    let sql = if sql
+        .trim_start()
+        .get(..4)
+        .is_some_and(|w| w.eq_ignore_ascii_case("copy"))
+    {
+        fixed = fix_copy_booleans(sql);
+        fixed.as_str()
+    } else {
+        sql
+    };
+    let mut p = Parser::new(&dialect)
+        .with_recursion_limit(200)
+        .try_with_sql(sql)?;
     let mut out = Vec::new();
     loop {
         while p.consume_token(&Token::SemiColon) {}
@@ -52,10 +74,37 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>, ParseError> {
         }
         if !p.consume_token(&Token::SemiColon) {
             let t = p.peek_token();
-            return Err(ParseError(format!("syntax error at or near \"{}\"", t.token)));
+            return Err(ParseError(format!(
+                "syntax error at or near \"{}\"",
+                t.token
+            )));
         }
     }
     Ok(out)
+}
+
+fn fix_copy_booleans(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let words: Vec<&str> = sql
+        .split_inclusive(|c: char| c.is_whitespace() || c == ',' || c == ')' || c == '(')
+        .collect();
+    let mut prev_opt = false;
+    for w in words {
+        let core =
+            w.trim_end_matches(|c: char| c.is_whitespace() || c == ',' || c == ')' || c == '(');
+        let tail = &w[core.len()..];
+        let lower = core.to_ascii_lowercase();
+        if prev_opt && (lower == "on" || lower == "off") {
+            out.push_str(if lower == "on" { "TRUE" } else { "FALSE" });
+            out.push_str(tail);
+        } else {
+            out.push_str(w);
+        }
+        if !core.is_empty() {
+            prev_opt = matches!(lower.as_str(), "freeze" | "header");
+        }
+    }
+    out
 }
 
 fn word_is(p: &Parser<'_>, w: &str) -> bool {
@@ -83,7 +132,9 @@ fn rest_names(p: &mut Parser<'_>) -> Result<Vec<String>, ParseError> {
                                 break;
                             }
                         }
-                        Token::EOF => return Err(ParseError("syntax error at end of input".into())),
+                        Token::EOF => {
+                            return Err(ParseError("syntax error at end of input".into()))
+                        }
                         _ => {}
                     }
                 }
@@ -105,7 +156,10 @@ fn parse_one(p: &mut Parser<'_>) -> Result<Statement, ParseError> {
     if word_is(p, "ABORT") {
         p.next_token();
         let _ = p.parse_keyword(Keyword::WORK) || p.parse_keyword(Keyword::TRANSACTION);
-        return Ok(Statement::Sql(Box::new(ast::Statement::Rollback { chain: false, savepoint: None })));
+        return Ok(Statement::Sql(Box::new(ast::Statement::Rollback {
+            chain: false,
+            savepoint: None,
+        })));
     }
     if word_is(p, "VACUUM") {
         p.next_token();
@@ -148,7 +202,12 @@ fn parse_one(p: &mut Parser<'_>) -> Result<Statement, ParseError> {
             }
         }
         let tables = rest_names(p)?;
-        return Ok(Statement::Vacuum { full, verbose, analyze, tables });
+        return Ok(Statement::Vacuum {
+            full,
+            verbose,
+            analyze,
+            tables,
+        });
     }
     if word_is(p, "ANALYZE") || word_is(p, "ANALYSE") {
         p.next_token();
@@ -170,9 +229,21 @@ mod tests {
         assert_eq!(s[0], Statement::Checkpoint);
         assert_eq!(
             s[1],
-            Statement::Vacuum { full: false, verbose: false, analyze: true, tables: vec!["pgbench_branches".into()] }
+            Statement::Vacuum {
+                full: false,
+                verbose: false,
+                analyze: true,
+                tables: vec!["pgbench_branches".into()]
+            }
         );
-        assert!(matches!(s[2], Statement::Vacuum { verbose: true, analyze: true, .. }));
+        assert!(matches!(
+            s[2],
+            Statement::Vacuum {
+                verbose: true,
+                analyze: true,
+                ..
+            }
+        ));
         assert!(matches!(s[3], Statement::Sql(_)));
         assert!(parse("").unwrap().is_empty());
         assert!(parse(" ; ").unwrap().is_empty());

@@ -41,10 +41,28 @@ pub struct Binder<'a> {
 /// Plans one parsed statement. `params` are the parameter types the client
 /// declared (Unknown where it left them open); the returned vector has the
 /// types the statement gave them.
-pub fn plan_statement(schema: &Schema, stmt: &PStmt, params: &[DataType]) -> Result<(Statement, Vec<DataType>)> {
-    let mut b = Binder { schema, params: params.to_vec(), agg: None };
+pub fn plan_statement(
+    schema: &Schema,
+    stmt: &PStmt,
+    params: &[DataType],
+) -> Result<(Statement, Vec<DataType>)> {
+    let mut b = Binder {
+        schema,
+        params: params.to_vec(),
+        agg: None,
+    };
     let s = b.statement(stmt)?;
-    let params = b.params.iter().map(|t| if *t == DataType::Unknown { DataType::Text } else { *t }).collect();
+    let params = b
+        .params
+        .iter()
+        .map(|t| {
+            if *t == DataType::Unknown {
+                DataType::Text
+            } else {
+                *t
+            }
+        })
+        .collect();
     Ok((s, params))
 }
 
@@ -66,7 +84,9 @@ fn object_parts(n: &ast::ObjectName) -> Vec<String> {
 }
 
 fn not_supported<T>(what: impl std::fmt::Display) -> Result<T> {
-    Err(PlanError::NotSupported(format!("{what} is not supported yet")))
+    Err(PlanError::NotSupported(format!(
+        "{what} is not supported yet"
+    )))
 }
 
 pub fn convert_type(t: &ast::DataType) -> Result<DataType> {
@@ -85,13 +105,19 @@ pub fn convert_type(t: &ast::DataType) -> Result<DataType> {
         A::Real | A::Float4 => DataType::Float4,
         A::DoublePrecision | A::Float8 | A::Double(_) => DataType::Float8,
         A::Float(p) => match p {
-            ast::ExactNumberInfo::Precision(n) | ast::ExactNumberInfo::PrecisionAndScale(n, _) if *n <= 24 => DataType::Float4,
+            ast::ExactNumberInfo::Precision(n) | ast::ExactNumberInfo::PrecisionAndScale(n, _)
+                if *n <= 24 =>
+            {
+                DataType::Float4
+            }
             _ => DataType::Float8,
         },
         A::Numeric(info) | A::Decimal(info) | A::Dec(info) => match info {
             ast::ExactNumberInfo::None => DataType::Numeric(None),
             ast::ExactNumberInfo::Precision(p) => DataType::Numeric(Some((*p as u32, 0))),
-            ast::ExactNumberInfo::PrecisionAndScale(p, s) => DataType::Numeric(Some((*p as u32, *s as u32))),
+            ast::ExactNumberInfo::PrecisionAndScale(p, s) => {
+                DataType::Numeric(Some((*p as u32, *s as u32)))
+            }
         },
         A::Text | A::String(_) => DataType::Text,
         A::Varchar(l) | A::CharacterVarying(l) | A::CharVarying(l) => DataType::Varchar(len(l)),
@@ -118,11 +144,19 @@ pub fn convert_type(t: &ast::DataType) -> Result<DataType> {
                 "oid" | "regclass" | "regtype" | "regproc" | "regnamespace" => DataType::Oid,
                 "name" => DataType::Name,
                 "numeric" => DataType::Numeric(None),
-                _ => return Err(PlanError::UndefinedObject(format!("type \"{n}\" does not exist"))),
+                _ => {
+                    return Err(PlanError::UndefinedObject(format!(
+                        "type \"{n}\" does not exist"
+                    )))
+                }
             }
         }
         A::Regclass => DataType::Oid,
-        other => return Err(PlanError::UndefinedObject(format!("type \"{other}\" does not exist"))),
+        other => {
+            return Err(PlanError::UndefinedObject(format!(
+                "type \"{other}\" does not exist"
+            )))
+        }
     })
 }
 
@@ -208,11 +242,23 @@ impl Binder<'_> {
     fn statement(&mut self, s: &PStmt) -> Result<Statement> {
         match s {
             PStmt::Checkpoint => Ok(Statement::Checkpoint),
-            PStmt::Vacuum { full, verbose, analyze, tables } => {
+            PStmt::Vacuum {
+                full,
+                verbose,
+                analyze,
+                tables,
+            } => {
                 let tables = self.table_list(tables)?;
-                Ok(Statement::Vacuum { full: *full, verbose: *verbose, analyze: *analyze, tables })
+                Ok(Statement::Vacuum {
+                    full: *full,
+                    verbose: *verbose,
+                    analyze: *analyze,
+                    tables,
+                })
             }
-            PStmt::Analyze { tables, .. } => Ok(Statement::Analyze { tables: self.table_list(tables)? }),
+            PStmt::Analyze { tables, .. } => Ok(Statement::Analyze {
+                tables: self.table_list(tables)?,
+            }),
             PStmt::Sql(s) => self.sql(s),
         }
     }
@@ -221,8 +267,12 @@ impl Binder<'_> {
         names
             .iter()
             .map(|n| {
-                let parts: Vec<String> = n.split('.').map(|p| p.trim_matches('"').to_lowercase()).collect();
-                self.lookup_table(&parts)?.ok_or_else(|| PlanError::UndefinedTable(n.clone()))
+                let parts: Vec<String> = n
+                    .split('.')
+                    .map(|p| p.trim_matches('"').to_lowercase())
+                    .collect();
+                self.lookup_table(&parts)?
+                    .ok_or_else(|| PlanError::UndefinedTable(n.clone()))
             })
             .collect()
     }
@@ -250,50 +300,91 @@ impl Binder<'_> {
             S::Update(u) => self.update(u),
             S::Delete(d) => self.delete(d),
             S::CreateTable(ct) => self.create_table(ct),
-            S::Drop { object_type, if_exists, names, .. } => self.drop(object_type, *if_exists, names),
+            S::Drop {
+                object_type,
+                if_exists,
+                names,
+                ..
+            } => self.drop(object_type, *if_exists, names),
             S::Truncate(t) => {
                 let mut tables = Vec::new();
                 for n in &t.table_names {
                     let parts = object_parts(&n.name);
-                    tables.push(self.lookup_table(&parts)?.ok_or_else(|| PlanError::UndefinedTable(n.name.to_string()))?);
+                    tables.push(
+                        self.lookup_table(&parts)?
+                            .ok_or_else(|| PlanError::UndefinedTable(n.name.to_string()))?,
+                    );
                 }
                 Ok(Statement::Truncate { tables })
             }
             S::AlterTable(at) => self.alter_table(at),
             S::CreateIndex(ci) => {
                 let parts = object_parts(&ci.table_name);
-                let table = self.lookup_table(&parts)?.ok_or_else(|| PlanError::UndefinedTable(ci.table_name.to_string()))?;
-                let columns = self.index_columns(&table, ci.columns.iter().map(|c| &c.column.expr))?;
+                let table = self
+                    .lookup_table(&parts)?
+                    .ok_or_else(|| PlanError::UndefinedTable(ci.table_name.to_string()))?;
+                let columns =
+                    self.index_columns(&table, ci.columns.iter().map(|c| &c.column.expr))?;
                 let name = match &ci.name {
                     Some(n) => object_parts(n).last().cloned().unwrap_or_default(),
                     None => {
-                        let cols: Vec<&str> = columns.iter().map(|&c| table.columns[c].name.as_str()).collect();
+                        let cols: Vec<&str> = columns
+                            .iter()
+                            .map(|&c| table.columns[c].name.as_str())
+                            .collect();
                         format!("{}_{}_idx", table.name, cols.join("_"))
                     }
                 };
                 if ci.predicate.is_some() {
                     return not_supported("partial index");
                 }
-                Ok(Statement::AddIndex { table, name, columns, unique: ci.unique, primary: false, if_not_exists: ci.if_not_exists })
+                Ok(Statement::AddIndex {
+                    table,
+                    name,
+                    columns,
+                    unique: ci.unique,
+                    primary: false,
+                    if_not_exists: ci.if_not_exists,
+                })
             }
             S::StartTransaction { modes, .. } => Ok(Statement::Begin(txn_modes(modes))),
             S::Commit { .. } => Ok(Statement::Commit),
-            S::Rollback { savepoint: None, .. } => Ok(Statement::Rollback),
+            S::Rollback {
+                savepoint: None, ..
+            } => Ok(Statement::Rollback),
             S::Set(set) => self.set(set),
             S::ShowVariable { variable } => {
                 let name = variable.iter().map(ident).collect::<Vec<_>>().join(" ");
                 Ok(Statement::Show { name })
             }
-            S::Copy { source, to, target, options, legacy_options, .. } => self.copy(source, *to, target, options, legacy_options),
-            S::Discard { .. } => Ok(Statement::NoOp { tag: "DISCARD ALL".into(), notice: None }),
-            S::Comment { .. } => Ok(Statement::NoOp { tag: "COMMENT".into(), notice: None }),
+            S::Copy {
+                source,
+                to,
+                target,
+                options,
+                legacy_options,
+                ..
+            } => self.copy(source, *to, target, options, legacy_options),
+            S::Discard { .. } => Ok(Statement::NoOp {
+                tag: "DISCARD ALL".into(),
+                notice: None,
+            }),
+            S::Comment { .. } => Ok(Statement::NoOp {
+                tag: "COMMENT".into(),
+                notice: None,
+            }),
             other => not_supported(format!("statement \"{}\"", first_words(&other.to_string()))),
         }
     }
 
     fn set(&mut self, set: &ast::Set) -> Result<Statement> {
         match set {
-            ast::Set::SingleAssignment { scope, variable, values, .. } => {
+            ast::Set::SingleAssignment {
+                scope,
+                variable,
+                values,
+                ..
+            } => {
                 let name = object_parts(variable).join(".");
                 let local = matches!(scope, Some(ast::ContextModifier::Local));
                 let value = values
@@ -302,7 +393,13 @@ impl Binder<'_> {
                         ast::Expr::Value(v) => match &v.value {
                             ast::Value::SingleQuotedString(s) => s.clone(),
                             ast::Value::Number(n, _) => n.to_string(),
-                            ast::Value::Boolean(b) => if *b { "on".into() } else { "off".into() },
+                            ast::Value::Boolean(b) => {
+                                if *b {
+                                    "on".into()
+                                } else {
+                                    "off".into()
+                                }
+                            }
                             other => other.to_string(),
                         },
                         ast::Expr::Identifier(i) => i.value.clone(),
@@ -310,7 +407,11 @@ impl Binder<'_> {
                     })
                     .collect::<Vec<_>>()
                     .join(", ");
-                let value = if value.eq_ignore_ascii_case("default") { None } else { Some(value) };
+                let value = if value.eq_ignore_ascii_case("default") {
+                    None
+                } else {
+                    Some(value)
+                };
                 Ok(Statement::Set { name, value, local })
             }
             ast::Set::SetTimeZone { value, local } => {
@@ -321,12 +422,21 @@ impl Binder<'_> {
                     },
                     o => o.to_string(),
                 };
-                Ok(Statement::Set { name: "timezone".into(), value: Some(v), local: *local })
+                Ok(Statement::Set {
+                    name: "timezone".into(),
+                    value: Some(v),
+                    local: *local,
+                })
             }
-            ast::Set::SetNames { charset_name, .. } => {
-                Ok(Statement::Set { name: "client_encoding".into(), value: Some(charset_name.value.clone()), local: false })
-            }
-            ast::Set::SetTransaction { .. } => Ok(Statement::NoOp { tag: "SET".into(), notice: None }),
+            ast::Set::SetNames { charset_name, .. } => Ok(Statement::Set {
+                name: "client_encoding".into(),
+                value: Some(charset_name.value.clone()),
+                local: false,
+            }),
+            ast::Set::SetTransaction { .. } => Ok(Statement::NoOp {
+                tag: "SET".into(),
+                notice: None,
+            }),
             other => not_supported(format!("\"{other}\"")),
         }
     }
@@ -339,7 +449,14 @@ impl Binder<'_> {
         options: &[ast::CopyOption],
         legacy: &[ast::CopyLegacyOption],
     ) -> Result<Statement> {
-        let mut o = CopyOptions { format: CopyFormat::Text, delimiter: '\t', null: "\\N".into(), header: false, quote: '"', escape: '"' };
+        let mut o = CopyOptions {
+            format: CopyFormat::Text,
+            delimiter: '\t',
+            null: "\\N".into(),
+            header: false,
+            quote: '"',
+            escape: '"',
+        };
         let mut delim_set = false;
         let mut null_set = false;
         for opt in options {
@@ -398,44 +515,87 @@ impl Binder<'_> {
             }
         }
         match (source, to, target) {
-            (ast::CopySource::Table { table_name, columns }, false, ast::CopyTarget::Stdin) => {
+            (
+                ast::CopySource::Table {
+                    table_name,
+                    columns,
+                },
+                false,
+                ast::CopyTarget::Stdin,
+            ) => {
                 let parts = object_parts(table_name);
-                let table = self.lookup_table(&parts)?.ok_or_else(|| PlanError::UndefinedTable(table_name.to_string()))?;
+                let table = self
+                    .lookup_table(&parts)?
+                    .ok_or_else(|| PlanError::UndefinedTable(table_name.to_string()))?;
                 let cols = if columns.is_empty() {
                     (0..table.columns.len()).collect()
                 } else {
                     columns
                         .iter()
-                        .map(|c| table.column_index(&ident(c)).ok_or_else(|| PlanError::UndefinedColumn(ident(c))))
+                        .map(|c| {
+                            table
+                                .column_index(&ident(c))
+                                .ok_or_else(|| PlanError::UndefinedColumn(ident(c)))
+                        })
                         .collect::<Result<Vec<_>>>()?
                 };
-                Ok(Statement::CopyFrom { table, columns: cols, options: o })
+                Ok(Statement::CopyFrom {
+                    table,
+                    columns: cols,
+                    options: o,
+                })
             }
-            (ast::CopySource::Table { table_name, columns }, true, ast::CopyTarget::Stdout) => {
+            (
+                ast::CopySource::Table {
+                    table_name,
+                    columns,
+                },
+                true,
+                ast::CopyTarget::Stdout,
+            ) => {
                 let parts = object_parts(table_name);
-                let table = self.lookup_table(&parts)?.ok_or_else(|| PlanError::UndefinedTable(table_name.to_string()))?;
+                let table = self
+                    .lookup_table(&parts)?
+                    .ok_or_else(|| PlanError::UndefinedTable(table_name.to_string()))?;
                 let cols: Vec<usize> = if columns.is_empty() {
                     (0..table.columns.len()).collect()
                 } else {
                     columns
                         .iter()
-                        .map(|c| table.column_index(&ident(c)).ok_or_else(|| PlanError::UndefinedColumn(ident(c))))
+                        .map(|c| {
+                            table
+                                .column_index(&ident(c))
+                                .ok_or_else(|| PlanError::UndefinedColumn(ident(c)))
+                        })
                         .collect::<Result<Vec<_>>>()?
                 };
                 let fields = cols
                     .iter()
-                    .map(|&c| Field { name: table.columns[c].name.clone(), ty: table.columns[c].ty, source: None })
+                    .map(|&c| Field {
+                        name: table.columns[c].name.clone(),
+                        ty: table.columns[c].ty,
+                        source: None,
+                    })
                     .collect();
                 let plan = Plan::Project {
-                    input: Box::new(Plan::SeqScan { table: table.clone(), filter: None }),
+                    input: Box::new(Plan::SeqScan {
+                        table: table.clone(),
+                        filter: None,
+                    }),
                     exprs: cols.iter().map(|&c| Expr::Column(c)).collect(),
                 };
-                Ok(Statement::CopyTo { query: Query { plan, fields }, options: o })
+                Ok(Statement::CopyTo {
+                    query: Query { plan, fields },
+                    options: o,
+                })
             }
-            (ast::CopySource::Query(q), true, ast::CopyTarget::Stdout) => {
-                Ok(Statement::CopyTo { query: self.query(q, &Scope::default())?, options: o })
-            }
-            _ => not_supported("COPY to or from a file or program (use STDIN/STDOUT, or psql's \\copy)"),
+            (ast::CopySource::Query(q), true, ast::CopyTarget::Stdout) => Ok(Statement::CopyTo {
+                query: self.query(q, &Scope::default())?,
+                options: o,
+            }),
+            _ => not_supported(
+                "COPY to or from a file or program (use STDIN/STDOUT, or psql's \\copy)",
+            ),
         }
     }
 
@@ -443,7 +603,10 @@ impl Binder<'_> {
         let parts = object_parts(&ct.name);
         let name = parts.last().cloned().unwrap_or_default();
         if parts.len() > 1 && parts[parts.len() - 2] != "public" {
-            return Err(PlanError::UndefinedObject(format!("schema \"{}\" does not exist", parts[parts.len() - 2])));
+            return Err(PlanError::UndefinedObject(format!(
+                "schema \"{}\" does not exist",
+                parts[parts.len() - 2]
+            )));
         }
         if ct.query.is_some() {
             return not_supported("CREATE TABLE AS");
@@ -457,7 +620,12 @@ impl Binder<'_> {
                 return Err(PlanError::DuplicateColumn(cname));
             }
             let mut ty = convert_type(&c.data_type)?;
-            let mut col = ColumnDef { name: cname, ty, not_null: false, default: None };
+            let mut col = ColumnDef {
+                name: cname,
+                ty,
+                not_null: false,
+                default: None,
+            };
             let is_serial = matches!(&c.data_type, ast::DataType::Custom(n, _) if { let s = n.to_string().to_lowercase(); s == "serial" || s == "bigserial" });
             if is_serial {
                 return not_supported("serial columns");
@@ -469,7 +637,12 @@ impl Binder<'_> {
                     ast::ColumnOption::Default(e) => {
                         // Check that it binds (no columns allowed), keep the text.
                         let (_, t) = self.expr(e, &Scope::default())?;
-                        if !(t == ty || t == DataType::Unknown || (t.is_numeric() && ty.is_numeric()) || (t.is_string() && ty.is_string()) || comparable(&t, &ty)) {
+                        if !(t == ty
+                            || t == DataType::Unknown
+                            || (t.is_numeric() && ty.is_numeric())
+                            || (t.is_string() && ty.is_string())
+                            || comparable(&t, &ty))
+                        {
                             return Err(PlanError::DatatypeMismatch(format!(
                                 "column \"{}\" is of type {} but default expression is of type {}",
                                 col.name,
@@ -495,7 +668,14 @@ impl Binder<'_> {
             let _ = ty;
             columns.push(col);
         }
-        let tmp = TableDef { oid: 0, name: name.clone(), namespace: NS_PUBLIC, filenode: 0, columns, indexes: vec![] };
+        let tmp = TableDef {
+            oid: 0,
+            name: name.clone(),
+            namespace: NS_PUBLIC,
+            filenode: 0,
+            columns,
+            indexes: vec![],
+        };
         for c in &ct.constraints {
             match c {
                 ast::TableConstraint::PrimaryKey(p) => {
@@ -504,7 +684,8 @@ impl Binder<'_> {
                     }
                     pk = Some(self.index_columns(&tmp, p.columns.iter().map(|c| &c.column.expr))?);
                 }
-                ast::TableConstraint::Unique(u) => uniques.push(self.index_columns(&tmp, u.columns.iter().map(|c| &c.column.expr))?),
+                ast::TableConstraint::Unique(u) => uniques
+                    .push(self.index_columns(&tmp, u.columns.iter().map(|c| &c.column.expr))?),
                 other => return not_supported(format!("constraint {other}")),
             }
         }
@@ -514,7 +695,14 @@ impl Binder<'_> {
             for &c in &cols {
                 def.columns[c].not_null = true;
             }
-            idx.push(basalt_catalog::IndexDef { oid: 0, name: format!("{name}_pkey"), filenode: 0, columns: cols, unique: true, primary: true });
+            idx.push(basalt_catalog::IndexDef {
+                oid: 0,
+                name: format!("{name}_pkey"),
+                filenode: 0,
+                columns: cols,
+                unique: true,
+                primary: true,
+            });
         }
         for u in uniques {
             let cn: Vec<&str> = u.iter().map(|&c| def.columns[c].name.as_str()).collect();
@@ -528,23 +716,37 @@ impl Binder<'_> {
             });
         }
         def.indexes = idx;
-        Ok(Statement::CreateTable { def, if_not_exists: ct.if_not_exists })
+        Ok(Statement::CreateTable {
+            def,
+            if_not_exists: ct.if_not_exists,
+        })
     }
 
-    fn index_columns<'e>(&self, t: &TableDef, cols: impl Iterator<Item = &'e ast::Expr>) -> Result<Vec<usize>> {
+    fn index_columns<'e>(
+        &self,
+        t: &TableDef,
+        cols: impl Iterator<Item = &'e ast::Expr>,
+    ) -> Result<Vec<usize>> {
         let mut out = Vec::new();
         for e in cols {
             let n = match e {
                 ast::Expr::Identifier(i) => ident(i),
                 other => return not_supported(format!("index expression {other}")),
             };
-            let i = t.column_index(&n).ok_or_else(|| PlanError::UndefinedColumn(n.clone()))?;
+            let i = t
+                .column_index(&n)
+                .ok_or_else(|| PlanError::UndefinedColumn(n.clone()))?;
             out.push(i);
         }
         Ok(out)
     }
 
-    fn drop(&mut self, ty: &ast::ObjectType, if_exists: bool, names: &[ast::ObjectName]) -> Result<Statement> {
+    fn drop(
+        &mut self,
+        ty: &ast::ObjectType,
+        if_exists: bool,
+        names: &[ast::ObjectName],
+    ) -> Result<Statement> {
         match ty {
             ast::ObjectType::Table => {
                 let mut tables = Vec::new();
@@ -563,12 +765,17 @@ impl Binder<'_> {
                 let parts = object_parts(n);
                 let name = parts.last().cloned().unwrap_or_default();
                 match self.schema.relation(NS_PUBLIC, &name) {
-                    Some((t, Some(i))) => Ok(Statement::DropIndex { table: t.clone(), index: i }),
+                    Some((t, Some(i))) => Ok(Statement::DropIndex {
+                        table: t.clone(),
+                        index: i,
+                    }),
                     _ if if_exists => Ok(Statement::NoOp {
                         tag: "DROP INDEX".into(),
                         notice: Some(format!("index \"{name}\" does not exist, skipping")),
                     }),
-                    _ => Err(PlanError::UndefinedObject(format!("index \"{name}\" does not exist"))),
+                    _ => Err(PlanError::UndefinedObject(format!(
+                        "index \"{name}\" does not exist"
+                    ))),
                 }
             }
             other => not_supported(format!("DROP {other}")),
@@ -577,7 +784,9 @@ impl Binder<'_> {
 
     fn alter_table(&mut self, at: &ast::AlterTable) -> Result<Statement> {
         let parts = object_parts(&at.name);
-        let table = self.lookup_table(&parts)?.ok_or_else(|| PlanError::UndefinedTable(at.name.to_string()))?;
+        let table = self
+            .lookup_table(&parts)?
+            .ok_or_else(|| PlanError::UndefinedTable(at.name.to_string()))?;
         if at.operations.len() != 1 {
             return not_supported("ALTER TABLE with several actions");
         }
@@ -587,15 +796,42 @@ impl Binder<'_> {
                     if table.primary_key().is_some() {
                         return Err(PlanError::InvalidTableDefinition(table.name.clone()));
                     }
-                    let columns = self.index_columns(&table, p.columns.iter().map(|c| &c.column.expr))?;
-                    let name = p.name.as_ref().map(ident).unwrap_or_else(|| format!("{}_pkey", table.name));
-                    Ok(Statement::AddIndex { table, name, columns, unique: true, primary: true, if_not_exists: false })
+                    let columns =
+                        self.index_columns(&table, p.columns.iter().map(|c| &c.column.expr))?;
+                    let name = p
+                        .name
+                        .as_ref()
+                        .map(ident)
+                        .unwrap_or_else(|| format!("{}_pkey", table.name));
+                    Ok(Statement::AddIndex {
+                        table,
+                        name,
+                        columns,
+                        unique: true,
+                        primary: true,
+                        if_not_exists: false,
+                    })
                 }
                 ast::TableConstraint::Unique(u) => {
-                    let columns = self.index_columns(&table, u.columns.iter().map(|c| &c.column.expr))?;
-                    let cn: Vec<&str> = columns.iter().map(|&c| table.columns[c].name.as_str()).collect();
-                    let name = u.name.as_ref().map(ident).unwrap_or_else(|| format!("{}_{}_key", table.name, cn.join("_")));
-                    Ok(Statement::AddIndex { table, name, columns, unique: true, primary: false, if_not_exists: false })
+                    let columns =
+                        self.index_columns(&table, u.columns.iter().map(|c| &c.column.expr))?;
+                    let cn: Vec<&str> = columns
+                        .iter()
+                        .map(|&c| table.columns[c].name.as_str())
+                        .collect();
+                    let name = u
+                        .name
+                        .as_ref()
+                        .map(ident)
+                        .unwrap_or_else(|| format!("{}_{}_key", table.name, cn.join("_")));
+                    Ok(Statement::AddIndex {
+                        table,
+                        name,
+                        columns,
+                        unique: true,
+                        primary: false,
+                        if_not_exists: false,
+                    })
                 }
                 other => not_supported(format!("ALTER TABLE ADD {other}")),
             },
@@ -610,7 +846,9 @@ impl Binder<'_> {
             ast::TableObject::TableName(n) => n,
             _ => return not_supported("INSERT INTO a table function"),
         };
-        let table = self.lookup_table(&object_parts(name))?.ok_or_else(|| PlanError::UndefinedTable(name.to_string()))?;
+        let table = self
+            .lookup_table(&object_parts(name))?
+            .ok_or_else(|| PlanError::UndefinedTable(name.to_string()))?;
         if ins.on.is_some() {
             return not_supported("INSERT ... ON CONFLICT");
         }
@@ -630,20 +868,28 @@ impl Binder<'_> {
             }
             v
         };
-        let Some(src) = &ins.source else { return not_supported("INSERT without VALUES or SELECT") };
+        let Some(src) = &ins.source else {
+            return not_supported("INSERT without VALUES or SELECT");
+        };
         // VALUES rows are bound with the target column types as context, so
         // literals and parameters take the column's type.
-        let (src_plan, src_types, width) = match (&*src.body, src.order_by.is_none() && src.limit_clause.is_none()) {
+        let (src_plan, src_types, width) = match (
+            &*src.body,
+            src.order_by.is_none() && src.limit_clause.is_none(),
+        ) {
             (ast::SetExpr::Values(vals), true) => {
                 let mut rows = Vec::new();
                 for r in &vals.rows {
                     if r.content.len() > targets.len() {
-                        return Err(PlanError::Syntax("INSERT has more expressions than target columns".into()));
+                        return Err(PlanError::Syntax(
+                            "INSERT has more expressions than target columns".into(),
+                        ));
                     }
                     let mut row = Vec::new();
                     for (i, e) in r.content.iter().enumerate() {
                         let col = &table.columns[targets[i]];
-                        if matches!(e, ast::Expr::Identifier(id) if id.quote_style.is_none() && id.value.eq_ignore_ascii_case("default")) {
+                        if matches!(e, ast::Expr::Identifier(id) if id.quote_style.is_none() && id.value.eq_ignore_ascii_case("default"))
+                        {
                             row.push(self.default_expr(col)?);
                             continue;
                         }
@@ -662,7 +908,9 @@ impl Binder<'_> {
             _ => {
                 let q = self.query(src, &Scope::default())?;
                 if q.fields.len() > targets.len() {
-                    return Err(PlanError::Syntax("INSERT has more expressions than target columns".into()));
+                    return Err(PlanError::Syntax(
+                        "INSERT has more expressions than target columns".into(),
+                    ));
                 }
                 let types = q.fields.iter().map(|f| f.ty).collect::<Vec<_>>();
                 let w = q.fields.len();
@@ -680,9 +928,16 @@ impl Binder<'_> {
                 _ => exprs.push(self.default_expr(col)?),
             }
         }
-        let source = Plan::Project { input: Box::new(src_plan), exprs };
+        let source = Plan::Project {
+            input: Box::new(src_plan),
+            exprs,
+        };
         let returning = self.returning(&table, ins.returning.as_deref())?;
-        Ok(Statement::Insert { table, source, returning })
+        Ok(Statement::Insert {
+            table,
+            source,
+            returning,
+        })
     }
 
     fn default_expr(&mut self, col: &ColumnDef) -> Result<Expr> {
@@ -725,16 +980,35 @@ impl Binder<'_> {
         Ok(Expr::Cast(Box::new(e), col.ty))
     }
 
-    fn returning(&mut self, table: &Arc<TableDef>, items: Option<&[ast::SelectItem]>) -> Result<Option<Query>> {
+    fn returning(
+        &mut self,
+        table: &Arc<TableDef>,
+        items: Option<&[ast::SelectItem]>,
+    ) -> Result<Option<Query>> {
         let Some(items) = items else { return Ok(None) };
         let scope = table_scope(table, &table.name);
         let (exprs, fields) = self.projection(items, &scope)?;
-        Ok(Some(Query { plan: Plan::Project { input: Box::new(Plan::Single), exprs }, fields }))
+        Ok(Some(Query {
+            plan: Plan::Project {
+                input: Box::new(Plan::Single),
+                exprs,
+            },
+            fields,
+        }))
     }
 
-    fn target(&mut self, name: &ast::ObjectName, alias: Option<&ast::TableAlias>, selection: Option<&ast::Expr>) -> Result<(Target, Scope)> {
-        let table = self.lookup_table(&object_parts(name))?.ok_or_else(|| PlanError::UndefinedTable(name.to_string()))?;
-        let alias = alias.map(|a| ident(&a.name)).unwrap_or_else(|| table.name.clone());
+    fn target(
+        &mut self,
+        name: &ast::ObjectName,
+        alias: Option<&ast::TableAlias>,
+        selection: Option<&ast::Expr>,
+    ) -> Result<(Target, Scope)> {
+        let table = self
+            .lookup_table(&object_parts(name))?
+            .ok_or_else(|| PlanError::UndefinedTable(name.to_string()))?;
+        let alias = alias
+            .map(|a| ident(&a.name))
+            .unwrap_or_else(|| table.name.clone());
         let scope = table_scope(&table, &alias);
         let pred = match selection {
             Some(e) => Some(self.bool_expr(e, &scope)?),
@@ -756,14 +1030,20 @@ impl Binder<'_> {
         let mut assignments = Vec::new();
         for a in &u.assignments {
             let col_name = match &a.target {
-                ast::AssignmentTarget::ColumnName(n) => object_parts(n).last().cloned().unwrap_or_default(),
+                ast::AssignmentTarget::ColumnName(n) => {
+                    object_parts(n).last().cloned().unwrap_or_default()
+                }
                 _ => return not_supported("multi-column assignment"),
             };
             let ci = target.table.column_index(&col_name).ok_or_else(|| {
-                PlanError::UndefinedColumn(format!("{col_name}\" of relation \"{}", target.table.name))
+                PlanError::UndefinedColumn(format!(
+                    "{col_name}\" of relation \"{}",
+                    target.table.name
+                ))
             })?;
             let col = target.table.columns[ci].clone();
-            let e = if matches!(&a.value, ast::Expr::Identifier(id) if id.quote_style.is_none() && id.value.eq_ignore_ascii_case("default")) {
+            let e = if matches!(&a.value, ast::Expr::Identifier(id) if id.quote_style.is_none() && id.value.eq_ignore_ascii_case("default"))
+            {
                 self.default_expr(&col)?
             } else {
                 let (x, t) = self.expr(&a.value, &scope)?;
@@ -772,7 +1052,11 @@ impl Binder<'_> {
             assignments.push((ci, e));
         }
         let returning = self.returning(&target.table, u.returning.as_deref())?;
-        Ok(Statement::Update { target, assignments, returning })
+        Ok(Statement::Update {
+            target,
+            assignments,
+            returning,
+        })
     }
 
     fn delete(&mut self, d: &ast::Delete) -> Result<Statement> {
@@ -825,13 +1109,29 @@ impl Binder<'_> {
                 let fields = types
                     .iter()
                     .enumerate()
-                    .map(|(i, t)| Field { name: format!("column{}", i + 1), ty: if *t == DataType::Unknown { DataType::Text } else { *t }, source: None })
+                    .map(|(i, t)| Field {
+                        name: format!("column{}", i + 1),
+                        ty: if *t == DataType::Unknown {
+                            DataType::Text
+                        } else {
+                            *t
+                        },
+                        source: None,
+                    })
                     .collect::<Vec<_>>();
                 let rows = rows
                     .into_iter()
-                    .map(|r| r.into_iter().zip(&fields).map(|(e, f)| Expr::Cast(Box::new(e), f.ty)).collect())
+                    .map(|r| {
+                        r.into_iter()
+                            .zip(&fields)
+                            .map(|(e, f)| Expr::Cast(Box::new(e), f.ty))
+                            .collect()
+                    })
                     .collect();
-                let mut q = Query { plan: Plan::Values { rows }, fields };
+                let mut q = Query {
+                    plan: Plan::Values { rows },
+                    fields,
+                };
                 self.order_limit_outputs(&mut q, order)?;
                 q
             }
@@ -840,26 +1140,43 @@ impl Binder<'_> {
                 self.order_limit_outputs(&mut q, order)?;
                 q
             }
-            ast::SetExpr::SetOperation { left, op, set_quantifier, right } => {
+            ast::SetExpr::SetOperation {
+                left,
+                op,
+                set_quantifier,
+                right,
+            } => {
                 if !matches!(op, ast::SetOperator::Union) {
                     return not_supported(format!("{op}"));
                 }
                 let l = self.set_expr_query(left, outer)?;
                 let r = self.set_expr_query(right, outer)?;
                 if l.fields.len() != r.fields.len() {
-                    return Err(PlanError::Syntax("each UNION query must have the same number of columns".into()));
+                    return Err(PlanError::Syntax(
+                        "each UNION query must have the same number of columns".into(),
+                    ));
                 }
                 let all = matches!(set_quantifier, ast::SetQuantifier::All);
                 let fields = l.fields.clone();
-                let mut q = Query { plan: Plan::Union { inputs: vec![l.plan, r.plan], all }, fields };
+                let mut q = Query {
+                    plan: Plan::Union {
+                        inputs: vec![l.plan, r.plan],
+                        all,
+                    },
+                    fields,
+                };
                 self.order_limit_outputs(&mut q, order)?;
                 q
             }
-            other => return not_supported(format!("query \"{}\"", first_words(&other.to_string()))),
+            other => {
+                return not_supported(format!("query \"{}\"", first_words(&other.to_string())))
+            }
         };
         if let Some(lc) = &q.limit_clause {
             let (limit, offset) = match lc {
-                ast::LimitClause::LimitOffset { limit, offset, .. } => (limit.as_ref(), offset.as_ref().map(|o| &o.value)),
+                ast::LimitClause::LimitOffset { limit, offset, .. } => {
+                    (limit.as_ref(), offset.as_ref().map(|o| &o.value))
+                }
                 ast::LimitClause::OffsetCommaLimit { offset, limit } => (Some(limit), Some(offset)),
             };
             let limit = match limit {
@@ -870,14 +1187,22 @@ impl Binder<'_> {
                 Some(e) => Some(self.int_expr(e)?),
                 None => None,
             };
-            query.plan = Plan::Limit { input: Box::new(query.plan), limit, offset };
+            query.plan = Plan::Limit {
+                input: Box::new(query.plan),
+                limit,
+                offset,
+            };
         }
         if let Some(f) = &q.fetch {
             let limit = match &f.quantity {
                 Some(e) => Some(self.int_expr(e)?),
                 None => Some(Expr::Literal(Value::Int8(1))),
             };
-            query.plan = Plan::Limit { input: Box::new(query.plan), limit, offset: None };
+            query.plan = Plan::Limit {
+                input: Box::new(query.plan),
+                limit,
+                offset: None,
+            };
         }
         Ok(query)
     }
@@ -909,7 +1234,10 @@ impl Binder<'_> {
         if let Expr::Param(i) = x {
             self.params[i] = DataType::Int8;
         } else if !(t.is_integer() || t == DataType::Unknown || t.is_numeric()) {
-            return Err(PlanError::DatatypeMismatch(format!("argument of LIMIT must be type bigint, not type {}", t.display_name())));
+            return Err(PlanError::DatatypeMismatch(format!(
+                "argument of LIMIT must be type bigint, not type {}",
+                t.display_name()
+            )));
         }
         Ok(Expr::Cast(Box::new(x), DataType::Int8))
     }
@@ -920,38 +1248,71 @@ impl Binder<'_> {
             return Ok(());
         }
         let scope = Scope {
-            cols: q.fields.iter().map(|f| ScopeCol { table: None, name: f.name.clone(), ty: f.ty, source: None }).collect(),
+            cols: q
+                .fields
+                .iter()
+                .map(|f| ScopeCol {
+                    table: None,
+                    name: f.name.clone(),
+                    ty: f.ty,
+                    source: None,
+                })
+                .collect(),
         };
         let mut keys = Vec::new();
         for o in order {
             let expr = match &o.expr {
                 ast::Expr::Value(v) if matches!(v.value, ast::Value::Number(..)) => {
-                    let n: usize = v.value.to_string().parse().map_err(|_| PlanError::Syntax("bad ORDER BY position".into()))?;
+                    let n: usize = v
+                        .value
+                        .to_string()
+                        .parse()
+                        .map_err(|_| PlanError::Syntax("bad ORDER BY position".into()))?;
                     if n == 0 || n > q.fields.len() {
-                        return Err(PlanError::UndefinedColumn(format!("ORDER BY position {n} is not in select list")));
+                        return Err(PlanError::UndefinedColumn(format!(
+                            "ORDER BY position {n} is not in select list"
+                        )));
                     }
                     Expr::Column(n - 1)
                 }
                 e => self.expr(e, &scope)?.0,
             };
             let desc = o.options.asc == Some(false);
-            keys.push(SortKey { expr, desc, nulls_first: o.options.nulls_first.unwrap_or(desc) });
+            keys.push(SortKey {
+                expr,
+                desc,
+                nulls_first: o.options.nulls_first.unwrap_or(desc),
+            });
         }
         let plan = std::mem::replace(&mut q.plan, Plan::Single);
-        q.plan = Plan::Sort { input: Box::new(plan), keys };
+        q.plan = Plan::Sort {
+            input: Box::new(plan),
+            keys,
+        };
         Ok(())
     }
 
     fn from_item(&mut self, f: &ast::TableFactor, outer: &Scope) -> Result<(Plan, Scope)> {
         match f {
-            ast::TableFactor::Table { name, alias, args: None, .. } => {
+            ast::TableFactor::Table {
+                name,
+                alias,
+                args: None,
+                ..
+            } => {
                 let parts = object_parts(name);
                 let alias_name = alias.as_ref().map(|a| ident(&a.name));
                 let base = parts.last().cloned().unwrap_or_default();
                 let is_sys = parts.len() == 1 || parts[parts.len() - 2] == "pg_catalog";
                 if let Some(t) = self.lookup_table(&parts)? {
                     let scope = table_scope(&t, alias_name.as_deref().unwrap_or(&t.name));
-                    return Ok((Plan::SeqScan { table: t, filter: None }, scope));
+                    return Ok((
+                        Plan::SeqScan {
+                            table: t,
+                            filter: None,
+                        },
+                        scope,
+                    ));
                 }
                 if is_sys {
                     if let Some(cols) = system::columns(&base) {
@@ -959,18 +1320,37 @@ impl Binder<'_> {
                         let scope = Scope {
                             cols: cols
                                 .iter()
-                                .map(|(n, t)| ScopeCol { table: Some(tname.clone()), name: n.to_string(), ty: *t, source: None })
+                                .map(|(n, t)| ScopeCol {
+                                    table: Some(tname.clone()),
+                                    name: n.to_string(),
+                                    ty: *t,
+                                    source: None,
+                                })
                                 .collect(),
                         };
-                        return Ok((Plan::System { name: base, filter: None }, scope));
+                        return Ok((
+                            Plan::System {
+                                name: base,
+                                filter: None,
+                            },
+                            scope,
+                        ));
                     }
                 }
                 Err(PlanError::UndefinedTable(name.to_string()))
             }
-            ast::TableFactor::Derived { subquery, alias, lateral: false, .. } => {
+            ast::TableFactor::Derived {
+                subquery,
+                alias,
+                lateral: false,
+                ..
+            } => {
                 let q = self.query(subquery, outer)?;
                 let tname = alias.as_ref().map(|a| ident(&a.name));
-                let colnames: Vec<String> = alias.as_ref().map(|a| a.columns.iter().map(|c| ident(&c.name)).collect()).unwrap_or_default();
+                let colnames: Vec<String> = alias
+                    .as_ref()
+                    .map(|a| a.columns.iter().map(|c| ident(&c.name)).collect())
+                    .unwrap_or_default();
                 let scope = Scope {
                     cols: q
                         .fields
@@ -986,7 +1366,10 @@ impl Binder<'_> {
                 };
                 Ok((q.plan, scope))
             }
-            ast::TableFactor::NestedJoin { table_with_joins, alias: None } => self.from_joins(table_with_joins, outer),
+            ast::TableFactor::NestedJoin {
+                table_with_joins,
+                alias: None,
+            } => self.from_joins(table_with_joins, outer),
             other => not_supported(format!("FROM item \"{other}\"")),
         }
     }
@@ -996,10 +1379,21 @@ impl Binder<'_> {
         for j in &twj.joins {
             let (rplan, rscope) = self.from_item(&j.relation, outer)?;
             let (kind, constraint) = match &j.join_operator {
-                ast::JoinOperator::Join(c) | ast::JoinOperator::Inner(c) => (JoinKind::Inner, Some(c)),
-                ast::JoinOperator::Left(c) | ast::JoinOperator::LeftOuter(c) => (JoinKind::Left, Some(c)),
+                ast::JoinOperator::Join(c) | ast::JoinOperator::Inner(c) => {
+                    (JoinKind::Inner, Some(c))
+                }
+                ast::JoinOperator::Left(c) | ast::JoinOperator::LeftOuter(c) => {
+                    (JoinKind::Left, Some(c))
+                }
                 ast::JoinOperator::CrossJoin(_) => (JoinKind::Inner, None),
-                other => return not_supported(format!("join {other:?}").chars().take(60).collect::<String>()),
+                other => {
+                    return not_supported(
+                        format!("join {other:?}")
+                            .chars()
+                            .take(60)
+                            .collect::<String>(),
+                    )
+                }
             };
             let right_width = rscope.cols.len();
             let mut joined = scope.clone();
@@ -1010,9 +1404,21 @@ impl Binder<'_> {
                     let mut pred: Option<Expr> = None;
                     for c in cols {
                         let n = object_parts(c).last().cloned().unwrap_or_default();
-                        let li = scope.cols.iter().position(|x| x.name == n).ok_or_else(|| PlanError::UndefinedColumn(n.clone()))?;
-                        let ri = rscope.cols.iter().position(|x| x.name == n).ok_or_else(|| PlanError::UndefinedColumn(n.clone()))?;
-                        let eq = Expr::Binary(BinOp::Eq, Box::new(Expr::Column(li)), Box::new(Expr::Column(scope.cols.len() + ri)));
+                        let li = scope
+                            .cols
+                            .iter()
+                            .position(|x| x.name == n)
+                            .ok_or_else(|| PlanError::UndefinedColumn(n.clone()))?;
+                        let ri = rscope
+                            .cols
+                            .iter()
+                            .position(|x| x.name == n)
+                            .ok_or_else(|| PlanError::UndefinedColumn(n.clone()))?;
+                        let eq = Expr::Binary(
+                            BinOp::Eq,
+                            Box::new(Expr::Column(li)),
+                            Box::new(Expr::Column(scope.cols.len() + ri)),
+                        );
                         pred = Some(match pred {
                             None => eq,
                             Some(p) => Expr::Binary(BinOp::And, Box::new(p), Box::new(eq)),
@@ -1029,7 +1435,12 @@ impl Binder<'_> {
         Ok((plan, scope))
     }
 
-    fn select(&mut self, s: &ast::Select, order: &[ast::OrderByExpr], outer: &Scope) -> Result<Query> {
+    fn select(
+        &mut self,
+        s: &ast::Select,
+        order: &[ast::OrderByExpr],
+        outer: &Scope,
+    ) -> Result<Query> {
         // FROM
         let (mut plan, scope) = if s.from.is_empty() {
             (Plan::Single, outer.clone())
@@ -1053,7 +1464,9 @@ impl Binder<'_> {
         // WHERE
         if let Some(w) = &s.selection {
             if contains_agg(w) {
-                return Err(PlanError::Grouping("aggregate functions are not allowed in WHERE".into()));
+                return Err(PlanError::Grouping(
+                    "aggregate functions are not allowed in WHERE".into(),
+                ));
             }
             let pred = self.bool_expr(w, &scope)?;
             plan = push_filter(self, plan, pred);
@@ -1066,7 +1479,8 @@ impl Binder<'_> {
         let has_agg = !group_exprs.is_empty()
             || s.having.is_some()
             || s.projection.iter().any(|i| match i {
-                ast::SelectItem::UnnamedExpr(e) | ast::SelectItem::ExprWithAlias { expr: e, .. } => contains_agg(e),
+                ast::SelectItem::UnnamedExpr(e)
+                | ast::SelectItem::ExprWithAlias { expr: e, .. } => contains_agg(e),
                 _ => false,
             })
             || order.iter().any(|o| contains_agg(&o.expr));
@@ -1083,7 +1497,12 @@ impl Binder<'_> {
                 group.push(x);
                 gtypes.push(t);
             }
-            self.agg = Some(AggCtx { groups: group_exprs.clone(), group_types: gtypes, input: scope.clone(), aggs: vec![] });
+            self.agg = Some(AggCtx {
+                groups: group_exprs.clone(),
+                group_types: gtypes,
+                input: scope.clone(),
+                aggs: vec![],
+            });
         }
         let res = self.select_rest(s, order, plan, &scope, has_agg);
         let agg = self.agg.take();
@@ -1093,18 +1512,29 @@ impl Binder<'_> {
             plan = match plan {
                 Plan::Filter { input, pred } => {
                     // HAVING was applied above a placeholder; see select_rest.
-                    Plan::Filter { input: Box::new(agg_node(*input, &a, &group_exprs, self, &scope)?), pred }
+                    Plan::Filter {
+                        input: Box::new(agg_node(*input, &a, &group_exprs, self, &scope)?),
+                        pred,
+                    }
                 }
                 p => agg_node(p, &a, &group_exprs, self, &scope)?,
             };
         }
         let visible = fields.len();
-        let mut plan = Plan::Project { input: Box::new(plan), exprs };
+        let mut plan = Plan::Project {
+            input: Box::new(plan),
+            exprs,
+        };
         if distinct {
-            plan = Plan::Distinct { input: Box::new(plan) };
+            plan = Plan::Distinct {
+                input: Box::new(plan),
+            };
         }
         if !sort_keys.is_empty() {
-            plan = Plan::Sort { input: Box::new(plan), keys: sort_keys };
+            plan = Plan::Sort {
+                input: Box::new(plan),
+                keys: sort_keys,
+            };
         }
         let total = match &plan {
             Plan::Sort { input, .. } | Plan::Distinct { input } => match &**input {
@@ -1119,7 +1549,10 @@ impl Binder<'_> {
             _ => visible,
         };
         if total > visible {
-            plan = Plan::Project { input: Box::new(plan), exprs: (0..visible).map(Expr::Column).collect() };
+            plan = Plan::Project {
+                input: Box::new(plan),
+                exprs: (0..visible).map(Expr::Column).collect(),
+            };
         }
         Ok(Query { plan, fields })
     }
@@ -1137,7 +1570,10 @@ impl Binder<'_> {
         let mut plan = plan;
         if let Some(h) = &s.having {
             let pred = self.bool_expr(h, scope)?;
-            plan = Plan::Filter { input: Box::new(plan), pred };
+            plan = Plan::Filter {
+                input: Box::new(plan),
+                pred,
+            };
         }
         let distinct = match &s.distinct {
             None | Some(ast::Distinct::All) => false,
@@ -1174,13 +1610,21 @@ impl Binder<'_> {
                     }
                 }
             };
-            keys.push(SortKey { expr: Expr::Column(col), desc, nulls_first });
+            keys.push(SortKey {
+                expr: Expr::Column(col),
+                desc,
+                nulls_first,
+            });
         }
         let _ = has_agg;
         Ok((plan, exprs, fields, keys, distinct))
     }
 
-    fn projection(&mut self, items: &[ast::SelectItem], scope: &Scope) -> Result<(Vec<Expr>, Vec<Field>)> {
+    fn projection(
+        &mut self,
+        items: &[ast::SelectItem],
+        scope: &Scope,
+    ) -> Result<(Vec<Expr>, Vec<Field>)> {
         let mut exprs = Vec::new();
         let mut fields = Vec::new();
         for item in items {
@@ -1190,16 +1634,24 @@ impl Binder<'_> {
                         return Err(PlanError::Grouping("column must appear in the GROUP BY clause or be used in an aggregate function".into()));
                     }
                     if scope.cols.is_empty() {
-                        return Err(PlanError::Syntax("SELECT * with no tables specified is not valid".into()));
+                        return Err(PlanError::Syntax(
+                            "SELECT * with no tables specified is not valid".into(),
+                        ));
                     }
                     for (i, c) in scope.cols.iter().enumerate() {
                         exprs.push(Expr::Column(i));
-                        fields.push(Field { name: c.name.clone(), ty: c.ty, source: c.source });
+                        fields.push(Field {
+                            name: c.name.clone(),
+                            ty: c.ty,
+                            source: c.source,
+                        });
                     }
                 }
                 ast::SelectItem::QualifiedWildcard(kind, _) => {
                     let q = match kind {
-                        ast::SelectItemQualifiedWildcardKind::ObjectName(n) => object_parts(n).last().cloned().unwrap_or_default(),
+                        ast::SelectItemQualifiedWildcardKind::ObjectName(n) => {
+                            object_parts(n).last().cloned().unwrap_or_default()
+                        }
                         other => return not_supported(format!("{other}")),
                     };
                     let mut any = false;
@@ -1207,25 +1659,41 @@ impl Binder<'_> {
                         if c.table.as_deref() == Some(q.as_str()) {
                             any = true;
                             exprs.push(Expr::Column(i));
-                            fields.push(Field { name: c.name.clone(), ty: c.ty, source: c.source });
+                            fields.push(Field {
+                                name: c.name.clone(),
+                                ty: c.ty,
+                                source: c.source,
+                            });
                         }
                     }
                     if !any {
-                        return Err(PlanError::UndefinedTable(format!("missing FROM-clause entry for table \"{q}\"")));
+                        return Err(PlanError::UndefinedTable(format!(
+                            "missing FROM-clause entry for table \"{q}\""
+                        )));
                     }
                 }
                 ast::SelectItem::UnnamedExpr(e) => {
                     let (x, t) = self.expr(e, scope)?;
                     let source = match &x {
-                        Expr::Column(i) if self.agg.is_none() => scope.cols.get(*i).and_then(|c| c.source),
+                        Expr::Column(i) if self.agg.is_none() => {
+                            scope.cols.get(*i).and_then(|c| c.source)
+                        }
                         _ => None,
                     };
-                    fields.push(Field { name: column_name(e), ty: output_type(t), source });
+                    fields.push(Field {
+                        name: column_name(e),
+                        ty: output_type(t),
+                        source,
+                    });
                     exprs.push(x);
                 }
                 ast::SelectItem::ExprWithAlias { expr, alias } => {
                     let (x, t) = self.expr(expr, scope)?;
-                    fields.push(Field { name: ident(alias), ty: output_type(t), source: None });
+                    fields.push(Field {
+                        name: ident(alias),
+                        ty: output_type(t),
+                        source: None,
+                    });
                     exprs.push(x);
                 }
                 other => return not_supported(format!("select item {other}")),
@@ -1236,11 +1704,20 @@ impl Binder<'_> {
 
     /// Chooses an index scan when the predicate pins a prefix of an index.
     fn access_path(&self, table: &Arc<TableDef>, pred: Option<Expr>) -> Plan {
-        let Some(p) = pred else { return Plan::SeqScan { table: table.clone(), filter: None } };
+        let Some(p) = pred else {
+            return Plan::SeqScan {
+                table: table.clone(),
+                filter: None,
+            };
+        };
         let conj = conjuncts(&p);
         let mut best: Option<(usize, IndexBounds, usize)> = None;
         for (ii, ix) in table.indexes.iter().enumerate() {
-            let mut bounds = IndexBounds { eq: vec![], lo: None, hi: None };
+            let mut bounds = IndexBounds {
+                eq: vec![],
+                lo: None,
+                hi: None,
+            };
             for &col in &ix.columns {
                 if let Some(v) = conj.iter().find_map(|c| eq_const(c, col)) {
                     bounds.eq.push(v);
@@ -1259,15 +1736,29 @@ impl Binder<'_> {
                     break;
                 }
             }
-            let score = bounds.eq.len() * 10 + bounds.lo.is_some() as usize + bounds.hi.is_some() as usize
-                + if bounds.eq.len() == ix.columns.len() && ix.unique { 100 } else { 0 };
+            let score = bounds.eq.len() * 10
+                + bounds.lo.is_some() as usize
+                + bounds.hi.is_some() as usize
+                + if bounds.eq.len() == ix.columns.len() && ix.unique {
+                    100
+                } else {
+                    0
+                };
             if score > 0 && best.as_ref().is_none_or(|b| score > b.2) {
                 best = Some((ii, bounds, score));
             }
         }
         match best {
-            Some((index, bounds, _)) => Plan::IndexScan { table: table.clone(), index, bounds, filter: Some(p) },
-            None => Plan::SeqScan { table: table.clone(), filter: Some(p) },
+            Some((index, bounds, _)) => Plan::IndexScan {
+                table: table.clone(),
+                index,
+                bounds,
+                filter: Some(p),
+            },
+            None => Plan::SeqScan {
+                table: table.clone(),
+                filter: Some(p),
+            },
         }
     }
 
@@ -1288,7 +1779,10 @@ impl Binder<'_> {
                 }
                 Ok(Expr::Cast(Box::new(x), DataType::Bool))
             }
-            other => Err(PlanError::DatatypeMismatch(format!("argument of {ctx} must be type boolean, not type {}", other.display_name()))),
+            other => Err(PlanError::DatatypeMismatch(format!(
+                "argument of {ctx} must be type boolean, not type {}",
+                other.display_name()
+            ))),
         }
     }
 
@@ -1297,7 +1791,12 @@ impl Binder<'_> {
             [n] => (None, n.as_str()),
             [t, n] => (Some(t.as_str()), n.as_str()),
             [_, t, n] => (Some(t.as_str()), n.as_str()),
-            _ => return Err(PlanError::Syntax(format!("improper qualified name (too many dotted names): {}", parts.join(".")))),
+            _ => {
+                return Err(PlanError::Syntax(format!(
+                    "improper qualified name (too many dotted names): {}",
+                    parts.join(".")
+                )))
+            }
         };
         if let Some(a) = &self.agg {
             // Outside aggregates only grouped columns may be referenced.
@@ -1340,19 +1839,38 @@ impl Binder<'_> {
             A::Identifier(i) => {
                 if i.quote_style.is_none() {
                     match i.value.to_lowercase().as_str() {
-                        "current_timestamp" | "localtimestamp" => return Ok((Expr::Func("now".into(), vec![]), DataType::TimestampTz)),
-                        "current_date" => return Ok((Expr::Func("current_date".into(), vec![]), DataType::Date)),
-                        "current_user" | "session_user" | "user" | "current_role" => {
-                            return Ok((Expr::Literal(Value::Text("postgres".into())), DataType::Name))
+                        "current_timestamp" | "localtimestamp" => {
+                            return Ok((Expr::Func("now".into(), vec![]), DataType::TimestampTz))
                         }
-                        "current_catalog" => return Ok((Expr::Func("current_database".into(), vec![]), DataType::Name)),
-                        "current_schema" => return Ok((Expr::Literal(Value::Text("public".into())), DataType::Name)),
+                        "current_date" => {
+                            return Ok((Expr::Func("current_date".into(), vec![]), DataType::Date))
+                        }
+                        "current_user" | "session_user" | "user" | "current_role" => {
+                            return Ok((
+                                Expr::Literal(Value::Text("postgres".into())),
+                                DataType::Name,
+                            ))
+                        }
+                        "current_catalog" => {
+                            return Ok((
+                                Expr::Func("current_database".into(), vec![]),
+                                DataType::Name,
+                            ))
+                        }
+                        "current_schema" => {
+                            return Ok((
+                                Expr::Literal(Value::Text("public".into())),
+                                DataType::Name,
+                            ))
+                        }
                         _ => {}
                     }
                 }
                 self.column_ref(&[ident(i)], scope)
             }
-            A::CompoundIdentifier(ids) => self.column_ref(&ids.iter().map(ident).collect::<Vec<_>>(), scope),
+            A::CompoundIdentifier(ids) => {
+                self.column_ref(&ids.iter().map(ident).collect::<Vec<_>>(), scope)
+            }
             A::Value(v) => self.literal(&v.value),
             A::Nested(inner) => self.expr(inner, scope),
             A::TypedString(ts) => {
@@ -1363,7 +1881,9 @@ impl Binder<'_> {
                 };
                 Ok((Expr::Literal(cast::from_text(&s, &ty)?), ty))
             }
-            A::Cast { expr, data_type, .. } => {
+            A::Cast {
+                expr, data_type, ..
+            } => {
                 let ty = convert_type(data_type)?;
                 let (x, t) = self.expr(expr, scope)?;
                 if let Expr::Param(i) = x {
@@ -1373,12 +1893,20 @@ impl Binder<'_> {
                 }
                 if let Expr::Literal(v) = &x {
                     // regclass literals: 'name'::regclass → the table's OID.
-                    if matches!(data_type, ast::DataType::Regclass) || matches!(data_type, ast::DataType::Custom(n, _) if n.to_string().eq_ignore_ascii_case("regclass")) {
+                    if matches!(data_type, ast::DataType::Regclass)
+                        || matches!(data_type, ast::DataType::Custom(n, _) if n.to_string().eq_ignore_ascii_case("regclass"))
+                    {
                         if let Value::Text(s) = v {
-                            let parts: Vec<String> = s.split('.').map(|p| p.trim_matches('"').to_lowercase()).collect();
+                            let parts: Vec<String> = s
+                                .split('.')
+                                .map(|p| p.trim_matches('"').to_lowercase())
+                                .collect();
                             let oid = match self.lookup_table(&parts)? {
                                 Some(t) => t.oid,
-                                None => match self.schema.relation(NS_PUBLIC, parts.last().map(|s| s.as_str()).unwrap_or("")) {
+                                None => match self.schema.relation(
+                                    NS_PUBLIC,
+                                    parts.last().map(|s| s.as_str()).unwrap_or(""),
+                                ) {
                                     Some((t, Some(i))) => t.indexes[i].oid,
                                     _ => return Err(PlanError::UndefinedTable(s.clone())),
                                 },
@@ -1389,14 +1917,21 @@ impl Binder<'_> {
                     return Ok((Expr::Literal(cast::cast(v.clone(), &ty)?), ty));
                 }
                 if t != ty && !cast_allowed(&t, &ty) {
-                    return Err(PlanError::UndefinedFunction(format!("cannot cast type {} to {}", t.display_name(), ty.display_name())));
+                    return Err(PlanError::UndefinedFunction(format!(
+                        "cannot cast type {} to {}",
+                        t.display_name(),
+                        ty.display_name()
+                    )));
                 }
                 Ok((Expr::Cast(Box::new(x), ty), ty))
             }
             A::UnaryOp { op, expr } => {
                 let (x, t) = self.expr(expr, scope)?;
                 match op {
-                    ast::UnaryOperator::Not => Ok((Expr::Not(Box::new(self.to_bool(x, t, "NOT")?)), DataType::Bool)),
+                    ast::UnaryOperator::Not => Ok((
+                        Expr::Not(Box::new(self.to_bool(x, t, "NOT")?)),
+                        DataType::Bool,
+                    )),
                     ast::UnaryOperator::Minus => {
                         if let Expr::Literal(v) = &x {
                             let neg = match v {
@@ -1419,7 +1954,10 @@ impl Binder<'_> {
                             }
                         }
                         if !t.is_numeric() && t != DataType::Unknown {
-                            return Err(PlanError::UndefinedFunction(format!("operator does not exist: - {}", t.display_name())));
+                            return Err(PlanError::UndefinedFunction(format!(
+                                "operator does not exist: - {}",
+                                t.display_name()
+                            )));
                         }
                         Ok((Expr::Neg(Box::new(x)), t))
                     }
@@ -1430,20 +1968,42 @@ impl Binder<'_> {
             A::BinaryOp { left, op, right } => self.binary(left, op, right, scope),
             A::IsNull(x) | A::IsNotNull(x) => {
                 let (b, _) = self.expr(x, scope)?;
-                Ok((Expr::IsNull(Box::new(b), matches!(e, A::IsNotNull(_))), DataType::Bool))
+                Ok((
+                    Expr::IsNull(Box::new(b), matches!(e, A::IsNotNull(_))),
+                    DataType::Bool,
+                ))
             }
             A::IsTrue(x) | A::IsNotTrue(x) | A::IsFalse(x) | A::IsNotFalse(x) => {
                 let (b, t) = self.expr(x, scope)?;
                 let b = self.to_bool(b, t, "IS TRUE")?;
                 let want = matches!(e, A::IsTrue(_) | A::IsNotTrue(_));
                 let neg = matches!(e, A::IsNotTrue(_) | A::IsNotFalse(_));
-                Ok((Expr::IsDistinct(Box::new(b), Box::new(Expr::Literal(Value::Bool(want))), !neg), DataType::Bool))
+                Ok((
+                    Expr::IsDistinct(
+                        Box::new(b),
+                        Box::new(Expr::Literal(Value::Bool(want))),
+                        !neg,
+                    ),
+                    DataType::Bool,
+                ))
             }
             A::IsDistinctFrom(l, r) | A::IsNotDistinctFrom(l, r) => {
                 let (l, r, _) = self.comparison_operands(l, r, scope, "IS DISTINCT FROM")?;
-                Ok((Expr::IsDistinct(Box::new(l), Box::new(r), matches!(e, A::IsNotDistinctFrom(..))), DataType::Bool))
+                Ok((
+                    Expr::IsDistinct(
+                        Box::new(l),
+                        Box::new(r),
+                        matches!(e, A::IsNotDistinctFrom(..)),
+                    ),
+                    DataType::Bool,
+                ))
             }
-            A::Between { expr, negated, low, high } => {
+            A::Between {
+                expr,
+                negated,
+                low,
+                high,
+            } => {
                 let (a, lo, _) = self.comparison_operands(expr, low, scope, ">=")?;
                 let (_, hi, _) = self.comparison_operands(expr, high, scope, "<=")?;
                 let both = Expr::Binary(
@@ -1451,9 +2011,20 @@ impl Binder<'_> {
                     Box::new(Expr::Binary(BinOp::GtEq, Box::new(a.clone()), Box::new(lo))),
                     Box::new(Expr::Binary(BinOp::LtEq, Box::new(a), Box::new(hi))),
                 );
-                Ok((if *negated { Expr::Not(Box::new(both)) } else { both }, DataType::Bool))
+                Ok((
+                    if *negated {
+                        Expr::Not(Box::new(both))
+                    } else {
+                        both
+                    },
+                    DataType::Bool,
+                ))
             }
-            A::InList { expr, list, negated } => {
+            A::InList {
+                expr,
+                list,
+                negated,
+            } => {
                 let (x, t) = self.expr(expr, scope)?;
                 let mut items = Vec::new();
                 for i in list {
@@ -1461,9 +2032,20 @@ impl Binder<'_> {
                     let (_, y2, _) = self.unify_cmp(x.clone(), t, y, ty, "=")?;
                     items.push(y2);
                 }
-                Ok((Expr::InList { expr: Box::new(x), list: items, negated: *negated }, DataType::Bool))
+                Ok((
+                    Expr::InList {
+                        expr: Box::new(x),
+                        list: items,
+                        negated: *negated,
+                    },
+                    DataType::Bool,
+                ))
             }
-            A::InSubquery { expr, subquery, negated } => {
+            A::InSubquery {
+                expr,
+                subquery,
+                negated,
+            } => {
                 let (x, _) = self.expr(expr, scope)?;
                 let saved = self.agg.take();
                 let q = self.query(subquery, &Scope::default());
@@ -1472,7 +2054,10 @@ impl Binder<'_> {
                 if q.fields.len() != 1 {
                     return Err(PlanError::Syntax("subquery has too many columns".into()));
                 }
-                Ok((Expr::InSubquery(Box::new(x), Box::new(q.plan), *negated), DataType::Bool))
+                Ok((
+                    Expr::InSubquery(Box::new(x), Box::new(q.plan), *negated),
+                    DataType::Bool,
+                ))
             }
             A::Exists { subquery, negated } => {
                 let saved = self.agg.take();
@@ -1485,24 +2070,58 @@ impl Binder<'_> {
                 let q = self.query(q, &Scope::default());
                 self.agg = saved;
                 let q = q.map_err(|e| match e {
-                    PlanError::UndefinedColumn(c) => PlanError::NotSupported(format!("correlated subqueries are not supported yet (column \"{c}\")")),
+                    PlanError::UndefinedColumn(c) => PlanError::NotSupported(format!(
+                        "correlated subqueries are not supported yet (column \"{c}\")"
+                    )),
                     e => e,
                 })?;
                 if q.fields.len() != 1 {
-                    return Err(PlanError::Syntax("subquery must return only one column".into()));
+                    return Err(PlanError::Syntax(
+                        "subquery must return only one column".into(),
+                    ));
                 }
                 let t = q.fields[0].ty;
                 Ok((Expr::Subquery(Box::new(q.plan)), t))
             }
-            A::Like { negated, expr, pattern, escape_char: None, any: false } | A::ILike { negated, expr, pattern, escape_char: None, any: false } => {
+            A::Like {
+                negated,
+                expr,
+                pattern,
+                escape_char: None,
+                any: false,
+            }
+            | A::ILike {
+                negated,
+                expr,
+                pattern,
+                escape_char: None,
+                any: false,
+            } => {
                 let (x, t) = self.expr(expr, scope)?;
                 let (p, pt) = self.expr(pattern, scope)?;
                 if !t.is_string() || !pt.is_string() {
-                    return Err(PlanError::UndefinedFunction(format!("operator does not exist: {} ~~ {}", t.display_name(), pt.display_name())));
+                    return Err(PlanError::UndefinedFunction(format!(
+                        "operator does not exist: {} ~~ {}",
+                        t.display_name(),
+                        pt.display_name()
+                    )));
                 }
-                Ok((Expr::Like { expr: Box::new(x), pattern: Box::new(p), negated: *negated, ci: matches!(e, A::ILike { .. }) }, DataType::Bool))
+                Ok((
+                    Expr::Like {
+                        expr: Box::new(x),
+                        pattern: Box::new(p),
+                        negated: *negated,
+                        ci: matches!(e, A::ILike { .. }),
+                    },
+                    DataType::Bool,
+                ))
             }
-            A::Case { operand, conditions, else_result, .. } => {
+            A::Case {
+                operand,
+                conditions,
+                else_result,
+                ..
+            } => {
                 let op = match operand {
                     Some(o) => Some(self.expr(o, scope)?),
                     None => None,
@@ -1531,17 +2150,45 @@ impl Binder<'_> {
                     }
                     None => None,
                 };
-                let rt = if rt == DataType::Unknown { DataType::Text } else { rt };
-                let whens = whens.into_iter().map(|(c, r)| (c, Expr::Cast(Box::new(r), rt))).collect();
+                let rt = if rt == DataType::Unknown {
+                    DataType::Text
+                } else {
+                    rt
+                };
+                let whens = whens
+                    .into_iter()
+                    .map(|(c, r)| (c, Expr::Cast(Box::new(r), rt)))
+                    .collect();
                 let else_ = else_.map(|e| Box::new(Expr::Cast(e, rt)));
-                Ok((Expr::Case { operand: op.map(|(x, _)| Box::new(x)), whens, else_ }, rt))
+                Ok((
+                    Expr::Case {
+                        operand: op.map(|(x, _)| Box::new(x)),
+                        whens,
+                        else_,
+                    },
+                    rt,
+                ))
             }
             A::Function(f) => self.function(f, scope),
             A::Extract { field, expr, .. } => {
                 let (x, _) = self.expr(expr, scope)?;
-                Ok((Expr::Func("extract".into(), vec![Expr::Literal(Value::Text(field.to_string().to_lowercase())), x]), DataType::Numeric(None)))
+                Ok((
+                    Expr::Func(
+                        "extract".into(),
+                        vec![
+                            Expr::Literal(Value::Text(field.to_string().to_lowercase())),
+                            x,
+                        ],
+                    ),
+                    DataType::Numeric(None),
+                ))
             }
-            A::Substring { expr, substring_from, substring_for, .. } => {
+            A::Substring {
+                expr,
+                substring_from,
+                substring_for,
+                ..
+            } => {
                 let (x, _) = self.expr(expr, scope)?;
                 let mut args = vec![Expr::Cast(Box::new(x), DataType::Text)];
                 if let Some(f) = substring_from {
@@ -1573,13 +2220,18 @@ impl Binder<'_> {
                     (Expr::Literal(v), DataType::Numeric(None))
                 }
             }
-            ast::Value::SingleQuotedString(s) | ast::Value::EscapedStringLiteral(s) | ast::Value::DollarQuotedString(ast::DollarQuotedString { value: s, .. }) => {
+            ast::Value::SingleQuotedString(s)
+            | ast::Value::EscapedStringLiteral(s)
+            | ast::Value::DollarQuotedString(ast::DollarQuotedString { value: s, .. }) => {
                 (Expr::Literal(Value::Text(s.clone())), DataType::Unknown)
             }
             ast::Value::Boolean(b) => (Expr::Literal(Value::Bool(*b)), DataType::Bool),
             ast::Value::Null => (Expr::Literal(Value::Null), DataType::Unknown),
             ast::Value::Placeholder(p) => {
-                let n: usize = p.trim_start_matches('$').parse().map_err(|_| PlanError::Syntax(format!("bad parameter {p}")))?;
+                let n: usize = p
+                    .trim_start_matches('$')
+                    .parse()
+                    .map_err(|_| PlanError::Syntax(format!("bad parameter {p}")))?;
                 if n == 0 || n > 65535 {
                     return Err(PlanError::Syntax(format!("there is no parameter {p}")));
                 }
@@ -1597,13 +2249,26 @@ impl Binder<'_> {
     }
 
     /// Binds two operands of a comparison and gives both one type.
-    fn comparison_operands(&mut self, l: &ast::Expr, r: &ast::Expr, scope: &Scope, op: &str) -> Result<(Expr, Expr, DataType)> {
+    fn comparison_operands(
+        &mut self,
+        l: &ast::Expr,
+        r: &ast::Expr,
+        scope: &Scope,
+        op: &str,
+    ) -> Result<(Expr, Expr, DataType)> {
         let (a, at) = self.expr(l, scope)?;
         let (b, bt) = self.expr(r, scope)?;
         self.unify_cmp(a, at, b, bt, op)
     }
 
-    fn unify_cmp(&mut self, a: Expr, at: DataType, b: Expr, bt: DataType, op: &str) -> Result<(Expr, Expr, DataType)> {
+    fn unify_cmp(
+        &mut self,
+        a: Expr,
+        at: DataType,
+        b: Expr,
+        bt: DataType,
+        op: &str,
+    ) -> Result<(Expr, Expr, DataType)> {
         let coerce = |this: &mut Self, x: Expr, to: DataType| -> Result<Expr> {
             match x {
                 Expr::Literal(v) => Ok(Expr::Literal(cast::cast(v, &to)?)),
@@ -1615,15 +2280,29 @@ impl Binder<'_> {
             }
         };
         match (at, bt) {
-            (DataType::Unknown, DataType::Unknown) => Ok((coerce(self, a, DataType::Text)?, coerce(self, b, DataType::Text)?, DataType::Text)),
+            (DataType::Unknown, DataType::Unknown) => Ok((
+                coerce(self, a, DataType::Text)?,
+                coerce(self, b, DataType::Text)?,
+                DataType::Text,
+            )),
             (DataType::Unknown, t) => Ok((coerce(self, a, t)?, b, t)),
             (t, DataType::Unknown) => Ok((a, coerce(self, b, t)?, t)),
             (x, y) if comparable(&x, &y) => Ok((a, b, x)),
-            (x, y) => Err(PlanError::UndefinedFunction(format!("operator does not exist: {} {op} {}", x.display_name(), y.display_name()))),
+            (x, y) => Err(PlanError::UndefinedFunction(format!(
+                "operator does not exist: {} {op} {}",
+                x.display_name(),
+                y.display_name()
+            ))),
         }
     }
 
-    fn binary(&mut self, l: &ast::Expr, op: &ast::BinaryOperator, r: &ast::Expr, scope: &Scope) -> Result<(Expr, DataType)> {
+    fn binary(
+        &mut self,
+        l: &ast::Expr,
+        op: &ast::BinaryOperator,
+        r: &ast::Expr,
+        scope: &Scope,
+    ) -> Result<(Expr, DataType)> {
         use ast::BinaryOperator as O;
         let cmp = |o: &O| -> Option<BinOp> {
             Some(match o {
@@ -1652,14 +2331,24 @@ impl Binder<'_> {
             O::StringConcat => {
                 let (x, _) = self.expr(l, scope)?;
                 let (y, _) = self.expr(r, scope)?;
-                Ok((Expr::Binary(BinOp::Concat, Box::new(Expr::Cast(Box::new(x), DataType::Text)), Box::new(Expr::Cast(Box::new(y), DataType::Text))), DataType::Text))
+                Ok((
+                    Expr::Binary(
+                        BinOp::Concat,
+                        Box::new(Expr::Cast(Box::new(x), DataType::Text)),
+                        Box::new(Expr::Cast(Box::new(y), DataType::Text)),
+                    ),
+                    DataType::Text,
+                ))
             }
             O::PGRegexMatch | O::PGRegexIMatch | O::PGRegexNotMatch | O::PGRegexNotIMatch => {
                 let (x, _) = self.expr(l, scope)?;
                 let (y, _) = self.expr(r, scope)?;
                 let ci = matches!(op, O::PGRegexIMatch | O::PGRegexNotIMatch);
                 let neg = matches!(op, O::PGRegexNotMatch | O::PGRegexNotIMatch);
-                Ok((Expr::Binary(BinOp::Regex(ci, neg), Box::new(x), Box::new(y)), DataType::Bool))
+                Ok((
+                    Expr::Binary(BinOp::Regex(ci, neg), Box::new(x), Box::new(y)),
+                    DataType::Bool,
+                ))
             }
             O::PGLikeMatch | O::PGNotLikeMatch | O::PGILikeMatch | O::PGNotILikeMatch => {
                 let (x, _) = self.expr(l, scope)?;
@@ -1686,7 +2375,9 @@ impl Binder<'_> {
                 };
                 // Unknown operands take the other side's type.
                 let (xt2, yt2) = match (xt, yt) {
-                    (DataType::Unknown, DataType::Unknown) => (DataType::Numeric(None), DataType::Numeric(None)),
+                    (DataType::Unknown, DataType::Unknown) => {
+                        (DataType::Numeric(None), DataType::Numeric(None))
+                    }
                     (DataType::Unknown, t) => (t, t),
                     (t, DataType::Unknown) => (t, t),
                     p => p,
@@ -1697,23 +2388,40 @@ impl Binder<'_> {
                             this.params[i] = to;
                             Expr::Param(i)
                         }
-                        Expr::Literal(v) if t == DataType::Unknown => Expr::Literal(cast::cast(v, &to)?),
+                        Expr::Literal(v) if t == DataType::Unknown => {
+                            Expr::Literal(cast::cast(v, &to)?)
+                        }
                         e => e,
                     })
                 };
                 let x = fix(self, x, xt, xt2)?;
                 let y = fix(self, y, yt, yt2)?;
                 // date ± integer, timestamp arithmetic
-                if matches!(xt2, DataType::Date) && yt2.is_integer() && matches!(b, BinOp::Add | BinOp::Sub) {
+                if matches!(xt2, DataType::Date)
+                    && yt2.is_integer()
+                    && matches!(b, BinOp::Add | BinOp::Sub)
+                {
                     return Ok((Expr::Binary(b, Box::new(x), Box::new(y)), DataType::Date));
                 }
-                if matches!(xt2, DataType::Date) && matches!(yt2, DataType::Date) && b == BinOp::Sub {
+                if matches!(xt2, DataType::Date) && matches!(yt2, DataType::Date) && b == BinOp::Sub
+                {
                     return Ok((Expr::Binary(b, Box::new(x), Box::new(y)), DataType::Int4));
                 }
                 let rt = arith_type(&xt2, &yt2).ok_or_else(|| {
-                    PlanError::UndefinedFunction(format!("operator does not exist: {} {op} {}", xt.display_name(), yt.display_name()))
+                    PlanError::UndefinedFunction(format!(
+                        "operator does not exist: {} {op} {}",
+                        xt.display_name(),
+                        yt.display_name()
+                    ))
                 })?;
-                Ok((Expr::Binary(b, Box::new(Expr::Cast(Box::new(x), rt)), Box::new(Expr::Cast(Box::new(y), rt))), rt))
+                Ok((
+                    Expr::Binary(
+                        b,
+                        Box::new(Expr::Cast(Box::new(x), rt)),
+                        Box::new(Expr::Cast(Box::new(y), rt)),
+                    ),
+                    rt,
+                ))
             }
             other => not_supported(format!("operator {other}")),
         }
@@ -1721,7 +2429,17 @@ impl Binder<'_> {
 
     fn function(&mut self, f: &ast::Function, scope: &Scope) -> Result<(Expr, DataType)> {
         let parts = object_parts(&f.name);
-        let name = parts.last().cloned().unwrap_or_default();
+        let mut name = parts.last().cloned().unwrap_or_default();
+        match name.as_str() {
+            "current_timestamp" | "localtimestamp" => name = "now".into(),
+            "current_user" | "session_user" | "user" => {
+                return Ok((
+                    Expr::Literal(Value::Text("postgres".into())),
+                    DataType::Name,
+                ))
+            }
+            _ => {}
+        }
         let (args, distinct, star) = match &f.args {
             ast::FunctionArguments::None => (vec![], false, false),
             ast::FunctionArguments::List(l) => {
@@ -1729,18 +2447,31 @@ impl Binder<'_> {
                 let mut star = false;
                 for a in &l.args {
                     match a {
-                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => v.push(e.clone()),
+                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
+                            v.push(e.clone())
+                        }
                         ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard) => star = true,
                         other => return not_supported(format!("function argument {other}")),
                     }
                 }
-                (v, matches!(l.duplicate_treatment, Some(ast::DuplicateTreatment::Distinct)), star)
+                (
+                    v,
+                    matches!(
+                        l.duplicate_treatment,
+                        Some(ast::DuplicateTreatment::Distinct)
+                    ),
+                    star,
+                )
             }
-            ast::FunctionArguments::Subquery(_) => return not_supported("subquery as function argument"),
+            ast::FunctionArguments::Subquery(_) => {
+                return not_supported("subquery as function argument")
+            }
         };
         if let Some(func) = is_agg_name(&name) {
             let Some(ctx) = self.agg.take() else {
-                return Err(PlanError::Grouping("aggregate functions are not allowed here".into()));
+                return Err(PlanError::Grouping(
+                    "aggregate functions are not allowed here".into(),
+                ));
             };
             let input = ctx.input.clone();
             let mut bound = Vec::new();
@@ -1756,7 +2487,9 @@ impl Binder<'_> {
             self.agg = Some(ctx);
             res?;
             let (func, ty) = match (func, types.first()) {
-                (AggFunc::Count, _) if star || args.is_empty() => (AggFunc::CountStar, DataType::Int8),
+                (AggFunc::Count, _) if star || args.is_empty() => {
+                    (AggFunc::CountStar, DataType::Int8)
+                }
                 (AggFunc::Count | AggFunc::CountStar, _) => (AggFunc::Count, DataType::Int8),
                 (AggFunc::Sum, Some(t)) => (
                     AggFunc::Sum,
@@ -1766,7 +2499,12 @@ impl Binder<'_> {
                         DataType::Float8 => DataType::Float8,
                         t if t.is_numeric() => DataType::Numeric(None),
                         DataType::Unknown => DataType::Numeric(None),
-                        t => return Err(PlanError::UndefinedFunction(format!("function sum({}) does not exist", t.display_name()))),
+                        t => {
+                            return Err(PlanError::UndefinedFunction(format!(
+                                "function sum({}) does not exist",
+                                t.display_name()
+                            )))
+                        }
                     },
                 ),
                 (AggFunc::Avg, Some(t)) => (
@@ -1774,16 +2512,37 @@ impl Binder<'_> {
                     match t {
                         DataType::Float4 | DataType::Float8 => DataType::Float8,
                         t if t.is_numeric() => DataType::Numeric(None),
-                        t => return Err(PlanError::UndefinedFunction(format!("function avg({}) does not exist", t.display_name()))),
+                        t => {
+                            return Err(PlanError::UndefinedFunction(format!(
+                                "function avg({}) does not exist",
+                                t.display_name()
+                            )))
+                        }
                     },
                 ),
-                (AggFunc::Min | AggFunc::Max, Some(t)) => (func, if *t == DataType::Unknown { DataType::Text } else { *t }),
+                (AggFunc::Min | AggFunc::Max, Some(t)) => (
+                    func,
+                    if *t == DataType::Unknown {
+                        DataType::Text
+                    } else {
+                        *t
+                    },
+                ),
                 (AggFunc::BoolAnd | AggFunc::BoolOr, _) => (func, DataType::Bool),
                 (AggFunc::StringAgg, _) => (func, DataType::Text),
-                (f, None) => return Err(PlanError::UndefinedFunction(format!("function {f:?}() does not exist").to_lowercase())),
+                (f, None) => {
+                    return Err(PlanError::UndefinedFunction(
+                        format!("function {f:?}() does not exist").to_lowercase(),
+                    ))
+                }
             };
             let ctx = self.agg.as_mut().expect("restored above");
-            let call = AggCall { func, args: bound, distinct, ty };
+            let call = AggCall {
+                func,
+                args: bound,
+                distinct,
+                ty,
+            };
             let idx = match ctx.aggs.iter().position(|c| *c == call) {
                 Some(i) => i,
                 None => {
@@ -1805,7 +2564,13 @@ impl Binder<'_> {
         let bound = bound
             .into_iter()
             .zip(&types)
-            .map(|(x, t)| if *t == DataType::Unknown { Expr::Cast(Box::new(x), DataType::Text) } else { x })
+            .map(|(x, t)| {
+                if *t == DataType::Unknown {
+                    Expr::Cast(Box::new(x), DataType::Text)
+                } else {
+                    x
+                }
+            })
             .collect();
         Ok((Expr::Func(name, bound), ret))
     }
@@ -1815,10 +2580,18 @@ fn common_type(a: DataType, b: DataType) -> Result<DataType> {
     Ok(match (a, b) {
         (DataType::Unknown, t) | (t, DataType::Unknown) => t,
         (x, y) if x == y => x,
-        (x, y) if x.is_numeric() && y.is_numeric() => arith_type(&x, &y).unwrap_or(DataType::Numeric(None)),
+        (x, y) if x.is_numeric() && y.is_numeric() => {
+            arith_type(&x, &y).unwrap_or(DataType::Numeric(None))
+        }
         (x, y) if x.is_string() && y.is_string() => DataType::Text,
         (x, y) if comparable(&x, &y) => y,
-        (x, y) => return Err(PlanError::DatatypeMismatch(format!("CASE types {} and {} cannot be matched", x.display_name(), y.display_name()))),
+        (x, y) => {
+            return Err(PlanError::DatatypeMismatch(format!(
+                "CASE types {} and {} cannot be matched",
+                x.display_name(),
+                y.display_name()
+            )))
+        }
     })
 }
 
@@ -1833,7 +2606,10 @@ fn cast_allowed(from: &DataType, to: &DataType) -> bool {
         (from, to),
         (DataType::Bool, DataType::Int4)
             | (DataType::Int4, DataType::Bool)
-            | (DataType::Date | DataType::Timestamp | DataType::TimestampTz, DataType::Date | DataType::Timestamp | DataType::TimestampTz)
+            | (
+                DataType::Date | DataType::Timestamp | DataType::TimestampTz,
+                DataType::Date | DataType::Timestamp | DataType::TimestampTz
+            )
             | (DataType::Bytea, DataType::Bytea)
             | (DataType::Bool, DataType::Bool)
     )
@@ -1843,39 +2619,90 @@ fn cast_allowed(from: &DataType, to: &DataType) -> bool {
 fn function_type(name: &str, args: &[DataType]) -> Result<DataType> {
     let first = args.first().copied().unwrap_or(DataType::Unknown);
     Ok(match name {
-        "version" | "current_database" | "current_setting" | "pg_get_userbyid" | "format_type" | "pg_encoding_to_char" | "lower" | "upper"
-        | "btrim" | "ltrim" | "rtrim" | "substr" | "replace" | "repeat" | "concat" | "concat_ws" | "left" | "right" | "md5" | "to_char"
-        | "obj_description" | "col_description" | "shobj_description" | "pg_get_expr" | "array_to_string" | "quote_ident" | "initcap"
-        | "reverse" | "lpad" | "rpad" | "pg_size_pretty" | "current_schema" | "pg_get_indexdef" | "pg_get_constraintdef" | "translate"
-        | "split_part" | "chr" | "inet_server_addr" => {
+        "version"
+        | "current_database"
+        | "current_setting"
+        | "pg_get_userbyid"
+        | "format_type"
+        | "pg_encoding_to_char"
+        | "lower"
+        | "upper"
+        | "btrim"
+        | "ltrim"
+        | "rtrim"
+        | "substr"
+        | "replace"
+        | "repeat"
+        | "concat"
+        | "concat_ws"
+        | "left"
+        | "right"
+        | "md5"
+        | "to_char"
+        | "obj_description"
+        | "col_description"
+        | "shobj_description"
+        | "pg_get_expr"
+        | "array_to_string"
+        | "quote_ident"
+        | "initcap"
+        | "reverse"
+        | "lpad"
+        | "rpad"
+        | "pg_size_pretty"
+        | "current_schema"
+        | "pg_get_indexdef"
+        | "pg_get_constraintdef"
+        | "translate"
+        | "split_part"
+        | "chr"
+        | "inet_server_addr" => {
             if name == "current_database" || name == "current_schema" {
                 DataType::Name
             } else {
                 DataType::Text
             }
         }
-        "length" | "char_length" | "character_length" | "octet_length" | "strpos" | "ascii" | "pg_backend_pid" | "sign_int" => DataType::Int4,
-        "pg_table_is_visible" | "pg_type_is_visible" | "has_table_privilege" | "has_schema_privilege" | "has_database_privilege"
-        | "pg_is_in_recovery" | "starts_with" => DataType::Bool,
-        "now" | "statement_timestamp" | "transaction_timestamp" | "clock_timestamp" | "pg_postmaster_start_time" => DataType::TimestampTz,
+        "length" | "char_length" | "character_length" | "octet_length" | "strpos" | "ascii"
+        | "pg_backend_pid" | "sign_int" => DataType::Int4,
+        "pg_table_is_visible"
+        | "pg_type_is_visible"
+        | "has_table_privilege"
+        | "has_schema_privilege"
+        | "has_database_privilege"
+        | "pg_is_in_recovery"
+        | "starts_with" => DataType::Bool,
+        "now"
+        | "statement_timestamp"
+        | "transaction_timestamp"
+        | "clock_timestamp"
+        | "pg_postmaster_start_time" => DataType::TimestampTz,
         "current_date" => DataType::Date,
-        "random" | "pi" | "sqrt" | "exp" | "ln" | "log10" | "power" | "pow" | "cbrt" | "degrees" | "radians" | "sin" | "cos" | "tan" => {
-            DataType::Float8
-        }
+        "random" | "pi" | "sqrt" | "exp" | "ln" | "log10" | "power" | "pow" | "cbrt"
+        | "degrees" | "radians" | "sin" | "cos" | "tan" => DataType::Float8,
         "abs" | "ceil" | "ceiling" | "floor" | "round" | "trunc" | "sign" => {
             if first == DataType::Unknown {
                 DataType::Numeric(None)
             } else if first.is_numeric() {
-                if matches!(name, "ceil" | "ceiling" | "floor" | "round" | "trunc" | "sign") && first.is_integer() {
+                if matches!(
+                    name,
+                    "ceil" | "ceiling" | "floor" | "round" | "trunc" | "sign"
+                ) && first.is_integer()
+                {
                     DataType::Numeric(None)
                 } else {
                     first
                 }
             } else {
-                return Err(PlanError::UndefinedFunction(format!("function {name}({}) does not exist", first.display_name())));
+                return Err(PlanError::UndefinedFunction(format!(
+                    "function {name}({}) does not exist",
+                    first.display_name()
+                )));
             }
         }
-        "mod" | "div" => arith_type(&first, args.get(1).unwrap_or(&first)).unwrap_or(DataType::Numeric(None)),
+        "mod" | "div" => {
+            arith_type(&first, args.get(1).unwrap_or(&first)).unwrap_or(DataType::Numeric(None))
+        }
         "coalesce" | "nullif" | "greatest" | "least" => {
             let mut t = DataType::Unknown;
             for a in args {
@@ -1887,13 +2714,21 @@ fn function_type(name: &str, args: &[DataType]) -> Result<DataType> {
                 t
             }
         }
-        "pg_relation_size" | "pg_total_relation_size" | "pg_table_size" | "pg_indexes_size" | "pg_database_size" | "txid_current" => DataType::Int8,
+        "pg_relation_size"
+        | "pg_total_relation_size"
+        | "pg_table_size"
+        | "pg_indexes_size"
+        | "pg_database_size"
+        | "txid_current" => DataType::Int8,
         "date_trunc" => args.get(1).copied().unwrap_or(DataType::Timestamp),
         "extract" | "date_part" => DataType::Numeric(None),
         "gen_random_uuid" => DataType::Text,
         _ => {
             let sig: Vec<String> = args.iter().map(|a| a.display_name()).collect();
-            return Err(PlanError::UndefinedFunction(format!("function {name}({}) does not exist", sig.join(", "))));
+            return Err(PlanError::UndefinedFunction(format!(
+                "function {name}({}) does not exist",
+                sig.join(", ")
+            )));
         }
     })
 }
@@ -1914,8 +2749,12 @@ fn txn_modes(modes: &[ast::TransactionMode]) -> Vec<TxnMode> {
     modes
         .iter()
         .map(|m| match m {
-            ast::TransactionMode::IsolationLevel(l) => TxnMode::Isolation(l.to_string().to_lowercase()),
-            ast::TransactionMode::AccessMode(a) => TxnMode::ReadOnly(matches!(a, ast::TransactionAccessMode::ReadOnly)),
+            ast::TransactionMode::IsolationLevel(l) => {
+                TxnMode::Isolation(l.to_string().to_lowercase())
+            }
+            ast::TransactionMode::AccessMode(a) => {
+                TxnMode::ReadOnly(matches!(a, ast::TransactionAccessMode::ReadOnly))
+            }
         })
         .collect()
 }
@@ -1926,7 +2765,12 @@ fn table_scope(t: &TableDef, alias: &str) -> Scope {
             .columns
             .iter()
             .enumerate()
-            .map(|(i, c)| ScopeCol { table: Some(alias.to_string()), name: c.name.clone(), ty: c.ty, source: Some((t.oid, i as i16 + 1)) })
+            .map(|(i, c)| ScopeCol {
+                table: Some(alias.to_string()),
+                name: c.name.clone(),
+                ty: c.ty,
+                source: Some((t.oid, i as i16 + 1)),
+            })
             .collect(),
     }
 }
@@ -1946,7 +2790,9 @@ fn resolve(scope: &Scope, tbl: Option<&str>, name: &str) -> Result<usize> {
         None => {
             if let Some(t) = tbl {
                 if !scope.cols.iter().any(|c| c.table.as_deref() == Some(t)) {
-                    return Err(PlanError::UndefinedTable(format!("missing FROM-clause entry for table \"{t}\"")));
+                    return Err(PlanError::UndefinedTable(format!(
+                        "missing FROM-clause entry for table \"{t}\""
+                    )));
                 }
                 return Err(PlanError::UndefinedColumn(format!("{t}.{name}")));
             }
@@ -1971,14 +2817,17 @@ fn resolve_output_ref(g: &ast::Expr, items: &[ast::SelectItem]) -> Option<ast::E
             if let ast::Value::Number(n, _) = &v.value {
                 let i: usize = n.to_string().parse().ok()?;
                 match items.get(i.checked_sub(1)?)? {
-                    ast::SelectItem::UnnamedExpr(e) | ast::SelectItem::ExprWithAlias { expr: e, .. } => return Some(e.clone()),
+                    ast::SelectItem::UnnamedExpr(e)
+                    | ast::SelectItem::ExprWithAlias { expr: e, .. } => return Some(e.clone()),
                     _ => return None,
                 }
             }
             None
         }
         ast::Expr::Identifier(id) => items.iter().find_map(|it| match it {
-            ast::SelectItem::ExprWithAlias { expr, alias } if ident(alias) == ident(id) && !matches!(expr, ast::Expr::Identifier(_)) => {
+            ast::SelectItem::ExprWithAlias { expr, alias }
+                if ident(alias) == ident(id) && !matches!(expr, ast::Expr::Identifier(_)) =>
+            {
                 Some(expr.clone())
             }
             _ => None,
@@ -1993,8 +2842,12 @@ fn column_name(e: &ast::Expr) -> String {
         ast::Expr::Identifier(i) => ident(i),
         ast::Expr::CompoundIdentifier(v) => v.last().map(ident).unwrap_or_default(),
         ast::Expr::Function(f) => object_parts(&f.name).last().cloned().unwrap_or_default(),
-        ast::Expr::Cast { expr, data_type, .. } => match &**expr {
-            ast::Expr::Value(_) => convert_type(data_type).map(|t| t.type_name().to_string()).unwrap_or_else(|_| "?column?".into()),
+        ast::Expr::Cast {
+            expr, data_type, ..
+        } => match &**expr {
+            ast::Expr::Value(_) => convert_type(data_type)
+                .map(|t| t.type_name().to_string())
+                .unwrap_or_else(|_| "?column?".into()),
             e => column_name(e),
         },
         ast::Expr::Nested(x) => column_name(x),
@@ -2022,7 +2875,9 @@ fn is_const(e: &Expr) -> bool {
     match e {
         Expr::Literal(_) | Expr::Param(_) => true,
         Expr::Cast(x, _) | Expr::Neg(x) => is_const(x),
-        Expr::Binary(op, a, b) if !matches!(op, BinOp::And | BinOp::Or) => is_const(a) && is_const(b),
+        Expr::Binary(op, a, b) if !matches!(op, BinOp::And | BinOp::Or) => {
+            is_const(a) && is_const(b)
+        }
         Expr::Func(n, args) => n == "now" && args.is_empty(),
         _ => false,
     }
@@ -2065,9 +2920,18 @@ fn cmp_const(c: &Expr, col: usize) -> Option<(BinOp, Expr)> {
 /// Puts a WHERE predicate on a plan: into a scan (choosing an index), or above.
 fn push_filter(b: &Binder<'_>, plan: Plan, pred: Expr) -> Plan {
     match plan {
-        Plan::SeqScan { table, filter: None } => b.access_path(&table, Some(pred)),
-        Plan::System { name, filter: None } => Plan::System { name, filter: Some(pred) },
-        p => Plan::Filter { input: Box::new(p), pred },
+        Plan::SeqScan {
+            table,
+            filter: None,
+        } => b.access_path(&table, Some(pred)),
+        Plan::System { name, filter: None } => Plan::System {
+            name,
+            filter: Some(pred),
+        },
+        p => Plan::Filter {
+            input: Box::new(p),
+            pred,
+        },
     }
 }
 
@@ -2092,7 +2956,11 @@ fn walk(e: &Expr, f: &mut dyn FnMut(&Expr)) {
         }
         Expr::Not(a) | Expr::Neg(a) | Expr::IsNull(a, _) | Expr::Cast(a, _) => walk(a, f),
         Expr::Func(_, args) => args.iter().for_each(|a| walk(a, f)),
-        Expr::Case { operand, whens, else_ } => {
+        Expr::Case {
+            operand,
+            whens,
+            else_,
+        } => {
             if let Some(o) = operand {
                 walk(o, f);
             }
@@ -2132,7 +3000,11 @@ fn shift_mut(e: &mut Expr, by: usize) {
         }
         Expr::Not(a) | Expr::Neg(a) | Expr::IsNull(a, _) | Expr::Cast(a, _) => shift_mut(a, by),
         Expr::Func(_, args) => args.iter_mut().for_each(|a| shift_mut(a, by)),
-        Expr::Case { operand, whens, else_ } => {
+        Expr::Case {
+            operand,
+            whens,
+            else_,
+        } => {
             if let Some(o) = operand {
                 shift_mut(o, by);
             }
@@ -2158,17 +3030,26 @@ fn shift_mut(e: &mut Expr, by: usize) {
 }
 
 /// A join, as a hash join when the ON clause has equalities between the sides.
-fn make_join(left: Plan, right: Plan, kind: JoinKind, on: Option<Expr>, lw: usize, rw: usize) -> Plan {
+fn make_join(
+    left: Plan,
+    right: Plan,
+    kind: JoinKind,
+    on: Option<Expr>,
+    lw: usize,
+    rw: usize,
+) -> Plan {
     if let Some(on) = &on {
         let mut keys = Vec::new();
         let mut rest = Vec::new();
         for c in conjuncts(on) {
             if let Expr::Binary(BinOp::Eq, a, b) = c {
-                if refs_only(a, 0, lw) && refs_only(b, lw, lw + rw) && !is_const(a) && !is_const(b) {
+                if refs_only(a, 0, lw) && refs_only(b, lw, lw + rw) && !is_const(a) && !is_const(b)
+                {
                     keys.push(((**a).clone(), shift(b, lw)));
                     continue;
                 }
-                if refs_only(b, 0, lw) && refs_only(a, lw, lw + rw) && !is_const(a) && !is_const(b) {
+                if refs_only(b, 0, lw) && refs_only(a, lw, lw + rw) && !is_const(a) && !is_const(b)
+                {
                     keys.push(((**b).clone(), shift(a, lw)));
                     continue;
                 }
@@ -2176,19 +3057,44 @@ fn make_join(left: Plan, right: Plan, kind: JoinKind, on: Option<Expr>, lw: usiz
             rest.push(c.clone());
         }
         if !keys.is_empty() {
-            let residual = rest.into_iter().reduce(|a, b| Expr::Binary(BinOp::And, Box::new(a), Box::new(b)));
-            return Plan::HashJoin { left: Box::new(left), right: Box::new(right), kind, keys, residual, right_width: rw };
+            let residual = rest
+                .into_iter()
+                .reduce(|a, b| Expr::Binary(BinOp::And, Box::new(a), Box::new(b)));
+            return Plan::HashJoin {
+                left: Box::new(left),
+                right: Box::new(right),
+                kind,
+                keys,
+                residual,
+                right_width: rw,
+            };
         }
     }
-    Plan::Join { left: Box::new(left), right: Box::new(right), kind, on, right_width: rw }
+    Plan::Join {
+        left: Box::new(left),
+        right: Box::new(right),
+        kind,
+        on,
+        right_width: rw,
+    }
 }
 
-fn agg_node(input: Plan, a: &AggCtx, group_asts: &[ast::Expr], b: &mut Binder<'_>, scope: &Scope) -> Result<Plan> {
+fn agg_node(
+    input: Plan,
+    a: &AggCtx,
+    group_asts: &[ast::Expr],
+    b: &mut Binder<'_>,
+    scope: &Scope,
+) -> Result<Plan> {
     let mut group = Vec::new();
     let saved = b.agg.take();
     for g in group_asts {
         group.push(b.expr(g, scope)?.0);
     }
     b.agg = saved;
-    Ok(Plan::Aggregate { input: Box::new(input), group, aggs: a.aggs.clone() })
+    Ok(Plan::Aggregate {
+        input: Box::new(input),
+        group,
+        aggs: a.aggs.clone(),
+    })
 }

@@ -39,9 +39,22 @@ pub enum Expr {
     IsDistinct(Box<Expr>, Box<Expr>, bool),
     Cast(Box<Expr>, DataType),
     Func(String, Vec<Expr>),
-    Case { operand: Option<Box<Expr>>, whens: Vec<(Expr, Expr)>, else_: Option<Box<Expr>> },
-    InList { expr: Box<Expr>, list: Vec<Expr>, negated: bool },
-    Like { expr: Box<Expr>, pattern: Box<Expr>, negated: bool, ci: bool },
+    Case {
+        operand: Option<Box<Expr>>,
+        whens: Vec<(Expr, Expr)>,
+        else_: Option<Box<Expr>>,
+    },
+    InList {
+        expr: Box<Expr>,
+        list: Vec<Expr>,
+        negated: bool,
+    },
+    Like {
+        expr: Box<Expr>,
+        pattern: Box<Expr>,
+        negated: bool,
+        ci: bool,
+    },
     /// A scalar subquery evaluated once per statement (uncorrelated).
     Subquery(Box<Plan>),
     Exists(Box<Plan>, bool),
@@ -95,21 +108,69 @@ pub struct IndexBounds {
 pub enum Plan {
     /// One row with no columns (SELECT without FROM).
     Single,
-    SeqScan { table: Arc<TableDef>, filter: Option<Expr> },
-    IndexScan { table: Arc<TableDef>, index: usize, bounds: IndexBounds, filter: Option<Expr> },
+    SeqScan {
+        table: Arc<TableDef>,
+        filter: Option<Expr>,
+    },
+    IndexScan {
+        table: Arc<TableDef>,
+        index: usize,
+        bounds: IndexBounds,
+        filter: Option<Expr>,
+    },
     /// A pg_catalog view, computed when scanned.
-    System { name: String, filter: Option<Expr> },
-    Values { rows: Vec<Vec<Expr>> },
-    Filter { input: Box<Plan>, pred: Expr },
-    Project { input: Box<Plan>, exprs: Vec<Expr> },
-    Join { left: Box<Plan>, right: Box<Plan>, kind: JoinKind, on: Option<Expr>, right_width: usize },
+    System {
+        name: String,
+        filter: Option<Expr>,
+    },
+    Values {
+        rows: Vec<Vec<Expr>>,
+    },
+    Filter {
+        input: Box<Plan>,
+        pred: Expr,
+    },
+    Project {
+        input: Box<Plan>,
+        exprs: Vec<Expr>,
+    },
+    Join {
+        left: Box<Plan>,
+        right: Box<Plan>,
+        kind: JoinKind,
+        on: Option<Expr>,
+        right_width: usize,
+    },
     /// Equi-join on keys: (left key exprs, right key exprs) plus a residual.
-    HashJoin { left: Box<Plan>, right: Box<Plan>, kind: JoinKind, keys: Vec<(Expr, Expr)>, residual: Option<Expr>, right_width: usize },
-    Aggregate { input: Box<Plan>, group: Vec<Expr>, aggs: Vec<AggCall> },
-    Sort { input: Box<Plan>, keys: Vec<SortKey> },
-    Limit { input: Box<Plan>, limit: Option<Expr>, offset: Option<Expr> },
-    Distinct { input: Box<Plan> },
-    Union { inputs: Vec<Plan>, all: bool },
+    HashJoin {
+        left: Box<Plan>,
+        right: Box<Plan>,
+        kind: JoinKind,
+        keys: Vec<(Expr, Expr)>,
+        residual: Option<Expr>,
+        right_width: usize,
+    },
+    Aggregate {
+        input: Box<Plan>,
+        group: Vec<Expr>,
+        aggs: Vec<AggCall>,
+    },
+    Sort {
+        input: Box<Plan>,
+        keys: Vec<SortKey>,
+    },
+    Limit {
+        input: Box<Plan>,
+        limit: Option<Expr>,
+        offset: Option<Expr>,
+    },
+    Distinct {
+        input: Box<Plan>,
+    },
+    Union {
+        inputs: Vec<Plan>,
+        all: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -161,26 +222,78 @@ pub struct CopyOptions {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Statement {
     Query(Query),
-    Insert { table: Arc<TableDef>, source: Plan, returning: Option<Query> },
-    Update { target: Target, assignments: Vec<(usize, Expr)>, returning: Option<Query> },
-    Delete { target: Target, returning: Option<Query> },
-    CreateTable { def: TableDef, if_not_exists: bool },
-    DropTable { tables: Vec<Arc<TableDef>>, missing: Vec<String> },
-    Truncate { tables: Vec<Arc<TableDef>> },
-    AddIndex { table: Arc<TableDef>, name: String, columns: Vec<usize>, unique: bool, primary: bool, if_not_exists: bool },
-    DropIndex { table: Arc<TableDef>, index: usize },
+    Insert {
+        table: Arc<TableDef>,
+        source: Plan,
+        returning: Option<Query>,
+    },
+    Update {
+        target: Target,
+        assignments: Vec<(usize, Expr)>,
+        returning: Option<Query>,
+    },
+    Delete {
+        target: Target,
+        returning: Option<Query>,
+    },
+    CreateTable {
+        def: TableDef,
+        if_not_exists: bool,
+    },
+    DropTable {
+        tables: Vec<Arc<TableDef>>,
+        missing: Vec<String>,
+    },
+    Truncate {
+        tables: Vec<Arc<TableDef>>,
+    },
+    AddIndex {
+        table: Arc<TableDef>,
+        name: String,
+        columns: Vec<usize>,
+        unique: bool,
+        primary: bool,
+        if_not_exists: bool,
+    },
+    DropIndex {
+        table: Arc<TableDef>,
+        index: usize,
+    },
     Begin(Vec<TxnMode>),
     Commit,
     Rollback,
-    Set { name: String, value: Option<String>, local: bool },
-    Show { name: String },
-    CopyFrom { table: Arc<TableDef>, columns: Vec<usize>, options: CopyOptions },
-    CopyTo { query: Query, options: CopyOptions },
+    Set {
+        name: String,
+        value: Option<String>,
+        local: bool,
+    },
+    Show {
+        name: String,
+    },
+    CopyFrom {
+        table: Arc<TableDef>,
+        columns: Vec<usize>,
+        options: CopyOptions,
+    },
+    CopyTo {
+        query: Query,
+        options: CopyOptions,
+    },
     Checkpoint,
-    Vacuum { full: bool, verbose: bool, analyze: bool, tables: Vec<Arc<TableDef>> },
-    Analyze { tables: Vec<Arc<TableDef>> },
+    Vacuum {
+        full: bool,
+        verbose: bool,
+        analyze: bool,
+        tables: Vec<Arc<TableDef>>,
+    },
+    Analyze {
+        tables: Vec<Arc<TableDef>>,
+    },
     /// A statement accepted and ignored, with the command tag to answer.
-    NoOp { tag: String, notice: Option<String> },
+    NoOp {
+        tag: String,
+        notice: Option<String>,
+    },
 }
 
 impl Statement {

@@ -5,7 +5,11 @@ use clap::Parser;
 use std::collections::BTreeMap;
 
 #[derive(Parser, Debug)]
-#[command(name = "basalt", version, about = "Basalt: a PostgreSQL-compatible database server")]
+#[command(
+    name = "basalt",
+    version,
+    about = "Basalt: a PostgreSQL-compatible database server"
+)]
 struct Args {
     /// Data directory (created on first start).
     #[arg(long = "data-dir", short = 'D')]
@@ -75,7 +79,10 @@ pub struct Config {
 
 impl Config {
     pub fn get(&self, name: &str) -> String {
-        self.values.get(&name.to_lowercase()).cloned().unwrap_or_default()
+        self.values
+            .get(&name.to_lowercase())
+            .cloned()
+            .unwrap_or_default()
     }
     pub fn get_opt(&self, name: &str) -> Option<String> {
         self.values.get(&name.to_lowercase()).cloned()
@@ -87,7 +94,11 @@ impl Config {
             if HIDDEN.contains(&k.as_str()) {
                 continue;
             }
-            let disp = DEFAULTS.iter().find(|(d, _)| d.to_lowercase() == *k).map(|(d, _)| d.to_string()).unwrap_or(k.clone());
+            let disp = DEFAULTS
+                .iter()
+                .find(|(d, _)| d.to_lowercase() == *k)
+                .map(|(d, _)| d.to_string())
+                .unwrap_or(k.clone());
             out.push((disp, v.clone()));
         }
         out
@@ -96,12 +107,18 @@ impl Config {
 
 pub fn load() -> Result<Config, String> {
     let args = Args::parse();
-    let mut values: BTreeMap<String, String> = DEFAULTS.iter().map(|(k, v)| (k.to_lowercase(), v.to_string())).collect();
-    let known = |k: &str| DEFAULTS.iter().any(|(d, _)| d.to_lowercase() == k) || HIDDEN.contains(&k);
+    let mut values: BTreeMap<String, String> = DEFAULTS
+        .iter()
+        .map(|(k, v)| (k.to_lowercase(), v.to_string()))
+        .collect();
+    let known =
+        |k: &str| DEFAULTS.iter().any(|(d, _)| d.to_lowercase() == k) || HIDDEN.contains(&k);
     // Flags first (to find the data directory and config file), applied last.
     let mut flags: Vec<(String, String)> = Vec::new();
     for s in &args.settings {
-        let (k, v) = s.split_once('=').ok_or_else(|| format!("-c expects name=value, got \"{s}\""))?;
+        let (k, v) = s
+            .split_once('=')
+            .ok_or_else(|| format!("-c expects name=value, got \"{s}\""))?;
         flags.push((k.trim().to_lowercase(), v.trim().to_string()));
     }
     if let Some(d) = &args.data_dir {
@@ -122,7 +139,9 @@ pub fn load() -> Result<Config, String> {
         .or_else(|| env("data_directory"))
         .unwrap_or_else(|| "./basalt-data".into());
     let file = args.config.clone().or_else(|| {
-        [format!("{data_dir}/basalt.toml"), "basalt.toml".to_string()].into_iter().find(|p| std::path::Path::new(p).exists())
+        [format!("{data_dir}/basalt.toml"), "basalt.toml".to_string()]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists())
     });
     if let Some(f) = file {
         let text = std::fs::read_to_string(&f).map_err(|e| format!("{f}: {e}"))?;
@@ -139,7 +158,11 @@ pub fn load() -> Result<Config, String> {
             values.insert(k, v);
         }
     }
-    let names: Vec<String> = values.keys().cloned().chain(HIDDEN.iter().map(|s| s.to_string())).collect();
+    let names: Vec<String> = values
+        .keys()
+        .cloned()
+        .chain(HIDDEN.iter().map(|s| s.to_string()))
+        .collect();
     for k in names {
         if let Some(v) = env(&k) {
             values.insert(k, v);

@@ -14,16 +14,26 @@ const EPOCH_MICROS: i64 = 946_684_800_000_000;
 pub fn encode_binary(v: &Value, ty: DataType) -> Vec<u8> {
     match (v, ty) {
         (Value::Bool(b), _) => vec![*b as u8],
-        (v, DataType::Int2) if v.as_i64().is_some() => (v.as_i64().unwrap_or(0) as i16).to_be_bytes().to_vec(),
-        (v, DataType::Int4) if v.as_i64().is_some() => (v.as_i64().unwrap_or(0) as i32).to_be_bytes().to_vec(),
-        (v, DataType::Oid) if v.as_i64().is_some() => (v.as_i64().unwrap_or(0) as u32).to_be_bytes().to_vec(),
-        (v, DataType::Int8) if v.as_i64().is_some() => v.as_i64().unwrap_or(0).to_be_bytes().to_vec(),
+        (v, DataType::Int2) if v.as_i64().is_some() => {
+            (v.as_i64().unwrap_or(0) as i16).to_be_bytes().to_vec()
+        }
+        (v, DataType::Int4) if v.as_i64().is_some() => {
+            (v.as_i64().unwrap_or(0) as i32).to_be_bytes().to_vec()
+        }
+        (v, DataType::Oid) if v.as_i64().is_some() => {
+            (v.as_i64().unwrap_or(0) as u32).to_be_bytes().to_vec()
+        }
+        (v, DataType::Int8) if v.as_i64().is_some() => {
+            v.as_i64().unwrap_or(0).to_be_bytes().to_vec()
+        }
         (Value::Float4(f), _) => f.to_be_bytes().to_vec(),
         (Value::Float8(f), _) => f.to_be_bytes().to_vec(),
         (Value::Numeric(d), _) => numeric_binary(d),
         (Value::Bytea(b), _) => b.clone(),
         (Value::Date(d), _) => ((*d - pg_epoch()).num_days() as i32).to_be_bytes().to_vec(),
-        (Value::Timestamp(t), _) => (t.and_utc().timestamp_micros() - EPOCH_MICROS).to_be_bytes().to_vec(),
+        (Value::Timestamp(t), _) => (t.and_utc().timestamp_micros() - EPOCH_MICROS)
+            .to_be_bytes()
+            .to_vec(),
         (Value::TimestampTz(t), _) => (t.timestamp_micros() - EPOCH_MICROS).to_be_bytes().to_vec(),
         (v, _) => v.to_string().into_bytes(),
     }
@@ -41,7 +51,11 @@ fn numeric_binary(d: &Decimal) -> Vec<u8> {
     let pad_frac = (4 - frac.len() % 4) % 4;
     digits_str.push_str(frac);
     digits_str.push_str(&"0".repeat(pad_frac));
-    let mut digits: Vec<i16> = digits_str.as_bytes().chunks(4).map(|c| std::str::from_utf8(c).unwrap_or("0").parse().unwrap_or(0)).collect();
+    let mut digits: Vec<i16> = digits_str
+        .as_bytes()
+        .chunks(4)
+        .map(|c| std::str::from_utf8(c).unwrap_or("0").parse().unwrap_or(0))
+        .collect();
     let mut weight = weight;
     while digits.first() == Some(&0) {
         digits.remove(0);
@@ -56,7 +70,14 @@ fn numeric_binary(d: &Decimal) -> Vec<u8> {
     let mut b = Vec::with_capacity(8 + digits.len() * 2);
     b.extend_from_slice(&(digits.len() as i16).to_be_bytes());
     b.extend_from_slice(&weight.to_be_bytes());
-    b.extend_from_slice(&(if d.is_sign_negative() && !d.is_zero() { 0x4000u16 } else { 0 }).to_be_bytes());
+    b.extend_from_slice(
+        &(if d.is_sign_negative() && !d.is_zero() {
+            0x4000u16
+        } else {
+            0
+        })
+        .to_be_bytes(),
+    );
     b.extend_from_slice(&dscale.to_be_bytes());
     for dg in digits {
         b.extend_from_slice(&dg.to_be_bytes());
@@ -65,31 +86,57 @@ fn numeric_binary(d: &Decimal) -> Vec<u8> {
 }
 
 fn bad_binary(ty: DataType) -> ExecError {
-    ExecError::Value(ValueError::InvalidText { ty: ty.display_name(), text: "<binary>".into() })
+    ExecError::Value(ValueError::InvalidText {
+        ty: ty.display_name(),
+        text: "<binary>".into(),
+    })
 }
 
 pub fn decode_param(data: &[u8], format: i16, ty: DataType) -> Result<Value, ExecError> {
     if format == 0 {
         let s = std::str::from_utf8(data).map_err(|_| ExecError::Value(ValueError::BadEncoding))?;
-        let ty = if ty == DataType::Unknown { DataType::Text } else { ty };
+        let ty = if ty == DataType::Unknown {
+            DataType::Text
+        } else {
+            ty
+        };
         return Ok(cast::from_text(s, &ty)?);
     }
-    let arr = |n: usize| -> Result<&[u8], ExecError> { if data.len() == n { Ok(data) } else { Err(bad_binary(ty)) } };
+    let arr = |n: usize| -> Result<&[u8], ExecError> {
+        if data.len() == n {
+            Ok(data)
+        } else {
+            Err(bad_binary(ty))
+        }
+    };
     Ok(match ty {
         DataType::Bool => Value::Bool(arr(1)?[0] != 0),
-        DataType::Int2 => Value::Int2(i16::from_be_bytes(arr(2)?.try_into().map_err(|_| bad_binary(ty))?)),
-        DataType::Int4 => Value::Int4(i32::from_be_bytes(arr(4)?.try_into().map_err(|_| bad_binary(ty))?)),
-        DataType::Oid => Value::Int8(u32::from_be_bytes(arr(4)?.try_into().map_err(|_| bad_binary(ty))?) as i64),
-        DataType::Int8 => Value::Int8(i64::from_be_bytes(arr(8)?.try_into().map_err(|_| bad_binary(ty))?)),
-        DataType::Float4 => Value::Float4(f32::from_be_bytes(arr(4)?.try_into().map_err(|_| bad_binary(ty))?)),
-        DataType::Float8 => Value::Float8(f64::from_be_bytes(arr(8)?.try_into().map_err(|_| bad_binary(ty))?)),
+        DataType::Int2 => Value::Int2(i16::from_be_bytes(
+            arr(2)?.try_into().map_err(|_| bad_binary(ty))?,
+        )),
+        DataType::Int4 => Value::Int4(i32::from_be_bytes(
+            arr(4)?.try_into().map_err(|_| bad_binary(ty))?,
+        )),
+        DataType::Oid => {
+            Value::Int8(u32::from_be_bytes(arr(4)?.try_into().map_err(|_| bad_binary(ty))?) as i64)
+        }
+        DataType::Int8 => Value::Int8(i64::from_be_bytes(
+            arr(8)?.try_into().map_err(|_| bad_binary(ty))?,
+        )),
+        DataType::Float4 => Value::Float4(f32::from_be_bytes(
+            arr(4)?.try_into().map_err(|_| bad_binary(ty))?,
+        )),
+        DataType::Float8 => Value::Float8(f64::from_be_bytes(
+            arr(8)?.try_into().map_err(|_| bad_binary(ty))?,
+        )),
         DataType::Bytea => Value::Bytea(data.to_vec()),
         DataType::Date => {
             let days = i32::from_be_bytes(arr(4)?.try_into().map_err(|_| bad_binary(ty))?);
             Value::Date(pg_epoch() + chrono::Duration::days(days as i64))
         }
         DataType::Timestamp | DataType::TimestampTz => {
-            let us = i64::from_be_bytes(arr(8)?.try_into().map_err(|_| bad_binary(ty))?) + EPOCH_MICROS;
+            let us =
+                i64::from_be_bytes(arr(8)?.try_into().map_err(|_| bad_binary(ty))?) + EPOCH_MICROS;
             let t = chrono::DateTime::from_timestamp_micros(us).ok_or_else(|| bad_binary(ty))?;
             if ty == DataType::Timestamp {
                 Value::Timestamp(t.naive_utc())
@@ -125,6 +172,9 @@ pub fn decode_param(data: &[u8], format: i16, ty: DataType) -> Result<Value, Exe
             acc.rescale(dscale);
             Value::Numeric(acc)
         }
-        _ => Value::Text(String::from_utf8(data.to_vec()).map_err(|_| ExecError::Value(ValueError::BadEncoding))?),
+        _ => Value::Text(
+            String::from_utf8(data.to_vec())
+                .map_err(|_| ExecError::Value(ValueError::BadEncoding))?,
+        ),
     })
 }

@@ -32,7 +32,8 @@ struct Out {
 impl Out {
     fn msg(&mut self, tag: u8, body: &[u8]) {
         self.buf.push(tag);
-        self.buf.extend_from_slice(&((body.len() + 4) as i32).to_be_bytes());
+        self.buf
+            .extend_from_slice(&((body.len() + 4) as i32).to_be_bytes());
         self.buf.extend_from_slice(body);
     }
 }
@@ -44,7 +45,11 @@ fn cstr(b: &mut Vec<u8>, s: &str) {
 
 fn read_cstr(b: &[u8], pos: &mut usize) -> io::Result<String> {
     let start = *pos;
-    let end = b[start..].iter().position(|&c| c == 0).ok_or_else(|| bad("missing string terminator"))? + start;
+    let end = b[start..]
+        .iter()
+        .position(|&c| c == 0)
+        .ok_or_else(|| bad("missing string terminator"))?
+        + start;
     *pos = end + 1;
     String::from_utf8(b[start..end].to_vec()).map_err(|_| bad("invalid UTF-8"))
 }
@@ -128,7 +133,10 @@ fn read_exact_msg(rd: &mut impl Read) -> io::Result<Option<(u8, Vec<u8>)>> {
 /// Handles one client connection from its first byte to its last.
 pub fn serve(shared: &Shared, stream: TcpStream) -> io::Result<()> {
     let _ = stream.set_nodelay(true);
-    let peer_loopback = stream.peer_addr().map(|a| a.ip().is_loopback()).unwrap_or(false);
+    let peer_loopback = stream
+        .peer_addr()
+        .map(|a| a.ip().is_loopback())
+        .unwrap_or(false);
     let mut rd = BufReader::with_capacity(64 * 1024, stream.try_clone()?);
     let mut wr = BufWriter::with_capacity(64 * 1024, stream.try_clone()?);
     // Startup: SSLRequest / GSSENCRequest / CancelRequest / StartupMessage.
@@ -169,7 +177,19 @@ pub fn serve(shared: &Shared, stream: TcpStream) -> io::Result<()> {
             }
             _ => {
                 let mut out = Out { buf: vec![] };
-                out.msg(b'E', &error_body("FATAL", "08P01", &format!("unsupported frontend protocol {}.{}", code >> 16, code & 0xffff), None));
+                out.msg(
+                    b'E',
+                    &error_body(
+                        "FATAL",
+                        "08P01",
+                        &format!(
+                            "unsupported frontend protocol {}.{}",
+                            code >> 16,
+                            code & 0xffff
+                        ),
+                        None,
+                    ),
+                );
                 wr.write_all(&out.buf)?;
                 return wr.flush();
             }
@@ -183,9 +203,17 @@ pub fn serve(shared: &Shared, stream: TcpStream) -> io::Result<()> {
         wr.flush()
     };
     let user = params.get("user").cloned().unwrap_or_default();
-    let dbname = params.get("database").cloned().filter(|d| !d.is_empty()).unwrap_or(user.clone());
+    let dbname = params
+        .get("database")
+        .cloned()
+        .filter(|d| !d.is_empty())
+        .unwrap_or(user.clone());
     if dbname != "postgres" {
-        return fatal(&mut wr, "3D000", &format!("database \"{dbname}\" does not exist"));
+        return fatal(
+            &mut wr,
+            "3D000",
+            &format!("database \"{dbname}\" does not exist"),
+        );
     }
     if user != "postgres" {
         return fatal(&mut wr, "28000", &format!("role \"{user}\" does not exist"));
@@ -199,11 +227,17 @@ pub fn serve(shared: &Shared, stream: TcpStream) -> io::Result<()> {
             wr.write_all(&out.buf)?;
             wr.flush()?;
             out.buf.clear();
-            let Some((b'p', body)) = read_exact_msg(&mut rd)? else { return Err(bad("expected password message")) };
+            let Some((b'p', body)) = read_exact_msg(&mut rd)? else {
+                return Err(bad("expected password message"));
+            };
             let mut pos = 0;
             let given = read_cstr(&body, &mut pos)?;
             if &given != pw {
-                return fatal(&mut wr, "28P01", &format!("password authentication failed for user \"{user}\""));
+                return fatal(
+                    &mut wr,
+                    "28P01",
+                    &format!("password authentication failed for user \"{user}\""),
+                );
             }
         }
         None if !peer_loopback => {
@@ -217,10 +251,16 @@ pub fn serve(shared: &Shared, stream: TcpStream) -> io::Result<()> {
     }
     let mut session = shared.db.session();
     if let Some(app) = params.get("application_name") {
-        let _ = session.execute_sql(&format!("SET application_name = '{}'", app.replace('\'', "''")));
+        let _ = session.execute_sql(&format!(
+            "SET application_name = '{}'",
+            app.replace('\'', "''")
+        ));
     }
     let secret = session.pid.wrapping_mul(7919) ^ 0x5bd1_e995;
-    shared.backends.lock().insert(session.pid, (secret, session.cancel.clone()));
+    shared
+        .backends
+        .lock()
+        .insert(session.pid, (secret, session.cancel.clone()));
     out.msg(b'R', &0i32.to_be_bytes());
     for (k, v) in [
         ("server_version", "15.0".to_string()),
@@ -233,7 +273,10 @@ pub fn serve(shared: &Shared, stream: TcpStream) -> io::Result<()> {
         ("IntervalStyle", "postgres".into()),
         ("is_superuser", "on".into()),
         ("session_authorization", user.clone()),
-        ("application_name", params.get("application_name").cloned().unwrap_or_default()),
+        (
+            "application_name",
+            params.get("application_name").cloned().unwrap_or_default(),
+        ),
     ] {
         let mut b = Vec::new();
         cstr(&mut b, k);
@@ -245,7 +288,16 @@ pub fn serve(shared: &Shared, stream: TcpStream) -> io::Result<()> {
     k.extend_from_slice(&secret.to_be_bytes());
     out.msg(b'K', &k);
     let pid = session.pid;
-    let mut conn = Conn { _shared: shared, rd, wr, out, session, prepared: HashMap::new(), portals: HashMap::new(), skip_to_sync: false };
+    let mut conn = Conn {
+        _shared: shared,
+        rd,
+        wr,
+        out,
+        session,
+        prepared: HashMap::new(),
+        portals: HashMap::new(),
+        skip_to_sync: false,
+    };
     conn.ready();
     let res = conn.run();
     conn.session.terminate();
@@ -277,7 +329,8 @@ impl Conn<'_> {
             tracing::error!(error = %e, "statement failed");
         }
         let msg = e.to_string();
-        self.out.msg(b'E', &error_body("ERROR", code, &msg, e.detail()));
+        self.out
+            .msg(b'E', &error_body("ERROR", code, &msg, e.detail()));
     }
 
     fn notice(&mut self, n: &str) {
@@ -292,7 +345,9 @@ impl Conn<'_> {
     fn run(&mut self) -> io::Result<()> {
         loop {
             self.flush()?;
-            let Some((tag, body)) = read_exact_msg(&mut self.rd)? else { return Ok(()) };
+            let Some((tag, body)) = read_exact_msg(&mut self.rd)? else {
+                return Ok(());
+            };
             if self.skip_to_sync && !matches!(tag, b'S' | b'X') {
                 continue;
             }
@@ -326,7 +381,15 @@ impl Conn<'_> {
                 b'X' => return Ok(()),
                 b'd' | b'c' | b'f' => {}
                 other => {
-                    self.out.msg(b'E', &error_body("FATAL", "08P01", &format!("invalid frontend message type {other}"), None));
+                    self.out.msg(
+                        b'E',
+                        &error_body(
+                            "FATAL",
+                            "08P01",
+                            &format!("invalid frontend message type {other}"),
+                            None,
+                        ),
+                    );
                     self.flush()?;
                     return Ok(());
                 }
@@ -452,7 +515,9 @@ impl Conn<'_> {
         self.flush()?;
         let mut failed: Option<ExecError> = None;
         loop {
-            let Some((tag, body)) = read_exact_msg(&mut self.rd)? else { return Ok(()) };
+            let Some((tag, body)) = read_exact_msg(&mut self.rd)? else {
+                return Ok(());
+            };
             match tag {
                 b'd' => {
                     if failed.is_none() {
@@ -465,7 +530,9 @@ impl Conn<'_> {
                 b'f' => {
                     let mut pos = 0;
                     let m = read_cstr(&body, &mut pos).unwrap_or_default();
-                    failed.get_or_insert(ExecError::BadCopyData(format!("COPY from stdin failed: {m}")));
+                    failed.get_or_insert(ExecError::BadCopyData(format!(
+                        "COPY from stdin failed: {m}"
+                    )));
                     break;
                 }
                 b'H' | b'S' => {}
@@ -505,7 +572,9 @@ impl Conn<'_> {
         let parsed = match basalt_parser::parse(&sql) {
             Ok(mut v) if v.len() <= 1 => v.pop(),
             Ok(_) => {
-                self.fail_extended(ExecError::Parse(basalt_parser::ParseError("cannot insert multiple commands into a prepared statement".into())));
+                self.fail_extended(ExecError::Parse(basalt_parser::ParseError(
+                    "cannot insert multiple commands into a prepared statement".into(),
+                )));
                 return Ok(());
             }
             Err(e) => {
@@ -513,7 +582,12 @@ impl Conn<'_> {
                 return Ok(());
             }
         };
-        let mut p = Prepared { parsed, planned: None, param_types: types, version: 0 };
+        let mut p = Prepared {
+            parsed,
+            planned: None,
+            param_types: types,
+            version: 0,
+        };
         if let Some(s) = &p.parsed {
             if !is_txn_control(s) {
                 match self.session.plan(s, &p.param_types) {
@@ -545,7 +619,9 @@ impl Conn<'_> {
         }
         let np = rd_i16(body, &mut pos)?.max(0) as usize;
         let Some(prep) = self.prepared.get(&stmt) else {
-            self.fail_extended(ExecError::Internal(format!("prepared statement \"{stmt}\" does not exist")));
+            self.fail_extended(ExecError::Internal(format!(
+                "prepared statement \"{stmt}\" does not exist"
+            )));
             return Ok(());
         };
         let types = prep.param_types.clone();
@@ -556,7 +632,9 @@ impl Conn<'_> {
                 params.push(Value::Null);
                 continue;
             }
-            let data = body.get(pos..pos + len as usize).ok_or_else(|| bad("short Bind"))?;
+            let data = body
+                .get(pos..pos + len as usize)
+                .ok_or_else(|| bad("short Bind"))?;
             pos += len as usize;
             let fmt = format_for(&pformats, i);
             let ty = types.get(i).copied().unwrap_or(DataType::Text);
@@ -573,7 +651,15 @@ impl Conn<'_> {
         for _ in 0..nr {
             formats.push(rd_i16(body, &mut pos)?);
         }
-        self.portals.insert(portal, Portal { stmt, params, formats, result: None });
+        self.portals.insert(
+            portal,
+            Portal {
+                stmt,
+                params,
+                formats,
+                result: None,
+            },
+        );
         self.out.msg(b'2', &[]);
         Ok(())
     }
@@ -582,8 +668,14 @@ impl Conn<'_> {
     fn current_plan(&mut self, name: &str) -> Result<Option<Statement>, ExecError> {
         let version = self.session.catalog_version();
         let own = self.session.has_own_ddl();
-        let Some(p) = self.prepared.get(name) else { return Err(ExecError::Internal(format!("prepared statement \"{name}\" does not exist"))) };
-        let Some(parsed) = p.parsed.clone() else { return Ok(None) };
+        let Some(p) = self.prepared.get(name) else {
+            return Err(ExecError::Internal(format!(
+                "prepared statement \"{name}\" does not exist"
+            )));
+        };
+        let Some(parsed) = p.parsed.clone() else {
+            return Ok(None);
+        };
         if p.planned.is_some() && p.version == version && !own {
             return Ok(p.planned.clone());
         }
@@ -608,7 +700,9 @@ impl Conn<'_> {
             match self.portals.get(&name) {
                 Some(p) => (p.stmt.clone(), p.formats.clone(), true),
                 None => {
-                    self.fail_extended(ExecError::Internal(format!("portal \"{name}\" does not exist")));
+                    self.fail_extended(ExecError::Internal(format!(
+                        "portal \"{name}\" does not exist"
+                    )));
                     return Ok(());
                 }
             }
@@ -621,7 +715,11 @@ impl Conn<'_> {
             }
         };
         if !is_portal {
-            let types = self.prepared.get(&stmt_name).map(|p| p.param_types.clone()).unwrap_or_default();
+            let types = self
+                .prepared
+                .get(&stmt_name)
+                .map(|p| p.param_types.clone())
+                .unwrap_or_default();
             let mut b = Vec::new();
             b.extend_from_slice(&(types.len() as i16).to_be_bytes());
             for t in &types {
@@ -641,7 +739,9 @@ impl Conn<'_> {
         let name = read_cstr(body, &mut pos)?;
         let max = rd_i32(body, &mut pos)?;
         let Some(portal) = self.portals.get(&name) else {
-            self.fail_extended(ExecError::Internal(format!("portal \"{name}\" does not exist")));
+            self.fail_extended(ExecError::Internal(format!(
+                "portal \"{name}\" does not exist"
+            )));
             return Ok(());
         };
         let stmt_name = portal.stmt.clone();
@@ -679,7 +779,11 @@ impl Conn<'_> {
         let (res, at) = portal.result.as_mut().expect("set above");
         let fields = res.fields.clone();
         let total = res.rows.len();
-        let end = if max > 0 { (*at + max as usize).min(total) } else { total };
+        let end = if max > 0 {
+            (*at + max as usize).min(total)
+        } else {
+            total
+        };
         let rows: Vec<Vec<Value>> = res.rows[*at..end].to_vec();
         *at = end;
         let done = end >= total;
@@ -704,7 +808,12 @@ impl Conn<'_> {
             }
         }
         if let Some(lines) = copy_out {
-            let r = ExecResult { tag, fields, copy_out: Some(lines), ..Default::default() };
+            let r = ExecResult {
+                tag,
+                fields,
+                copy_out: Some(lines),
+                ..Default::default()
+            };
             return self.send_result(r, &[], false);
         }
         if done {
@@ -734,10 +843,20 @@ fn is_txn_control(s: &basalt_parser::Statement) -> bool {
 fn result_fields(s: &Statement) -> Option<Vec<Field>> {
     match s {
         Statement::Query(q) => Some(q.fields.clone()),
-        Statement::Insert { returning: Some(q), .. } | Statement::Delete { returning: Some(q), .. } | Statement::Update { returning: Some(q), .. } => {
-            Some(q.fields.clone())
+        Statement::Insert {
+            returning: Some(q), ..
         }
-        Statement::Show { name } => Some(vec![Field { name: name.to_lowercase(), ty: DataType::Text, source: None }]),
+        | Statement::Delete {
+            returning: Some(q), ..
+        }
+        | Statement::Update {
+            returning: Some(q), ..
+        } => Some(q.fields.clone()),
+        Statement::Show { name } => Some(vec![Field {
+            name: name.to_lowercase(),
+            ty: DataType::Text,
+            source: None,
+        }]),
         _ => None,
     }
 }

@@ -25,7 +25,10 @@ pub const MAX_KEY: usize = 2000;
 
 fn special(page: &Page<'_>) -> (u32, u32) {
     let s = page.special_area();
-    (u32::from_le_bytes(s[0..4].try_into().expect("4")), u32::from_le_bytes(s[4..8].try_into().expect("4")))
+    (
+        u32::from_le_bytes(s[0..4].try_into().expect("4")),
+        u32::from_le_bytes(s[4..8].try_into().expect("4")),
+    )
 }
 
 fn special_bytes(right: u32, level: u32) -> [u8; 8] {
@@ -82,7 +85,10 @@ pub struct KeyRange {
 
 impl KeyRange {
     pub fn eq(prefix: Vec<u8>) -> KeyRange {
-        KeyRange { lo: Some((prefix.clone(), true)), hi: Some((prefix, true)) }
+        KeyRange {
+            lo: Some((prefix.clone(), true)),
+            hi: Some((prefix, true)),
+        }
     }
     fn above_lo(&self, k: &[u8]) -> bool {
         match &self.lo {
@@ -116,10 +122,19 @@ impl Storage {
         let (b1, mut root) = self.pool.extend(rel)?;
         assert_eq!((b0, b1), (0, 1), "new index relation");
         meta.page_mut().init(PageKind::BtreeMeta, 8);
-        meta.page_mut().special_area_mut().copy_from_slice(&special_bytes(1, 0));
+        meta.page_mut()
+            .special_area_mut()
+            .copy_from_slice(&special_bytes(1, 0));
         root.page_mut().init(PageKind::BtreeLeaf, 8);
-        root.page_mut().special_area_mut().copy_from_slice(&special_bytes(NO_SIBLING, 0));
-        let rec = WalRecord::PageImages { pages: vec![(rel, 0, Box::new(*meta.buf())), (rel, 1, Box::new(*root.buf()))] };
+        root.page_mut()
+            .special_area_mut()
+            .copy_from_slice(&special_bytes(NO_SIBLING, 0));
+        let rec = WalRecord::PageImages {
+            pages: vec![
+                (rel, 0, Box::new(*meta.buf())),
+                (rel, 1, Box::new(*root.buf())),
+            ],
+        };
         let end = self.wal.insert(&rec)?;
         meta.mark_dirty(end);
         root.mark_dirty(end);
@@ -130,7 +145,9 @@ impl Storage {
         let meta = self.pool.read(rel, 0)?;
         let p = meta.page();
         if p.kind() != PageKind::BtreeMeta as u16 {
-            return Err(StorageError::Corrupt(format!("index {rel} has no meta page")));
+            return Err(StorageError::Corrupt(format!(
+                "index {rel} has no meta page"
+            )));
         }
         Ok(special(&p).0)
     }
@@ -146,7 +163,9 @@ impl Storage {
                 return Ok(blk);
             }
             if p.kind() != PageKind::BtreeInternal as u16 || p.nslots() == 0 {
-                return Err(StorageError::Corrupt(format!("index {rel} block {blk}: not a B-tree page")));
+                return Err(StorageError::Corrupt(format!(
+                    "index {rel} block {blk}: not a B-tree page"
+                )));
             }
             let i = internal_search(&p, key);
             if let Some(path) = path.as_deref_mut() {
@@ -184,14 +203,29 @@ impl Storage {
         self.split_insert(rel, blk, path, item, None)
     }
 
-    fn leaf_insert(&self, pg: &mut PageRefMut<'_>, rel: RelId, blk: u32, item: &[u8]) -> Result<()> {
+    fn leaf_insert(
+        &self,
+        pg: &mut PageRefMut<'_>,
+        rel: RelId,
+        blk: u32,
+        item: &[u8],
+    ) -> Result<()> {
         let pos = leaf_lower_bound(&pg.page(), item);
-        pg.page_mut().insert_item_at(pos, item).expect("checked free space");
-        let rec = WalRecord::BtInsert { rel, blk, pos: pos as u16, item: item.to_vec() };
+        pg.page_mut()
+            .insert_item_at(pos, item)
+            .expect("checked free space");
+        let rec = WalRecord::BtInsert {
+            rel,
+            blk,
+            pos: pos as u16,
+            item: item.to_vec(),
+        };
         let lsn = pg.page().lsn();
-        let end = self.wal.insert_page_change(lsn, &rec, || WalRecord::PageImages {
-            pages: vec![(rel, blk, Box::new(*pg.buf()))],
-        })?;
+        let end = self
+            .wal
+            .insert_page_change(lsn, &rec, || WalRecord::PageImages {
+                pages: vec![(rel, blk, Box::new(*pg.buf()))],
+            })?;
         pg.mark_dirty(end);
         Ok(())
     }
@@ -199,7 +233,14 @@ impl Storage {
     /// Splits page `blk` to make room for `item` (a leaf item, or an internal
     /// item when `child` is set), then inserts the separator into the parent,
     /// recursively. Runs under the exclusive tree lock.
-    fn split_insert(&self, rel: RelId, blk: u32, mut path: Vec<u32>, item: Vec<u8>, _child: Option<u32>) -> Result<()> {
+    fn split_insert(
+        &self,
+        rel: RelId,
+        blk: u32,
+        mut path: Vec<u32>,
+        item: Vec<u8>,
+        _child: Option<u32>,
+    ) -> Result<()> {
         let mut images: Vec<(u32, Box<[u8; PAGE_SIZE]>)> = Vec::new();
         let mut guards: Vec<PageRefMut<'_>> = Vec::new();
         let mut cur_blk = blk;
@@ -207,14 +248,22 @@ impl Storage {
         loop {
             let mut pg = self.pool.write(rel, cur_blk)?;
             let is_leaf = pg.page().kind() == PageKind::BtreeLeaf as u16;
-            let cmp_key = |it: &[u8]| -> Vec<u8> { if is_leaf { it.to_vec() } else { it[4..].to_vec() } };
+            let cmp_key = |it: &[u8]| -> Vec<u8> {
+                if is_leaf {
+                    it.to_vec()
+                } else {
+                    it[4..].to_vec()
+                }
+            };
             if pg.page().free_space() >= cur_item.len() + crate::page::SLOT_SIZE {
                 let pos = if is_leaf {
                     leaf_lower_bound(&pg.page(), &cur_item)
                 } else {
                     internal_search(&pg.page(), &cur_item[4..]) + 1
                 };
-                pg.page_mut().insert_item_at(pos, &cur_item).expect("checked free space");
+                pg.page_mut()
+                    .insert_item_at(pos, &cur_item)
+                    .expect("checked free space");
                 images.push((cur_blk, Box::new(*pg.buf())));
                 guards.push(pg);
                 break;
@@ -222,7 +271,9 @@ impl Storage {
             // Gather all items plus the new one, in order.
             let p = pg.page();
             let (right_link, level) = special(&p);
-            let mut items: Vec<Vec<u8>> = (0..p.nslots()).map(|i| p.item(i).expect("dense").to_vec()).collect();
+            let mut items: Vec<Vec<u8>> = (0..p.nslots())
+                .map(|i| p.item(i).expect("dense").to_vec())
+                .collect();
             let pos = if is_leaf {
                 leaf_lower_bound(&p, &cur_item)
             } else {
@@ -239,16 +290,28 @@ impl Storage {
                     break;
                 }
             }
-            let kind = if is_leaf { PageKind::BtreeLeaf } else { PageKind::BtreeInternal };
+            let kind = if is_leaf {
+                PageKind::BtreeLeaf
+            } else {
+                PageKind::BtreeInternal
+            };
             let (rblk, mut rpg) = self.pool.extend(rel)?;
             let sep = cmp_key(&items[mid]);
             {
                 let left_refs: Vec<&[u8]> = items[..mid].iter().map(|v| v.as_slice()).collect();
                 let right_refs: Vec<&[u8]> = items[mid..].iter().map(|v| v.as_slice()).collect();
-                if !pg.page_mut().rebuild(kind, &special_bytes(rblk, level), &left_refs)
-                    || !PageMut(rpg.buf_mut()).rebuild(kind, &special_bytes(right_link, level), &right_refs)
+                if !pg
+                    .page_mut()
+                    .rebuild(kind, &special_bytes(rblk, level), &left_refs)
+                    || !PageMut(rpg.buf_mut()).rebuild(
+                        kind,
+                        &special_bytes(right_link, level),
+                        &right_refs,
+                    )
                 {
-                    return Err(StorageError::Corrupt("B-tree split: items do not fit".into()));
+                    return Err(StorageError::Corrupt(
+                        "B-tree split: items do not fit".into(),
+                    ));
                 }
             }
             images.push((cur_blk, Box::new(*pg.buf())));
@@ -269,20 +332,28 @@ impl Storage {
                     let mut left_item = cur_blk.to_le_bytes().to_vec();
                     left_item.extend_from_slice(b"");
                     root.page_mut().init(PageKind::BtreeInternal, 8);
-                    root.page_mut().special_area_mut().copy_from_slice(&special_bytes(NO_SIBLING, level + 1));
+                    root.page_mut()
+                        .special_area_mut()
+                        .copy_from_slice(&special_bytes(NO_SIBLING, level + 1));
                     root.page_mut().append_item(&left_item).expect("empty page");
-                    root.page_mut().append_item(&parent_item).expect("empty page");
+                    root.page_mut()
+                        .append_item(&parent_item)
+                        .expect("empty page");
                     images.push((nroot, Box::new(*root.buf())));
                     guards.push(root);
                     let mut meta = self.pool.write(rel, 0)?;
-                    meta.page_mut().special_area_mut().copy_from_slice(&special_bytes(nroot, 0));
+                    meta.page_mut()
+                        .special_area_mut()
+                        .copy_from_slice(&special_bytes(nroot, 0));
                     images.push((0, Box::new(*meta.buf())));
                     guards.push(meta);
                     break;
                 }
             }
         }
-        let rec = WalRecord::PageImages { pages: images.into_iter().map(|(b, img)| (rel, b, img)).collect() };
+        let rec = WalRecord::PageImages {
+            pages: images.into_iter().map(|(b, img)| (rel, b, img)).collect(),
+        };
         let end = self.wal.insert(&rec)?;
         for g in guards.iter_mut() {
             g.mark_dirty(end);
@@ -295,7 +366,13 @@ impl Storage {
         let _shared = lock.read();
         let start: &[u8] = range.lo.as_ref().map(|(b, _)| b.as_slice()).unwrap_or(b"");
         let blk = self.btree_descend(rel, start, None)?;
-        Ok(BtreeScan { rel, range, blk, last: None, done: false })
+        Ok(BtreeScan {
+            rel,
+            range,
+            blk,
+            last: None,
+            done: false,
+        })
     }
 
     /// The next batch of (key without tid, tid) in the range; empty at the end.
@@ -349,8 +426,14 @@ impl Storage {
 
     pub(crate) fn redo_btree(page: &mut PageRefMut<'_>, rec: &WalRecord) -> Result<()> {
         if let WalRecord::BtInsert { pos, item, .. } = rec {
-            if page.page_mut().insert_item_at(*pos as usize, item).is_none() {
-                return Err(StorageError::Corrupt("B-tree redo: item does not fit".into()));
+            if page
+                .page_mut()
+                .insert_item_at(*pos as usize, item)
+                .is_none()
+            {
+                return Err(StorageError::Corrupt(
+                    "B-tree redo: item does not fit".into(),
+                ));
             }
         }
         Ok(())

@@ -63,13 +63,17 @@ pub struct PageRefMut<'a> {
 impl Drop for PageRef<'_> {
     fn drop(&mut self) {
         self.guard.take();
-        self.pool.frames[self.frame].pin.fetch_sub(1, Ordering::AcqRel);
+        self.pool.frames[self.frame]
+            .pin
+            .fetch_sub(1, Ordering::AcqRel);
     }
 }
 impl Drop for PageRefMut<'_> {
     fn drop(&mut self) {
         self.guard.take();
-        self.pool.frames[self.frame].pin.fetch_sub(1, Ordering::AcqRel);
+        self.pool.frames[self.frame]
+            .pin
+            .fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -98,7 +102,9 @@ impl PageRefMut<'_> {
     /// Records that the page was changed by the WAL record ending at `lsn`.
     pub fn mark_dirty(&mut self, lsn: u64) {
         PageMut(self.buf_mut()).set_lsn(lsn);
-        self.pool.frames[self.frame].dirty.store(true, Ordering::Release);
+        self.pool.frames[self.frame]
+            .dirty
+            .store(true, Ordering::Release);
     }
 }
 
@@ -127,7 +133,10 @@ impl BufferPool {
             .collect();
         BufferPool {
             frames,
-            table: Mutex::new(Table { map: HashMap::with_capacity(nframes), tags: vec![None; nframes] }),
+            table: Mutex::new(Table {
+                map: HashMap::with_capacity(nframes),
+                tags: vec![None; nframes],
+            }),
             hand: AtomicUsize::new(0),
             smgr,
             wal: OnceLock::new(),
@@ -197,19 +206,35 @@ impl BufferPool {
                 let f = &self.frames[fi];
                 f.pin.fetch_add(1, Ordering::AcqRel);
                 drop(table);
-                let _ = f.usage.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |u| if u < 5 { Some(u + 1) } else { None });
+                let _ = f
+                    .usage
+                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |u| {
+                        if u < 5 {
+                            Some(u + 1)
+                        } else {
+                            None
+                        }
+                    });
                 self.stats.hits.fetch_add(1, Ordering::Relaxed);
                 let got = match want {
                     Want::Read => {
                         let g = f.data.read();
-                        Got::R(PageRef { pool: self, frame: fi, guard: Some(g) })
+                        Got::R(PageRef {
+                            pool: self,
+                            frame: fi,
+                            guard: Some(g),
+                        })
                     }
                     Want::Write | Want::New => {
                         let mut g = f.data.write();
                         if matches!(want, Want::New) {
                             g.fill(0);
                         }
-                        Got::W(PageRefMut { pool: self, frame: fi, guard: Some(g) })
+                        Got::W(PageRefMut {
+                            pool: self,
+                            frame: fi,
+                            guard: Some(g),
+                        })
                     }
                 };
                 if !f.valid.load(Ordering::Acquire) {
@@ -225,7 +250,9 @@ impl BufferPool {
                 None => {
                     drop(table);
                     std::thread::yield_now();
-                    return Err(StorageError::Io(std::io::Error::other("no unpinned buffers available")));
+                    return Err(StorageError::Io(std::io::Error::other(
+                        "no unpinned buffers available",
+                    )));
                 }
             };
             let f = &self.frames[fi];
@@ -269,8 +296,16 @@ impl BufferPool {
             }
             f.valid.store(true, Ordering::Release);
             return Ok(match want {
-                Want::Read => Got::R(PageRef { pool: self, frame: fi, guard: Some(RwLockWriteGuard::downgrade(g)) }),
-                _ => Got::W(PageRefMut { pool: self, frame: fi, guard: Some(g) }),
+                Want::Read => Got::R(PageRef {
+                    pool: self,
+                    frame: fi,
+                    guard: Some(RwLockWriteGuard::downgrade(g)),
+                }),
+                _ => Got::W(PageRefMut {
+                    pool: self,
+                    frame: fi,
+                    guard: Some(g),
+                }),
             });
         }
     }
@@ -355,7 +390,10 @@ impl BufferPool {
     }
 
     pub fn dirty_count(&self) -> usize {
-        self.frames.iter().filter(|f| f.dirty.load(Ordering::Relaxed)).count()
+        self.frames
+            .iter()
+            .filter(|f| f.dirty.load(Ordering::Relaxed))
+            .count()
     }
     pub fn used_count(&self) -> usize {
         self.table.lock().map.len()

@@ -24,7 +24,9 @@ const MAGIC: &[u8; 8] = b"BSLTXACT";
 
 impl Clog {
     pub fn new() -> Clog {
-        Clog { bits: RwLock::new(Vec::new()) }
+        Clog {
+            bits: RwLock::new(Vec::new()),
+        }
     }
 
     pub fn get(&self, xid: u64) -> XidStatus {
@@ -79,7 +81,9 @@ impl Clog {
         if data.len() != n || crc32c::crc32c(&data) != crc {
             return Err(StorageError::Corrupt("pg_xact checksum".into()));
         }
-        Ok(Clog { bits: RwLock::new(data) })
+        Ok(Clog {
+            bits: RwLock::new(data),
+        })
     }
 }
 

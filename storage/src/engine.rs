@@ -39,7 +39,10 @@ pub struct StorageOptions {
 
 impl Default for StorageOptions {
     fn default() -> Self {
-        StorageOptions { shared_buffers: 16384, synchronous_commit: true }
+        StorageOptions {
+            shared_buffers: 16384,
+            synchronous_commit: true,
+        }
     }
 }
 
@@ -95,7 +98,9 @@ fn read_control(dir: &Path) -> Result<Option<Control>> {
     }
     let version = u32::from_le_bytes(b[8..12].try_into().expect("4"));
     if version != CONTROL_VERSION {
-        return Err(StorageError::Corrupt(format!("pg_control: unsupported version {version}")));
+        return Err(StorageError::Corrupt(format!(
+            "pg_control: unsupported version {version}"
+        )));
     }
     Ok(Some(Control {
         redo: u64::from_le_bytes(b[12..20].try_into().expect("8")),
@@ -130,7 +135,11 @@ impl Storage {
         std::fs::create_dir_all(dir)?;
         let control = read_control(dir)?;
         let created = control.is_none();
-        let control = control.unwrap_or(Control { redo: 0, next_xid: FIRST_XID, next_oid: FIRST_USER_OID });
+        let control = control.unwrap_or(Control {
+            redo: 0,
+            next_xid: FIRST_XID,
+            next_oid: FIRST_USER_OID,
+        });
         let smgr = Arc::new(Smgr::new(dir.to_path_buf())?);
         let pool = BufferPool::new(opts.shared_buffers, smgr.clone());
         let clog = Clog::load(dir)?;
@@ -150,7 +159,13 @@ impl Storage {
         }
         let end = reader.position();
         if nrec > 0 {
-            tracing::info!(records = nrec, from = control.redo, to = end, ms = t0.elapsed().as_millis() as u64, "redo done");
+            tracing::info!(
+                records = nrec,
+                from = control.redo,
+                to = end,
+                ms = t0.elapsed().as_millis() as u64,
+                "redo done"
+            );
         }
         let wal = Arc::new(Wal::open(wal_dir, end, control.redo)?);
         pool.set_wal(wal.clone());
@@ -175,7 +190,14 @@ impl Storage {
         Ok(st)
     }
 
-    fn redo(pool: &BufferPool, smgr: &Smgr, clog: &Clog, rec: &WalRecord, end: Lsn, next_oid: &mut u32) -> Result<()> {
+    fn redo(
+        pool: &BufferPool,
+        smgr: &Smgr,
+        clog: &Clog,
+        rec: &WalRecord,
+        end: Lsn,
+        next_oid: &mut u32,
+    ) -> Result<()> {
         match rec {
             WalRecord::HeapInsert { rel, blk, .. } | WalRecord::HeapSetXmax { rel, blk, .. } => {
                 let mut pg = pool.write_for_redo(*rel, *blk)?;
@@ -191,7 +213,9 @@ impl Storage {
                     return Ok(());
                 }
                 if pg.page().is_new() {
-                    return Err(StorageError::Corrupt(format!("B-tree redo on a new page {rel}/{blk}")));
+                    return Err(StorageError::Corrupt(format!(
+                        "B-tree redo on a new page {rel}/{blk}"
+                    )));
                 }
                 Storage::redo_btree(&mut pg, rec)?;
                 pg.mark_dirty(end);
@@ -245,7 +269,10 @@ impl Storage {
         if res.is_err() {
             // The commit record may or may not be durable: we cannot tell the
             // client it committed, and we must not let others see it either.
-            tracing::error!(xid, "commit failed; the transaction's outcome is decided by recovery");
+            tracing::error!(
+                xid,
+                "commit failed; the transaction's outcome is decided by recovery"
+            );
         } else {
             self.stats.commits.fetch_add(1, Ordering::Relaxed);
         }
@@ -290,13 +317,29 @@ impl Storage {
         self.clog.save(&self.dir)?;
         let next_oid = self.next_oid.lock().1;
         let next_xid = self.txns.next_xid();
-        let end = self.wal.insert(&WalRecord::Checkpoint { redo, next_xid, next_oid })?;
+        let end = self.wal.insert(&WalRecord::Checkpoint {
+            redo,
+            next_xid,
+            next_oid,
+        })?;
         self.wal.flush(end)?;
-        write_control(&self.dir, &Control { redo, next_xid, next_oid })?;
+        write_control(
+            &self.dir,
+            &Control {
+                redo,
+                next_xid,
+                next_oid,
+            },
+        )?;
         self.wal.remove_old_segments(redo)?;
         self.stats.checkpoints.fetch_add(1, Ordering::Relaxed);
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-        self.stats.last_checkpoint_unix.store(now, Ordering::Relaxed);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        self.stats
+            .last_checkpoint_unix
+            .store(now, Ordering::Relaxed);
         tracing::debug!(redo, pages, "checkpoint complete");
         Ok(())
     }
@@ -345,7 +388,10 @@ impl Storage {
     }
 
     pub fn relation_size(&self, rel: RelId) -> u64 {
-        self.smgr.nblocks(rel).map(|n| n as u64 * crate::page::PAGE_SIZE as u64).unwrap_or(0)
+        self.smgr
+            .nblocks(rel)
+            .map(|n| n as u64 * crate::page::PAGE_SIZE as u64)
+            .unwrap_or(0)
     }
 
     /// Used by scans so a TID list can be checked without refetching.

@@ -118,11 +118,19 @@ impl Storage {
         !(snap.ended_before(h.xmax) && self.xid_committed(h.xmax))
     }
 
-    fn log_heap_change(&self, page: &mut PageRefMut<'_>, rec: WalRecord, rel: RelId, blk: u32) -> Result<()> {
+    fn log_heap_change(
+        &self,
+        page: &mut PageRefMut<'_>,
+        rec: WalRecord,
+        rel: RelId,
+        blk: u32,
+    ) -> Result<()> {
         let lsn = page.page().lsn();
-        let end = self.wal.insert_page_change(lsn, &rec, || WalRecord::PageImages {
-            pages: vec![(rel, blk, Box::new(*page.buf()))],
-        })?;
+        let end = self
+            .wal
+            .insert_page_change(lsn, &rec, || WalRecord::PageImages {
+                pages: vec![(rel, blk, Box::new(*page.buf()))],
+            })?;
         page.mark_dirty(end);
         Ok(())
     }
@@ -132,17 +140,33 @@ impl Storage {
         self.heap_insert_near(rel, xid, cid, data, None)
     }
 
-    fn heap_insert_near(&self, rel: RelId, xid: Xid, cid: u32, data: &[u8], near: Option<u32>) -> Result<Tid> {
+    fn heap_insert_near(
+        &self,
+        rel: RelId,
+        xid: Xid,
+        cid: u32,
+        data: &[u8],
+        near: Option<u32>,
+    ) -> Result<Tid> {
         let len = TUPLE_HEADER + data.len();
         if len > MAX_TUPLE {
             return Err(StorageError::TupleTooLarge(len));
         }
         let mut tuple = vec![0u8; len];
-        TupleHeader { xmin: xid, xmax: INVALID_XID, cmin: cid, cmax: 0, next: Tid { blk: 0, slot: 0 }, flags: 0 }
-            .write(&mut tuple);
+        TupleHeader {
+            xmin: xid,
+            xmax: INVALID_XID,
+            cmin: cid,
+            cmax: 0,
+            next: Tid { blk: 0, slot: 0 },
+            flags: 0,
+        }
+        .write(&mut tuple);
         tuple[TUPLE_HEADER..].copy_from_slice(data);
         let nblocks = self.smgr.nblocks(rel)?;
-        let hint = near.or_else(|| self.insert_hint.lock().get(&rel).copied()).or(nblocks.checked_sub(1));
+        let hint = near
+            .or_else(|| self.insert_hint.lock().get(&rel).copied())
+            .or(nblocks.checked_sub(1));
         if let Some(blk) = hint.filter(|&b| b < nblocks) {
             let mut page = self.pool.write(rel, blk)?;
             if let Some(tid) = self.place_tuple(&mut page, rel, blk, &mut tuple, xid)? {
@@ -151,12 +175,21 @@ impl Storage {
         }
         let (blk, mut page) = self.pool.extend(rel)?;
         page.page_mut().init(PageKind::Heap, 0);
-        let tid = self.place_tuple(&mut page, rel, blk, &mut tuple, xid)?.expect("a tuple fits an empty page");
+        let tid = self
+            .place_tuple(&mut page, rel, blk, &mut tuple, xid)?
+            .expect("a tuple fits an empty page");
         self.insert_hint.lock().insert(rel, blk);
         Ok(tid)
     }
 
-    fn place_tuple(&self, page: &mut PageRefMut<'_>, rel: RelId, blk: u32, tuple: &mut [u8], _xid: Xid) -> Result<Option<Tid>> {
+    fn place_tuple(
+        &self,
+        page: &mut PageRefMut<'_>,
+        rel: RelId,
+        blk: u32,
+        tuple: &mut [u8],
+        _xid: Xid,
+    ) -> Result<Option<Tid>> {
         if page.page().is_new() {
             page.page_mut().init(PageKind::Heap, 0);
         }
@@ -164,15 +197,26 @@ impl Storage {
         if page.page().free_space() < tuple.len() + crate::page::SLOT_SIZE {
             return Ok(None);
         }
-        let slot = page.page_mut().append_item(tuple).expect("checked free space");
-        let tid = Tid { blk, slot: slot as u16 };
+        let slot = page
+            .page_mut()
+            .append_item(tuple)
+            .expect("checked free space");
+        let tid = Tid {
+            blk,
+            slot: slot as u16,
+        };
         // A fresh tuple's `next` points at itself.
         let mut pm = page.page_mut();
         let item = pm.item_mut(slot).expect("just placed");
         let mut h = TupleHeader::read(item);
         h.next = tid;
         h.write(item);
-        let rec = WalRecord::HeapInsert { rel, blk, slot: slot as u16, tuple: page.page().item(slot).expect("placed").to_vec() };
+        let rec = WalRecord::HeapInsert {
+            rel,
+            blk,
+            slot: slot as u16,
+            tuple: page.page().item(slot).expect("placed").to_vec(),
+        };
         if fresh {
             // Redo of the first insert re-initialises the page, so a torn
             // write of it is repaired without a full image.
@@ -190,10 +234,14 @@ impl Storage {
             return Ok(None);
         }
         let page = self.pool.read(rel, tid.blk)?;
-        let Some(item) = page.page().item(tid.slot as usize).map(|i| i.to_vec()) else { return Ok(None) };
+        let Some(item) = page.page().item(tid.slot as usize).map(|i| i.to_vec()) else {
+            return Ok(None);
+        };
         drop(page);
         let h = TupleHeader::read(&item);
-        Ok(self.visible(&h, snap).then(|| item[TUPLE_HEADER..].to_vec()))
+        Ok(self
+            .visible(&h, snap)
+            .then(|| item[TUPLE_HEADER..].to_vec()))
     }
 
     /// The header and data at `tid`, visible or not.
@@ -202,18 +250,33 @@ impl Storage {
             return Ok(None);
         }
         let page = self.pool.read(rel, tid.blk)?;
-        Ok(page.page().item(tid.slot as usize).map(|i| (TupleHeader::read(i), i[TUPLE_HEADER..].to_vec())))
+        Ok(page
+            .page()
+            .item(tid.slot as usize)
+            .map(|i| (TupleHeader::read(i), i[TUPLE_HEADER..].to_vec())))
     }
 
     /// The visible tuples of one block, for sequential scans.
-    pub fn heap_page_visible(&self, rel: RelId, blk: u32, snap: &Snapshot, out: &mut Vec<(Tid, Vec<u8>)>) -> Result<()> {
+    pub fn heap_page_visible(
+        &self,
+        rel: RelId,
+        blk: u32,
+        snap: &Snapshot,
+        out: &mut Vec<(Tid, Vec<u8>)>,
+    ) -> Result<()> {
         let page = self.pool.read(rel, blk)?;
         let p: Page<'_> = page.page();
         for slot in 0..p.nslots() {
             if let Some(item) = p.item(slot) {
                 let h = TupleHeader::read(item);
                 if self.visible(&h, snap) {
-                    out.push((Tid { blk, slot: slot as u16 }, item[TUPLE_HEADER..].to_vec()));
+                    out.push((
+                        Tid {
+                            blk,
+                            slot: slot as u16,
+                        },
+                        item[TUPLE_HEADER..].to_vec(),
+                    ));
                 }
             }
         }
@@ -224,7 +287,9 @@ impl Storage {
     /// updater committed; returns it, or None if that chain ends in a delete.
     pub fn heap_latest(&self, rel: RelId, mut tid: Tid) -> Result<Option<(Tid, Vec<u8>)>> {
         loop {
-            let Some((h, data)) = self.heap_fetch_raw(rel, tid)? else { return Ok(None) };
+            let Some((h, data)) = self.heap_fetch_raw(rel, tid)? else {
+                return Ok(None);
+            };
             if h.xmax == INVALID_XID || h.flags & F_LOCK_ONLY != 0 || !self.xid_committed(h.xmax) {
                 return Ok(Some((tid, data)));
             }
@@ -239,7 +304,14 @@ impl Storage {
     /// Takes the row at `tid` for writing by `xid`: waits for a running
     /// transaction that holds it, reports a committed concurrent change.
     /// On Ok the page is returned write-latched with the row's xmax set.
-    fn take_row<'a>(&'a self, rel: RelId, tid: Tid, xid: Xid, cid: u32, cancel: Option<&AtomicBool>) -> Result<std::result::Result<(PageRefMut<'a>, TupleHeader), WriteOutcome>> {
+    fn take_row<'a>(
+        &'a self,
+        rel: RelId,
+        tid: Tid,
+        xid: Xid,
+        cid: u32,
+        cancel: Option<&AtomicBool>,
+    ) -> Result<std::result::Result<(PageRefMut<'a>, TupleHeader), WriteOutcome>> {
         loop {
             let page = self.pool.write(rel, tid.blk)?;
             let Some(h) = page.page().item(tid.slot as usize).map(TupleHeader::read) else {
@@ -268,7 +340,17 @@ impl Storage {
         }
     }
 
-    fn set_xmax(&self, page: &mut PageRefMut<'_>, rel: RelId, tid: Tid, mut h: TupleHeader, xmax: Xid, cmax: u32, next: Tid, flags: u16) -> Result<()> {
+    fn set_xmax(
+        &self,
+        page: &mut PageRefMut<'_>,
+        rel: RelId,
+        tid: Tid,
+        mut h: TupleHeader,
+        xmax: Xid,
+        cmax: u32,
+        next: Tid,
+        flags: u16,
+    ) -> Result<()> {
         h.xmax = xmax;
         h.cmax = cmax;
         h.next = next;
@@ -288,7 +370,14 @@ impl Storage {
         self.log_heap_change(page, rec, rel, tid.blk)
     }
 
-    pub fn heap_delete(&self, rel: RelId, tid: Tid, xid: Xid, cid: u32, cancel: Option<&AtomicBool>) -> Result<WriteOutcome> {
+    pub fn heap_delete(
+        &self,
+        rel: RelId,
+        tid: Tid,
+        xid: Xid,
+        cid: u32,
+        cancel: Option<&AtomicBool>,
+    ) -> Result<WriteOutcome> {
         match self.take_row(rel, tid, xid, cid, cancel)? {
             Err(o) => Ok(o),
             Ok((mut page, h)) => {
@@ -299,7 +388,14 @@ impl Storage {
     }
 
     /// Locks a row for this transaction without changing it (SELECT FOR UPDATE).
-    pub fn heap_lock(&self, rel: RelId, tid: Tid, xid: Xid, cid: u32, cancel: Option<&AtomicBool>) -> Result<WriteOutcome> {
+    pub fn heap_lock(
+        &self,
+        rel: RelId,
+        tid: Tid,
+        xid: Xid,
+        cid: u32,
+        cancel: Option<&AtomicBool>,
+    ) -> Result<WriteOutcome> {
         match self.take_row(rel, tid, xid, cid, cancel)? {
             Err(o) => Ok(o),
             Ok((mut page, h)) => {
@@ -311,7 +407,15 @@ impl Storage {
         }
     }
 
-    pub fn heap_update(&self, rel: RelId, tid: Tid, xid: Xid, cid: u32, data: &[u8], cancel: Option<&AtomicBool>) -> Result<WriteOutcome> {
+    pub fn heap_update(
+        &self,
+        rel: RelId,
+        tid: Tid,
+        xid: Xid,
+        cid: u32,
+        data: &[u8],
+        cancel: Option<&AtomicBool>,
+    ) -> Result<WriteOutcome> {
         let len = TUPLE_HEADER + data.len();
         if len > MAX_TUPLE {
             return Err(StorageError::TupleTooLarge(len));
@@ -323,10 +427,19 @@ impl Storage {
         if page.page().free_space() >= len + crate::page::SLOT_SIZE {
             // Same page: insert the new version and link the old one under one latch.
             let mut tuple = vec![0u8; len];
-            TupleHeader { xmin: xid, xmax: INVALID_XID, cmin: cid, cmax: 0, next: Tid { blk: 0, slot: 0 }, flags: 0 }
-                .write(&mut tuple);
+            TupleHeader {
+                xmin: xid,
+                xmax: INVALID_XID,
+                cmin: cid,
+                cmax: 0,
+                next: Tid { blk: 0, slot: 0 },
+                flags: 0,
+            }
+            .write(&mut tuple);
             tuple[TUPLE_HEADER..].copy_from_slice(data);
-            let new = self.place_tuple(&mut page, rel, tid.blk, &mut tuple, xid)?.expect("checked free space");
+            let new = self
+                .place_tuple(&mut page, rel, tid.blk, &mut tuple, xid)?
+                .expect("checked free space");
             self.set_xmax(&mut page, rel, tid, h, xid, cid, new, F_UPDATED)?;
             return Ok(WriteOutcome::Ok(new));
         }
@@ -342,8 +455,15 @@ impl Storage {
 
     /// Whether a tuple blocks a new unique key: Some(xid) to wait for, or
     /// Ok(true) if it is live (or inserted by us and not deleted by us).
-    pub fn tuple_conflicts(&self, rel: RelId, tid: Tid, xid: Xid) -> Result<std::result::Result<bool, Xid>> {
-        let Some((h, _)) = self.heap_fetch_raw(rel, tid)? else { return Ok(Ok(false)) };
+    pub fn tuple_conflicts(
+        &self,
+        rel: RelId,
+        tid: Tid,
+        xid: Xid,
+    ) -> Result<std::result::Result<bool, Xid>> {
+        let Some((h, _)) = self.heap_fetch_raw(rel, tid)? else {
+            return Ok(Ok(false));
+        };
         if h.xmin != xid {
             if self.txns.is_running(h.xmin) {
                 return Ok(Err(h.xmin));
@@ -372,17 +492,31 @@ impl Storage {
         match rec {
             WalRecord::HeapInsert { slot, tuple, .. } => {
                 if !page.page_mut().put_item_at_slot(*slot as usize, tuple) {
-                    return Err(StorageError::Corrupt("heap redo: tuple does not fit".into()));
+                    return Err(StorageError::Corrupt(
+                        "heap redo: tuple does not fit".into(),
+                    ));
                 }
             }
-            WalRecord::HeapSetXmax { slot, xmax, cmax, next_blk, next_slot, flags, .. } => {
+            WalRecord::HeapSetXmax {
+                slot,
+                xmax,
+                cmax,
+                next_blk,
+                next_slot,
+                flags,
+                ..
+            } => {
                 let mut pm = page.page_mut();
-                let item =
-                    pm.item_mut(*slot as usize).ok_or_else(|| StorageError::Corrupt("heap redo: missing tuple".into()))?;
+                let item = pm
+                    .item_mut(*slot as usize)
+                    .ok_or_else(|| StorageError::Corrupt("heap redo: missing tuple".into()))?;
                 let mut h = TupleHeader::read(item);
                 h.xmax = *xmax;
                 h.cmax = *cmax;
-                h.next = Tid { blk: *next_blk, slot: *next_slot };
+                h.next = Tid {
+                    blk: *next_blk,
+                    slot: *next_slot,
+                };
                 h.flags = *flags;
                 h.write(item);
             }
@@ -396,12 +530,24 @@ const _: () = assert!(MAX_TUPLE < PAGE_SIZE);
 
 impl Storage {
     /// Every tuple of one block with its header, visible or not (index builds).
-    pub fn heap_page_all(&self, rel: RelId, blk: u32, out: &mut Vec<(Tid, TupleHeader, Vec<u8>)>) -> Result<()> {
+    pub fn heap_page_all(
+        &self,
+        rel: RelId,
+        blk: u32,
+        out: &mut Vec<(Tid, TupleHeader, Vec<u8>)>,
+    ) -> Result<()> {
         let page = self.pool.read(rel, blk)?;
         let p = page.page();
         for slot in 0..p.nslots() {
             if let Some(item) = p.item(slot) {
-                out.push((Tid { blk, slot: slot as u16 }, TupleHeader::read(item), item[TUPLE_HEADER..].to_vec()));
+                out.push((
+                    Tid {
+                        blk,
+                        slot: slot as u16,
+                    },
+                    TupleHeader::read(item),
+                    item[TUPLE_HEADER..].to_vec(),
+                ));
             }
         }
         Ok(())
@@ -410,7 +556,9 @@ impl Storage {
     /// Whether a tuple might still be visible to some transaction (not
     /// inserted by an aborted one, not deleted by a committed one).
     pub fn tuple_maybe_live(&self, h: &TupleHeader) -> bool {
-        if self.clog.get(h.xmin) == XidStatus::Aborted || (!self.txns.is_running(h.xmin) && !self.xid_committed(h.xmin)) {
+        if self.clog.get(h.xmin) == XidStatus::Aborted
+            || (!self.txns.is_running(h.xmin) && !self.xid_committed(h.xmin))
+        {
             return false;
         }
         !(h.xmax != INVALID_XID && h.flags & F_LOCK_ONLY == 0 && self.xid_committed(h.xmax))

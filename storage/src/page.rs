@@ -52,7 +52,11 @@ pub fn set_checksum(page: &mut PageBuf, blkno: u32) {
 
 /// True when the stored checksum matches, or the page is all zeros (never written).
 pub fn verify_checksum(page: &PageBuf, blkno: u32) -> bool {
-    let stored = u32::from_le_bytes(page[OFF_CHECKSUM..OFF_CHECKSUM + 4].try_into().expect("4 bytes"));
+    let stored = u32::from_le_bytes(
+        page[OFF_CHECKSUM..OFF_CHECKSUM + 4]
+            .try_into()
+            .expect("4 bytes"),
+    );
     if stored == checksum(page, blkno) {
         return true;
     }
@@ -94,7 +98,10 @@ macro_rules! page_readers {
         /// (offset, len) of slot `i`; len 0 means the slot is unused.
         pub fn slot(&self, i: usize) -> (usize, usize) {
             let p = HEADER_SIZE + i * SLOT_SIZE;
-            (rd16(&self.0[..], p) as usize, rd16(&self.0[..], p + 2) as usize)
+            (
+                rd16(&self.0[..], p) as usize,
+                rd16(&self.0[..], p + 2) as usize,
+            )
         }
         pub fn item(&self, i: usize) -> Option<&[u8]> {
             if i >= self.nslots() {

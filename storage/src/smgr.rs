@@ -30,7 +30,11 @@ pub struct Smgr {
 impl Smgr {
     pub fn new(dir: PathBuf) -> Result<Smgr> {
         std::fs::create_dir_all(dir.join("base"))?;
-        Ok(Smgr { dir, files: Mutex::new(HashMap::new()), dirty: Mutex::new(HashSet::new()) })
+        Ok(Smgr {
+            dir,
+            files: Mutex::new(HashMap::new()),
+            dirty: Mutex::new(HashSet::new()),
+        })
     }
 
     fn path(&self, rel: RelId) -> PathBuf {
@@ -42,9 +46,17 @@ impl Smgr {
         if let Some(f) = files.get(&rel) {
             return Ok(f.clone());
         }
-        let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(self.path(rel))?;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(self.path(rel))?;
         let len = file.metadata()?.len();
-        let rf = Arc::new(RelFile { file, nblocks: AtomicU32::new((len / PAGE_SIZE as u64) as u32) });
+        let rf = Arc::new(RelFile {
+            file,
+            nblocks: AtomicU32::new((len / PAGE_SIZE as u64) as u32),
+        });
         files.insert(rel, rf.clone());
         Ok(rf)
     }
@@ -124,6 +136,8 @@ impl Smgr {
 
     /// Total bytes on disk of one relation.
     pub fn size_bytes(&self, rel: RelId) -> u64 {
-        std::fs::metadata(self.path(rel)).map(|m| m.len()).unwrap_or(0)
+        std::fs::metadata(self.path(rel))
+            .map(|m| m.len())
+            .unwrap_or(0)
     }
 }

@@ -53,7 +53,10 @@ pub struct TxnManager {
 impl TxnManager {
     pub fn new(next_xid: Xid) -> TxnManager {
         TxnManager {
-            inner: Mutex::new(Inner { next_xid: next_xid.max(FIRST_XID), running: BTreeSet::new() }),
+            inner: Mutex::new(Inner {
+                next_xid: next_xid.max(FIRST_XID),
+                running: BTreeSet::new(),
+            }),
             ended: Condvar::new(),
         }
     }
@@ -84,8 +87,18 @@ impl TxnManager {
     pub fn snapshot(&self, xid: Xid, cid: u32) -> Snapshot {
         let g = self.inner.lock();
         let running: Vec<Xid> = g.running.iter().copied().filter(|&x| x != xid).collect();
-        let xmin = running.first().copied().unwrap_or(g.next_xid).min(if xid != INVALID_XID { xid } else { Xid::MAX });
-        Snapshot { xid, cid, xmin, xmax: g.next_xid, running: Arc::new(running) }
+        let xmin = running
+            .first()
+            .copied()
+            .unwrap_or(g.next_xid)
+            .min(if xid != INVALID_XID { xid } else { Xid::MAX });
+        Snapshot {
+            xid,
+            cid,
+            xmin,
+            xmax: g.next_xid,
+            running: Arc::new(running),
+        }
     }
 
     /// Oldest transaction id any running transaction may still need.

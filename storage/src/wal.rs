@@ -31,20 +31,53 @@ pub type Lsn = u64;
 pub enum WalRecord {
     Pad,
     /// A tuple placed at (blk, slot) of a heap.
-    HeapInsert { rel: RelId, blk: u32, slot: u16, tuple: Vec<u8> },
+    HeapInsert {
+        rel: RelId,
+        blk: u32,
+        slot: u16,
+        tuple: Vec<u8>,
+    },
     /// xmax/cmax/next-version/flags of the tuple at (blk, slot) changed.
-    HeapSetXmax { rel: RelId, blk: u32, slot: u16, xmax: u64, cmax: u32, next_blk: u32, next_slot: u16, flags: u16 },
+    HeapSetXmax {
+        rel: RelId,
+        blk: u32,
+        slot: u16,
+        xmax: u64,
+        cmax: u32,
+        next_blk: u32,
+        next_slot: u16,
+        flags: u16,
+    },
     /// An item inserted at position `pos` of a B-tree page.
-    BtInsert { rel: RelId, blk: u32, pos: u16, item: Vec<u8> },
+    BtInsert {
+        rel: RelId,
+        blk: u32,
+        pos: u16,
+        item: Vec<u8>,
+    },
     /// Whole page images, applied together (full-page writes, B-tree splits).
-    PageImages { pages: Vec<(RelId, u32, Box<PageBuf>)> },
-    Commit { xid: u64 },
-    Abort { xid: u64 },
-    Checkpoint { redo: Lsn, next_xid: u64, next_oid: u32 },
+    PageImages {
+        pages: Vec<(RelId, u32, Box<PageBuf>)>,
+    },
+    Commit {
+        xid: u64,
+    },
+    Abort {
+        xid: u64,
+    },
+    Checkpoint {
+        redo: Lsn,
+        next_xid: u64,
+        next_oid: u32,
+    },
     /// The relation's file is gone (after the dropping transaction committed).
-    DropRel { rel: RelId },
+    DropRel {
+        rel: RelId,
+    },
     /// OIDs below `next_oid` may be in use.
-    NextOid { next_oid: u32 },
+    NextOid {
+        next_oid: u32,
+    },
 }
 
 const T_PAD: u8 = 0;
@@ -102,14 +135,28 @@ impl WalRecord {
     fn encode_body(&self, out: &mut Vec<u8>) {
         match self {
             WalRecord::Pad => {}
-            WalRecord::HeapInsert { rel, blk, slot, tuple } => {
+            WalRecord::HeapInsert {
+                rel,
+                blk,
+                slot,
+                tuple,
+            } => {
                 out.extend_from_slice(&rel.to_le_bytes());
                 out.extend_from_slice(&blk.to_le_bytes());
                 out.extend_from_slice(&slot.to_le_bytes());
                 out.extend_from_slice(&(tuple.len() as u32).to_le_bytes());
                 out.extend_from_slice(tuple);
             }
-            WalRecord::HeapSetXmax { rel, blk, slot, xmax, cmax, next_blk, next_slot, flags } => {
+            WalRecord::HeapSetXmax {
+                rel,
+                blk,
+                slot,
+                xmax,
+                cmax,
+                next_blk,
+                next_slot,
+                flags,
+            } => {
                 out.extend_from_slice(&rel.to_le_bytes());
                 out.extend_from_slice(&blk.to_le_bytes());
                 out.extend_from_slice(&slot.to_le_bytes());
@@ -119,7 +166,12 @@ impl WalRecord {
                 out.extend_from_slice(&next_slot.to_le_bytes());
                 out.extend_from_slice(&flags.to_le_bytes());
             }
-            WalRecord::BtInsert { rel, blk, pos, item } => {
+            WalRecord::BtInsert {
+                rel,
+                blk,
+                pos,
+                item,
+            } => {
                 out.extend_from_slice(&rel.to_le_bytes());
                 out.extend_from_slice(&blk.to_le_bytes());
                 out.extend_from_slice(&pos.to_le_bytes());
@@ -134,8 +186,14 @@ impl WalRecord {
                     out.extend_from_slice(&img[..]);
                 }
             }
-            WalRecord::Commit { xid } | WalRecord::Abort { xid } => out.extend_from_slice(&xid.to_le_bytes()),
-            WalRecord::Checkpoint { redo, next_xid, next_oid } => {
+            WalRecord::Commit { xid } | WalRecord::Abort { xid } => {
+                out.extend_from_slice(&xid.to_le_bytes())
+            }
+            WalRecord::Checkpoint {
+                redo,
+                next_xid,
+                next_oid,
+            } => {
                 out.extend_from_slice(&redo.to_le_bytes());
                 out.extend_from_slice(&next_xid.to_le_bytes());
                 out.extend_from_slice(&next_oid.to_le_bytes());
@@ -149,7 +207,12 @@ impl WalRecord {
         let mut d = Dec(body, 0);
         Ok(match ty {
             T_PAD => WalRecord::Pad,
-            T_HEAP_INSERT => WalRecord::HeapInsert { rel: d.u32()?, blk: d.u32()?, slot: d.u16()?, tuple: d.bytes()? },
+            T_HEAP_INSERT => WalRecord::HeapInsert {
+                rel: d.u32()?,
+                blk: d.u32()?,
+                slot: d.u16()?,
+                tuple: d.bytes()?,
+            },
             T_HEAP_SET_XMAX => WalRecord::HeapSetXmax {
                 rel: d.u32()?,
                 blk: d.u32()?,
@@ -160,7 +223,12 @@ impl WalRecord {
                 next_slot: d.u16()?,
                 flags: d.u16()?,
             },
-            T_BT_INSERT => WalRecord::BtInsert { rel: d.u32()?, blk: d.u32()?, pos: d.u16()?, item: d.bytes()? },
+            T_BT_INSERT => WalRecord::BtInsert {
+                rel: d.u32()?,
+                blk: d.u32()?,
+                pos: d.u16()?,
+                item: d.bytes()?,
+            },
             T_PAGE_IMAGES => {
                 let n = d.u32()? as usize;
                 let mut pages = Vec::with_capacity(n);
@@ -175,10 +243,18 @@ impl WalRecord {
             }
             T_COMMIT => WalRecord::Commit { xid: d.u64()? },
             T_ABORT => WalRecord::Abort { xid: d.u64()? },
-            T_CHECKPOINT => WalRecord::Checkpoint { redo: d.u64()?, next_xid: d.u64()?, next_oid: d.u32()? },
+            T_CHECKPOINT => WalRecord::Checkpoint {
+                redo: d.u64()?,
+                next_xid: d.u64()?,
+                next_oid: d.u32()?,
+            },
             T_DROP_REL => WalRecord::DropRel { rel: d.u32()? },
             T_NEXT_OID => WalRecord::NextOid { next_oid: d.u32()? },
-            t => return Err(StorageError::Corrupt(format!("unknown WAL record type {t}"))),
+            t => {
+                return Err(StorageError::Corrupt(format!(
+                    "unknown WAL record type {t}"
+                )))
+            }
         })
     }
 
@@ -248,7 +324,11 @@ impl Wal {
         }
         for entry in std::fs::read_dir(&dir)? {
             let entry = entry?;
-            if let Some(n) = entry.file_name().to_str().and_then(|s| u64::from_str_radix(s, 16).ok()) {
+            if let Some(n) = entry
+                .file_name()
+                .to_str()
+                .and_then(|s| u64::from_str_radix(s, 16).ok())
+            {
                 if n > segno {
                     std::fs::remove_file(entry.path())?;
                 }
@@ -256,7 +336,11 @@ impl Wal {
         }
         Ok(Wal {
             dir,
-            insert: Mutex::new(Insert { buf: Vec::with_capacity(1 << 20), buf_start: end, redo }),
+            insert: Mutex::new(Insert {
+                buf: Vec::with_capacity(1 << 20),
+                buf_start: end,
+                redo,
+            }),
             writer: Mutex::new(Writer { seg: None }),
             written: AtomicU64::new(end),
             flushed: AtomicU64::new(end),
@@ -309,7 +393,12 @@ impl Wal {
     /// point, `image` is logged instead (a full-page image, after the change),
     /// so a torn write of the page can be repaired. The decision is made under
     /// the insert lock so it cannot race with a checkpoint starting.
-    pub fn insert_page_change(&self, page_lsn: Lsn, rec: &WalRecord, image: impl FnOnce() -> WalRecord) -> Result<Lsn> {
+    pub fn insert_page_change(
+        &self,
+        page_lsn: Lsn,
+        rec: &WalRecord,
+        image: impl FnOnce() -> WalRecord,
+    ) -> Result<Lsn> {
         let mut body = Vec::with_capacity(64);
         rec.encode_body(&mut body);
         let (end, buffered) = {
@@ -417,7 +506,8 @@ impl Wal {
             off += n;
             pos += n as u64;
         }
-        self.bytes_written.fetch_add(data.len() as u64, Ordering::Relaxed);
+        self.bytes_written
+            .fetch_add(data.len() as u64, Ordering::Relaxed);
         self.written.fetch_max(pos, Ordering::AcqRel);
         Ok(pos)
     }
@@ -430,7 +520,12 @@ impl Wal {
         // Pre-fill new segments with zeros so later fdatasyncs need no
         // metadata updates, then make the new file's name durable.
         let tmp = self.dir.join(format!("{segno:016X}.tmp"));
-        let f = OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&tmp)?;
+        let f = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&tmp)?;
         let zeros = vec![0u8; 1 << 20];
         for i in 0..(SEGMENT_SIZE / (1 << 20)) {
             f.write_all_at(&zeros, i * (1 << 20))?;
@@ -443,7 +538,11 @@ impl Wal {
 
     /// Reads records from `start` until the end of the valid log.
     pub fn read_from(dir: &std::path::Path, start: Lsn) -> Result<WalReader> {
-        Ok(WalReader { dir: dir.to_path_buf(), pos: start, seg: None })
+        Ok(WalReader {
+            dir: dir.to_path_buf(),
+            pos: start,
+            seg: None,
+        })
     }
 
     /// Removes segments that end at or before `lsn` (no longer needed for redo).
@@ -451,7 +550,11 @@ impl Wal {
         let keep_from = lsn / SEGMENT_SIZE;
         for entry in std::fs::read_dir(&self.dir)? {
             let entry = entry?;
-            if let Some(n) = entry.file_name().to_str().and_then(|s| u64::from_str_radix(s, 16).ok()) {
+            if let Some(n) = entry
+                .file_name()
+                .to_str()
+                .and_then(|s| u64::from_str_radix(s, 16).ok())
+            {
                 if n < keep_from {
                     let _ = std::fs::remove_file(entry.path());
                 }
@@ -502,7 +605,11 @@ impl WalReader {
             let crc = u32::from_le_bytes(h[4..8].try_into().expect("4"));
             let lsn = u64::from_le_bytes(h[8..16].try_into().expect("8"));
             let ty = h[16];
-            if len < HDR || off + len > data.len() || off + len > SEGMENT_SIZE as usize || lsn != self.pos {
+            if len < HDR
+                || off + len > data.len()
+                || off + len > SEGMENT_SIZE as usize
+                || lsn != self.pos
+            {
                 return Ok(None);
             }
             let body = &data[off + HDR..off + len];
@@ -521,7 +628,11 @@ impl WalReader {
             if rec == WalRecord::Pad {
                 continue;
             }
-            return Ok(Some(ReadRecord { start, end: self.pos, rec }));
+            return Ok(Some(ReadRecord {
+                start,
+                end: self.pos,
+                rec,
+            }));
         }
     }
 }
@@ -537,7 +648,12 @@ mod tests {
         let wal = Wal::open(dir.clone(), 0, 0).unwrap();
         let mut ends = vec![];
         for i in 0..1000u64 {
-            let r = WalRecord::HeapInsert { rel: 5, blk: i as u32, slot: 1, tuple: vec![i as u8; 100 + i as usize * 7] };
+            let r = WalRecord::HeapInsert {
+                rel: 5,
+                blk: i as u32,
+                slot: 1,
+                tuple: vec![i as u8; 100 + i as usize * 7],
+            };
             ends.push(wal.insert(&r).unwrap());
         }
         wal.flush(*ends.last().unwrap()).unwrap();
@@ -549,7 +665,10 @@ mod tests {
         }
         assert_eq!(n, 1000);
         // Corrupt one byte in the middle of record 500: reading stops there.
-        let f = OpenOptions::new().write(true).open(seg_path(&dir, 0)).unwrap();
+        let f = OpenOptions::new()
+            .write(true)
+            .open(seg_path(&dir, 0))
+            .unwrap();
         f.write_all_at(&[0xff], ends[499] + 20).unwrap();
         let mut rd = Wal::read_from(&dir, 0).unwrap();
         let mut n = 0;
@@ -563,7 +682,10 @@ mod tests {
         let e = wal.insert(&WalRecord::Commit { xid: 9 }).unwrap();
         wal.flush(e).unwrap();
         let mut rd = Wal::read_from(&dir, ends[499]).unwrap();
-        assert_eq!(rd.next_record().unwrap().unwrap().rec, WalRecord::Commit { xid: 9 });
+        assert_eq!(
+            rd.next_record().unwrap().unwrap().rec,
+            WalRecord::Commit { xid: 9 }
+        );
         assert!(rd.next_record().unwrap().is_none());
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -21,7 +21,10 @@ fn scan_all(st: &Storage, rel: u32, snap: &basalt_storage::Snapshot) -> Vec<(Tid
 #[test]
 fn mvcc_and_recovery() {
     let dir = tmpdir("engine");
-    let opts = StorageOptions { shared_buffers: 32, synchronous_commit: true };
+    let opts = StorageOptions {
+        shared_buffers: 32,
+        synchronous_commit: true,
+    };
     let (heap, idx) = (20000u32, 20001u32);
     {
         let st = Storage::open(&dir, opts.clone()).unwrap();
@@ -42,8 +45,15 @@ fn mvcc_and_recovery() {
         let snap = st.txns.snapshot(x3, 0);
         let rows = scan_all(&st, heap, &snap);
         assert_eq!(rows.len(), 5000);
-        let (tid, _) = rows.iter().find(|(_, d)| d == b"row-00042").unwrap().clone();
-        match st.heap_update(heap, tid, x3, 0, b"row-00042-new", None).unwrap() {
+        let (tid, _) = rows
+            .iter()
+            .find(|(_, d)| d == b"row-00042")
+            .unwrap()
+            .clone();
+        match st
+            .heap_update(heap, tid, x3, 0, b"row-00042-new", None)
+            .unwrap()
+        {
             WriteOutcome::Ok(_) => {}
             o => panic!("{o:?}"),
         }
@@ -68,12 +78,20 @@ fn mvcc_and_recovery() {
         if b.is_empty() {
             break;
         }
-        keys.extend(b.into_iter().map(|(k, _)| u32::from_be_bytes(k.try_into().unwrap())));
+        keys.extend(
+            b.into_iter()
+                .map(|(k, _)| u32::from_be_bytes(k.try_into().unwrap())),
+        );
     }
     assert_eq!(keys, (0..5000).collect::<Vec<_>>());
-    let mut scan = st.btree_scan(idx, KeyRange::eq(777u32.to_be_bytes().to_vec())).unwrap();
+    let mut scan = st
+        .btree_scan(idx, KeyRange::eq(777u32.to_be_bytes().to_vec()))
+        .unwrap();
     let b = st.btree_next(&mut scan).unwrap();
     assert_eq!(b.len(), 1);
-    assert_eq!(st.heap_fetch(heap, b[0].1, &snap).unwrap().unwrap(), b"row-00777");
+    assert_eq!(
+        st.heap_fetch(heap, b[0].1, &snap).unwrap().unwrap(),
+        b"row-00777"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
