@@ -7,19 +7,31 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn start(dir: &std::path::Path, port: u16) -> Child {
     let child = Command::new(env!("CARGO_BIN_EXE_basalt"))
-        .args(["--data-dir", dir.to_str().unwrap(), "--port", &port.to_string()])
+        .args([
+            "--data-dir",
+            dir.to_str().unwrap(),
+            "--port",
+            &port.to_string(),
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let t0 = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(t0.elapsed() < Duration::from_secs(30), "server did not start");
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "server did not start"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     child
@@ -27,7 +39,21 @@ fn start(dir: &std::path::Path, port: u16) -> Child {
 
 fn psql(port: u16, sql: &str) -> Result<String, String> {
     let out = Command::new("psql")
-        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres", "-d", "postgres", "-XAtq", "-v", "ON_ERROR_STOP=1", "-c", sql])
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-XAtq",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            sql,
+        ])
         .output()
         .map_err(|e| e.to_string())?;
     if out.status.success() {
@@ -47,7 +73,11 @@ fn acknowledged_commits_survive_sigkill() {
     let _ = std::fs::remove_dir_all(&dir);
     let port = free_port();
     let mut server = start(&dir, port);
-    psql(port, "CREATE TABLE acked (id int PRIMARY KEY, client int, pad text)").unwrap();
+    psql(
+        port,
+        "CREATE TABLE acked (id int PRIMARY KEY, client int, pad text)",
+    )
+    .unwrap();
     for cycle in 0..3 {
         let writers: Vec<_> = (0..4)
             .map(|c| {
@@ -81,7 +111,10 @@ fn acknowledged_commits_survive_sigkill() {
         std::thread::sleep(Duration::from_millis(700));
         server.kill().unwrap();
         server.wait().unwrap();
-        let mut acked: Vec<i64> = writers.into_iter().flat_map(|w| w.join().unwrap()).collect();
+        let mut acked: Vec<i64> = writers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect();
         acked.sort();
         server = start(&dir, port);
         let present: Vec<i64> = psql(port, "SELECT id FROM acked WHERE pad = 'y' ORDER BY id")
@@ -90,11 +123,21 @@ fn acknowledged_commits_survive_sigkill() {
             .filter_map(|l| l.parse().ok())
             .collect();
         let half = psql(port, "SELECT count(*) FROM acked WHERE pad <> 'y'").unwrap();
-        assert_eq!(half, "0", "cycle {cycle}: a half-applied transaction is visible");
+        assert_eq!(
+            half, "0",
+            "cycle {cycle}: a half-applied transaction is visible"
+        );
         for id in &acked {
-            assert!(present.binary_search(id).is_ok(), "cycle {cycle}: acknowledged commit {id} lost");
+            assert!(
+                present.binary_search(id).is_ok(),
+                "cycle {cycle}: acknowledged commit {id} lost"
+            );
         }
-        eprintln!("cycle {cycle}: {} acknowledged, {} present", acked.len(), present.len());
+        eprintln!(
+            "cycle {cycle}: {} acknowledged, {} present",
+            acked.len(),
+            present.len()
+        );
     }
     server.kill().unwrap();
     server.wait().unwrap();
