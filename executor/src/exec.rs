@@ -21,7 +21,8 @@ pub struct Ctx<'a> {
     pub snap: &'a Snapshot,
     pub eval: EvalCtx<'a>,
     pub schema: &'a basalt_catalog::Schema,
-    pub settings: &'a [(String, String)],
+    /// Server and session settings, for the pg_settings view (computed on use).
+    pub settings: &'a dyn Fn() -> Vec<(String, String)>,
     pub cancel: &'a AtomicBool,
 }
 
@@ -227,22 +228,17 @@ fn key_range(
         encode_key(&v, &mut k);
         Ok(Some(k))
     };
-    let lo = match &b.lo {
-        Some((e, inc)) => match bound(e)? {
-            Some(k) => Some((k, *inc)),
-            None => return Ok(None),
-        },
-        None if !prefix.is_empty() => Some((prefix.clone(), true)),
-        None => None,
+    // A side without a bound is still limited to the equality prefix.
+    // (NULLs sort last: an open upper bound on a column still excludes them.)
+    let side = |bnd: &Option<(Expr, bool)>| -> Result<Option<Option<(Vec<u8>, bool)>>> {
+        Ok(match bnd {
+            Some((e, inc)) => bound(e)?.map(|k| Some((k, *inc))),
+            None if !prefix.is_empty() => Some(Some((prefix.clone(), true))),
+            None => Some(None),
+        })
     };
-    let hi = match &b.hi {
-        Some((e, inc)) => match bound(e)? {
-            Some(k) => Some((k, *inc)),
-            None => return Ok(None),
-        },
-        None if !prefix.is_empty() => Some((prefix.clone(), true)),
-        // NULLs sort last: an open upper bound on a column still excludes them.
-        None => None,
+    let (Some(lo), Some(hi)) = (side(&b.lo)?, side(&b.hi)?) else {
+        return Ok(None);
     };
     Ok(Some(KeyRange { lo, hi }))
 }
@@ -417,7 +413,7 @@ pub fn build<'p>(plan: &'p Plan, cx: &Ctx<'_>) -> Result<Box<dyn RowIter + 'p>> 
         Plan::Single => Box::new(VecIter(vec![vec![]].into_iter())),
         Plan::SeqScan { .. } | Plan::IndexScan { .. } => Box::new(TableScan::new(plan, cx)?),
         Plan::System { name, filter } => {
-            let rows = basalt_catalog::system::rows(name, cx.schema, cx.settings);
+            let rows = basalt_catalog::system::rows(name, cx.schema, &(cx.settings)());
             let rows = match filter {
                 Some(f) => {
                     let mut keep = Vec::new();

@@ -347,18 +347,17 @@ impl Session {
         }
     }
 
-    fn ctx<'a>(
-        &'a self,
-        snap: &'a Snapshot,
-        schema: &'a Schema,
-        params: &'a [Value],
-        settings: &'a [(String, String)],
-        sub: &'a dyn Fn(&Plan) -> Result<Vec<Row>>,
-        getset: &'a dyn Fn(&str) -> Option<String>,
-    ) -> Ctx<'a> {
-        Ctx {
+    /// Builds the context one statement runs in (snapshot, schema,
+    /// parameters, settings, subqueries) and runs `f` in it.
+    fn with_ctx<R>(&self, params: &[Value], f: impl FnOnce(&Ctx<'_>) -> Result<R>) -> Result<R> {
+        let snap = self.snapshot();
+        let schema = self.schema()?;
+        let settings = || self.all_settings();
+        let getset = |n: &str| self.setting(n);
+        let sub = |p: &Plan| self.run_query(p, params);
+        let cx = Ctx {
             st: &self.db.st,
-            snap,
+            snap: &snap,
             eval: EvalCtx {
                 params,
                 now: self
@@ -366,26 +365,23 @@ impl Session {
                     .as_ref()
                     .map(|t| t.start)
                     .unwrap_or_else(chrono::Utc::now),
-                settings: getset,
-                subquery: sub,
+                settings: &getset,
+                subquery: &sub,
                 backend_pid: self.pid,
             },
-            schema,
-            settings,
+            schema: &schema,
+            settings: &settings,
             cancel: &self.cancel,
-        }
+        };
+        f(&cx)
     }
 
     /// Runs a query plan to completion and returns its rows.
     fn run_query(&self, plan: &Plan, params: &[Value]) -> Result<Vec<Row>> {
-        let snap = self.snapshot();
-        let schema = self.schema()?;
-        let settings = self.all_settings();
-        let getset = |n: &str| self.setting(n);
-        let sub = |p: &Plan| self.run_query(p, params);
-        let cx = self.ctx(&snap, &schema, params, &settings, &sub, &getset);
-        let mut it = exec::build(plan, &cx)?;
-        exec::collect(it.as_mut(), &cx)
+        self.with_ctx(params, |cx| {
+            let mut it = exec::build(plan, cx)?;
+            exec::collect(it.as_mut(), cx)
+        })
     }
 
     fn execute_in_txn(&mut self, stmt: &Statement, params: &[Value]) -> Result<ExecResult> {
@@ -606,12 +602,11 @@ impl Session {
         primary: bool,
         if_not_exists: bool,
     ) -> Result<ExecResult> {
-        let tag = if primary || !if_not_exists && name.ends_with("_pkey") {
+        let tag = if primary || (!if_not_exists && name.ends_with("_pkey")) {
             "ALTER TABLE"
         } else {
             "CREATE INDEX"
         };
-        let tag = if primary { "ALTER TABLE" } else { tag };
         let xid = self.ddl_lock()?;
         let schema = self.schema()?;
         if schema.relation(table.namespace, name).is_some() {
@@ -711,14 +706,7 @@ impl Session {
         cid: u32,
         buf: &mut Vec<u8>,
     ) -> Result<Tid> {
-        for (i, c) in table.columns.iter().enumerate() {
-            if c.not_null && row[i].is_null() {
-                return Err(ExecError::NotNull {
-                    column: c.name.clone(),
-                    table: table.name.clone(),
-                });
-            }
-        }
+        check_not_null(table, row)?;
         buf.clear();
         encode_row(row, buf);
         let tid = self.db.st.heap_insert(table.filenode, xid, cid, buf)?;
@@ -791,23 +779,20 @@ impl Session {
         &self,
         q: Option<&Query>,
         row: &[Value],
-        params: &[Value],
+        cx: &Ctx<'_>,
         out: &mut Vec<Row>,
     ) -> Result<()> {
-        if let Some(q) = q {
-            if let Plan::Project { exprs, .. } = &q.plan {
-                let snap = self.snapshot();
-                let schema = self.schema()?;
-                let getset = |n: &str| self.setting(n);
-                let sub = |p: &Plan| self.run_query(p, params);
-                let cx = self.ctx(&snap, &schema, params, &[], &sub, &getset);
-                out.push(
-                    exprs
-                        .iter()
-                        .map(|e| eval(e, row, &cx.eval))
-                        .collect::<Result<Vec<_>>>()?,
-                );
-            }
+        if let Some(Query {
+            plan: Plan::Project { exprs, .. },
+            ..
+        }) = q
+        {
+            out.push(
+                exprs
+                    .iter()
+                    .map(|e| eval(e, row, &cx.eval))
+                    .collect::<Result<Vec<_>>>()?,
+            );
         }
         Ok(())
     }
@@ -821,20 +806,28 @@ impl Session {
     ) -> Result<ExecResult> {
         let xid = self.xid();
         let cid = self.cid();
-        let snap = self.snapshot();
-        let schema = self.schema()?;
-        let settings = self.all_settings();
-        let getset = |n: &str| self.setting(n);
-        let sub = |p: &Plan| self.run_query(p, params);
-        let cx = self.ctx(&snap, &schema, params, &settings, &sub, &getset);
-        let mut it = exec::build(source, &cx)?;
+        self.with_ctx(params, |cx| {
+            self.insert_rows(table, source, returning, xid, cid, cx)
+        })
+    }
+
+    fn insert_rows(
+        &self,
+        table: &TableDef,
+        source: &Plan,
+        returning: Option<&Query>,
+        xid: Xid,
+        cid: u32,
+        cx: &Ctx<'_>,
+    ) -> Result<ExecResult> {
+        let mut it = exec::build(source, cx)?;
         let mut n = 0u64;
         let mut buf = Vec::new();
         let mut ret = Vec::new();
-        while let Some(row) = it.next(&cx)? {
+        while let Some(row) = it.next(cx)? {
             let row = coerce_row(table, row)?;
             self.insert_row(table, &row, xid, cid, &mut buf)?;
-            self.returning_rows(returning, &row, params, &mut ret)?;
+            self.returning_rows(returning, &row, cx, &mut ret)?;
             n += 1;
         }
         Ok(ExecResult {
@@ -876,20 +869,28 @@ impl Session {
     ) -> Result<ExecResult> {
         let xid = self.xid();
         let cid = self.cid();
-        let snap = self.snapshot();
-        let schema = self.schema()?;
-        let settings = self.all_settings();
-        let getset = |n: &str| self.setting(n);
-        let sub = |p: &Plan| self.run_query(p, params);
-        let cx = self.ctx(&snap, &schema, params, &settings, &sub, &getset);
+        self.with_ctx(params, |cx| {
+            self.modify_rows(target, assignments, returning, xid, cid, cx)
+        })
+    }
+
+    fn modify_rows(
+        &self,
+        target: &Target,
+        assignments: Option<&[(usize, basalt_planner::Expr)]>,
+        returning: Option<&Query>,
+        xid: Xid,
+        cid: u32,
+        cx: &Ctx<'_>,
+    ) -> Result<ExecResult> {
         let table = &target.table;
         let st = &self.db.st;
         let types = table.types();
-        let mut scan = TableScan::new(&target.scan, &cx)?;
+        let mut scan = TableScan::new(&target.scan, cx)?;
         let mut n = 0u64;
         let mut buf = Vec::new();
         let mut ret = Vec::new();
-        while let Some((tid0, row0)) = scan.next_row(&cx)? {
+        while let Some((tid0, row0)) = scan.next_row(cx)? {
             let (mut tid, mut row) = (tid0, row0);
             loop {
                 let outcome = match assignments {
@@ -899,14 +900,7 @@ impl Session {
                             new[*ci] = eval(e, &row, &cx.eval)?;
                         }
                         let new = coerce_row(table, new)?;
-                        for (i, c) in table.columns.iter().enumerate() {
-                            if c.not_null && new[i].is_null() {
-                                return Err(ExecError::NotNull {
-                                    column: c.name.clone(),
-                                    table: table.name.clone(),
-                                });
-                            }
-                        }
+                        check_not_null(table, &new)?;
                         buf.clear();
                         encode_row(&new, &mut buf);
                         match st.heap_update(
@@ -919,7 +913,7 @@ impl Session {
                         )? {
                             WriteOutcome::Ok(newtid) => {
                                 self.insert_index_entries(table, &new, newtid, xid)?;
-                                self.returning_rows(returning, &new, params, &mut ret)?;
+                                self.returning_rows(returning, &new, cx, &mut ret)?;
                                 WriteOutcome::Ok(newtid)
                             }
                             o => o,
@@ -928,7 +922,7 @@ impl Session {
                     None => {
                         match st.heap_delete(table.filenode, tid, xid, cid, Some(&self.cancel))? {
                             WriteOutcome::Ok(t) => {
-                                self.returning_rows(returning, &row, params, &mut ret)?;
+                                self.returning_rows(returning, &row, cx, &mut ret)?;
                                 WriteOutcome::Ok(t)
                             }
                             o => o,
@@ -1049,6 +1043,21 @@ impl Session {
 
 fn is_txn_end(s: &basalt_parser::Statement) -> bool {
     matches!(s, basalt_parser::Statement::Sql(x) if matches!(**x, sqlparser::ast::Statement::Commit { .. } | sqlparser::ast::Statement::Rollback { .. }))
+}
+
+fn check_not_null(table: &TableDef, row: &[Value]) -> Result<()> {
+    match table
+        .columns
+        .iter()
+        .zip(row)
+        .find(|(c, v)| c.not_null && v.is_null())
+    {
+        Some((c, _)) => Err(ExecError::NotNull {
+            column: c.name.clone(),
+            table: table.name.clone(),
+        }),
+        None => Ok(()),
+    }
 }
 
 fn coerce_row(table: &TableDef, row: Row) -> Result<Row> {

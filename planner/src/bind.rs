@@ -27,6 +27,8 @@ struct Scope {
 
 struct AggCtx {
     groups: Vec<ast::Expr>,
+    /// The GROUP BY expressions bound over the input.
+    group: Vec<Expr>,
     group_types: Vec<DataType>,
     input: Scope,
     aggs: Vec<AggCall>,
@@ -619,7 +621,7 @@ impl Binder<'_> {
             if columns.iter().any(|x| x.name == cname) {
                 return Err(PlanError::DuplicateColumn(cname));
             }
-            let mut ty = convert_type(&c.data_type)?;
+            let ty = convert_type(&c.data_type)?;
             let mut col = ColumnDef {
                 name: cname,
                 ty,
@@ -664,8 +666,6 @@ impl Binder<'_> {
                     other => return not_supported(format!("column option {other}")),
                 }
             }
-            ty = col.ty;
-            let _ = ty;
             columns.push(col);
         }
         let tmp = TableDef {
@@ -1499,25 +1499,27 @@ impl Binder<'_> {
             }
             self.agg = Some(AggCtx {
                 groups: group_exprs.clone(),
+                group,
                 group_types: gtypes,
                 input: scope.clone(),
                 aggs: vec![],
             });
         }
-        let res = self.select_rest(s, order, plan, &scope, has_agg);
+        let res = self.select_rest(s, order, &scope);
         let agg = self.agg.take();
-        let (mut plan, exprs, fields, sort_keys, distinct) = res?;
+        let (having, exprs, fields, sort_keys, distinct) = res?;
         if let Some(a) = agg {
-            // Rebuild: the aggregate sits under the projection.
-            plan = match plan {
-                Plan::Filter { input, pred } => {
-                    // HAVING was applied above a placeholder; see select_rest.
-                    Plan::Filter {
-                        input: Box::new(agg_node(*input, &a, &group_exprs, self, &scope)?),
-                        pred,
-                    }
-                }
-                p => agg_node(p, &a, &group_exprs, self, &scope)?,
+            // The aggregate sits under HAVING and the projection.
+            plan = Plan::Aggregate {
+                input: Box::new(plan),
+                group: a.group,
+                aggs: a.aggs,
+            };
+        }
+        if let Some(pred) = having {
+            plan = Plan::Filter {
+                input: Box::new(plan),
+                pred,
             };
         }
         let visible = fields.len();
@@ -1562,19 +1564,13 @@ impl Binder<'_> {
         &mut self,
         s: &ast::Select,
         order: &[ast::OrderByExpr],
-        plan: Plan,
         scope: &Scope,
-        has_agg: bool,
-    ) -> Result<(Plan, Vec<Expr>, Vec<Field>, Vec<SortKey>, bool)> {
+    ) -> Result<(Option<Expr>, Vec<Expr>, Vec<Field>, Vec<SortKey>, bool)> {
         let (mut exprs, fields) = self.projection(&s.projection, scope)?;
-        let mut plan = plan;
-        if let Some(h) = &s.having {
-            let pred = self.bool_expr(h, scope)?;
-            plan = Plan::Filter {
-                input: Box::new(plan),
-                pred,
-            };
-        }
+        let having = match &s.having {
+            Some(h) => Some(self.bool_expr(h, scope)?),
+            None => None,
+        };
         let distinct = match &s.distinct {
             None | Some(ast::Distinct::All) => false,
             Some(ast::Distinct::Distinct) => true,
@@ -1616,8 +1612,7 @@ impl Binder<'_> {
                 nulls_first,
             });
         }
-        let _ = has_agg;
-        Ok((plan, exprs, fields, keys, distinct))
+        Ok((having, exprs, fields, keys, distinct))
     }
 
     fn projection(
@@ -2132,9 +2127,7 @@ impl Binder<'_> {
                     let cond = match &op {
                         Some((ox, ot)) => {
                             let (w, wt) = self.expr(&cw.condition, scope)?;
-                            let (a, b, _) = self.unify_cmp(ox.clone(), *ot, w, wt, "=")?;
-                            let _ = a;
-                            b
+                            self.unify_cmp(ox.clone(), *ot, w, wt, "=")?.1
                         }
                         None => self.bool_expr(&cw.condition, scope)?,
                     };
@@ -2937,7 +2930,7 @@ fn push_filter(b: &Binder<'_>, plan: Plan, pred: Expr) -> Plan {
 
 fn refs_only(e: &Expr, lo: usize, hi: usize) -> bool {
     let mut ok = true;
-    walk(e, &mut |x| {
+    e.clone().visit_mut(&mut |x| {
         if let Expr::Column(c) = x {
             if *c < lo || *c >= hi {
                 ok = false;
@@ -2947,86 +2940,14 @@ fn refs_only(e: &Expr, lo: usize, hi: usize) -> bool {
     ok
 }
 
-fn walk(e: &Expr, f: &mut dyn FnMut(&Expr)) {
-    f(e);
-    match e {
-        Expr::Binary(_, a, b) | Expr::IsDistinct(a, b, _) => {
-            walk(a, f);
-            walk(b, f);
-        }
-        Expr::Not(a) | Expr::Neg(a) | Expr::IsNull(a, _) | Expr::Cast(a, _) => walk(a, f),
-        Expr::Func(_, args) => args.iter().for_each(|a| walk(a, f)),
-        Expr::Case {
-            operand,
-            whens,
-            else_,
-        } => {
-            if let Some(o) = operand {
-                walk(o, f);
-            }
-            for (c, r) in whens {
-                walk(c, f);
-                walk(r, f);
-            }
-            if let Some(e) = else_ {
-                walk(e, f);
-            }
-        }
-        Expr::InList { expr, list, .. } => {
-            walk(expr, f);
-            list.iter().for_each(|a| walk(a, f));
-        }
-        Expr::Like { expr, pattern, .. } => {
-            walk(expr, f);
-            walk(pattern, f);
-        }
-        Expr::InSubquery(x, _, _) => walk(x, f),
-        _ => {}
-    }
-}
-
 fn shift(e: &Expr, by: usize) -> Expr {
     let mut e = e.clone();
-    shift_mut(&mut e, by);
+    e.visit_mut(&mut |x| {
+        if let Expr::Column(c) = x {
+            *c -= by;
+        }
+    });
     e
-}
-
-fn shift_mut(e: &mut Expr, by: usize) {
-    match e {
-        Expr::Column(c) => *c -= by,
-        Expr::Binary(_, a, b) | Expr::IsDistinct(a, b, _) => {
-            shift_mut(a, by);
-            shift_mut(b, by);
-        }
-        Expr::Not(a) | Expr::Neg(a) | Expr::IsNull(a, _) | Expr::Cast(a, _) => shift_mut(a, by),
-        Expr::Func(_, args) => args.iter_mut().for_each(|a| shift_mut(a, by)),
-        Expr::Case {
-            operand,
-            whens,
-            else_,
-        } => {
-            if let Some(o) = operand {
-                shift_mut(o, by);
-            }
-            for (c, r) in whens {
-                shift_mut(c, by);
-                shift_mut(r, by);
-            }
-            if let Some(e) = else_ {
-                shift_mut(e, by);
-            }
-        }
-        Expr::InList { expr, list, .. } => {
-            shift_mut(expr, by);
-            list.iter_mut().for_each(|a| shift_mut(a, by));
-        }
-        Expr::Like { expr, pattern, .. } => {
-            shift_mut(expr, by);
-            shift_mut(pattern, by);
-        }
-        Expr::InSubquery(x, _, _) => shift_mut(x, by),
-        _ => {}
-    }
 }
 
 /// A join, as a hash join when the ON clause has equalities between the sides.
@@ -3077,24 +2998,4 @@ fn make_join(
         on,
         right_width: rw,
     }
-}
-
-fn agg_node(
-    input: Plan,
-    a: &AggCtx,
-    group_asts: &[ast::Expr],
-    b: &mut Binder<'_>,
-    scope: &Scope,
-) -> Result<Plan> {
-    let mut group = Vec::new();
-    let saved = b.agg.take();
-    for g in group_asts {
-        group.push(b.expr(g, scope)?.0);
-    }
-    b.agg = saved;
-    Ok(Plan::Aggregate {
-        input: Box::new(input),
-        group,
-        aggs: a.aggs.clone(),
-    })
 }

@@ -61,6 +61,55 @@ pub enum Expr {
     InSubquery(Box<Expr>, Box<Plan>, bool),
 }
 
+impl Expr {
+    /// Calls `f` on this expression and every expression inside it (not
+    /// descending into subquery plans).
+    pub fn visit_mut(&mut self, f: &mut dyn FnMut(&mut Expr)) {
+        f(self);
+        match self {
+            Expr::Binary(_, a, b) | Expr::IsDistinct(a, b, _) => {
+                a.visit_mut(f);
+                b.visit_mut(f);
+            }
+            Expr::Not(a)
+            | Expr::Neg(a)
+            | Expr::IsNull(a, _)
+            | Expr::Cast(a, _)
+            | Expr::InSubquery(a, _, _) => a.visit_mut(f),
+            Expr::Func(_, args) => args.iter_mut().for_each(|a| a.visit_mut(f)),
+            Expr::Case {
+                operand,
+                whens,
+                else_,
+            } => {
+                if let Some(o) = operand {
+                    o.visit_mut(f);
+                }
+                for (c, r) in whens {
+                    c.visit_mut(f);
+                    r.visit_mut(f);
+                }
+                if let Some(e) = else_ {
+                    e.visit_mut(f);
+                }
+            }
+            Expr::InList { expr, list, .. } => {
+                expr.visit_mut(f);
+                list.iter_mut().for_each(|a| a.visit_mut(f));
+            }
+            Expr::Like { expr, pattern, .. } => {
+                expr.visit_mut(f);
+                pattern.visit_mut(f);
+            }
+            Expr::Column(_)
+            | Expr::Literal(_)
+            | Expr::Param(_)
+            | Expr::Subquery(_)
+            | Expr::Exists(..) => {}
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AggFunc {
     Count,
@@ -294,18 +343,4 @@ pub enum Statement {
         tag: String,
         notice: Option<String>,
     },
-}
-
-impl Statement {
-    /// The DML "RETURNING" projection is evaluated over the table's row.
-    pub fn is_ddl(&self) -> bool {
-        matches!(
-            self,
-            Statement::CreateTable { .. }
-                | Statement::DropTable { .. }
-                | Statement::Truncate { .. }
-                | Statement::AddIndex { .. }
-                | Statement::DropIndex { .. }
-        )
-    }
 }

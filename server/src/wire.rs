@@ -30,6 +30,14 @@ struct Out {
 }
 
 impl Out {
+    /// ParameterStatus: a setting the client tracks changed.
+    fn parameter_status(&mut self, name: &str, value: &str) {
+        let mut b = Vec::new();
+        cstr(&mut b, name);
+        cstr(&mut b, value);
+        self.msg(b'S', &b);
+    }
+
     fn msg(&mut self, tag: u8, body: &[u8]) {
         self.buf.push(tag);
         self.buf
@@ -278,10 +286,7 @@ pub fn serve(shared: &Shared, stream: TcpStream) -> io::Result<()> {
             params.get("application_name").cloned().unwrap_or_default(),
         ),
     ] {
-        let mut b = Vec::new();
-        cstr(&mut b, k);
-        cstr(&mut b, &v);
-        out.msg(b'S', &b);
+        out.parameter_status(k, &v);
     }
     let mut k = Vec::new();
     k.extend_from_slice(&session.pid.to_be_bytes());
@@ -402,10 +407,7 @@ impl Conn<'_> {
             self.notice(n);
         }
         if let Some((k, v)) = &r.parameter_status {
-            let mut b = Vec::new();
-            cstr(&mut b, k);
-            cstr(&mut b, v);
-            self.out.msg(b'S', &b);
+            self.out.parameter_status(k, v);
         }
         if let Some(fields) = &r.fields {
             if r.copy_out.is_none() {
@@ -777,53 +779,33 @@ impl Conn<'_> {
         let portal = self.portals.get_mut(&name).expect("checked above");
         let formats = portal.formats.clone();
         let (res, at) = portal.result.as_mut().expect("set above");
-        let fields = res.fields.clone();
         let total = res.rows.len();
-        let end = if max > 0 {
-            (*at + max as usize).min(total)
-        } else {
-            total
-        };
-        let rows: Vec<Vec<Value>> = res.rows[*at..end].to_vec();
-        *at = end;
-        let done = end >= total;
-        let notices = std::mem::take(&mut res.notices);
-        let tag = res.tag.clone();
-        let status = res.parameter_status.take();
-        let copy_out = res.copy_out.take();
-        for n in &notices {
-            self.notice(n);
-        }
-        if let Some((k, v)) = status {
-            let mut b = Vec::new();
-            cstr(&mut b, &k);
-            cstr(&mut b, &v);
-            self.out.msg(b'S', &b);
-        }
-        if let Some(fields) = &fields {
-            if copy_out.is_none() {
-                for row in &rows {
-                    self.data_row(row, fields, &formats);
-                }
+        if max > 0 && *at + (max as usize) < total {
+            // A partial batch: send it and suspend the portal.
+            let end = *at + max as usize;
+            let fields = res.fields.clone().unwrap_or_default();
+            let rows = std::mem::take(&mut res.rows);
+            for row in &rows[*at..end] {
+                self.data_row(row, &fields, &formats);
             }
-        }
-        if let Some(lines) = copy_out {
-            let r = ExecResult {
-                tag,
-                fields,
-                copy_out: Some(lines),
-                ..Default::default()
-            };
-            return self.send_result(r, &[], false);
-        }
-        if done {
-            let mut b = Vec::new();
-            cstr(&mut b, &tag);
-            self.out.msg(b'C', &b);
-        } else {
+            let portal = self.portals.get_mut(&name).expect("checked above");
+            let (res, at) = portal.result.as_mut().expect("set above");
+            res.rows = rows;
+            *at = end;
             self.out.msg(b's', &[]);
+            return Ok(());
         }
-        Ok(())
+        // The rest of the result, its notices and its tag.
+        let (mut res, at) = portal.result.take().expect("set above");
+        res.rows.drain(..at);
+        // An exhausted portal answers later Executes with its tag and no rows.
+        let done = ExecResult {
+            tag: res.tag.clone(),
+            fields: res.fields.clone(),
+            ..Default::default()
+        };
+        portal.result = Some((done, 0));
+        self.send_result(res, &formats, false)
     }
 }
 

@@ -200,7 +200,7 @@ impl Storage {
             return self.leaf_insert(&mut pg, rel, blk, &item);
         }
         drop(pg);
-        self.split_insert(rel, blk, path, item, None)
+        self.split_insert(rel, blk, path, item)
     }
 
     fn leaf_insert(
@@ -230,17 +230,9 @@ impl Storage {
         Ok(())
     }
 
-    /// Splits page `blk` to make room for `item` (a leaf item, or an internal
-    /// item when `child` is set), then inserts the separator into the parent,
+    /// Splits page `blk` to make room for `item`, then inserts the separator into the parent,
     /// recursively. Runs under the exclusive tree lock.
-    fn split_insert(
-        &self,
-        rel: RelId,
-        blk: u32,
-        mut path: Vec<u32>,
-        item: Vec<u8>,
-        _child: Option<u32>,
-    ) -> Result<()> {
+    fn split_insert(&self, rel: RelId, blk: u32, mut path: Vec<u32>, item: Vec<u8>) -> Result<()> {
         let mut images: Vec<(u32, Box<[u8; PAGE_SIZE]>)> = Vec::new();
         let mut guards: Vec<PageRefMut<'_>> = Vec::new();
         let mut cur_blk = blk;

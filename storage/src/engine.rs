@@ -10,8 +10,6 @@
 use crate::buffer::BufferPool;
 use crate::clog::{Clog, XidStatus};
 use crate::error::{Result, StorageError};
-use crate::heap::Tid;
-use crate::page::PageKind;
 use crate::smgr::{RelId, Smgr};
 use crate::txn::{TxnManager, Xid, FIRST_XID};
 use crate::wal::{Lsn, Wal, WalRecord};
@@ -19,7 +17,7 @@ use parking_lot::{Mutex, MutexGuard, RwLock};
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -241,7 +239,6 @@ impl Storage {
             }
             WalRecord::Pad => {}
         }
-        let _ = PageKind::Heap;
         Ok(())
     }
 
@@ -393,13 +390,4 @@ impl Storage {
             .map(|n| n as u64 * crate::page::PAGE_SIZE as u64)
             .unwrap_or(0)
     }
-
-    /// Used by scans so a TID list can be checked without refetching.
-    pub fn tid_exists(&self, rel: RelId, tid: Tid) -> Result<bool> {
-        Ok(tid.blk < self.smgr.nblocks(rel)?)
-    }
-}
-
-pub fn oid_counter() -> AtomicU32 {
-    AtomicU32::new(FIRST_USER_OID)
 }

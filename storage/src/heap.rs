@@ -81,6 +81,26 @@ impl TupleHeader {
     }
 }
 
+/// A new tuple's bytes: header (inserted by `xid` in command `cid`) and data.
+fn new_tuple(xid: Xid, cid: u32, data: &[u8]) -> Result<Vec<u8>> {
+    let len = TUPLE_HEADER + data.len();
+    if len > MAX_TUPLE {
+        return Err(StorageError::TupleTooLarge(len));
+    }
+    let mut tuple = vec![0u8; len];
+    TupleHeader {
+        xmin: xid,
+        xmax: INVALID_XID,
+        cmin: cid,
+        cmax: 0,
+        next: Tid { blk: 0, slot: 0 },
+        flags: 0,
+    }
+    .write(&mut tuple);
+    tuple[TUPLE_HEADER..].copy_from_slice(data);
+    Ok(tuple)
+}
+
 /// What happened when a writer went for a row.
 #[derive(Debug, Clone, PartialEq)]
 pub enum WriteOutcome {
@@ -137,46 +157,24 @@ impl Storage {
 
     /// Inserts a tuple (header built here) and returns its TID.
     pub fn heap_insert(&self, rel: RelId, xid: Xid, cid: u32, data: &[u8]) -> Result<Tid> {
-        self.heap_insert_near(rel, xid, cid, data, None)
-    }
-
-    fn heap_insert_near(
-        &self,
-        rel: RelId,
-        xid: Xid,
-        cid: u32,
-        data: &[u8],
-        near: Option<u32>,
-    ) -> Result<Tid> {
-        let len = TUPLE_HEADER + data.len();
-        if len > MAX_TUPLE {
-            return Err(StorageError::TupleTooLarge(len));
-        }
-        let mut tuple = vec![0u8; len];
-        TupleHeader {
-            xmin: xid,
-            xmax: INVALID_XID,
-            cmin: cid,
-            cmax: 0,
-            next: Tid { blk: 0, slot: 0 },
-            flags: 0,
-        }
-        .write(&mut tuple);
-        tuple[TUPLE_HEADER..].copy_from_slice(data);
+        let mut tuple = new_tuple(xid, cid, data)?;
         let nblocks = self.smgr.nblocks(rel)?;
-        let hint = near
-            .or_else(|| self.insert_hint.lock().get(&rel).copied())
+        let hint = self
+            .insert_hint
+            .lock()
+            .get(&rel)
+            .copied()
             .or(nblocks.checked_sub(1));
         if let Some(blk) = hint.filter(|&b| b < nblocks) {
             let mut page = self.pool.write(rel, blk)?;
-            if let Some(tid) = self.place_tuple(&mut page, rel, blk, &mut tuple, xid)? {
+            if let Some(tid) = self.place_tuple(&mut page, rel, blk, &mut tuple)? {
                 return Ok(tid);
             }
         }
         let (blk, mut page) = self.pool.extend(rel)?;
         page.page_mut().init(PageKind::Heap, 0);
         let tid = self
-            .place_tuple(&mut page, rel, blk, &mut tuple, xid)?
+            .place_tuple(&mut page, rel, blk, &mut tuple)?
             .expect("a tuple fits an empty page");
         self.insert_hint.lock().insert(rel, blk);
         Ok(tid)
@@ -188,7 +186,6 @@ impl Storage {
         rel: RelId,
         blk: u32,
         tuple: &mut [u8],
-        _xid: Xid,
     ) -> Result<Option<Tid>> {
         if page.page().is_new() {
             page.page_mut().init(PageKind::Heap, 0);
@@ -309,7 +306,6 @@ impl Storage {
         rel: RelId,
         tid: Tid,
         xid: Xid,
-        cid: u32,
         cancel: Option<&AtomicBool>,
     ) -> Result<std::result::Result<(PageRefMut<'a>, TupleHeader), WriteOutcome>> {
         loop {
@@ -335,7 +331,6 @@ impl Storage {
                     return Ok(Err(WriteOutcome::Deleted));
                 }
             }
-            let _ = cid;
             return Ok(Ok((page, h)));
         }
     }
@@ -378,7 +373,7 @@ impl Storage {
         cid: u32,
         cancel: Option<&AtomicBool>,
     ) -> Result<WriteOutcome> {
-        match self.take_row(rel, tid, xid, cid, cancel)? {
+        match self.take_row(rel, tid, xid, cancel)? {
             Err(o) => Ok(o),
             Ok((mut page, h)) => {
                 self.set_xmax(&mut page, rel, tid, h, xid, cid, tid, 0)?;
@@ -396,7 +391,7 @@ impl Storage {
         cid: u32,
         cancel: Option<&AtomicBool>,
     ) -> Result<WriteOutcome> {
-        match self.take_row(rel, tid, xid, cid, cancel)? {
+        match self.take_row(rel, tid, xid, cancel)? {
             Err(o) => Ok(o),
             Ok((mut page, h)) => {
                 if h.xmax != xid {
@@ -416,29 +411,15 @@ impl Storage {
         data: &[u8],
         cancel: Option<&AtomicBool>,
     ) -> Result<WriteOutcome> {
-        let len = TUPLE_HEADER + data.len();
-        if len > MAX_TUPLE {
-            return Err(StorageError::TupleTooLarge(len));
-        }
-        let (mut page, h) = match self.take_row(rel, tid, xid, cid, cancel)? {
+        let mut tuple = new_tuple(xid, cid, data)?;
+        let (mut page, h) = match self.take_row(rel, tid, xid, cancel)? {
             Err(o) => return Ok(o),
             Ok(x) => x,
         };
-        if page.page().free_space() >= len + crate::page::SLOT_SIZE {
+        if page.page().free_space() >= tuple.len() + crate::page::SLOT_SIZE {
             // Same page: insert the new version and link the old one under one latch.
-            let mut tuple = vec![0u8; len];
-            TupleHeader {
-                xmin: xid,
-                xmax: INVALID_XID,
-                cmin: cid,
-                cmax: 0,
-                next: Tid { blk: 0, slot: 0 },
-                flags: 0,
-            }
-            .write(&mut tuple);
-            tuple[TUPLE_HEADER..].copy_from_slice(data);
             let new = self
-                .place_tuple(&mut page, rel, tid.blk, &mut tuple, xid)?
+                .place_tuple(&mut page, rel, tid.blk, &mut tuple)?
                 .expect("checked free space");
             self.set_xmax(&mut page, rel, tid, h, xid, cid, new, F_UPDATED)?;
             return Ok(WriteOutcome::Ok(new));
@@ -446,7 +427,7 @@ impl Storage {
         // Other page: lock the row first so nobody else takes it meanwhile.
         self.set_xmax(&mut page, rel, tid, h, xid, cid, tid, F_LOCK_ONLY)?;
         drop(page);
-        let new = self.heap_insert_near(rel, xid, cid, data, None)?;
+        let new = self.heap_insert(rel, xid, cid, data)?;
         let mut page = self.pool.write(rel, tid.blk)?;
         let h = TupleHeader::read(page.page().item(tid.slot as usize).expect("row exists"));
         self.set_xmax(&mut page, rel, tid, h, xid, cid, new, F_UPDATED)?;

@@ -383,7 +383,7 @@ impl Wal {
             (end, ins.buf.len())
         };
         if buffered > WRITE_BEHIND {
-            self.write_out(false)?;
+            self.write_out()?;
         }
         Ok(end)
     }
@@ -414,7 +414,7 @@ impl Wal {
             (end, ins.buf.len())
         };
         if buffered > WRITE_BEHIND {
-            self.write_out(false)?;
+            self.write_out()?;
         }
         Ok(end)
     }
@@ -472,7 +472,7 @@ impl Wal {
     }
 
     /// Writes buffered records to the segment files without fsync.
-    pub fn write_out(&self, _sync: bool) -> Result<()> {
+    pub fn write_out(&self) -> Result<()> {
         let mut w = self.writer.lock();
         self.write_locked(&mut w)?;
         Ok(())
