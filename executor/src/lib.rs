@@ -10,4 +10,4 @@ pub mod regex;
 pub mod session;
 
 pub use error::{ExecError, Result};
-pub use session::{CopyIn, Database, ExecResult, Session};
+pub use session::{CopyIn, Database, ExecResult, RowSink, Session};

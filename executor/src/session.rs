@@ -79,6 +79,18 @@ pub struct ExecResult {
     pub parameter_status: Option<(String, String)>,
 }
 
+/// Receives a query's rows as they are produced, so a large result is never
+/// held whole in memory (the server writes each row to the socket).
+pub trait RowSink {
+    /// Called once, before the first row, with the result's columns.
+    fn describe(&mut self, fields: &[Field]) -> Result<()>;
+    fn row(&mut self, row: &Row) -> Result<()>;
+    /// COPY TO STDOUT begins, with this many columns.
+    fn copy_start(&mut self, ncols: usize) -> Result<()>;
+    /// One line of COPY TO STDOUT data.
+    fn copy_line(&mut self, line: &[u8]) -> Result<()>;
+}
+
 #[derive(Debug)]
 pub struct CopyIn {
     pub table: Arc<TableDef>,
@@ -253,12 +265,23 @@ impl Session {
         stmt: &basalt_parser::Statement,
         params: &[Value],
     ) -> Result<ExecResult> {
+        self.run_parsed_to(stmt, params, None)
+    }
+
+    /// Plans and runs one parsed statement; a query's rows go to `sink` when
+    /// one is given (else into the result).
+    pub fn run_parsed_to(
+        &mut self,
+        stmt: &basalt_parser::Statement,
+        params: &[Value],
+        sink: Option<&mut dyn RowSink>,
+    ) -> Result<ExecResult> {
         if self.in_failed_transaction() && !is_txn_end(stmt) {
             return Err(ExecError::InFailedTransaction);
         }
         let r = self
             .plan(stmt, &[])
-            .and_then(|(p, _)| self.execute(&p, params));
+            .and_then(|(p, _)| self.execute_to(&p, params, sink));
         if r.is_err() {
             self.on_error();
         }
@@ -280,6 +303,17 @@ impl Session {
 
     /// Runs a planned statement. Errors leave the transaction to `on_error`.
     pub fn execute(&mut self, stmt: &Statement, params: &[Value]) -> Result<ExecResult> {
+        self.execute_to(stmt, params, None)
+    }
+
+    /// Runs a planned statement; a query's rows go to `sink` when one is
+    /// given. Errors leave the transaction to `on_error`.
+    pub fn execute_to(
+        &mut self,
+        stmt: &Statement,
+        params: &[Value],
+        sink: Option<&mut dyn RowSink>,
+    ) -> Result<ExecResult> {
         if self.in_failed_transaction() && !matches!(stmt, Statement::Commit | Statement::Rollback)
         {
             return Err(ExecError::InFailedTransaction);
@@ -332,7 +366,7 @@ impl Session {
         }
         let implicit = !self.in_transaction_block();
         self.ensure_txn();
-        let res = self.execute_in_txn(stmt, params);
+        let res = self.execute_in_txn(stmt, params, sink);
         if let Some(t) = self.txn.as_mut() {
             t.cid += 1;
         }
@@ -384,7 +418,12 @@ impl Session {
         })
     }
 
-    fn execute_in_txn(&mut self, stmt: &Statement, params: &[Value]) -> Result<ExecResult> {
+    fn execute_in_txn(
+        &mut self,
+        stmt: &Statement,
+        params: &[Value],
+        sink: Option<&mut dyn RowSink>,
+    ) -> Result<ExecResult> {
         let ok = |tag: &str| {
             Ok(ExecResult {
                 tag: tag.into(),
@@ -392,6 +431,20 @@ impl Session {
             })
         };
         match stmt {
+            Statement::Query(q) if sink.is_some() => {
+                let sink = sink.expect("checked");
+                sink.describe(&q.fields)?;
+                let n = self.with_ctx(params, |cx| {
+                    let mut it = exec::build(&q.plan, cx)?;
+                    let mut n = 0u64;
+                    while let Some(row) = it.next(cx)? {
+                        sink.row(&row)?;
+                        n += 1;
+                    }
+                    Ok(n)
+                })?;
+                Ok(ExecResult { tag: format!("SELECT {n}"), fields: Some(q.fields.clone()), ..Default::default() })
+            }
             Statement::Query(q) => {
                 let rows = self.run_query(&q.plan, params)?;
                 Ok(ExecResult { tag: format!("SELECT {}", rows.len()), fields: Some(q.fields.clone()), rows, ..Default::default() })
@@ -509,6 +562,24 @@ impl Session {
                     }),
                     ..Default::default()
                 })
+            }
+            Statement::CopyTo { query, options } if sink.is_some() => {
+                let sink = sink.expect("checked");
+                sink.copy_start(query.fields.len())?;
+                if options.header {
+                    let h: Vec<String> = query.fields.iter().map(|f| f.name.clone()).collect();
+                    sink.copy_line(format!("{}\n", h.join(&options.delimiter.to_string())).as_bytes())?;
+                }
+                let n = self.with_ctx(params, |cx| {
+                    let mut it = exec::build(&query.plan, cx)?;
+                    let mut n = 0u64;
+                    while let Some(row) = it.next(cx)? {
+                        sink.copy_line(&copy_format_row(&row, options))?;
+                        n += 1;
+                    }
+                    Ok(n)
+                })?;
+                Ok(ExecResult { tag: format!("COPY {n}"), ..Default::default() })
             }
             Statement::CopyTo { query, options } => {
                 let rows = self.run_query(&query.plan, params)?;

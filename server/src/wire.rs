@@ -6,7 +6,7 @@
 use crate::sqlstate::sqlstate;
 use crate::types::{decode_param, encode_binary};
 use basalt_catalog::{DataType, Value};
-use basalt_executor::{CopyIn, Database, ExecError, ExecResult, Session};
+use basalt_executor::{CopyIn, Database, ExecError, ExecResult, RowSink, Session};
 use basalt_planner::{Field, Statement};
 use parking_lot::Mutex;
 use std::collections::HashMap;
@@ -38,11 +38,106 @@ impl Out {
         self.msg(b'S', &b);
     }
 
+    fn row_description(&mut self, fields: &[Field], formats: &[i16]) {
+        let mut b = Vec::new();
+        b.extend_from_slice(&(fields.len() as i16).to_be_bytes());
+        for (i, f) in fields.iter().enumerate() {
+            cstr(&mut b, &f.name);
+            let (tbl, col) = f.source.unwrap_or((0, 0));
+            b.extend_from_slice(&(tbl as i32).to_be_bytes());
+            b.extend_from_slice(&col.to_be_bytes());
+            b.extend_from_slice(&(f.ty.oid() as i32).to_be_bytes());
+            b.extend_from_slice(&f.ty.typlen().to_be_bytes());
+            b.extend_from_slice(&f.ty.typmod().to_be_bytes());
+            b.extend_from_slice(&format_for(formats, i).to_be_bytes());
+        }
+        self.msg(b'T', &b);
+    }
+
+    fn data_row(&mut self, row: &[Value], fields: &[Field], formats: &[i16]) {
+        let mut b = Vec::with_capacity(64);
+        b.extend_from_slice(&(row.len() as i16).to_be_bytes());
+        for (i, v) in row.iter().enumerate() {
+            if v.is_null() {
+                b.extend_from_slice(&(-1i32).to_be_bytes());
+                continue;
+            }
+            let bytes = if format_for(formats, i) == 1 {
+                encode_binary(v, fields.get(i).map(|f| f.ty).unwrap_or(DataType::Text))
+            } else {
+                v.to_string().into_bytes()
+            };
+            b.extend_from_slice(&(bytes.len() as i32).to_be_bytes());
+            b.extend_from_slice(&bytes);
+        }
+        self.msg(b'D', &b);
+    }
+
+    /// CopyOutResponse: text format, `n` columns.
+    fn copy_out_response(&mut self, n: usize) {
+        let mut b = vec![0u8];
+        b.extend_from_slice(&(n as i16).to_be_bytes());
+        for _ in 0..n {
+            b.extend_from_slice(&0i16.to_be_bytes());
+        }
+        self.msg(b'H', &b);
+    }
+
     fn msg(&mut self, tag: u8, body: &[u8]) {
         self.buf.push(tag);
         self.buf
             .extend_from_slice(&((body.len() + 4) as i32).to_be_bytes());
         self.buf.extend_from_slice(body);
+    }
+}
+
+/// Streams a query's rows onto the connection as the executor produces
+/// them, flushing every 64 KiB, so no result is held whole in memory.
+struct WireSink<'a> {
+    out: &'a mut Out,
+    wr: &'a mut BufWriter<TcpStream>,
+    formats: &'a [i16],
+    describe: bool,
+    fields: Vec<Field>,
+    /// A COPY TO STDOUT was started: CopyDone is owed after the last line.
+    copying: bool,
+}
+
+impl WireSink<'_> {
+    fn maybe_flush(&mut self) -> Result<(), ExecError> {
+        if self.out.buf.len() >= 64 * 1024 {
+            self.wr
+                .write_all(&self.out.buf)
+                .map_err(|e| ExecError::Internal(format!("could not send data to client: {e}")))?;
+            self.out.buf.clear();
+        }
+        Ok(())
+    }
+}
+
+impl RowSink for WireSink<'_> {
+    fn describe(&mut self, fields: &[Field]) -> Result<(), ExecError> {
+        if self.describe {
+            self.out.row_description(fields, self.formats);
+        }
+        self.fields = fields.to_vec();
+        Ok(())
+    }
+
+    fn row(&mut self, row: &basalt_executor::exec::Row) -> Result<(), ExecError> {
+        self.out.data_row(row, &self.fields, self.formats);
+        self.maybe_flush()
+    }
+
+    fn copy_start(&mut self, ncols: usize) -> Result<(), ExecError> {
+        self.out.copy_out_response(ncols);
+        self.copying = true;
+        Ok(())
+    }
+
+    fn copy_line(&mut self, line: &[u8]) -> Result<(), ExecError> {
+        self.out.msg(b'd', line);
+        self.maybe_flush()
     }
 }
 
@@ -412,10 +507,10 @@ impl Conn<'_> {
         if let Some(fields) = &r.fields {
             if r.copy_out.is_none() {
                 if describe {
-                    self.row_description(fields, formats);
+                    self.out.row_description(fields, formats);
                 }
                 for row in &r.rows {
-                    self.data_row(row, fields, formats);
+                    self.out.data_row(row, fields, formats);
                     if self.out.buf.len() > 1 << 20 {
                         self.flush()?;
                     }
@@ -424,12 +519,7 @@ impl Conn<'_> {
         }
         if let Some(lines) = &r.copy_out {
             let n = r.fields.as_ref().map(|f| f.len()).unwrap_or(0);
-            let mut b = vec![0u8];
-            b.extend_from_slice(&(n as i16).to_be_bytes());
-            for _ in 0..n {
-                b.extend_from_slice(&0i16.to_be_bytes());
-            }
-            self.out.msg(b'H', &b);
+            self.out.copy_out_response(n);
             for l in lines {
                 self.out.msg(b'd', l);
             }
@@ -439,41 +529,6 @@ impl Conn<'_> {
         cstr(&mut b, &r.tag);
         self.out.msg(b'C', &b);
         Ok(())
-    }
-
-    fn row_description(&mut self, fields: &[Field], formats: &[i16]) {
-        let mut b = Vec::new();
-        b.extend_from_slice(&(fields.len() as i16).to_be_bytes());
-        for (i, f) in fields.iter().enumerate() {
-            cstr(&mut b, &f.name);
-            let (tbl, col) = f.source.unwrap_or((0, 0));
-            b.extend_from_slice(&(tbl as i32).to_be_bytes());
-            b.extend_from_slice(&col.to_be_bytes());
-            b.extend_from_slice(&(f.ty.oid() as i32).to_be_bytes());
-            b.extend_from_slice(&f.ty.typlen().to_be_bytes());
-            b.extend_from_slice(&f.ty.typmod().to_be_bytes());
-            b.extend_from_slice(&format_for(formats, i).to_be_bytes());
-        }
-        self.out.msg(b'T', &b);
-    }
-
-    fn data_row(&mut self, row: &[Value], fields: &[Field], formats: &[i16]) {
-        let mut b = Vec::with_capacity(64);
-        b.extend_from_slice(&(row.len() as i16).to_be_bytes());
-        for (i, v) in row.iter().enumerate() {
-            if v.is_null() {
-                b.extend_from_slice(&(-1i32).to_be_bytes());
-                continue;
-            }
-            let bytes = if format_for(formats, i) == 1 {
-                encode_binary(v, fields.get(i).map(|f| f.ty).unwrap_or(DataType::Text))
-            } else {
-                v.to_string().into_bytes()
-            };
-            b.extend_from_slice(&(bytes.len() as i32).to_be_bytes());
-            b.extend_from_slice(&bytes);
-        }
-        self.out.msg(b'D', &b);
     }
 
     fn simple_query(&mut self, sql: &str) -> io::Result<()> {
@@ -490,7 +545,19 @@ impl Conn<'_> {
             return Ok(());
         }
         for s in &stmts {
-            match self.session.run_parsed(s, &[]) {
+            let mut sink = WireSink {
+                out: &mut self.out,
+                wr: &mut self.wr,
+                formats: &[],
+                describe: true,
+                fields: vec![],
+                copying: false,
+            };
+            let res = self.session.run_parsed_to(s, &[], Some(&mut sink));
+            if sink.copying && res.is_ok() {
+                self.out.msg(b'c', &[]);
+            }
+            match res {
                 Ok(mut r) => {
                     if let Some(c) = r.copy_in.take() {
                         self.copy_in(c)?;
@@ -730,7 +797,7 @@ impl Conn<'_> {
             self.out.msg(b't', &b);
         }
         match plan.as_ref().and_then(result_fields) {
-            Some(fields) => self.row_description(&fields, &formats),
+            Some(fields) => self.out.row_description(&fields, &formats),
             None => self.out.msg(b'n', &[]),
         }
         Ok(())
@@ -748,6 +815,7 @@ impl Conn<'_> {
         };
         let stmt_name = portal.stmt.clone();
         let params = portal.params.clone();
+        let formats = portal.formats.clone();
         if portal.result.is_none() {
             let plan = match self.current_plan(&stmt_name) {
                 Ok(Some(p)) => p,
@@ -760,6 +828,41 @@ impl Conn<'_> {
                     return Ok(());
                 }
             };
+            // Run to completion: rows stream straight to the client.
+            if max <= 0 {
+                let mut sink = WireSink {
+                    out: &mut self.out,
+                    wr: &mut self.wr,
+                    formats: &formats,
+                    describe: false,
+                    fields: vec![],
+                    copying: false,
+                };
+                let res = self.session.execute_to(&plan, &params, Some(&mut sink));
+                if sink.copying && res.is_ok() {
+                    self.out.msg(b'c', &[]);
+                }
+                match res {
+                    Ok(mut r) => {
+                        if let Some(c) = r.copy_in.take() {
+                            return self.copy_in(c);
+                        }
+                        let done = ExecResult {
+                            tag: r.tag.clone(),
+                            fields: r.fields.clone(),
+                            ..Default::default()
+                        };
+                        if let Some(p) = self.portals.get_mut(&name) {
+                            p.result = Some((done, 0));
+                        }
+                        return self.send_result(r, &formats, false);
+                    }
+                    Err(e) => {
+                        self.fail_extended(e);
+                        return Ok(());
+                    }
+                }
+            }
             let r = self.session.execute(&plan, &params);
             match r {
                 Ok(mut r) => {
@@ -786,7 +889,7 @@ impl Conn<'_> {
             let fields = res.fields.clone().unwrap_or_default();
             let rows = std::mem::take(&mut res.rows);
             for row in &rows[*at..end] {
-                self.data_row(row, &fields, &formats);
+                self.out.data_row(row, &fields, &formats);
             }
             let portal = self.portals.get_mut(&name).expect("checked above");
             let (res, at) = portal.result.as_mut().expect("set above");

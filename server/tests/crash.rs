@@ -2,82 +2,25 @@
 //! restart; every acknowledged commit must be there and nothing else.
 //! Uses `psql` as the client (skipped with a message if it is not installed).
 
+mod common;
+
+use common::{have, Server, TempDir};
 use std::io::Write;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn start(dir: &std::path::Path, port: u16) -> Child {
-    let child = Command::new(env!("CARGO_BIN_EXE_basalt"))
-        .args([
-            "--data-dir",
-            dir.to_str().unwrap(),
-            "--port",
-            &port.to_string(),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let t0 = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            t0.elapsed() < Duration::from_secs(30),
-            "server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child
-}
-
-fn psql(port: u16, sql: &str) -> Result<String, String> {
-    let out = Command::new("psql")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-            "-U",
-            "postgres",
-            "-d",
-            "postgres",
-            "-XAtq",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-c",
-            sql,
-        ])
-        .output()
-        .map_err(|e| e.to_string())?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).to_string())
-    }
-}
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 #[test]
 fn acknowledged_commits_survive_sigkill() {
-    if Command::new("psql").arg("--version").output().is_err() {
+    if !have("psql") {
         eprintln!("psql not installed; skipping crash test");
         return;
     }
-    let dir = std::env::temp_dir().join(format!("basalt-crash-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let port = free_port();
-    let mut server = start(&dir, port);
-    psql(
-        port,
-        "CREATE TABLE acked (id int PRIMARY KEY, client int, pad text)",
-    )
-    .unwrap();
+    let dir = TempDir::new("crash");
+    let mut server = Server::start(&dir.0.join("data"), &[]);
+    let port = server.port;
+    server
+        .psql("CREATE TABLE acked (id int PRIMARY KEY, client int, pad text)")
+        .unwrap();
     for cycle in 0..3 {
         let writers: Vec<_> = (0..4)
             .map(|c| {
@@ -92,7 +35,7 @@ fn acknowledged_commits_survive_sigkill() {
                         .spawn()
                         .unwrap();
                     let mut stdin = child.stdin.take().unwrap();
-                    let script: String = (0..300)
+                    let script: String = (0..20_000)
                         .map(|i| {
                             let id = cycle * 100_000 + c * 10_000 + i;
                             format!("BEGIN; INSERT INTO acked VALUES ({id}, {c}, repeat('x', 200)); UPDATE acked SET pad = 'y' WHERE id = {id}; COMMIT;\n\\echo ok {id}\n")
@@ -109,20 +52,22 @@ fn acknowledged_commits_survive_sigkill() {
             })
             .collect();
         std::thread::sleep(Duration::from_millis(700));
-        server.kill().unwrap();
-        server.wait().unwrap();
+        server.kill();
         let mut acked: Vec<i64> = writers
             .into_iter()
             .flat_map(|w| w.join().unwrap())
             .collect();
         acked.sort();
-        server = start(&dir, port);
-        let present: Vec<i64> = psql(port, "SELECT id FROM acked WHERE pad = 'y' ORDER BY id")
+        server.restart();
+        let present: Vec<i64> = server
+            .psql("SELECT id FROM acked WHERE pad = 'y' ORDER BY id")
             .unwrap()
             .lines()
             .filter_map(|l| l.parse().ok())
             .collect();
-        let half = psql(port, "SELECT count(*) FROM acked WHERE pad <> 'y'").unwrap();
+        let half = server
+            .psql("SELECT count(*) FROM acked WHERE pad <> 'y'")
+            .unwrap();
         assert_eq!(
             half, "0",
             "cycle {cycle}: a half-applied transaction is visible"
@@ -133,13 +78,14 @@ fn acknowledged_commits_survive_sigkill() {
                 "cycle {cycle}: acknowledged commit {id} lost"
             );
         }
+        assert!(
+            acked.len() < 4 * 20_000,
+            "cycle {cycle}: the clients finished before the kill"
+        );
         eprintln!(
             "cycle {cycle}: {} acknowledged, {} present",
             acked.len(),
             present.len()
         );
     }
-    server.kill().unwrap();
-    server.wait().unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
 }
