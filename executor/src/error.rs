@@ -30,6 +30,8 @@ pub enum ExecError {
     #[error("invalid value for parameter \"{0}\": \"{1}\"")]
     InvalidSetting(String, String),
     #[error("{0}")]
+    CantChangeSetting(String),
+    #[error("{0}")]
     CardinalityViolation(String),
     #[error("{0}")]
     InvalidRegex(String),

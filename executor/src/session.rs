@@ -134,6 +134,119 @@ impl Session {
             .map(|(_, v)| v.clone())
     }
 
+    /// SET name = value (None: DEFAULT). Returns the ParameterStatus to
+    /// send when the client tracks this setting.
+    pub fn set_setting(
+        &mut self,
+        name: &str,
+        value: Option<&str>,
+    ) -> Result<Option<(String, String)>> {
+        let k = setting_key(name);
+        const SESSION_ONLY: &[&str] = &[
+            "transaction_isolation",
+            "default_transaction_isolation",
+            "search_path",
+            "application_name",
+            "extra_float_digits",
+            "client_min_messages",
+            "statement_timeout",
+            "lock_timeout",
+            "idle_in_transaction_session_timeout",
+            "intervalstyle",
+            "bytea_output",
+            "row_security",
+            "default_transaction_read_only",
+            "synchronous_commit",
+            "work_mem",
+            "maintenance_work_mem",
+            "client_encoding",
+            "datestyle",
+            "timezone",
+        ];
+        const RESTART: &[&str] = &[
+            "shared_buffers",
+            "port",
+            "listen_addresses",
+            "max_connections",
+            "data_directory",
+            "ssl",
+            "ssl_cert_file",
+            "ssl_key_file",
+            "password_file",
+        ];
+        const RELOAD: &[&str] = &["checkpoint_timeout", "max_wal_size", "fsync", "log_format"];
+        if RESTART.contains(&k.as_str()) {
+            return Err(ExecError::CantChangeSetting(format!(
+                "parameter \"{k}\" cannot be changed without restarting the server"
+            )));
+        }
+        if RELOAD.contains(&k.as_str()) {
+            return Err(ExecError::CantChangeSetting(format!(
+                "parameter \"{k}\" cannot be changed now"
+            )));
+        }
+        if !SESSION_ONLY.contains(&k.as_str()) {
+            return Err(match self.setting(&k) {
+                Some(_) => {
+                    ExecError::CantChangeSetting(format!("parameter \"{k}\" cannot be changed"))
+                }
+                None => ExecError::UnknownSetting(name.to_string()),
+            });
+        }
+        let v = match value {
+            Some(v) => v.to_string(),
+            None => self
+                .db
+                .settings
+                .iter()
+                .find(|(n, _)| n.to_lowercase() == k)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default(),
+        };
+        if k == "client_encoding"
+            && !matches!(v.to_uppercase().as_str(), "UTF8" | "UTF-8" | "UNICODE")
+        {
+            return Err(ExecError::InvalidSetting(name.to_string(), v));
+        }
+        if k == "timezone"
+            && !matches!(
+                v.to_uppercase().as_str(),
+                "UTC" | "GMT" | "ETC/UTC" | "Z" | "+00" | "0"
+            )
+        {
+            return Err(ExecError::InvalidSetting(name.to_string(), v));
+        }
+        let v = if k == "client_encoding" {
+            "UTF8".to_string()
+        } else {
+            v
+        };
+        self.settings.insert(k.clone(), v.clone());
+        let tracked = [
+            "application_name",
+            "client_encoding",
+            "datestyle",
+            "timezone",
+            "integer_datetimes",
+            "standard_conforming_strings",
+            "intervalstyle",
+            "is_superuser",
+            "server_version",
+            "session_authorization",
+            "default_transaction_read_only",
+        ];
+        Ok(tracked.contains(&k.as_str()).then(|| {
+            let disp = self
+                .db
+                .settings
+                .iter()
+                .find(|(n, _)| n.to_lowercase() == k)
+                .map(|(n, _)| n.clone())
+                .unwrap_or(k.clone());
+            (disp, v)
+        }))
+    }
+
     pub fn all_settings(&self) -> Vec<(String, String)> {
         let mut v: Vec<(String, String)> = self
             .db
@@ -504,28 +617,8 @@ impl Session {
                 ok("DROP INDEX")
             }
             Statement::Set { name, value, local: _ } => {
-                let k = setting_key(name);
-                if k == "transaction_isolation" || k == "default_transaction_isolation" || k == "search_path" || k == "application_name" || k == "extra_float_digits" || k == "client_min_messages" || k == "statement_timeout" || k == "lock_timeout" || k == "idle_in_transaction_session_timeout" || k == "intervalstyle" || k == "bytea_output" || k == "row_security" || k == "default_transaction_read_only" || k == "synchronous_commit" || k == "work_mem" || k == "maintenance_work_mem" || self.setting(&k).is_some() {
-                    let v = match value {
-                        Some(v) => v.clone(),
-                        None => self.db.settings.iter().find(|(n, _)| n.to_lowercase() == k).map(|(_, v)| v.clone()).unwrap_or_default(),
-                    };
-                    if k == "client_encoding" && !matches!(v.to_uppercase().as_str(), "UTF8" | "UTF-8" | "UNICODE") {
-                        return Err(ExecError::InvalidSetting(name.clone(), v));
-                    }
-                    if k == "timezone" && !matches!(v.to_uppercase().as_str(), "UTC" | "GMT" | "ETC/UTC" | "Z" | "+00" | "0") {
-                        return Err(ExecError::InvalidSetting(name.clone(), v));
-                    }
-                    self.settings.insert(k.clone(), v.clone());
-                    let tracked = ["application_name", "client_encoding", "datestyle", "timezone", "integer_datetimes", "standard_conforming_strings", "intervalstyle", "is_superuser", "server_version", "session_authorization"];
-                    let status = tracked.contains(&k.as_str()).then(|| {
-                        let disp = self.db.settings.iter().find(|(n, _)| n.to_lowercase() == k).map(|(n, _)| n.clone()).unwrap_or(k.clone());
-                        (disp, v)
-                    });
-                    Ok(ExecResult { tag: "SET".into(), parameter_status: status, ..Default::default() })
-                } else {
-                    Err(ExecError::UnknownSetting(name.clone()))
-                }
+                let status = self.set_setting(name, value.as_deref())?;
+                Ok(ExecResult { tag: "SET".into(), parameter_status: status, ..Default::default() })
             }
             Statement::Show { name } => {
                 let k = setting_key(name);

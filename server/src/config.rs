@@ -68,6 +68,12 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("default_transaction_read_only", "off"),
     ("transaction_read_only", "off"),
     ("row_security", "on"),
+    ("session_authorization", "postgres"),
+    ("in_hot_standby", "off"),
+    ("ssl", "off"),
+    ("ssl_cert_file", ""),
+    ("ssl_key_file", ""),
+    ("password_encryption", "scram-sha-256"),
 ];
 
 /// Settings that are not shown by SHOW / pg_settings.
@@ -173,12 +179,6 @@ pub fn load() -> Result<Config, String> {
             return Err(format!("unrecognized configuration parameter \"{k}\""));
         }
         values.insert(k, v);
-    }
-    let listen = values.get("listen_addresses").cloned().unwrap_or_default();
-    if listen == "*" {
-        values.insert("listen_addresses".into(), "0.0.0.0".into());
-    } else if listen == "localhost" {
-        values.insert("listen_addresses".into(), "127.0.0.1".into());
     }
     Ok(Config { values })
 }

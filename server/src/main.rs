@@ -5,6 +5,7 @@
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+mod auth;
 mod config;
 mod sqlstate;
 mod types;
@@ -15,6 +16,7 @@ use basalt_storage::StorageOptions;
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::net::TcpListener;
+use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -70,7 +72,7 @@ fn run(cfg: config::Config) -> Result<(), String> {
     if db.st.created {
         tracing::info!(dir = %data_dir.display(), "initialized a new data directory");
     }
-    let password = match cfg.get_opt("password_file") {
+    let secret = match cfg.get_opt("password_file").filter(|f| !f.is_empty()) {
         Some(f) => Some(
             std::fs::read_to_string(&f)
                 .map_err(|e| format!("password_file {f}: {e}"))?
@@ -81,11 +83,11 @@ fn run(cfg: config::Config) -> Result<(), String> {
             .ok()
             .filter(|p| !p.is_empty()),
     };
-    let addr = format!("{}:{}", cfg.get("listen_addresses"), cfg.get("port"));
-    let listener =
-        TcpListener::bind(&addr).map_err(|e| format!("could not listen on {addr}: {e}"))?;
-    listener.set_nonblocking(true).map_err(|e| e.to_string())?;
-    tracing::info!(%addr, "listening");
+    let verifier = secret
+        .map(|s| auth::Verifier::from_secret(&s))
+        .transpose()?;
+    let tls = tls_config(&cfg)?;
+    let listeners = listen(&cfg)?;
     // SAFETY: installing an async-signal-safe handler that only stores an atomic.
     unsafe {
         libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
@@ -93,7 +95,8 @@ fn run(cfg: config::Config) -> Result<(), String> {
     }
     let shared = Arc::new(wire::Shared {
         db: db.clone(),
-        password,
+        verifier,
+        tls,
         backends: Mutex::new(HashMap::new()),
         max_connections: cfg.get("max_connections").parse().unwrap_or(100),
     });
@@ -120,27 +123,40 @@ fn run(cfg: config::Config) -> Result<(), String> {
             })
             .map_err(|e| e.to_string())?;
     }
+    let mut fds: Vec<libc::pollfd> = listeners
+        .iter()
+        .map(|l| libc::pollfd {
+            fd: l.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
     while !STOP.load(Ordering::Relaxed) {
-        match listener.accept() {
-            Ok((stream, _)) => {
-                let _ = stream.set_nonblocking(false);
-                let shared = shared.clone();
-                let spawned = std::thread::Builder::new()
-                    .name("backend".into())
-                    .stack_size(8 << 20)
-                    .spawn(move || {
-                        if let Err(e) = wire::serve(&shared, stream) {
-                            tracing::debug!("connection ended: {e}");
-                        }
-                    });
-                if let Err(e) = spawned {
-                    tracing::error!("could not start a backend thread: {e}");
+        // SAFETY: fds points to fds.len() initialized pollfd structs.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 200) };
+        if n <= 0 {
+            continue;
+        }
+        for l in &listeners {
+            match l.accept() {
+                Ok((stream, _)) => {
+                    let _ = stream.set_nonblocking(false);
+                    let shared = shared.clone();
+                    let spawned = std::thread::Builder::new()
+                        .name("backend".into())
+                        .stack_size(8 << 20)
+                        .spawn(move || {
+                            if let Err(e) = wire::serve(&shared, stream) {
+                                tracing::debug!("connection ended: {e}");
+                            }
+                        });
+                    if let Err(e) = spawned {
+                        tracing::error!("could not start a backend thread: {e}");
+                    }
                 }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => tracing::warn!("accept failed: {e}"),
             }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                std::thread::sleep(Duration::from_millis(20))
-            }
-            Err(e) => tracing::warn!("accept failed: {e}"),
         }
     }
     tracing::info!("shutting down: checkpoint");
@@ -149,4 +165,71 @@ fn run(cfg: config::Config) -> Result<(), String> {
         .map_err(|e| format!("shutdown checkpoint failed: {e}"))?;
     tracing::info!("shutdown complete");
     Ok(())
+}
+
+/// Binds every address of `listen_addresses` (comma-separated; `*` is all
+/// IPv4 and IPv6 addresses, `localhost` the loopback ones).
+fn listen(cfg: &config::Config) -> Result<Vec<TcpListener>, String> {
+    let port = cfg.get("port");
+    let mut addrs: Vec<String> = Vec::new();
+    for a in cfg.get("listen_addresses").split(',').map(str::trim) {
+        match a {
+            "" => {}
+            "*" => addrs.extend(["0.0.0.0".to_string(), "::".to_string()]),
+            "localhost" => addrs.extend(["127.0.0.1".to_string(), "::1".to_string()]),
+            a => addrs.push(a.to_string()),
+        }
+    }
+    let mut out = Vec::new();
+    for a in &addrs {
+        let addr = if a.contains(':') {
+            format!("[{a}]:{port}")
+        } else {
+            format!("{a}:{port}")
+        };
+        match TcpListener::bind(&addr) {
+            Ok(l) => {
+                l.set_nonblocking(true).map_err(|e| e.to_string())?;
+                tracing::info!(%addr, "listening");
+                out.push(l);
+            }
+            // "*" and "localhost" name IPv6 too; a host without it still serves IPv4.
+            Err(e) if a == "::" || a == "::1" => tracing::warn!("could not listen on {addr}: {e}"),
+            Err(e) => return Err(format!("could not listen on {addr}: {e}")),
+        }
+    }
+    if out.is_empty() {
+        return Err("listen_addresses names no address to listen on".into());
+    }
+    Ok(out)
+}
+
+/// TLS from `ssl_cert_file` / `ssl_key_file` (PEM), when both are set.
+fn tls_config(cfg: &config::Config) -> Result<Option<Arc<rustls::ServerConfig>>, String> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let (cert, key) = (cfg.get("ssl_cert_file"), cfg.get("ssl_key_file"));
+    if cert.is_empty() && key.is_empty() {
+        if basalt_catalog::cast::parse_bool(&cfg.get("ssl")).unwrap_or(false) {
+            return Err("ssl is on but ssl_cert_file and ssl_key_file are not set".into());
+        }
+        return Ok(None);
+    }
+    if cert.is_empty() || key.is_empty() {
+        return Err("TLS needs both ssl_cert_file and ssl_key_file".into());
+    }
+    let certs = CertificateDer::pem_file_iter(&cert)
+        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| format!("ssl_cert_file {cert}: {e}"))?;
+    let key_der =
+        PrivateKeyDer::from_pem_file(&key).map_err(|e| format!("ssl_key_file {key}: {e}"))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_no_client_auth()
+        .with_single_cert(certs, key_der)
+        .map_err(|e| format!("TLS certificate and key: {e}"))?;
+    tracing::info!(%cert, "TLS enabled");
+    Ok(Some(Arc::new(config)))
 }

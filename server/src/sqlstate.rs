@@ -39,6 +39,7 @@ pub fn sqlstate(e: &ExecError) -> &'static str {
         ExecError::InFailedTransaction => "25P02",
         ExecError::UnknownSetting(_) => "42704",
         ExecError::InvalidSetting(..) => "22023",
+        ExecError::CantChangeSetting(_) => "55P02",
         ExecError::CardinalityViolation(_) => "21000",
         ExecError::InvalidRegex(_) => "2201B",
         ExecError::BadCopyData(_) => "22P04",

@@ -3,6 +3,7 @@
 //! authentication, simple and extended query, COPY in and out, cancel.
 //! A malformed message ends that connection only.
 
+use crate::auth;
 use crate::sqlstate::sqlstate;
 use crate::types::{decode_param, encode_binary};
 use basalt_catalog::{DataType, Value};
@@ -10,14 +11,16 @@ use basalt_executor::{CopyIn, Database, ExecError, ExecResult, RowSink, Session}
 use basalt_planner::{Field, Statement};
 use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 pub struct Shared {
     pub db: Arc<Database>,
-    pub password: Option<String>,
+    /// SCRAM verifier of the `postgres` role's password, if one is set.
+    pub verifier: Option<crate::auth::Verifier>,
+    pub tls: Option<Arc<rustls::ServerConfig>>,
     /// pid → (secret, cancel flag) for CancelRequest.
     pub backends: Mutex<HashMap<i32, (i32, Arc<AtomicBool>)>>,
     pub max_connections: usize,
@@ -95,7 +98,7 @@ impl Out {
 /// them, flushing every 64 KiB, so no result is held whole in memory.
 struct WireSink<'a> {
     out: &'a mut Out,
-    wr: &'a mut BufWriter<TcpStream>,
+    wr: &'a mut Stream,
     formats: &'a [i16],
     describe: bool,
     fields: Vec<Field>,
@@ -206,8 +209,7 @@ struct Portal {
 
 pub struct Conn<'a> {
     _shared: &'a Shared,
-    rd: BufReader<TcpStream>,
-    wr: BufWriter<TcpStream>,
+    io: BufReader<Stream>,
     out: Out,
     session: Session,
     prepared: HashMap<String, Prepared>,
@@ -233,32 +235,78 @@ fn read_exact_msg(rd: &mut impl Read) -> io::Result<Option<(u8, Vec<u8>)>> {
     Ok(Some((t[0], body)))
 }
 
-/// Handles one client connection from its first byte to its last.
-pub fn serve(shared: &Shared, stream: TcpStream) -> io::Result<()> {
-    let _ = stream.set_nodelay(true);
-    let peer_loopback = stream
-        .peer_addr()
-        .map(|a| a.ip().is_loopback())
-        .unwrap_or(false);
-    let mut rd = BufReader::with_capacity(64 * 1024, stream.try_clone()?);
-    let mut wr = BufWriter::with_capacity(64 * 1024, stream.try_clone()?);
-    // Startup: SSLRequest / GSSENCRequest / CancelRequest / StartupMessage.
-    let params = loop {
+/// The client connection, in plaintext or TLS.
+pub enum Stream {
+    Plain(TcpStream),
+    Tls(Box<rustls::StreamOwned<rustls::ServerConnection, TcpStream>>),
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.read(buf),
+            Stream::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.write(buf),
+            Stream::Tls(s) => s.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.flush(),
+            Stream::Tls(s) => s.flush(),
+        }
+    }
+}
+
+fn send(io: &mut impl Write, out: &mut Out) -> io::Result<()> {
+    io.write_all(&out.buf)?;
+    out.buf.clear();
+    io.flush()
+}
+
+fn fatal(io: &mut impl Write, code: &str, msg: &str) -> io::Result<()> {
+    let mut o = Out { buf: vec![] };
+    o.msg(b'E', &error_body("FATAL", code, msg, None));
+    send(io, &mut o)
+}
+
+/// Reads startup packets until the StartupMessage, answering SSLRequest
+/// (upgrading to TLS when configured) and GSSENCRequest, and handling
+/// CancelRequest. Returns None when the connection is done.
+fn startup(
+    shared: &Shared,
+    mut stream: Stream,
+) -> io::Result<Option<(Stream, HashMap<String, String>)>> {
+    loop {
         let mut l = [0u8; 4];
-        rd.read_exact(&mut l)?;
+        stream.read_exact(&mut l)?;
         let len = i32::from_be_bytes(l);
         if !(8..=10000).contains(&len) {
             return Err(bad("invalid startup packet length"));
         }
         let mut body = vec![0u8; len as usize - 4];
-        rd.read_exact(&mut body)?;
+        stream.read_exact(&mut body)?;
         let mut pos = 0;
         let code = rd_i32(&body, &mut pos)?;
         match code {
-            80877103 | 80877104 => {
-                wr.write_all(b"N")?;
-                wr.flush()?;
-            }
+            80877103 => match (&stream, &shared.tls) {
+                (Stream::Plain(tcp), Some(cfg)) => {
+                    let mut tcp = tcp.try_clone()?;
+                    tcp.write_all(b"S")?;
+                    let conn = rustls::ServerConnection::new(cfg.clone())
+                        .map_err(|e| io::Error::other(e.to_string()))?;
+                    stream = Stream::Tls(Box::new(rustls::StreamOwned::new(conn, tcp)));
+                }
+                _ => stream.write_all(b"N")?,
+            },
+            80877104 => stream.write_all(b"N")?,
             80877102 => {
                 let pid = rd_i32(&body, &mut pos)?;
                 let key = rd_i32(&body, &mut pos)?;
@@ -267,7 +315,7 @@ pub fn serve(shared: &Shared, stream: TcpStream) -> io::Result<()> {
                         flag.store(true, std::sync::atomic::Ordering::Relaxed);
                     }
                 }
-                return Ok(());
+                return Ok(None);
             }
             196608 => {
                 let mut params = HashMap::new();
@@ -276,112 +324,179 @@ pub fn serve(shared: &Shared, stream: TcpStream) -> io::Result<()> {
                     let v = read_cstr(&body, &mut pos)?;
                     params.insert(k, v);
                 }
-                break params;
+                return Ok(Some((stream, params)));
             }
             _ => {
-                let mut out = Out { buf: vec![] };
-                out.msg(
-                    b'E',
-                    &error_body(
-                        "FATAL",
-                        "08P01",
-                        &format!(
-                            "unsupported frontend protocol {}.{}",
-                            code >> 16,
-                            code & 0xffff
-                        ),
-                        None,
+                fatal(
+                    &mut stream,
+                    "08P01",
+                    &format!(
+                        "unsupported frontend protocol {}.{}",
+                        code >> 16,
+                        code & 0xffff
                     ),
-                );
-                wr.write_all(&out.buf)?;
-                return wr.flush();
+                )?;
+                return Ok(None);
             }
         }
-    };
+    }
+}
+
+/// SCRAM-SHA-256 exchange; Ok(false) when the client failed it (already
+/// told why).
+fn authenticate(
+    io: &mut BufReader<Stream>,
+    verifier: &auth::Verifier,
+    user: &str,
+) -> io::Result<bool> {
     let mut out = Out { buf: vec![] };
-    let fatal = |wr: &mut BufWriter<TcpStream>, code: &str, msg: &str| -> io::Result<()> {
-        let mut o = Out { buf: vec![] };
-        o.msg(b'E', &error_body("FATAL", code, msg, None));
-        wr.write_all(&o.buf)?;
-        wr.flush()
+    let mut b = 10i32.to_be_bytes().to_vec();
+    cstr(&mut b, auth::MECHANISM);
+    b.push(0);
+    out.msg(b'R', &b);
+    send(io.get_mut(), &mut out)?;
+    let failed = format!("password authentication failed for user \"{user}\"");
+    let Some((b'p', body)) = read_exact_msg(io)? else {
+        fatal(io.get_mut(), "08P01", "expected SASL response")?;
+        return Ok(false);
     };
+    let mut pos = 0;
+    let mech = read_cstr(&body, &mut pos)?;
+    if mech != auth::MECHANISM {
+        fatal(
+            io.get_mut(),
+            "08P01",
+            "client selected an invalid SASL authentication mechanism",
+        )?;
+        return Ok(false);
+    }
+    let n = rd_i32(&body, &mut pos)?;
+    let first = body
+        .get(pos..pos + n.max(0) as usize)
+        .and_then(|b| std::str::from_utf8(b).ok())
+        .ok_or_else(|| bad("malformed SASLInitialResponse"))?;
+    let reject = |io: &mut BufReader<Stream>, e: auth::ScramError| -> io::Result<bool> {
+        match e {
+            auth::ScramError::Protocol(m) => fatal(io.get_mut(), "08P01", &m)?,
+            auth::ScramError::BadPassword => fatal(io.get_mut(), "28P01", &failed)?,
+        }
+        Ok(false)
+    };
+    let (scram, server_first) = match auth::ScramServer::start(verifier, first) {
+        Ok(x) => x,
+        Err(e) => return reject(io, e),
+    };
+    let mut b = 11i32.to_be_bytes().to_vec();
+    b.extend_from_slice(server_first.as_bytes());
+    out.msg(b'R', &b);
+    send(io.get_mut(), &mut out)?;
+    let Some((b'p', body)) = read_exact_msg(io)? else {
+        fatal(io.get_mut(), "08P01", "expected SASL response")?;
+        return Ok(false);
+    };
+    let fin = std::str::from_utf8(&body).map_err(|_| bad("malformed SASLResponse"))?;
+    match scram.finish(fin) {
+        Ok(server_final) => {
+            let mut b = 12i32.to_be_bytes().to_vec();
+            b.extend_from_slice(server_final.as_bytes());
+            out.msg(b'R', &b);
+            send(io.get_mut(), &mut out)?;
+            Ok(true)
+        }
+        Err(e) => reject(io, e),
+    }
+}
+
+/// Handles one client connection from its first byte to its last.
+pub fn serve(shared: &Shared, tcp: TcpStream) -> io::Result<()> {
+    let _ = tcp.set_nodelay(true);
+    let peer_loopback = tcp
+        .peer_addr()
+        .map(|a| a.ip().is_loopback())
+        .unwrap_or(false);
+    let Some((stream, params)) = startup(shared, Stream::Plain(tcp))? else {
+        return Ok(());
+    };
+    let mut io = BufReader::with_capacity(64 * 1024, stream);
     let user = params.get("user").cloned().unwrap_or_default();
     let dbname = params
         .get("database")
         .cloned()
         .filter(|d| !d.is_empty())
         .unwrap_or(user.clone());
-    if dbname != "postgres" {
+    if user != "postgres" {
         return fatal(
-            &mut wr,
-            "3D000",
-            &format!("database \"{dbname}\" does not exist"),
+            io.get_mut(),
+            "28000",
+            &format!("role \"{user}\" does not exist"),
         );
     }
-    if user != "postgres" {
-        return fatal(&mut wr, "28000", &format!("role \"{user}\" does not exist"));
-    }
-    if shared.backends.lock().len() >= shared.max_connections {
-        return fatal(&mut wr, "53300", "sorry, too many clients already");
-    }
-    match &shared.password {
-        Some(pw) => {
-            out.msg(b'R', &3i32.to_be_bytes());
-            wr.write_all(&out.buf)?;
-            wr.flush()?;
-            out.buf.clear();
-            let Some((b'p', body)) = read_exact_msg(&mut rd)? else {
-                return Err(bad("expected password message"));
-            };
-            let mut pos = 0;
-            let given = read_cstr(&body, &mut pos)?;
-            if &given != pw {
-                return fatal(
-                    &mut wr,
-                    "28P01",
-                    &format!("password authentication failed for user \"{user}\""),
-                );
+    match &shared.verifier {
+        Some(v) => {
+            if !authenticate(&mut io, v, &user)? {
+                return Ok(());
             }
         }
         None if !peer_loopback => {
             return fatal(
-                &mut wr,
+                io.get_mut(),
                 "28000",
                 "no password is set, so only loopback connections are allowed: set BASALT_PASSWORD (or -c password_file=...) to accept remote clients",
             );
         }
         None => {}
     }
-    let mut session = shared.db.session();
-    if let Some(app) = params.get("application_name") {
-        let _ = session.execute_sql(&format!(
-            "SET application_name = '{}'",
-            app.replace('\'', "''")
-        ));
+    if dbname != "postgres" {
+        return fatal(
+            io.get_mut(),
+            "3D000",
+            &format!("database \"{dbname}\" does not exist"),
+        );
     }
-    let secret = session.pid.wrapping_mul(7919) ^ 0x5bd1_e995;
+    if shared.backends.lock().len() >= shared.max_connections {
+        return fatal(io.get_mut(), "53300", "sorry, too many clients already");
+    }
+    let mut session = shared.db.session();
+    let mut out = Out { buf: vec![] };
+    // Settings given in the startup packet, and -c options in "options".
+    let mut startup_settings: Vec<(String, String)> = params
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "user" | "database" | "replication" | "options"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if let Some(opts) = params.get("options") {
+        let mut words = opts.split_whitespace();
+        while let Some(w) = words.next() {
+            let kv = match w {
+                "-c" => words.next().unwrap_or(""),
+                w => w
+                    .strip_prefix("--")
+                    .or_else(|| w.strip_prefix("-c"))
+                    .unwrap_or(""),
+            };
+            if let Some((k, v)) = kv.split_once('=') {
+                startup_settings.push((k.replace('-', "_"), v.to_string()));
+            }
+        }
+    }
+    for (k, v) in startup_settings {
+        if let Err(e) = session.set_setting(&k, Some(&v)) {
+            return fatal(io.get_mut(), crate::sqlstate::sqlstate(&e), &e.to_string());
+        }
+    }
+    let mut key = [0u8; 4];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut key)
+        .map_err(|_| io::Error::other("no randomness for the cancel key"))?;
+    let secret = i32::from_be_bytes(key);
     shared
         .backends
         .lock()
         .insert(session.pid, (secret, session.cancel.clone()));
     out.msg(b'R', &0i32.to_be_bytes());
-    for (k, v) in [
-        ("server_version", "15.0".to_string()),
-        ("server_encoding", "UTF8".into()),
-        ("client_encoding", "UTF8".into()),
-        ("DateStyle", "ISO, MDY".into()),
-        ("TimeZone", "UTC".into()),
-        ("integer_datetimes", "on".into()),
-        ("standard_conforming_strings", "on".into()),
-        ("IntervalStyle", "postgres".into()),
-        ("is_superuser", "on".into()),
-        ("session_authorization", user.clone()),
-        (
-            "application_name",
-            params.get("application_name").cloned().unwrap_or_default(),
-        ),
-    ] {
-        out.parameter_status(k, &v);
+    for k in REPORTED {
+        if let Some(v) = session.setting(k) {
+            out.parameter_status(k, &v);
+        }
     }
     let mut k = Vec::new();
     k.extend_from_slice(&session.pid.to_be_bytes());
@@ -390,8 +505,7 @@ pub fn serve(shared: &Shared, stream: TcpStream) -> io::Result<()> {
     let pid = session.pid;
     let mut conn = Conn {
         _shared: shared,
-        rd,
-        wr,
+        io,
         out,
         session,
         prepared: HashMap::new(),
@@ -405,11 +519,26 @@ pub fn serve(shared: &Shared, stream: TcpStream) -> io::Result<()> {
     res
 }
 
+/// Settings reported to the client in ParameterStatus, as PostgreSQL does.
+const REPORTED: &[&str] = &[
+    "application_name",
+    "client_encoding",
+    "DateStyle",
+    "default_transaction_read_only",
+    "in_hot_standby",
+    "integer_datetimes",
+    "IntervalStyle",
+    "is_superuser",
+    "server_encoding",
+    "server_version",
+    "session_authorization",
+    "standard_conforming_strings",
+    "TimeZone",
+];
+
 impl Conn<'_> {
     fn flush(&mut self) -> io::Result<()> {
-        self.wr.write_all(&self.out.buf)?;
-        self.out.buf.clear();
-        self.wr.flush()
+        send(self.io.get_mut(), &mut self.out)
     }
 
     fn ready(&mut self) {
@@ -445,7 +574,7 @@ impl Conn<'_> {
     fn run(&mut self) -> io::Result<()> {
         loop {
             self.flush()?;
-            let Some((tag, body)) = read_exact_msg(&mut self.rd)? else {
+            let Some((tag, body)) = read_exact_msg(&mut self.io)? else {
                 return Ok(());
             };
             if self.skip_to_sync && !matches!(tag, b'S' | b'X') {
@@ -547,7 +676,7 @@ impl Conn<'_> {
         for s in &stmts {
             let mut sink = WireSink {
                 out: &mut self.out,
-                wr: &mut self.wr,
+                wr: self.io.get_mut(),
                 formats: &[],
                 describe: true,
                 fields: vec![],
@@ -584,7 +713,7 @@ impl Conn<'_> {
         self.flush()?;
         let mut failed: Option<ExecError> = None;
         loop {
-            let Some((tag, body)) = read_exact_msg(&mut self.rd)? else {
+            let Some((tag, body)) = read_exact_msg(&mut self.io)? else {
                 return Ok(());
             };
             match tag {
@@ -832,7 +961,7 @@ impl Conn<'_> {
             if max <= 0 {
                 let mut sink = WireSink {
                     out: &mut self.out,
-                    wr: &mut self.wr,
+                    wr: self.io.get_mut(),
                     formats: &formats,
                     describe: false,
                     fields: vec![],

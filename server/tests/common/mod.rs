@@ -42,16 +42,27 @@ pub struct Server {
     pub port: u16,
     pub data: PathBuf,
     pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
 }
 
 impl Server {
     pub fn start(data: &Path, args: &[&str]) -> Server {
+        Self::start_env(data, args, &[])
+    }
+
+    /// Starts with extra environment variables (e.g. BASALT_PASSWORD).
+    pub fn start_env(data: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
         let port = free_port();
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let mut s = Server {
-            child: spawn(data, port, args),
+            child: spawn(data, port, args, &env),
             port,
             data: data.to_path_buf(),
             args: args.iter().map(|a| a.to_string()).collect(),
+            env,
         };
         s.wait_ready();
         s
@@ -81,7 +92,7 @@ impl Server {
     pub fn restart(&mut self) {
         self.kill();
         let args: Vec<&str> = self.args.iter().map(|s| s.as_str()).collect();
-        self.child = spawn(&self.data, self.port, &args);
+        self.child = spawn(&self.data, self.port, &args, &self.env);
         self.wait_ready();
     }
 
@@ -116,7 +127,27 @@ impl Server {
             "-d",
             "postgres",
         ]);
+        c.env_remove("PGPASSWORD").env_remove("PGSSLMODE");
         c
+    }
+
+    /// `psql` with a libpq connection string built from `extra` ("k=v ...").
+    pub fn psql_conn(&self, extra: &str, sql: &str) -> Result<String, String> {
+        let conninfo = format!(
+            "host=127.0.0.1 port={} user=postgres dbname=postgres {extra}",
+            self.port
+        );
+        let out = Command::new("psql")
+            .env_remove("PGPASSWORD")
+            .env_remove("PGSSLMODE")
+            .args(["-XAtq", "-v", "ON_ERROR_STOP=1", "-d", &conninfo, "-c", sql])
+            .output()
+            .map_err(|e| e.to_string())?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).to_string())
+        }
     }
 }
 
@@ -126,7 +157,7 @@ impl Drop for Server {
     }
 }
 
-fn spawn(data: &Path, port: u16, args: &[&str]) -> Child {
+fn spawn(data: &Path, port: u16, args: &[&str], env: &[(String, String)]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_basalt"))
         .args([
             "--data-dir",
@@ -135,6 +166,7 @@ fn spawn(data: &Path, port: u16, args: &[&str]) -> Child {
             &port.to_string(),
         ])
         .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
