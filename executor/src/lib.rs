@@ -8,6 +8,7 @@ pub mod exec;
 pub mod funcs;
 pub mod regex;
 pub mod session;
+mod sqlstate;
 
 pub use error::{ExecError, Result};
 pub use session::{CopyIn, Database, ExecResult, RowSink, Session};

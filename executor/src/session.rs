@@ -556,7 +556,8 @@ impl Session {
                     }
                     Ok(n)
                 })?;
-                Ok(ExecResult { tag: format!("SELECT {n}"), fields: Some(q.fields.clone()), ..Default::default() })
+                // The sink has described and sent the rows already.
+                Ok(ExecResult { tag: format!("SELECT {n}"), ..Default::default() })
             }
             Statement::Query(q) => {
                 let rows = self.run_query(&q.plan, params)?;

@@ -7,7 +7,6 @@
 
 mod auth;
 mod config;
-mod sqlstate;
 mod types;
 mod wire;
 

@@ -4,7 +4,6 @@
 //! A malformed message ends that connection only.
 
 use crate::auth;
-use crate::sqlstate::sqlstate;
 use crate::types::{decode_param, encode_binary};
 use basalt_catalog::{DataType, Value};
 use basalt_executor::{CopyIn, Database, ExecError, ExecResult, RowSink, Session};
@@ -481,7 +480,7 @@ pub fn serve(shared: &Shared, tcp: TcpStream) -> io::Result<()> {
     }
     for (k, v) in startup_settings {
         if let Err(e) = session.set_setting(&k, Some(&v)) {
-            return fatal(io.get_mut(), crate::sqlstate::sqlstate(&e), &e.to_string());
+            return fatal(io.get_mut(), e.sqlstate(), &e.to_string());
         }
     }
     let mut key = [0u8; 4];
@@ -553,7 +552,7 @@ impl Conn<'_> {
     }
 
     fn error(&mut self, e: &ExecError) {
-        let code = sqlstate(e);
+        let code = e.sqlstate();
         if code == "XX000" || code == "XX001" || code == "58030" {
             tracing::error!(error = %e, "statement failed");
         }

@@ -1,11 +1,59 @@
 //! A sqllogictest runner that drives `.slt` files in-process through the
-//! executor: `statement ok`, `statement error [SQLSTATE-free message part]`,
+//! executor, or over the wire (see `client`) against a started `basalt` or
+//! a real PostgreSQL: `statement ok`, `statement error [SQLSTATE-free message part]`,
 //! and `query <types> [rowsort]` with expected rows (NULL as `NULL`, empty
 //! text as `(empty)`), values separated by spaces.
 
+pub mod client;
+
 use basalt_executor::Session;
 
-pub fn run_file(session: &mut Session, path: &std::path::Path) -> Result<usize, String> {
+/// What a record's SQL produced: rows as text (None for NULL), a command,
+/// or an error message.
+pub type Answer = Result<Option<Vec<Vec<Option<String>>>>, String>;
+
+/// Something that runs SQL: a session in-process, or a wire client.
+pub trait Db {
+    /// Runs one record's SQL and returns the last statement's answer.
+    fn run(&mut self, sql: &str) -> Answer;
+}
+
+impl Db for Session {
+    fn run(&mut self, sql: &str) -> Answer {
+        match self.execute_sql(sql).pop() {
+            None => Ok(None),
+            Some(Err(e)) => Err(e.to_string()),
+            Some(Ok(r)) if r.fields.is_some() => Ok(Some(
+                r.rows
+                    .iter()
+                    .map(|row| {
+                        row.iter()
+                            .map(|v| (!v.is_null()).then(|| v.to_string()))
+                            .collect()
+                    })
+                    .collect(),
+            )),
+            Some(Ok(_)) => Ok(None),
+        }
+    }
+}
+
+impl Db for client::Client {
+    fn run(&mut self, sql: &str) -> Answer {
+        match self.simple_query(sql) {
+            Err(e) => Err(format!("connection failed: {e}")),
+            Ok(mut outs) => match outs.pop() {
+                None => Ok(None),
+                Some(client::Outcome::Rows(r)) => Ok(Some(r)),
+                Some(client::Outcome::Command(_)) => Ok(None),
+                Some(client::Outcome::Error(e)) => Err(e.message),
+            },
+        }
+    }
+}
+
+/// Runs one .slt file; returns the number of records or the first failure.
+pub fn run_file(db: &mut dyn Db, path: &std::path::Path) -> Result<usize, String> {
     let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
     let mut n = 0;
     for block in text.split("\n\n") {
@@ -23,17 +71,14 @@ pub fn run_file(session: &mut Session, path: &std::path::Path) -> Result<usize, 
                 None => (lines[1..].to_vec(), vec![]),
             };
         let sql = sql_lines.join("\n");
-        let res = session
-            .execute_sql(&sql)
-            .pop()
-            .unwrap_or_else(|| Ok(Default::default()));
+        let res = db.run(&sql);
         let loc = format!("{}: {}", path.display(), sql);
         if head.starts_with("statement ok") {
             res.map_err(|e| format!("{loc}: unexpected error: {e}"))?;
         } else if let Some(want) = head.strip_prefix("statement error") {
             match res {
                 Ok(_) => return Err(format!("{loc}: expected an error")),
-                Err(e) if !e.to_string().contains(want.trim()) => {
+                Err(e) if !e.contains(want.trim()) => {
                     return Err(format!(
                         "{loc}: error \"{e}\" does not contain \"{}\"",
                         want.trim()
@@ -42,23 +87,17 @@ pub fn run_file(session: &mut Session, path: &std::path::Path) -> Result<usize, 
                 Err(_) => {}
             }
         } else if head.starts_with("query") {
-            let r = res.map_err(|e| format!("{loc}: unexpected error: {e}"))?;
-            let mut got: Vec<String> = r
-                .rows
+            let rows = res
+                .map_err(|e| format!("{loc}: unexpected error: {e}"))?
+                .ok_or_else(|| format!("{loc}: returned no rows"))?;
+            let mut got: Vec<String> = rows
                 .iter()
                 .map(|row| {
                     row.iter()
-                        .map(|v| {
-                            if v.is_null() {
-                                "NULL".to_string()
-                            } else {
-                                let s = v.to_string();
-                                if s.is_empty() {
-                                    "(empty)".into()
-                                } else {
-                                    s
-                                }
-                            }
+                        .map(|v| match v {
+                            None => "NULL".to_string(),
+                            Some(s) if s.is_empty() => "(empty)".to_string(),
+                            Some(s) => s.clone(),
                         })
                         .collect::<Vec<_>>()
                         .join(" ")
@@ -78,4 +117,19 @@ pub fn run_file(session: &mut Session, path: &std::path::Path) -> Result<usize, 
         n += 1;
     }
     Ok(n)
+}
+
+/// The .slt files under sqllogic/slt, sorted.
+pub fn slt_files() -> Vec<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("slt");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "slt"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
 }

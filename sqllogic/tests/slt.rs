@@ -1,14 +1,8 @@
 //! Runs every sqllogic/slt/*.slt file in-process on a fresh database.
 
 fn main() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("slt");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("slt dir")
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "slt"))
-        .collect();
-    files.sort();
+    let files = basalt_sqllogic::slt_files();
+    assert!(!files.is_empty(), "no .slt files found");
     let (mut passed, mut failed) = (0, 0);
     for f in files {
         let data = std::env::temp_dir().join(format!(

@@ -1,12 +1,19 @@
 //! The one place errors become SQLSTATEs. No `_ =>` arm over our own enums,
 //! so a new error variant needs a code to compile.
 
+use crate::ExecError;
 use basalt_catalog::cast::ValueError;
-use basalt_executor::ExecError;
 use basalt_planner::PlanError;
 use basalt_storage::StorageError;
 
-pub fn sqlstate(e: &ExecError) -> &'static str {
+impl ExecError {
+    /// The SQLSTATE a client sees for this error.
+    pub fn sqlstate(&self) -> &'static str {
+        sqlstate(self)
+    }
+}
+
+fn sqlstate(e: &ExecError) -> &'static str {
     match e {
         ExecError::Parse(_) => "42601",
         ExecError::Plan(p) => match p {
