@@ -45,6 +45,12 @@ pub fn columns(name: &str) -> Option<Vec<(&'static str, DataType)>> {
             ("reloftype", Oid),
             ("relacl", Text),
             ("reloptions", Text),
+            ("reltoastrelid", Oid),
+            ("relallvisible", Int4),
+            ("relpartbound", Text),
+            ("relrewrite", Oid),
+            ("relfrozenxid", Oid),
+            ("relminmxid", Oid),
         ],
         "pg_attribute" => vec![
             ("attrelid", Oid),
@@ -75,6 +81,9 @@ pub fn columns(name: &str) -> Option<Vec<(&'static str, DataType)>> {
             ("typtypmod", Int4),
             ("typnotnull", Bool),
             ("typinput", Text),
+            ("typcollation", Oid),
+            ("typisdefined", Bool),
+            ("typdelim", Text),
         ],
         "pg_index" => vec![
             ("indexrelid", Oid),
@@ -149,6 +158,92 @@ pub fn columns(name: &str) -> Option<Vec<(&'static str, DataType)>> {
             ("conindid", Oid),
             ("confrelid", Oid),
             ("conkey", Text),
+            ("condeferrable", Bool),
+            ("condeferred", Bool),
+            ("convalidated", Bool),
+            ("contypid", Oid),
+            ("conparentid", Oid),
+            ("confupdtype", Text),
+            ("confdeltype", Text),
+            ("confmatchtype", Text),
+            ("conislocal", Bool),
+            ("coninhcount", Int4),
+            ("connoinherit", Bool),
+            ("confkey", Text),
+            ("conbin", Text),
+        ],
+        "pg_collation" => vec![
+            ("oid", Oid),
+            ("collname", Name),
+            ("collnamespace", Oid),
+            ("collowner", Oid),
+            ("collprovider", Text),
+            ("collisdeterministic", Bool),
+            ("collencoding", Int4),
+            ("collcollate", Text),
+            ("collctype", Text),
+        ],
+        "pg_policy" => vec![
+            ("oid", Oid),
+            ("polname", Name),
+            ("polrelid", Oid),
+            ("polcmd", Text),
+            ("polpermissive", Bool),
+            ("polroles", Text),
+            ("polqual", Text),
+            ("polwithcheck", Text),
+        ],
+        "pg_statistic_ext" => vec![
+            ("oid", Oid),
+            ("stxrelid", Oid),
+            ("stxname", Name),
+            ("stxnamespace", Oid),
+            ("stxowner", Oid),
+            ("stxstattarget", Int4),
+            ("stxkeys", Text),
+            ("stxkind", Text),
+        ],
+        "pg_publication" => vec![
+            ("oid", Oid),
+            ("pubname", Name),
+            ("pubowner", Oid),
+            ("puballtables", Bool),
+            ("pubinsert", Bool),
+            ("pubupdate", Bool),
+            ("pubdelete", Bool),
+            ("pubtruncate", Bool),
+            ("pubviaroot", Bool),
+        ],
+        "pg_publication_namespace" => {
+            vec![("oid", Oid), ("pnpubid", Oid), ("pnnspid", Oid)]
+        }
+        "pg_publication_rel" => vec![
+            ("oid", Oid),
+            ("prpubid", Oid),
+            ("prrelid", Oid),
+            ("prqual", Text),
+            ("prattrs", Text),
+        ],
+        "pg_trigger" => vec![
+            ("oid", Oid),
+            ("tgrelid", Oid),
+            ("tgparentid", Oid),
+            ("tgname", Name),
+            ("tgfoid", Oid),
+            ("tgtype", Int2),
+            ("tgenabled", Text),
+            ("tgisinternal", Bool),
+            ("tgconstrrelid", Oid),
+            ("tgconstrindid", Oid),
+            ("tgconstraint", Oid),
+        ],
+        "pg_rewrite" => vec![
+            ("oid", Oid),
+            ("rulename", Name),
+            ("ev_class", Oid),
+            ("ev_type", Text),
+            ("ev_enabled", Text),
+            ("is_instead", Bool),
         ],
         "pg_tables" => vec![
             ("schemaname", Name),
@@ -257,6 +352,12 @@ pub fn rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<Va
                         o(0),
                         Value::Null,
                         Value::Null,
+                        o(0),
+                        Value::Int4(0),
+                        Value::Null,
+                        o(0),
+                        o(0),
+                        o(0),
                     ]
                 };
                 out.push(row(
@@ -343,6 +444,9 @@ pub fn rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<Va
                     Value::Int4(-1),
                     b(false),
                     t(&format!("{}in", ty.type_name())),
+                    o(if ty.is_string() { 100 } else { 0 }),
+                    b(true),
+                    t(","),
                 ]);
             }
         }
@@ -405,6 +509,22 @@ pub fn rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<Va
                 b(true),
             ]);
         }
+        "pg_collation" => {
+            for (oid, name, prov) in [(100, "default", "d"), (950, "C", "c"), (951, "POSIX", "c")] {
+                let coll = if oid == 100 { Value::Null } else { t(name) };
+                out.push(vec![
+                    o(oid),
+                    t(name),
+                    o(NS_PG_CATALOG),
+                    o(BOOTSTRAP_SUPERUSER),
+                    t(prov),
+                    b(true),
+                    Value::Int4(-1),
+                    coll.clone(),
+                    coll,
+                ]);
+            }
+        }
         "pg_am" => {
             out.push(vec![o(2), t("heap"), t("t")]);
             out.push(vec![o(403), t("btree"), t("i")]);
@@ -422,6 +542,19 @@ pub fn rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<Va
                         o(ix.oid),
                         o(0),
                         t(&format!("{{{}}}", key.join(","))),
+                        b(false),
+                        b(false),
+                        b(true),
+                        o(0),
+                        o(0),
+                        t(" "),
+                        t(" "),
+                        t(" "),
+                        b(true),
+                        Value::Int4(0),
+                        b(true),
+                        Value::Null,
+                        Value::Null,
                     ]);
                 }
             }

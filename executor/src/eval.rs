@@ -14,8 +14,22 @@ pub struct EvalCtx<'a> {
     pub params: &'a [Value],
     pub now: chrono::DateTime<chrono::Utc>,
     pub settings: &'a dyn Fn(&str) -> Option<String>,
-    pub subquery: &'a dyn Fn(&basalt_planner::Plan) -> Result<Vec<Vec<Value>>>,
+    /// Runs a subquery plan; the rows given are the enclosing queries'
+    /// current rows, innermost first (for `Expr::Outer`).
+    pub subquery: &'a dyn Fn(&basalt_planner::Plan, &[Vec<Value>]) -> Result<Vec<Vec<Value>>>,
+    /// This query's enclosing rows, innermost first, when it is a subquery.
+    pub outer: &'a [Vec<Value>],
+    /// The catalog, for pg_get_indexdef and friends.
+    pub schema: &'a basalt_catalog::Schema,
     pub backend_pid: i32,
+}
+
+/// The row a subquery is evaluated on, then the rows enclosing it.
+fn outer_rows(row: &[Value], cx: &EvalCtx<'_>) -> Vec<Vec<Value>> {
+    let mut v = Vec::with_capacity(cx.outer.len() + 1);
+    v.push(row.to_vec());
+    v.extend(cx.outer.iter().cloned());
+    v
 }
 
 fn overflow(t: &str) -> ExecError {
@@ -364,8 +378,14 @@ pub fn eval(e: &Expr, row: &[Value], cx: &EvalCtx<'_>) -> Result<Value> {
                 Value::Bool(like(&x.to_string(), &p.to_string(), *ci) != *negated)
             }
         }
+        Expr::Outer { depth, col } => cx
+            .outer
+            .get(depth.wrapping_sub(1))
+            .and_then(|r| r.get(*col))
+            .cloned()
+            .ok_or_else(|| ExecError::Internal("outer reference out of range".into()))?,
         Expr::Subquery(plan) => {
-            let rows = (cx.subquery)(plan)?;
+            let rows = (cx.subquery)(plan, &outer_rows(row, cx))?;
             if rows.len() > 1 {
                 return Err(ExecError::CardinalityViolation(
                     "more than one row returned by a subquery used as an expression".into(),
@@ -376,13 +396,69 @@ pub fn eval(e: &Expr, row: &[Value], cx: &EvalCtx<'_>) -> Result<Value> {
                 .and_then(|r| r.into_iter().next())
                 .unwrap_or(Value::Null)
         }
-        Expr::Exists(plan, negated) => Value::Bool(!(cx.subquery)(plan)?.is_empty() != *negated),
+        Expr::ArraySubquery(plan) => {
+            let rows = (cx.subquery)(plan, &outer_rows(row, cx))?;
+            let elems: Vec<Option<String>> = rows
+                .into_iter()
+                .map(|r| {
+                    r.into_iter()
+                        .next()
+                        .filter(|v| !v.is_null())
+                        .map(|v| v.to_string())
+                })
+                .collect();
+            Value::Text(crate::funcs::format_array(&elems))
+        }
+        Expr::AnyArray {
+            expr,
+            op,
+            array,
+            all,
+        } => {
+            let (x, arr) = (eval(expr, row, cx)?, eval(array, row, cx)?);
+            if x.is_null() || arr.is_null() {
+                return Ok(Value::Null);
+            }
+            let elems = crate::funcs::parse_array(&arr.to_string())?;
+            let ty = x.data_type();
+            let mut saw_null = false;
+            for e in elems {
+                let Some(e) = e else {
+                    saw_null = true;
+                    continue;
+                };
+                let y = basalt_catalog::cast::from_text(&e, &ty)?;
+                let r = eval(
+                    &Expr::Binary(
+                        *op,
+                        Box::new(Expr::Literal(x.clone())),
+                        Box::new(Expr::Literal(y)),
+                    ),
+                    &[],
+                    cx,
+                )?;
+                match r {
+                    Value::Bool(true) if !*all => return Ok(Value::Bool(true)),
+                    Value::Bool(false) if *all => return Ok(Value::Bool(false)),
+                    Value::Null => saw_null = true,
+                    _ => {}
+                }
+            }
+            if saw_null {
+                Value::Null
+            } else {
+                Value::Bool(*all)
+            }
+        }
+        Expr::Exists(plan, negated) => {
+            Value::Bool(!(cx.subquery)(plan, &outer_rows(row, cx))?.is_empty() != *negated)
+        }
         Expr::InSubquery(x, plan, negated) => {
             let v = eval(x, row, cx)?;
             if v.is_null() {
                 return Ok(Value::Null);
             }
-            let rows = (cx.subquery)(plan)?;
+            let rows = (cx.subquery)(plan, &outer_rows(row, cx))?;
             let mut saw_null = false;
             for r in rows {
                 let y = &r[0];

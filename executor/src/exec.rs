@@ -428,6 +428,42 @@ pub fn build<'p>(plan: &'p Plan, cx: &Ctx<'_>) -> Result<Box<dyn RowIter + 'p>> 
             };
             Box::new(VecIter(rows.into_iter()))
         }
+        Plan::Series {
+            start,
+            stop,
+            step,
+            ty,
+        } => {
+            let v = |e: &Expr| -> Result<Option<i64>> {
+                let x = eval(e, &[], &cx.eval)?;
+                Ok(if x.is_null() { None } else { x.as_i64() })
+            };
+            let (a, b) = (v(start)?, v(stop)?);
+            let st = match step {
+                Some(e) => v(e)?,
+                None => Some(1),
+            };
+            let mut out = Vec::new();
+            if let (Some(a), Some(b), Some(st)) = (a, b, st) {
+                if st == 0 {
+                    return Err(ExecError::Internal("step size cannot equal zero".into()));
+                }
+                let mut x = a;
+                while (st > 0 && x <= b) || (st < 0 && x >= b) {
+                    cx.check_cancel()?;
+                    out.push(vec![if *ty == DataType::Int8 {
+                        Value::Int8(x)
+                    } else {
+                        Value::Int4(x as i32)
+                    }]);
+                    x = match x.checked_add(st) {
+                        Some(n) => n,
+                        None => break,
+                    };
+                }
+            }
+            Box::new(VecIter(out.into_iter()))
+        }
         Plan::Values { rows } => {
             let mut out = Vec::with_capacity(rows.len());
             for r in rows {

@@ -12,6 +12,145 @@ fn text(v: &Value) -> String {
     v.to_string()
 }
 
+/// pg_constraint rows for PRIMARY KEY / UNIQUE take their index's OID plus
+/// this (see catalog::system).
+const CONSTRAINT_OID_OFFSET: u32 = 1_000_000;
+
+/// CREATE INDEX text of an index (or the PRIMARY KEY / UNIQUE clause of the
+/// constraint it backs), as pg_get_indexdef / pg_get_constraintdef give it.
+fn index_def(schema: &basalt_catalog::Schema, oid: u32, constraint: bool) -> Option<String> {
+    schema.tables.iter().find_map(|t| {
+        let ix = t.indexes.iter().find(|i| i.oid == oid)?;
+        let cols: Vec<String> = ix
+            .columns
+            .iter()
+            .map(|&c| quote_ident(&t.columns[c].name))
+            .collect();
+        Some(if constraint {
+            format!(
+                "{} ({})",
+                if ix.primary { "PRIMARY KEY" } else { "UNIQUE" },
+                cols.join(", ")
+            )
+        } else {
+            format!(
+                "CREATE {}INDEX {} ON {}.{} USING btree ({})",
+                if ix.unique { "UNIQUE " } else { "" },
+                quote_ident(&ix.name),
+                basalt_catalog::system::namespace_name(t.namespace),
+                quote_ident(&t.name),
+                cols.join(", ")
+            )
+        })
+    })
+}
+
+/// An identifier quoted only when PostgreSQL would quote it.
+fn quote_ident(s: &str) -> String {
+    let plain = s
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if plain {
+        s.to_string()
+    } else {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    }
+}
+
+/// Parses an array's text form (`{a,"b c",NULL}`) into its elements.
+pub fn parse_array(s: &str) -> Result<Vec<Option<String>>> {
+    let bad = || {
+        ExecError::Value(ValueError::InvalidText {
+            ty: "array".into(),
+            text: s.to_string(),
+        })
+    };
+    let inner = s
+        .trim()
+        .strip_prefix('{')
+        .and_then(|r| r.strip_suffix('}'))
+        .ok_or_else(bad)?;
+    let mut out = Vec::new();
+    if inner.trim().is_empty() {
+        return Ok(out);
+    }
+    let mut chars = inner.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        let mut cur = String::new();
+        let mut quoted = false;
+        if chars.peek() == Some(&'"') {
+            quoted = true;
+            chars.next();
+            loop {
+                match chars.next() {
+                    Some('"') => break,
+                    Some('\\') => cur.push(chars.next().ok_or_else(bad)?),
+                    Some(c) => cur.push(c),
+                    None => return Err(bad()),
+                }
+            }
+        }
+        loop {
+            match chars.peek() {
+                Some(',') | None => break,
+                Some(_) if quoted => {
+                    if !chars.next().is_some_and(|c| c.is_whitespace()) {
+                        return Err(bad());
+                    }
+                }
+                Some(_) => {
+                    let c = chars.next().unwrap_or_default();
+                    if c == '\\' {
+                        cur.push(chars.next().ok_or_else(bad)?);
+                    } else {
+                        cur.push(c);
+                    }
+                }
+            }
+        }
+        let v = if quoted {
+            cur
+        } else {
+            cur.trim_end().to_string()
+        };
+        out.push(if !quoted && v.eq_ignore_ascii_case("NULL") {
+            None
+        } else {
+            Some(v)
+        });
+        if chars.next().is_none() {
+            return Ok(out);
+        }
+    }
+}
+
+/// An array's text form, quoting elements as PostgreSQL does.
+pub fn format_array(elems: &[Option<String>]) -> String {
+    let parts: Vec<String> = elems
+        .iter()
+        .map(|e| match e {
+            None => "NULL".to_string(),
+            Some(v)
+                if v.is_empty()
+                    || v.eq_ignore_ascii_case("NULL")
+                    || v.chars().any(|c| {
+                        matches!(c, ',' | '{' | '}' | '"' | '\\') || c.is_whitespace()
+                    }) =>
+            {
+                format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""))
+            }
+            Some(v) => v.clone(),
+        })
+        .collect();
+    format!("{{{}}}", parts.join(","))
+}
+
 pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
     // Functions that are not strict (NULL in, maybe non-NULL out).
     match name {
@@ -482,7 +621,43 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
         | "pg_database_size" => Value::Int8(0),
         "inet_server_addr" => Value::Text("127.0.0.1".into()),
         "gen_random_uuid" => Value::Text(String::new()),
-        "pg_get_indexdef" | "pg_get_constraintdef" => Value::Null,
+        "array_upper" | "array_length" | "cardinality" => {
+            let n = parse_array(&s(0))?.len() as i32;
+            if n == 0 || (name != "cardinality" && i(1) != 1) {
+                Value::Null
+            } else {
+                Value::Int4(n)
+            }
+        }
+        "array_lower" => {
+            if parse_array(&s(0))?.is_empty() || i(1) != 1 {
+                Value::Null
+            } else {
+                Value::Int4(1)
+            }
+        }
+        "__subscript" => {
+            let idx = i(1);
+            let elems = parse_array(&s(0))?;
+            match usize::try_from(idx - 1)
+                .ok()
+                .and_then(|k| elems.into_iter().nth(k))
+            {
+                Some(Some(v)) => Value::Text(v),
+                _ => Value::Null,
+            }
+        }
+        "pg_get_statisticsobjdef_columns" => Value::Null,
+        "pg_relation_is_publishable" => Value::Bool(false),
+        "pg_get_indexdef" => {
+            index_def(cx.schema, i(0) as u32, false).map_or(Value::Null, Value::Text)
+        }
+        "pg_get_constraintdef" => index_def(
+            cx.schema,
+            (i(0) as u32).wrapping_sub(CONSTRAINT_OID_OFFSET),
+            true,
+        )
+        .map_or(Value::Null, Value::Text),
         other => {
             return Err(ExecError::Internal(format!(
                 "function {other} is not implemented"

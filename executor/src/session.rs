@@ -501,19 +501,17 @@ impl Session {
         let schema = self.schema()?;
         let settings = || self.all_settings();
         let getset = |n: &str| self.setting(n);
-        let sub = |p: &Plan| self.run_query(p, params);
+        let sub = |p: &Plan, o: &[Row]| self.run_subquery(&snap, &schema, params, o, p);
         let cx = Ctx {
             st: &self.db.st,
             snap: &snap,
             eval: EvalCtx {
                 params,
-                now: self
-                    .txn
-                    .as_ref()
-                    .map(|t| t.start)
-                    .unwrap_or_else(chrono::Utc::now),
+                now: self.statement_time(),
                 settings: &getset,
                 subquery: &sub,
+                outer: &[],
+                schema: &schema,
                 backend_pid: self.pid,
             },
             schema: &schema,
@@ -521,6 +519,46 @@ impl Session {
             cancel: &self.cancel,
         };
         f(&cx)
+    }
+
+    /// Runs a subquery in its statement's snapshot; `outer` holds the
+    /// enclosing queries' current rows (innermost first).
+    fn run_subquery(
+        &self,
+        snap: &Snapshot,
+        schema: &Arc<Schema>,
+        params: &[Value],
+        outer: &[Row],
+        plan: &Plan,
+    ) -> Result<Vec<Row>> {
+        let settings = || self.all_settings();
+        let getset = |n: &str| self.setting(n);
+        let sub = |p: &Plan, o: &[Row]| self.run_subquery(snap, schema, params, o, p);
+        let cx = Ctx {
+            st: &self.db.st,
+            snap,
+            eval: EvalCtx {
+                params,
+                now: self.statement_time(),
+                settings: &getset,
+                subquery: &sub,
+                outer,
+                schema,
+                backend_pid: self.pid,
+            },
+            schema,
+            settings: &settings,
+            cancel: &self.cancel,
+        };
+        let mut it = exec::build(plan, &cx)?;
+        exec::collect(it.as_mut(), &cx)
+    }
+
+    fn statement_time(&self) -> chrono::DateTime<chrono::Utc> {
+        self.txn
+            .as_ref()
+            .map(|t| t.start)
+            .unwrap_or_else(chrono::Utc::now)
     }
 
     /// Runs a query plan to completion and returns its rows.

@@ -17,7 +17,7 @@ fn sqlstate(e: &ExecError) -> &'static str {
     match e {
         ExecError::Parse(_) => "42601",
         ExecError::Plan(p) => match p {
-            PlanError::UndefinedTable(_) => "42P01",
+            PlanError::UndefinedTable(_) | PlanError::MissingFromEntry(_) => "42P01",
             PlanError::DuplicateTable(_) => "42P07",
             PlanError::UndefinedColumn(_) => "42703",
             PlanError::AmbiguousColumn(_) => "42702",

@@ -38,6 +38,9 @@ pub struct Binder<'a> {
     schema: &'a Schema,
     pub params: Vec<DataType>,
     agg: Option<AggCtx>,
+    /// Scopes of the queries enclosing the one being bound, outermost
+    /// first: a correlated subquery's column may resolve to one of them.
+    outer: Vec<Scope>,
 }
 
 /// Plans one parsed statement. `params` are the parameter types the client
@@ -52,6 +55,7 @@ pub fn plan_statement(
         schema,
         params: params.to_vec(),
         agg: None,
+        outer: Vec::new(),
     };
     let s = b.statement(stmt)?;
     let params = b
@@ -154,6 +158,8 @@ pub fn convert_type(t: &ast::DataType) -> Result<DataType> {
             }
         }
         A::Regclass => DataType::Oid,
+        // Arrays are carried in their text form until the SQL issue's arrays.
+        A::Array(_) => DataType::Text,
         other => {
             return Err(PlanError::UndefinedObject(format!(
                 "type \"{other}\" does not exist"
@@ -176,20 +182,34 @@ fn is_agg_name(n: &str) -> Option<AggFunc> {
     })
 }
 
+/// True when `e` calls an aggregate at its own level (aggregates inside a
+/// subquery belong to the subquery).
 fn contains_agg(e: &ast::Expr) -> bool {
-    let mut found = false;
-    let _ = ast::visit_expressions(e, |x: &ast::Expr| {
-        if let ast::Expr::Function(f) = x {
-            let name = f.name.to_string().to_lowercase();
-            let base = name.rsplit('.').next().unwrap_or(&name).to_string();
-            if is_agg_name(&base).is_some() {
-                found = true;
-                return std::ops::ControlFlow::Break(());
-            }
+    struct V {
+        depth: usize,
+    }
+    impl ast::Visitor for V {
+        type Break = ();
+        fn pre_visit_query(&mut self, _q: &ast::Query) -> std::ops::ControlFlow<()> {
+            self.depth += 1;
+            std::ops::ControlFlow::Continue(())
         }
-        std::ops::ControlFlow::Continue(())
-    });
-    found
+        fn post_visit_query(&mut self, _q: &ast::Query) -> std::ops::ControlFlow<()> {
+            self.depth -= 1;
+            std::ops::ControlFlow::Continue(())
+        }
+        fn pre_visit_expr(&mut self, x: &ast::Expr) -> std::ops::ControlFlow<()> {
+            if let ast::Expr::Function(f) = x {
+                let name = f.name.to_string().to_lowercase();
+                let base = name.rsplit('.').next().unwrap_or(&name);
+                if self.depth == 0 && is_agg_name(base).is_some() {
+                    return std::ops::ControlFlow::Break(());
+                }
+            }
+            std::ops::ControlFlow::Continue(())
+        }
+    }
+    ast::Visit::visit(e, &mut V { depth: 0 }).is_break()
 }
 
 fn numeric_rank(t: &DataType) -> Option<u8> {
@@ -1207,6 +1227,24 @@ impl Binder<'_> {
         Ok(query)
     }
 
+    /// Binds a subquery that may refer to the columns of `scope` (the
+    /// query it sits in) and of the queries around that.
+    fn subquery(&mut self, q: &ast::Query, scope: &Scope) -> Result<Query> {
+        let saved = self.agg.take();
+        // Under GROUP BY the row a subquery sees is not the input row:
+        // correlation with an aggregate query is not supported yet.
+        let visible = if saved.is_some() {
+            Scope::default()
+        } else {
+            scope.clone()
+        };
+        self.outer.push(visible);
+        let r = self.query(q, &Scope::default());
+        self.outer.pop();
+        self.agg = saved;
+        r
+    }
+
     fn set_expr_query(&mut self, s: &ast::SetExpr, outer: &Scope) -> Result<Query> {
         match s {
             ast::SetExpr::Select(sel) => self.select(sel, &[], outer),
@@ -1338,6 +1376,63 @@ impl Binder<'_> {
                     }
                 }
                 Err(PlanError::UndefinedTable(name.to_string()))
+            }
+            ast::TableFactor::Table {
+                name,
+                alias,
+                args: Some(args),
+                ..
+            } if object_parts(name).last().map(String::as_str) == Some("generate_series") => {
+                let mut exprs = Vec::new();
+                let mut ty = DataType::Int4;
+                for a in &args.args {
+                    let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) = a else {
+                        return not_supported(format!("function argument {a}"));
+                    };
+                    let (x, t) = self.expr(e, outer)?;
+                    if t == DataType::Int8 {
+                        ty = DataType::Int8;
+                    } else if !matches!(t, DataType::Int2 | DataType::Int4 | DataType::Unknown) {
+                        return not_supported(format!("generate_series over {}", t.display_name()));
+                    }
+                    exprs.push(x);
+                }
+                if !(2..=3).contains(&exprs.len()) {
+                    return Err(PlanError::UndefinedFunction(
+                        "function generate_series with this number of arguments does not exist"
+                            .into(),
+                    ));
+                }
+                let cast = |x: Expr| Expr::Cast(Box::new(x), ty);
+                let mut it = exprs.into_iter();
+                let (start, stop) = (it.next().map(cast), it.next().map(cast));
+                let step = it.next().map(cast);
+                let (Some(start), Some(stop)) = (start, stop) else {
+                    return not_supported("generate_series arguments");
+                };
+                let alias_name = alias.as_ref().map(|a| ident(&a.name));
+                let col = alias
+                    .as_ref()
+                    .and_then(|a| a.columns.first().map(|c| ident(&c.name)))
+                    .or(alias_name.clone())
+                    .unwrap_or_else(|| "generate_series".into());
+                let scope = Scope {
+                    cols: vec![ScopeCol {
+                        table: Some(alias_name.unwrap_or_else(|| "generate_series".into())),
+                        name: col,
+                        ty,
+                        source: None,
+                    }],
+                };
+                Ok((
+                    Plan::Series {
+                        start,
+                        stop,
+                        step,
+                        ty,
+                    },
+                    scope,
+                ))
             }
             ast::TableFactor::Derived {
                 subquery,
@@ -1782,6 +1877,27 @@ impl Binder<'_> {
     }
 
     fn column_ref(&mut self, parts: &[String], scope: &Scope) -> Result<(Expr, DataType)> {
+        match self.local_column_ref(parts, scope) {
+            Err(e @ (PlanError::UndefinedColumn(_) | PlanError::MissingFromEntry(_))) => {
+                let (tbl, name) = match parts {
+                    [n] => (None, n.as_str()),
+                    [t, n] | [_, t, n] => (Some(t.as_str()), n.as_str()),
+                    _ => return Err(e),
+                };
+                for (d, s) in self.outer.iter().rev().enumerate() {
+                    match resolve(s, tbl, name) {
+                        Ok(col) => return Ok((Expr::Outer { depth: d + 1, col }, s.cols[col].ty)),
+                        Err(PlanError::UndefinedColumn(_) | PlanError::MissingFromEntry(_)) => {}
+                        Err(other) => return Err(other),
+                    }
+                }
+                Err(e)
+            }
+            r => r,
+        }
+    }
+
+    fn local_column_ref(&mut self, parts: &[String], scope: &Scope) -> Result<(Expr, DataType)> {
         let (tbl, name) = match parts {
             [n] => (None, n.as_str()),
             [t, n] => (Some(t.as_str()), n.as_str()),
@@ -2042,9 +2158,7 @@ impl Binder<'_> {
                 negated,
             } => {
                 let (x, _) = self.expr(expr, scope)?;
-                let saved = self.agg.take();
-                let q = self.query(subquery, &Scope::default());
-                self.agg = saved;
+                let q = self.subquery(subquery, scope);
                 let q = q?;
                 if q.fields.len() != 1 {
                     return Err(PlanError::Syntax("subquery has too many columns".into()));
@@ -2055,21 +2169,11 @@ impl Binder<'_> {
                 ))
             }
             A::Exists { subquery, negated } => {
-                let saved = self.agg.take();
-                let q = self.query(subquery, &Scope::default());
-                self.agg = saved;
+                let q = self.subquery(subquery, scope);
                 Ok((Expr::Exists(Box::new(q?.plan), *negated), DataType::Bool))
             }
             A::Subquery(q) => {
-                let saved = self.agg.take();
-                let q = self.query(q, &Scope::default());
-                self.agg = saved;
-                let q = q.map_err(|e| match e {
-                    PlanError::UndefinedColumn(c) => PlanError::NotSupported(format!(
-                        "correlated subqueries are not supported yet (column \"{c}\")"
-                    )),
-                    e => e,
-                })?;
+                let q = self.subquery(q, scope)?;
                 if q.fields.len() != 1 {
                     return Err(PlanError::Syntax(
                         "subquery must return only one column".into(),
@@ -2195,6 +2299,72 @@ impl Binder<'_> {
                 Ok((Expr::Func("substr".into(), args), DataType::Text))
             }
             A::Collate { expr, .. } => self.expr(expr, scope),
+            A::AnyOp {
+                left,
+                compare_op,
+                right,
+                ..
+            }
+            | A::AllOp {
+                left,
+                compare_op,
+                right,
+            } => {
+                let all = matches!(e, A::AllOp { .. });
+                let op = match compare_op {
+                    ast::BinaryOperator::Eq => BinOp::Eq,
+                    ast::BinaryOperator::NotEq => BinOp::NotEq,
+                    ast::BinaryOperator::Lt => BinOp::Lt,
+                    ast::BinaryOperator::LtEq => BinOp::LtEq,
+                    ast::BinaryOperator::Gt => BinOp::Gt,
+                    ast::BinaryOperator::GtEq => BinOp::GtEq,
+                    other => return not_supported(format!("operator {other} with ANY/ALL")),
+                };
+                if let A::Subquery(q) = right.as_ref() {
+                    if op == BinOp::Eq && !all {
+                        let (x, _) = self.expr(left, scope)?;
+                        let q = self.subquery(q, scope)?;
+                        return Ok((
+                            Expr::InSubquery(Box::new(x), Box::new(q.plan), false),
+                            DataType::Bool,
+                        ));
+                    }
+                    return not_supported("ANY/ALL over a subquery with this operator");
+                }
+                let (x, xt) = self.expr(left, scope)?;
+                let x = if xt == DataType::Unknown {
+                    Expr::Cast(Box::new(x), DataType::Text)
+                } else {
+                    x
+                };
+                let (a, _) = self.expr(right, scope)?;
+                Ok((
+                    Expr::AnyArray {
+                        expr: Box::new(x),
+                        op,
+                        array: Box::new(a),
+                        all,
+                    },
+                    DataType::Bool,
+                ))
+            }
+            A::CompoundFieldAccess { root, access_chain } => {
+                let (mut x, _) = self.expr(root, scope)?;
+                for a in access_chain {
+                    match a {
+                        ast::AccessExpr::Subscript(ast::Subscript::Index { index }) => {
+                            let (i, _) = self.expr(index, scope)?;
+                            x = Expr::Func(
+                                "__subscript".into(),
+                                vec![x, Expr::Cast(Box::new(i), DataType::Int4)],
+                            );
+                        }
+                        other => return not_supported(format!("access {other}")),
+                    }
+                }
+                // An element of a text-form array takes the type its use asks for.
+                Ok((x, DataType::Unknown))
+            }
             A::Tuple(_) => not_supported("row constructors"),
             other => not_supported(format!("expression \"{other}\"")),
         }
@@ -2297,6 +2467,43 @@ impl Binder<'_> {
         scope: &Scope,
     ) -> Result<(Expr, DataType)> {
         use ast::BinaryOperator as O;
+        // OPERATOR(pg_catalog.~) and friends, as psql writes them.
+        if let O::PGCustomBinaryOperator(parts) = op {
+            let std_op = match parts.as_slice() {
+                [ns, sym] if ns.eq_ignore_ascii_case("pg_catalog") => Some(sym.as_str()),
+                [sym] => Some(sym.as_str()),
+                _ => None,
+            }
+            .and_then(|sym| {
+                Some(match sym {
+                    "~" => O::PGRegexMatch,
+                    "~*" => O::PGRegexIMatch,
+                    "!~" => O::PGRegexNotMatch,
+                    "!~*" => O::PGRegexNotIMatch,
+                    "~~" => O::PGLikeMatch,
+                    "!~~" => O::PGNotLikeMatch,
+                    "~~*" => O::PGILikeMatch,
+                    "!~~*" => O::PGNotILikeMatch,
+                    "=" => O::Eq,
+                    "<>" | "!=" => O::NotEq,
+                    "<" => O::Lt,
+                    "<=" => O::LtEq,
+                    ">" => O::Gt,
+                    ">=" => O::GtEq,
+                    "+" => O::Plus,
+                    "-" => O::Minus,
+                    "*" => O::Multiply,
+                    "/" => O::Divide,
+                    "%" => O::Modulo,
+                    "||" => O::StringConcat,
+                    _ => return None,
+                })
+            });
+            return match std_op {
+                Some(o) => self.binary(l, &o, r, scope),
+                None => not_supported(format!("operator OPERATOR({})", parts.join("."))),
+            };
+        }
         let cmp = |o: &O| -> Option<BinOp> {
             Some(match o {
                 O::Eq => BinOp::Eq,
@@ -2456,6 +2663,15 @@ impl Binder<'_> {
                     star,
                 )
             }
+            ast::FunctionArguments::Subquery(q) if name == "array" => {
+                let q = self.subquery(q, scope)?;
+                if q.fields.len() != 1 {
+                    return Err(PlanError::Syntax(
+                        "subquery must return only one column".into(),
+                    ));
+                }
+                return Ok((Expr::ArraySubquery(Box::new(q.plan)), DataType::Text));
+            }
             ast::FunctionArguments::Subquery(_) => {
                 return not_supported("subquery as function argument")
             }
@@ -2612,6 +2828,9 @@ fn cast_allowed(from: &DataType, to: &DataType) -> bool {
 fn function_type(name: &str, args: &[DataType]) -> Result<DataType> {
     let first = args.first().copied().unwrap_or(DataType::Unknown);
     Ok(match name {
+        "array_upper" | "array_lower" | "array_length" | "cardinality" => DataType::Int4,
+        "__subscript" | "pg_get_statisticsobjdef_columns" => DataType::Text,
+        "pg_relation_is_publishable" => DataType::Bool,
         "version"
         | "current_database"
         | "current_setting"
@@ -2783,9 +3002,7 @@ fn resolve(scope: &Scope, tbl: Option<&str>, name: &str) -> Result<usize> {
         None => {
             if let Some(t) = tbl {
                 if !scope.cols.iter().any(|c| c.table.as_deref() == Some(t)) {
-                    return Err(PlanError::UndefinedTable(format!(
-                        "missing FROM-clause entry for table \"{t}\""
-                    )));
+                    return Err(PlanError::MissingFromEntry(t.to_string()));
                 }
                 return Err(PlanError::UndefinedColumn(format!("{t}.{name}")));
             }
@@ -2866,7 +3083,7 @@ fn conjuncts(e: &Expr) -> Vec<&Expr> {
 /// An expression that does not depend on the row (literals, params, casts of them).
 fn is_const(e: &Expr) -> bool {
     match e {
-        Expr::Literal(_) | Expr::Param(_) => true,
+        Expr::Literal(_) | Expr::Param(_) | Expr::Outer { .. } => true,
         Expr::Cast(x, _) | Expr::Neg(x) => is_const(x),
         Expr::Binary(op, a, b) if !matches!(op, BinOp::And | BinOp::Or) => {
             is_const(a) && is_const(b)
@@ -2930,12 +3147,11 @@ fn push_filter(b: &Binder<'_>, plan: Plan, pred: Expr) -> Plan {
 
 fn refs_only(e: &Expr, lo: usize, hi: usize) -> bool {
     let mut ok = true;
-    e.clone().visit_mut(&mut |x| {
-        if let Expr::Column(c) = x {
-            if *c < lo || *c >= hi {
-                ok = false;
-            }
-        }
+    e.clone().visit_mut(&mut |x| match x {
+        Expr::Column(c) if *c < lo || *c >= hi => ok = false,
+        // A subquery may refer to any column of the row it is evaluated on.
+        Expr::Subquery(_) | Expr::Exists(..) | Expr::InSubquery(..) => ok = false,
+        _ => {}
     });
     ok
 }

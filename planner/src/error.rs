@@ -1,9 +1,11 @@
-//! Planner errors; SQLSTATEs are chosen in server/src/sqlstate.rs.
+//! Planner errors; SQLSTATEs are chosen in executor/src/sqlstate.rs.
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
     #[error("relation \"{0}\" does not exist")]
     UndefinedTable(String),
+    #[error("missing FROM-clause entry for table \"{0}\"")]
+    MissingFromEntry(String),
     #[error("relation \"{0}\" already exists")]
     DuplicateTable(String),
     #[error("column \"{0}\" does not exist")]

@@ -55,10 +55,27 @@ pub enum Expr {
         negated: bool,
         ci: bool,
     },
-    /// A scalar subquery evaluated once per statement (uncorrelated).
+    /// A column of an enclosing query's current row, in a correlated
+    /// subquery: depth 1 is the query just outside.
+    Outer {
+        depth: usize,
+        col: usize,
+    },
+    /// A scalar subquery, run for each row it is evaluated on (it may
+    /// refer to that row through `Outer`).
     Subquery(Box<Plan>),
     Exists(Box<Plan>, bool),
     InSubquery(Box<Expr>, Box<Plan>, bool),
+    /// ARRAY(subquery): the rows' single column as an array (in text form).
+    ArraySubquery(Box<Plan>),
+    /// `x op ANY(array)` (all = false) or `x op ALL(array)`, the array in
+    /// text form; elements are read as the type of `x`.
+    AnyArray {
+        expr: Box<Expr>,
+        op: BinOp,
+        array: Box<Expr>,
+        all: bool,
+    },
 }
 
 impl Expr {
@@ -101,10 +118,16 @@ impl Expr {
                 expr.visit_mut(f);
                 pattern.visit_mut(f);
             }
+            Expr::AnyArray { expr, array, .. } => {
+                expr.visit_mut(f);
+                array.visit_mut(f);
+            }
             Expr::Column(_)
+            | Expr::Outer { .. }
             | Expr::Literal(_)
             | Expr::Param(_)
             | Expr::Subquery(_)
+            | Expr::ArraySubquery(_)
             | Expr::Exists(..) => {}
         }
     }
@@ -174,6 +197,13 @@ pub enum Plan {
     },
     Values {
         rows: Vec<Vec<Expr>>,
+    },
+    /// generate_series(start, stop[, step]) over integers.
+    Series {
+        start: Expr,
+        stop: Expr,
+        step: Option<Expr>,
+        ty: basalt_catalog::DataType,
     },
     Filter {
         input: Box<Plan>,

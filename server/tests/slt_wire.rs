@@ -46,7 +46,9 @@ fn slt_files_against_postgresql() {
         admin
             .simple_query(&format!("DROP DATABASE IF EXISTS {db}"))
             .unwrap();
-        admin.simple_query(&format!("CREATE DATABASE {db}")).unwrap();
+        admin
+            .simple_query(&format!("CREATE DATABASE {db}"))
+            .unwrap();
         let mut c = Client::connect("127.0.0.1", port, "postgres", &db, None).unwrap();
         match run_file(&mut c, &f) {
             Ok(n) => eprintln!("postgresql: {}: {n} records ok", f.display()),
