@@ -8,7 +8,7 @@ use crate::eval::{eval, truthy, EvalCtx};
 use basalt_catalog::types::{decode_row, encode_key};
 use basalt_catalog::{DataType, TableDef, Value};
 use basalt_planner::{AggCall, AggFunc, Expr, IndexBounds, JoinKind, Plan, SortKey};
-use basalt_storage::{BtreeScan, KeyRange, Snapshot, Storage, StorageError, Tid};
+use basalt_storage::{BtreeScan, Fetched, KeyRange, Snapshot, Storage, StorageError, Tid};
 use rust_decimal::Decimal;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -156,17 +156,39 @@ impl TableScan {
                     } else {
                         Box::new(entries.iter())
                     };
-                    for (_, tid) in iter {
+                    let mut dead: Vec<Vec<u8>> = Vec::new();
+                    let mut horizon = None;
+                    for (key, tid) in iter {
                         if !seen.insert(*tid) {
                             continue;
                         }
-                        if let Some(d) = cx.st.heap_fetch(heap, *tid, cx.snap)? {
-                            self.buf.push_back((*tid, d));
-                            if *unique_eq {
-                                *done = true;
-                                break;
+                        let fetched = match cx.st.heap_fetch(heap, *tid, cx.snap)? {
+                            Some(d) => Fetched::Visible(d),
+                            None => {
+                                let h = *horizon.get_or_insert_with(|| cx.st.txns.horizon());
+                                cx.st.heap_fetch_classify(heap, *tid, cx.snap, h)?
+                            }
+                        };
+                        match fetched {
+                            Fetched::Visible(d) => {
+                                self.buf.push_back((*tid, d));
+                                if *unique_eq {
+                                    *done = true;
+                                    break;
+                                }
+                            }
+                            Fetched::Invisible => {}
+                            Fetched::Dead => {
+                                let mut item = key.clone();
+                                item.extend_from_slice(&tid.to_bytes());
+                                dead.push(item);
                             }
                         }
+                    }
+                    // Entries of versions no snapshot can see: drop them so
+                    // later lookups of hot rows stay short.
+                    if !dead.is_empty() {
+                        cx.st.btree_delete_dead(*rel, &dead)?;
                     }
                 }
                 Ok(true)

@@ -913,21 +913,30 @@ impl Session {
         buf.clear();
         encode_row(row, buf);
         let tid = self.db.st.heap_insert(table.filenode, xid, cid, buf)?;
-        self.insert_index_entries(table, row, tid, xid)?;
+        self.insert_index_entries(table, row, None, tid, xid)?;
         Ok(tid)
     }
 
+    /// Adds `row`'s entries to every index of the table. `old` is the
+    /// version an UPDATE replaces: a unique key it leaves unchanged needs no
+    /// check (we hold that row, so no one else can hold its key).
     fn insert_index_entries(
         &self,
         table: &TableDef,
         row: &[Value],
+        old: Option<&[Value]>,
         tid: Tid,
         xid: Xid,
     ) -> Result<()> {
         let st = &self.db.st;
         for ix in &table.indexes {
             let key = index_key(row, &ix.columns);
-            if !ix.unique || ix.columns.iter().any(|&c| row[c].is_null()) {
+            let same_key = old.is_some_and(|o| {
+                ix.columns
+                    .iter()
+                    .all(|&c| o[c].cmp_total(&row[c]) == std::cmp::Ordering::Equal)
+            });
+            if !ix.unique || same_key || ix.columns.iter().any(|&c| row[c].is_null()) {
                 st.btree_insert(ix.filenode, &key, tid)?;
                 continue;
             }
@@ -1115,7 +1124,7 @@ impl Session {
                             Some(&self.cancel),
                         )? {
                             WriteOutcome::Ok(newtid) => {
-                                self.insert_index_entries(table, &new, newtid, xid)?;
+                                self.insert_index_entries(table, &new, Some(&row), newtid, xid)?;
                                 self.returning_rows(returning, &new, cx, &mut ret)?;
                                 WriteOutcome::Ok(newtid)
                             }

@@ -72,6 +72,32 @@ fn leaf_lower_bound(p: &Page<'_>, key: &[u8]) -> usize {
     lo
 }
 
+/// Rebuilds a leaf without the items at `positions` (ascending), which
+/// also reclaims their space.
+fn remove_items(pg: &mut PageRefMut<'_>, positions: &[u16]) -> Result<()> {
+    let p = pg.page();
+    let kind = p.kind();
+    let special = p.special_area().to_vec();
+    let keep: Vec<Vec<u8>> = (0..p.nslots())
+        .filter(|i| positions.binary_search(&(*i as u16)).is_err())
+        .map(|i| p.item(i).map(|x| x.to_vec()).unwrap_or_default())
+        .collect();
+    let refs: Vec<&[u8]> = keep.iter().map(|v| v.as_slice()).collect();
+    let kind = if kind == PageKind::BtreeLeaf as u16 {
+        PageKind::BtreeLeaf
+    } else {
+        return Err(StorageError::Corrupt(
+            "B-tree delete on a non-leaf page".into(),
+        ));
+    };
+    if !pg.page_mut().rebuild(kind, &special, &refs) {
+        return Err(StorageError::Corrupt(
+            "B-tree delete: items do not fit".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Bounds on the key part of leaf items (without the TID).
 #[derive(Debug, Clone, Default)]
 pub struct KeyRange {
@@ -416,7 +442,57 @@ impl Storage {
         Ok(out)
     }
 
+    /// Removes index entries (`key ++ tid` items) whose row versions no
+    /// snapshot can see any more, so later scans skip them without a heap
+    /// visit. Entries already gone are ignored.
+    pub fn btree_delete_dead(&self, rel: RelId, items: &[Vec<u8>]) -> Result<()> {
+        let lock = self.tree_lock(rel);
+        let _shared = lock.read();
+        let mut by_leaf: Vec<(u32, Vec<&[u8]>)> = Vec::new();
+        for it in items {
+            let blk = self.btree_descend(rel, it, None)?;
+            match by_leaf.iter_mut().find(|(b, _)| *b == blk) {
+                Some((_, v)) => v.push(it),
+                None => by_leaf.push((blk, vec![it])),
+            }
+        }
+        for (blk, its) in by_leaf {
+            let mut pg = self.pool.write(rel, blk)?;
+            let mut positions: Vec<u16> = {
+                let p = pg.page();
+                its.iter()
+                    .filter_map(|it| {
+                        let i = leaf_lower_bound(&p, it);
+                        (i < p.nslots() && p.item(i) == Some(*it)).then_some(i as u16)
+                    })
+                    .collect()
+            };
+            positions.sort_unstable();
+            positions.dedup();
+            if positions.is_empty() {
+                continue;
+            }
+            remove_items(&mut pg, &positions)?;
+            let rec = WalRecord::BtDelete {
+                rel,
+                blk,
+                positions,
+            };
+            let lsn = pg.page().lsn();
+            let end = self
+                .wal
+                .insert_page_change(lsn, &rec, || WalRecord::PageImages {
+                    pages: vec![(rel, blk, Box::new(*pg.buf()))],
+                })?;
+            pg.mark_dirty(end);
+        }
+        Ok(())
+    }
+
     pub(crate) fn redo_btree(page: &mut PageRefMut<'_>, rec: &WalRecord) -> Result<()> {
+        if let WalRecord::BtDelete { positions, .. } = rec {
+            return remove_items(page, positions);
+        }
         if let WalRecord::BtInsert { pos, item, .. } = rec {
             if page
                 .page_mut()

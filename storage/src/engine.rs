@@ -205,7 +205,7 @@ impl Storage {
                 Storage::redo_heap(&mut pg, rec)?;
                 pg.mark_dirty(end);
             }
-            WalRecord::BtInsert { rel, blk, .. } => {
+            WalRecord::BtInsert { rel, blk, .. } | WalRecord::BtDelete { rel, blk, .. } => {
                 let mut pg = pool.write_for_redo(*rel, *blk)?;
                 if pg.page().lsn() >= end {
                     return Ok(());

@@ -101,6 +101,17 @@ fn new_tuple(xid: Xid, cid: u32, data: &[u8]) -> Result<Vec<u8>> {
     Ok(tuple)
 }
 
+/// A row version fetched through an index entry.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fetched {
+    /// Visible to the snapshot: its data (without header).
+    Visible(Vec<u8>),
+    /// Not visible to this snapshot, but maybe to others.
+    Invisible,
+    /// Visible to no snapshot now or later: its index entries can go.
+    Dead,
+}
+
 /// What happened when a writer went for a row.
 #[derive(Debug, Clone, PartialEq)]
 pub enum WriteOutcome {
@@ -239,6 +250,40 @@ impl Storage {
         Ok(self
             .visible(&h, snap)
             .then(|| item[TUPLE_HEADER..].to_vec()))
+    }
+
+    /// Like `heap_fetch`, and tells a version no snapshot can ever see
+    /// (its inserter aborted, or its deleter committed below `horizon`) from
+    /// one this snapshot merely does not see.
+    pub fn heap_fetch_classify(
+        &self,
+        rel: RelId,
+        tid: Tid,
+        snap: &Snapshot,
+        horizon: Xid,
+    ) -> Result<Fetched> {
+        if tid.blk >= self.smgr.nblocks(rel)? {
+            return Ok(Fetched::Dead);
+        }
+        let page = self.pool.read(rel, tid.blk)?;
+        let p = page.page();
+        let Some(item) = p.item(tid.slot as usize) else {
+            return Ok(Fetched::Dead);
+        };
+        let h = TupleHeader::read(item);
+        if self.visible(&h, snap) {
+            return Ok(Fetched::Visible(item[TUPLE_HEADER..].to_vec()));
+        }
+        let dead = (h.xmin < horizon && !self.xid_committed(h.xmin))
+            || (h.xmax != INVALID_XID
+                && h.flags & F_LOCK_ONLY == 0
+                && h.xmax < horizon
+                && self.xid_committed(h.xmax));
+        Ok(if dead {
+            Fetched::Dead
+        } else {
+            Fetched::Invisible
+        })
     }
 
     /// The header and data at `tid`, visible or not.

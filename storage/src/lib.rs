@@ -18,6 +18,6 @@ pub mod wal;
 pub use btree::{BtreeScan, KeyRange};
 pub use engine::{Storage, StorageOptions, FIRST_USER_OID};
 pub use error::{Result, StorageError};
-pub use heap::{Tid, WriteOutcome};
+pub use heap::{Fetched, Tid, WriteOutcome};
 pub use smgr::RelId;
 pub use txn::{Snapshot, Xid, INVALID_XID};

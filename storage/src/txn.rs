@@ -6,7 +6,7 @@
 //! transaction as finished before the clog says how it finished.
 
 use parking_lot::{Condvar, Mutex};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,6 +25,29 @@ pub struct Snapshot {
     pub xmin: Xid,
     pub xmax: Xid,
     pub running: Arc<Vec<Xid>>,
+    /// Keeps `xmin` in the set of live snapshots' xmins while any clone of
+    /// this snapshot exists (see `TxnManager::horizon`).
+    _reg: Arc<SnapReg>,
+}
+
+type Xmins = Arc<Mutex<BTreeMap<Xid, usize>>>;
+
+#[derive(Debug)]
+struct SnapReg {
+    xmins: Xmins,
+    xmin: Xid,
+}
+
+impl Drop for SnapReg {
+    fn drop(&mut self) {
+        let mut m = self.xmins.lock();
+        if let Some(n) = m.get_mut(&self.xmin) {
+            *n -= 1;
+            if *n == 0 {
+                m.remove(&self.xmin);
+            }
+        }
+    }
 }
 
 impl Snapshot {
@@ -47,6 +70,8 @@ struct Inner {
 
 pub struct TxnManager {
     inner: Mutex<Inner>,
+    /// xmin of every live snapshot, with counts (lock order: inner, then this).
+    xmins: Xmins,
     ended: Condvar,
 }
 
@@ -58,6 +83,7 @@ impl TxnManager {
                 running: BTreeSet::new(),
             }),
             ended: Condvar::new(),
+            xmins: Arc::new(Mutex::new(BTreeMap::new())),
         }
     }
 
@@ -92,13 +118,34 @@ impl TxnManager {
             .copied()
             .unwrap_or(g.next_xid)
             .min(if xid != INVALID_XID { xid } else { Xid::MAX });
+        *self.xmins.lock().entry(xmin).or_insert(0) += 1;
         Snapshot {
             xid,
             cid,
             xmin,
             xmax: g.next_xid,
             running: Arc::new(running),
+            _reg: Arc::new(SnapReg {
+                xmins: self.xmins.clone(),
+                xmin,
+            }),
         }
+    }
+
+    /// Every transaction below this id has ended, and no live snapshot
+    /// considers any of them running: a row version whose deleter committed
+    /// below it is invisible to every snapshot, now and later.
+    pub fn horizon(&self) -> Xid {
+        let g = self.inner.lock();
+        let run = g.running.first().copied().unwrap_or(g.next_xid);
+        let snap = self
+            .xmins
+            .lock()
+            .keys()
+            .next()
+            .copied()
+            .unwrap_or(g.next_xid);
+        run.min(snap)
     }
 
     /// Oldest transaction id any running transaction may still need.

@@ -55,6 +55,13 @@ pub enum WalRecord {
         pos: u16,
         item: Vec<u8>,
     },
+    /// Items at these positions (ascending) removed from a B-tree leaf:
+    /// entries of row versions no snapshot can see any more.
+    BtDelete {
+        rel: RelId,
+        blk: u32,
+        positions: Vec<u16>,
+    },
     /// Whole page images, applied together (full-page writes, B-tree splits).
     PageImages {
         pages: Vec<(RelId, u32, Box<PageBuf>)>,
@@ -90,6 +97,7 @@ const T_ABORT: u8 = 6;
 const T_CHECKPOINT: u8 = 7;
 const T_DROP_REL: u8 = 8;
 const T_NEXT_OID: u8 = 9;
+const T_BT_DELETE: u8 = 10;
 
 struct Dec<'a>(&'a [u8], usize);
 impl Dec<'_> {
@@ -123,6 +131,7 @@ impl WalRecord {
             WalRecord::HeapInsert { .. } => T_HEAP_INSERT,
             WalRecord::HeapSetXmax { .. } => T_HEAP_SET_XMAX,
             WalRecord::BtInsert { .. } => T_BT_INSERT,
+            WalRecord::BtDelete { .. } => T_BT_DELETE,
             WalRecord::PageImages { .. } => T_PAGE_IMAGES,
             WalRecord::Commit { .. } => T_COMMIT,
             WalRecord::Abort { .. } => T_ABORT,
@@ -178,6 +187,18 @@ impl WalRecord {
                 out.extend_from_slice(&(item.len() as u32).to_le_bytes());
                 out.extend_from_slice(item);
             }
+            WalRecord::BtDelete {
+                rel,
+                blk,
+                positions,
+            } => {
+                out.extend_from_slice(&rel.to_le_bytes());
+                out.extend_from_slice(&blk.to_le_bytes());
+                out.extend_from_slice(&(positions.len() as u32).to_le_bytes());
+                for p in positions {
+                    out.extend_from_slice(&p.to_le_bytes());
+                }
+            }
             WalRecord::PageImages { pages } => {
                 out.extend_from_slice(&(pages.len() as u32).to_le_bytes());
                 for (rel, blk, img) in pages {
@@ -229,6 +250,20 @@ impl WalRecord {
                 pos: d.u16()?,
                 item: d.bytes()?,
             },
+            T_BT_DELETE => {
+                let rel = d.u32()?;
+                let blk = d.u32()?;
+                let n = d.u32()? as usize;
+                let mut positions = Vec::with_capacity(n.min(PAGE_SIZE));
+                for _ in 0..n {
+                    positions.push(d.u16()?);
+                }
+                WalRecord::BtDelete {
+                    rel,
+                    blk,
+                    positions,
+                }
+            }
             T_PAGE_IMAGES => {
                 let n = d.u32()? as usize;
                 let mut pages = Vec::with_capacity(n);
