@@ -167,11 +167,45 @@ pub fn arith(op: BinOp, a: &Value, b: &Value) -> Result<Value> {
     )
 }
 
-/// PostgreSQL gives a quotient at least 16 significant digits.
+/// Weight and first digit of a numeric in PostgreSQL's base-10000 digits.
+fn nbase_weight(d: &Decimal) -> (i32, u32) {
+    let s = d.abs().normalize().to_string();
+    let (int, frac) = s.split_once('.').unwrap_or((&s, ""));
+    if int != "0" {
+        let n = int.len() as i32;
+        let w = (n - 1) / 4;
+        let first = int[..(n - 4 * w) as usize].parse().unwrap_or(0);
+        (w, first)
+    } else {
+        let z = frac.chars().take_while(|&c| c == '0').count() as i32;
+        if z as usize == frac.len() {
+            return (0, 0);
+        }
+        let w = -(z / 4 + 1);
+        let start = (4 * (-w - 1)) as usize;
+        let group: String = frac
+            .chars()
+            .chain("0000".chars())
+            .skip(start)
+            .take(4)
+            .collect();
+        (w, group.parse().unwrap_or(0))
+    }
+}
+
+/// The scale PostgreSQL gives a quotient (select_div_scale): at least 16
+/// significant digits, and no less than either input's scale.
 fn numeric_div_scale(q: Decimal, x: &Decimal, y: &Decimal) -> Decimal {
-    let min_scale = x.scale().max(y.scale());
-    let int_digits = q.trunc().abs().to_string().trim_start_matches('0').len() as u32;
-    let want = (16u32.saturating_sub(int_digits)).max(min_scale).min(28);
+    let (w1, f1) = nbase_weight(x);
+    let (w2, f2) = nbase_weight(y);
+    let mut qweight = w1 - w2;
+    if f1 < f2 {
+        qweight -= 1;
+    }
+    let want = (16 - qweight * 4)
+        .max(x.scale() as i32)
+        .max(y.scale() as i32)
+        .clamp(0, 28) as u32;
     let mut r =
         q.round_dp_with_strategy(want, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
     if r.scale() < want {

@@ -14,7 +14,9 @@ use common::{Server, TempDir};
 fn slt_files_over_the_wire() {
     let dir = TempDir::new("slt-wire");
     let mut failures = Vec::new();
-    for (i, f) in slt_files().iter().enumerate() {
+    let files = slt_files();
+    assert!(!files.is_empty(), "no .slt files found");
+    for (i, f) in files.iter().enumerate() {
         let server = Server::start(&dir.0.join(format!("d{i}")), &[]);
         let mut c = Client::connect("127.0.0.1", server.port, "postgres", "postgres", None)
             .expect("connect to basalt");

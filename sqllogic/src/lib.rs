@@ -119,9 +119,18 @@ pub fn run_file(db: &mut dyn Db, path: &std::path::Path) -> Result<usize, String
     Ok(n)
 }
 
-/// The .slt files under sqllogic/slt, sorted.
+/// The .slt files under sqllogic/slt, sorted. The directory is found at
+/// run time from the package being tested (`CARGO_MANIFEST_DIR`, which is
+/// `sqllogic/` or a sibling of it), so a test binary built in another
+/// checkout still reads this checkout's files.
 pub fn slt_files() -> Vec<std::path::PathBuf> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("slt");
+    let pkg = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into());
+    let pkg = std::path::Path::new(&pkg);
+    let dir = if pkg.join("slt").is_dir() {
+        pkg.join("slt")
+    } else {
+        pkg.join("../sqllogic/slt")
+    };
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .map(|rd| {
             rd.filter_map(|e| e.ok())
