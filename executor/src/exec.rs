@@ -162,14 +162,8 @@ impl TableScan {
                         if !seen.insert(*tid) {
                             continue;
                         }
-                        let fetched = match cx.st.heap_fetch(heap, *tid, cx.snap)? {
-                            Some(d) => Fetched::Visible(d),
-                            None => {
-                                let h = *horizon.get_or_insert_with(|| cx.st.txns.horizon());
-                                cx.st.heap_fetch_classify(heap, *tid, cx.snap, h)?
-                            }
-                        };
-                        match fetched {
+                        let mut h = || *horizon.get_or_insert_with(|| cx.st.txns.horizon());
+                        match cx.st.heap_fetch_classify(heap, *tid, cx.snap, &mut h)? {
                             Fetched::Visible(d) => {
                                 self.buf.push_back((*tid, d));
                                 if *unique_eq {

@@ -11,4 +11,4 @@ pub mod session;
 mod sqlstate;
 
 pub use error::{ExecError, Result};
-pub use session::{CopyIn, Database, ExecResult, RowSink, Session};
+pub use session::{CopyIn, Database, ExecResult, RowSink, Session, REPORTED_SETTINGS};

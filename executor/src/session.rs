@@ -79,6 +79,24 @@ pub struct ExecResult {
     pub parameter_status: Option<(String, String)>,
 }
 
+/// Settings a client is told about in ParameterStatus (at startup and when
+/// they change), as PostgreSQL reports them.
+pub const REPORTED_SETTINGS: &[&str] = &[
+    "application_name",
+    "client_encoding",
+    "DateStyle",
+    "default_transaction_read_only",
+    "in_hot_standby",
+    "integer_datetimes",
+    "IntervalStyle",
+    "is_superuser",
+    "server_encoding",
+    "server_version",
+    "session_authorization",
+    "standard_conforming_strings",
+    "TimeZone",
+];
+
 /// Receives a query's rows as they are produced, so a large result is never
 /// held whole in memory (the server writes each row to the socket).
 pub trait RowSink {
@@ -222,29 +240,19 @@ impl Session {
             v
         };
         self.settings.insert(k.clone(), v.clone());
-        let tracked = [
-            "application_name",
-            "client_encoding",
-            "datestyle",
-            "timezone",
-            "integer_datetimes",
-            "standard_conforming_strings",
-            "intervalstyle",
-            "is_superuser",
-            "server_version",
-            "session_authorization",
-            "default_transaction_read_only",
-        ];
-        Ok(tracked.contains(&k.as_str()).then(|| {
-            let disp = self
-                .db
-                .settings
-                .iter()
-                .find(|(n, _)| n.to_lowercase() == k)
-                .map(|(n, _)| n.clone())
-                .unwrap_or(k.clone());
-            (disp, v)
-        }))
+        Ok(REPORTED_SETTINGS
+            .iter()
+            .any(|r| r.eq_ignore_ascii_case(&k))
+            .then(|| {
+                let disp = self
+                    .db
+                    .settings
+                    .iter()
+                    .find(|(n, _)| n.to_lowercase() == k)
+                    .map(|(n, _)| n.clone())
+                    .unwrap_or(k.clone());
+                (disp, v)
+            }))
     }
 
     pub fn all_settings(&self) -> Vec<(String, String)> {
@@ -499,38 +507,19 @@ impl Session {
     fn with_ctx<R>(&self, params: &[Value], f: impl FnOnce(&Ctx<'_>) -> Result<R>) -> Result<R> {
         let snap = self.snapshot();
         let schema = self.schema()?;
-        let settings = || self.all_settings();
-        let getset = |n: &str| self.setting(n);
-        let sub = |p: &Plan, o: &[Row]| self.run_subquery(&snap, &schema, params, o, p);
-        let cx = Ctx {
-            st: &self.db.st,
-            snap: &snap,
-            eval: EvalCtx {
-                params,
-                now: self.statement_time(),
-                settings: &getset,
-                subquery: &sub,
-                outer: &[],
-                schema: &schema,
-                backend_pid: self.pid,
-            },
-            schema: &schema,
-            settings: &settings,
-            cancel: &self.cancel,
-        };
-        f(&cx)
+        self.ctx_in(&snap, &schema, params, &[], f)
     }
 
-    /// Runs a subquery in its statement's snapshot; `outer` holds the
-    /// enclosing queries' current rows (innermost first).
-    fn run_subquery(
+    /// Runs `f` in a context over a given snapshot and schema; `outer` holds
+    /// the enclosing queries' current rows (innermost first) for a subquery.
+    fn ctx_in<R>(
         &self,
         snap: &Snapshot,
         schema: &Arc<Schema>,
         params: &[Value],
         outer: &[Row],
-        plan: &Plan,
-    ) -> Result<Vec<Row>> {
+        f: impl FnOnce(&Ctx<'_>) -> Result<R>,
+    ) -> Result<R> {
         let settings = || self.all_settings();
         let getset = |n: &str| self.setting(n);
         let sub = |p: &Plan, o: &[Row]| self.run_subquery(snap, schema, params, o, p);
@@ -550,8 +539,22 @@ impl Session {
             settings: &settings,
             cancel: &self.cancel,
         };
-        let mut it = exec::build(plan, &cx)?;
-        exec::collect(it.as_mut(), &cx)
+        f(&cx)
+    }
+
+    /// Runs a subquery in its statement's snapshot.
+    fn run_subquery(
+        &self,
+        snap: &Snapshot,
+        schema: &Arc<Schema>,
+        params: &[Value],
+        outer: &[Row],
+        plan: &Plan,
+    ) -> Result<Vec<Row>> {
+        self.ctx_in(snap, schema, params, outer, |cx| {
+            let mut it = exec::build(plan, cx)?;
+            exec::collect(it.as_mut(), cx)
+        })
     }
 
     fn statement_time(&self) -> chrono::DateTime<chrono::Utc> {
@@ -559,6 +562,25 @@ impl Session {
             .as_ref()
             .map(|t| t.start)
             .unwrap_or_else(chrono::Utc::now)
+    }
+
+    /// Runs a query plan, handing each row to `f` as it is produced;
+    /// returns the number of rows.
+    fn for_each_row(
+        &self,
+        plan: &Plan,
+        params: &[Value],
+        mut f: impl FnMut(&Row) -> Result<()>,
+    ) -> Result<u64> {
+        self.with_ctx(params, |cx| {
+            let mut it = exec::build(plan, cx)?;
+            let mut n = 0u64;
+            while let Some(row) = it.next(cx)? {
+                f(&row)?;
+                n += 1;
+            }
+            Ok(n)
+        })
     }
 
     /// Runs a query plan to completion and returns its rows.
@@ -585,15 +607,7 @@ impl Session {
             Statement::Query(q) if sink.is_some() => {
                 let sink = sink.expect("checked");
                 sink.describe(&q.fields)?;
-                let n = self.with_ctx(params, |cx| {
-                    let mut it = exec::build(&q.plan, cx)?;
-                    let mut n = 0u64;
-                    while let Some(row) = it.next(cx)? {
-                        sink.row(&row)?;
-                        n += 1;
-                    }
-                    Ok(n)
-                })?;
+                let n = self.for_each_row(&q.plan, params, |row| sink.row(row))?;
                 // The sink has described and sent the rows already.
                 Ok(ExecResult { tag: format!("SELECT {n}"), ..Default::default() })
             }
@@ -702,14 +716,8 @@ impl Session {
                     let h: Vec<String> = query.fields.iter().map(|f| f.name.clone()).collect();
                     sink.copy_line(format!("{}\n", h.join(&options.delimiter.to_string())).as_bytes())?;
                 }
-                let n = self.with_ctx(params, |cx| {
-                    let mut it = exec::build(&query.plan, cx)?;
-                    let mut n = 0u64;
-                    while let Some(row) = it.next(cx)? {
-                        sink.copy_line(&copy_format_row(&row, options))?;
-                        n += 1;
-                    }
-                    Ok(n)
+                let n = self.for_each_row(&query.plan, params, |row| {
+                    sink.copy_line(&copy_format_row(row, options))
                 })?;
                 Ok(ExecResult { tag: format!("COPY {n}"), ..Default::default() })
             }

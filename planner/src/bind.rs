@@ -545,22 +545,7 @@ impl Binder<'_> {
                 false,
                 ast::CopyTarget::Stdin,
             ) => {
-                let parts = object_parts(table_name);
-                let table = self
-                    .lookup_table(&parts)?
-                    .ok_or_else(|| PlanError::UndefinedTable(table_name.to_string()))?;
-                let cols = if columns.is_empty() {
-                    (0..table.columns.len()).collect()
-                } else {
-                    columns
-                        .iter()
-                        .map(|c| {
-                            table
-                                .column_index(&ident(c))
-                                .ok_or_else(|| PlanError::UndefinedColumn(ident(c)))
-                        })
-                        .collect::<Result<Vec<_>>>()?
-                };
+                let (table, cols) = self.copy_table(table_name, columns)?;
                 Ok(Statement::CopyFrom {
                     table,
                     columns: cols,
@@ -575,22 +560,7 @@ impl Binder<'_> {
                 true,
                 ast::CopyTarget::Stdout,
             ) => {
-                let parts = object_parts(table_name);
-                let table = self
-                    .lookup_table(&parts)?
-                    .ok_or_else(|| PlanError::UndefinedTable(table_name.to_string()))?;
-                let cols: Vec<usize> = if columns.is_empty() {
-                    (0..table.columns.len()).collect()
-                } else {
-                    columns
-                        .iter()
-                        .map(|c| {
-                            table
-                                .column_index(&ident(c))
-                                .ok_or_else(|| PlanError::UndefinedColumn(ident(c)))
-                        })
-                        .collect::<Result<Vec<_>>>()?
-                };
+                let (table, cols) = self.copy_table(table_name, columns)?;
                 let fields = cols
                     .iter()
                     .map(|&c| Field {
@@ -619,6 +589,31 @@ impl Binder<'_> {
                 "COPY to or from a file or program (use STDIN/STDOUT, or psql's \\copy)",
             ),
         }
+    }
+
+    /// The table of a COPY and the positions of its listed columns (all of
+    /// them when none are listed).
+    fn copy_table(
+        &self,
+        table_name: &ast::ObjectName,
+        columns: &[ast::Ident],
+    ) -> Result<(Arc<TableDef>, Vec<usize>)> {
+        let table = self
+            .lookup_table(&object_parts(table_name))?
+            .ok_or_else(|| PlanError::UndefinedTable(table_name.to_string()))?;
+        let cols = if columns.is_empty() {
+            (0..table.columns.len()).collect()
+        } else {
+            columns
+                .iter()
+                .map(|c| {
+                    table
+                        .column_index(&ident(c))
+                        .ok_or_else(|| PlanError::UndefinedColumn(ident(c)))
+                })
+                .collect::<Result<Vec<_>>>()?
+        };
+        Ok((table, cols))
     }
 
     fn create_table(&mut self, ct: &ast::CreateTable) -> Result<Statement> {

@@ -114,7 +114,7 @@ pub enum ScramError {
     BadPassword,
 }
 
-fn attr<'b>(part: &'b str, name: char) -> Option<&'b str> {
+fn attr(part: &str, name: char) -> Option<&str> {
     part.strip_prefix(name)?.strip_prefix('=')
 }
 

@@ -492,7 +492,7 @@ pub fn serve(shared: &Shared, tcp: TcpStream) -> io::Result<()> {
         .lock()
         .insert(session.pid, (secret, session.cancel.clone()));
     out.msg(b'R', &0i32.to_be_bytes());
-    for k in REPORTED {
+    for k in basalt_executor::REPORTED_SETTINGS {
         if let Some(v) = session.setting(k) {
             out.parameter_status(k, &v);
         }
@@ -517,23 +517,6 @@ pub fn serve(shared: &Shared, tcp: TcpStream) -> io::Result<()> {
     shared.backends.lock().remove(&pid);
     res
 }
-
-/// Settings reported to the client in ParameterStatus, as PostgreSQL does.
-const REPORTED: &[&str] = &[
-    "application_name",
-    "client_encoding",
-    "DateStyle",
-    "default_transaction_read_only",
-    "in_hot_standby",
-    "integer_datetimes",
-    "IntervalStyle",
-    "is_superuser",
-    "server_encoding",
-    "server_version",
-    "session_authorization",
-    "standard_conforming_strings",
-    "TimeZone",
-];
 
 impl Conn<'_> {
     fn flush(&mut self) -> io::Result<()> {
@@ -673,18 +656,9 @@ impl Conn<'_> {
             return Ok(());
         }
         for s in &stmts {
-            let mut sink = WireSink {
-                out: &mut self.out,
-                wr: self.io.get_mut(),
-                formats: &[],
-                describe: true,
-                fields: vec![],
-                copying: false,
-            };
-            let res = self.session.run_parsed_to(s, &[], Some(&mut sink));
-            if sink.copying && res.is_ok() {
-                self.out.msg(b'c', &[]);
-            }
+            let res = self.streamed(&[], true, |session, sink| {
+                session.run_parsed_to(s, &[], Some(sink))
+            });
             match res {
                 Ok(mut r) => {
                     if let Some(c) = r.copy_in.take() {
@@ -748,6 +722,29 @@ impl Conn<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Runs a statement whose rows (or COPY TO lines) stream straight to
+    /// this connection; a finished COPY TO gets its CopyDone here.
+    fn streamed(
+        &mut self,
+        formats: &[i16],
+        describe: bool,
+        run: impl FnOnce(&mut Session, &mut dyn RowSink) -> Result<ExecResult, ExecError>,
+    ) -> Result<ExecResult, ExecError> {
+        let mut sink = WireSink {
+            out: &mut self.out,
+            wr: self.io.get_mut(),
+            formats,
+            describe,
+            fields: vec![],
+            copying: false,
+        };
+        let res = run(&mut self.session, &mut sink);
+        if sink.copying && res.is_ok() {
+            self.out.msg(b'c', &[]);
+        }
+        res
     }
 
     fn fail_extended(&mut self, e: ExecError) {
@@ -958,18 +955,9 @@ impl Conn<'_> {
             };
             // Run to completion: rows stream straight to the client.
             if max <= 0 {
-                let mut sink = WireSink {
-                    out: &mut self.out,
-                    wr: self.io.get_mut(),
-                    formats: &formats,
-                    describe: false,
-                    fields: vec![],
-                    copying: false,
-                };
-                let res = self.session.execute_to(&plan, &params, Some(&mut sink));
-                if sink.copying && res.is_ok() {
-                    self.out.msg(b'c', &[]);
-                }
+                let res = self.streamed(&formats, false, |session, sink| {
+                    session.execute_to(&plan, &params, Some(sink))
+                });
                 match res {
                     Ok(mut r) => {
                         if let Some(c) = r.copy_in.take() {

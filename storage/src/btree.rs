@@ -246,14 +246,7 @@ impl Storage {
             pos: pos as u16,
             item: item.to_vec(),
         };
-        let lsn = pg.page().lsn();
-        let end = self
-            .wal
-            .insert_page_change(lsn, &rec, || WalRecord::PageImages {
-                pages: vec![(rel, blk, Box::new(*pg.buf()))],
-            })?;
-        pg.mark_dirty(end);
-        Ok(())
+        self.log_page_change(pg, rec, rel, blk)
     }
 
     /// Splits page `blk` to make room for `item`, then inserts the separator into the parent,
@@ -478,13 +471,7 @@ impl Storage {
                 blk,
                 positions,
             };
-            let lsn = pg.page().lsn();
-            let end = self
-                .wal
-                .insert_page_change(lsn, &rec, || WalRecord::PageImages {
-                    pages: vec![(rel, blk, Box::new(*pg.buf()))],
-                })?;
-            pg.mark_dirty(end);
+            self.log_page_change(&mut pg, rec, rel, blk)?;
         }
         Ok(())
     }

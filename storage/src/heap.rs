@@ -149,7 +149,10 @@ impl Storage {
         !(snap.ended_before(h.xmax) && self.xid_committed(h.xmax))
     }
 
-    fn log_heap_change(
+    /// Logs a change made to a latched page (a full-page image instead when
+    /// it is the page's first change since the checkpoint) and marks the page
+    /// dirty at the record's end. Heap and B-tree changes both use it.
+    pub(crate) fn log_page_change(
         &self,
         page: &mut PageRefMut<'_>,
         rec: WalRecord,
@@ -231,36 +234,31 @@ impl Storage {
             let end = self.wal.insert(&rec)?;
             page.mark_dirty(end);
         } else {
-            self.log_heap_change(page, rec, rel, blk)?;
+            self.log_page_change(page, rec, rel, blk)?;
         }
         Ok(Some(tid))
     }
 
     /// The tuple at `tid` if it is visible to the snapshot (data without header).
     pub fn heap_fetch(&self, rel: RelId, tid: Tid, snap: &Snapshot) -> Result<Option<Vec<u8>>> {
-        if tid.blk >= self.smgr.nblocks(rel)? {
-            return Ok(None);
-        }
-        let page = self.pool.read(rel, tid.blk)?;
-        let Some(item) = page.page().item(tid.slot as usize).map(|i| i.to_vec()) else {
-            return Ok(None);
-        };
-        drop(page);
-        let h = TupleHeader::read(&item);
-        Ok(self
-            .visible(&h, snap)
-            .then(|| item[TUPLE_HEADER..].to_vec()))
+        Ok(
+            match self.heap_fetch_classify(rel, tid, snap, &mut || INVALID_XID)? {
+                Fetched::Visible(d) => Some(d),
+                Fetched::Invisible | Fetched::Dead => None,
+            },
+        )
     }
 
-    /// Like `heap_fetch`, and tells a version no snapshot can ever see
-    /// (its inserter aborted, or its deleter committed below `horizon`) from
-    /// one this snapshot merely does not see.
+    /// Like `heap_fetch`, and tells a version no snapshot can ever see (its
+    /// inserter aborted, or its deleter committed below the horizon) from one
+    /// this snapshot merely does not see. `horizon` is asked only for a
+    /// version the snapshot does not see.
     pub fn heap_fetch_classify(
         &self,
         rel: RelId,
         tid: Tid,
         snap: &Snapshot,
-        horizon: Xid,
+        horizon: &mut dyn FnMut() -> Xid,
     ) -> Result<Fetched> {
         if tid.blk >= self.smgr.nblocks(rel)? {
             return Ok(Fetched::Dead);
@@ -274,6 +272,7 @@ impl Storage {
         if self.visible(&h, snap) {
             return Ok(Fetched::Visible(item[TUPLE_HEADER..].to_vec()));
         }
+        let horizon = horizon();
         let dead = (h.xmin < horizon && !self.xid_committed(h.xmin))
             || (h.xmax != INVALID_XID
                 && h.flags & F_LOCK_ONLY == 0
@@ -407,7 +406,7 @@ impl Storage {
             next_slot: next.slot,
             flags,
         };
-        self.log_heap_change(page, rec, rel, tid.blk)
+        self.log_page_change(page, rec, rel, tid.blk)
     }
 
     pub fn heap_delete(

@@ -146,14 +146,17 @@ fn dead_index_entries_are_removed_and_redone() {
         // While `old` lives, v0 is not dead.
         let h = st.txns.horizon();
         assert_eq!(
-            st.heap_fetch_classify(heap, all[0], &now, h).unwrap(),
+            st.heap_fetch_classify(heap, all[0], &now, &mut || h)
+                .unwrap(),
             Fetched::Invisible
         );
         drop(old);
         let h = st.txns.horizon();
         let dead: Vec<Vec<u8>> = all
             .iter()
-            .filter(|t| st.heap_fetch_classify(heap, **t, &now, h).unwrap() == Fetched::Dead)
+            .filter(|t| {
+                st.heap_fetch_classify(heap, **t, &now, &mut || h).unwrap() == Fetched::Dead
+            })
             .map(|t| {
                 let mut k = b"k".to_vec();
                 k.extend_from_slice(&t.to_bytes());

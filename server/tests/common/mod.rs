@@ -113,16 +113,10 @@ impl Server {
 
     /// Runs SQL through `psql -XAtq` with ON_ERROR_STOP; stdout or stderr.
     pub fn psql(&self, sql: &str) -> Result<String, String> {
-        let out = self
-            .psql_cmd()
-            .args(["-XAtq", "-v", "ON_ERROR_STOP=1", "-c", sql])
-            .output()
-            .map_err(|e| e.to_string())?;
-        if out.status.success() {
-            Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-        } else {
-            Err(String::from_utf8_lossy(&out.stderr).to_string())
-        }
+        output(
+            self.psql_cmd()
+                .args(["-XAtq", "-v", "ON_ERROR_STOP=1", "-c", sql]),
+        )
     }
 
     /// `psql` with connection arguments for this server.
@@ -148,23 +142,28 @@ impl Server {
             "host=127.0.0.1 port={} user=postgres dbname=postgres {extra}",
             self.port
         );
-        let out = Command::new("psql")
-            .env_remove("PGPASSWORD")
-            .env_remove("PGSSLMODE")
-            .args(["-XAtq", "-v", "ON_ERROR_STOP=1", "-d", &conninfo, "-c", sql])
-            .output()
-            .map_err(|e| e.to_string())?;
-        if out.status.success() {
-            Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-        } else {
-            Err(String::from_utf8_lossy(&out.stderr).to_string())
-        }
+        output(
+            Command::new("psql")
+                .env_remove("PGPASSWORD")
+                .env_remove("PGSSLMODE")
+                .args(["-XAtq", "-v", "ON_ERROR_STOP=1", "-d", &conninfo, "-c", sql]),
+        )
     }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// A command's trimmed stdout when it succeeds, else its stderr.
+fn output(cmd: &mut Command) -> Result<String, String> {
+    let out = cmd.output().map_err(|e| e.to_string())?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).to_string())
     }
 }
 
