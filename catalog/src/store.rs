@@ -8,11 +8,10 @@
 use crate::types::DataType;
 use basalt_storage::txn::Snapshot;
 use basalt_storage::{Result, Storage, StorageError, Tid, WriteOutcome, Xid};
-use parking_lot::{Condvar, Mutex, RwLock};
+use parking_lot::RwLock;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 pub const CATALOG_REL: u32 = 1;
 pub const NS_PG_CATALOG: u32 = 11;
@@ -225,8 +224,6 @@ pub struct Catalog {
     st: Arc<Storage>,
     version: AtomicU64,
     cache: RwLock<Option<(u64, Arc<Schema>)>>,
-    ddl_owner: Mutex<Option<Xid>>,
-    ddl_cv: Condvar,
 }
 
 impl Catalog {
@@ -236,8 +233,6 @@ impl Catalog {
             st,
             version: AtomicU64::new(1),
             cache: RwLock::new(None),
-            ddl_owner: Mutex::new(None),
-            ddl_cv: Condvar::new(),
         })
     }
 
@@ -290,34 +285,6 @@ impl Catalog {
         self.version.fetch_add(1, Ordering::AcqRel);
     }
 
-    /// Takes the catalog lock for transaction `xid` (held until `unlock_ddl`).
-    pub fn lock_ddl(&self, xid: Xid, cancel: Option<&AtomicBool>) -> Result<()> {
-        let mut g = self.ddl_owner.lock();
-        loop {
-            match *g {
-                None => {
-                    *g = Some(xid);
-                    return Ok(());
-                }
-                Some(x) if x == xid => return Ok(()),
-                Some(_) => {
-                    if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
-                        return Err(StorageError::Cancelled);
-                    }
-                    self.ddl_cv.wait_for(&mut g, Duration::from_millis(50));
-                }
-            }
-        }
-    }
-
-    pub fn unlock_ddl(&self, xid: Xid) {
-        let mut g = self.ddl_owner.lock();
-        if *g == Some(xid) {
-            *g = None;
-            self.ddl_cv.notify_all();
-        }
-    }
-
     pub fn insert_table(&self, xid: Xid, cid: u32, def: &TableDef) -> Result<()> {
         self.st
             .heap_insert(CATALOG_REL, xid, cid, &def.serialize())?;
@@ -329,10 +296,13 @@ impl Catalog {
             .tids
             .get(&def.oid)
             .ok_or_else(|| StorageError::Corrupt("catalog: missing table".into()))?;
-        match self
-            .st
-            .heap_update(CATALOG_REL, tid, xid, cid, &def.serialize(), None)?
-        {
+        match self.st.heap_update(
+            CATALOG_REL,
+            tid,
+            &writer(xid, cid, &[xid]),
+            &def.serialize(),
+            false,
+        )? {
             WriteOutcome::Ok(_) => Ok(()),
             _ => Err(StorageError::SerializationFailure),
         }
@@ -343,9 +313,23 @@ impl Catalog {
             .tids
             .get(&oid)
             .ok_or_else(|| StorageError::Corrupt("catalog: missing table".into()))?;
-        match self.st.heap_delete(CATALOG_REL, tid, xid, cid, None)? {
+        match self
+            .st
+            .heap_delete(CATALOG_REL, tid, &writer(xid, cid, &[xid]))?
+        {
             WriteOutcome::Ok(_) => Ok(()),
             _ => Err(StorageError::SerializationFailure),
         }
+    }
+}
+
+/// Catalog rows are written under the DDL lock, so nobody else holds them.
+fn writer(xid: Xid, cid: u32, own: &[Xid]) -> basalt_storage::RowWriter<'_> {
+    basalt_storage::RowWriter {
+        xid,
+        cid,
+        own,
+        wait: None,
+        policy: basalt_storage::WaitPolicy::Block,
     }
 }

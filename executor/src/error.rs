@@ -41,6 +41,20 @@ pub enum ExecError {
     ReadOnly(String),
     #[error("{0}")]
     Internal(String),
+    #[error("{0}")]
+    ActiveSqlTransaction(String),
+    #[error("{0}")]
+    NoActiveSqlTransaction(String),
+    #[error("{0}")]
+    NoSuchSavepoint(String),
+    #[error("{0}")]
+    LockNotAvailable(String),
+    #[error("{0}")]
+    SerializationFailure(String),
+    #[error("canceling statement due to statement timeout")]
+    StatementTimeout,
+    #[error("terminating connection due to administrator command")]
+    Terminated,
 }
 
 impl ExecError {

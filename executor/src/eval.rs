@@ -22,6 +22,8 @@ pub struct EvalCtx<'a> {
     /// The catalog, for pg_get_indexdef and friends.
     pub schema: &'a basalt_catalog::Schema,
     pub backend_pid: i32,
+    /// Functions acting on the server (pg_cancel_backend, pg_sleep, ...).
+    pub admin: &'a dyn Fn(&str, &[Value]) -> Option<Result<Value>>,
 }
 
 /// The row a subquery is evaluated on, then the rows enclosing it.

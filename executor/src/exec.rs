@@ -8,7 +8,11 @@ use crate::eval::{eval, truthy, EvalCtx};
 use basalt_catalog::types::{decode_row, encode_key};
 use basalt_catalog::{DataType, TableDef, Value};
 use basalt_planner::{AggCall, AggFunc, Expr, IndexBounds, JoinKind, Plan, SortKey};
-use basalt_storage::{BtreeScan, Fetched, KeyRange, Snapshot, Storage, StorageError, Tid};
+use basalt_storage::ssi::Sid;
+use basalt_storage::{
+    BtreeScan, Fetched, KeyRange, RowMode, RowWriter, Snapshot, Storage, StorageError, Tid,
+    WaitCtx, WaitPolicy, WriteOutcome, Xid,
+};
 use rust_decimal::Decimal;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,6 +28,56 @@ pub struct Ctx<'a> {
     /// Server and session settings, for the pg_settings view (computed on use).
     pub settings: &'a dyn Fn() -> Vec<(String, String)>,
     pub cancel: &'a AtomicBool,
+    pub txn: TxnCtx<'a>,
+    /// Rows of the views computed from the server's live state
+    /// (pg_stat_activity, pg_locks); None for other names.
+    pub live_view: &'a dyn Fn(&str) -> Option<Vec<Row>>,
+}
+
+/// What a statement needs of its transaction to write and lock rows.
+pub struct TxnCtx<'a> {
+    /// The xid rows are written and locked under (None: not assigned).
+    pub xid: Option<Xid>,
+    pub wait: WaitCtx<'a>,
+    pub iso: crate::txn::Isolation,
+    /// SERIALIZABLE: this transaction in the SSI graph.
+    pub sid: Option<Sid>,
+}
+
+impl Ctx<'_> {
+    /// A row writer for this statement's transaction (its xid must be assigned).
+    pub fn writer(&self, policy: WaitPolicy) -> Result<RowWriter<'_>> {
+        Ok(RowWriter {
+            xid: self
+                .txn
+                .xid
+                .ok_or_else(|| ExecError::Internal("no transaction id assigned".into()))?,
+            cid: self.snap.cid,
+            own: &self.snap.own,
+            wait: Some(&self.txn.wait),
+            policy,
+        })
+    }
+
+    /// REPEATABLE READ and above: a row changed since the snapshot cannot be written.
+    pub fn serialization_check(&self, o: &WriteOutcome) -> Result<()> {
+        if self.txn.iso >= crate::txn::Isolation::RepeatableRead {
+            match o {
+                WriteOutcome::Updated(_) => {
+                    return Err(ExecError::SerializationFailure(
+                        "could not serialize access due to concurrent update".into(),
+                    ))
+                }
+                WriteOutcome::Deleted => {
+                    return Err(ExecError::SerializationFailure(
+                        "could not serialize access due to concurrent delete".into(),
+                    ))
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Ctx<'_> {
@@ -68,17 +122,22 @@ enum ScanMode {
 impl TableScan {
     pub fn new(plan: &Plan, cx: &Ctx<'_>) -> Result<TableScan> {
         match plan {
-            Plan::SeqScan { table, filter } => Ok(TableScan {
-                types: table.types(),
-                table: table.clone(),
-                filter: filter.clone(),
-                mode: ScanMode::Seq {
-                    next_blk: 0,
-                    nblocks: cx.st.nblocks(table.filenode)?,
-                },
-                buf: VecDeque::new(),
-                last_tid: None,
-            }),
+            Plan::SeqScan { table, filter } => {
+                if let Some(sid) = cx.txn.sid {
+                    cx.st.ssi.read_rel(sid, table.filenode)?;
+                }
+                Ok(TableScan {
+                    types: table.types(),
+                    table: table.clone(),
+                    filter: filter.clone(),
+                    mode: ScanMode::Seq {
+                        next_blk: 0,
+                        nblocks: cx.st.nblocks(table.filenode)?,
+                    },
+                    buf: VecDeque::new(),
+                    last_tid: None,
+                })
+            }
             Plan::IndexScan {
                 table,
                 index,
@@ -88,6 +147,9 @@ impl TableScan {
                 let ix = &table.indexes[*index];
                 let range = key_range(table, &ix.columns, bounds, cx)?;
                 let unique_eq = ix.unique && bounds.eq.len() == ix.columns.len();
+                if let (Some(sid), Some(r)) = (cx.txn.sid, &range) {
+                    cx.st.ssi.read_range(sid, ix.filenode, r.clone())?;
+                }
                 Ok(TableScan {
                     types: table.types(),
                     table: table.clone(),
@@ -122,7 +184,22 @@ impl TableScan {
                     }
                     cx.check_cancel()?;
                     let mut v = Vec::new();
-                    cx.st.heap_page_visible(heap, *next_blk, cx.snap, &mut v)?;
+                    match cx.txn.sid {
+                        None => cx.st.heap_page_visible(heap, *next_blk, cx.snap, &mut v)?,
+                        Some(sid) => {
+                            let mut w = Vec::new();
+                            cx.st.heap_page_visible_ssi(
+                                heap,
+                                *next_blk,
+                                cx.snap,
+                                &mut v,
+                                Some(&mut w),
+                            )?;
+                            if !w.is_empty() {
+                                cx.st.ssi.conflict_out(sid, &w)?;
+                            }
+                        }
+                    }
                     *next_blk += 1;
                     self.buf.extend(v);
                 }
@@ -158,12 +235,20 @@ impl TableScan {
                     };
                     let mut dead: Vec<Vec<u8>> = Vec::new();
                     let mut horizon = None;
+                    let mut ssi_w = cx.txn.sid.map(|_| Vec::new());
+                    let first_new = self.buf.len();
                     for (key, tid) in iter {
                         if !seen.insert(*tid) {
                             continue;
                         }
                         let mut h = || *horizon.get_or_insert_with(|| cx.st.txns.horizon());
-                        match cx.st.heap_fetch_classify(heap, *tid, cx.snap, &mut h)? {
+                        match cx.st.heap_fetch_classify(
+                            heap,
+                            *tid,
+                            cx.snap,
+                            &mut h,
+                            ssi_w.as_mut(),
+                        )? {
                             Fetched::Visible(d) => {
                                 self.buf.push_back((*tid, d));
                                 if *unique_eq {
@@ -177,6 +262,14 @@ impl TableScan {
                                 item.extend_from_slice(&tid.to_bytes());
                                 dead.push(item);
                             }
+                        }
+                    }
+                    if let (Some(sid), Some(w)) = (cx.txn.sid, &ssi_w) {
+                        let tids: Vec<Tid> =
+                            self.buf.iter().skip(first_new).map(|(t, _)| *t).collect();
+                        cx.st.ssi.read_tuples(sid, heap, &tids);
+                        if !w.is_empty() {
+                            cx.st.ssi.conflict_out(sid, w)?;
                         }
                     }
                     // Entries of versions no snapshot can see: drop them so
@@ -212,6 +305,99 @@ impl TableScan {
 impl RowIter for TableScan {
     fn next(&mut self, cx: &Ctx<'_>) -> Result<Option<Row>> {
         Ok(self.next_row(cx)?.map(|(_, r)| r))
+    }
+}
+
+/// A table scan's rows with their TID appended (as int8).
+struct WithTid(TableScan);
+
+pub fn tid_value(t: Tid) -> Value {
+    Value::Int8(((t.blk as i64) << 16) | t.slot as i64)
+}
+
+fn value_tid(v: &Value) -> Option<Tid> {
+    match v {
+        Value::Int8(n) => Some(Tid {
+            blk: (*n >> 16) as u32,
+            slot: (*n & 0xffff) as u16,
+        }),
+        _ => None,
+    }
+}
+
+impl RowIter for WithTid {
+    fn next(&mut self, cx: &Ctx<'_>) -> Result<Option<Row>> {
+        Ok(self.0.next_row(cx)?.map(|(t, mut r)| {
+            r.push(tid_value(t));
+            r
+        }))
+    }
+}
+
+/// SELECT ... FOR UPDATE/SHARE: locks each row's tuple as it passes.
+struct LockRows<'p> {
+    input: Box<dyn RowIter + 'p>,
+    table: Arc<TableDef>,
+    types: Vec<DataType>,
+    tid_col: usize,
+    mode: RowMode,
+    policy: WaitPolicy,
+    pred: Option<&'p Expr>,
+    exprs: &'p [Expr],
+}
+
+impl RowIter for LockRows<'_> {
+    fn next(&mut self, cx: &Ctx<'_>) -> Result<Option<Row>> {
+        let heap = self.table.filenode;
+        let w = cx.writer(self.policy)?;
+        'rows: loop {
+            let Some(mut row) = self.input.next(cx)? else {
+                return Ok(None);
+            };
+            let mut tid = value_tid(&row[self.tid_col])
+                .ok_or_else(|| ExecError::Internal("LockRows: no TID".into()))?;
+            loop {
+                let o = match cx.st.heap_lock(heap, tid, &w, self.mode) {
+                    Err(StorageError::RowLockNotAvailable) => {
+                        return Err(ExecError::LockNotAvailable(format!(
+                            "could not obtain lock on row in relation \"{}\"",
+                            self.table.name
+                        )))
+                    }
+                    r => r?,
+                };
+                cx.serialization_check(&o)?;
+                match o {
+                    WriteOutcome::Ok(_) => return Ok(Some(row)),
+                    WriteOutcome::Locked | WriteOutcome::SelfModified | WriteOutcome::Deleted => {
+                        continue 'rows
+                    }
+                    WriteOutcome::Updated(next) => {
+                        let Some((t, data)) = cx.st.heap_latest(heap, next)? else {
+                            continue 'rows;
+                        };
+                        let r = decode_row(&self.types, &data)
+                            .ok_or_else(|| StorageError::Corrupt("bad row".into()))?;
+                        if let Some(p) = self.pred {
+                            if !truthy(&eval(p, &r, &cx.eval)?) {
+                                continue 'rows;
+                            }
+                        }
+                        let mut out = Vec::with_capacity(self.exprs.len() + 1);
+                        for e in self.exprs {
+                            out.push(eval(e, &r, &cx.eval)?);
+                        }
+                        out.push(tid_value(t));
+                        // Hidden sort columns beyond the projection keep their place.
+                        while out.len() <= self.tid_col {
+                            out.insert(out.len() - 1, Value::Null);
+                        }
+                        row = out;
+                        tid = t;
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -428,8 +614,39 @@ pub fn build<'p>(plan: &'p Plan, cx: &Ctx<'_>) -> Result<Box<dyn RowIter + 'p>> 
     Ok(match plan {
         Plan::Single => Box::new(VecIter(vec![vec![]].into_iter())),
         Plan::SeqScan { .. } | Plan::IndexScan { .. } => Box::new(TableScan::new(plan, cx)?),
+        Plan::WithTid { input } => Box::new(WithTid(TableScan::new(input, cx)?)),
+        Plan::LockRows {
+            input,
+            table,
+            tid_col,
+            strength,
+            wait,
+            pred,
+            exprs,
+        } => Box::new(LockRows {
+            input: build(input, cx)?,
+            types: table.types(),
+            table: table.clone(),
+            tid_col: *tid_col,
+            mode: match strength {
+                basalt_planner::RowLockStrength::KeyShare => RowMode::KeyShare,
+                basalt_planner::RowLockStrength::Share => RowMode::Share,
+                basalt_planner::RowLockStrength::NoKeyUpdate => RowMode::NoKeyUpdate,
+                basalt_planner::RowLockStrength::Update => RowMode::Update,
+            },
+            policy: match wait {
+                basalt_planner::LockWaitPolicy::Block => WaitPolicy::Block,
+                basalt_planner::LockWaitPolicy::NoWait => WaitPolicy::NoWait,
+                basalt_planner::LockWaitPolicy::SkipLocked => WaitPolicy::SkipLocked,
+            },
+            pred: pred.as_ref(),
+            exprs,
+        }),
         Plan::System { name, filter } => {
-            let rows = basalt_catalog::system::rows(name, cx.schema, &(cx.settings)());
+            let rows = match (cx.live_view)(name) {
+                Some(r) => r,
+                None => basalt_catalog::system::rows(name, cx.schema, &(cx.settings)()),
+            };
             let rows = match filter {
                 Some(f) => {
                     let mut keep = Vec::new();

@@ -152,6 +152,9 @@ pub fn format_array(elems: &[Option<String>]) -> String {
 }
 
 pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
+    if let Some(r) = (cx.admin)(name, &a) {
+        return r;
+    }
     // Functions that are not strict (NULL in, maybe non-NULL out).
     match name {
         "coalesce" => return Ok(a.into_iter().find(|v| !v.is_null()).unwrap_or(Value::Null)),

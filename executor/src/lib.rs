@@ -2,6 +2,7 @@
 //! API (`Database::open`, `Session::execute_sql`) that the server, the
 //! sqllogictest runner and tests all use.
 
+pub mod activity;
 pub mod error;
 pub mod eval;
 pub mod exec;
@@ -9,6 +10,7 @@ pub mod funcs;
 pub mod regex;
 pub mod session;
 mod sqlstate;
+pub mod txn;
 
 pub use error::{ExecError, Result};
 pub use session::{CopyIn, Database, ExecResult, RowSink, Session, REPORTED_SETTINGS};

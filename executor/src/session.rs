@@ -4,14 +4,16 @@
 //! an aborted block that answers 25P02 until it ends, a snapshot per
 //! statement (READ COMMITTED) with a command id per statement.
 
+use crate::activity::{Backend, Registry};
 use crate::error::{ExecError, Result};
 use crate::eval::{cast_keep_type, eval, EvalCtx};
 use crate::exec::{self, Ctx, Row, TableScan};
+use crate::txn::{Isolation, Txn, TxnSettings};
 use basalt_catalog::types::{encode_key, encode_row};
 use basalt_catalog::{Catalog, DataType, IndexDef, Schema, TableDef, Value};
 use basalt_planner::{CopyFormat, CopyOptions, Field, Plan, Query, Statement, Target};
 use basalt_storage::{
-    KeyRange, Snapshot, Storage, StorageError, StorageOptions, Tid, WriteOutcome, Xid,
+    KeyRange, Snapshot, Storage, StorageError, StorageOptions, Tid, WaitPolicy, WriteOutcome,
 };
 use std::collections::HashMap;
 use std::path::Path;
@@ -24,6 +26,8 @@ pub struct Database {
     /// Server-wide settings (name, value) shown by SHOW and pg_settings.
     pub settings: Vec<(String, String)>,
     next_pid: AtomicI32,
+    /// Every live session's backend (pg_stat_activity, cancel, terminate).
+    pub registry: Arc<Registry>,
 }
 
 impl Database {
@@ -39,29 +43,29 @@ impl Database {
             catalog,
             settings,
             next_pid: AtomicI32::new(1000),
+            registry: Arc::new(Registry::default()),
         }))
     }
 
     pub fn session(self: &Arc<Self>) -> Session {
+        let pid = self.next_pid.fetch_add(1, Ordering::Relaxed);
+        let backend = self.registry.register(pid);
+        let mut tcfg = TxnSettings::default();
+        for (k, v) in &self.settings {
+            let _ = tcfg.apply(&k.to_lowercase(), v);
+        }
+        // The server's synchronous_commit is the storage default.
+        tcfg.synchronous_commit = None;
         Session {
             db: self.clone(),
             txn: None,
             settings: HashMap::new(),
-            cancel: Arc::new(AtomicBool::new(false)),
-            pid: self.next_pid.fetch_add(1, Ordering::Relaxed),
+            cancel: backend.interrupt.clone(),
+            pid,
+            backend,
+            tcfg,
         }
     }
-}
-
-struct Txn {
-    xid: Option<Xid>,
-    cid: u32,
-    explicit: bool,
-    aborted: bool,
-    ddl: bool,
-    drop_on_commit: Vec<u32>,
-    drop_on_abort: Vec<u32>,
-    start: chrono::DateTime<chrono::Utc>,
 }
 
 /// What a statement returns to the client.
@@ -122,10 +126,20 @@ pub struct CopyIn {
 
 pub struct Session {
     pub db: Arc<Database>,
-    txn: Option<Txn>,
+    pub(crate) txn: Option<Txn>,
     settings: HashMap<String, String>,
+    /// Raised to interrupt the running statement (see `backend` for why).
     pub cancel: Arc<AtomicBool>,
     pub pid: i32,
+    pub backend: Arc<Backend>,
+    pub(crate) tcfg: TxnSettings,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = self.finish(false);
+        self.db.registry.unregister(self.pid);
+    }
 }
 
 fn setting_key(n: &str) -> String {
@@ -174,6 +188,8 @@ impl Session {
             "bytea_output",
             "row_security",
             "default_transaction_read_only",
+            "transaction_read_only",
+            "deadlock_timeout",
             "synchronous_commit",
             "work_mem",
             "maintenance_work_mem",
@@ -239,6 +255,26 @@ impl Session {
         } else {
             v
         };
+        if k == "transaction_isolation" || k == "transaction_read_only" {
+            let mode = if k == "transaction_isolation" {
+                basalt_planner::TxnMode::Isolation(v.clone())
+            } else {
+                basalt_planner::TxnMode::ReadOnly(
+                    basalt_catalog::cast::parse_bool(&v)
+                        .ok_or_else(|| ExecError::InvalidSetting(name.to_string(), v.clone()))?,
+                )
+            };
+            self.set_transaction(&[mode], false)?;
+            return Ok(None);
+        }
+        if self.tcfg.apply(&k, &v).is_err() {
+            return Err(ExecError::InvalidSetting(name.to_string(), v));
+        }
+        if k == "default_transaction_isolation" {
+            let iso = Isolation::parse(&v).expect("checked by apply");
+            self.settings.insert(k.clone(), iso.name().to_string());
+            return Ok(None);
+        }
         self.settings.insert(k.clone(), v.clone());
         Ok(REPORTED_SETTINGS
             .iter()
@@ -287,63 +323,6 @@ impl Session {
 
     pub fn has_own_ddl(&self) -> bool {
         self.txn.as_ref().is_some_and(|t| t.ddl)
-    }
-
-    fn snapshot(&self) -> Snapshot {
-        match &self.txn {
-            Some(t) => self.db.st.txns.snapshot(t.xid.unwrap_or(0), t.cid),
-            None => self.db.st.txns.snapshot(0, 0),
-        }
-    }
-
-    fn ensure_txn(&mut self) {
-        if self.txn.is_none() {
-            self.txn = Some(Txn {
-                xid: None,
-                cid: 0,
-                explicit: false,
-                aborted: false,
-                ddl: false,
-                drop_on_commit: vec![],
-                drop_on_abort: vec![],
-                start: chrono::Utc::now(),
-            });
-        }
-    }
-
-    fn xid(&mut self) -> Xid {
-        self.ensure_txn();
-        let st = self.db.st.clone();
-        let t = self.txn.as_mut().expect("ensured");
-        *t.xid.get_or_insert_with(|| st.begin())
-    }
-
-    fn finish(&mut self, commit: bool) -> Result<()> {
-        let Some(t) = self.txn.take() else {
-            return Ok(());
-        };
-        let st = &self.db.st;
-        let mut res = Ok(());
-        if let Some(xid) = t.xid {
-            if commit && !t.aborted {
-                res = st.commit(xid, None).map_err(ExecError::from);
-                if res.is_ok() {
-                    for r in &t.drop_on_commit {
-                        let _ = st.drop_relation(*r);
-                    }
-                }
-            } else {
-                let _ = st.abort(xid);
-                for r in &t.drop_on_abort {
-                    let _ = st.drop_relation(*r);
-                }
-            }
-            if t.ddl {
-                self.db.catalog.invalidate();
-            }
-            self.db.catalog.unlock_ddl(xid);
-        }
-        res
     }
 
     /// Ends whatever transaction is open (connection closed).
@@ -412,7 +391,6 @@ impl Session {
     /// After an error: an implicit transaction rolls back; an explicit block
     /// becomes aborted.
     pub fn on_error(&mut self) {
-        self.cancel.store(false, Ordering::Relaxed);
         match &mut self.txn {
             Some(t) if t.explicit => t.aborted = true,
             Some(_) => {
@@ -435,25 +413,19 @@ impl Session {
         params: &[Value],
         sink: Option<&mut dyn RowSink>,
     ) -> Result<ExecResult> {
-        if self.in_failed_transaction() && !matches!(stmt, Statement::Commit | Statement::Rollback)
+        if self.in_failed_transaction()
+            && !matches!(
+                stmt,
+                Statement::Commit | Statement::Rollback | Statement::RollbackToSavepoint(_)
+            )
         {
             return Err(ExecError::InFailedTransaction);
         }
+        if self.backend.terminated() {
+            return Err(ExecError::Terminated);
+        }
         match stmt {
-            Statement::Begin(_) => {
-                let mut r = ExecResult {
-                    tag: "BEGIN".into(),
-                    ..Default::default()
-                };
-                if self.in_transaction_block() {
-                    r.notices
-                        .push("WARNING: there is already a transaction in progress".into());
-                } else {
-                    self.ensure_txn();
-                    self.txn.as_mut().expect("ensured").explicit = true;
-                }
-                return Ok(r);
-            }
+            Statement::Begin(modes) => return self.begin(modes),
             Statement::Commit => {
                 let mut r = ExecResult {
                     tag: "COMMIT".into(),
@@ -483,11 +455,28 @@ impl Session {
                 self.finish(false)?;
                 return Ok(r);
             }
+            Statement::Savepoint(n) => return self.savepoint(n),
+            Statement::ReleaseSavepoint(n) => return self.release_savepoint(n),
+            Statement::RollbackToSavepoint(n) => return self.rollback_to_savepoint(n),
+            Statement::SetTransaction { modes, session } => {
+                return self.set_transaction(modes, *session)
+            }
             _ => {}
         }
         let implicit = !self.in_transaction_block();
         self.ensure_txn();
+        if !matches!(stmt, Statement::Set { .. } | Statement::Show { .. }) {
+            self.statement_begins();
+        }
+        self.backend.clear();
+        let timeout = self.tcfg.statement_timeout;
+        if timeout.is_some() {
+            self.db.registry.set_deadline(&self.backend, timeout);
+        }
         let res = self.execute_in_txn(stmt, params, sink);
+        if timeout.is_some() {
+            self.db.registry.set_deadline(&self.backend, None);
+        }
         if let Some(t) = self.txn.as_mut() {
             t.cid += 1;
         }
@@ -498,7 +487,7 @@ impl Session {
                 }
                 Ok(r)
             }
-            Err(e) => Err(e),
+            Err(e) => Err(self.interrupt_error(e)),
         }
     }
 
@@ -534,10 +523,18 @@ impl Session {
                 outer,
                 schema,
                 backend_pid: self.pid,
+                admin: &|n, a| self.admin_function(n, a),
             },
             schema,
             settings: &settings,
             cancel: &self.cancel,
+            txn: crate::exec::TxnCtx {
+                xid: self.cur_xid(),
+                wait: self.wait_ctx(),
+                iso: self.isolation(),
+                sid: self.txn.as_ref().and_then(|t| t.sid),
+            },
+            live_view: &|name| self.live_view(name),
         };
         f(&cx)
     }
@@ -603,6 +600,7 @@ impl Session {
                 ..Default::default()
             })
         };
+        self.lock_statement_tables(stmt)?;
         match stmt {
             Statement::Query(q) if sink.is_some() => {
                 let sink = sink.expect("checked");
@@ -681,7 +679,8 @@ impl Session {
                     return Ok(ExecResult { tag: "SHOW".into(), fields: Some(fields), rows, ..Default::default() });
                 }
                 let v = match k.as_str() {
-                    "transaction isolation level" | "transaction_isolation" => Some("read committed".to_string()),
+                    "transaction isolation level" | "transaction_isolation" => Some(self.isolation().name().to_string()),
+                    "transaction_read_only" => Some(if self.read_only() { "on" } else { "off" }.to_string()),
                     _ => self.setting(&k),
                 }
                 .ok_or_else(|| ExecError::UnknownSetting(name.clone()))?;
@@ -747,19 +746,24 @@ impl Session {
                 ..Default::default()
             }),
             Statement::NoOp { tag, notice } => Ok(ExecResult { tag: tag.clone(), notices: notice.iter().cloned().collect(), ..Default::default() }),
-            Statement::Begin(_) | Statement::Commit | Statement::Rollback => unreachable!("handled above"),
+            Statement::LockTable { .. } => {
+                if !self.in_transaction_block() {
+                    return Err(ExecError::NoActiveSqlTransaction("LOCK TABLE can only be used in transaction blocks".into()));
+                }
+                ok("LOCK TABLE")
+            }
+            Statement::Begin(_)
+            | Statement::Commit
+            | Statement::Rollback
+            | Statement::Savepoint(_)
+            | Statement::ReleaseSavepoint(_)
+            | Statement::RollbackToSavepoint(_)
+            | Statement::SetTransaction { .. } => unreachable!("handled in execute_to"),
         }
     }
 
     fn cid(&self) -> u32 {
         self.txn.as_ref().map(|t| t.cid).unwrap_or(0)
-    }
-
-    fn ddl_lock(&mut self) -> Result<Xid> {
-        let xid = self.xid();
-        self.db.catalog.lock_ddl(xid, Some(&self.cancel))?;
-        self.txn.as_mut().expect("in txn").ddl = true;
-        Ok(xid)
     }
 
     fn create_table(&mut self, def: &TableDef, if_not_exists: bool) -> Result<ExecResult> {
@@ -913,15 +917,18 @@ impl Session {
         &self,
         table: &TableDef,
         row: &[Value],
-        xid: Xid,
-        cid: u32,
+        cx: &Ctx<'_>,
         buf: &mut Vec<u8>,
     ) -> Result<Tid> {
         check_not_null(table, row)?;
         buf.clear();
         encode_row(row, buf);
-        let tid = self.db.st.heap_insert(table.filenode, xid, cid, buf)?;
-        self.insert_index_entries(table, row, None, tid, xid)?;
+        let w = cx.writer(WaitPolicy::Block)?;
+        let tid = self.db.st.heap_insert(table.filenode, w.xid, w.cid, buf)?;
+        if let Some(sid) = cx.txn.sid {
+            self.db.st.ssi.conflict_in(sid, table.filenode, None)?;
+        }
+        self.insert_index_entries(table, row, None, tid, cx)?;
         Ok(tid)
     }
 
@@ -934,11 +941,14 @@ impl Session {
         row: &[Value],
         old: Option<&[Value]>,
         tid: Tid,
-        xid: Xid,
+        cx: &Ctx<'_>,
     ) -> Result<()> {
         let st = &self.db.st;
         for ix in &table.indexes {
             let key = index_key(row, &ix.columns);
+            if let Some(sid) = cx.txn.sid {
+                st.ssi.conflict_in_key(sid, ix.filenode, &key)?;
+            }
             let same_key = old.is_some_and(|o| {
                 ix.columns
                     .iter()
@@ -961,7 +971,7 @@ impl Session {
                         if k != key || other == tid {
                             continue;
                         }
-                        match st.tuple_conflicts(table.filenode, other, xid)? {
+                        match st.tuple_conflicts(table.filenode, other, &cx.snap.own)? {
                             Ok(true) => {
                                 return Err(ExecError::UniqueViolation {
                                     index: ix.name.clone(),
@@ -983,7 +993,7 @@ impl Session {
                 match wait {
                     Some(x) => {
                         drop(guard);
-                        st.wait_for_xid(x, Some(&self.cancel))?;
+                        st.wait_for_xid(x, Some(&cx.txn.wait))?;
                     }
                     None => {
                         st.btree_insert(ix.filenode, &key, tid)?;
@@ -1024,11 +1034,8 @@ impl Session {
         returning: Option<&Query>,
         params: &[Value],
     ) -> Result<ExecResult> {
-        let xid = self.xid();
-        let cid = self.cid();
-        self.with_ctx(params, |cx| {
-            self.insert_rows(table, source, returning, xid, cid, cx)
-        })
+        self.xid();
+        self.with_ctx(params, |cx| self.insert_rows(table, source, returning, cx))
     }
 
     fn insert_rows(
@@ -1036,8 +1043,6 @@ impl Session {
         table: &TableDef,
         source: &Plan,
         returning: Option<&Query>,
-        xid: Xid,
-        cid: u32,
         cx: &Ctx<'_>,
     ) -> Result<ExecResult> {
         let mut it = exec::build(source, cx)?;
@@ -1046,7 +1051,7 @@ impl Session {
         let mut ret = Vec::new();
         while let Some(row) = it.next(cx)? {
             let row = coerce_row(table, row)?;
-            self.insert_row(table, &row, xid, cid, &mut buf)?;
+            self.insert_row(table, &row, cx, &mut buf)?;
             self.returning_rows(returning, &row, cx, &mut ret)?;
             n += 1;
         }
@@ -1087,10 +1092,9 @@ impl Session {
         returning: Option<&Query>,
         params: &[Value],
     ) -> Result<ExecResult> {
-        let xid = self.xid();
-        let cid = self.cid();
+        self.xid();
         self.with_ctx(params, |cx| {
-            self.modify_rows(target, assignments, returning, xid, cid, cx)
+            self.modify_rows(target, assignments, returning, cx)
         })
     }
 
@@ -1099,10 +1103,10 @@ impl Session {
         target: &Target,
         assignments: Option<&[(usize, basalt_planner::Expr)]>,
         returning: Option<&Query>,
-        xid: Xid,
-        cid: u32,
         cx: &Ctx<'_>,
     ) -> Result<ExecResult> {
+        let w = cx.writer(WaitPolicy::Block)?;
+        let sid = cx.txn.sid;
         let table = &target.table;
         let st = &self.db.st;
         let types = table.types();
@@ -1123,38 +1127,43 @@ impl Session {
                         check_not_null(table, &new)?;
                         buf.clear();
                         encode_row(&new, &mut buf);
-                        match st.heap_update(
-                            table.filenode,
-                            tid,
-                            xid,
-                            cid,
-                            &buf,
-                            Some(&self.cancel),
-                        )? {
+                        let key_change = table.indexes.iter().filter(|ix| ix.unique).any(|ix| {
+                            ix.columns
+                                .iter()
+                                .any(|&c| row[c].cmp_total(&new[c]) != std::cmp::Ordering::Equal)
+                        });
+                        match st.heap_update(table.filenode, tid, &w, &buf, key_change)? {
                             WriteOutcome::Ok(newtid) => {
-                                self.insert_index_entries(table, &new, Some(&row), newtid, xid)?;
+                                if let Some(sid) = sid {
+                                    st.ssi.conflict_in(sid, table.filenode, Some(tid))?;
+                                }
+                                self.insert_index_entries(table, &new, Some(&row), newtid, cx)?;
                                 self.returning_rows(returning, &new, cx, &mut ret)?;
                                 WriteOutcome::Ok(newtid)
                             }
                             o => o,
                         }
                     }
-                    None => {
-                        match st.heap_delete(table.filenode, tid, xid, cid, Some(&self.cancel))? {
-                            WriteOutcome::Ok(t) => {
-                                self.returning_rows(returning, &row, cx, &mut ret)?;
-                                WriteOutcome::Ok(t)
+                    None => match st.heap_delete(table.filenode, tid, &w)? {
+                        WriteOutcome::Ok(t) => {
+                            if let Some(sid) = sid {
+                                st.ssi.conflict_in(sid, table.filenode, Some(tid))?;
                             }
-                            o => o,
+                            self.returning_rows(returning, &row, cx, &mut ret)?;
+                            WriteOutcome::Ok(t)
                         }
-                    }
+                        o => o,
+                    },
                 };
+                cx.serialization_check(&outcome)?;
                 match outcome {
                     WriteOutcome::Ok(_) => {
                         n += 1;
                         break;
                     }
-                    WriteOutcome::Deleted | WriteOutcome::SelfModified => break,
+                    WriteOutcome::Deleted | WriteOutcome::SelfModified | WriteOutcome::Locked => {
+                        break
+                    }
                     WriteOutcome::Updated(next) => match st.heap_latest(table.filenode, next)? {
                         None => break,
                         Some((t, data)) => {
@@ -1199,8 +1208,11 @@ impl Session {
     }
 
     fn copy_lines(&mut self, c: &mut CopyIn, chunk: &[u8]) -> Result<()> {
-        let xid = self.xid();
-        let cid = self.cid();
+        self.xid();
+        self.with_ctx(&[], |cx| self.copy_lines_in(c, chunk, cx))
+    }
+
+    fn copy_lines_in(&self, c: &mut CopyIn, chunk: &[u8], cx: &Ctx<'_>) -> Result<()> {
         let text = std::str::from_utf8(chunk)
             .map_err(|_| ExecError::Value(basalt_catalog::cast::ValueError::BadEncoding))?;
         let mut buf = Vec::new();
@@ -1236,7 +1248,7 @@ impl Session {
                     }
                 };
             }
-            self.insert_row(&c.table, &row, xid, cid, &mut buf)?;
+            self.insert_row(&c.table, &row, cx, &mut buf)?;
             c.rows += 1;
         }
         Ok(())

@@ -39,6 +39,9 @@ fn sqlstate(e: &ExecError) -> &'static str {
             StorageError::TupleTooLarge(_) => "54000",
             StorageError::KeyTooLarge(_) => "54000",
             StorageError::Cancelled => "57014",
+            StorageError::LockTimeout | StorageError::RowLockNotAvailable => "55P03",
+            StorageError::Deadlock(_) => "40P01",
+            StorageError::SerializationRw => "40001",
         },
         ExecError::Value(v) => value_state(v),
         ExecError::NotNull { .. } => "23502",
@@ -52,6 +55,13 @@ fn sqlstate(e: &ExecError) -> &'static str {
         ExecError::BadCopyData(_) => "22P04",
         ExecError::ReadOnly(_) => "25006",
         ExecError::Internal(_) => "XX000",
+        ExecError::ActiveSqlTransaction(_) => "25001",
+        ExecError::NoActiveSqlTransaction(_) => "25P01",
+        ExecError::NoSuchSavepoint(_) => "3B001",
+        ExecError::LockNotAvailable(_) => "55P03",
+        ExecError::SerializationFailure(_) => "40001",
+        ExecError::StatementTimeout => "57014",
+        ExecError::Terminated => "57P01",
     }
 }
 

@@ -58,9 +58,16 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>, ParseError> {
     } else {
         sql
     };
-    let mut p = Parser::new(&dialect)
-        .with_recursion_limit(200)
-        .try_with_sql(sql)?;
+    let mut p = Parser::new(&dialect).with_recursion_limit(200);
+    p = if sql.len() < 1 << 20 && sql.to_ascii_lowercase().contains("key") {
+        let mut toks = sqlparser::tokenizer::Tokenizer::new(&dialect, sql)
+            .tokenize_with_location()
+            .map_err(|e| ParseError(e.to_string()))?;
+        mark_key_locks(&mut toks);
+        p.with_tokens_with_locations(toks)
+    } else {
+        p.try_with_sql(sql)?
+    };
     let mut out = Vec::new();
     loop {
         while p.consume_token(&Token::SemiColon) {}
@@ -81,6 +88,81 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>, ParseError> {
         }
     }
     Ok(out)
+}
+
+/// The lock clause of `FOR NO KEY UPDATE` / `FOR KEY SHARE` is marked by
+/// `OF` naming one of these (sqlparser knows only FOR UPDATE and FOR SHARE);
+/// the planner reads the strength from it.
+pub const NO_KEY_UPDATE_MARK: &str = "basalt$no_key_update";
+pub const KEY_SHARE_MARK: &str = "basalt$key_share";
+
+/// Rewrites `FOR NO KEY UPDATE [OF t]` to `FOR UPDATE OF <mark>` and
+/// `FOR KEY SHARE [OF t]` to `FOR SHARE OF <mark>`.
+fn mark_key_locks(toks: &mut Vec<sqlparser::tokenizer::TokenWithSpan>) {
+    use sqlparser::tokenizer::Whitespace;
+    let code: Vec<usize> = (0..toks.len())
+        .filter(|&i| !matches!(toks[i].token, Token::Whitespace(_)))
+        .collect();
+    let is = |i: usize, w: &str| matches!(&toks[i].token, Token::Word(x) if x.quote_style.is_none() && x.value.eq_ignore_ascii_case(w));
+    let mut edits: Vec<(usize, usize, &str, &str)> = Vec::new();
+    let mut k = 0;
+    while k < code.len() {
+        if is(code[k], "for") {
+            if k + 3 < code.len()
+                && is(code[k + 1], "no")
+                && is(code[k + 2], "key")
+                && is(code[k + 3], "update")
+            {
+                edits.push((code[k + 1], code[k + 3], "UPDATE", NO_KEY_UPDATE_MARK));
+                k += 4;
+                continue;
+            }
+            if k + 2 < code.len() && is(code[k + 1], "key") && is(code[k + 2], "share") {
+                edits.push((code[k + 1], code[k + 2], "SHARE", KEY_SHARE_MARK));
+                k += 3;
+                continue;
+            }
+        }
+        k += 1;
+    }
+    for (from, to, kw, mark) in edits.into_iter().rev() {
+        // Drop a user's `OF name[, ...]` that follows: the query has one table.
+        let mut end = to + 1;
+        let mut j = end;
+        while j < toks.len() && matches!(toks[j].token, Token::Whitespace(_)) {
+            j += 1;
+        }
+        if j < toks.len()
+            && matches!(&toks[j].token, Token::Word(x) if x.value.eq_ignore_ascii_case("of"))
+        {
+            j += 1;
+            loop {
+                while j < toks.len() && matches!(toks[j].token, Token::Whitespace(_)) {
+                    j += 1;
+                }
+                if j < toks.len() && matches!(toks[j].token, Token::Word(_)) {
+                    j += 1;
+                    if j < toks.len() && matches!(toks[j].token, Token::Period | Token::Comma) {
+                        j += 1;
+                        continue;
+                    }
+                }
+                break;
+            }
+            end = j;
+        }
+        let span = toks[from].span;
+        let mk = |t: Token| sqlparser::tokenizer::TokenWithSpan::new(t, span);
+        let repl = vec![
+            mk(Token::make_keyword(kw)),
+            mk(Token::Whitespace(Whitespace::Space)),
+            mk(Token::make_keyword("OF")),
+            mk(Token::Whitespace(Whitespace::Space)),
+            mk(Token::make_word(mark, Some('"'))),
+            mk(Token::Whitespace(Whitespace::Space)),
+        ];
+        toks.splice(from..end, repl);
+    }
 }
 
 fn fix_copy_booleans(sql: &str) -> String {

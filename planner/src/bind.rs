@@ -41,6 +41,8 @@ pub struct Binder<'a> {
     /// Scopes of the queries enclosing the one being bound, outermost
     /// first: a correlated subquery's column may resolve to one of them.
     outer: Vec<Scope>,
+    /// FOR UPDATE/SHARE of the query being bound, taken by `select`.
+    locking: Option<(RowLockStrength, LockWaitPolicy)>,
 }
 
 /// Plans one parsed statement. `params` are the parameter types the client
@@ -56,6 +58,7 @@ pub fn plan_statement(
         params: params.to_vec(),
         agg: None,
         outer: Vec::new(),
+        locking: None,
     };
     let s = b.statement(stmt)?;
     let params = b
@@ -374,6 +377,36 @@ impl Binder<'_> {
             S::Rollback {
                 savepoint: None, ..
             } => Ok(Statement::Rollback),
+            S::Rollback {
+                savepoint: Some(n), ..
+            } => Ok(Statement::RollbackToSavepoint(ident(n))),
+            S::Savepoint { name } => Ok(Statement::Savepoint(ident(name))),
+            S::ReleaseSavepoint { name } => Ok(Statement::ReleaseSavepoint(ident(name))),
+            S::Lock(l) => {
+                let mut tables = Vec::new();
+                for t in &l.tables {
+                    let tb = self
+                        .lookup_table(&object_parts(&t.name))?
+                        .ok_or_else(|| PlanError::UndefinedTable(t.name.to_string()))?;
+                    tables.push(tb);
+                }
+                use ast::LockTableMode as M;
+                let mode = match l.lock_mode {
+                    Some(M::AccessShare) => 1,
+                    Some(M::RowShare) => 2,
+                    Some(M::RowExclusive) => 3,
+                    Some(M::ShareUpdateExclusive) => 4,
+                    Some(M::Share) => 5,
+                    Some(M::ShareRowExclusive) => 6,
+                    Some(M::Exclusive) => 7,
+                    Some(M::AccessExclusive) | None => 8,
+                };
+                Ok(Statement::LockTable {
+                    tables,
+                    mode,
+                    nowait: l.nowait,
+                })
+            }
             S::Set(set) => self.set(set),
             S::ShowVariable { variable } => {
                 let name = variable.iter().map(ident).collect::<Vec<_>>().join(" ");
@@ -455,10 +488,15 @@ impl Binder<'_> {
                 value: Some(charset_name.value.clone()),
                 local: false,
             }),
-            ast::Set::SetTransaction { .. } => Ok(Statement::NoOp {
-                tag: "SET".into(),
-                notice: None,
+            ast::Set::SetTransaction {
+                modes,
+                snapshot: None,
+                session,
+            } => Ok(Statement::SetTransaction {
+                modes: txn_modes(modes),
+                session: *session,
             }),
+            ast::Set::SetTransaction { .. } => not_supported("SET TRANSACTION SNAPSHOT"),
             other => not_supported(format!("\"{other}\"")),
         }
     }
@@ -1103,8 +1141,41 @@ impl Binder<'_> {
             },
             None => &[],
         };
+        let locking = match q.locks.as_slice() {
+            [] => None,
+            [l, ..] => {
+                let marked = |m: &str| {
+                    l.of.as_ref()
+                        .is_some_and(|o| object_parts(o).last().is_some_and(|x| x == m))
+                };
+                let strength = match l.lock_type {
+                    ast::LockType::Update if marked(basalt_parser::NO_KEY_UPDATE_MARK) => {
+                        RowLockStrength::NoKeyUpdate
+                    }
+                    ast::LockType::Update => RowLockStrength::Update,
+                    ast::LockType::Share if marked(basalt_parser::KEY_SHARE_MARK) => {
+                        RowLockStrength::KeyShare
+                    }
+                    ast::LockType::Share => RowLockStrength::Share,
+                };
+                let wait = match l.nonblock {
+                    None => LockWaitPolicy::Block,
+                    Some(ast::NonBlock::Nowait) => LockWaitPolicy::NoWait,
+                    Some(ast::NonBlock::SkipLocked) => LockWaitPolicy::SkipLocked,
+                };
+                Some((strength, wait))
+            }
+        };
+        if locking.is_some() && !matches!(&*q.body, ast::SetExpr::Select(_)) {
+            return not_supported("FOR UPDATE/SHARE on this kind of query");
+        }
+        self.locking = locking;
         let mut query = match &*q.body {
-            ast::SetExpr::Select(s) => self.select(s, order, outer)?,
+            ast::SetExpr::Select(s) => {
+                let r = self.select(s, order, outer);
+                self.locking = None;
+                r?
+            }
             ast::SetExpr::Values(v) => {
                 let mut rows = Vec::new();
                 let mut types: Vec<DataType> = Vec::new();
@@ -1551,7 +1622,9 @@ impl Binder<'_> {
             }
             acc.expect("from is not empty")
         };
+        let locking = self.locking.take();
         // WHERE
+        let mut where_pred = None;
         if let Some(w) = &s.selection {
             if contains_agg(w) {
                 return Err(PlanError::Grouping(
@@ -1559,6 +1632,7 @@ impl Binder<'_> {
                 ));
             }
             let pred = self.bool_expr(w, &scope)?;
+            where_pred = Some(pred.clone());
             plan = push_filter(self, plan, pred);
         }
         // Aggregation?
@@ -1597,7 +1671,38 @@ impl Binder<'_> {
         }
         let res = self.select_rest(s, order, &scope);
         let agg = self.agg.take();
-        let (having, exprs, fields, sort_keys, distinct) = res?;
+        let (having, mut exprs, fields, sort_keys, distinct) = res?;
+        // FOR UPDATE/SHARE: one plain table; its TID rides along to LockRows.
+        let mut lock_node = None;
+        if let Some((strength, wait)) = locking {
+            let what = match strength {
+                RowLockStrength::Update => "FOR UPDATE",
+                RowLockStrength::NoKeyUpdate => "FOR NO KEY UPDATE",
+                RowLockStrength::Share => "FOR SHARE",
+                RowLockStrength::KeyShare => "FOR KEY SHARE",
+            };
+            if agg.is_some() {
+                let why = if group_exprs.is_empty() {
+                    "aggregate functions"
+                } else {
+                    "GROUP BY clause"
+                };
+                return not_supported(format!("{what} is not allowed with {why}"));
+            }
+            if distinct {
+                return not_supported(format!("{what} is not allowed with DISTINCT clause"));
+            }
+            let table = match &plan {
+                Plan::SeqScan { table, .. } | Plan::IndexScan { table, .. } => table.clone(),
+                _ => return not_supported(format!("{what} on a join or a non-table relation")),
+            };
+            plan = Plan::WithTid {
+                input: Box::new(plan),
+            };
+            let proj = exprs.clone();
+            exprs.push(Expr::Column(table.columns.len()));
+            lock_node = Some((table, exprs.len() - 1, strength, wait, where_pred, proj));
+        }
         if let Some(a) = agg {
             // The aggregate sits under HAVING and the projection.
             plan = Plan::Aggregate {
@@ -1627,6 +1732,24 @@ impl Binder<'_> {
                 input: Box::new(plan),
                 keys: sort_keys,
             };
+        }
+        if let Some((table, tid_col, strength, wait, pred, exprs)) = lock_node {
+            plan = Plan::LockRows {
+                input: Box::new(plan),
+                table,
+                tid_col,
+                strength,
+                wait,
+                pred,
+                exprs,
+            };
+            return Ok(Query {
+                plan: Plan::Project {
+                    input: Box::new(plan),
+                    exprs: (0..visible).map(Expr::Column).collect(),
+                },
+                fields,
+            });
         }
         let total = match &plan {
             Plan::Sort { input, .. } | Plan::Distinct { input } => match &**input {
@@ -2878,7 +3001,10 @@ fn function_type(name: &str, args: &[DataType]) -> Result<DataType> {
         | "has_schema_privilege"
         | "has_database_privilege"
         | "pg_is_in_recovery"
+        | "pg_cancel_backend"
+        | "pg_terminate_backend"
         | "starts_with" => DataType::Bool,
+        "pg_sleep" => DataType::Text,
         "now"
         | "statement_timestamp"
         | "transaction_timestamp"

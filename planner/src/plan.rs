@@ -250,6 +250,40 @@ pub enum Plan {
         inputs: Vec<Plan>,
         all: bool,
     },
+    /// The scan's rows with each row's TID appended as one more column (an
+    /// int8: block << 16 | slot), for LockRows above.
+    WithTid {
+        input: Box<Plan>,
+    },
+    /// SELECT ... FOR UPDATE/SHARE: locks the tuple of each input row (its
+    /// TID in column `tid_col`). A row changed by a committed concurrent
+    /// transaction is re-read at its newest version, `pred` re-checked and
+    /// the row recomputed from it by `exprs` (READ COMMITTED), or fails with
+    /// 40001 (REPEATABLE READ and SERIALIZABLE).
+    LockRows {
+        input: Box<Plan>,
+        table: Arc<TableDef>,
+        tid_col: usize,
+        strength: RowLockStrength,
+        wait: LockWaitPolicy,
+        pred: Option<Expr>,
+        exprs: Vec<Expr>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowLockStrength {
+    KeyShare,
+    Share,
+    NoKeyUpdate,
+    Update,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockWaitPolicy {
+    Block,
+    NoWait,
+    SkipLocked,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -341,6 +375,21 @@ pub enum Statement {
     Begin(Vec<TxnMode>),
     Commit,
     Rollback,
+    Savepoint(String),
+    ReleaseSavepoint(String),
+    RollbackToSavepoint(String),
+    /// SET TRANSACTION (or, with `session`, SET SESSION CHARACTERISTICS AS
+    /// TRANSACTION).
+    SetTransaction {
+        modes: Vec<TxnMode>,
+        session: bool,
+    },
+    /// LOCK TABLE: mode 1 (ACCESS SHARE) to 8 (ACCESS EXCLUSIVE).
+    LockTable {
+        tables: Vec<Arc<TableDef>>,
+        mode: u8,
+        nowait: bool,
+    },
     Set {
         name: String,
         value: Option<String>,

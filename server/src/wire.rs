@@ -6,22 +6,24 @@
 use crate::auth;
 use crate::types::{decode_param, encode_binary};
 use basalt_catalog::{DataType, Value};
+use basalt_executor::activity::{Backend, Interrupt};
 use basalt_executor::{CopyIn, Database, ExecError, ExecResult, RowSink, Session};
 use basalt_planner::{Field, Statement};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::io::{self, BufReader, Read, Write};
+use std::net::Shutdown;
 use std::net::TcpStream;
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
+use std::time::Duration;
 
 pub struct Shared {
     pub db: Arc<Database>,
     /// SCRAM verifier of the `postgres` role's password, if one is set.
     pub verifier: Option<crate::auth::Verifier>,
     pub tls: Option<Arc<rustls::ServerConfig>>,
-    /// pid → (secret, cancel flag) for CancelRequest.
-    pub backends: Mutex<HashMap<i32, (i32, Arc<AtomicBool>)>>,
+    /// pid → (secret, backend) for CancelRequest.
+    pub backends: Mutex<HashMap<i32, (i32, Arc<Backend>)>>,
     pub max_connections: usize,
 }
 
@@ -193,6 +195,7 @@ fn error_body(severity: &str, code: &str, msg: &str, detail: Option<&str>) -> Ve
 }
 
 struct Prepared {
+    sql: String,
     parsed: Option<basalt_parser::Statement>,
     planned: Option<Statement>,
     param_types: Vec<DataType>,
@@ -208,6 +211,12 @@ struct Portal {
 
 pub struct Conn<'a> {
     _shared: &'a Shared,
+    /// The socket, for read timeouts (idle_in_transaction_session_timeout).
+    sock: Option<TcpStream>,
+    /// The read timeout set on `sock` now.
+    read_timeout: Option<Duration>,
+    /// A FATAL error was sent: close after flushing.
+    closing: bool,
     io: BufReader<Stream>,
     out: Out,
     session: Session,
@@ -309,9 +318,9 @@ fn startup(
             80877102 => {
                 let pid = rd_i32(&body, &mut pos)?;
                 let key = rd_i32(&body, &mut pos)?;
-                if let Some((k, flag)) = shared.backends.lock().get(&pid) {
+                if let Some((k, b)) = shared.backends.lock().get(&pid) {
                     if *k == key {
-                        flag.store(true, std::sync::atomic::Ordering::Relaxed);
+                        b.raise(Interrupt::Cancel);
                     }
                 }
                 return Ok(None);
@@ -409,6 +418,8 @@ fn authenticate(
 /// Handles one client connection from its first byte to its last.
 pub fn serve(shared: &Shared, tcp: TcpStream) -> io::Result<()> {
     let _ = tcp.set_nodelay(true);
+    let sock = tcp.try_clone().ok();
+    let waker = tcp.try_clone().ok();
     let peer_loopback = tcp
         .peer_addr()
         .map(|a| a.ip().is_loopback())
@@ -487,10 +498,24 @@ pub fn serve(shared: &Shared, tcp: TcpStream) -> io::Result<()> {
     ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut key)
         .map_err(|_| io::Error::other("no randomness for the cancel key"))?;
     let secret = i32::from_be_bytes(key);
+    if let Some(w) = waker {
+        // pg_terminate_backend wakes a backend blocked reading its socket.
+        *session.backend.on_terminate.lock() = Some(Box::new(move || {
+            let _ = w.shutdown(Shutdown::Read);
+        }));
+    }
+    {
+        let mut a = session.backend.activity.lock();
+        a.application_name = session.setting("application_name").unwrap_or_default();
+        if let Some(addr) = sock.as_ref().and_then(|s| s.peer_addr().ok()) {
+            a.client_addr = Some(addr.ip().to_string());
+            a.client_port = Some(addr.port() as i32);
+        }
+    }
     shared
         .backends
         .lock()
-        .insert(session.pid, (secret, session.cancel.clone()));
+        .insert(session.pid, (secret, session.backend.clone()));
     out.msg(b'R', &0i32.to_be_bytes());
     for k in basalt_executor::REPORTED_SETTINGS {
         if let Some(v) = session.setting(k) {
@@ -504,6 +529,9 @@ pub fn serve(shared: &Shared, tcp: TcpStream) -> io::Result<()> {
     let pid = session.pid;
     let mut conn = Conn {
         _shared: shared,
+        sock,
+        read_timeout: None,
+        closing: false,
         io,
         out,
         session,
@@ -524,13 +552,14 @@ impl Conn<'_> {
     }
 
     fn ready(&mut self) {
-        let st = if self.session.in_failed_transaction() {
-            b'E'
+        let (st, state) = if self.session.in_failed_transaction() {
+            (b'E', "idle in transaction (aborted)")
         } else if self.session.in_transaction_block() {
-            b'T'
+            (b'T', "idle in transaction")
         } else {
-            b'I'
+            (b'I', "idle")
         };
+        self.session.report_activity(state, None);
         self.out.msg(b'Z', &[st]);
     }
 
@@ -539,9 +568,68 @@ impl Conn<'_> {
         if code == "XX000" || code == "XX001" || code == "58030" {
             tracing::error!(error = %e, "statement failed");
         }
+        let mut sev = "ERROR";
+        if matches!(e, ExecError::Terminated) {
+            sev = "FATAL";
+            self.closing = true;
+        }
         let msg = e.to_string();
-        self.out
-            .msg(b'E', &error_body("ERROR", code, &msg, e.detail()));
+        self.out.msg(b'E', &error_body(sev, code, &msg, e.detail()));
+    }
+
+    /// Arms the idle-in-transaction timeout while a transaction block is
+    /// open and the client is silent; disarms it otherwise.
+    fn arm_idle_timeout(&mut self) {
+        let want = if self.session.in_transaction_block() {
+            self.session.idle_in_transaction_timeout()
+        } else {
+            None
+        };
+        if want != self.read_timeout {
+            if let Some(s) = &self.sock {
+                if s.set_read_timeout(want).is_ok() {
+                    self.read_timeout = want;
+                }
+            }
+        }
+    }
+
+    /// Reads the next message; on a terminate request or an idle timeout
+    /// sends the FATAL error and answers None (close).
+    fn next_message(&mut self) -> io::Result<Option<(u8, Vec<u8>)>> {
+        let r = read_exact_msg(&mut self.io);
+        if self.read_timeout.is_some() {
+            if let Some(s) = &self.sock {
+                let _ = s.set_read_timeout(None);
+            }
+            self.read_timeout = None;
+        }
+        if self.session.backend.terminated() {
+            self.error(&ExecError::Terminated);
+            let _ = self.flush();
+            return Ok(None);
+        }
+        match r {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                self.out.msg(
+                    b'E',
+                    &error_body(
+                        "FATAL",
+                        "25P03",
+                        "terminating connection due to idle-in-transaction timeout",
+                        None,
+                    ),
+                );
+                let _ = self.flush();
+                Ok(None)
+            }
+            r => r,
+        }
     }
 
     fn notice(&mut self, n: &str) {
@@ -556,7 +644,11 @@ impl Conn<'_> {
     fn run(&mut self) -> io::Result<()> {
         loop {
             self.flush()?;
-            let Some((tag, body)) = read_exact_msg(&mut self.io)? else {
+            if self.closing {
+                return Ok(());
+            }
+            self.arm_idle_timeout();
+            let Some((tag, body)) = self.next_message()? else {
                 return Ok(());
             };
             if self.skip_to_sync && !matches!(tag, b'S' | b'X') {
@@ -643,6 +735,7 @@ impl Conn<'_> {
     }
 
     fn simple_query(&mut self, sql: &str) -> io::Result<()> {
+        self.session.report_activity("active", Some(sql));
         let stmts = match basalt_parser::parse(sql) {
             Ok(s) => s,
             Err(e) => {
@@ -777,6 +870,7 @@ impl Conn<'_> {
             }
         };
         let mut p = Prepared {
+            sql: sql.clone(),
             parsed,
             planned: None,
             param_types: types,
@@ -939,6 +1033,9 @@ impl Conn<'_> {
             return Ok(());
         };
         let stmt_name = portal.stmt.clone();
+        if let Some(p) = self.prepared.get(&stmt_name) {
+            self.session.report_activity("active", Some(&p.sql));
+        }
         let params = portal.params.clone();
         let formats = portal.formats.clone();
         if portal.result.is_none() {

@@ -130,6 +130,10 @@ impl KeyRange {
             Some((b, false)) => k < b.as_slice(),
         }
     }
+    /// Whether the range holds key `k`.
+    pub fn contains(&self, k: &[u8]) -> bool {
+        self.above_lo(k) && self.below_hi(k)
+    }
 }
 
 /// A resumable scan over a key range, one leaf at a time.

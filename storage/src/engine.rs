@@ -10,8 +10,9 @@
 use crate::buffer::BufferPool;
 use crate::clog::{Clog, XidStatus};
 use crate::error::{Result, StorageError};
+use crate::lock::{LockManager, WaitCtx};
 use crate::smgr::{RelId, Smgr};
-use crate::txn::{TxnManager, Xid, FIRST_XID};
+use crate::txn::{Pid, TxnManager, Xid, FIRST_XID};
 use crate::wal::{Lsn, Wal, WalRecord};
 use parking_lot::{Mutex, MutexGuard, RwLock};
 use std::collections::HashMap;
@@ -66,6 +67,8 @@ pub struct Storage {
     pub wal: Arc<Wal>,
     pub clog: Clog,
     pub txns: TxnManager,
+    pub locks: LockManager,
+    pub ssi: crate::ssi::Ssi,
     pub stats: EngineStats,
     /// True when this open created the data directory.
     pub created: bool,
@@ -174,6 +177,8 @@ impl Storage {
             wal,
             clog,
             txns: TxnManager::new(next_xid),
+            locks: LockManager::new(),
+            ssi: crate::ssi::Ssi::new(),
             stats: EngineStats::default(),
             created,
             next_oid: Mutex::new((next_oid, next_oid)),
@@ -228,7 +233,12 @@ impl Storage {
                     pg.mark_dirty(end);
                 }
             }
-            WalRecord::Commit { xid } => clog.set(*xid, XidStatus::Committed),
+            WalRecord::Commit { xid, subxids } => {
+                for x in subxids {
+                    clog.set(*x, XidStatus::Committed);
+                }
+                clog.set(*xid, XidStatus::Committed)
+            }
             WalRecord::Abort { xid } => clog.set(*xid, XidStatus::Aborted),
             WalRecord::Checkpoint { next_oid: n, .. } | WalRecord::NextOid { next_oid: n } => {
                 *next_oid = (*next_oid).max(*n)
@@ -246,19 +256,27 @@ impl Storage {
         self.synchronous_commit.store(on, Ordering::Relaxed);
     }
 
-    /// Starts a transaction: a new xid in the running set.
-    pub fn begin(&self) -> Xid {
-        self.txns.assign()
+    /// Starts a transaction (or subtransaction) of backend `pid`: a new xid
+    /// in the running set.
+    pub fn begin(&self, pid: Pid) -> Xid {
+        self.txns.assign(pid)
     }
 
-    /// Commits: the commit record is made durable (unless
+    /// Commits `xid` with its committed subtransactions `subxids`, atomically
+    /// (one commit record). The record is made durable (unless
     /// synchronous_commit is off) before the commit is visible or acknowledged.
-    pub fn commit(&self, xid: Xid, sync: Option<bool>) -> Result<()> {
+    pub fn commit(&self, xid: Xid, subxids: &[Xid], sync: Option<bool>) -> Result<()> {
         let res = (|| {
             let _g = self.commit_lock.read();
-            let end = self.wal.insert(&WalRecord::Commit { xid })?;
+            let end = self.wal.insert(&WalRecord::Commit {
+                xid,
+                subxids: subxids.to_vec(),
+            })?;
             if sync.unwrap_or_else(|| self.synchronous_commit.load(Ordering::Relaxed)) {
                 self.wal.flush(end)?;
+            }
+            for x in subxids {
+                self.clog.set(*x, XidStatus::Committed);
             }
             self.clog.set(xid, XidStatus::Committed);
             Ok(())
@@ -273,16 +291,32 @@ impl Storage {
         } else {
             self.stats.commits.fetch_add(1, Ordering::Relaxed);
         }
-        self.txns.end(xid);
+        let mut all = Vec::with_capacity(subxids.len() + 1);
+        all.push(xid);
+        all.extend_from_slice(subxids);
+        self.locks.release_rows(&all);
+        self.txns.end(&all);
         res
     }
 
-    pub fn abort(&self, xid: Xid) -> Result<()> {
-        let res = self.wal.insert(&WalRecord::Abort { xid });
-        self.clog.set(xid, XidStatus::Aborted);
-        self.txns.end(xid);
+    /// Aborts these xids (a transaction with its subtransactions, or a
+    /// rolled-back subtransaction and those under it).
+    pub fn abort(&self, xids: &[Xid]) -> Result<()> {
+        let mut res = Ok(());
+        for &xid in xids {
+            if let Err(e) = self.wal.insert(&WalRecord::Abort { xid }) {
+                res = Err(e);
+            }
+            self.clog.set(xid, XidStatus::Aborted);
+        }
+        self.locks.release_rows(xids);
+        self.txns.end(xids);
+        res
+    }
+
+    /// Counts a top-level rollback.
+    pub fn count_rollback(&self) {
         self.stats.rollbacks.fetch_add(1, Ordering::Relaxed);
-        res.map(|_| ())
     }
 
     /// Allocates an OID (also used as a relation's file number). OIDs are
@@ -375,13 +409,12 @@ impl Storage {
         self.smgr.nblocks(rel)
     }
 
-    /// Waits for a transaction to end (row and unique-key waits).
-    pub fn wait_for_xid(&self, xid: Xid, cancel: Option<&AtomicBool>) -> Result<()> {
-        if self.txns.wait_for(xid, cancel) {
-            Ok(())
-        } else {
-            Err(StorageError::Cancelled)
-        }
+    /// Waits for a transaction to end (row and unique-key waits), as the
+    /// backend in `w` (recorded for deadlock detection and pg_locks).
+    pub fn wait_for_xid(&self, xid: Xid, w: Option<&WaitCtx<'_>>) -> Result<()> {
+        let never = AtomicBool::new(false);
+        let internal = WaitCtx::internal(&never);
+        crate::lock::wait_xid(&self.locks, &self.txns, xid, w.unwrap_or(&internal))
     }
 
     pub fn relation_size(&self, rel: RelId) -> u64 {

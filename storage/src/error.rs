@@ -18,6 +18,14 @@ pub enum StorageError {
     KeyTooLarge(usize),
     #[error("canceling statement due to user request")]
     Cancelled,
+    #[error("canceling statement due to lock timeout")]
+    LockTimeout,
+    #[error("deadlock detected")]
+    Deadlock(Vec<i32>),
+    #[error("could not obtain lock on row")]
+    RowLockNotAvailable,
+    #[error("could not serialize access due to read/write dependencies among transactions")]
+    SerializationRw,
 }
 
 pub type Result<T> = std::result::Result<T, StorageError>;

@@ -13,17 +13,37 @@ use crate::buffer::PageRefMut;
 use crate::clog::XidStatus;
 use crate::engine::Storage;
 use crate::error::{Result, StorageError};
+use crate::lock::{RowMode, WaitCtx, WaitPolicy};
 use crate::page::{Page, PageKind, PAGE_SIZE};
 use crate::smgr::RelId;
 use crate::txn::{Snapshot, Xid, INVALID_XID};
 use crate::wal::WalRecord;
-use std::sync::atomic::AtomicBool;
 
 pub const TUPLE_HEADER: usize = 32;
 pub const MAX_TUPLE: usize = 8000;
 
 pub const F_UPDATED: u16 = 1;
 pub const F_LOCK_ONLY: u16 = 2;
+/// The xmax holds the row in `RowMode::Update` strength (FOR UPDATE, DELETE,
+/// an UPDATE of a key column); without it, NoKeyUpdate.
+pub const F_KEY_EXCL: u16 = 4;
+
+/// Who writes or locks a row, and how they wait for others.
+pub struct RowWriter<'a> {
+    /// The xid the change is made under (a subtransaction's, if one is open).
+    pub xid: Xid,
+    pub cid: u32,
+    /// Every xid of this transaction (sorted): rows they hold are ours.
+    pub own: &'a [Xid],
+    pub wait: Option<&'a WaitCtx<'a>>,
+    pub policy: WaitPolicy,
+}
+
+impl RowWriter<'_> {
+    fn is_own(&self, x: Xid) -> bool {
+        x == self.xid || self.own.binary_search(&x).is_ok()
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Tid {
@@ -124,6 +144,8 @@ pub enum WriteOutcome {
     Deleted,
     /// This transaction already changed the row in this or a later command.
     SelfModified,
+    /// Another transaction holds the row and the policy was SKIP LOCKED.
+    Locked,
 }
 
 impl Storage {
@@ -133,7 +155,7 @@ impl Storage {
 
     /// MVCC visibility of a tuple header to a snapshot.
     pub fn visible(&self, h: &TupleHeader, snap: &Snapshot) -> bool {
-        if h.xmin == snap.xid && snap.xid != INVALID_XID {
+        if snap.is_own(h.xmin) {
             if h.cmin >= snap.cid {
                 return false;
             }
@@ -143,7 +165,7 @@ impl Storage {
         if h.xmax == INVALID_XID || h.flags & F_LOCK_ONLY != 0 {
             return true;
         }
-        if h.xmax == snap.xid {
+        if snap.is_own(h.xmax) {
             return h.cmax >= snap.cid;
         }
         !(snap.ended_before(h.xmax) && self.xid_committed(h.xmax))
@@ -242,11 +264,31 @@ impl Storage {
     /// The tuple at `tid` if it is visible to the snapshot (data without header).
     pub fn heap_fetch(&self, rel: RelId, tid: Tid, snap: &Snapshot) -> Result<Option<Vec<u8>>> {
         Ok(
-            match self.heap_fetch_classify(rel, tid, snap, &mut || INVALID_XID)? {
+            match self.heap_fetch_classify(rel, tid, snap, &mut || INVALID_XID, None)? {
                 Fetched::Visible(d) => Some(d),
                 Fetched::Invisible | Fetched::Dead => None,
             },
         )
+    }
+
+    /// SSI: the concurrent transaction whose change to this version the
+    /// snapshot does not see (its deleter or updater when the version is
+    /// visible; its inserter when not), unless that transaction aborted.
+    pub fn ssi_writer(&self, h: &TupleHeader, snap: &Snapshot, visible: bool) -> Option<Xid> {
+        let x = if visible {
+            if h.xmax == INVALID_XID || h.flags & F_LOCK_ONLY != 0 || snap.is_own(h.xmax) {
+                return None;
+            }
+            h.xmax
+        } else {
+            if snap.is_own(h.xmin) || snap.ended_before(h.xmin) {
+                return None;
+            }
+            h.xmin
+        };
+        let aborted = self.clog.get(x) == XidStatus::Aborted
+            || (!self.xid_committed(x) && !self.txns.is_running(x));
+        (!aborted).then_some(x)
     }
 
     /// Like `heap_fetch`, and tells a version no snapshot can ever see (its
@@ -259,6 +301,7 @@ impl Storage {
         tid: Tid,
         snap: &Snapshot,
         horizon: &mut dyn FnMut() -> Xid,
+        ssi: Option<&mut Vec<Xid>>,
     ) -> Result<Fetched> {
         if tid.blk >= self.smgr.nblocks(rel)? {
             return Ok(Fetched::Dead);
@@ -269,7 +312,13 @@ impl Storage {
             return Ok(Fetched::Dead);
         };
         let h = TupleHeader::read(item);
-        if self.visible(&h, snap) {
+        let vis = self.visible(&h, snap);
+        if let Some(w) = ssi {
+            if let Some(x) = self.ssi_writer(&h, snap, vis) {
+                w.push(x);
+            }
+        }
+        if vis {
             return Ok(Fetched::Visible(item[TUPLE_HEADER..].to_vec()));
         }
         let horizon = horizon();
@@ -305,12 +354,31 @@ impl Storage {
         snap: &Snapshot,
         out: &mut Vec<(Tid, Vec<u8>)>,
     ) -> Result<()> {
+        self.heap_page_visible_ssi(rel, blk, snap, out, None)
+    }
+
+    /// Like `heap_page_visible`; for a serializable reader, `ssi` collects
+    /// the concurrent writers of the versions it met (see `ssi_writer`).
+    pub fn heap_page_visible_ssi(
+        &self,
+        rel: RelId,
+        blk: u32,
+        snap: &Snapshot,
+        out: &mut Vec<(Tid, Vec<u8>)>,
+        mut ssi: Option<&mut Vec<Xid>>,
+    ) -> Result<()> {
         let page = self.pool.read(rel, blk)?;
         let p: Page<'_> = page.page();
         for slot in 0..p.nslots() {
             if let Some(item) = p.item(slot) {
                 let h = TupleHeader::read(item);
-                if self.visible(&h, snap) {
+                let vis = self.visible(&h, snap);
+                if let Some(w) = ssi.as_deref_mut() {
+                    if let Some(x) = self.ssi_writer(&h, snap, vis) {
+                        w.push(x);
+                    }
+                }
+                if vis {
                     out.push((
                         Tid {
                             blk,
@@ -342,32 +410,37 @@ impl Storage {
         }
     }
 
-    /// Takes the row at `tid` for writing by `xid`: waits for a running
-    /// transaction that holds it, reports a committed concurrent change.
-    /// On Ok the page is returned write-latched with the row's xmax set.
+    /// Takes the row at `tid` in `mode` for `w`: waits for (or, by policy,
+    /// gives up on) a running transaction holding it in a conflicting mode,
+    /// and reports a committed concurrent change. On Ok the page is returned
+    /// write-latched; the caller records the lock or change under that latch.
     fn take_row<'a>(
         &'a self,
         rel: RelId,
         tid: Tid,
-        xid: Xid,
-        cancel: Option<&AtomicBool>,
+        w: &RowWriter<'_>,
+        mode: RowMode,
     ) -> Result<std::result::Result<(PageRefMut<'a>, TupleHeader), WriteOutcome>> {
         loop {
             let page = self.pool.write(rel, tid.blk)?;
             let Some(h) = page.page().item(tid.slot as usize).map(TupleHeader::read) else {
                 return Ok(Err(WriteOutcome::Deleted));
             };
+            let mut blocker = None;
             if h.xmax != INVALID_XID {
-                if h.xmax == xid {
+                if w.is_own(h.xmax) {
                     if h.flags & F_LOCK_ONLY == 0 {
                         return Ok(Err(WriteOutcome::SelfModified));
                     }
                 } else if self.txns.is_running(h.xmax) {
-                    drop(page);
-                    if !self.txns.wait_for(h.xmax, cancel) {
-                        return Err(StorageError::Cancelled);
+                    let held = if h.flags & F_KEY_EXCL != 0 {
+                        RowMode::Update
+                    } else {
+                        RowMode::NoKeyUpdate
+                    };
+                    if mode.conflicts(held) {
+                        blocker = Some(h.xmax);
                     }
-                    continue;
                 } else if h.flags & F_LOCK_ONLY == 0 && self.xid_committed(h.xmax) {
                     if h.flags & F_UPDATED != 0 && h.next != tid {
                         return Ok(Err(WriteOutcome::Updated(h.next)));
@@ -375,7 +448,19 @@ impl Storage {
                     return Ok(Err(WriteOutcome::Deleted));
                 }
             }
-            return Ok(Ok((page, h)));
+            if blocker.is_none() && mode != RowMode::KeyShare {
+                blocker = self.locks.row_conflict(rel, tid, mode, w.own);
+            }
+            let Some(x) = blocker else {
+                return Ok(Ok((page, h)));
+            };
+            drop(page);
+            match w.policy {
+                WaitPolicy::NoWait => return Err(StorageError::RowLockNotAvailable),
+                WaitPolicy::SkipLocked => return Ok(Err(WriteOutcome::Locked)),
+                WaitPolicy::Block => {}
+            }
+            self.wait_for_xid(x, w.wait)?;
         }
     }
 
@@ -409,54 +494,77 @@ impl Storage {
         self.log_page_change(page, rec, rel, tid.blk)
     }
 
-    pub fn heap_delete(
-        &self,
-        rel: RelId,
-        tid: Tid,
-        xid: Xid,
-        cid: u32,
-        cancel: Option<&AtomicBool>,
-    ) -> Result<WriteOutcome> {
-        match self.take_row(rel, tid, xid, cancel)? {
+    pub fn heap_delete(&self, rel: RelId, tid: Tid, w: &RowWriter<'_>) -> Result<WriteOutcome> {
+        match self.take_row(rel, tid, w, RowMode::Update)? {
             Err(o) => Ok(o),
             Ok((mut page, h)) => {
-                self.set_xmax(&mut page, rel, tid, h, xid, cid, tid, 0)?;
+                self.set_xmax(&mut page, rel, tid, h, w.xid, w.cid, tid, F_KEY_EXCL)?;
                 Ok(WriteOutcome::Ok(tid))
             }
         }
     }
 
-    /// Locks a row for this transaction without changing it (SELECT FOR UPDATE).
+    /// Locks a row for this transaction without changing it (SELECT FOR
+    /// UPDATE / NO KEY UPDATE / SHARE / KEY SHARE).
     pub fn heap_lock(
         &self,
         rel: RelId,
         tid: Tid,
-        xid: Xid,
-        cid: u32,
-        cancel: Option<&AtomicBool>,
+        w: &RowWriter<'_>,
+        mode: RowMode,
     ) -> Result<WriteOutcome> {
-        match self.take_row(rel, tid, xid, cancel)? {
+        match self.take_row(rel, tid, w, mode)? {
             Err(o) => Ok(o),
             Ok((mut page, h)) => {
-                if h.xmax != xid {
-                    self.set_xmax(&mut page, rel, tid, h, xid, cid, tid, F_LOCK_ONLY)?;
+                let own_excl = h.xmax != INVALID_XID && w.is_own(h.xmax);
+                if mode.is_shared() {
+                    if !own_excl {
+                        self.locks.add_row_lock(rel, tid, w.xid, mode);
+                    }
+                } else {
+                    let had_key = own_excl && h.flags & F_KEY_EXCL != 0;
+                    let key = if mode == RowMode::Update || had_key {
+                        F_KEY_EXCL
+                    } else {
+                        0
+                    };
+                    if !(own_excl && h.xmax == w.xid && (had_key || key == 0)) {
+                        self.set_xmax(
+                            &mut page,
+                            rel,
+                            tid,
+                            h,
+                            w.xid,
+                            w.cid,
+                            tid,
+                            F_LOCK_ONLY | key,
+                        )?;
+                    }
                 }
                 Ok(WriteOutcome::Ok(tid))
             }
         }
     }
 
+    /// Writes a new version of the row at `tid`. `key_change`: the update
+    /// changes a key column (it then conflicts with FOR KEY SHARE).
     pub fn heap_update(
         &self,
         rel: RelId,
         tid: Tid,
-        xid: Xid,
-        cid: u32,
+        w: &RowWriter<'_>,
         data: &[u8],
-        cancel: Option<&AtomicBool>,
+        key_change: bool,
     ) -> Result<WriteOutcome> {
+        let (xid, cid) = (w.xid, w.cid);
         let mut tuple = new_tuple(xid, cid, data)?;
-        let (mut page, h) = match self.take_row(rel, tid, xid, cancel)? {
+        let mode = if key_change {
+            RowMode::Update
+        } else {
+            RowMode::NoKeyUpdate
+        };
+        let key = if key_change { F_KEY_EXCL } else { 0 };
+        let (mut page, h) = match self.take_row(rel, tid, w, mode)? {
             Err(o) => return Ok(o),
             Ok(x) => x,
         };
@@ -465,16 +573,16 @@ impl Storage {
             let new = self
                 .place_tuple(&mut page, rel, tid.blk, &mut tuple)?
                 .expect("checked free space");
-            self.set_xmax(&mut page, rel, tid, h, xid, cid, new, F_UPDATED)?;
+            self.set_xmax(&mut page, rel, tid, h, xid, cid, new, F_UPDATED | key)?;
             return Ok(WriteOutcome::Ok(new));
         }
         // Other page: lock the row first so nobody else takes it meanwhile.
-        self.set_xmax(&mut page, rel, tid, h, xid, cid, tid, F_LOCK_ONLY)?;
+        self.set_xmax(&mut page, rel, tid, h, xid, cid, tid, F_LOCK_ONLY | key)?;
         drop(page);
         let new = self.heap_insert(rel, xid, cid, data)?;
         let mut page = self.pool.write(rel, tid.blk)?;
         let h = TupleHeader::read(page.page().item(tid.slot as usize).expect("row exists"));
-        self.set_xmax(&mut page, rel, tid, h, xid, cid, new, F_UPDATED)?;
+        self.set_xmax(&mut page, rel, tid, h, xid, cid, new, F_UPDATED | key)?;
         Ok(WriteOutcome::Ok(new))
     }
 
@@ -484,12 +592,13 @@ impl Storage {
         &self,
         rel: RelId,
         tid: Tid,
-        xid: Xid,
+        own: &[Xid],
     ) -> Result<std::result::Result<bool, Xid>> {
         let Some((h, _)) = self.heap_fetch_raw(rel, tid)? else {
             return Ok(Ok(false));
         };
-        if h.xmin != xid {
+        let mine = |x: Xid| own.binary_search(&x).is_ok();
+        if !mine(h.xmin) {
             if self.txns.is_running(h.xmin) {
                 return Ok(Err(h.xmin));
             }
@@ -500,7 +609,7 @@ impl Storage {
         if h.xmax == INVALID_XID || h.flags & F_LOCK_ONLY != 0 {
             return Ok(Ok(true));
         }
-        if h.xmax == xid {
+        if mine(h.xmax) {
             return Ok(Ok(false));
         }
         if self.txns.is_running(h.xmax) {

@@ -6,8 +6,7 @@
 //! transaction as finished before the clog says how it finished.
 
 use parking_lot::{Condvar, Mutex};
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,6 +18,9 @@ pub const FIRST_XID: Xid = 3;
 pub struct Snapshot {
     /// The transaction taking the snapshot (INVALID_XID if it has none yet).
     pub xid: Xid,
+    /// Every xid whose changes are this transaction's own: the top-level xid
+    /// and its live subtransactions' (sorted; empty without an xid).
+    pub own: Arc<Vec<Xid>>,
     /// Command id within that transaction: its changes made by earlier
     /// commands are visible, those of this command and later are not.
     pub cid: u32,
@@ -51,6 +53,11 @@ impl Drop for SnapReg {
 }
 
 impl Snapshot {
+    /// True when `xid` is this transaction's (top level or a live subtransaction).
+    pub fn is_own(&self, xid: Xid) -> bool {
+        xid != INVALID_XID && self.own.binary_search(&xid).is_ok()
+    }
+
     /// True when `xid` had ended before this snapshot (committed or not).
     pub fn ended_before(&self, xid: Xid) -> bool {
         if xid >= self.xmax {
@@ -63,9 +70,13 @@ impl Snapshot {
     }
 }
 
+/// A backend (connection) id: owner of transactions and locks.
+pub type Pid = i32;
+
 struct Inner {
     next_xid: Xid,
-    running: BTreeSet<Xid>,
+    /// Running xids (top level and subtransactions) and their backends.
+    running: BTreeMap<Xid, Pid>,
 }
 
 pub struct TxnManager {
@@ -80,39 +91,75 @@ impl TxnManager {
         TxnManager {
             inner: Mutex::new(Inner {
                 next_xid: next_xid.max(FIRST_XID),
-                running: BTreeSet::new(),
+                running: BTreeMap::new(),
             }),
             ended: Condvar::new(),
             xmins: Arc::new(Mutex::new(BTreeMap::new())),
         }
     }
 
-    pub fn assign(&self) -> Xid {
+    /// A new xid, running, owned by backend `pid` (a top-level transaction
+    /// or a subtransaction: both stay running until they end).
+    pub fn assign(&self, pid: Pid) -> Xid {
         let mut g = self.inner.lock();
         let x = g.next_xid;
         g.next_xid += 1;
-        g.running.insert(x);
+        g.running.insert(x, pid);
         x
+    }
+
+    /// The backend running `xid`, if it is running.
+    pub fn owner(&self, xid: Xid) -> Option<Pid> {
+        self.inner.lock().running.get(&xid).copied()
+    }
+
+    /// Every running xid with its backend (pg_locks).
+    pub fn running_xids(&self) -> Vec<(Xid, Pid)> {
+        self.inner
+            .lock()
+            .running
+            .iter()
+            .map(|(x, p)| (*x, *p))
+            .collect()
     }
 
     pub fn next_xid(&self) -> Xid {
         self.inner.lock().next_xid
     }
 
-    pub fn end(&self, xid: Xid) {
+    /// Ends these xids together (a transaction and its subtransactions).
+    pub fn end(&self, xids: &[Xid]) {
         let mut g = self.inner.lock();
-        g.running.remove(&xid);
+        for x in xids {
+            g.running.remove(x);
+        }
         drop(g);
         self.ended.notify_all();
     }
 
     pub fn is_running(&self, xid: Xid) -> bool {
-        self.inner.lock().running.contains(&xid)
+        self.inner.lock().running.contains_key(&xid)
     }
 
     pub fn snapshot(&self, xid: Xid, cid: u32) -> Snapshot {
+        let own = if xid == INVALID_XID {
+            vec![]
+        } else {
+            vec![xid]
+        };
+        self.snapshot_own(Arc::new(own), cid)
+    }
+
+    /// A snapshot for a transaction whose own xids are `own` (sorted).
+    pub fn snapshot_own(&self, own: Arc<Vec<Xid>>, cid: u32) -> Snapshot {
+        let xid = own.first().copied().unwrap_or(INVALID_XID);
         let g = self.inner.lock();
-        let running: Vec<Xid> = g.running.iter().copied().filter(|&x| x != xid).collect();
+        let running: Vec<Xid> = g
+            .running
+            .keys()
+            .copied()
+            .filter(|x| own.binary_search(x).is_err())
+            .collect();
         let xmin = running
             .first()
             .copied()
@@ -121,6 +168,7 @@ impl TxnManager {
         *self.xmins.lock().entry(xmin).or_insert(0) += 1;
         Snapshot {
             xid,
+            own,
             cid,
             xmin,
             xmax: g.next_xid,
@@ -137,7 +185,7 @@ impl TxnManager {
     /// below it is invisible to every snapshot, now and later.
     pub fn horizon(&self) -> Xid {
         let g = self.inner.lock();
-        let run = g.running.first().copied().unwrap_or(g.next_xid);
+        let run = g.running.keys().next().copied().unwrap_or(g.next_xid);
         let snap = self
             .xmins
             .lock()
@@ -151,17 +199,17 @@ impl TxnManager {
     /// Oldest transaction id any running transaction may still need.
     pub fn oldest_running(&self) -> Xid {
         let g = self.inner.lock();
-        g.running.first().copied().unwrap_or(g.next_xid)
+        g.running.keys().next().copied().unwrap_or(g.next_xid)
     }
 
-    /// Blocks until `xid` has ended. Returns false if `cancel` was raised.
-    pub fn wait_for(&self, xid: Xid, cancel: Option<&AtomicBool>) -> bool {
+    /// Blocks until `xid` has ended or `timeout` passed; true if it ended.
+    pub fn wait_end(&self, xid: Xid, timeout: Duration) -> bool {
+        let deadline = std::time::Instant::now() + timeout;
         let mut g = self.inner.lock();
-        while g.running.contains(&xid) {
-            if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
-                return false;
+        while g.running.contains_key(&xid) {
+            if self.ended.wait_until(&mut g, deadline).timed_out() {
+                return !g.running.contains_key(&xid);
             }
-            self.ended.wait_for(&mut g, Duration::from_millis(50));
         }
         true
     }

@@ -66,8 +66,10 @@ pub enum WalRecord {
     PageImages {
         pages: Vec<(RelId, u32, Box<PageBuf>)>,
     },
+    /// A transaction and its committed subtransactions commit.
     Commit {
         xid: u64,
+        subxids: Vec<u64>,
     },
     Abort {
         xid: u64,
@@ -207,9 +209,16 @@ impl WalRecord {
                     out.extend_from_slice(&img[..]);
                 }
             }
-            WalRecord::Commit { xid } | WalRecord::Abort { xid } => {
-                out.extend_from_slice(&xid.to_le_bytes())
+            WalRecord::Commit { xid, subxids } => {
+                out.extend_from_slice(&xid.to_le_bytes());
+                if !subxids.is_empty() {
+                    out.extend_from_slice(&(subxids.len() as u32).to_le_bytes());
+                    for x in subxids {
+                        out.extend_from_slice(&x.to_le_bytes());
+                    }
+                }
             }
+            WalRecord::Abort { xid } => out.extend_from_slice(&xid.to_le_bytes()),
             WalRecord::Checkpoint {
                 redo,
                 next_xid,
@@ -276,7 +285,17 @@ impl WalRecord {
                 }
                 WalRecord::PageImages { pages }
             }
-            T_COMMIT => WalRecord::Commit { xid: d.u64()? },
+            T_COMMIT => {
+                let xid = d.u64()?;
+                let mut subxids = Vec::new();
+                if d.1 < d.0.len() {
+                    let n = d.u32()?;
+                    for _ in 0..n {
+                        subxids.push(d.u64()?);
+                    }
+                }
+                WalRecord::Commit { xid, subxids }
+            }
             T_ABORT => WalRecord::Abort { xid: d.u64()? },
             T_CHECKPOINT => WalRecord::Checkpoint {
                 redo: d.u64()?,
@@ -296,7 +315,8 @@ impl WalRecord {
     /// Largest transaction id the record mentions (redo advances next_xid past it).
     pub fn xid(&self) -> u64 {
         match self {
-            WalRecord::Commit { xid } | WalRecord::Abort { xid } => *xid,
+            WalRecord::Commit { xid, subxids } => subxids.iter().copied().fold(*xid, u64::max),
+            WalRecord::Abort { xid } => *xid,
             WalRecord::HeapSetXmax { xmax, .. } => *xmax,
             WalRecord::HeapInsert { tuple, .. } if tuple.len() >= 8 => {
                 u64::from_le_bytes(tuple[..8].try_into().expect("8"))
@@ -714,12 +734,20 @@ mod tests {
         drop(wal);
         // Reopening at the end of the valid log zeroes the rest.
         let wal = Wal::open(dir.clone(), ends[499], 0).unwrap();
-        let e = wal.insert(&WalRecord::Commit { xid: 9 }).unwrap();
+        let e = wal
+            .insert(&WalRecord::Commit {
+                xid: 9,
+                subxids: vec![10, 11],
+            })
+            .unwrap();
         wal.flush(e).unwrap();
         let mut rd = Wal::read_from(&dir, ends[499]).unwrap();
         assert_eq!(
             rd.next_record().unwrap().unwrap().rec,
-            WalRecord::Commit { xid: 9 }
+            WalRecord::Commit {
+                xid: 9,
+                subxids: vec![10, 11]
+            }
         );
         assert!(rd.next_record().unwrap().is_none());
         let _ = std::fs::remove_dir_all(&dir);

@@ -30,18 +30,18 @@ fn mvcc_and_recovery() {
         let st = Storage::open(&dir, opts.clone()).unwrap();
         st.create_heap(heap).unwrap();
         st.btree_create(idx).unwrap();
-        let x1 = st.begin();
+        let x1 = st.begin(1);
         for i in 0..5000u32 {
             let data = format!("row-{i:05}").into_bytes();
             let tid = st.heap_insert(heap, x1, 0, &data).unwrap();
             st.btree_insert(idx, &i.to_be_bytes(), tid).unwrap();
         }
-        st.commit(x1, None).unwrap();
+        st.commit(x1, &[], None).unwrap();
         // An uncommitted transaction's rows must not survive.
-        let x2 = st.begin();
+        let x2 = st.begin(1);
         st.heap_insert(heap, x2, 0, b"uncommitted").unwrap();
         // Update one row and commit.
-        let x3 = st.begin();
+        let x3 = st.begin(1);
         let snap = st.txns.snapshot(x3, 0);
         let rows = scan_all(&st, heap, &snap);
         assert_eq!(rows.len(), 5000);
@@ -51,13 +51,13 @@ fn mvcc_and_recovery() {
             .unwrap()
             .clone();
         match st
-            .heap_update(heap, tid, x3, 0, b"row-00042-new", None)
+            .heap_update(heap, tid, &writer(x3), b"row-00042-new", false)
             .unwrap()
         {
             WriteOutcome::Ok(_) => {}
             o => panic!("{o:?}"),
         }
-        st.commit(x3, None).unwrap();
+        st.commit(x3, &[], None).unwrap();
         // x2 still sees nothing of x3? x2's snapshot is new, so it sees x3.
         let snap2 = st.txns.snapshot(x2, 1);
         assert_eq!(scan_all(&st, heap, &snap2).len(), 5001);
@@ -65,7 +65,7 @@ fn mvcc_and_recovery() {
         // Drop without checkpoint: like a crash after the WAL flush.
     }
     let st = Storage::open(&dir, opts).unwrap();
-    let x = st.begin();
+    let x = st.begin(1);
     let snap = st.txns.snapshot(x, 0);
     let rows = scan_all(&st, heap, &snap);
     assert_eq!(rows.len(), 5000);
@@ -122,23 +122,23 @@ fn dead_index_entries_are_removed_and_redone() {
         let st = Storage::open(&dir, opts.clone()).unwrap();
         st.create_heap(heap).unwrap();
         st.btree_create(idx).unwrap();
-        let x = st.begin();
+        let x = st.begin(1);
         let mut tid = st.heap_insert(heap, x, 0, b"v0").unwrap();
         st.btree_insert(idx, b"k", tid).unwrap();
-        st.commit(x, None).unwrap();
+        st.commit(x, &[], None).unwrap();
         // An old snapshot that still sees v0.
         let old = st.txns.snapshot(0, 0);
         for i in 1..=5 {
-            let x = st.begin();
+            let x = st.begin(1);
             match st
-                .heap_update(heap, tid, x, 0, format!("v{i}").as_bytes(), None)
+                .heap_update(heap, tid, &writer(x), format!("v{i}").as_bytes(), false)
                 .unwrap()
             {
                 WriteOutcome::Ok(t) => tid = t,
                 o => panic!("{o:?}"),
             }
             st.btree_insert(idx, b"k", tid).unwrap();
-            st.commit(x, None).unwrap();
+            st.commit(x, &[], None).unwrap();
         }
         let all = entries(&st);
         assert_eq!(all.len(), 6);
@@ -146,7 +146,7 @@ fn dead_index_entries_are_removed_and_redone() {
         // While `old` lives, v0 is not dead.
         let h = st.txns.horizon();
         assert_eq!(
-            st.heap_fetch_classify(heap, all[0], &now, &mut || h)
+            st.heap_fetch_classify(heap, all[0], &now, &mut || h, None)
                 .unwrap(),
             Fetched::Invisible
         );
@@ -155,7 +155,9 @@ fn dead_index_entries_are_removed_and_redone() {
         let dead: Vec<Vec<u8>> = all
             .iter()
             .filter(|t| {
-                st.heap_fetch_classify(heap, **t, &now, &mut || h).unwrap() == Fetched::Dead
+                st.heap_fetch_classify(heap, **t, &now, &mut || h, None)
+                    .unwrap()
+                    == Fetched::Dead
             })
             .map(|t| {
                 let mut k = b"k".to_vec();
@@ -168,9 +170,9 @@ fn dead_index_entries_are_removed_and_redone() {
         assert_eq!(entries(&st), vec![tid]);
         // A later commit flushes the WAL past the delete; then the engine is
         // dropped without a checkpoint and recovery must replay it.
-        let x = st.begin();
+        let x = st.begin(1);
         st.heap_insert(heap, x, 0, b"other").unwrap();
-        st.commit(x, None).unwrap();
+        st.commit(x, &[], None).unwrap();
     }
     let st = Storage::open(&dir, opts).unwrap();
     let left = entries(&st);
@@ -178,4 +180,15 @@ fn dead_index_entries_are_removed_and_redone() {
     let snap = st.txns.snapshot(0, 0);
     assert_eq!(st.heap_fetch(heap, left[0], &snap).unwrap().unwrap(), b"v5");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn writer(x: u64) -> basalt_storage::RowWriter<'static> {
+    let own: &'static [u64] = Box::leak(Box::new([x]));
+    basalt_storage::RowWriter {
+        xid: x,
+        cid: 0,
+        own,
+        wait: None,
+        policy: basalt_storage::WaitPolicy::Block,
+    }
 }

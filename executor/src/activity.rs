@@ -1,0 +1,375 @@
+//! Backends as operators see them: one `Backend` per session, registered in
+//! the database while the session lives. It carries what pg_stat_activity
+//! shows (state, query, transaction and statement start), the interrupt flag
+//! that cancel requests, statement timeouts and pg_terminate_backend raise,
+//! and the reason it was raised. A watchdog thread enforces
+//! statement_timeout by raising the flag when a statement's deadline passes.
+
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+/// Why a backend's interrupt flag was raised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Interrupt {
+    None = 0,
+    Cancel = 1,
+    StatementTimeout = 2,
+    Terminate = 3,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ActivityState {
+    /// "active", "idle", "idle in transaction", "idle in transaction (aborted)".
+    pub state: &'static str,
+    pub query: String,
+    pub query_start: Option<chrono::DateTime<chrono::Utc>>,
+    pub xact_start: Option<chrono::DateTime<chrono::Utc>>,
+    pub state_change: Option<chrono::DateTime<chrono::Utc>>,
+    pub application_name: String,
+    pub client_addr: Option<String>,
+    pub client_port: Option<i32>,
+    pub backend_xid: Option<u64>,
+    pub backend_xmin: Option<u64>,
+}
+
+type Hook = Box<dyn Fn() + Send + Sync>;
+
+pub struct Backend {
+    pub pid: i32,
+    pub interrupt: Arc<AtomicBool>,
+    reason: AtomicU8,
+    /// Statement deadline in ms since `Registry::epoch` (0: none).
+    deadline_ms: AtomicU64,
+    pub backend_start: chrono::DateTime<chrono::Utc>,
+    pub activity: Mutex<ActivityState>,
+    /// Set by the server: wakes a backend blocked reading its socket so it
+    /// notices it was terminated.
+    pub on_terminate: Mutex<Option<Hook>>,
+}
+
+impl Backend {
+    pub fn raise(&self, why: Interrupt) {
+        // Terminate wins over a cancel already pending.
+        let cur = self.reason.load(Ordering::Acquire);
+        if cur != Interrupt::Terminate as u8 {
+            self.reason.store(why as u8, Ordering::Release);
+        }
+        self.interrupt.store(true, Ordering::Release);
+        if why == Interrupt::Terminate {
+            if let Some(h) = self.on_terminate.lock().as_ref() {
+                h();
+            }
+        }
+    }
+
+    pub fn reason(&self) -> Interrupt {
+        match self.reason.load(Ordering::Acquire) {
+            1 => Interrupt::Cancel,
+            2 => Interrupt::StatementTimeout,
+            3 => Interrupt::Terminate,
+            _ => Interrupt::None,
+        }
+    }
+
+    pub fn terminated(&self) -> bool {
+        self.reason() == Interrupt::Terminate
+    }
+
+    /// Clears a pending cancel or timeout (a new statement starts). A
+    /// termination stays.
+    pub fn clear(&self) {
+        if !self.terminated() {
+            self.reason.store(0, Ordering::Release);
+            self.interrupt.store(false, Ordering::Release);
+        }
+    }
+}
+
+pub struct Registry {
+    backends: Mutex<HashMap<i32, Weak<Backend>>>,
+    epoch: Instant,
+    watchdog: Mutex<bool>,
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Registry {
+            backends: Mutex::new(HashMap::new()),
+            epoch: Instant::now(),
+            watchdog: Mutex::new(false),
+        }
+    }
+}
+
+impl Registry {
+    pub fn register(self: &Arc<Self>, pid: i32) -> Arc<Backend> {
+        let now = chrono::Utc::now();
+        let b = Arc::new(Backend {
+            pid,
+            interrupt: Arc::new(AtomicBool::new(false)),
+            reason: AtomicU8::new(0),
+            deadline_ms: AtomicU64::new(0),
+            backend_start: now,
+            activity: Mutex::new(ActivityState {
+                state: "idle",
+                state_change: Some(now),
+                ..Default::default()
+            }),
+            on_terminate: Mutex::new(None),
+        });
+        self.backends.lock().insert(pid, Arc::downgrade(&b));
+        b
+    }
+
+    pub fn unregister(&self, pid: i32) {
+        self.backends.lock().remove(&pid);
+    }
+
+    pub fn get(&self, pid: i32) -> Option<Arc<Backend>> {
+        self.backends.lock().get(&pid).and_then(|w| w.upgrade())
+    }
+
+    pub fn all(&self) -> Vec<Arc<Backend>> {
+        let mut v: Vec<Arc<Backend>> = self
+            .backends
+            .lock()
+            .values()
+            .filter_map(|w| w.upgrade())
+            .collect();
+        v.sort_by_key(|b| b.pid);
+        v
+    }
+
+    /// Arms (Some) or disarms (None) a backend's statement timeout.
+    pub fn set_deadline(self: &Arc<Self>, b: &Backend, after: Option<Duration>) {
+        match after {
+            None => b.deadline_ms.store(0, Ordering::Release),
+            Some(d) => {
+                let at = (self.epoch.elapsed() + d).as_millis() as u64;
+                b.deadline_ms.store(at.max(1), Ordering::Release);
+                self.start_watchdog();
+            }
+        }
+    }
+
+    /// One thread for all backends: raises StatementTimeout on each
+    /// backend whose deadline has passed. Started at the first armed timeout.
+    fn start_watchdog(self: &Arc<Self>) {
+        let mut started = self.watchdog.lock();
+        if *started {
+            return;
+        }
+        *started = true;
+        let weak = Arc::downgrade(self);
+        let _ = std::thread::Builder::new()
+            .name("basalt-timeouts".into())
+            .spawn(move || loop {
+                std::thread::sleep(Duration::from_millis(5));
+                let Some(reg) = weak.upgrade() else { return };
+                let now = reg.epoch.elapsed().as_millis() as u64;
+                for b in reg.all() {
+                    let d = b.deadline_ms.load(Ordering::Acquire);
+                    if d != 0 && now >= d {
+                        b.deadline_ms.store(0, Ordering::Release);
+                        b.raise(Interrupt::StatementTimeout);
+                    }
+                }
+            });
+    }
+}
+
+impl crate::session::Session {
+    /// Tells the server's views of this backend what it is doing.
+    pub fn report_activity(&self, state: &'static str, query: Option<&str>) {
+        let now = chrono::Utc::now();
+        let mut a = self.backend.activity.lock();
+        if a.state != state {
+            a.state = state;
+            a.state_change = Some(now);
+        }
+        if let Some(q) = query {
+            a.query = q.to_string();
+            a.query_start = Some(now);
+        }
+    }
+
+    /// Rows of pg_stat_activity and pg_locks, from live state.
+    pub(crate) fn live_view(&self, name: &str) -> Option<Vec<Vec<Value>>> {
+        match name {
+            "pg_stat_activity" => Some(self.activity_rows()),
+            "pg_locks" => Some(self.lock_rows()),
+            _ => None,
+        }
+    }
+
+    fn activity_rows(&self) -> Vec<Vec<Value>> {
+        let st = &self.db.st;
+        let text = |s: &str| Value::Text(s.to_string());
+        let ts = |t: Option<chrono::DateTime<chrono::Utc>>| {
+            t.map(Value::TimestampTz).unwrap_or(Value::Null)
+        };
+        let mut out = Vec::new();
+        for b in self.db.registry.all() {
+            let a = b.activity.lock().clone();
+            let (wtype, wevent) = match st.locks.waiting(b.pid) {
+                Some(w) => (
+                    text("Lock"),
+                    text(match w.target {
+                        basalt_storage::lock::WaitTarget::Xid(_) => "transactionid",
+                        basalt_storage::lock::WaitTarget::Table(..) => "relation",
+                    }),
+                ),
+                None if a.state == "idle" || a.state.starts_with("idle in") => {
+                    (text("Client"), text("ClientRead"))
+                }
+                None => (Value::Null, Value::Null),
+            };
+            out.push(vec![
+                Value::Int8(basalt_catalog::store::DATABASE_OID as i64),
+                text("postgres"),
+                Value::Int4(b.pid),
+                Value::Null,
+                Value::Int8(basalt_catalog::store::BOOTSTRAP_SUPERUSER as i64),
+                text("postgres"),
+                text(&a.application_name),
+                a.client_addr.as_deref().map(text).unwrap_or(Value::Null),
+                Value::Null,
+                a.client_port.map(Value::Int4).unwrap_or(Value::Null),
+                Value::TimestampTz(b.backend_start),
+                ts(a.xact_start),
+                ts(a.query_start),
+                ts(a.state_change),
+                wtype,
+                wevent,
+                text(a.state),
+                a.backend_xid
+                    .map(|x| text(&x.to_string()))
+                    .unwrap_or(Value::Null),
+                a.backend_xmin
+                    .map(|x| text(&x.to_string()))
+                    .unwrap_or(Value::Null),
+                Value::Null,
+                text(&a.query),
+                text("client backend"),
+            ]);
+        }
+        out
+    }
+
+    fn lock_rows(&self) -> Vec<Vec<Value>> {
+        let st = &self.db.st;
+        let text = |s: &str| Value::Text(s.to_string());
+        let db = Value::Int8(basalt_catalog::store::DATABASE_OID as i64);
+        let mut out = Vec::new();
+        let row = |locktype: &str,
+                   rel: Option<u32>,
+                   xid: Option<u64>,
+                   pid: i32,
+                   mode: &str,
+                   granted: bool,
+                   wait: Option<chrono::DateTime<chrono::Utc>>| {
+            vec![
+                text(locktype),
+                if rel.is_some() {
+                    db.clone()
+                } else {
+                    Value::Null
+                },
+                rel.map(|r| Value::Int8(r as i64)).unwrap_or(Value::Null),
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                xid.map(|x| text(&x.to_string())).unwrap_or(Value::Null),
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                text(&format!("{pid}/1")),
+                Value::Int4(pid),
+                text(mode),
+                Value::Bool(granted),
+                Value::Bool(false),
+                wait.map(Value::TimestampTz).unwrap_or(Value::Null),
+            ]
+        };
+        let now = std::time::Instant::now();
+        let utc = chrono::Utc::now();
+        for l in st.locks.table_locks() {
+            let wait = l.wait_start.map(|s| {
+                utc - chrono::Duration::from_std(now.duration_since(s)).unwrap_or_default()
+            });
+            let (lt, rel) = match (l.relation, l.xid) {
+                (Some(r), _) if r == crate::txn::DDL_LOCK_REL => ("object", None),
+                (Some(r), _) => ("relation", Some(r)),
+                (None, _) => ("transactionid", None),
+            };
+            out.push(row(lt, rel, l.xid, l.pid, l.mode, l.granted, wait));
+        }
+        for (x, pid) in st.txns.running_xids() {
+            out.push(row(
+                "transactionid",
+                None,
+                Some(x),
+                pid,
+                "ExclusiveLock",
+                true,
+                None,
+            ));
+        }
+        out
+    }
+
+    /// Functions that act on the server: pg_cancel_backend,
+    /// pg_terminate_backend, pg_sleep. None for any other name.
+    pub(crate) fn admin_function(
+        &self,
+        name: &str,
+        args: &[Value],
+    ) -> Option<crate::Result<Value>> {
+        let pid_arg = || match args.first() {
+            Some(Value::Int4(p)) => Some(*p),
+            Some(Value::Int8(p)) => i32::try_from(*p).ok(),
+            Some(Value::Int2(p)) => Some(*p as i32),
+            _ => None,
+        };
+        match name {
+            "pg_cancel_backend" | "pg_terminate_backend" => {
+                let Some(pid) = pid_arg() else {
+                    return Some(Ok(Value::Null));
+                };
+                let Some(b) = self.db.registry.get(pid) else {
+                    return Some(Ok(Value::Bool(false)));
+                };
+                b.raise(if name == "pg_cancel_backend" {
+                    Interrupt::Cancel
+                } else {
+                    Interrupt::Terminate
+                });
+                Some(Ok(Value::Bool(true)))
+            }
+            "pg_sleep" => {
+                let secs = match args.first() {
+                    Some(Value::Float8(f)) => *f,
+                    Some(Value::Int4(i)) => *i as f64,
+                    Some(Value::Int8(i)) => *i as f64,
+                    Some(Value::Numeric(n)) => n.to_string().parse().unwrap_or(0.0),
+                    _ => 0.0,
+                };
+                let end = Instant::now() + Duration::from_secs_f64(secs.clamp(0.0, 1e7));
+                while Instant::now() < end {
+                    if self.cancel.load(Ordering::Relaxed) {
+                        return Some(Err(basalt_storage::StorageError::Cancelled.into()));
+                    }
+                    std::thread::sleep((end - Instant::now()).min(Duration::from_millis(5)));
+                }
+                Some(Ok(Value::Null))
+            }
+            _ => None,
+        }
+    }
+}
+
+use basalt_catalog::Value;

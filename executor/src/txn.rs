@@ -1,0 +1,690 @@
+//! A session's transaction: isolation level and access mode, the snapshot
+//! (per statement in READ COMMITTED, per transaction above it), xids (the
+//! top-level one and one per subtransaction that writes), savepoints, the
+//! locks it waits with, and the end of it all (commit with its committed
+//! subtransactions, or abort). See storage/src/lock.rs for locks and
+//! storage/src/ssi.rs for SERIALIZABLE.
+
+use crate::activity::Interrupt;
+use crate::error::{ExecError, Result};
+use crate::session::{ExecResult, Session};
+use basalt_planner::{Plan, Statement, TxnMode};
+use basalt_storage::ssi::Sid;
+use basalt_storage::{Snapshot, StorageError, TableLockMode, WaitCtx, WaitPolicy, Xid};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Relation id of the lock every DDL statement takes (one at a time).
+pub(crate) const DDL_LOCK_REL: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Isolation {
+    ReadCommitted,
+    RepeatableRead,
+    Serializable,
+}
+
+impl Isolation {
+    pub fn parse(s: &str) -> Option<Isolation> {
+        let s = s.trim().to_ascii_lowercase().replace(['_', '-'], " ");
+        Some(
+            match s.split_whitespace().collect::<Vec<_>>().join(" ").as_str() {
+                "read uncommitted" | "read committed" => Isolation::ReadCommitted,
+                "repeatable read" => Isolation::RepeatableRead,
+                "serializable" => Isolation::Serializable,
+                _ => return None,
+            },
+        )
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Isolation::ReadCommitted => "read committed",
+            Isolation::RepeatableRead => "repeatable read",
+            Isolation::Serializable => "serializable",
+        }
+    }
+}
+
+pub(crate) struct Savepoint {
+    pub name: String,
+    /// This level's xid, once it has written.
+    pub xid: Option<Xid>,
+    pub drop_on_commit: usize,
+    pub drop_on_abort: usize,
+}
+
+pub(crate) struct Txn {
+    /// Top-level xid, assigned at the first write.
+    pub xid: Option<Xid>,
+    /// The top-level xid and the xids of live subtransactions, sorted.
+    pub own: Arc<Vec<Xid>>,
+    pub cid: u32,
+    pub explicit: bool,
+    pub aborted: bool,
+    pub ddl: bool,
+    pub drop_on_commit: Vec<u32>,
+    pub drop_on_abort: Vec<u32>,
+    pub start: chrono::DateTime<chrono::Utc>,
+    pub iso: Isolation,
+    pub read_only: bool,
+    /// REPEATABLE READ / SERIALIZABLE: the snapshot of the whole transaction.
+    pub snap: Option<Snapshot>,
+    /// SERIALIZABLE: the transaction in the SSI graph.
+    pub sid: Option<Sid>,
+    /// A statement other than BEGIN/SET has run (SET TRANSACTION ISOLATION
+    /// LEVEL must come first).
+    pub started: bool,
+    pub savepoints: Vec<Savepoint>,
+}
+
+/// Settings a session consults on every statement, parsed once when set.
+#[derive(Debug, Clone)]
+pub(crate) struct TxnSettings {
+    pub statement_timeout: Option<Duration>,
+    pub lock_timeout: Option<Duration>,
+    pub deadlock_timeout: Duration,
+    pub idle_in_transaction_timeout: Option<Duration>,
+    /// None: the server's setting.
+    pub synchronous_commit: Option<bool>,
+    pub default_isolation: Isolation,
+    pub default_read_only: bool,
+}
+
+impl Default for TxnSettings {
+    fn default() -> Self {
+        TxnSettings {
+            statement_timeout: None,
+            lock_timeout: None,
+            deadlock_timeout: Duration::from_secs(1),
+            idle_in_transaction_timeout: None,
+            synchronous_commit: None,
+            default_isolation: Isolation::ReadCommitted,
+            default_read_only: false,
+        }
+    }
+}
+
+/// A time setting as PostgreSQL reads it: a number in milliseconds, or
+/// with a unit (us, ms, s, min, h, d). 0 (or negative) means off.
+pub(crate) fn parse_ms(v: &str) -> Option<Option<Duration>> {
+    let v = v.trim().trim_matches('\'');
+    let split = v
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-'))
+        .unwrap_or(v.len());
+    let (num, unit) = v.split_at(split);
+    let n: f64 = num.parse().ok()?;
+    let mult = match unit.trim() {
+        "" | "ms" => 1.0,
+        "us" => 0.001,
+        "s" => 1000.0,
+        "min" => 60_000.0,
+        "h" => 3_600_000.0,
+        "d" => 86_400_000.0,
+        _ => return None,
+    };
+    let ms = n * mult;
+    if ms <= 0.0 {
+        return Some(None);
+    }
+    Some(Some(Duration::from_micros((ms * 1000.0) as u64)))
+}
+
+impl TxnSettings {
+    /// Applies one setting (name lower-cased); Err(()) when the value is bad.
+    pub fn apply(&mut self, name: &str, v: &str) -> std::result::Result<(), ()> {
+        match name {
+            "statement_timeout" => self.statement_timeout = parse_ms(v).ok_or(())?,
+            "lock_timeout" => self.lock_timeout = parse_ms(v).ok_or(())?,
+            "idle_in_transaction_session_timeout" => {
+                self.idle_in_transaction_timeout = parse_ms(v).ok_or(())?
+            }
+            "deadlock_timeout" => {
+                self.deadlock_timeout = parse_ms(v).ok_or(())?.unwrap_or(Duration::from_millis(1))
+            }
+            "synchronous_commit" => {
+                self.synchronous_commit = Some(match v.to_ascii_lowercase().as_str() {
+                    "on" | "true" | "yes" | "1" | "local" | "remote_write" | "remote_apply" => true,
+                    "off" | "false" | "no" | "0" => false,
+                    _ => return Err(()),
+                })
+            }
+            "default_transaction_isolation" => {
+                self.default_isolation = Isolation::parse(v).ok_or(())?
+            }
+            "default_transaction_read_only" => {
+                self.default_read_only = basalt_catalog::cast::parse_bool(v).ok_or(())?
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+impl Session {
+    /// The wait context of this session's lock waits.
+    pub(crate) fn wait_ctx(&self) -> WaitCtx<'_> {
+        WaitCtx {
+            pid: self.pid,
+            interrupt: &self.cancel,
+            lock_timeout: self.tcfg.lock_timeout,
+            deadlock_timeout: self.tcfg.deadlock_timeout,
+        }
+    }
+
+    pub(crate) fn ensure_txn(&mut self) {
+        if self.txn.is_none() {
+            self.txn = Some(Txn {
+                xid: None,
+                own: Arc::new(Vec::new()),
+                cid: 0,
+                explicit: false,
+                aborted: false,
+                ddl: false,
+                drop_on_commit: vec![],
+                drop_on_abort: vec![],
+                start: chrono::Utc::now(),
+                iso: self.tcfg.default_isolation,
+                read_only: self.tcfg.default_read_only,
+                snap: None,
+                sid: None,
+                started: false,
+                savepoints: vec![],
+            });
+            self.backend.activity.lock().xact_start = Some(chrono::Utc::now());
+        }
+    }
+
+    /// The xid this transaction writes under now: the innermost open
+    /// savepoint's (assigned at its first write), else the top-level one.
+    pub(crate) fn xid(&mut self) -> Xid {
+        self.ensure_txn();
+        let st = self.db.st.clone();
+        let pid = self.pid;
+        let t = self.txn.as_mut().expect("ensured");
+        let mut fresh = Vec::new();
+        let top = *t.xid.get_or_insert_with(|| {
+            let x = st.begin(pid);
+            fresh.push(x);
+            x
+        });
+        let mut cur = top;
+        if let Some(sp) = t.savepoints.last_mut() {
+            cur = *sp.xid.get_or_insert_with(|| {
+                let x = st.begin(pid);
+                fresh.push(x);
+                x
+            });
+        }
+        if !fresh.is_empty() {
+            let own = Arc::make_mut(&mut t.own);
+            own.extend(&fresh);
+            own.sort_unstable();
+            if let Some(sid) = t.sid {
+                for x in &fresh {
+                    st.ssi.add_xid(sid, *x);
+                }
+            }
+            self.backend.activity.lock().backend_xid = Some(top);
+        }
+        cur
+    }
+
+    /// The snapshot a statement runs in.
+    pub(crate) fn snapshot(&self) -> Snapshot {
+        match &self.txn {
+            Some(t) => match &t.snap {
+                Some(s) => {
+                    let mut s = s.clone();
+                    s.cid = t.cid;
+                    s.own = t.own.clone();
+                    s
+                }
+                None => self.db.st.txns.snapshot_own(t.own.clone(), t.cid),
+            },
+            None => self.db.st.txns.snapshot(0, 0),
+        }
+    }
+
+    /// A statement is about to run: REPEATABLE READ and SERIALIZABLE take
+    /// their transaction snapshot at the first one.
+    pub(crate) fn statement_begins(&mut self) {
+        let st = self.db.st.clone();
+        let Some(t) = self.txn.as_mut() else { return };
+        t.started = true;
+        if t.iso >= Isolation::RepeatableRead && t.snap.is_none() {
+            t.snap = Some(st.txns.snapshot_own(t.own.clone(), t.cid));
+            if t.iso == Isolation::Serializable && !t.read_only {
+                let sid = st.ssi.begin();
+                for x in t.own.iter() {
+                    st.ssi.add_xid(sid, *x);
+                }
+                t.sid = Some(sid);
+            }
+            self.backend.activity.lock().backend_xmin = t.snap.as_ref().map(|s| s.xmin);
+        }
+    }
+
+    /// Ends the transaction (commit unless `commit` is false or it failed),
+    /// releasing its locks.
+    pub(crate) fn finish(&mut self, commit: bool) -> Result<()> {
+        let Some(t) = self.txn.take() else {
+            return Ok(());
+        };
+        let st = self.db.st.clone();
+        let mut res = Ok(());
+        let committing = commit && !t.aborted;
+        if committing {
+            if let Some(sid) = t.sid {
+                res = st.ssi.pre_commit(sid).map_err(ExecError::from);
+            }
+        }
+        if let Some(xid) = t.xid {
+            if committing && res.is_ok() {
+                let subs: Vec<Xid> = t.own.iter().copied().filter(|&x| x != xid).collect();
+                res = st
+                    .commit(xid, &subs, self.tcfg.synchronous_commit)
+                    .map_err(ExecError::from);
+                if res.is_ok() {
+                    for r in &t.drop_on_commit {
+                        let _ = st.drop_relation(*r);
+                    }
+                }
+            } else {
+                let _ = st.abort(&t.own);
+                st.count_rollback();
+                for r in &t.drop_on_abort {
+                    let _ = st.drop_relation(*r);
+                }
+            }
+            if t.ddl {
+                self.db.catalog.invalidate();
+            }
+        }
+        if let Some(sid) = t.sid {
+            st.ssi.end(sid, committing && res.is_ok());
+        }
+        st.locks.release_all(self.pid);
+        {
+            let mut a = self.backend.activity.lock();
+            a.xact_start = None;
+            a.backend_xid = None;
+            a.backend_xmin = None;
+        }
+        res
+    }
+
+    /// BEGIN [ISOLATION LEVEL ...] [READ ONLY | READ WRITE].
+    pub(crate) fn begin(&mut self, modes: &[TxnMode]) -> Result<ExecResult> {
+        let mut r = ExecResult {
+            tag: "BEGIN".into(),
+            ..Default::default()
+        };
+        if self.in_transaction_block() {
+            r.notices
+                .push("WARNING: there is already a transaction in progress".into());
+            return Ok(r);
+        }
+        self.ensure_txn();
+        self.txn.as_mut().expect("ensured").explicit = true;
+        self.apply_modes(modes)?;
+        Ok(r)
+    }
+
+    fn apply_modes(&mut self, modes: &[TxnMode]) -> Result<()> {
+        let t = self.txn.as_mut().expect("in a transaction");
+        for m in modes {
+            match m {
+                TxnMode::Isolation(l) => {
+                    let iso = Isolation::parse(l).ok_or_else(|| {
+                        ExecError::InvalidSetting("transaction_isolation".into(), l.clone())
+                    })?;
+                    if t.started && iso != t.iso {
+                        return Err(ExecError::ActiveSqlTransaction(
+                            "SET TRANSACTION ISOLATION LEVEL must be called before any query"
+                                .into(),
+                        ));
+                    }
+                    t.iso = iso;
+                }
+                TxnMode::ReadOnly(ro) => {
+                    if !ro && t.read_only && t.started {
+                        return Err(ExecError::ActiveSqlTransaction(
+                            "transaction read-write mode must be set before any query".into(),
+                        ));
+                    }
+                    t.read_only = *ro;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// SET TRANSACTION ... / SET SESSION CHARACTERISTICS AS TRANSACTION ...
+    pub(crate) fn set_transaction(
+        &mut self,
+        modes: &[TxnMode],
+        session: bool,
+    ) -> Result<ExecResult> {
+        let mut r = ExecResult {
+            tag: "SET".into(),
+            ..Default::default()
+        };
+        if session {
+            for m in modes {
+                match m {
+                    TxnMode::Isolation(l) => {
+                        self.set_setting("default_transaction_isolation", Some(l))?;
+                    }
+                    TxnMode::ReadOnly(ro) => {
+                        self.set_setting(
+                            "default_transaction_read_only",
+                            Some(if *ro { "on" } else { "off" }),
+                        )?;
+                    }
+                }
+            }
+            return Ok(r);
+        }
+        if !self.in_transaction_block() {
+            r.notices
+                .push("WARNING: SET TRANSACTION can only be used in transaction blocks".into());
+            return Ok(r);
+        }
+        self.apply_modes(modes)?;
+        Ok(r)
+    }
+
+    /// idle_in_transaction_session_timeout, if set.
+    pub fn idle_in_transaction_timeout(&self) -> Option<Duration> {
+        self.tcfg.idle_in_transaction_timeout
+    }
+
+    pub(crate) fn isolation(&self) -> Isolation {
+        self.txn
+            .as_ref()
+            .map(|t| t.iso)
+            .unwrap_or(self.tcfg.default_isolation)
+    }
+
+    pub(crate) fn read_only(&self) -> bool {
+        self.txn
+            .as_ref()
+            .map(|t| t.read_only)
+            .unwrap_or(self.tcfg.default_read_only)
+    }
+
+    /// SAVEPOINT name.
+    pub(crate) fn savepoint(&mut self, name: &str) -> Result<ExecResult> {
+        if !self.in_transaction_block() {
+            return Err(ExecError::NoActiveSqlTransaction(
+                "SAVEPOINT can only be used in transaction blocks".into(),
+            ));
+        }
+        let t = self.txn.as_mut().expect("in a block");
+        t.savepoints.push(Savepoint {
+            name: name.to_string(),
+            xid: None,
+            drop_on_commit: t.drop_on_commit.len(),
+            drop_on_abort: t.drop_on_abort.len(),
+        });
+        Ok(ExecResult {
+            tag: "SAVEPOINT".into(),
+            ..Default::default()
+        })
+    }
+
+    fn find_savepoint(&self, name: &str, what: &str) -> Result<usize> {
+        let Some(t) = self.txn.as_ref().filter(|t| t.explicit) else {
+            return Err(ExecError::NoActiveSqlTransaction(format!(
+                "{what} can only be used in transaction blocks"
+            )));
+        };
+        t.savepoints
+            .iter()
+            .rposition(|s| s.name == name)
+            .ok_or_else(|| {
+                ExecError::NoSuchSavepoint(format!("savepoint \"{name}\" does not exist"))
+            })
+    }
+
+    /// RELEASE [SAVEPOINT] name: its changes become its parent's.
+    pub(crate) fn release_savepoint(&mut self, name: &str) -> Result<ExecResult> {
+        let i = self.find_savepoint(name, "RELEASE SAVEPOINT")?;
+        let t = self.txn.as_mut().expect("in a block");
+        t.savepoints.truncate(i);
+        Ok(ExecResult {
+            tag: "RELEASE".into(),
+            ..Default::default()
+        })
+    }
+
+    /// ROLLBACK TO [SAVEPOINT] name: undoes everything since the savepoint
+    /// (its subtransactions abort) and leaves the savepoint in place. Also
+    /// ends an aborted state.
+    pub(crate) fn rollback_to_savepoint(&mut self, name: &str) -> Result<ExecResult> {
+        let i = self.find_savepoint(name, "ROLLBACK TO SAVEPOINT")?;
+        let st = self.db.st.clone();
+        let t = self.txn.as_mut().expect("in a block");
+        let gone: Vec<Xid> = t.savepoints[i..].iter().filter_map(|s| s.xid).collect();
+        if !gone.is_empty() {
+            let _ = st.abort(&gone);
+            let own = Arc::make_mut(&mut t.own);
+            own.retain(|x| !gone.contains(x));
+        }
+        let (dc, da) = (
+            t.savepoints[i].drop_on_commit,
+            t.savepoints[i].drop_on_abort,
+        );
+        t.drop_on_commit.truncate(dc);
+        for r in t.drop_on_abort.split_off(da) {
+            let _ = st.drop_relation(r);
+        }
+        t.savepoints.truncate(i + 1);
+        t.savepoints[i].xid = None;
+        t.aborted = false;
+        if t.ddl {
+            self.db.catalog.invalidate();
+        }
+        Ok(ExecResult {
+            tag: "ROLLBACK".into(),
+            ..Default::default()
+        })
+    }
+
+    /// Takes a table lock for this transaction (held to its end).
+    pub(crate) fn lock_table(
+        &mut self,
+        rel: u32,
+        mode: TableLockMode,
+        nowait: bool,
+        name: &str,
+    ) -> Result<()> {
+        self.ensure_txn();
+        let w = self.wait_ctx();
+        let policy = if nowait {
+            WaitPolicy::NoWait
+        } else {
+            WaitPolicy::Block
+        };
+        if !self.db.st.locks.lock_table(rel, mode, &w, policy)? {
+            return Err(ExecError::LockNotAvailable(format!(
+                "could not obtain lock on relation \"{name}\""
+            )));
+        }
+        Ok(())
+    }
+
+    /// Takes the DDL lock (one DDL transaction at a time) and marks the
+    /// transaction as changing the catalog.
+    pub(crate) fn ddl_lock(&mut self) -> Result<Xid> {
+        let xid = self.xid();
+        self.lock_table(
+            DDL_LOCK_REL,
+            TableLockMode::AccessExclusive,
+            false,
+            "pg_class",
+        )?;
+        self.txn.as_mut().expect("in txn").ddl = true;
+        Ok(xid)
+    }
+
+    /// Turns an interrupted statement's error into what the client should
+    /// see: cancel, statement timeout, or termination.
+    pub(crate) fn interrupt_error(&self, e: ExecError) -> ExecError {
+        if !matches!(e, ExecError::Storage(StorageError::Cancelled)) {
+            return e;
+        }
+        match self.backend.reason() {
+            Interrupt::StatementTimeout => ExecError::StatementTimeout,
+            Interrupt::Terminate => ExecError::Terminated,
+            _ => e,
+        }
+    }
+}
+
+/// The tables a plan reads, with the lock each needs (LockRows: RowShare).
+fn plan_tables<'p>(plan: &'p Plan, out: &mut Vec<(u32, TableLockMode, &'p str)>) {
+    match plan {
+        Plan::SeqScan { table, .. } | Plan::IndexScan { table, .. } => {
+            out.push((table.oid, TableLockMode::AccessShare, &table.name))
+        }
+        Plan::LockRows { input, table, .. } => {
+            out.push((table.oid, TableLockMode::RowShare, &table.name));
+            plan_tables(input, out);
+        }
+        Plan::Single | Plan::System { .. } | Plan::Values { .. } | Plan::Series { .. } => {}
+        Plan::Filter { input, .. }
+        | Plan::Project { input, .. }
+        | Plan::Aggregate { input, .. }
+        | Plan::Sort { input, .. }
+        | Plan::Limit { input, .. }
+        | Plan::Distinct { input }
+        | Plan::WithTid { input } => plan_tables(input, out),
+        Plan::Join { left, right, .. } | Plan::HashJoin { left, right, .. } => {
+            plan_tables(left, out);
+            plan_tables(right, out);
+        }
+        Plan::Union { inputs, .. } => inputs.iter().for_each(|p| plan_tables(p, out)),
+    }
+}
+
+impl Session {
+    /// Takes the table locks a statement needs (held to the end of the
+    /// transaction), and refuses writes in a READ ONLY transaction.
+    pub(crate) fn lock_statement_tables(&mut self, stmt: &Statement) -> Result<()> {
+        use TableLockMode::*;
+        let ro = self.read_only();
+        let deny = |what: &str| {
+            if ro {
+                Err(ExecError::ReadOnly(what.into()))
+            } else {
+                Ok(())
+            }
+        };
+        let mut want: Vec<(u32, TableLockMode, &str)> = Vec::new();
+        let mut nowait = false;
+        match stmt {
+            Statement::Query(q) => {
+                plan_tables(&q.plan, &mut want);
+                if want.iter().any(|w| w.1 == RowShare) {
+                    deny("SELECT FOR UPDATE")?;
+                    // Row locks are taken under an xid.
+                    self.xid();
+                }
+            }
+            Statement::CopyTo { query, .. } => plan_tables(&query.plan, &mut want),
+            Statement::Insert { table, source, .. } => {
+                deny("INSERT")?;
+                want.push((table.oid, RowExclusive, &table.name));
+                plan_tables(source, &mut want);
+            }
+            Statement::Update { target, .. } => {
+                deny("UPDATE")?;
+                want.push((target.table.oid, RowExclusive, &target.table.name));
+            }
+            Statement::Delete { target, .. } => {
+                deny("DELETE")?;
+                want.push((target.table.oid, RowExclusive, &target.table.name));
+            }
+            Statement::CopyFrom { table, .. } => {
+                deny("COPY FROM")?;
+                want.push((table.oid, RowExclusive, &table.name));
+            }
+            Statement::CreateTable { .. } => deny("CREATE TABLE")?,
+            Statement::DropTable { tables, .. } => {
+                deny("DROP TABLE")?;
+                want.extend(
+                    tables
+                        .iter()
+                        .map(|t| (t.oid, AccessExclusive, t.name.as_str())),
+                );
+            }
+            Statement::Truncate { tables } => {
+                deny("TRUNCATE TABLE")?;
+                want.extend(
+                    tables
+                        .iter()
+                        .map(|t| (t.oid, AccessExclusive, t.name.as_str())),
+                );
+            }
+            Statement::AddIndex { table, .. } => {
+                deny("CREATE INDEX")?;
+                want.push((table.oid, Share, &table.name));
+            }
+            Statement::DropIndex { table, .. } => {
+                deny("DROP INDEX")?;
+                want.push((table.oid, AccessExclusive, &table.name));
+            }
+            Statement::LockTable {
+                tables,
+                mode,
+                nowait: nw,
+            } => {
+                if !self.in_transaction_block() {
+                    return Err(ExecError::NoActiveSqlTransaction(
+                        "LOCK TABLE can only be used in transaction blocks".into(),
+                    ));
+                }
+                let m = lock_mode(*mode);
+                if m > RowExclusive {
+                    deny("LOCK TABLE")?;
+                }
+                nowait = *nw;
+                want.extend(tables.iter().map(|t| (t.oid, m, t.name.as_str())));
+            }
+            _ => {}
+        }
+        want.sort_by_key(|w| (w.0, std::cmp::Reverse(w.1)));
+        want.dedup_by_key(|w| w.0);
+        for (oid, mode, name) in want {
+            self.lock_table(oid, mode, nowait, name)?;
+        }
+        Ok(())
+    }
+}
+
+fn lock_mode(m: u8) -> TableLockMode {
+    use TableLockMode::*;
+    match m {
+        1 => AccessShare,
+        2 => RowShare,
+        3 => RowExclusive,
+        4 => ShareUpdateExclusive,
+        5 => Share,
+        6 => ShareRowExclusive,
+        7 => Exclusive,
+        _ => AccessExclusive,
+    }
+}
+
+impl Session {
+    /// The xid this transaction writes under now, if it has one.
+    pub(crate) fn cur_xid(&self) -> Option<Xid> {
+        let t = self.txn.as_ref()?;
+        match t.savepoints.last() {
+            Some(sp) => sp.xid,
+            None => t.xid,
+        }
+    }
+}
