@@ -392,7 +392,7 @@ impl Session {
     /// becomes aborted.
     pub fn on_error(&mut self) {
         match &mut self.txn {
-            Some(t) if t.explicit => t.aborted = true,
+            Some(t) if t.explicit => self.abort_in_block(),
             Some(_) => {
                 let _ = self.finish(false);
             }

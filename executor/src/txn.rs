@@ -314,6 +314,44 @@ impl Session {
         res
     }
 
+    /// An error in a transaction block: as PostgreSQL does, the work is
+    /// undone and locks released at once, while the block stays open (and
+    /// failed) until ROLLBACK, or ROLLBACK TO a savepoint. Inside a
+    /// savepoint only the innermost subtransaction aborts now.
+    pub(crate) fn abort_in_block(&mut self) {
+        let st = self.db.st.clone();
+        let Some(t) = self.txn.as_mut() else { return };
+        if t.aborted {
+            return;
+        }
+        t.aborted = true;
+        if let Some(sp) = t.savepoints.last_mut() {
+            if let Some(x) = sp.xid.take() {
+                let _ = st.abort(&[x]);
+                Arc::make_mut(&mut t.own).retain(|&o| o != x);
+            }
+            return;
+        }
+        if t.xid.is_some() {
+            let _ = st.abort(&t.own);
+            st.count_rollback();
+            for r in t.drop_on_abort.drain(..) {
+                let _ = st.drop_relation(r);
+            }
+            t.drop_on_commit.clear();
+            if t.ddl {
+                self.db.catalog.invalidate();
+                t.ddl = false;
+            }
+        }
+        t.xid = None;
+        t.own = Arc::new(Vec::new());
+        if let Some(sid) = t.sid.take() {
+            st.ssi.end(sid, false);
+        }
+        st.locks.release_all(self.pid);
+    }
+
     /// BEGIN [ISOLATION LEVEL ...] [READ ONLY | READ WRITE].
     pub(crate) fn begin(&mut self, modes: &[TxnMode]) -> Result<ExecResult> {
         let mut r = ExecResult {
@@ -646,10 +684,9 @@ impl Session {
                         "LOCK TABLE can only be used in transaction blocks".into(),
                     ));
                 }
+                // PostgreSQL allows every mode in a read-only transaction
+                // (only recovery restricts them).
                 let m = lock_mode(*mode);
-                if m > RowExclusive {
-                    deny("LOCK TABLE")?;
-                }
                 nowait = *nw;
                 want.extend(tables.iter().map(|t| (t.oid, m, t.name.as_str())));
             }

@@ -37,6 +37,7 @@ pub enum Outcome {
 pub struct Client {
     rd: BufReader<TcpStream>,
     wr: TcpStream,
+    pid: i32,
 }
 
 fn bad(m: &str) -> io::Error {
@@ -82,6 +83,7 @@ impl Client {
         let mut c = Client {
             rd: BufReader::new(s.try_clone()?),
             wr: s,
+            pid: 0,
         };
         let mut b = 196608i32.to_be_bytes().to_vec();
         for (k, v) in [("user", user), ("database", database)] {
@@ -108,6 +110,10 @@ impl Client {
                     _ => return Err(bad("unsupported authentication method")),
                 },
                 b'E' => return Err(io::Error::other(error_fields(&msg.body).to_string())),
+                b'K' if msg.body.len() >= 4 => {
+                    c.pid =
+                        i32::from_be_bytes([msg.body[0], msg.body[1], msg.body[2], msg.body[3]]);
+                }
                 b'Z' => return Ok(c),
                 _ => {}
             }
@@ -152,6 +158,34 @@ impl Client {
                 return Ok(out);
             }
         }
+    }
+
+    /// Sends a simple Query without waiting for its answer.
+    pub fn send_query(&mut self, sql: &str) -> io::Result<()> {
+        let mut b = sql.as_bytes().to_vec();
+        b.push(0);
+        self.send(b'Q', &b)
+    }
+
+    /// Whether the server has sent something not yet read (without blocking).
+    pub fn ready_to_read(&mut self) -> io::Result<bool> {
+        if !self.rd.buffer().is_empty() {
+            return Ok(true);
+        }
+        self.wr.set_nonblocking(true)?;
+        let mut b = [0u8; 1];
+        let r = self.wr.peek(&mut b);
+        self.wr.set_nonblocking(false)?;
+        match r {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The server's process id for this connection (BackendKeyData).
+    pub fn backend_pid(&self) -> i32 {
+        self.pid
     }
 
     /// Sends a simple Query and returns every message up to ReadyForQuery.
