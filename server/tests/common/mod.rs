@@ -8,17 +8,33 @@ use std::time::{Duration, Instant};
 
 /// A free loopback port, never the same twice in this test process (tests
 /// run in parallel threads: two could otherwise be handed one port between
-/// probing it and the server binding it).
+/// probing it and the server binding it). Ports come from below Linux's
+/// ephemeral range (32768-60999), so a client connection's local port can
+/// never take one between the probe and the server's bind.
 pub fn free_port() -> u16 {
     static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
     let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    let mut x = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(1)
+        ^ ((std::process::id() as u64) << 20)
+        | 1;
     loop {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .expect("bind an ephemeral port")
-            .local_addr()
-            .expect("local address")
-            .port();
-        if !given.contains(&port) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let port = 12000 + (x % 20000) as u16;
+        if given.contains(&port) {
+            continue;
+        }
+        // ::1 may not exist here; only "in use" there counts.
+        let v6_free = match std::net::TcpListener::bind(("::1", port)) {
+            Ok(_) => true,
+            Err(e) => e.kind() != std::io::ErrorKind::AddrInUse,
+        };
+        let free = v6_free && std::net::TcpListener::bind(("127.0.0.1", port)).is_ok();
+        if free {
             given.push(port);
             return port;
         }
