@@ -174,6 +174,17 @@ impl Session {
         value: Option<&str>,
     ) -> Result<Option<(String, String)>> {
         let k = setting_key(name);
+        if k == "all" && value.is_none() {
+            // RESET ALL: every session setting back to the server's.
+            self.settings.clear();
+            let mut tcfg = TxnSettings::default();
+            for (k, v) in &self.db.settings {
+                let _ = tcfg.apply(&k.to_lowercase(), v);
+            }
+            tcfg.synchronous_commit = None;
+            self.tcfg = tcfg;
+            return Ok(None);
+        }
         const SESSION_ONLY: &[&str] = &[
             "transaction_isolation",
             "default_transaction_isolation",
@@ -235,7 +246,7 @@ impl Session {
                 .iter()
                 .find(|(n, _)| n.to_lowercase() == k)
                 .map(|(_, v)| v.clone())
-                .unwrap_or_default(),
+                .unwrap_or_else(|| crate::txn::builtin_default(&k).to_string()),
         };
         if k == "client_encoding"
             && !matches!(v.to_uppercase().as_str(), "UTF8" | "UTF-8" | "UNICODE")
@@ -332,6 +343,7 @@ impl Session {
 
     /// Parses, plans and runs a string of statements (simple query).
     pub fn execute_sql(&mut self, sql: &str) -> Vec<Result<ExecResult>> {
+        self.report_activity("active", Some(sql));
         let stmts = match basalt_parser::parse(sql) {
             Ok(s) => s,
             Err(e) => {

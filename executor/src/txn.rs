@@ -130,6 +130,19 @@ pub(crate) fn parse_ms(v: &str) -> Option<Option<Duration>> {
     Some(Some(Duration::from_micros((ms * 1000.0) as u64)))
 }
 
+/// PostgreSQL's defaults of the transaction settings, for RESET when the
+/// server was given none.
+pub(crate) fn builtin_default(name: &str) -> &'static str {
+    match name {
+        "statement_timeout" | "lock_timeout" | "idle_in_transaction_session_timeout" => "0",
+        "deadlock_timeout" => "1s",
+        "synchronous_commit" => "on",
+        "default_transaction_isolation" | "transaction_isolation" => "read committed",
+        "default_transaction_read_only" | "transaction_read_only" => "off",
+        _ => "",
+    }
+}
+
 impl TxnSettings {
     /// Applies one setting (name lower-cased); Err(()) when the value is bad.
     pub fn apply(&mut self, name: &str, v: &str) -> std::result::Result<(), ()> {

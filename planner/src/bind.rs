@@ -408,6 +408,14 @@ impl Binder<'_> {
                 })
             }
             S::Set(set) => self.set(set),
+            S::Reset(r) => Ok(Statement::Set {
+                name: match &r.reset {
+                    ast::Reset::ALL => "all".into(),
+                    ast::Reset::ConfigurationParameter(n) => object_parts(n).join("."),
+                },
+                value: None,
+                local: false,
+            }),
             S::ShowVariable { variable } => {
                 let name = variable.iter().map(ident).collect::<Vec<_>>().join(" ");
                 Ok(Statement::Show { name })
