@@ -363,7 +363,10 @@ impl crate::session::Session {
                     if self.cancel.load(Ordering::Relaxed) {
                         return Some(Err(basalt_storage::StorageError::Cancelled.into()));
                     }
-                    std::thread::sleep(end.saturating_duration_since(Instant::now()).min(Duration::from_millis(5)));
+                    std::thread::sleep(
+                        end.saturating_duration_since(Instant::now())
+                            .min(Duration::from_millis(5)),
+                    );
                 }
                 // void prints as an empty string.
                 Some(Ok(Value::Text(String::new())))

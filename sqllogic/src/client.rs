@@ -38,6 +38,7 @@ pub struct Client {
     rd: BufReader<TcpStream>,
     wr: TcpStream,
     pid: i32,
+    secret: i32,
 }
 
 fn bad(m: &str) -> io::Error {
@@ -84,6 +85,7 @@ impl Client {
             rd: BufReader::new(s.try_clone()?),
             wr: s,
             pid: 0,
+            secret: 0,
         };
         let mut b = 196608i32.to_be_bytes().to_vec();
         for (k, v) in [("user", user), ("database", database)] {
@@ -113,6 +115,9 @@ impl Client {
                 b'K' if msg.body.len() >= 4 => {
                     c.pid =
                         i32::from_be_bytes([msg.body[0], msg.body[1], msg.body[2], msg.body[3]]);
+                    if let Some(k) = msg.body.get(4..8) {
+                        c.secret = i32::from_be_bytes([k[0], k[1], k[2], k[3]]);
+                    }
                 }
                 b'Z' => return Ok(c),
                 _ => {}
@@ -181,6 +186,21 @@ impl Client {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
             Err(e) => Err(e),
         }
+    }
+
+    /// Asks the server, over a new connection, to cancel this connection's
+    /// running statement (CancelRequest).
+    pub fn cancel(&self) -> io::Result<()> {
+        let addr = self.wr.peer_addr()?;
+        let mut s = TcpStream::connect(addr)?;
+        let mut m = 16i32.to_be_bytes().to_vec();
+        m.extend_from_slice(&80877102i32.to_be_bytes());
+        m.extend_from_slice(&self.pid.to_be_bytes());
+        m.extend_from_slice(&self.secret.to_be_bytes());
+        s.write_all(&m)?;
+        let mut b = [0u8; 1];
+        let _ = s.read(&mut b);
+        Ok(())
     }
 
     /// The server's process id for this connection (BackendKeyData).

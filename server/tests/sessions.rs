@@ -1,0 +1,221 @@
+//! Sessions seen and controlled from outside, against the real binary:
+//! cancel (wire CancelRequest and pg_cancel_backend), pg_terminate_backend,
+//! idle_in_transaction_session_timeout, a client vanishing mid-transaction,
+//! and what pg_stat_activity and pg_locks show while a session waits.
+
+mod common;
+
+use basalt_sqllogic::client::{Client, Outcome};
+use common::{Server, TempDir};
+use std::time::{Duration, Instant};
+
+fn connect(port: u16) -> Client {
+    Client::connect("127.0.0.1", port, "postgres", "postgres", None).expect("connect")
+}
+
+/// The SQLSTATE of the first error, or "" when all went well.
+fn code(c: &mut Client, sql: &str) -> String {
+    match c.simple_query(sql) {
+        Err(e) => format!("io: {e}"),
+        Ok(out) => out
+            .iter()
+            .find_map(|o| match o {
+                Outcome::Error(e) => Some(e.code.clone()),
+                _ => None,
+            })
+            .unwrap_or_default(),
+    }
+}
+
+fn value(c: &mut Client, sql: &str) -> Option<String> {
+    match c.simple_query(sql).expect(sql).pop() {
+        Some(Outcome::Rows(r)) => r.first().and_then(|row| row[0].clone()),
+        other => panic!("{sql}: {other:?}"),
+    }
+}
+
+/// Waits until `pred` holds (or panics after 10 s).
+fn eventually(what: &str, mut pred: impl FnMut() -> bool) {
+    let t0 = Instant::now();
+    while !pred() {
+        assert!(t0.elapsed() < Duration::from_secs(10), "timed out: {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn setup(port: u16) {
+    let mut c = connect(port);
+    assert_eq!(
+        code(&mut c, "CREATE TABLE t (id int PRIMARY KEY, v int)"),
+        ""
+    );
+    assert_eq!(code(&mut c, "INSERT INTO t VALUES (1, 0), (2, 0)"), "");
+}
+
+#[test]
+fn cancel_stops_a_running_or_waiting_statement_and_the_connection_lives_on() {
+    let dir = TempDir::new("cancel");
+    let srv = Server::start(&dir.0, &[]);
+    let port = srv.port;
+    setup(port);
+
+    // A wire CancelRequest stops pg_sleep.
+    let mut a = connect(port);
+    a.send_query("SELECT pg_sleep(30)").unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    a.cancel().unwrap();
+    let t0 = Instant::now();
+    let msgs = a.read_until_ready().unwrap();
+    assert!(t0.elapsed() < Duration::from_secs(5));
+    let err = msgs.iter().find(|m| m.tag == b'E').expect("an error");
+    let e = basalt_sqllogic::client::error_fields(&err.body);
+    assert_eq!(e.code, "57014");
+    assert_eq!(e.message, "canceling statement due to user request");
+    assert_eq!(value(&mut a, "SELECT 1").as_deref(), Some("1"));
+
+    // pg_cancel_backend stops a lock wait, seen first in the views.
+    let mut holder = connect(port);
+    assert_eq!(
+        code(&mut holder, "BEGIN; UPDATE t SET v = 1 WHERE id = 1"),
+        ""
+    );
+    let mut waiter = connect(port);
+    let wpid = waiter.backend_pid();
+    waiter
+        .send_query("UPDATE t SET v = 2 WHERE id = 1")
+        .unwrap();
+    let mut obs = connect(port);
+    eventually("the waiter shows as waiting on a lock", || {
+        value(
+            &mut obs,
+            &format!("SELECT wait_event_type || '/' || wait_event || '/' || state FROM pg_stat_activity WHERE pid = {wpid}"),
+        )
+        .as_deref()
+            == Some("Lock/transactionid/active")
+    });
+    assert_eq!(
+        value(
+            &mut obs,
+            &format!("SELECT count(*) FROM pg_locks WHERE pid = {wpid} AND NOT granted AND locktype = 'transactionid'")
+        )
+        .as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        value(
+            &mut obs,
+            &format!("SELECT query FROM pg_stat_activity WHERE pid = {wpid}")
+        )
+        .as_deref(),
+        Some("UPDATE t SET v = 2 WHERE id = 1")
+    );
+    assert_eq!(
+        value(&mut obs, &format!("SELECT pg_cancel_backend({wpid})")).as_deref(),
+        Some("t")
+    );
+    let msgs = waiter.read_until_ready().unwrap();
+    let err = msgs.iter().find(|m| m.tag == b'E').expect("an error");
+    assert_eq!(
+        basalt_sqllogic::client::error_fields(&err.body).code,
+        "57014"
+    );
+    assert_eq!(
+        value(&mut waiter, "SELECT v FROM t WHERE id = 1").as_deref(),
+        Some("0")
+    );
+    assert_eq!(code(&mut holder, "COMMIT"), "");
+    assert_eq!(
+        value(&mut waiter, "SELECT v FROM t WHERE id = 1").as_deref(),
+        Some("1")
+    );
+}
+
+#[test]
+fn terminate_ends_the_session_and_releases_its_locks() {
+    let dir = TempDir::new("terminate");
+    let srv = Server::start(&dir.0, &[]);
+    let port = srv.port;
+    setup(port);
+    let mut victim = connect(port);
+    let vpid = victim.backend_pid();
+    assert_eq!(
+        code(&mut victim, "BEGIN; UPDATE t SET v = 5 WHERE id = 1"),
+        ""
+    );
+    let mut other = connect(port);
+    other.send_query("UPDATE t SET v = 7 WHERE id = 1").unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    let mut admin = connect(port);
+    assert_eq!(
+        value(&mut admin, &format!("SELECT pg_terminate_backend({vpid})")).as_deref(),
+        Some("t")
+    );
+    // The idle victim is told and disconnected; its update is rolled back
+    // and the waiter goes on.
+    let msgs = other.read_until_ready().unwrap();
+    assert!(msgs.iter().all(|m| m.tag != b'E'));
+    let m = victim.read().expect("a FATAL message");
+    assert_eq!(m.tag, b'E');
+    let e = basalt_sqllogic::client::error_fields(&m.body);
+    assert_eq!(e.code, "57P01");
+    assert!(victim.read().is_err(), "the connection is closed");
+    assert_eq!(
+        value(&mut admin, "SELECT v FROM t WHERE id = 1").as_deref(),
+        Some("7")
+    );
+    eventually("the victim leaves pg_stat_activity", || {
+        value(
+            &mut admin,
+            &format!("SELECT count(*) FROM pg_stat_activity WHERE pid = {vpid}"),
+        )
+        .as_deref()
+            == Some("0")
+    });
+}
+
+#[test]
+fn idle_in_transaction_timeout_and_vanished_clients_release_locks() {
+    let dir = TempDir::new("idle");
+    let srv = Server::start(&dir.0, &[]);
+    let port = srv.port;
+    setup(port);
+
+    let mut idle = connect(port);
+    assert_eq!(
+        code(
+            &mut idle,
+            "SET idle_in_transaction_session_timeout = '200ms'"
+        ),
+        ""
+    );
+    // Outside a transaction block, idling is fine.
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(
+        code(&mut idle, "BEGIN; UPDATE t SET v = 9 WHERE id = 2"),
+        ""
+    );
+    std::thread::sleep(Duration::from_millis(600));
+    let m = idle.read().expect("a FATAL message");
+    let e = basalt_sqllogic::client::error_fields(&m.body);
+    assert_eq!(e.code, "25P03");
+    assert_eq!(
+        e.message,
+        "terminating connection due to idle-in-transaction timeout"
+    );
+    let mut c = connect(port);
+    assert_eq!(code(&mut c, "SET lock_timeout = '2s'"), "");
+    assert_eq!(code(&mut c, "UPDATE t SET v = 3 WHERE id = 2"), "");
+
+    // A client that goes away in the middle of a transaction.
+    let mut gone = connect(port);
+    assert_eq!(
+        code(&mut gone, "BEGIN; UPDATE t SET v = 4 WHERE id = 2"),
+        ""
+    );
+    drop(gone);
+    assert_eq!(code(&mut c, "UPDATE t SET v = 6 WHERE id = 2"), "");
+    assert_eq!(
+        value(&mut c, "SELECT v FROM t WHERE id = 2").as_deref(),
+        Some("6")
+    );
+}
