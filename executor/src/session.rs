@@ -1208,9 +1208,14 @@ impl Session {
         })
     }
 
-    /// Feeds COPY data; complete lines are inserted as they arrive.
+    /// Feeds COPY data; complete lines are inserted in batches of about 256 KiB.
     pub fn copy_data(&mut self, c: &mut CopyIn, data: &[u8]) -> Result<()> {
         c.partial.extend_from_slice(data);
+        // Lines are inserted in batches: a client may send one row per
+        // message, and each batch sets up its statement context once.
+        if c.partial.len() < 256 * 1024 {
+            return Ok(());
+        }
         let Some(last_nl) = c.partial.iter().rposition(|&b| b == b'\n') else {
             return Ok(());
         };

@@ -643,7 +643,11 @@ impl Conn<'_> {
 
     fn run(&mut self) -> io::Result<()> {
         loop {
-            self.flush()?;
+            // Send only when about to wait for the client: a pipelined
+            // Bind/Execute/Sync is answered with one write.
+            if self.io.buffer().is_empty() || self.out.buf.len() > 1 << 16 || self.closing {
+                self.flush()?;
+            }
             if self.closing {
                 return Ok(());
             }

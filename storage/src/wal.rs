@@ -504,33 +504,57 @@ impl Wal {
         ins.buf.extend_from_slice(body);
     }
 
-    /// Makes the log durable up to at least `upto`. Concurrent callers share
-    /// fsyncs: whoever holds the writer lock writes everything inserted so far.
+    /// Makes the log durable up to at least `upto`. Group commit: one
+    /// caller at a time (the leader) writes everything inserted so far and
+    /// fsyncs it; the others wait for that flush to finish and return if it
+    /// covered them, so one fsync serves every commit that arrived while the
+    /// previous one ran. Waiters are woken together, not handed the lock one
+    /// by one.
     pub fn flush(&self, upto: Lsn) -> Result<()> {
-        if self.flushed.load(Ordering::Acquire) >= upto {
-            return Ok(());
+        loop {
+            if self.flushed.load(Ordering::Acquire) >= upto {
+                return Ok(());
+            }
+            if let Some(mut w) = self.writer.try_lock() {
+                if self.flushed.load(Ordering::Acquire) >= upto {
+                    return Ok(());
+                }
+                let res = self.write_locked(&mut w).and_then(|end| {
+                    if let Some((_, f)) = &w.seg {
+                        f.sync_data()?;
+                    }
+                    Ok(end)
+                });
+                if let Ok(end) = res {
+                    self.fsyncs.fetch_add(1, Ordering::Relaxed);
+                    self.flushed.fetch_max(end, Ordering::AcqRel);
+                }
+                drop(w);
+                let _g = self.flushed_mx.lock();
+                self.flushed_cv.notify_all();
+                return res.map(|_| ());
+            }
+            // A flush is running: wait for it to end, then look again.
+            let mut g = self.flushed_mx.lock();
+            if self.flushed.load(Ordering::Acquire) >= upto {
+                return Ok(());
+            }
+            if self.writer.is_locked() {
+                self.flushed_cv
+                    .wait_for(&mut g, std::time::Duration::from_millis(20));
+            }
         }
-        let mut w = self.writer.lock();
-        if self.flushed.load(Ordering::Acquire) >= upto {
-            return Ok(());
-        }
-        let end = self.write_locked(&mut w)?;
-        if let Some((_, f)) = &w.seg {
-            f.sync_data()?;
-        }
-        self.fsyncs.fetch_add(1, Ordering::Relaxed);
-        self.flushed.fetch_max(end, Ordering::AcqRel);
-        drop(w);
-        let _g = self.flushed_mx.lock();
-        self.flushed_cv.notify_all();
-        Ok(())
     }
 
     /// Writes buffered records to the segment files without fsync.
     pub fn write_out(&self) -> Result<()> {
         let mut w = self.writer.lock();
-        self.write_locked(&mut w)?;
-        Ok(())
+        let res = self.write_locked(&mut w);
+        drop(w);
+        // Flush waiters watch the writer lock: tell them it is free.
+        let _g = self.flushed_mx.lock();
+        self.flushed_cv.notify_all();
+        res.map(|_| ())
     }
 
     fn write_locked(&self, w: &mut Writer) -> Result<Lsn> {
