@@ -55,6 +55,10 @@ pub enum ExecError {
     StatementTimeout,
     #[error("terminating connection due to administrator command")]
     Terminated,
+    /// A table the statement uses changed since it was planned; the caller
+    /// plans it again (clients see it only if that keeps happening).
+    #[error("cached plan must not change result type")]
+    StalePlan,
 }
 
 impl ExecError {

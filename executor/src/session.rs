@@ -391,9 +391,25 @@ impl Session {
         if self.in_failed_transaction() && !is_txn_end(stmt) {
             return Err(ExecError::InFailedTransaction);
         }
-        let r = self
-            .plan(stmt, &[])
-            .and_then(|(p, _)| self.execute_to(&p, params, sink));
+        let mut sink = sink;
+        let mut tries = 0;
+        let r = loop {
+            let r = match self.plan(stmt, &[]) {
+                Ok((p, _)) => {
+                    let s: Option<&mut dyn RowSink> = match sink {
+                        Some(ref mut s) => Some(&mut **s),
+                        None => None,
+                    };
+                    self.execute_to(&p, params, s)
+                }
+                Err(e) => Err(e),
+            };
+            tries += 1;
+            match r {
+                Err(ExecError::StalePlan) if tries < 5 => continue,
+                r => break r,
+            }
+        };
         if r.is_err() {
             self.on_error();
         }

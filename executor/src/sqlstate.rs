@@ -62,6 +62,7 @@ fn sqlstate(e: &ExecError) -> &'static str {
         ExecError::SerializationFailure(_) => "40001",
         ExecError::StatementTimeout => "57014",
         ExecError::Terminated => "57P01",
+        ExecError::StalePlan => "0A000",
     }
 }
 

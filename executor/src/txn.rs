@@ -8,6 +8,7 @@
 use crate::activity::Interrupt;
 use crate::error::{ExecError, Result};
 use crate::session::{ExecResult, Session};
+use basalt_catalog::TableDef;
 use basalt_planner::{Plan, Statement, TxnMode};
 use basalt_storage::ssi::Sid;
 use basalt_storage::{Snapshot, StorageError, TableLockMode, WaitCtx, WaitPolicy, Xid};
@@ -595,13 +596,13 @@ impl Session {
 }
 
 /// The tables a plan reads, with the lock each needs (LockRows: RowShare).
-fn plan_tables<'p>(plan: &'p Plan, out: &mut Vec<(u32, TableLockMode, &'p str)>) {
+fn plan_tables<'p>(plan: &'p Plan, out: &mut Vec<(&'p Arc<TableDef>, TableLockMode)>) {
     match plan {
         Plan::SeqScan { table, .. } | Plan::IndexScan { table, .. } => {
-            out.push((table.oid, TableLockMode::AccessShare, &table.name))
+            out.push((table, TableLockMode::AccessShare))
         }
         Plan::LockRows { input, table, .. } => {
-            out.push((table.oid, TableLockMode::RowShare, &table.name));
+            out.push((table, TableLockMode::RowShare));
             plan_tables(input, out);
         }
         Plan::Single | Plan::System { .. } | Plan::Values { .. } | Plan::Series { .. } => {}
@@ -633,7 +634,7 @@ impl Session {
                 Ok(())
             }
         };
-        let mut want: Vec<(u32, TableLockMode, &str)> = Vec::new();
+        let mut want: Vec<(&Arc<TableDef>, TableLockMode)> = Vec::new();
         let mut nowait = false;
         match stmt {
             Statement::Query(q) => {
@@ -647,45 +648,37 @@ impl Session {
             Statement::CopyTo { query, .. } => plan_tables(&query.plan, &mut want),
             Statement::Insert { table, source, .. } => {
                 deny("INSERT")?;
-                want.push((table.oid, RowExclusive, &table.name));
+                want.push((table, RowExclusive));
                 plan_tables(source, &mut want);
             }
             Statement::Update { target, .. } => {
                 deny("UPDATE")?;
-                want.push((target.table.oid, RowExclusive, &target.table.name));
+                want.push((&target.table, RowExclusive));
             }
             Statement::Delete { target, .. } => {
                 deny("DELETE")?;
-                want.push((target.table.oid, RowExclusive, &target.table.name));
+                want.push((&target.table, RowExclusive));
             }
             Statement::CopyFrom { table, .. } => {
                 deny("COPY FROM")?;
-                want.push((table.oid, RowExclusive, &table.name));
+                want.push((table, RowExclusive));
             }
             Statement::CreateTable { .. } => deny("CREATE TABLE")?,
             Statement::DropTable { tables, .. } => {
                 deny("DROP TABLE")?;
-                want.extend(
-                    tables
-                        .iter()
-                        .map(|t| (t.oid, AccessExclusive, t.name.as_str())),
-                );
+                want.extend(tables.iter().map(|t| (t, AccessExclusive)));
             }
             Statement::Truncate { tables } => {
                 deny("TRUNCATE TABLE")?;
-                want.extend(
-                    tables
-                        .iter()
-                        .map(|t| (t.oid, AccessExclusive, t.name.as_str())),
-                );
+                want.extend(tables.iter().map(|t| (t, AccessExclusive)));
             }
             Statement::AddIndex { table, .. } => {
                 deny("CREATE INDEX")?;
-                want.push((table.oid, Share, &table.name));
+                want.push((table, Share));
             }
             Statement::DropIndex { table, .. } => {
                 deny("DROP INDEX")?;
-                want.push((table.oid, AccessExclusive, &table.name));
+                want.push((table, AccessExclusive));
             }
             Statement::LockTable {
                 tables,
@@ -699,16 +692,27 @@ impl Session {
                 }
                 // PostgreSQL allows every mode in a read-only transaction
                 // (only recovery restricts them).
-                let m = lock_mode(*mode);
                 nowait = *nw;
-                want.extend(tables.iter().map(|t| (t.oid, m, t.name.as_str())));
+                want.extend(tables.iter().map(|t| (t, lock_mode(*mode))));
             }
             _ => {}
         }
-        want.sort_by_key(|w| (w.0, std::cmp::Reverse(w.1)));
-        want.dedup_by_key(|w| w.0);
-        for (oid, mode, name) in want {
-            self.lock_table(oid, mode, nowait, name)?;
+        if want.is_empty() {
+            return Ok(());
+        }
+        want.sort_by_key(|w| (w.0.oid, std::cmp::Reverse(w.1)));
+        want.dedup_by_key(|w| w.0.oid);
+        for (t, mode) in &want {
+            self.lock_table(t.oid, *mode, nowait, &t.name)?;
+        }
+        // A table changed by DDL that committed while we waited for its
+        // lock (or since the plan was made): the plan must be made again.
+        let schema = self.schema()?;
+        for (t, _) in &want {
+            match schema.table_by_oid(t.oid) {
+                Some(now) if Arc::ptr_eq(now, t) || **now == ***t => {}
+                _ => return Err(ExecError::StalePlan),
+            }
         }
         Ok(())
     }

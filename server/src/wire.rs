@@ -957,6 +957,13 @@ impl Conn<'_> {
     }
 
     /// The plan of a prepared statement, re-planned if the catalog changed.
+    /// Drops a prepared statement's plan so the next use plans it again.
+    fn forget_plan(&mut self, name: &str) {
+        if let Some(p) = self.prepared.get_mut(name) {
+            p.planned = None;
+        }
+    }
+
     fn current_plan(&mut self, name: &str) -> Result<Option<Statement>, ExecError> {
         let version = self.session.catalog_version();
         let own = self.session.has_own_ddl();
@@ -1042,7 +1049,9 @@ impl Conn<'_> {
         }
         let params = portal.params.clone();
         let formats = portal.formats.clone();
-        if portal.result.is_none() {
+        let mut tries = 0;
+        while self.portals.get(&name).is_some_and(|p| p.result.is_none()) {
+            tries += 1;
             let plan = match self.current_plan(&stmt_name) {
                 Ok(Some(p)) => p,
                 Ok(None) => {
@@ -1074,6 +1083,10 @@ impl Conn<'_> {
                         }
                         return self.send_result(r, &formats, false);
                     }
+                    Err(ExecError::StalePlan) if tries < 5 => {
+                        self.forget_plan(&stmt_name);
+                        continue;
+                    }
                     Err(e) => {
                         self.fail_extended(e);
                         return Ok(());
@@ -1090,6 +1103,7 @@ impl Conn<'_> {
                         p.result = Some((r, 0));
                     }
                 }
+                Err(ExecError::StalePlan) if tries < 5 => self.forget_plan(&stmt_name),
                 Err(e) => {
                     self.fail_extended(e);
                     return Ok(());
