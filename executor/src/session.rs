@@ -219,7 +219,13 @@ impl Session {
             "ssl_key_file",
             "password_file",
         ];
-        const RELOAD: &[&str] = &["checkpoint_timeout", "max_wal_size", "fsync", "log_format"];
+        const RELOAD: &[&str] = &[
+            "checkpoint_timeout",
+            "wal_writer_delay",
+            "max_wal_size",
+            "fsync",
+            "log_format",
+        ];
         if RESTART.contains(&k.as_str()) {
             return Err(ExecError::CantChangeSetting(format!(
                 "parameter \"{k}\" cannot be changed without restarting the server"

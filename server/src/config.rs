@@ -37,6 +37,7 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("synchronous_commit", "on"),
     ("fsync", "on"),
     ("checkpoint_timeout", "5min"),
+    ("wal_writer_delay", "200ms"),
     ("max_wal_size", "1GB"),
     ("log_format", "text"),
     ("server_version", "15.0"),
@@ -209,6 +210,20 @@ pub fn parse_secs(s: &str) -> Option<u64> {
         "min" => n * 60,
         "h" => n * 3600,
         "ms" => n / 1000,
+        _ => return None,
+    })
+}
+
+/// A duration in milliseconds: "200ms", "1s", "1min", or a bare number of ms.
+pub fn parse_ms(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let idx = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (n, unit) = s.split_at(idx);
+    let n: u64 = n.parse().ok()?;
+    Some(match unit.trim() {
+        "" | "ms" => n,
+        "s" => n * 1000,
+        "min" => n * 60_000,
         _ => return None,
     })
 }

@@ -122,6 +122,29 @@ fn run(cfg: config::Config) -> Result<(), String> {
             })
             .map_err(|e| e.to_string())?;
     }
+    // WAL writer: commits acknowledged before their flush
+    // (synchronous_commit = off) become durable within wal_writer_delay.
+    {
+        let db = db.clone();
+        let delay = config::parse_ms(&cfg.get("wal_writer_delay"))
+            .unwrap_or(200)
+            .max(1);
+        std::thread::Builder::new()
+            .name("walwriter".into())
+            .spawn(move || {
+                while !STOP.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(delay));
+                    let wal = &db.st.wal;
+                    let end = wal.insert_lsn();
+                    if wal.flushed_lsn() < end {
+                        if let Err(e) = wal.flush(end) {
+                            tracing::error!("WAL writer: flush failed: {e}");
+                        }
+                    }
+                }
+            })
+            .map_err(|e| e.to_string())?;
+    }
     let mut fds: Vec<libc::pollfd> = listeners
         .iter()
         .map(|l| libc::pollfd {
