@@ -5,7 +5,9 @@
 # group commit shows: with many clients, one WAL flush serves many commits.
 # Usage: bench/commits.sh PORT [LABEL]   (host 127.0.0.1, user postgres)
 # Env: T (15 seconds per run), ROWS (10000), CLIENTS ("1 8 32"),
-#      FSYNC_DIR (directory on the data disk for pg_test_fsync; unset: skip).
+#      FSYNC_DIR (directory on the data disk for pg_test_fsync; unset: skip),
+#      IDLE (open this many idle connections during the runs; default 0),
+#      SYNC (synchronous_commit for the clients: on or off; default on).
 set -euo pipefail
 PORT=${1:?port}
 LABEL=${2:-server}
@@ -26,7 +28,15 @@ q "DROP TABLE IF EXISTS commit_bench"
 q "CREATE TABLE commit_bench (id int PRIMARY KEY, n bigint NOT NULL)"
 q "INSERT INTO commit_bench SELECT g, 0 FROM generate_series(1, $ROWS) g"
 script=$(mktemp)
-trap 'rm -f "$script"' EXIT
+idle_pid=
+trap 'rm -f "$script"; [ -n "$idle_pid" ] && kill $idle_pid 2>/dev/null || true' EXIT
+if [ "${IDLE:-0}" -gt 0 ]; then
+  python3 "$(dirname "$0")/idle_conns.py" "$PORT" "$IDLE" >/dev/null &
+  idle_pid=$!
+  sleep 3
+  echo "$LABEL: $IDLE idle connections open"
+fi
+export PGOPTIONS="-c synchronous_commit=${SYNC:-on}"
 cat >"$script" <<SQL
 \set id random(1, $ROWS)
 UPDATE commit_bench SET n = n + 1 WHERE id = :id;
