@@ -268,7 +268,9 @@ impl Session {
         t.started = true;
         if t.iso >= Isolation::RepeatableRead && t.snap.is_none() {
             t.snap = Some(st.txns.snapshot_own(t.own.clone(), t.cid));
-            if t.iso == Isolation::Serializable && !t.read_only {
+            // Read-only transactions take part too: a reader can be the
+            // first link of a dangerous structure (the read-only anomaly).
+            if t.iso == Isolation::Serializable {
                 let sid = st.ssi.begin();
                 for x in t.own.iter() {
                     st.ssi.add_xid(sid, *x);
