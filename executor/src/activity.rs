@@ -350,6 +350,36 @@ impl crate::session::Session {
                 });
                 Some(Ok(Value::Bool(true)))
             }
+            "txid_current" | "pg_current_xact_id" => Some(Ok(self
+                .top_xid(true)
+                .map(|x| Value::Int8(x as i64))
+                .unwrap_or(Value::Null))),
+            "txid_current_if_assigned" | "pg_current_xact_id_if_assigned" => Some(Ok(self
+                .top_xid(false)
+                .map(|x| Value::Int8(x as i64))
+                .unwrap_or(Value::Null))),
+            "txid_status" | "pg_xact_status" => {
+                let x = match args.first() {
+                    Some(Value::Int8(x)) => *x as u64,
+                    Some(Value::Int4(x)) => *x as u64,
+                    _ => return Some(Ok(Value::Null)),
+                };
+                let st = &self.db.st;
+                if x >= st.txns.next_xid() {
+                    return Some(Err(crate::ExecError::InvalidSetting(
+                        "transaction ID".into(),
+                        format!("{x} is in the future"),
+                    )));
+                }
+                let s = if st.txns.is_running(x) {
+                    "in progress"
+                } else if st.clog.get(x) == basalt_storage::clog::XidStatus::Committed {
+                    "committed"
+                } else {
+                    "aborted"
+                };
+                Some(Ok(Value::Text(s.into())))
+            }
             "pg_sleep" => {
                 let secs = match args.first() {
                     Some(Value::Float8(f)) => *f,

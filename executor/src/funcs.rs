@@ -244,7 +244,6 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
         }
         "pi" => return Ok(Value::Float8(std::f64::consts::PI)),
         "pg_is_in_recovery" => return Ok(Value::Bool(false)),
-        "txid_current" => return Ok(Value::Null),
         _ => {}
     }
     if a.iter().any(|v| v.is_null()) {

@@ -64,6 +64,7 @@ impl Database {
             pid,
             backend,
             tcfg,
+            lazy_xid: std::cell::Cell::new(None),
         }
     }
 }
@@ -133,6 +134,9 @@ pub struct Session {
     pub pid: i32,
     pub backend: Arc<Backend>,
     pub(crate) tcfg: TxnSettings,
+    /// An xid txid_current() had to assign in the middle of a statement
+    /// (evaluation only reads the session); joins the transaction after it.
+    pub(crate) lazy_xid: std::cell::Cell<Option<basalt_storage::Xid>>,
 }
 
 impl Drop for Session {
@@ -508,6 +512,7 @@ impl Session {
             self.db.registry.set_deadline(&self.backend, timeout);
         }
         let res = self.execute_in_txn(stmt, params, sink);
+        self.adopt_lazy_xid();
         if timeout.is_some() {
             self.db.registry.set_deadline(&self.backend, None);
         }

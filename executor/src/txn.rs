@@ -244,6 +244,46 @@ impl Session {
         cur
     }
 
+    /// Makes an xid assigned by txid_current() the transaction's own.
+    pub(crate) fn adopt_lazy_xid(&mut self) {
+        let Some(x) = self.lazy_xid.take() else {
+            return;
+        };
+        let st = self.db.st.clone();
+        let Some(t) = self.txn.as_mut() else {
+            let _ = st.abort(&[x]);
+            return;
+        };
+        if t.xid.is_some() {
+            let _ = st.abort(&[x]);
+            return;
+        }
+        t.xid = Some(x);
+        let own = Arc::make_mut(&mut t.own);
+        own.push(x);
+        own.sort_unstable();
+        if let Some(sid) = t.sid {
+            st.ssi.add_xid(sid, x);
+        }
+        self.backend.activity.lock().backend_xid = Some(x);
+    }
+
+    /// The top-level xid, assigning one if `assign` (txid_current()).
+    pub(crate) fn top_xid(&self, assign: bool) -> Option<Xid> {
+        if let Some(x) = self.txn.as_ref().and_then(|t| t.xid) {
+            return Some(x);
+        }
+        if let Some(x) = self.lazy_xid.get() {
+            return Some(x);
+        }
+        if !assign {
+            return None;
+        }
+        let x = self.db.st.begin(self.pid);
+        self.lazy_xid.set(Some(x));
+        Some(x)
+    }
+
     /// The snapshot a statement runs in.
     pub(crate) fn snapshot(&self) -> Snapshot {
         match &self.txn {

@@ -3060,7 +3060,11 @@ fn function_type(name: &str, args: &[DataType]) -> Result<DataType> {
         | "pg_table_size"
         | "pg_indexes_size"
         | "pg_database_size"
-        | "txid_current" => DataType::Int8,
+        | "txid_current"
+        | "txid_current_if_assigned"
+        | "pg_current_xact_id"
+        | "pg_current_xact_id_if_assigned" => DataType::Int8,
+        "txid_status" | "pg_xact_status" => DataType::Text,
         "date_trunc" => args.get(1).copied().unwrap_or(DataType::Timestamp),
         "extract" | "date_part" => DataType::Numeric(None),
         "gen_random_uuid" => DataType::Text,
