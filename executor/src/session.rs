@@ -168,6 +168,10 @@ impl Session {
             .iter()
             .find(|(n, _)| n.to_lowercase() == k)
             .map(|(_, v)| v.clone())
+            .or_else(|| {
+                let d = crate::txn::builtin_default(&k);
+                (!d.is_empty()).then(|| d.to_string())
+            })
     }
 
     /// SET name = value (None: DEFAULT). Returns the ParameterStatus to
@@ -310,6 +314,37 @@ impl Session {
                     .unwrap_or(k.clone());
                 (disp, v)
             }))
+    }
+
+    /// The session's own value of a setting (None: the server's).
+    pub(crate) fn raw_setting(&self, k: &str) -> Option<String> {
+        self.settings.get(k).cloned()
+    }
+
+    pub(crate) fn settings_snapshot(&self) -> (HashMap<String, String>, TxnSettings) {
+        (self.settings.clone(), self.tcfg.clone())
+    }
+
+    pub(crate) fn restore_settings(
+        &mut self,
+        settings: HashMap<String, String>,
+        tcfg: TxnSettings,
+    ) {
+        self.settings = settings;
+        self.tcfg = tcfg;
+    }
+
+    /// Puts one setting back to a session value (None: the server's).
+    pub(crate) fn restore_setting(&mut self, k: &str, prev: Option<String>) {
+        match prev {
+            Some(v) => {
+                let _ = self.set_setting(k, Some(&v));
+            }
+            None => {
+                let _ = self.set_setting(k, None);
+                self.settings.remove(k);
+            }
+        }
     }
 
     pub fn all_settings(&self) -> Vec<(String, String)> {
@@ -706,10 +741,7 @@ impl Session {
                 self.txn.as_mut().expect("in txn").drop_on_commit.push(ix.filenode);
                 ok("DROP INDEX")
             }
-            Statement::Set { name, value, local: _ } => {
-                let status = self.set_setting(name, value.as_deref())?;
-                Ok(ExecResult { tag: "SET".into(), parameter_status: status, ..Default::default() })
-            }
+            Statement::Set { name, value, local } => self.set_in_txn(name, value.as_deref(), *local),
             Statement::Show { name } => {
                 let k = setting_key(name);
                 if k == "all" {

@@ -12,6 +12,7 @@ use basalt_catalog::TableDef;
 use basalt_planner::{Plan, Statement, TxnMode};
 use basalt_storage::ssi::Sid;
 use basalt_storage::{Snapshot, StorageError, TableLockMode, WaitCtx, WaitPolicy, Xid};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -77,6 +78,11 @@ pub(crate) struct Txn {
     /// LEVEL must come first).
     pub started: bool,
     pub savepoints: Vec<Savepoint>,
+    /// Session settings as they were before the block's first SET: a
+    /// rollback puts them back (SET is transactional, as in PostgreSQL).
+    pub settings_backup: Option<(HashMap<String, String>, TxnSettings)>,
+    /// SET LOCAL: each such setting's value to return to at commit.
+    pub local_prev: Vec<(String, Option<String>)>,
 }
 
 /// Settings a session consults on every statement, parsed once when set.
@@ -204,6 +210,8 @@ impl Session {
                 sid: None,
                 started: false,
                 savepoints: vec![],
+                settings_backup: None,
+                local_prev: vec![],
             });
             self.backend.activity.lock().xact_start = Some(chrono::Utc::now());
         }
@@ -330,6 +338,15 @@ impl Session {
         let st = self.db.st.clone();
         let mut res = Ok(());
         let committing = commit && !t.aborted;
+        if !committing {
+            if let Some((settings, tcfg)) = t.settings_backup.clone() {
+                self.restore_settings(settings, tcfg);
+            }
+        } else {
+            for (k, prev) in t.local_prev.iter().rev() {
+                self.restore_setting(k, prev.clone());
+            }
+        }
         if committing {
             if let Some(sid) = t.sid {
                 res = st.ssi.pre_commit(sid).map_err(ExecError::from);
@@ -406,6 +423,44 @@ impl Session {
             st.ssi.end(sid, false);
         }
         st.locks.release_all(self.pid);
+    }
+
+    /// SET [LOCAL] inside the transaction machinery: remembers what a
+    /// rollback (or, for LOCAL, the end of the transaction) must put back.
+    pub(crate) fn set_in_txn(
+        &mut self,
+        name: &str,
+        value: Option<&str>,
+        local: bool,
+    ) -> Result<ExecResult> {
+        let mut r = ExecResult {
+            tag: "SET".into(),
+            ..Default::default()
+        };
+        let k = name.to_lowercase();
+        let in_block = self.in_transaction_block();
+        if local && !in_block {
+            r.notices
+                .push("WARNING: SET LOCAL can only be used in transaction blocks".into());
+            return Ok(r);
+        }
+        if in_block {
+            let before = self.raw_setting(&k);
+            let (settings, tcfg) = self.settings_snapshot();
+            let t = self.txn.as_mut().expect("in a block");
+            if t.settings_backup.is_none() {
+                t.settings_backup = Some((settings, tcfg));
+            }
+            match t.local_prev.iter_mut().find(|(n, _)| *n == k) {
+                // A session-level SET after SET LOCAL: commit keeps it.
+                Some(p) if !local => p.1 = value.map(str::to_string),
+                Some(_) => {}
+                None if local => t.local_prev.push((k.clone(), before)),
+                None => {}
+            }
+        }
+        r.parameter_status = self.set_setting(name, value)?;
+        Ok(r)
     }
 
     /// BEGIN [ISOLATION LEVEL ...] [READ ONLY | READ WRITE].
