@@ -220,7 +220,14 @@ impl crate::session::Session {
                     text("Lock"),
                     text(match w.target {
                         basalt_storage::lock::WaitTarget::Xid(_) => "transactionid",
-                        basalt_storage::lock::WaitTarget::Table(..) => "relation",
+                        basalt_storage::lock::WaitTarget::Lock(
+                            basalt_storage::LockTag::Relation(_),
+                            _,
+                        ) => "relation",
+                        basalt_storage::lock::WaitTarget::Lock(
+                            basalt_storage::LockTag::Advisory { .. },
+                            _,
+                        ) => "advisory",
                     }),
                 ),
                 None if a.state == "idle" || a.state.starts_with("idle in") => {
@@ -265,28 +272,37 @@ impl crate::session::Session {
         let text = |s: &str| Value::Text(s.to_string());
         let db = Value::Int8(basalt_catalog::store::DATABASE_OID as i64);
         let mut out = Vec::new();
-        let row = |locktype: &str,
-                   rel: Option<u32>,
-                   xid: Option<u64>,
-                   pid: i32,
-                   mode: &str,
-                   granted: bool,
-                   wait: Option<chrono::DateTime<chrono::Utc>>| {
+        // (locktype, relation, classid, objid, objsubid, xid, pid, mode, granted, wait)
+        type Lock<'a> = (
+            &'a str,
+            Option<u32>,
+            Option<u32>,
+            Option<u32>,
+            Option<i16>,
+            Option<u64>,
+            i32,
+            &'a str,
+            bool,
+            Option<chrono::DateTime<chrono::Utc>>,
+        );
+        let row = |l: Lock<'_>| {
+            let (locktype, rel, classid, objid, objsubid, xid, pid, mode, granted, wait) = l;
+            let oid = |o: Option<u32>| o.map(|r| Value::Int8(r as i64)).unwrap_or(Value::Null);
             vec![
                 text(locktype),
-                if rel.is_some() {
+                if rel.is_some() || classid.is_some() {
                     db.clone()
                 } else {
                     Value::Null
                 },
-                rel.map(|r| Value::Int8(r as i64)).unwrap_or(Value::Null),
+                oid(rel),
                 Value::Null,
                 Value::Null,
                 Value::Null,
                 xid.map(|x| text(&x.to_string())).unwrap_or(Value::Null),
-                Value::Null,
-                Value::Null,
-                Value::Null,
+                oid(classid),
+                oid(objid),
+                objsubid.map(Value::Int2).unwrap_or(Value::Null),
                 text(&format!("{pid}/1")),
                 Value::Int4(pid),
                 text(mode),
@@ -301,23 +317,71 @@ impl crate::session::Session {
             let wait = l.wait_start.map(|s| {
                 utc - chrono::Duration::from_std(now.duration_since(s)).unwrap_or_default()
             });
-            let (lt, rel) = match (l.relation, l.xid) {
-                (Some(r), _) if r == crate::txn::DDL_LOCK_REL => ("object", None),
-                (Some(r), _) => ("relation", Some(r)),
-                (None, _) => ("transactionid", None),
-            };
-            out.push(row(lt, rel, l.xid, l.pid, l.mode, l.granted, wait));
+            use basalt_storage::LockTag;
+            out.push(row(match l.tag {
+                Some(LockTag::Relation(r)) if r == crate::txn::DDL_LOCK_REL => (
+                    "object",
+                    None,
+                    Some(1259),
+                    Some(0),
+                    Some(0),
+                    None,
+                    l.pid,
+                    l.mode,
+                    l.granted,
+                    wait,
+                ),
+                Some(LockTag::Relation(r)) => (
+                    "relation",
+                    Some(r),
+                    None,
+                    None,
+                    None,
+                    None,
+                    l.pid,
+                    l.mode,
+                    l.granted,
+                    wait,
+                ),
+                Some(LockTag::Advisory { key, pair }) => (
+                    "advisory",
+                    None,
+                    Some((key >> 32) as u32),
+                    Some(key as u32),
+                    Some(if pair { 2 } else { 1 }),
+                    None,
+                    l.pid,
+                    l.mode,
+                    l.granted,
+                    wait,
+                ),
+                None => (
+                    "transactionid",
+                    None,
+                    None,
+                    None,
+                    None,
+                    l.xid,
+                    l.pid,
+                    l.mode,
+                    l.granted,
+                    wait,
+                ),
+            }));
         }
         for (x, pid) in st.txns.running_xids() {
-            out.push(row(
+            out.push(row((
                 "transactionid",
+                None,
+                None,
+                None,
                 None,
                 Some(x),
                 pid,
                 "ExclusiveLock",
                 true,
                 None,
-            ));
+            )));
         }
         out
     }
@@ -380,6 +444,9 @@ impl crate::session::Session {
                 };
                 Some(Ok(Value::Text(s.into())))
             }
+            n if n.starts_with("pg_advisory") || n.starts_with("pg_try_advisory") => {
+                Some(self.advisory(n, args))
+            }
             "pg_sleep" => {
                 let secs = match args.first() {
                     Some(Value::Float8(f)) => *f,
@@ -407,3 +474,63 @@ impl crate::session::Session {
 }
 
 use basalt_catalog::Value;
+
+impl crate::session::Session {
+    /// pg_[try_]advisory_[xact_]lock[_shared], pg_advisory_unlock[_shared],
+    /// pg_advisory_unlock_all.
+    fn advisory(&self, name: &str, args: &[Value]) -> crate::Result<Value> {
+        use basalt_storage::{LockTag, TableLockMode, WaitPolicy};
+        let st = &self.db.st;
+        if name == "pg_advisory_unlock_all" {
+            st.locks.unlock_all_session(self.pid);
+            return Ok(Value::Text(String::new()));
+        }
+        let int = |v: &Value| -> Option<i64> {
+            match v {
+                Value::Int2(x) => Some(*x as i64),
+                Value::Int4(x) => Some(*x as i64),
+                Value::Int8(x) => Some(*x),
+                _ => None,
+            }
+        };
+        let tag = match args {
+            [k] => match int(k) {
+                Some(k) => LockTag::Advisory {
+                    key: k as u64,
+                    pair: false,
+                },
+                None => return Ok(Value::Null),
+            },
+            [a, b] => match (int(a), int(b)) {
+                (Some(a), Some(b)) => LockTag::Advisory {
+                    key: ((a as u32 as u64) << 32) | (b as u32 as u64),
+                    pair: true,
+                },
+                _ => return Ok(Value::Null),
+            },
+            _ => return Ok(Value::Null),
+        };
+        let mode = if name.ends_with("_shared") {
+            TableLockMode::Share
+        } else {
+            TableLockMode::Exclusive
+        };
+        if name.starts_with("pg_advisory_unlock") {
+            return Ok(Value::Bool(st.locks.unlock_session(self.pid, tag, mode)));
+        }
+        let try_only = name.starts_with("pg_try_");
+        let session = !name.contains("_xact_");
+        let w = self.wait_ctx();
+        let policy = if try_only {
+            WaitPolicy::NoWait
+        } else {
+            WaitPolicy::Block
+        };
+        let got = st.locks.lock(tag, mode, &w, policy, session)?;
+        Ok(if try_only {
+            Value::Bool(got)
+        } else {
+            Value::Text(String::new())
+        })
+    }
+}

@@ -142,6 +142,7 @@ pub struct Session {
 impl Drop for Session {
     fn drop(&mut self) {
         let _ = self.finish(false);
+        self.db.st.locks.release_session(self.pid);
         self.db.registry.unregister(self.pid);
     }
 }

@@ -3011,8 +3011,19 @@ fn function_type(name: &str, args: &[DataType]) -> Result<DataType> {
         | "pg_is_in_recovery"
         | "pg_cancel_backend"
         | "pg_terminate_backend"
+        | "pg_try_advisory_lock"
+        | "pg_try_advisory_lock_shared"
+        | "pg_try_advisory_xact_lock"
+        | "pg_try_advisory_xact_lock_shared"
+        | "pg_advisory_unlock"
+        | "pg_advisory_unlock_shared"
         | "starts_with" => DataType::Bool,
-        "pg_sleep" => DataType::Text,
+        "pg_sleep"
+        | "pg_advisory_lock"
+        | "pg_advisory_lock_shared"
+        | "pg_advisory_xact_lock"
+        | "pg_advisory_xact_lock_shared"
+        | "pg_advisory_unlock_all" => DataType::Text,
         "now"
         | "statement_timestamp"
         | "transaction_timestamp"

@@ -27,7 +27,6 @@ struct Step {
 }
 
 struct Session {
-    name: String,
     setup: Vec<String>,
     teardown: Vec<String>,
 }
@@ -113,7 +112,6 @@ fn parse_spec(text: &str) -> Spec {
             }
             "session" => {
                 spec.sessions.push(Session {
-                    name: toks[i + 1].clone(),
                     setup: vec![],
                     teardown: vec![],
                 });

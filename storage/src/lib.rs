@@ -21,6 +21,6 @@ pub use btree::{BtreeScan, KeyRange};
 pub use engine::{Storage, StorageOptions, FIRST_USER_OID};
 pub use error::{Result, StorageError};
 pub use heap::{Fetched, RowWriter, Tid, WriteOutcome};
-pub use lock::{RowMode, TableLockMode, WaitCtx, WaitPolicy};
+pub use lock::{LockTag, RowMode, TableLockMode, WaitCtx, WaitPolicy};
 pub use smgr::RelId;
 pub use txn::{Pid, Snapshot, Xid, INVALID_XID};

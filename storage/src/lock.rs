@@ -164,11 +164,30 @@ impl WaitCtx<'_> {
     }
 }
 
+/// What a heavyweight lock is on: a relation, or an application-defined
+/// advisory key (pg_advisory_lock(bigint), or (int, int) pairs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LockTag {
+    Relation(u32),
+    Advisory { key: u64, pair: bool },
+}
+
 /// What a blocked backend waits for (pg_locks, pg_stat_activity).
 #[derive(Debug, Clone, PartialEq)]
 pub enum WaitTarget {
     Xid(Xid),
-    Table(u32, TableLockMode),
+    Lock(LockTag, TableLockMode),
+}
+
+/// A backend's hold on a lock: how many times at transaction level (released
+/// when the transaction ends) and at session level (advisory locks, released
+/// by unlock or when the session ends).
+#[derive(Debug, Clone)]
+struct Holder {
+    pid: Pid,
+    mode: TableLockMode,
+    xact: u32,
+    session: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -180,9 +199,8 @@ pub struct Waiting {
 
 #[derive(Default)]
 struct State {
-    /// Relation OID → holders (backend, mode, count).
-    tables: HashMap<u32, Vec<(Pid, TableLockMode, u32)>>,
-    held_by: HashMap<Pid, HashSet<u32>>,
+    locks: HashMap<LockTag, Vec<Holder>>,
+    held_by: HashMap<Pid, HashSet<LockTag>>,
     waits: HashMap<Pid, Waiting>,
     rows: HashMap<(RelId, Tid), Vec<(Xid, RowMode)>>,
     rows_by_xid: HashMap<Xid, Vec<(RelId, Tid)>>,
@@ -198,7 +216,7 @@ pub struct LockManager {
 #[derive(Debug, Clone)]
 pub struct LockInfo {
     pub pid: Pid,
-    pub relation: Option<u32>,
+    pub tag: Option<LockTag>,
     pub xid: Option<Xid>,
     pub mode: &'static str,
     pub granted: bool,
@@ -222,18 +240,32 @@ impl LockManager {
         w: &WaitCtx<'_>,
         policy: WaitPolicy,
     ) -> Result<bool> {
+        self.lock(LockTag::Relation(rel), mode, w, policy, false)
+    }
+
+    /// Takes a lock for backend `w.pid`: at transaction level (released by
+    /// `release_all`) or, with `session`, until `unlock`/`release_session`.
+    /// Returns false (without waiting) under NoWait when it is not free.
+    pub fn lock(
+        &self,
+        tag: LockTag,
+        mode: TableLockMode,
+        w: &WaitCtx<'_>,
+        policy: WaitPolicy,
+        session: bool,
+    ) -> Result<bool> {
         let start = Instant::now();
         let mut checked = false;
         let mut g = self.state.lock();
         loop {
             let blockers: Vec<Pid> = g
-                .tables
-                .get(&rel)
+                .locks
+                .get(&tag)
                 .map(|hs| {
                     let mut v: Vec<Pid> = hs
                         .iter()
-                        .filter(|(p, m, _)| *p != w.pid && mode.conflicts(*m))
-                        .map(|(p, _, _)| *p)
+                        .filter(|h| h.pid != w.pid && mode.conflicts(h.mode))
+                        .map(|h| h.pid)
                         .collect();
                     v.dedup();
                     v
@@ -241,12 +273,25 @@ impl LockManager {
                 .unwrap_or_default();
             if blockers.is_empty() {
                 g.waits.remove(&w.pid);
-                let hs = g.tables.entry(rel).or_default();
-                match hs.iter_mut().find(|(p, m, _)| *p == w.pid && *m == mode) {
-                    Some(h) => h.2 += 1,
-                    None => hs.push((w.pid, mode, 1)),
+                let hs = g.locks.entry(tag).or_default();
+                let h = match hs.iter_mut().position(|h| h.pid == w.pid && h.mode == mode) {
+                    Some(i) => &mut hs[i],
+                    None => {
+                        hs.push(Holder {
+                            pid: w.pid,
+                            mode,
+                            xact: 0,
+                            session: 0,
+                        });
+                        hs.last_mut().expect("pushed")
+                    }
+                };
+                if session {
+                    h.session += 1;
+                } else {
+                    h.xact += 1;
                 }
-                g.held_by.entry(w.pid).or_default().insert(rel);
+                g.held_by.entry(w.pid).or_default().insert(tag);
                 return Ok(true);
             }
             if policy != WaitPolicy::Block {
@@ -256,7 +301,7 @@ impl LockManager {
             g.waits.insert(
                 w.pid,
                 Waiting {
-                    target: WaitTarget::Table(rel, mode),
+                    target: WaitTarget::Lock(tag, mode),
                     on: blockers,
                     since,
                 },
@@ -270,36 +315,67 @@ impl LockManager {
         }
     }
 
-    /// Whether backend `pid` holds a lock on `rel` at least as strong as `mode`
-    /// in the sense of conflicting with everything `mode` does.
-    pub fn holds_table(&self, pid: Pid, rel: u32) -> Vec<TableLockMode> {
-        let g = self.state.lock();
-        g.tables
-            .get(&rel)
-            .map(|hs| {
-                hs.iter()
-                    .filter(|(p, _, _)| *p == pid)
-                    .map(|(_, m, _)| *m)
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    /// Releases every table lock of backend `pid` (its transaction ended).
-    pub fn release_all(&self, pid: Pid) {
+    /// Drops holds of `pid` that `keep` says to drop; wakes waiters.
+    fn release_where(&self, pid: Pid, mut change: impl FnMut(&LockTag, &mut Holder)) {
         let mut g = self.state.lock();
-        if let Some(rels) = g.held_by.remove(&pid) {
-            for rel in rels {
-                if let Some(hs) = g.tables.get_mut(&rel) {
-                    hs.retain(|(p, _, _)| *p != pid);
-                    if hs.is_empty() {
-                        g.tables.remove(&rel);
-                    }
+        let Some(tags) = g.held_by.remove(&pid) else {
+            return;
+        };
+        let mut still = HashSet::new();
+        for tag in tags {
+            if let Some(hs) = g.locks.get_mut(&tag) {
+                for h in hs.iter_mut().filter(|h| h.pid == pid) {
+                    change(&tag, h);
+                }
+                hs.retain(|h| h.xact > 0 || h.session > 0);
+                if hs.iter().any(|h| h.pid == pid) {
+                    still.insert(tag);
+                }
+                if hs.is_empty() {
+                    g.locks.remove(&tag);
                 }
             }
-            drop(g);
-            self.released.notify_all();
         }
+        if !still.is_empty() {
+            g.held_by.insert(pid, still);
+        }
+        drop(g);
+        self.released.notify_all();
+    }
+
+    /// Releases the transaction-level locks of backend `pid` (its
+    /// transaction ended); session-level advisory locks stay.
+    pub fn release_all(&self, pid: Pid) {
+        self.release_where(pid, |_, h| h.xact = 0);
+    }
+
+    /// Releases everything backend `pid` holds (the session ended).
+    pub fn release_session(&self, pid: Pid) {
+        self.release_where(pid, |_, h| {
+            h.xact = 0;
+            h.session = 0;
+        });
+    }
+
+    /// pg_advisory_unlock_all: the session-level advisory locks of `pid`.
+    pub fn unlock_all_session(&self, pid: Pid) {
+        self.release_where(pid, |tag, h| {
+            if matches!(tag, LockTag::Advisory { .. }) {
+                h.session = 0;
+            }
+        });
+    }
+
+    /// Drops one session-level hold of `tag` in `mode`; false if there was none.
+    pub fn unlock_session(&self, pid: Pid, tag: LockTag, mode: TableLockMode) -> bool {
+        let mut found = false;
+        self.release_where(pid, |t, h| {
+            if !found && *t == tag && h.mode == mode && h.session > 0 {
+                h.session -= 1;
+                found = true;
+            }
+        });
+        found
     }
 
     /// Raises errors for an interrupted, timed-out or deadlocked wait.
@@ -406,13 +482,13 @@ impl LockManager {
     pub fn table_locks(&self) -> Vec<LockInfo> {
         let g = self.state.lock();
         let mut out = Vec::new();
-        for (rel, hs) in &g.tables {
-            for (pid, mode, _) in hs {
+        for (tag, hs) in &g.locks {
+            for h in hs {
                 out.push(LockInfo {
-                    pid: *pid,
-                    relation: Some(*rel),
+                    pid: h.pid,
+                    tag: Some(*tag),
                     xid: None,
-                    mode: mode.name(),
+                    mode: h.mode.name(),
                     granted: true,
                     wait_start: None,
                 });
@@ -420,9 +496,9 @@ impl LockManager {
         }
         for (pid, w) in &g.waits {
             match w.target {
-                WaitTarget::Table(rel, mode) => out.push(LockInfo {
+                WaitTarget::Lock(tag, mode) => out.push(LockInfo {
                     pid: *pid,
-                    relation: Some(rel),
+                    tag: Some(tag),
                     xid: None,
                     mode: mode.name(),
                     granted: false,
@@ -430,7 +506,7 @@ impl LockManager {
                 }),
                 WaitTarget::Xid(x) => out.push(LockInfo {
                     pid: *pid,
-                    relation: None,
+                    tag: None,
                     xid: Some(x),
                     mode: "ShareLock",
                     granted: false,
