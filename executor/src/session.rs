@@ -161,6 +161,13 @@ impl Session {
 
     pub fn setting(&self, name: &str) -> Option<String> {
         let k = setting_key(name);
+        match k.as_str() {
+            "transaction_isolation" => return Some(self.isolation().name().to_string()),
+            "transaction_read_only" => {
+                return Some(if self.read_only() { "on" } else { "off" }.to_string())
+            }
+            _ => {}
+        }
         if let Some(v) = self.settings.get(&k) {
             return Some(v.clone());
         }
@@ -490,7 +497,9 @@ impl Session {
         if self.in_failed_transaction()
             && !matches!(
                 stmt,
-                Statement::Commit | Statement::Rollback | Statement::RollbackToSavepoint(_)
+                Statement::Commit { .. }
+                    | Statement::Rollback { .. }
+                    | Statement::RollbackToSavepoint(_)
             )
         {
             return Err(ExecError::InFailedTransaction);
@@ -500,35 +509,8 @@ impl Session {
         }
         match stmt {
             Statement::Begin(modes) => return self.begin(modes),
-            Statement::Commit => {
-                let mut r = ExecResult {
-                    tag: "COMMIT".into(),
-                    ..Default::default()
-                };
-                if !self.in_transaction_block() {
-                    r.notices
-                        .push("WARNING: there is no transaction in progress".into());
-                }
-                if self.in_failed_transaction() {
-                    r.tag = "ROLLBACK".into();
-                    self.finish(false)?;
-                } else {
-                    self.finish(true)?;
-                }
-                return Ok(r);
-            }
-            Statement::Rollback => {
-                let mut r = ExecResult {
-                    tag: "ROLLBACK".into(),
-                    ..Default::default()
-                };
-                if !self.in_transaction_block() {
-                    r.notices
-                        .push("WARNING: there is no transaction in progress".into());
-                }
-                self.finish(false)?;
-                return Ok(r);
-            }
+            Statement::Commit { chain } => return self.end_block(true, *chain),
+            Statement::Rollback { chain } => return self.end_block(false, *chain),
             Statement::Savepoint(n) => return self.savepoint(n),
             Statement::ReleaseSavepoint(n) => return self.release_savepoint(n),
             Statement::RollbackToSavepoint(n) => return self.rollback_to_savepoint(n),
@@ -825,8 +807,8 @@ impl Session {
                 ok("LOCK TABLE")
             }
             Statement::Begin(_)
-            | Statement::Commit
-            | Statement::Rollback
+            | Statement::Commit { .. }
+            | Statement::Rollback { .. }
             | Statement::Savepoint(_)
             | Statement::ReleaseSavepoint(_)
             | Statement::RollbackToSavepoint(_)

@@ -463,6 +463,41 @@ impl Session {
         Ok(r)
     }
 
+    /// COMMIT / ROLLBACK [AND CHAIN]: ends the block; AND CHAIN starts a
+    /// new one with the same characteristics. COMMIT of a failed block
+    /// rolls back.
+    pub(crate) fn end_block(&mut self, commit: bool, chain: bool) -> Result<ExecResult> {
+        let what = if commit { "COMMIT" } else { "ROLLBACK" };
+        let mut r = ExecResult {
+            tag: what.into(),
+            ..Default::default()
+        };
+        if !self.in_transaction_block() {
+            if chain {
+                return Err(ExecError::NoActiveSqlTransaction(format!(
+                    "{what} AND CHAIN can only be used in transaction blocks"
+                )));
+            }
+            r.notices
+                .push("WARNING: there is no transaction in progress".into());
+        }
+        let kept = self.txn.as_ref().map(|t| (t.iso, t.read_only));
+        if commit && self.in_failed_transaction() {
+            r.tag = "ROLLBACK".into();
+            self.finish(false)?;
+        } else {
+            self.finish(commit)?;
+        }
+        if let (true, Some((iso, ro))) = (chain, kept) {
+            self.ensure_txn();
+            let t = self.txn.as_mut().expect("ensured");
+            t.explicit = true;
+            t.iso = iso;
+            t.read_only = ro;
+        }
+        Ok(r)
+    }
+
     /// BEGIN [ISOLATION LEVEL ...] [READ ONLY | READ WRITE].
     pub(crate) fn begin(&mut self, modes: &[TxnMode]) -> Result<ExecResult> {
         let mut r = ExecResult {

@@ -59,11 +59,17 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>, ParseError> {
         sql
     };
     let mut p = Parser::new(&dialect).with_recursion_limit(200);
-    p = if sql.len() < 1 << 20 && sql.to_ascii_lowercase().contains("key") {
+    let lower = if sql.len() < 1 << 20 {
+        sql.to_ascii_lowercase()
+    } else {
+        String::new()
+    };
+    p = if lower.contains("key") || lower.contains("deferrable") {
         let mut toks = sqlparser::tokenizer::Tokenizer::new(&dialect, sql)
             .tokenize_with_location()
             .map_err(|e| ParseError(e.to_string()))?;
         mark_key_locks(&mut toks);
+        strip_deferrable(&mut toks);
         p.with_tokens_with_locations(toks)
     } else {
         p.try_with_sql(sql)?
@@ -162,6 +168,79 @@ fn mark_key_locks(toks: &mut Vec<sqlparser::tokenizer::TokenWithSpan>) {
             mk(Token::Whitespace(Whitespace::Space)),
         ];
         toks.splice(from..end, repl);
+    }
+}
+
+/// `[NOT] DEFERRABLE` in BEGIN / START TRANSACTION / SET TRANSACTION / SET
+/// SESSION CHARACTERISTICS is accepted and has no effect (sqlparser does not
+/// know it): a deferrable transaction runs as a plain serializable one.
+fn strip_deferrable(toks: &mut Vec<sqlparser::tokenizer::TokenWithSpan>) {
+    let word = |t: &Token, w: &str| matches!(t, Token::Word(x) if x.quote_style.is_none() && x.value.eq_ignore_ascii_case(w));
+    let mut i = 0;
+    let mut stmt_start = true;
+    let mut txn_stmt = false;
+    let mut first_words: Vec<String> = Vec::new();
+    while i < toks.len() {
+        let t = toks[i].token.clone();
+        match &t {
+            Token::Whitespace(_) => {}
+            Token::SemiColon => {
+                stmt_start = true;
+                txn_stmt = false;
+                first_words.clear();
+            }
+            _ => {
+                if stmt_start || first_words.len() < 2 {
+                    if let Token::Word(w) = &t {
+                        first_words.push(w.value.to_ascii_lowercase());
+                    }
+                    stmt_start = false;
+                    txn_stmt = matches!(
+                        first_words.first().map(String::as_str),
+                        Some("begin" | "start")
+                    ) || (first_words.first().map(String::as_str) == Some("set")
+                        && matches!(
+                            first_words.get(1).map(String::as_str),
+                            Some("transaction" | "session") | None
+                        ));
+                }
+                if txn_stmt && word(&t, "deferrable") {
+                    // Drop a NOT just before it too.
+                    let mut j = i;
+                    let mut from = i;
+                    while j > 0 {
+                        j -= 1;
+                        match &toks[j].token {
+                            Token::Whitespace(_) => continue,
+                            tk if word(tk, "not") => from = j,
+                            _ => {}
+                        }
+                        break;
+                    }
+                    // And the comma that joined it to the other modes.
+                    let mut to = i;
+                    let mut k = from;
+                    while k > 0 && matches!(toks[k - 1].token, Token::Whitespace(_)) {
+                        k -= 1;
+                    }
+                    if k > 0 && toks[k - 1].token == Token::Comma {
+                        from = k - 1;
+                    } else {
+                        let mut k = i + 1;
+                        while k < toks.len() && matches!(toks[k].token, Token::Whitespace(_)) {
+                            k += 1;
+                        }
+                        if k < toks.len() && toks[k].token == Token::Comma {
+                            to = k;
+                        }
+                    }
+                    toks.drain(from..=to);
+                    i = from;
+                    continue;
+                }
+            }
+        }
+        i += 1;
     }
 }
 

@@ -373,10 +373,11 @@ impl Binder<'_> {
                 })
             }
             S::StartTransaction { modes, .. } => Ok(Statement::Begin(txn_modes(modes))),
-            S::Commit { .. } => Ok(Statement::Commit),
+            S::Commit { chain, .. } => Ok(Statement::Commit { chain: *chain }),
             S::Rollback {
-                savepoint: None, ..
-            } => Ok(Statement::Rollback),
+                savepoint: None,
+                chain,
+            } => Ok(Statement::Rollback { chain: *chain }),
             S::Rollback {
                 savepoint: Some(n), ..
             } => Ok(Statement::RollbackToSavepoint(ident(n))),

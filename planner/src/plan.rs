@@ -373,8 +373,14 @@ pub enum Statement {
         index: usize,
     },
     Begin(Vec<TxnMode>),
-    Commit,
-    Rollback,
+    /// COMMIT [AND CHAIN]
+    Commit {
+        chain: bool,
+    },
+    /// ROLLBACK [AND CHAIN]
+    Rollback {
+        chain: bool,
+    },
     Savepoint(String),
     ReleaseSavepoint(String),
     RollbackToSavepoint(String),
