@@ -10,6 +10,9 @@ use rust_decimal::Decimal;
 use std::cmp::Ordering;
 
 /// What evaluation needs besides the row.
+/// Evaluates a function that acts on the server; None for other names.
+pub type AdminFn<'a> = dyn Fn(&str, &[Value]) -> Option<Result<Value>> + 'a;
+
 pub struct EvalCtx<'a> {
     pub params: &'a [Value],
     pub now: chrono::DateTime<chrono::Utc>,
@@ -23,7 +26,7 @@ pub struct EvalCtx<'a> {
     pub schema: &'a basalt_catalog::Schema,
     pub backend_pid: i32,
     /// Functions acting on the server (pg_cancel_backend, pg_sleep, ...).
-    pub admin: &'a dyn Fn(&str, &[Value]) -> Option<Result<Value>>,
+    pub admin: &'a AdminFn<'a>,
 }
 
 /// The row a subquery is evaluated on, then the rows enclosing it.

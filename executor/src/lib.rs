@@ -3,12 +3,17 @@
 //! sqllogictest runner and tests all use.
 
 pub mod activity;
+mod copy;
+mod dml;
 pub mod error;
 pub mod eval;
 pub mod exec;
 pub mod funcs;
+mod locks;
 pub mod regex;
+mod savepoint;
 pub mod session;
+mod settings;
 mod sqlstate;
 pub mod txn;
 

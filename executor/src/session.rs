@@ -5,16 +5,15 @@
 //! statement (READ COMMITTED) with a command id per statement.
 
 use crate::activity::{Backend, Registry};
+use crate::copy::copy_format_row;
+use crate::dml::{col_names, index_key, key_text};
 use crate::error::{ExecError, Result};
-use crate::eval::{cast_keep_type, eval, EvalCtx};
-use crate::exec::{self, Ctx, Row, TableScan};
-use crate::txn::{Isolation, Txn, TxnSettings};
-use basalt_catalog::types::{encode_key, encode_row};
+use crate::eval::EvalCtx;
+use crate::exec::{self, Ctx, Row};
+use crate::txn::{Txn, TxnSettings};
 use basalt_catalog::{Catalog, DataType, IndexDef, Schema, TableDef, Value};
-use basalt_planner::{CopyFormat, CopyOptions, Field, Plan, Query, Statement, Target};
-use basalt_storage::{
-    KeyRange, Snapshot, Storage, StorageError, StorageOptions, Tid, WaitPolicy, WriteOutcome,
-};
+use basalt_planner::{CopyOptions, Field, Plan, Statement};
+use basalt_storage::{Snapshot, Storage, StorageError, StorageOptions};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
@@ -128,7 +127,7 @@ pub struct CopyIn {
 pub struct Session {
     pub db: Arc<Database>,
     pub(crate) txn: Option<Txn>,
-    settings: HashMap<String, String>,
+    pub(crate) settings: HashMap<String, String>,
     /// Raised to interrupt the running statement (see `backend` for why).
     pub cancel: Arc<AtomicBool>,
     pub pid: i32,
@@ -147,7 +146,7 @@ impl Drop for Session {
     }
 }
 
-fn setting_key(n: &str) -> String {
+pub(crate) fn setting_key(n: &str) -> String {
     n.to_lowercase()
 }
 
@@ -157,221 +156,6 @@ impl Session {
     }
     pub fn in_failed_transaction(&self) -> bool {
         self.txn.as_ref().is_some_and(|t| t.aborted)
-    }
-
-    pub fn setting(&self, name: &str) -> Option<String> {
-        let k = setting_key(name);
-        match k.as_str() {
-            "transaction_isolation" => return Some(self.isolation().name().to_string()),
-            "transaction_read_only" => {
-                return Some(if self.read_only() { "on" } else { "off" }.to_string())
-            }
-            _ => {}
-        }
-        if let Some(v) = self.settings.get(&k) {
-            return Some(v.clone());
-        }
-        self.db
-            .settings
-            .iter()
-            .find(|(n, _)| n.to_lowercase() == k)
-            .map(|(_, v)| v.clone())
-            .or_else(|| {
-                let d = crate::txn::builtin_default(&k);
-                (!d.is_empty()).then(|| d.to_string())
-            })
-    }
-
-    /// SET name = value (None: DEFAULT). Returns the ParameterStatus to
-    /// send when the client tracks this setting.
-    pub fn set_setting(
-        &mut self,
-        name: &str,
-        value: Option<&str>,
-    ) -> Result<Option<(String, String)>> {
-        let k = setting_key(name);
-        if k == "all" && value.is_none() {
-            // RESET ALL: every session setting back to the server's.
-            self.settings.clear();
-            let mut tcfg = TxnSettings::default();
-            for (k, v) in &self.db.settings {
-                let _ = tcfg.apply(&k.to_lowercase(), v);
-            }
-            tcfg.synchronous_commit = None;
-            self.tcfg = tcfg;
-            return Ok(None);
-        }
-        const SESSION_ONLY: &[&str] = &[
-            "transaction_isolation",
-            "default_transaction_isolation",
-            "search_path",
-            "application_name",
-            "extra_float_digits",
-            "client_min_messages",
-            "statement_timeout",
-            "lock_timeout",
-            "idle_in_transaction_session_timeout",
-            "intervalstyle",
-            "bytea_output",
-            "row_security",
-            "default_transaction_read_only",
-            "transaction_read_only",
-            "deadlock_timeout",
-            "synchronous_commit",
-            "work_mem",
-            "maintenance_work_mem",
-            "client_encoding",
-            "datestyle",
-            "timezone",
-        ];
-        const RESTART: &[&str] = &[
-            "shared_buffers",
-            "port",
-            "listen_addresses",
-            "max_connections",
-            "data_directory",
-            "ssl",
-            "ssl_cert_file",
-            "ssl_key_file",
-            "password_file",
-        ];
-        const RELOAD: &[&str] = &[
-            "checkpoint_timeout",
-            "wal_writer_delay",
-            "max_wal_size",
-            "fsync",
-            "log_format",
-        ];
-        if RESTART.contains(&k.as_str()) {
-            return Err(ExecError::CantChangeSetting(format!(
-                "parameter \"{k}\" cannot be changed without restarting the server"
-            )));
-        }
-        if RELOAD.contains(&k.as_str()) {
-            return Err(ExecError::CantChangeSetting(format!(
-                "parameter \"{k}\" cannot be changed now"
-            )));
-        }
-        if !SESSION_ONLY.contains(&k.as_str()) {
-            return Err(match self.setting(&k) {
-                Some(_) => {
-                    ExecError::CantChangeSetting(format!("parameter \"{k}\" cannot be changed"))
-                }
-                None => ExecError::UnknownSetting(name.to_string()),
-            });
-        }
-        let v = match value {
-            Some(v) => v.to_string(),
-            None => self
-                .db
-                .settings
-                .iter()
-                .find(|(n, _)| n.to_lowercase() == k)
-                .map(|(_, v)| v.clone())
-                .unwrap_or_else(|| crate::txn::builtin_default(&k).to_string()),
-        };
-        if k == "client_encoding"
-            && !matches!(v.to_uppercase().as_str(), "UTF8" | "UTF-8" | "UNICODE")
-        {
-            return Err(ExecError::InvalidSetting(name.to_string(), v));
-        }
-        if k == "timezone"
-            && !matches!(
-                v.to_uppercase().as_str(),
-                "UTC" | "GMT" | "ETC/UTC" | "Z" | "+00" | "0"
-            )
-        {
-            return Err(ExecError::InvalidSetting(name.to_string(), v));
-        }
-        let v = if k == "client_encoding" {
-            "UTF8".to_string()
-        } else {
-            v
-        };
-        if k == "transaction_isolation" || k == "transaction_read_only" {
-            let mode = if k == "transaction_isolation" {
-                basalt_planner::TxnMode::Isolation(v.clone())
-            } else {
-                basalt_planner::TxnMode::ReadOnly(
-                    basalt_catalog::cast::parse_bool(&v)
-                        .ok_or_else(|| ExecError::InvalidSetting(name.to_string(), v.clone()))?,
-                )
-            };
-            self.set_transaction(&[mode], false)?;
-            return Ok(None);
-        }
-        if self.tcfg.apply(&k, &v).is_err() {
-            return Err(ExecError::InvalidSetting(name.to_string(), v));
-        }
-        if k == "default_transaction_isolation" {
-            let iso = Isolation::parse(&v).expect("checked by apply");
-            self.settings.insert(k.clone(), iso.name().to_string());
-            return Ok(None);
-        }
-        self.settings.insert(k.clone(), v.clone());
-        Ok(REPORTED_SETTINGS
-            .iter()
-            .any(|r| r.eq_ignore_ascii_case(&k))
-            .then(|| {
-                let disp = self
-                    .db
-                    .settings
-                    .iter()
-                    .find(|(n, _)| n.to_lowercase() == k)
-                    .map(|(n, _)| n.clone())
-                    .unwrap_or(k.clone());
-                (disp, v)
-            }))
-    }
-
-    /// The session's own value of a setting (None: the server's).
-    pub(crate) fn raw_setting(&self, k: &str) -> Option<String> {
-        self.settings.get(k).cloned()
-    }
-
-    pub(crate) fn settings_snapshot(&self) -> (HashMap<String, String>, TxnSettings) {
-        (self.settings.clone(), self.tcfg.clone())
-    }
-
-    pub(crate) fn restore_settings(
-        &mut self,
-        settings: HashMap<String, String>,
-        tcfg: TxnSettings,
-    ) {
-        self.settings = settings;
-        self.tcfg = tcfg;
-    }
-
-    /// Puts one setting back to a session value (None: the server's).
-    pub(crate) fn restore_setting(&mut self, k: &str, prev: Option<String>) {
-        match prev {
-            Some(v) => {
-                let _ = self.set_setting(k, Some(&v));
-            }
-            None => {
-                let _ = self.set_setting(k, None);
-                self.settings.remove(k);
-            }
-        }
-    }
-
-    pub fn all_settings(&self) -> Vec<(String, String)> {
-        let mut v: Vec<(String, String)> = self
-            .db
-            .settings
-            .iter()
-            .map(|(n, val)| {
-                (
-                    n.clone(),
-                    self.settings
-                        .get(&n.to_lowercase())
-                        .cloned()
-                        .unwrap_or(val.clone()),
-                )
-            })
-            .collect();
-        v.sort();
-        v
     }
 
     /// The schema this session sees now.
@@ -550,7 +334,11 @@ impl Session {
 
     /// Builds the context one statement runs in (snapshot, schema,
     /// parameters, settings, subqueries) and runs `f` in it.
-    fn with_ctx<R>(&self, params: &[Value], f: impl FnOnce(&Ctx<'_>) -> Result<R>) -> Result<R> {
+    pub(crate) fn with_ctx<R>(
+        &self,
+        params: &[Value],
+        f: impl FnOnce(&Ctx<'_>) -> Result<R>,
+    ) -> Result<R> {
         let snap = self.snapshot();
         let schema = self.schema()?;
         self.ctx_in(&snap, &schema, params, &[], f)
@@ -558,7 +346,7 @@ impl Session {
 
     /// Runs `f` in a context over a given snapshot and schema; `outer` holds
     /// the enclosing queries' current rows (innermost first) for a subquery.
-    fn ctx_in<R>(
+    pub(crate) fn ctx_in<R>(
         &self,
         snap: &Snapshot,
         schema: &Arc<Schema>,
@@ -597,7 +385,7 @@ impl Session {
     }
 
     /// Runs a subquery in its statement's snapshot.
-    fn run_subquery(
+    pub(crate) fn run_subquery(
         &self,
         snap: &Snapshot,
         schema: &Arc<Schema>,
@@ -611,7 +399,7 @@ impl Session {
         })
     }
 
-    fn statement_time(&self) -> chrono::DateTime<chrono::Utc> {
+    pub(crate) fn statement_time(&self) -> chrono::DateTime<chrono::Utc> {
         self.txn
             .as_ref()
             .map(|t| t.start)
@@ -620,7 +408,7 @@ impl Session {
 
     /// Runs a query plan, handing each row to `f` as it is produced;
     /// returns the number of rows.
-    fn for_each_row(
+    pub(crate) fn for_each_row(
         &self,
         plan: &Plan,
         params: &[Value],
@@ -638,7 +426,7 @@ impl Session {
     }
 
     /// Runs a query plan to completion and returns its rows.
-    fn run_query(&self, plan: &Plan, params: &[Value]) -> Result<Vec<Row>> {
+    pub(crate) fn run_query(&self, plan: &Plan, params: &[Value]) -> Result<Vec<Row>> {
         self.with_ctx(params, |cx| {
             let mut it = exec::build(plan, cx)?;
             exec::collect(it.as_mut(), cx)
@@ -816,7 +604,7 @@ impl Session {
         }
     }
 
-    fn cid(&self) -> u32 {
+    pub(crate) fn cid(&self) -> u32 {
         self.txn.as_ref().map(|t| t.cid).unwrap_or(0)
     }
 
@@ -965,536 +753,8 @@ impl Session {
             ..Default::default()
         })
     }
-
-    /// Checks NOT NULL, stores the row and its index entries.
-    fn insert_row(
-        &self,
-        table: &TableDef,
-        row: &[Value],
-        cx: &Ctx<'_>,
-        buf: &mut Vec<u8>,
-    ) -> Result<Tid> {
-        check_not_null(table, row)?;
-        buf.clear();
-        encode_row(row, buf);
-        let w = cx.writer(WaitPolicy::Block)?;
-        let tid = self.db.st.heap_insert(table.filenode, w.xid, w.cid, buf)?;
-        if let Some(sid) = cx.txn.sid {
-            self.db.st.ssi.conflict_in(sid, table.filenode, None)?;
-        }
-        self.insert_index_entries(table, row, None, tid, cx)?;
-        Ok(tid)
-    }
-
-    /// Adds `row`'s entries to every index of the table. `old` is the
-    /// version an UPDATE replaces: a unique key it leaves unchanged needs no
-    /// check (we hold that row, so no one else can hold its key).
-    fn insert_index_entries(
-        &self,
-        table: &TableDef,
-        row: &[Value],
-        old: Option<&[Value]>,
-        tid: Tid,
-        cx: &Ctx<'_>,
-    ) -> Result<()> {
-        let st = &self.db.st;
-        for ix in &table.indexes {
-            let key = index_key(row, &ix.columns);
-            if let Some(sid) = cx.txn.sid {
-                st.ssi.conflict_in_key(sid, ix.filenode, &key)?;
-            }
-            let same_key = old.is_some_and(|o| {
-                ix.columns
-                    .iter()
-                    .all(|&c| o[c].cmp_total(&row[c]) == std::cmp::Ordering::Equal)
-            });
-            if !ix.unique || same_key || ix.columns.iter().any(|&c| row[c].is_null()) {
-                st.btree_insert(ix.filenode, &key, tid)?;
-                continue;
-            }
-            loop {
-                let guard = st.unique_lock(ix.filenode, &key);
-                let mut wait = None;
-                let mut scan = st.btree_scan(ix.filenode, KeyRange::eq(key.clone()))?;
-                'outer: loop {
-                    let batch = st.btree_next(&mut scan)?;
-                    if batch.is_empty() {
-                        break;
-                    }
-                    for (k, other) in batch {
-                        if k != key || other == tid {
-                            continue;
-                        }
-                        match st.tuple_conflicts(table.filenode, other, &cx.snap.own)? {
-                            Ok(true) => {
-                                return Err(ExecError::UniqueViolation {
-                                    index: ix.name.clone(),
-                                    detail: format!(
-                                        "Key ({})=({}) already exists.",
-                                        col_names(table, &ix.columns),
-                                        key_text(row, &ix.columns)
-                                    ),
-                                })
-                            }
-                            Ok(false) => {}
-                            Err(x) => {
-                                wait = Some(x);
-                                break 'outer;
-                            }
-                        }
-                    }
-                }
-                match wait {
-                    Some(x) => {
-                        drop(guard);
-                        st.wait_for_xid(x, Some(&cx.txn.wait))?;
-                    }
-                    None => {
-                        st.btree_insert(ix.filenode, &key, tid)?;
-                        break;
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn returning_rows(
-        &self,
-        q: Option<&Query>,
-        row: &[Value],
-        cx: &Ctx<'_>,
-        out: &mut Vec<Row>,
-    ) -> Result<()> {
-        if let Some(Query {
-            plan: Plan::Project { exprs, .. },
-            ..
-        }) = q
-        {
-            out.push(
-                exprs
-                    .iter()
-                    .map(|e| eval(e, row, &cx.eval))
-                    .collect::<Result<Vec<_>>>()?,
-            );
-        }
-        Ok(())
-    }
-
-    fn insert(
-        &mut self,
-        table: &Arc<TableDef>,
-        source: &Plan,
-        returning: Option<&Query>,
-        params: &[Value],
-    ) -> Result<ExecResult> {
-        self.xid();
-        self.with_ctx(params, |cx| self.insert_rows(table, source, returning, cx))
-    }
-
-    fn insert_rows(
-        &self,
-        table: &TableDef,
-        source: &Plan,
-        returning: Option<&Query>,
-        cx: &Ctx<'_>,
-    ) -> Result<ExecResult> {
-        let mut it = exec::build(source, cx)?;
-        let mut n = 0u64;
-        let mut buf = Vec::new();
-        let mut ret = Vec::new();
-        while let Some(row) = it.next(cx)? {
-            let row = coerce_row(table, row)?;
-            self.insert_row(table, &row, cx, &mut buf)?;
-            self.returning_rows(returning, &row, cx, &mut ret)?;
-            n += 1;
-        }
-        Ok(ExecResult {
-            tag: format!("INSERT 0 {n}"),
-            fields: returning.map(|q| q.fields.clone()),
-            rows: ret,
-            ..Default::default()
-        })
-    }
-
-    fn update(
-        &mut self,
-        target: &Target,
-        assignments: &[(usize, basalt_planner::Expr)],
-        returning: Option<&Query>,
-        params: &[Value],
-    ) -> Result<ExecResult> {
-        self.modify(target, Some(assignments), returning, params)
-    }
-
-    fn delete(
-        &mut self,
-        target: &Target,
-        returning: Option<&Query>,
-        params: &[Value],
-    ) -> Result<ExecResult> {
-        self.modify(target, None, returning, params)
-    }
-
-    /// UPDATE (assignments given) or DELETE. A row changed by a transaction
-    /// that committed after our snapshot is re-read at its newest version and
-    /// the WHERE clause re-checked (READ COMMITTED, as EvalPlanQual does).
-    fn modify(
-        &mut self,
-        target: &Target,
-        assignments: Option<&[(usize, basalt_planner::Expr)]>,
-        returning: Option<&Query>,
-        params: &[Value],
-    ) -> Result<ExecResult> {
-        self.xid();
-        self.with_ctx(params, |cx| {
-            self.modify_rows(target, assignments, returning, cx)
-        })
-    }
-
-    fn modify_rows(
-        &self,
-        target: &Target,
-        assignments: Option<&[(usize, basalt_planner::Expr)]>,
-        returning: Option<&Query>,
-        cx: &Ctx<'_>,
-    ) -> Result<ExecResult> {
-        let w = cx.writer(WaitPolicy::Block)?;
-        let sid = cx.txn.sid;
-        let table = &target.table;
-        let st = &self.db.st;
-        let types = table.types();
-        let mut scan = TableScan::new(&target.scan, cx)?;
-        let mut n = 0u64;
-        let mut buf = Vec::new();
-        let mut ret = Vec::new();
-        while let Some((tid0, row0)) = scan.next_row(cx)? {
-            let (mut tid, mut row) = (tid0, row0);
-            loop {
-                let outcome = match assignments {
-                    Some(asg) => {
-                        let mut new = row.clone();
-                        for (ci, e) in asg {
-                            new[*ci] = eval(e, &row, &cx.eval)?;
-                        }
-                        let new = coerce_row(table, new)?;
-                        check_not_null(table, &new)?;
-                        buf.clear();
-                        encode_row(&new, &mut buf);
-                        let key_change = table.indexes.iter().filter(|ix| ix.unique).any(|ix| {
-                            ix.columns
-                                .iter()
-                                .any(|&c| row[c].cmp_total(&new[c]) != std::cmp::Ordering::Equal)
-                        });
-                        match st.heap_update(table.filenode, tid, &w, &buf, key_change)? {
-                            WriteOutcome::Ok(newtid) => {
-                                if let Some(sid) = sid {
-                                    st.ssi.conflict_in(sid, table.filenode, Some(tid))?;
-                                }
-                                self.insert_index_entries(table, &new, Some(&row), newtid, cx)?;
-                                self.returning_rows(returning, &new, cx, &mut ret)?;
-                                WriteOutcome::Ok(newtid)
-                            }
-                            o => o,
-                        }
-                    }
-                    None => match st.heap_delete(table.filenode, tid, &w)? {
-                        WriteOutcome::Ok(t) => {
-                            if let Some(sid) = sid {
-                                st.ssi.conflict_in(sid, table.filenode, Some(tid))?;
-                            }
-                            self.returning_rows(returning, &row, cx, &mut ret)?;
-                            WriteOutcome::Ok(t)
-                        }
-                        o => o,
-                    },
-                };
-                cx.serialization_check(&outcome)?;
-                match outcome {
-                    WriteOutcome::Ok(_) => {
-                        n += 1;
-                        break;
-                    }
-                    WriteOutcome::Deleted | WriteOutcome::SelfModified | WriteOutcome::Locked => {
-                        break
-                    }
-                    WriteOutcome::Updated(next) => match st.heap_latest(table.filenode, next)? {
-                        None => break,
-                        Some((t, data)) => {
-                            let r = basalt_catalog::types::decode_row(&types, &data)
-                                .ok_or_else(|| StorageError::Corrupt("bad row".into()))?;
-                            let still = match &target.pred {
-                                Some(p) => crate::eval::truthy(&eval(p, &r, &cx.eval)?),
-                                None => true,
-                            };
-                            if !still {
-                                break;
-                            }
-                            tid = t;
-                            row = r;
-                        }
-                    },
-                }
-            }
-        }
-        let verb = if assignments.is_some() {
-            "UPDATE"
-        } else {
-            "DELETE"
-        };
-        Ok(ExecResult {
-            tag: format!("{verb} {n}"),
-            fields: returning.map(|q| q.fields.clone()),
-            rows: ret,
-            ..Default::default()
-        })
-    }
-
-    /// Feeds COPY data; complete lines are inserted in batches of about 256 KiB.
-    pub fn copy_data(&mut self, c: &mut CopyIn, data: &[u8]) -> Result<()> {
-        c.partial.extend_from_slice(data);
-        // Lines are inserted in batches: a client may send one row per
-        // message, and each batch sets up its statement context once.
-        if c.partial.len() < 256 * 1024 {
-            return Ok(());
-        }
-        let Some(last_nl) = c.partial.iter().rposition(|&b| b == b'\n') else {
-            return Ok(());
-        };
-        let rest = c.partial.split_off(last_nl + 1);
-        let chunk = std::mem::replace(&mut c.partial, rest);
-        self.copy_lines(c, &chunk)
-    }
-
-    fn copy_lines(&mut self, c: &mut CopyIn, chunk: &[u8]) -> Result<()> {
-        self.xid();
-        self.with_ctx(&[], |cx| self.copy_lines_in(c, chunk, cx))
-    }
-
-    fn copy_lines_in(&self, c: &mut CopyIn, chunk: &[u8], cx: &Ctx<'_>) -> Result<()> {
-        let text = std::str::from_utf8(chunk)
-            .map_err(|_| ExecError::Value(basalt_catalog::cast::ValueError::BadEncoding))?;
-        let mut buf = Vec::new();
-        for line in text.split_inclusive('\n') {
-            let line = line.strip_suffix('\n').unwrap_or(line);
-            let line = line.strip_suffix('\r').unwrap_or(line);
-            if !c.header_skipped {
-                c.header_skipped = true;
-                continue;
-            }
-            if c.options.format == CopyFormat::Text && line == "\\." {
-                continue;
-            }
-            let fields = parse_copy_line(line, &c.options);
-            if fields.len() != c.ncols {
-                return Err(ExecError::BadCopyData(if fields.len() < c.ncols {
-                    format!(
-                        "missing data for column \"{}\"",
-                        c.table.columns[c.columns[fields.len()]].name
-                    )
-                } else {
-                    "extra data after last expected column".into()
-                }));
-            }
-            let mut row = vec![Value::Null; c.table.columns.len()];
-            // Columns not listed get NULL (defaults are not evaluated for COPY yet).
-            for (i, f) in fields.into_iter().enumerate() {
-                let col = &c.table.columns[c.columns[i]];
-                row[c.columns[i]] = match f {
-                    None => Value::Null,
-                    Some(s) => {
-                        cast_keep_type(basalt_catalog::cast::from_text(&s, &col.ty)?, &col.ty)?
-                    }
-                };
-            }
-            self.insert_row(&c.table, &row, cx, &mut buf)?;
-            c.rows += 1;
-        }
-        Ok(())
-    }
-
-    /// End of COPY data: the last line, then commit if autocommit.
-    pub fn copy_done(&mut self, mut c: CopyIn) -> Result<ExecResult> {
-        if !c.partial.is_empty() {
-            let rest = std::mem::take(&mut c.partial);
-            self.copy_lines(&mut c, &rest)?;
-        }
-        if let Some(t) = self.txn.as_mut() {
-            t.cid += 1;
-        }
-        if !self.in_transaction_block() {
-            self.finish(true)?;
-        }
-        Ok(ExecResult {
-            tag: format!("COPY {}", c.rows),
-            ..Default::default()
-        })
-    }
 }
 
 fn is_txn_end(s: &basalt_parser::Statement) -> bool {
     matches!(s, basalt_parser::Statement::Sql(x) if matches!(**x, sqlparser::ast::Statement::Commit { .. } | sqlparser::ast::Statement::Rollback { .. }))
-}
-
-fn check_not_null(table: &TableDef, row: &[Value]) -> Result<()> {
-    match table
-        .columns
-        .iter()
-        .zip(row)
-        .find(|(c, v)| c.not_null && v.is_null())
-    {
-        Some((c, _)) => Err(ExecError::NotNull {
-            column: c.name.clone(),
-            table: table.name.clone(),
-        }),
-        None => Ok(()),
-    }
-}
-
-fn coerce_row(table: &TableDef, row: Row) -> Result<Row> {
-    row.into_iter()
-        .zip(&table.columns)
-        .map(|(v, c)| cast_keep_type(v, &c.ty))
-        .collect()
-}
-
-pub fn index_key(row: &[Value], cols: &[usize]) -> Vec<u8> {
-    let mut k = Vec::new();
-    for &c in cols {
-        encode_key(&row[c], &mut k);
-    }
-    k
-}
-
-fn col_names(t: &TableDef, cols: &[usize]) -> String {
-    cols.iter()
-        .map(|&c| t.columns[c].name.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn key_text(row: &[Value], cols: &[usize]) -> String {
-    cols.iter()
-        .map(|&c| row[c].to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Splits one COPY line into fields (None = NULL).
-pub fn parse_copy_line(line: &str, o: &CopyOptions) -> Vec<Option<String>> {
-    let mut out = Vec::new();
-    match o.format {
-        CopyFormat::Text => {
-            for raw in line.split(o.delimiter) {
-                if raw == o.null {
-                    out.push(None);
-                    continue;
-                }
-                let mut s = String::with_capacity(raw.len());
-                let mut it = raw.chars().peekable();
-                while let Some(ch) = it.next() {
-                    if ch != '\\' {
-                        s.push(ch);
-                        continue;
-                    }
-                    match it.next() {
-                        Some('n') => s.push('\n'),
-                        Some('t') => s.push('\t'),
-                        Some('r') => s.push('\r'),
-                        Some('b') => s.push('\u{8}'),
-                        Some('f') => s.push('\u{c}'),
-                        Some('v') => s.push('\u{b}'),
-                        Some(c) => s.push(c),
-                        None => {}
-                    }
-                }
-                out.push(Some(s));
-            }
-        }
-        CopyFormat::Csv => {
-            let chars: Vec<char> = line.chars().collect();
-            let mut i = 0;
-            loop {
-                let mut s = String::new();
-                let mut quoted = false;
-                if i < chars.len() && chars[i] == o.quote {
-                    quoted = true;
-                    i += 1;
-                    while i < chars.len() {
-                        if chars[i] == o.escape && i + 1 < chars.len() && chars[i + 1] == o.quote {
-                            s.push(o.quote);
-                            i += 2;
-                        } else if chars[i] == o.quote {
-                            i += 1;
-                            break;
-                        } else {
-                            s.push(chars[i]);
-                            i += 1;
-                        }
-                    }
-                }
-                while i < chars.len() && chars[i] != o.delimiter {
-                    s.push(chars[i]);
-                    i += 1;
-                }
-                out.push(if !quoted && s == o.null {
-                    None
-                } else {
-                    Some(s)
-                });
-                if i >= chars.len() {
-                    break;
-                }
-                i += 1;
-            }
-        }
-    }
-    out
-}
-
-fn copy_format_row(r: &[Value], o: &CopyOptions) -> Vec<u8> {
-    let mut line = String::new();
-    for (i, v) in r.iter().enumerate() {
-        if i > 0 {
-            line.push(o.delimiter);
-        }
-        if v.is_null() {
-            line.push_str(&o.null);
-            continue;
-        }
-        let s = v.to_string();
-        match o.format {
-            CopyFormat::Text => {
-                for ch in s.chars() {
-                    match ch {
-                        '\\' => line.push_str("\\\\"),
-                        '\n' => line.push_str("\\n"),
-                        '\t' => line.push_str("\\t"),
-                        '\r' => line.push_str("\\r"),
-                        c if c == o.delimiter => {
-                            line.push('\\');
-                            line.push(c);
-                        }
-                        c => line.push(c),
-                    }
-                }
-            }
-            CopyFormat::Csv => {
-                if s.contains(o.delimiter)
-                    || s.contains(o.quote)
-                    || s.contains('\n')
-                    || s.contains('\r')
-                    || s.is_empty()
-                {
-                    line.push(o.quote);
-                    line.push_str(&s.replace(o.quote, &format!("{}{}", o.escape, o.quote)));
-                    line.push(o.quote);
-                } else {
-                    line.push_str(&s);
-                }
-            }
-        }
-    }
-    line.push('\n');
-    line.into_bytes()
 }

@@ -1,0 +1,345 @@
+//! INSERT, UPDATE and DELETE: rows stored with their index entries (unique
+//! keys checked under a per-key lock, waiting for a transaction that holds
+//! the key), row versions taken with row locks, READ COMMITTED's re-check of
+//! a row changed concurrently, REPEATABLE READ's serialization failures,
+//! and the SSI conflicts a serializable writer creates.
+
+use crate::error::{ExecError, Result};
+use crate::eval::{cast_keep_type, eval};
+use crate::exec::{self, Ctx, Row, TableScan};
+use crate::session::{ExecResult, Session};
+use basalt_catalog::types::{encode_key, encode_row};
+use basalt_catalog::{TableDef, Value};
+use basalt_planner::{Plan, Query, Target};
+use basalt_storage::{KeyRange, StorageError, Tid, WaitPolicy, WriteOutcome};
+use std::sync::Arc;
+
+impl Session {
+    /// Checks NOT NULL, stores the row and its index entries.
+    pub(crate) fn insert_row(
+        &self,
+        table: &TableDef,
+        row: &[Value],
+        cx: &Ctx<'_>,
+        buf: &mut Vec<u8>,
+    ) -> Result<Tid> {
+        check_not_null(table, row)?;
+        buf.clear();
+        encode_row(row, buf);
+        let w = cx.writer(WaitPolicy::Block)?;
+        let tid = self.db.st.heap_insert(table.filenode, w.xid, w.cid, buf)?;
+        if let Some(sid) = cx.txn.sid {
+            self.db.st.ssi.conflict_in(sid, table.filenode, None)?;
+        }
+        self.insert_index_entries(table, row, None, tid, cx)?;
+        Ok(tid)
+    }
+
+    /// Adds `row`'s entries to every index of the table. `old` is the
+    /// version an UPDATE replaces: a unique key it leaves unchanged needs no
+    /// check (we hold that row, so no one else can hold its key).
+    pub(crate) fn insert_index_entries(
+        &self,
+        table: &TableDef,
+        row: &[Value],
+        old: Option<&[Value]>,
+        tid: Tid,
+        cx: &Ctx<'_>,
+    ) -> Result<()> {
+        let st = &self.db.st;
+        for ix in &table.indexes {
+            let key = index_key(row, &ix.columns);
+            if let Some(sid) = cx.txn.sid {
+                st.ssi.conflict_in_key(sid, ix.filenode, &key)?;
+            }
+            let same_key = old.is_some_and(|o| {
+                ix.columns
+                    .iter()
+                    .all(|&c| o[c].cmp_total(&row[c]) == std::cmp::Ordering::Equal)
+            });
+            if !ix.unique || same_key || ix.columns.iter().any(|&c| row[c].is_null()) {
+                st.btree_insert(ix.filenode, &key, tid)?;
+                continue;
+            }
+            loop {
+                let guard = st.unique_lock(ix.filenode, &key);
+                let mut wait = None;
+                let mut scan = st.btree_scan(ix.filenode, KeyRange::eq(key.clone()))?;
+                'outer: loop {
+                    let batch = st.btree_next(&mut scan)?;
+                    if batch.is_empty() {
+                        break;
+                    }
+                    for (k, other) in batch {
+                        if k != key || other == tid {
+                            continue;
+                        }
+                        match st.tuple_conflicts(table.filenode, other, &cx.snap.own)? {
+                            Ok(true) => {
+                                return Err(ExecError::UniqueViolation {
+                                    index: ix.name.clone(),
+                                    detail: format!(
+                                        "Key ({})=({}) already exists.",
+                                        col_names(table, &ix.columns),
+                                        key_text(row, &ix.columns)
+                                    ),
+                                })
+                            }
+                            Ok(false) => {}
+                            Err(x) => {
+                                wait = Some(x);
+                                break 'outer;
+                            }
+                        }
+                    }
+                }
+                match wait {
+                    Some(x) => {
+                        drop(guard);
+                        st.wait_for_xid(x, Some(&cx.txn.wait))?;
+                    }
+                    None => {
+                        st.btree_insert(ix.filenode, &key, tid)?;
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn returning_rows(
+        &self,
+        q: Option<&Query>,
+        row: &[Value],
+        cx: &Ctx<'_>,
+        out: &mut Vec<Row>,
+    ) -> Result<()> {
+        if let Some(Query {
+            plan: Plan::Project { exprs, .. },
+            ..
+        }) = q
+        {
+            out.push(
+                exprs
+                    .iter()
+                    .map(|e| eval(e, row, &cx.eval))
+                    .collect::<Result<Vec<_>>>()?,
+            );
+        }
+        Ok(())
+    }
+
+    pub(crate) fn insert(
+        &mut self,
+        table: &Arc<TableDef>,
+        source: &Plan,
+        returning: Option<&Query>,
+        params: &[Value],
+    ) -> Result<ExecResult> {
+        self.xid();
+        self.with_ctx(params, |cx| self.insert_rows(table, source, returning, cx))
+    }
+
+    pub(crate) fn insert_rows(
+        &self,
+        table: &TableDef,
+        source: &Plan,
+        returning: Option<&Query>,
+        cx: &Ctx<'_>,
+    ) -> Result<ExecResult> {
+        let mut it = exec::build(source, cx)?;
+        let mut n = 0u64;
+        let mut buf = Vec::new();
+        let mut ret = Vec::new();
+        while let Some(row) = it.next(cx)? {
+            let row = coerce_row(table, row)?;
+            self.insert_row(table, &row, cx, &mut buf)?;
+            self.returning_rows(returning, &row, cx, &mut ret)?;
+            n += 1;
+        }
+        Ok(ExecResult {
+            tag: format!("INSERT 0 {n}"),
+            fields: returning.map(|q| q.fields.clone()),
+            rows: ret,
+            ..Default::default()
+        })
+    }
+
+    pub(crate) fn update(
+        &mut self,
+        target: &Target,
+        assignments: &[(usize, basalt_planner::Expr)],
+        returning: Option<&Query>,
+        params: &[Value],
+    ) -> Result<ExecResult> {
+        self.modify(target, Some(assignments), returning, params)
+    }
+
+    pub(crate) fn delete(
+        &mut self,
+        target: &Target,
+        returning: Option<&Query>,
+        params: &[Value],
+    ) -> Result<ExecResult> {
+        self.modify(target, None, returning, params)
+    }
+
+    /// UPDATE (assignments given) or DELETE. A row changed by a transaction
+    /// that committed after our snapshot is re-read at its newest version and
+    /// the WHERE clause re-checked (READ COMMITTED, as EvalPlanQual does).
+    pub(crate) fn modify(
+        &mut self,
+        target: &Target,
+        assignments: Option<&[(usize, basalt_planner::Expr)]>,
+        returning: Option<&Query>,
+        params: &[Value],
+    ) -> Result<ExecResult> {
+        self.xid();
+        self.with_ctx(params, |cx| {
+            self.modify_rows(target, assignments, returning, cx)
+        })
+    }
+
+    pub(crate) fn modify_rows(
+        &self,
+        target: &Target,
+        assignments: Option<&[(usize, basalt_planner::Expr)]>,
+        returning: Option<&Query>,
+        cx: &Ctx<'_>,
+    ) -> Result<ExecResult> {
+        let w = cx.writer(WaitPolicy::Block)?;
+        let sid = cx.txn.sid;
+        let table = &target.table;
+        let st = &self.db.st;
+        let types = table.types();
+        let mut scan = TableScan::new(&target.scan, cx)?;
+        let mut n = 0u64;
+        let mut buf = Vec::new();
+        let mut ret = Vec::new();
+        while let Some((tid0, row0)) = scan.next_row(cx)? {
+            let (mut tid, mut row) = (tid0, row0);
+            loop {
+                let outcome = match assignments {
+                    Some(asg) => {
+                        let mut new = row.clone();
+                        for (ci, e) in asg {
+                            new[*ci] = eval(e, &row, &cx.eval)?;
+                        }
+                        let new = coerce_row(table, new)?;
+                        check_not_null(table, &new)?;
+                        buf.clear();
+                        encode_row(&new, &mut buf);
+                        let key_change = table.indexes.iter().filter(|ix| ix.unique).any(|ix| {
+                            ix.columns
+                                .iter()
+                                .any(|&c| row[c].cmp_total(&new[c]) != std::cmp::Ordering::Equal)
+                        });
+                        match st.heap_update(table.filenode, tid, &w, &buf, key_change)? {
+                            WriteOutcome::Ok(newtid) => {
+                                if let Some(sid) = sid {
+                                    st.ssi.conflict_in(sid, table.filenode, Some(tid))?;
+                                }
+                                self.insert_index_entries(table, &new, Some(&row), newtid, cx)?;
+                                self.returning_rows(returning, &new, cx, &mut ret)?;
+                                WriteOutcome::Ok(newtid)
+                            }
+                            o => o,
+                        }
+                    }
+                    None => match st.heap_delete(table.filenode, tid, &w)? {
+                        WriteOutcome::Ok(t) => {
+                            if let Some(sid) = sid {
+                                st.ssi.conflict_in(sid, table.filenode, Some(tid))?;
+                            }
+                            self.returning_rows(returning, &row, cx, &mut ret)?;
+                            WriteOutcome::Ok(t)
+                        }
+                        o => o,
+                    },
+                };
+                cx.serialization_check(&outcome)?;
+                match outcome {
+                    WriteOutcome::Ok(_) => {
+                        n += 1;
+                        break;
+                    }
+                    WriteOutcome::Deleted | WriteOutcome::SelfModified | WriteOutcome::Locked => {
+                        break
+                    }
+                    WriteOutcome::Updated(next) => match st.heap_latest(table.filenode, next)? {
+                        None => break,
+                        Some((t, data)) => {
+                            let r = basalt_catalog::types::decode_row(&types, &data)
+                                .ok_or_else(|| StorageError::Corrupt("bad row".into()))?;
+                            let still = match &target.pred {
+                                Some(p) => crate::eval::truthy(&eval(p, &r, &cx.eval)?),
+                                None => true,
+                            };
+                            if !still {
+                                break;
+                            }
+                            tid = t;
+                            row = r;
+                        }
+                    },
+                }
+            }
+        }
+        let verb = if assignments.is_some() {
+            "UPDATE"
+        } else {
+            "DELETE"
+        };
+        Ok(ExecResult {
+            tag: format!("{verb} {n}"),
+            fields: returning.map(|q| q.fields.clone()),
+            rows: ret,
+            ..Default::default()
+        })
+    }
+}
+
+pub(crate) fn check_not_null(table: &TableDef, row: &[Value]) -> Result<()> {
+    match table
+        .columns
+        .iter()
+        .zip(row)
+        .find(|(c, v)| c.not_null && v.is_null())
+    {
+        Some((c, _)) => Err(ExecError::NotNull {
+            column: c.name.clone(),
+            table: table.name.clone(),
+        }),
+        None => Ok(()),
+    }
+}
+
+pub(crate) fn coerce_row(table: &TableDef, row: Row) -> Result<Row> {
+    row.into_iter()
+        .zip(&table.columns)
+        .map(|(v, c)| cast_keep_type(v, &c.ty))
+        .collect()
+}
+
+pub fn index_key(row: &[Value], cols: &[usize]) -> Vec<u8> {
+    let mut k = Vec::new();
+    for &c in cols {
+        encode_key(&row[c], &mut k);
+    }
+    k
+}
+
+pub(crate) fn col_names(t: &TableDef, cols: &[usize]) -> String {
+    cols.iter()
+        .map(|&c| t.columns[c].name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub(crate) fn key_text(row: &[Value], cols: &[usize]) -> String {
+    cols.iter()
+        .map(|&c| row[c].to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}

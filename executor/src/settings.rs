@@ -1,0 +1,226 @@
+//! Session settings: SET/SHOW/RESET with PostgreSQL's contexts (settings
+//! only the server may change answer 55P02), the values a session reads
+//! (its own, else the server's, else PostgreSQL's defaults for transaction
+//! settings), and the parsed copies transactions consult (`TxnSettings`).
+
+use crate::error::{ExecError, Result};
+use crate::session::{setting_key, Session, REPORTED_SETTINGS};
+use crate::txn::{Isolation, TxnSettings};
+use std::collections::HashMap;
+
+impl Session {
+    pub fn setting(&self, name: &str) -> Option<String> {
+        let k = setting_key(name);
+        match k.as_str() {
+            "transaction_isolation" => return Some(self.isolation().name().to_string()),
+            "transaction_read_only" => {
+                return Some(if self.read_only() { "on" } else { "off" }.to_string())
+            }
+            _ => {}
+        }
+        if let Some(v) = self.settings.get(&k) {
+            return Some(v.clone());
+        }
+        self.db
+            .settings
+            .iter()
+            .find(|(n, _)| n.to_lowercase() == k)
+            .map(|(_, v)| v.clone())
+            .or_else(|| {
+                let d = crate::txn::builtin_default(&k);
+                (!d.is_empty()).then(|| d.to_string())
+            })
+    }
+
+    /// SET name = value (None: DEFAULT). Returns the ParameterStatus to
+    /// send when the client tracks this setting.
+    pub fn set_setting(
+        &mut self,
+        name: &str,
+        value: Option<&str>,
+    ) -> Result<Option<(String, String)>> {
+        let k = setting_key(name);
+        if k == "all" && value.is_none() {
+            // RESET ALL: every session setting back to the server's.
+            self.settings.clear();
+            let mut tcfg = TxnSettings::default();
+            for (k, v) in &self.db.settings {
+                let _ = tcfg.apply(&k.to_lowercase(), v);
+            }
+            tcfg.synchronous_commit = None;
+            self.tcfg = tcfg;
+            return Ok(None);
+        }
+        const SESSION_ONLY: &[&str] = &[
+            "transaction_isolation",
+            "default_transaction_isolation",
+            "search_path",
+            "application_name",
+            "extra_float_digits",
+            "client_min_messages",
+            "statement_timeout",
+            "lock_timeout",
+            "idle_in_transaction_session_timeout",
+            "intervalstyle",
+            "bytea_output",
+            "row_security",
+            "default_transaction_read_only",
+            "transaction_read_only",
+            "deadlock_timeout",
+            "synchronous_commit",
+            "work_mem",
+            "maintenance_work_mem",
+            "client_encoding",
+            "datestyle",
+            "timezone",
+        ];
+        const RESTART: &[&str] = &[
+            "shared_buffers",
+            "port",
+            "listen_addresses",
+            "max_connections",
+            "data_directory",
+            "ssl",
+            "ssl_cert_file",
+            "ssl_key_file",
+            "password_file",
+        ];
+        const RELOAD: &[&str] = &[
+            "checkpoint_timeout",
+            "wal_writer_delay",
+            "max_wal_size",
+            "fsync",
+            "log_format",
+        ];
+        if RESTART.contains(&k.as_str()) {
+            return Err(ExecError::CantChangeSetting(format!(
+                "parameter \"{k}\" cannot be changed without restarting the server"
+            )));
+        }
+        if RELOAD.contains(&k.as_str()) {
+            return Err(ExecError::CantChangeSetting(format!(
+                "parameter \"{k}\" cannot be changed now"
+            )));
+        }
+        if !SESSION_ONLY.contains(&k.as_str()) {
+            return Err(match self.setting(&k) {
+                Some(_) => {
+                    ExecError::CantChangeSetting(format!("parameter \"{k}\" cannot be changed"))
+                }
+                None => ExecError::UnknownSetting(name.to_string()),
+            });
+        }
+        let v = match value {
+            Some(v) => v.to_string(),
+            None => self
+                .db
+                .settings
+                .iter()
+                .find(|(n, _)| n.to_lowercase() == k)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_else(|| crate::txn::builtin_default(&k).to_string()),
+        };
+        if k == "client_encoding"
+            && !matches!(v.to_uppercase().as_str(), "UTF8" | "UTF-8" | "UNICODE")
+        {
+            return Err(ExecError::InvalidSetting(name.to_string(), v));
+        }
+        if k == "timezone"
+            && !matches!(
+                v.to_uppercase().as_str(),
+                "UTC" | "GMT" | "ETC/UTC" | "Z" | "+00" | "0"
+            )
+        {
+            return Err(ExecError::InvalidSetting(name.to_string(), v));
+        }
+        let v = if k == "client_encoding" {
+            "UTF8".to_string()
+        } else {
+            v
+        };
+        if k == "transaction_isolation" || k == "transaction_read_only" {
+            let mode = if k == "transaction_isolation" {
+                basalt_planner::TxnMode::Isolation(v.clone())
+            } else {
+                basalt_planner::TxnMode::ReadOnly(
+                    basalt_catalog::cast::parse_bool(&v)
+                        .ok_or_else(|| ExecError::InvalidSetting(name.to_string(), v.clone()))?,
+                )
+            };
+            self.set_transaction(&[mode], false)?;
+            return Ok(None);
+        }
+        if self.tcfg.apply(&k, &v).is_err() {
+            return Err(ExecError::InvalidSetting(name.to_string(), v));
+        }
+        if k == "default_transaction_isolation" {
+            let iso = Isolation::parse(&v).expect("checked by apply");
+            self.settings.insert(k.clone(), iso.name().to_string());
+            return Ok(None);
+        }
+        self.settings.insert(k.clone(), v.clone());
+        Ok(REPORTED_SETTINGS
+            .iter()
+            .any(|r| r.eq_ignore_ascii_case(&k))
+            .then(|| {
+                let disp = self
+                    .db
+                    .settings
+                    .iter()
+                    .find(|(n, _)| n.to_lowercase() == k)
+                    .map(|(n, _)| n.clone())
+                    .unwrap_or(k.clone());
+                (disp, v)
+            }))
+    }
+
+    /// The session's own value of a setting (None: the server's).
+    pub(crate) fn raw_setting(&self, k: &str) -> Option<String> {
+        self.settings.get(k).cloned()
+    }
+
+    pub(crate) fn settings_snapshot(&self) -> (HashMap<String, String>, TxnSettings) {
+        (self.settings.clone(), self.tcfg.clone())
+    }
+
+    pub(crate) fn restore_settings(
+        &mut self,
+        settings: HashMap<String, String>,
+        tcfg: TxnSettings,
+    ) {
+        self.settings = settings;
+        self.tcfg = tcfg;
+    }
+
+    /// Puts one setting back to a session value (None: the server's).
+    pub(crate) fn restore_setting(&mut self, k: &str, prev: Option<String>) {
+        match prev {
+            Some(v) => {
+                let _ = self.set_setting(k, Some(&v));
+            }
+            None => {
+                let _ = self.set_setting(k, None);
+                self.settings.remove(k);
+            }
+        }
+    }
+
+    pub fn all_settings(&self) -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = self
+            .db
+            .settings
+            .iter()
+            .map(|(n, val)| {
+                (
+                    n.clone(),
+                    self.settings
+                        .get(&n.to_lowercase())
+                        .cloned()
+                        .unwrap_or(val.clone()),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    }
+}
