@@ -68,6 +68,7 @@ impl ExecError {
             ExecError::UniqueViolation { detail, .. } | ExecError::UniqueBuild { detail, .. } => {
                 Some(detail)
             }
+            ExecError::Storage(StorageError::Deadlock(detail)) => Some(detail),
             _ => None,
         }
     }

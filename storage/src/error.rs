@@ -20,8 +20,9 @@ pub enum StorageError {
     Cancelled,
     #[error("canceling statement due to lock timeout")]
     LockTimeout,
+    /// The detail says who waits for what along the cycle, as PostgreSQL's does.
     #[error("deadlock detected")]
-    Deadlock(Vec<i32>),
+    Deadlock(String),
     #[error("could not obtain lock on row")]
     RowLockNotAvailable,
     #[error("could not serialize access due to read/write dependencies among transactions")]

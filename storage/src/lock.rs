@@ -396,7 +396,7 @@ impl LockManager {
         if !*checked && waited >= w.deadlock_timeout {
             *checked = true;
             if let Some(cycle) = find_cycle(g, w.pid) {
-                return Err(StorageError::Deadlock(cycle));
+                return Err(StorageError::Deadlock(describe_cycle(g, &cycle)));
             }
         }
         Ok(())
@@ -529,6 +529,33 @@ fn next_step(w: &WaitCtx<'_>, start: Instant, checked: bool) -> Duration {
         step = step.min(t.saturating_sub(waited));
     }
     step.max(Duration::from_millis(1))
+}
+
+/// "Process A waits for ShareLock on transaction 7; blocked by process B."
+/// for each backend on the cycle.
+fn describe_cycle(g: &State, cycle: &[Pid]) -> String {
+    let mut lines = Vec::new();
+    for (i, p) in cycle.iter().enumerate() {
+        let next = cycle[(i + 1) % cycle.len()];
+        let what = match g.waits.get(p).map(|w| &w.target) {
+            Some(WaitTarget::Xid(x)) => format!("ShareLock on transaction {x}"),
+            Some(WaitTarget::Lock(LockTag::Relation(r), m)) => {
+                format!("{} on relation {r} of database 5", m.name())
+            }
+            Some(WaitTarget::Lock(LockTag::Advisory { key, pair }, m)) => format!(
+                "{} on advisory lock [5,{},{},{}]",
+                m.name(),
+                key >> 32,
+                key & 0xffff_ffff,
+                if *pair { 2 } else { 1 }
+            ),
+            None => "a lock".to_string(),
+        };
+        lines.push(format!(
+            "Process {p} waits for {what}; blocked by process {next}."
+        ));
+    }
+    lines.join("\n")
 }
 
 /// A cycle in the waits-for graph through `me`: the backends on it.
