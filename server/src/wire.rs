@@ -145,6 +145,33 @@ impl RowSink for WireSink<'_> {
     }
 }
 
+/// Splits the startup packet's `options` at whitespace, as PostgreSQL
+/// does: a backslash makes the next character literal (`a\\ b` is one word).
+fn split_options(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if let Some(n) = chars.next() {
+                    cur.push(n);
+                }
+            }
+            c if c.is_whitespace() => {
+                if !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+            }
+            c => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
 fn cstr(b: &mut Vec<u8>, s: &str) {
     b.extend_from_slice(s.as_bytes());
     b.push(0);
@@ -475,7 +502,8 @@ pub fn serve(shared: &Shared, tcp: TcpStream) -> io::Result<()> {
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     if let Some(opts) = params.get("options") {
-        let mut words = opts.split_whitespace();
+        let split = split_options(opts);
+        let mut words = split.iter().map(String::as_str);
         while let Some(w) = words.next() {
             let kv = match w {
                 "-c" => words.next().unwrap_or(""),
