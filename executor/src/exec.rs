@@ -334,6 +334,99 @@ impl RowIter for WithTid {
     }
 }
 
+fn row_mode(s: basalt_planner::RowLockStrength) -> RowMode {
+    match s {
+        basalt_planner::RowLockStrength::KeyShare => RowMode::KeyShare,
+        basalt_planner::RowLockStrength::Share => RowMode::Share,
+        basalt_planner::RowLockStrength::NoKeyUpdate => RowMode::NoKeyUpdate,
+        basalt_planner::RowLockStrength::Update => RowMode::Update,
+    }
+}
+
+fn wait_policy(w: basalt_planner::LockWaitPolicy) -> WaitPolicy {
+    match w {
+        basalt_planner::LockWaitPolicy::Block => WaitPolicy::Block,
+        basalt_planner::LockWaitPolicy::NoWait => WaitPolicy::NoWait,
+        basalt_planner::LockWaitPolicy::SkipLocked => WaitPolicy::SkipLocked,
+    }
+}
+
+/// Locks one tuple for a locking query; the error for NOWAIT names the table.
+fn lock_tuple(
+    cx: &Ctx<'_>,
+    w: &RowWriter<'_>,
+    table: &TableDef,
+    tid: Tid,
+    mode: RowMode,
+) -> Result<WriteOutcome> {
+    match cx.st.heap_lock(table.filenode, tid, w, mode) {
+        Err(StorageError::RowLockNotAvailable) => Err(ExecError::LockNotAvailable(format!(
+            "could not obtain lock on row in relation \"{}\"",
+            table.name
+        ))),
+        r => {
+            let o = r?;
+            cx.serialization_check(&o)?;
+            Ok(o)
+        }
+    }
+}
+
+/// SELECT ... FOR UPDATE/SHARE over joins: locks every target's tuple of
+/// each joined row; a target changed concurrently is replaced in the row by
+/// its newest version and the WHERE clause checked again.
+struct LockJoinRows<'p> {
+    input: Box<dyn RowIter + 'p>,
+    targets: Vec<(basalt_planner::LockTarget, Vec<DataType>)>,
+    mode: RowMode,
+    policy: WaitPolicy,
+    pred: Option<&'p Expr>,
+}
+
+impl RowIter for LockJoinRows<'_> {
+    fn next(&mut self, cx: &Ctx<'_>) -> Result<Option<Row>> {
+        let w = cx.writer(self.policy)?;
+        'rows: loop {
+            let Some(mut row) = self.input.next(cx)? else {
+                return Ok(None);
+            };
+            for (t, types) in &self.targets {
+                // NULL: the outer side of a LEFT JOIN found no row here.
+                let Some(mut tid) = value_tid(&row[t.tid_col]) else {
+                    continue;
+                };
+                loop {
+                    match lock_tuple(cx, &w, &t.table, tid, self.mode)? {
+                        WriteOutcome::Ok(_) => break,
+                        WriteOutcome::Locked
+                        | WriteOutcome::SelfModified
+                        | WriteOutcome::Deleted => continue 'rows,
+                        WriteOutcome::Updated(next) => {
+                            let Some((nt, data)) = cx.st.heap_latest(t.table.filenode, next)?
+                            else {
+                                continue 'rows;
+                            };
+                            let r = decode_row(types, &data)
+                                .ok_or_else(|| StorageError::Corrupt("bad row".into()))?;
+                            for (i, v) in r.into_iter().enumerate() {
+                                row[t.offset + i] = v;
+                            }
+                            row[t.tid_col] = tid_value(nt);
+                            if let Some(p) = self.pred {
+                                if !truthy(&eval(p, &row, &cx.eval)?) {
+                                    continue 'rows;
+                                }
+                            }
+                            tid = nt;
+                        }
+                    }
+                }
+            }
+            return Ok(Some(row));
+        }
+    }
+}
+
 /// SELECT ... FOR UPDATE/SHARE: locks each row's tuple as it passes.
 struct LockRows<'p> {
     input: Box<dyn RowIter + 'p>,
@@ -357,17 +450,7 @@ impl RowIter for LockRows<'_> {
             let mut tid = value_tid(&row[self.tid_col])
                 .ok_or_else(|| ExecError::Internal("LockRows: no TID".into()))?;
             loop {
-                let o = match cx.st.heap_lock(heap, tid, &w, self.mode) {
-                    Err(StorageError::RowLockNotAvailable) => {
-                        return Err(ExecError::LockNotAvailable(format!(
-                            "could not obtain lock on row in relation \"{}\"",
-                            self.table.name
-                        )))
-                    }
-                    r => r?,
-                };
-                cx.serialization_check(&o)?;
-                match o {
+                match lock_tuple(cx, &w, &self.table, tid, self.mode)? {
                     WriteOutcome::Ok(_) => return Ok(Some(row)),
                     WriteOutcome::Locked | WriteOutcome::SelfModified | WriteOutcome::Deleted => {
                         continue 'rows
@@ -388,10 +471,6 @@ impl RowIter for LockRows<'_> {
                             out.push(eval(e, &r, &cx.eval)?);
                         }
                         out.push(tid_value(t));
-                        // Hidden sort columns beyond the projection keep their place.
-                        while out.len() <= self.tid_col {
-                            out.insert(out.len() - 1, Value::Null);
-                        }
                         row = out;
                         tid = t;
                     }
@@ -628,19 +707,26 @@ pub fn build<'p>(plan: &'p Plan, cx: &Ctx<'_>) -> Result<Box<dyn RowIter + 'p>> 
             types: table.types(),
             table: table.clone(),
             tid_col: *tid_col,
-            mode: match strength {
-                basalt_planner::RowLockStrength::KeyShare => RowMode::KeyShare,
-                basalt_planner::RowLockStrength::Share => RowMode::Share,
-                basalt_planner::RowLockStrength::NoKeyUpdate => RowMode::NoKeyUpdate,
-                basalt_planner::RowLockStrength::Update => RowMode::Update,
-            },
-            policy: match wait {
-                basalt_planner::LockWaitPolicy::Block => WaitPolicy::Block,
-                basalt_planner::LockWaitPolicy::NoWait => WaitPolicy::NoWait,
-                basalt_planner::LockWaitPolicy::SkipLocked => WaitPolicy::SkipLocked,
-            },
+            mode: row_mode(*strength),
+            policy: wait_policy(*wait),
             pred: pred.as_ref(),
             exprs,
+        }),
+        Plan::LockJoinRows {
+            input,
+            targets,
+            strength,
+            wait,
+            pred,
+        } => Box::new(LockJoinRows {
+            input: build(input, cx)?,
+            targets: targets
+                .iter()
+                .map(|t| (t.clone(), t.table.types()))
+                .collect(),
+            mode: row_mode(*strength),
+            policy: wait_policy(*wait),
+            pred: pred.as_ref(),
         }),
         Plan::System { name, filter } => {
             let rows = match (cx.live_view)(name) {

@@ -61,6 +61,12 @@ fn plan_tables<'p>(plan: &'p Plan, out: &mut Vec<(&'p Arc<TableDef>, TableLockMo
             out.push((table, TableLockMode::RowShare));
             plan_tables(input, out);
         }
+        Plan::LockJoinRows { input, targets, .. } => {
+            plan_tables(input, out);
+            for t in targets {
+                out.push((&t.table, TableLockMode::RowShare));
+            }
+        }
         Plan::Single | Plan::System { .. } | Plan::Values { .. } | Plan::Series { .. } => {}
         Plan::Filter { input, .. }
         | Plan::Project { input, .. }

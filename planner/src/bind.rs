@@ -41,9 +41,20 @@ pub struct Binder<'a> {
     /// Scopes of the queries enclosing the one being bound, outermost
     /// first: a correlated subquery's column may resolve to one of them.
     outer: Vec<Scope>,
-    /// FOR UPDATE/SHARE of the query being bound, taken by `select`.
-    locking: Option<(RowLockStrength, LockWaitPolicy)>,
+    /// FOR UPDATE/SHARE of the query being bound, taken by `select`:
+    /// strength, wait policy, and the table named by OF (if any).
+    locking: Option<(RowLockStrength, LockWaitPolicy, Option<String>)>,
+    /// Set while binding the FROM of a locking join: table scans carry
+    /// their rows' TIDs in a hidden column (see `TID_COLUMN`).
+    tid_scans: bool,
+    /// Tables (by alias) on the nullable side of a LEFT JOIN, while
+    /// `tid_scans` is set: FOR UPDATE cannot lock them.
+    nullable: Vec<String>,
 }
+
+/// Name of the hidden column that carries a row's TID in a locking join;
+/// no SQL identifier can name it, and `*` does not expand to it.
+const TID_COLUMN: &str = "\u{1}ctid";
 
 /// Plans one parsed statement. `params` are the parameter types the client
 /// declared (Unknown where it left them open); the returned vector has the
@@ -59,6 +70,8 @@ pub fn plan_statement(
         agg: None,
         outer: Vec::new(),
         locking: None,
+        tid_scans: false,
+        nullable: Vec::new(),
     };
     let s = b.statement(stmt)?;
     let params = b
@@ -1172,7 +1185,14 @@ impl Binder<'_> {
                     Some(ast::NonBlock::Nowait) => LockWaitPolicy::NoWait,
                     Some(ast::NonBlock::SkipLocked) => LockWaitPolicy::SkipLocked,
                 };
-                Some((strength, wait))
+                let of = l
+                    .of
+                    .as_ref()
+                    .and_then(|o| object_parts(o).last().cloned())
+                    .filter(|o| {
+                        o != basalt_parser::NO_KEY_UPDATE_MARK && o != basalt_parser::KEY_SHARE_MARK
+                    });
+                Some((strength, wait, of))
             }
         };
         if locking.is_some() && !matches!(&*q.body, ast::SetExpr::Select(_)) {
@@ -1418,14 +1438,24 @@ impl Binder<'_> {
                 let base = parts.last().cloned().unwrap_or_default();
                 let is_sys = parts.len() == 1 || parts[parts.len() - 2] == "pg_catalog";
                 if let Some(t) = self.lookup_table(&parts)? {
-                    let scope = table_scope(&t, alias_name.as_deref().unwrap_or(&t.name));
-                    return Ok((
-                        Plan::SeqScan {
-                            table: t,
-                            filter: None,
-                        },
-                        scope,
-                    ));
+                    let alias = alias_name.as_deref().unwrap_or(&t.name).to_string();
+                    let mut scope = table_scope(&t, &alias);
+                    let mut plan = Plan::SeqScan {
+                        table: t.clone(),
+                        filter: None,
+                    };
+                    if self.tid_scans {
+                        scope.cols.push(ScopeCol {
+                            table: Some(alias),
+                            name: TID_COLUMN.into(),
+                            ty: DataType::Int8,
+                            source: Some((t.oid, -1)),
+                        });
+                        plan = Plan::WithTid {
+                            input: Box::new(plan),
+                        };
+                    }
+                    return Ok((plan, scope));
                 }
                 if is_sys {
                     if let Some(cols) = system::columns(&base) {
@@ -1544,6 +1574,28 @@ impl Binder<'_> {
         }
     }
 
+    /// The FROM clause: its items joined left to right (comma = cross join).
+    fn select_from(&mut self, s: &ast::Select, outer: &Scope) -> Result<(Plan, Scope)> {
+        if s.from.is_empty() {
+            return Ok((Plan::Single, outer.clone()));
+        }
+        let mut acc: Option<(Plan, Scope)> = None;
+        for twj in &s.from {
+            let (p, sc) = self.from_joins(twj, outer)?;
+            acc = Some(match acc {
+                None => (p, sc),
+                Some((lp, ls)) => {
+                    let rw = sc.cols.len();
+                    let lw = ls.cols.len();
+                    let mut joined = ls;
+                    joined.cols.extend(sc.cols);
+                    (make_join(lp, p, JoinKind::Inner, None, lw, rw), joined)
+                }
+            });
+        }
+        Ok(acc.expect("from is not empty"))
+    }
+
     fn from_joins(&mut self, twj: &ast::TableWithJoins, outer: &Scope) -> Result<(Plan, Scope)> {
         let (mut plan, mut scope) = self.from_item(&twj.relation, outer)?;
         for j in &twj.joins {
@@ -1565,6 +1617,15 @@ impl Binder<'_> {
                     )
                 }
             };
+            if self.tid_scans && kind == JoinKind::Left {
+                self.nullable.extend(
+                    rscope
+                        .cols
+                        .iter()
+                        .filter(|c| c.name == TID_COLUMN)
+                        .filter_map(|c| c.table.clone()),
+                );
+            }
             let right_width = rscope.cols.len();
             let mut joined = scope.clone();
             joined.cols.extend(rscope.cols.iter().cloned());
@@ -1611,27 +1672,16 @@ impl Binder<'_> {
         order: &[ast::OrderByExpr],
         outer: &Scope,
     ) -> Result<Query> {
-        // FROM
-        let (mut plan, scope) = if s.from.is_empty() {
-            (Plan::Single, outer.clone())
-        } else {
-            let mut acc: Option<(Plan, Scope)> = None;
-            for twj in &s.from {
-                let (p, sc) = self.from_joins(twj, outer)?;
-                acc = Some(match acc {
-                    None => (p, sc),
-                    Some((lp, ls)) => {
-                        let rw = sc.cols.len();
-                        let lw = ls.cols.len();
-                        let mut joined = ls;
-                        joined.cols.extend(sc.cols);
-                        (make_join(lp, p, JoinKind::Inner, None, lw, rw), joined)
-                    }
-                });
-            }
-            acc.expect("from is not empty")
-        };
         let locking = self.locking.take();
+        // FROM; a locking query over joins scans its tables with their TIDs.
+        let join_lock =
+            locking.is_some() && (s.from.len() > 1 || s.from.iter().any(|f| !f.joins.is_empty()));
+        let saved_tid_scans = std::mem::replace(&mut self.tid_scans, join_lock);
+        let saved_nullable = std::mem::take(&mut self.nullable);
+        let from = self.select_from(s, outer);
+        self.tid_scans = saved_tid_scans;
+        let nullable = std::mem::replace(&mut self.nullable, saved_nullable);
+        let (mut plan, scope) = from?;
         // WHERE
         let mut where_pred = None;
         if let Some(w) = &s.selection {
@@ -1643,6 +1693,63 @@ impl Binder<'_> {
             let pred = self.bool_expr(w, &scope)?;
             where_pred = Some(pred.clone());
             plan = push_filter(self, plan, pred);
+        }
+        // FOR UPDATE over joins: lock each row's tuples as it leaves the
+        // WHERE clause (all qualifying rows, even past a LIMIT).
+        let mut locking = locking;
+        if join_lock {
+            let (strength, wait, of) = locking.take().expect("join_lock implies locking");
+            let mut targets = Vec::new();
+            for (i, c) in scope.cols.iter().enumerate() {
+                if c.name != TID_COLUMN {
+                    continue;
+                }
+                let alias = c.table.clone().unwrap_or_default();
+                let Some(t) = c.source.and_then(|(oid, _)| self.schema.table_by_oid(oid)) else {
+                    continue;
+                };
+                if of.as_ref().is_some_and(|o| *o != alias && *o != t.name) {
+                    continue;
+                }
+                if nullable.contains(&alias) {
+                    return not_supported(format!(
+                        "{} cannot be applied to the nullable side of an outer join",
+                        lock_name(strength)
+                    ));
+                }
+                targets.push(LockTarget {
+                    table: t.clone(),
+                    tid_col: i,
+                    offset: i - t.columns.len(),
+                });
+            }
+            if let Some(o) = &of {
+                if targets.is_empty() {
+                    return Err(PlanError::MissingFromEntry(o.clone()));
+                }
+            }
+            if has_agg_query(s, order) {
+                return not_supported(format!(
+                    "{} is not allowed with aggregate functions",
+                    lock_name(strength)
+                ));
+            }
+            if matches!(
+                s.distinct,
+                Some(ast::Distinct::Distinct) | Some(ast::Distinct::On(_))
+            ) {
+                return not_supported(format!(
+                    "{} is not allowed with DISTINCT clause",
+                    lock_name(strength)
+                ));
+            }
+            plan = Plan::LockJoinRows {
+                input: Box::new(plan),
+                targets,
+                strength,
+                wait,
+                pred: where_pred.clone(),
+            };
         }
         // Aggregation?
         let group_exprs: Vec<ast::Expr> = match &s.group_by {
@@ -1683,13 +1790,8 @@ impl Binder<'_> {
         let (having, mut exprs, fields, sort_keys, distinct) = res?;
         // FOR UPDATE/SHARE: one plain table; its TID rides along to LockRows.
         let mut lock_node = None;
-        if let Some((strength, wait)) = locking {
-            let what = match strength {
-                RowLockStrength::Update => "FOR UPDATE",
-                RowLockStrength::NoKeyUpdate => "FOR NO KEY UPDATE",
-                RowLockStrength::Share => "FOR SHARE",
-                RowLockStrength::KeyShare => "FOR KEY SHARE",
-            };
+        if let Some((strength, wait, _)) = locking {
+            let what = lock_name(strength);
             if agg.is_some() {
                 let why = if group_exprs.is_empty() {
                     "aggregate functions"
@@ -1856,6 +1958,9 @@ impl Binder<'_> {
                         ));
                     }
                     for (i, c) in scope.cols.iter().enumerate() {
+                        if c.name == TID_COLUMN {
+                            continue;
+                        }
                         exprs.push(Expr::Column(i));
                         fields.push(Field {
                             name: c.name.clone(),
@@ -1873,7 +1978,7 @@ impl Binder<'_> {
                     };
                     let mut any = false;
                     for (i, c) in scope.cols.iter().enumerate() {
-                        if c.table.as_deref() == Some(q.as_str()) {
+                        if c.table.as_deref() == Some(q.as_str()) && c.name != TID_COLUMN {
                             any = true;
                             exprs.push(Expr::Column(i));
                             fields.push(Field {
@@ -3273,6 +3378,32 @@ fn cmp_const(c: &Expr, col: usize) -> Option<(BinOp, Expr)> {
 }
 
 /// Puts a WHERE predicate on a plan: into a scan (choosing an index), or above.
+fn lock_name(s: RowLockStrength) -> &'static str {
+    match s {
+        RowLockStrength::Update => "FOR UPDATE",
+        RowLockStrength::NoKeyUpdate => "FOR NO KEY UPDATE",
+        RowLockStrength::Share => "FOR SHARE",
+        RowLockStrength::KeyShare => "FOR KEY SHARE",
+    }
+}
+
+/// Whether a SELECT aggregates (GROUP BY, HAVING, or an aggregate call).
+fn has_agg_query(s: &ast::Select, order: &[ast::OrderByExpr]) -> bool {
+    let grouped = match &s.group_by {
+        ast::GroupByExpr::Expressions(v, _) => !v.is_empty(),
+        ast::GroupByExpr::All(_) => true,
+    };
+    grouped
+        || s.having.is_some()
+        || s.projection.iter().any(|i| match i {
+            ast::SelectItem::UnnamedExpr(e) | ast::SelectItem::ExprWithAlias { expr: e, .. } => {
+                contains_agg(e)
+            }
+            _ => false,
+        })
+        || order.iter().any(|o| contains_agg(&o.expr))
+}
+
 fn push_filter(b: &Binder<'_>, plan: Plan, pred: Expr) -> Plan {
     match plan {
         Plan::SeqScan {

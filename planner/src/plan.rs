@@ -269,6 +269,27 @@ pub enum Plan {
         pred: Option<Expr>,
         exprs: Vec<Expr>,
     },
+    /// SELECT ... FOR UPDATE/SHARE over joins: locks, for each joined row,
+    /// the tuple of every target table (a NULL TID, from the outer side of a
+    /// LEFT JOIN, is skipped). A target changed by a committed concurrent
+    /// transaction is re-read at its newest version in place and `pred`
+    /// re-checked (READ COMMITTED), or fails with 40001.
+    LockJoinRows {
+        input: Box<Plan>,
+        targets: Vec<LockTarget>,
+        strength: RowLockStrength,
+        wait: LockWaitPolicy,
+        pred: Option<Expr>,
+    },
+}
+
+/// A table whose rows a LockJoinRows locks: its TID column and where its
+/// columns start in the joined row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LockTarget {
+    pub table: Arc<TableDef>,
+    pub tid_col: usize,
+    pub offset: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
