@@ -268,6 +268,11 @@ impl Catalog {
         if own_changes {
             return Ok(Arc::new(self.load(snap)?));
         }
+        self.committed_schema()
+    }
+
+    /// The committed schema, from the cache unless DDL committed since.
+    pub fn committed_schema(&self) -> Result<Arc<Schema>> {
         let v = self.version();
         if let Some((cv, s)) = self.cache.read().as_ref() {
             if *cv == v {

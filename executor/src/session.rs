@@ -64,6 +64,7 @@ impl Database {
             backend,
             tcfg,
             lazy_xid: std::cell::Cell::new(None),
+            no_xids: Arc::new(Vec::new()),
         }
     }
 }
@@ -136,6 +137,8 @@ pub struct Session {
     /// An xid txid_current() had to assign in the middle of a statement
     /// (evaluation only reads the session); joins the transaction after it.
     pub(crate) lazy_xid: std::cell::Cell<Option<basalt_storage::Xid>>,
+    /// An empty xid set, shared by the transactions that never write.
+    pub(crate) no_xids: Arc<Vec<basalt_storage::Xid>>,
 }
 
 impl Drop for Session {
@@ -160,9 +163,11 @@ impl Session {
 
     /// The schema this session sees now.
     pub fn schema(&self) -> Result<Arc<Schema>> {
-        let snap = self.snapshot();
-        let own = self.txn.as_ref().is_some_and(|t| t.ddl);
-        Ok(self.db.catalog.schema(&snap, own)?)
+        if self.txn.as_ref().is_some_and(|t| t.ddl) {
+            // Our own uncommitted DDL: read the catalog in our snapshot.
+            return Ok(self.db.catalog.schema(&self.snapshot(), true)?);
+        }
+        Ok(self.db.catalog.committed_schema()?)
     }
 
     pub fn catalog_version(&self) -> u64 {

@@ -193,16 +193,17 @@ impl Session {
 
     pub(crate) fn ensure_txn(&mut self) {
         if self.txn.is_none() {
+            let start = chrono::Utc::now();
             self.txn = Some(Txn {
                 xid: None,
-                own: Arc::new(Vec::new()),
+                own: self.no_xids.clone(),
                 cid: 0,
                 explicit: false,
                 aborted: false,
                 ddl: false,
                 drop_on_commit: vec![],
                 drop_on_abort: vec![],
-                start: chrono::Utc::now(),
+                start,
                 iso: self.tcfg.default_isolation,
                 read_only: self.tcfg.default_read_only,
                 snap: None,
@@ -212,7 +213,7 @@ impl Session {
                 settings_backup: None,
                 local_prev: vec![],
             });
-            self.backend.activity.lock().xact_start = Some(chrono::Utc::now());
+            self.backend.activity.lock().xact_start = Some(start);
         }
     }
 
@@ -417,7 +418,7 @@ impl Session {
             }
         }
         t.xid = None;
-        t.own = Arc::new(Vec::new());
+        t.own = self.no_xids.clone();
         if let Some(sid) = t.sid.take() {
             st.ssi.end(sid, false);
         }
