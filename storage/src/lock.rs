@@ -18,7 +18,7 @@ use crate::smgr::RelId;
 use crate::txn::{Pid, Xid};
 use parking_lot::{Condvar, Mutex};
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// PostgreSQL's table lock modes, weakest first.
@@ -210,6 +210,8 @@ struct State {
 pub struct LockManager {
     state: Mutex<State>,
     released: Condvar,
+    /// Shared row locks held now: writers skip the lookup when there are none.
+    row_locks: AtomicUsize,
 }
 
 /// One held lock, as pg_locks lists it.
@@ -437,6 +439,11 @@ impl LockManager {
     /// Shared row locks on a tuple held by others than `own`, that conflict
     /// with `mode`: the first such holder's xid.
     pub fn row_conflict(&self, rel: RelId, tid: Tid, mode: RowMode, own: &[Xid]) -> Option<Xid> {
+        // Shared locks are added under the page latch the caller holds, so
+        // one added before it took the latch is counted here.
+        if self.row_locks.load(Ordering::SeqCst) == 0 {
+            return None;
+        }
         let g = self.state.lock();
         g.rows.get(&(rel, tid)).and_then(|hs| {
             hs.iter()
@@ -455,10 +462,16 @@ impl LockManager {
         }
         hs.push((xid, mode));
         g.rows_by_xid.entry(xid).or_default().push((rel, tid));
+        self.row_locks.fetch_add(1, Ordering::SeqCst);
     }
 
     /// Drops the shared row locks of these xids (they ended).
     pub fn release_rows(&self, xids: &[Xid]) {
+        // Only this transaction's own backend adds its row locks, so none
+        // can appear for these xids while we look.
+        if self.row_locks.load(Ordering::SeqCst) == 0 {
+            return;
+        }
         let mut g = self.state.lock();
         if g.rows_by_xid.is_empty() {
             return;
@@ -467,6 +480,7 @@ impl LockManager {
             let Some(keys) = g.rows_by_xid.remove(x) else {
                 continue;
             };
+            self.row_locks.fetch_sub(keys.len(), Ordering::SeqCst);
             for k in keys {
                 if let Some(hs) = g.rows.get_mut(&k) {
                     hs.retain(|(h, _)| h != x);
