@@ -64,6 +64,42 @@ fn setup_bank(port: u16) {
     .unwrap();
 }
 
+/// A started server with the bank and an empty ledger of transfers.
+fn bank_with_ledger(name: &str) -> (TempDir, Server) {
+    let dir = TempDir::new(name);
+    let srv = Server::start(&dir.0, &[]);
+    setup_bank(srv.port);
+    let mut c = connect(srv.port);
+    run(
+        &mut c,
+        "CREATE TABLE ledger (worker int, seq int, PRIMARY KEY (worker, seq))",
+    )
+    .unwrap();
+    (dir, srv)
+}
+
+/// SIGKILLs the server under its workers, collects what each worker saw
+/// acknowledged, restarts, and checks the bank's total survived.
+fn kill_and_recover<T>(
+    srv: &mut Server,
+    workers: Vec<std::thread::JoinHandle<T>>,
+) -> (Vec<(usize, T)>, Client) {
+    srv.kill();
+    let acked = workers
+        .into_iter()
+        .enumerate()
+        .map(|(w, h)| (w, h.join().expect("worker")))
+        .collect();
+    srv.restart();
+    let mut c = connect(srv.port);
+    assert_eq!(
+        scalar(&mut c, "SELECT sum(bal) FROM acct"),
+        ACCOUNTS * START,
+        "the total changed across the crash"
+    );
+    (acked, c)
+}
+
 /// One transfer under `iso`, retried on 40001 and 40P01. Returns the number
 /// of retries, or None when the server went away.
 fn transfer(c: &mut Client, iso: &str, rng: &mut Rng) -> Option<u64> {
@@ -364,17 +400,8 @@ fn deadlocks_are_broken_and_work_completes() {
 
 #[test]
 fn sigkill_during_serializable_bank_keeps_every_acknowledged_transfer() {
-    let dir = TempDir::new("bank-crash");
-    let mut srv = Server::start(&dir.0, &[]);
+    let (_dir, mut srv) = bank_with_ledger("bank-crash");
     let port = srv.port;
-    setup_bank(port);
-    let mut c = connect(port);
-    run(
-        &mut c,
-        "CREATE TABLE ledger (worker int, seq int, amt int, PRIMARY KEY (worker, seq))",
-    )
-    .unwrap();
-    drop(c);
     for cycle in 0..2 {
         let workers: Vec<_> = (0..6)
             .map(|w| {
@@ -395,7 +422,7 @@ fn sigkill_during_serializable_bank_keeps_every_acknowledged_transfer() {
                              UPDATE acct SET bal = bal - 1 WHERE id = {a}; \
                              SAVEPOINT s; UPDATE acct SET bal = bal - 1000 WHERE id = {b}; ROLLBACK TO SAVEPOINT s; \
                              UPDATE acct SET bal = bal + 1 WHERE id = {b}; \
-                             INSERT INTO ledger VALUES ({w}, {seq}, 1); COMMIT"
+                             INSERT INTO ledger VALUES ({w}, {seq}); COMMIT"
                         );
                         match c.simple_query(&sql) {
                             Err(_) => return acked,
@@ -415,19 +442,7 @@ fn sigkill_during_serializable_bank_keeps_every_acknowledged_transfer() {
             })
             .collect();
         std::thread::sleep(Duration::from_millis(1500));
-        srv.kill();
-        let acked: Vec<(usize, Vec<i32>)> = workers
-            .into_iter()
-            .enumerate()
-            .map(|(w, h)| (w, h.join().unwrap()))
-            .collect();
-        srv.restart();
-        let mut c = connect(port);
-        assert_eq!(
-            scalar(&mut c, "SELECT sum(bal) FROM acct"),
-            ACCOUNTS * START,
-            "cycle {cycle}: the total changed"
-        );
+        let (acked, mut c) = kill_and_recover(&mut srv, workers);
         let mut n = 0;
         for (w, seqs) in &acked {
             for s in seqs {
@@ -449,17 +464,8 @@ fn sigkill_during_serializable_bank_keeps_every_acknowledged_transfer() {
 
 #[test]
 fn sigkill_with_synchronous_commit_off_loses_only_the_last_moments() {
-    let dir = TempDir::new("async-crash");
-    let mut srv = Server::start(&dir.0, &[]);
+    let (_dir, mut srv) = bank_with_ledger("async-crash");
     let port = srv.port;
-    setup_bank(port);
-    let mut c = connect(port);
-    run(
-        &mut c,
-        "CREATE TABLE ledger (worker int, seq int, PRIMARY KEY (worker, seq))",
-    )
-    .unwrap();
-    drop(c);
     let t0 = Instant::now();
     let workers: Vec<_> = (0..4)
         .map(|w| {
@@ -491,19 +497,7 @@ fn sigkill_with_synchronous_commit_off_loses_only_the_last_moments() {
         .collect();
     std::thread::sleep(Duration::from_millis(2500));
     let killed_at = t0.elapsed();
-    srv.kill();
-    let acked: Vec<(usize, Vec<(i32, Duration)>)> = workers
-        .into_iter()
-        .enumerate()
-        .map(|(w, h)| (w, h.join().unwrap()))
-        .collect();
-    srv.restart();
-    let mut c = connect(port);
-    assert_eq!(
-        scalar(&mut c, "SELECT sum(bal) FROM acct"),
-        ACCOUNTS * START,
-        "the total changed"
-    );
+    let (acked, mut c) = kill_and_recover(&mut srv, workers);
     let present = scalar(&mut c, "SELECT count(*) FROM ledger");
     let mut old = 0;
     for (w, seqs) in &acked {
