@@ -42,6 +42,9 @@ pub struct TxnCtx<'a> {
     pub iso: crate::txn::Isolation,
     /// SERIALIZABLE: this transaction in the SSI graph.
     pub sid: Option<Sid>,
+    /// Assigns the transaction an xid in mid-statement (a FOR UPDATE inside
+    /// a subquery of a read-only statement).
+    pub assign_xid: &'a dyn Fn() -> Option<Xid>,
 }
 
 impl Ctx<'_> {
@@ -51,6 +54,7 @@ impl Ctx<'_> {
             xid: self
                 .txn
                 .xid
+                .or_else(|| (self.txn.assign_xid)())
                 .ok_or_else(|| ExecError::Internal("no transaction id assigned".into()))?,
             cid: self.snap.cid,
             own: &self.snap.own,

@@ -361,7 +361,25 @@ impl Session {
     ) -> Result<R> {
         let settings = || self.all_settings();
         let getset = |n: &str| self.setting(n);
-        let sub = |p: &Plan, o: &[Row]| self.run_subquery(snap, schema, params, o, p);
+        // Uncorrelated subqueries run once per statement (PostgreSQL's
+        // InitPlans): the same rows for every outer row, and a FOR UPDATE
+        // SKIP LOCKED inside one picks its rows once.
+        let once: std::cell::RefCell<HashMap<usize, Option<Vec<Row>>>> = Default::default();
+        let sub = |p: &Plan, o: &[Row]| {
+            let key = p as *const Plan as usize;
+            if let Some(Some(rows)) = once.borrow().get(&key) {
+                return Ok(rows.clone());
+            }
+            let correlated = match once.borrow().get(&key) {
+                Some(None) => true,
+                Some(Some(_)) => false,
+                None => p.is_correlated(),
+            };
+            let rows = self.run_subquery(snap, schema, params, o, p)?;
+            once.borrow_mut()
+                .insert(key, (!correlated).then(|| rows.clone()));
+            Ok(rows)
+        };
         let cx = Ctx {
             st: &self.db.st,
             snap,
@@ -383,6 +401,7 @@ impl Session {
                 wait: self.wait_ctx(),
                 iso: self.isolation(),
                 sid: self.txn.as_ref().and_then(|t| t.sid),
+                assign_xid: &|| self.top_xid(true),
             },
             live_view: &|name| self.live_view(name),
         };

@@ -450,3 +450,87 @@ pub enum Statement {
         notice: Option<String>,
     },
 }
+
+impl Plan {
+    /// Whether this plan, run as a subquery, refers to a row of a query
+    /// enclosing it (an `Outer` reaching past it). An uncorrelated subquery
+    /// gives the same rows for every outer row, so it runs once per
+    /// statement, as PostgreSQL's InitPlans do.
+    pub fn is_correlated(&self) -> bool {
+        plan_reaches_out(self, 0)
+    }
+}
+
+/// Whether `p`, nested `level` subqueries deep inside the subquery being
+/// asked about, has an `Outer` reaching past that subquery.
+fn plan_reaches_out(p: &Plan, level: usize) -> bool {
+    let e = |x: &Expr| expr_reaches_out(x, level);
+    let opt = |x: &Option<Expr>| x.as_ref().is_some_and(|x| e(x));
+    match p {
+        Plan::Single => false,
+        Plan::SeqScan { filter, .. } | Plan::System { filter, .. } => opt(filter),
+        Plan::IndexScan { bounds, filter, .. } => {
+            opt(filter)
+                || bounds.eq.iter().any(e)
+                || bounds.lo.as_ref().is_some_and(|(x, _)| e(x))
+                || bounds.hi.as_ref().is_some_and(|(x, _)| e(x))
+        }
+        Plan::Values { rows } => rows.iter().flatten().any(e),
+        Plan::Series {
+            start, stop, step, ..
+        } => e(start) || e(stop) || opt(step),
+        Plan::Filter { input, pred } => e(pred) || plan_reaches_out(input, level),
+        Plan::Project { input, exprs } => exprs.iter().any(e) || plan_reaches_out(input, level),
+        Plan::Join {
+            left, right, on, ..
+        } => opt(on) || plan_reaches_out(left, level) || plan_reaches_out(right, level),
+        Plan::HashJoin {
+            left,
+            right,
+            keys,
+            residual,
+            ..
+        } => {
+            keys.iter().any(|(a, b)| e(a) || e(b))
+                || opt(residual)
+                || plan_reaches_out(left, level)
+                || plan_reaches_out(right, level)
+        }
+        Plan::Aggregate { input, group, aggs } => {
+            group.iter().any(e)
+                || aggs.iter().any(|a| a.args.iter().any(e))
+                || plan_reaches_out(input, level)
+        }
+        Plan::Sort { input, keys } => {
+            keys.iter().any(|k| e(&k.expr)) || plan_reaches_out(input, level)
+        }
+        Plan::Limit {
+            input,
+            limit,
+            offset,
+        } => opt(limit) || opt(offset) || plan_reaches_out(input, level),
+        Plan::Distinct { input } | Plan::WithTid { input } => plan_reaches_out(input, level),
+        Plan::Union { inputs, .. } => inputs.iter().any(|i| plan_reaches_out(i, level)),
+        Plan::LockRows {
+            input, pred, exprs, ..
+        } => opt(pred) || exprs.iter().any(e) || plan_reaches_out(input, level),
+        Plan::LockJoinRows { input, pred, .. } => opt(pred) || plan_reaches_out(input, level),
+    }
+}
+
+fn expr_reaches_out(x: &Expr, level: usize) -> bool {
+    let mut found = false;
+    x.clone().visit_mut(&mut |y| match y {
+        Expr::Outer { depth, .. } if *depth > level => found = true,
+        Expr::Subquery(p)
+        | Expr::ArraySubquery(p)
+        | Expr::Exists(p, _)
+        | Expr::InSubquery(_, p, _) => {
+            if plan_reaches_out(p, level + 1) {
+                found = true;
+            }
+        }
+        _ => {}
+    });
+    found
+}
