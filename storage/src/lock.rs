@@ -398,7 +398,9 @@ impl LockManager {
         if !*checked && waited >= w.deadlock_timeout {
             *checked = true;
             if let Some(cycle) = find_cycle(g, w.pid) {
-                return Err(StorageError::Deadlock(describe_cycle(g, &cycle)));
+                let detail = describe_cycle(g, &cycle);
+                tracing::warn!(pid = w.pid, %detail, "deadlock detected; this backend gives up");
+                return Err(StorageError::Deadlock(detail));
             }
         }
         Ok(())
