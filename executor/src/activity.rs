@@ -91,6 +91,7 @@ impl Backend {
 
 pub struct Registry {
     backends: Mutex<HashMap<i32, Weak<Backend>>>,
+    started: AtomicU64,
     epoch: Instant,
     watchdog: Mutex<bool>,
 }
@@ -99,6 +100,7 @@ impl Default for Registry {
     fn default() -> Self {
         Registry {
             backends: Mutex::new(HashMap::new()),
+            started: AtomicU64::new(0),
             epoch: Instant::now(),
             watchdog: Mutex::new(false),
         }
@@ -122,7 +124,13 @@ impl Registry {
             on_terminate: Mutex::new(None),
         });
         self.backends.lock().insert(pid, Arc::downgrade(&b));
+        self.started.fetch_add(1, Ordering::Relaxed);
         b
+    }
+
+    /// Sessions started since the server started.
+    pub fn sessions_started(&self) -> u64 {
+        self.started.load(Ordering::Relaxed)
     }
 
     pub fn unregister(&self, pid: i32) {
@@ -202,6 +210,9 @@ impl crate::session::Session {
         match name {
             "pg_stat_activity" => Some(self.activity_rows()),
             "pg_locks" => Some(self.lock_rows()),
+            "pg_stat_database" => Some(self.database_stats()),
+            "pg_stat_wal" => Some(self.wal_stats()),
+            "basalt_buffer_pool" => Some(self.buffer_pool_stats()),
             _ => None,
         }
     }
@@ -265,6 +276,81 @@ impl crate::session::Session {
             ]);
         }
         out
+    }
+
+    /// pg_stat_database: one row for the one database (and PostgreSQL's
+    /// row for shared objects, datid 0, with its counters at zero).
+    fn database_stats(&self) -> Vec<Vec<Value>> {
+        let st = &self.db.st;
+        let n = |a: &std::sync::atomic::AtomicU64| Value::Int8(a.load(Ordering::Relaxed) as i64);
+        let zero = || Value::Int8(0);
+        let backends = self.db.registry.all().len() as i32;
+        let mut db = vec![
+            Value::Int8(basalt_catalog::store::DATABASE_OID as i64),
+            Value::Text("postgres".into()),
+            Value::Int4(backends),
+            n(&st.stats.commits),
+            n(&st.stats.rollbacks),
+            n(&st.pool.stats.reads),
+            n(&st.pool.stats.hits),
+        ];
+        db.extend((0..5).map(|_| zero())); // tup_*
+        db.extend([zero(), zero(), zero()]); // conflicts, temp_files, temp_bytes
+        db.push(n(&st.stats.deadlocks));
+        db.push(zero()); // checksum_failures
+        db.push(Value::Null);
+        db.extend((0..5).map(|_| Value::Float8(0.0)));
+        db.push(Value::Int8(self.db.registry.sessions_started() as i64));
+        db.extend([zero(), zero(), zero()]);
+        db.push(Value::Null);
+        let mut shared = vec![Value::Int8(0), Value::Null, Value::Int4(0)];
+        shared.extend((0..4).map(|_| zero()));
+        shared.extend((0..9).map(|_| zero()));
+        shared.push(zero());
+        shared.push(Value::Null);
+        shared.extend((0..5).map(|_| Value::Float8(0.0)));
+        shared.extend((0..4).map(|_| zero()));
+        shared.push(Value::Null);
+        vec![shared, db]
+    }
+
+    fn wal_stats(&self) -> Vec<Vec<Value>> {
+        let wal = &self.db.st.wal;
+        let bytes = wal.bytes_written.load(Ordering::Relaxed);
+        let syncs = wal.fsyncs.load(Ordering::Relaxed) as i64;
+        vec![vec![
+            Value::Int8(0),
+            Value::Int8(0),
+            Value::Numeric(bytes.into()),
+            Value::Int8(0),
+            Value::Int8(syncs),
+            Value::Int8(syncs),
+            Value::Float8(0.0),
+            Value::Float8(0.0),
+            Value::Null,
+        ]]
+    }
+
+    fn buffer_pool_stats(&self) -> Vec<Vec<Value>> {
+        let pool = &self.db.st.pool;
+        let (used, dirty) = pool.usage();
+        let hits = pool.stats.hits.load(Ordering::Relaxed);
+        let reads = pool.stats.reads.load(Ordering::Relaxed);
+        let ratio = if hits + reads == 0 {
+            1.0
+        } else {
+            hits as f64 / (hits + reads) as f64
+        };
+        vec![vec![
+            Value::Int8(pool.capacity() as i64),
+            Value::Int8((pool.capacity() * basalt_storage::page::PAGE_SIZE) as i64),
+            Value::Int8(used as i64),
+            Value::Int8(dirty as i64),
+            Value::Int8(hits as i64),
+            Value::Int8(reads as i64),
+            Value::Int8(pool.stats.writes.load(Ordering::Relaxed) as i64),
+            Value::Float8(ratio),
+        ]]
     }
 
     fn lock_rows(&self) -> Vec<Vec<Value>> {

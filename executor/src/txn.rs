@@ -373,6 +373,13 @@ impl Session {
             if t.ddl {
                 self.db.catalog.invalidate();
             }
+        } else if committing && res.is_ok() {
+            // A transaction that wrote nothing commits without a record.
+            st.stats
+                .commits
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        } else {
+            st.count_rollback();
         }
         if let Some(sid) = t.sid {
             st.ssi.end(sid, committing && res.is_ok());
@@ -406,8 +413,8 @@ impl Session {
             return;
         }
         if t.xid.is_some() {
+            // Counted as a rollback when the block ends.
             let _ = st.abort(&t.own);
-            st.count_rollback();
             for r in t.drop_on_abort.drain(..) {
                 let _ = st.drop_relation(r);
             }
@@ -601,6 +608,13 @@ impl Session {
     /// Turns an interrupted statement's error into what the client should
     /// see: cancel, statement timeout, or termination.
     pub(crate) fn interrupt_error(&self, e: ExecError) -> ExecError {
+        if matches!(e, ExecError::Storage(StorageError::Deadlock(_))) {
+            self.db
+                .st
+                .stats
+                .deadlocks
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         if !matches!(e, ExecError::Storage(StorageError::Cancelled)) {
             return e;
         }

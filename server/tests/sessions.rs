@@ -219,3 +219,65 @@ fn idle_in_transaction_timeout_and_vanished_clients_release_locks() {
         Some("6")
     );
 }
+
+#[test]
+fn statistics_views_count_live() {
+    let dir = TempDir::new("stats");
+    let srv = Server::start(&dir.0, &[]);
+    let port = srv.port;
+    setup(port);
+    let mut c = connect(port);
+    let num = |c: &mut Client, sql: &str| -> f64 {
+        value(c, sql).expect("a value").parse().expect("a number")
+    };
+    let db = "FROM pg_stat_database WHERE datname = current_database()";
+    let commits0 = num(&mut c, &format!("SELECT xact_commit {db}"));
+    let rollbacks0 = num(&mut c, &format!("SELECT xact_rollback {db}"));
+    let wal0 = num(&mut c, "SELECT wal_bytes FROM pg_stat_wal");
+    let hits0 = num(&mut c, "SELECT hits FROM basalt_buffer_pool");
+    for i in 0..5 {
+        assert_eq!(
+            code(&mut c, &format!("INSERT INTO t VALUES ({}, 0)", 100 + i)),
+            ""
+        );
+    }
+    assert_eq!(code(&mut c, "BEGIN; UPDATE t SET v = 1; ROLLBACK"), "");
+    assert!(num(&mut c, &format!("SELECT xact_commit {db}")) >= commits0 + 5.0);
+    assert!(num(&mut c, &format!("SELECT xact_rollback {db}")) >= rollbacks0 + 1.0);
+    assert!(num(&mut c, "SELECT wal_bytes FROM pg_stat_wal") > wal0);
+    assert!(num(&mut c, "SELECT hits FROM basalt_buffer_pool") > hits0);
+    assert!(num(&mut c, &format!("SELECT numbackends {db}")) >= 1.0);
+    let ratio = num(&mut c, "SELECT hit_ratio FROM basalt_buffer_pool");
+    assert!((0.0..=1.0).contains(&ratio));
+    assert!(num(&mut c, "SELECT used_pages FROM basalt_buffer_pool") >= 1.0);
+    // A deadlock is counted.
+    let d0 = num(&mut c, &format!("SELECT deadlocks {db}"));
+    let mut a = connect(port);
+    let mut b = connect(port);
+    assert_eq!(
+        code(
+            &mut a,
+            "SET deadlock_timeout = '20ms'; BEGIN; UPDATE t SET v = 1 WHERE id = 1"
+        ),
+        ""
+    );
+    assert_eq!(
+        code(
+            &mut b,
+            "SET deadlock_timeout = '20ms'; BEGIN; UPDATE t SET v = 1 WHERE id = 2"
+        ),
+        ""
+    );
+    a.send_query("UPDATE t SET v = 2 WHERE id = 2").unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    let rb = code(&mut b, "UPDATE t SET v = 2 WHERE id = 1");
+    let ra = a.read_until_ready().unwrap();
+    let a_failed = ra.iter().any(|m| m.tag == b'E');
+    assert!(
+        rb == "40P01" || a_failed,
+        "one of them is the deadlock victim"
+    );
+    let _ = code(&mut a, "ROLLBACK");
+    let _ = code(&mut b, "ROLLBACK");
+    assert!(num(&mut c, &format!("SELECT deadlocks {db}")) >= d0 + 1.0);
+}

@@ -158,6 +158,22 @@ impl BufferPool {
         self.frames.len()
     }
 
+    /// (frames holding a page, frames dirty), read without the page table
+    /// lock: a snapshot for monitoring, not an invariant.
+    pub fn usage(&self) -> (usize, usize) {
+        let used = self
+            .frames
+            .iter()
+            .filter(|f| f.valid.load(Ordering::Relaxed))
+            .count();
+        let dirty = self
+            .frames
+            .iter()
+            .filter(|f| f.dirty.load(Ordering::Relaxed))
+            .count();
+        (used, dirty)
+    }
+
     pub fn read(&self, rel: RelId, blk: u32) -> Result<PageRef<'_>> {
         match self.get(rel, blk, Want::Read)? {
             Got::R(r) => Ok(r),

@@ -56,6 +56,7 @@ struct Control {
 pub struct EngineStats {
     pub commits: AtomicU64,
     pub rollbacks: AtomicU64,
+    pub deadlocks: AtomicU64,
     pub checkpoints: AtomicU64,
     pub last_checkpoint_unix: AtomicU64,
 }
