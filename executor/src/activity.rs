@@ -213,6 +213,8 @@ impl crate::session::Session {
             "pg_stat_database" => Some(self.database_stats()),
             "pg_stat_wal" => Some(self.wal_stats()),
             "basalt_buffer_pool" => Some(self.buffer_pool_stats()),
+            "pg_stat_user_tables" | "pg_stat_all_tables" => Some(self.table_stats_rows()),
+            "pg_stat_bgwriter" => Some(self.bgwriter_stats()),
             _ => None,
         }
     }
@@ -327,6 +329,67 @@ impl crate::session::Session {
             Value::Int8(syncs),
             Value::Float8(0.0),
             Value::Float8(0.0),
+            Value::Null,
+        ]]
+    }
+
+    /// pg_stat_user_tables. Live and dead row counts are estimates from the
+    /// counters: inserted minus deleted rows live; every update and delete
+    /// leaves a dead version (nothing reclaims them yet).
+    fn table_stats_rows(&self) -> Vec<Vec<Value>> {
+        use crate::stats::TableStats as T;
+        let Ok(schema) = self.db.catalog.committed_schema() else {
+            return vec![];
+        };
+        let mut out = Vec::new();
+        for tb in &schema.tables {
+            let c = self.db.table_stats.table(tb.oid);
+            let g = |a: &std::sync::atomic::AtomicU64| T::get(a);
+            let (ins, upd, del) = (g(&c.n_tup_ins), g(&c.n_tup_upd), g(&c.n_tup_del));
+            let i = |v: u64| Value::Int8(v as i64);
+            out.push(vec![
+                Value::Int8(tb.oid as i64),
+                Value::Text(basalt_catalog::system::namespace_name(tb.namespace).into()),
+                Value::Text(tb.name.clone()),
+                i(g(&c.seq_scan)),
+                i(g(&c.seq_tup_read)),
+                i(g(&c.idx_scan)),
+                i(g(&c.idx_tup_fetch)),
+                i(ins),
+                i(upd),
+                i(del),
+                i(0),
+                i(ins.saturating_sub(del)),
+                i(upd + del),
+                i(ins + upd + del),
+                i(ins),
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                i(0),
+                i(0),
+                i(0),
+                i(0),
+            ]);
+        }
+        out
+    }
+
+    fn bgwriter_stats(&self) -> Vec<Vec<Value>> {
+        let st = &self.db.st;
+        let n = |v: u64| Value::Int8(v as i64);
+        vec![vec![
+            n(st.stats.checkpoints.load(Ordering::Relaxed)),
+            n(0),
+            Value::Float8(0.0),
+            Value::Float8(0.0),
+            n(st.pool.stats.writes.load(Ordering::Relaxed)),
+            n(0),
+            n(0),
+            n(0),
+            n(0),
+            n(st.pool.stats.reads.load(Ordering::Relaxed)),
             Value::Null,
         ]]
     }

@@ -34,6 +34,22 @@ impl Session {
         let text = std::str::from_utf8(chunk)
             .map_err(|_| ExecError::Value(basalt_catalog::cast::ValueError::BadEncoding))?;
         let mut buf = Vec::new();
+        let mut added = 0u64;
+        let counters = cx.table_stats.table(c.table.oid);
+        // Rows inserted before an error count too, as they were written.
+        let res = self.copy_lines_loop(c, text, cx, &mut buf, &mut added);
+        crate::stats::TableStats::add(&counters.n_tup_ins, added);
+        res
+    }
+
+    fn copy_lines_loop(
+        &self,
+        c: &mut CopyIn,
+        text: &str,
+        cx: &Ctx<'_>,
+        buf: &mut Vec<u8>,
+        added: &mut u64,
+    ) -> Result<()> {
         for line in text.split_inclusive('\n') {
             let line = line.strip_suffix('\n').unwrap_or(line);
             let line = line.strip_suffix('\r').unwrap_or(line);
@@ -66,8 +82,9 @@ impl Session {
                     }
                 };
             }
-            self.insert_row(&c.table, &row, cx, &mut buf)?;
+            self.insert_row(&c.table, &row, cx, buf)?;
             c.rows += 1;
+            *added += 1;
         }
         Ok(())
     }

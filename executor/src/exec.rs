@@ -32,6 +32,7 @@ pub struct Ctx<'a> {
     /// Rows of the views computed from the server's live state
     /// (pg_stat_activity, pg_locks); None for other names.
     pub live_view: &'a dyn Fn(&str) -> Option<Vec<Row>>,
+    pub table_stats: &'a crate::stats::StatsRegistry,
 }
 
 /// What a statement needs of its transaction to write and lock rows.
@@ -106,6 +107,20 @@ pub struct TableScan {
     mode: ScanMode,
     buf: VecDeque<(Tid, Vec<u8>)>,
     pub last_tid: Option<Tid>,
+    stats: Arc<crate::stats::TableStats>,
+    /// Rows returned so far, added to the table's counters on drop.
+    returned: u64,
+}
+
+impl Drop for TableScan {
+    fn drop(&mut self) {
+        use crate::stats::TableStats;
+        let c = match self.mode {
+            ScanMode::Seq { .. } => &self.stats.seq_tup_read,
+            ScanMode::Index { .. } => &self.stats.idx_tup_fetch,
+        };
+        TableStats::add(c, self.returned);
+    }
 }
 
 enum ScanMode {
@@ -140,6 +155,12 @@ impl TableScan {
                     },
                     buf: VecDeque::new(),
                     last_tid: None,
+                    stats: {
+                        let t = cx.table_stats.table(table.oid);
+                        crate::stats::TableStats::add(&t.seq_scan, 1);
+                        t
+                    },
+                    returned: 0,
                 })
             }
             Plan::IndexScan {
@@ -168,6 +189,12 @@ impl TableScan {
                     },
                     buf: VecDeque::new(),
                     last_tid: None,
+                    stats: {
+                        let t = cx.table_stats.table(table.oid);
+                        crate::stats::TableStats::add(&t.idx_scan, 1);
+                        t
+                    },
+                    returned: 0,
                 })
             }
             _ => Err(ExecError::Internal("not a table scan".into())),
@@ -301,6 +328,7 @@ impl TableScan {
                 }
             }
             self.last_tid = Some(tid);
+            self.returned += 1;
             return Ok(Some((tid, row)));
         }
     }

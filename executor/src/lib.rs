@@ -15,6 +15,7 @@ mod savepoint;
 pub mod session;
 mod settings;
 mod sqlstate;
+pub mod stats;
 pub mod txn;
 
 pub use error::{ExecError, Result};

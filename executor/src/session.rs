@@ -27,6 +27,8 @@ pub struct Database {
     next_pid: AtomicI32,
     /// Every live session's backend (pg_stat_activity, cancel, terminate).
     pub registry: Arc<Registry>,
+    /// Per-table counters (pg_stat_user_tables).
+    pub table_stats: crate::stats::StatsRegistry,
 }
 
 impl Database {
@@ -43,6 +45,7 @@ impl Database {
             settings,
             next_pid: AtomicI32::new(1000),
             registry: Arc::new(Registry::default()),
+            table_stats: Default::default(),
         }))
     }
 
@@ -404,6 +407,7 @@ impl Session {
                 assign_xid: &|| self.top_xid(true),
             },
             live_view: &|name| self.live_view(name),
+            table_stats: &self.db.table_stats,
         };
         f(&cx)
     }

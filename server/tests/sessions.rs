@@ -250,6 +250,25 @@ fn statistics_views_count_live() {
     let ratio = num(&mut c, "SELECT hit_ratio FROM basalt_buffer_pool");
     assert!((0.0..=1.0).contains(&ratio));
     assert!(num(&mut c, "SELECT used_pages FROM basalt_buffer_pool") >= 1.0);
+    let tbl = |c: &mut Client, col: &str| -> f64 {
+        value(
+            c,
+            &format!("SELECT {col} FROM pg_stat_user_tables WHERE relname = 't'"),
+        )
+        .expect("t has a row")
+        .parse()
+        .expect("a number")
+    };
+    let seq0 = tbl(&mut c, "seq_scan");
+    assert_eq!(code(&mut c, "SELECT count(*) FROM t"), "");
+    assert_eq!(code(&mut c, "UPDATE t SET v = 3 WHERE id = 100"), "");
+    assert_eq!(code(&mut c, "DELETE FROM t WHERE id = 101"), "");
+    assert!(tbl(&mut c, "seq_scan") >= seq0 + 1.0);
+    assert!(tbl(&mut c, "n_tup_ins") >= 7.0);
+    assert!(tbl(&mut c, "n_tup_upd") >= 1.0);
+    assert!(tbl(&mut c, "n_tup_del") >= 1.0);
+    assert!(tbl(&mut c, "idx_scan") >= 2.0);
+    assert_eq!(tbl(&mut c, "n_live_tup"), 6.0);
     // A deadlock is counted.
     let d0 = num(&mut c, &format!("SELECT deadlocks {db}"));
     let mut a = connect(port);
