@@ -35,10 +35,9 @@ impl Session {
             .map_err(|_| ExecError::Value(basalt_catalog::cast::ValueError::BadEncoding))?;
         let mut buf = Vec::new();
         let mut added = 0u64;
-        let counters = cx.table_stats.table(c.table.oid);
         // Rows inserted before an error count too, as they were written.
         let res = self.copy_lines_loop(c, text, cx, &mut buf, &mut added);
-        crate::stats::TableStats::add(&counters.n_tup_ins, added);
+        crate::stats::count(cx.table_stats, c.table.oid, crate::stats::N_TUP_INS, added);
         res
     }
 

@@ -158,7 +158,7 @@ impl Session {
             self.returning_rows(returning, &row, cx, &mut ret)?;
             n += 1;
         }
-        crate::stats::TableStats::add(&cx.table_stats.table(table.oid).n_tup_ins, n);
+        crate::stats::count(cx.table_stats, table.oid, crate::stats::N_TUP_INS, n);
         Ok(ExecResult {
             tag: format!("INSERT 0 {n}"),
             fields: returning.map(|q| q.fields.clone()),
@@ -287,12 +287,11 @@ impl Session {
                 }
             }
         }
-        let counters = cx.table_stats.table(table.oid);
         let verb = if assignments.is_some() {
-            crate::stats::TableStats::add(&counters.n_tup_upd, n);
+            crate::stats::count(cx.table_stats, table.oid, crate::stats::N_TUP_UPD, n);
             "UPDATE"
         } else {
-            crate::stats::TableStats::add(&counters.n_tup_del, n);
+            crate::stats::count(cx.table_stats, table.oid, crate::stats::N_TUP_DEL, n);
             "DELETE"
         };
         Ok(ExecResult {

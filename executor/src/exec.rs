@@ -32,7 +32,8 @@ pub struct Ctx<'a> {
     /// Rows of the views computed from the server's live state
     /// (pg_stat_activity, pg_locks); None for other names.
     pub live_view: &'a dyn Fn(&str) -> Option<Vec<Row>>,
-    pub table_stats: &'a crate::stats::StatsRegistry,
+    /// This session's pending per-table counts.
+    pub table_stats: &'a crate::stats::Local,
 }
 
 /// What a statement needs of its transaction to write and lock rows.
@@ -107,19 +108,19 @@ pub struct TableScan {
     mode: ScanMode,
     buf: VecDeque<(Tid, Vec<u8>)>,
     pub last_tid: Option<Tid>,
-    stats: Arc<crate::stats::TableStats>,
+    stats: crate::stats::Local,
     /// Rows returned so far, added to the table's counters on drop.
     returned: u64,
 }
 
 impl Drop for TableScan {
     fn drop(&mut self) {
-        use crate::stats::TableStats;
-        let c = match self.mode {
-            ScanMode::Seq { .. } => &self.stats.seq_tup_read,
-            ScanMode::Index { .. } => &self.stats.idx_tup_fetch,
+        use crate::stats::{count, IDX_TUP_FETCH, SEQ_TUP_READ};
+        let which = match self.mode {
+            ScanMode::Seq { .. } => SEQ_TUP_READ,
+            ScanMode::Index { .. } => IDX_TUP_FETCH,
         };
-        TableStats::add(c, self.returned);
+        count(&self.stats, self.table.oid, which, self.returned);
     }
 }
 
@@ -156,9 +157,8 @@ impl TableScan {
                     buf: VecDeque::new(),
                     last_tid: None,
                     stats: {
-                        let t = cx.table_stats.table(table.oid);
-                        crate::stats::TableStats::add(&t.seq_scan, 1);
-                        t
+                        crate::stats::count(cx.table_stats, table.oid, crate::stats::SEQ_SCAN, 1);
+                        cx.table_stats.clone()
                     },
                     returned: 0,
                 })
@@ -190,9 +190,8 @@ impl TableScan {
                     buf: VecDeque::new(),
                     last_tid: None,
                     stats: {
-                        let t = cx.table_stats.table(table.oid);
-                        crate::stats::TableStats::add(&t.idx_scan, 1);
-                        t
+                        crate::stats::count(cx.table_stats, table.oid, crate::stats::IDX_SCAN, 1);
+                        cx.table_stats.clone()
                     },
                     returned: 0,
                 })

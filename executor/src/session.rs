@@ -68,6 +68,7 @@ impl Database {
             tcfg,
             lazy_xid: std::cell::Cell::new(None),
             no_xids: Arc::new(Vec::new()),
+            pending_stats: Default::default(),
         }
     }
 }
@@ -142,6 +143,9 @@ pub struct Session {
     pub(crate) lazy_xid: std::cell::Cell<Option<basalt_storage::Xid>>,
     /// An empty xid set, shared by the transactions that never write.
     pub(crate) no_xids: Arc<Vec<basalt_storage::Xid>>,
+    /// Per-table counts of the running transaction (added to the shared
+    /// ones when it ends).
+    pub(crate) pending_stats: crate::stats::Local,
 }
 
 impl Drop for Session {
@@ -407,7 +411,7 @@ impl Session {
                 assign_xid: &|| self.top_xid(true),
             },
             live_view: &|name| self.live_view(name),
-            table_stats: &self.db.table_stats,
+            table_stats: &self.pending_stats,
         };
         f(&cx)
     }
