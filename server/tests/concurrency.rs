@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn connect(port: u16) -> Client {
-    Client::connect("127.0.0.1", port, "postgres", "postgres", None).expect("connect")
+    common::wire_client(port)
 }
 
 /// Runs `sql`; Err(SQLSTATE) if any statement failed.

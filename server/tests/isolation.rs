@@ -146,7 +146,7 @@ fn parse_spec(text: &str) -> Spec {
 }
 
 fn connect(port: u16) -> Client {
-    Client::connect("127.0.0.1", port, "postgres", "postgres", None).expect("connect")
+    common::wire_client(port)
 }
 
 /// Formats one query's answer: rows (header, values, count) or the error.

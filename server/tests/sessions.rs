@@ -10,7 +10,7 @@ use common::{Server, TempDir};
 use std::time::{Duration, Instant};
 
 fn connect(port: u16) -> Client {
-    Client::connect("127.0.0.1", port, "postgres", "postgres", None).expect("connect")
+    common::wire_client(port)
 }
 
 /// The SQLSTATE of the first error, or "" when all went well.

@@ -221,3 +221,31 @@ pub fn dir_size(p: &Path) -> u64 {
         })
         .unwrap_or(0)
 }
+
+/// A wire-protocol client for `postgres` on 127.0.0.1:`port`. A connection
+/// refused or reset during start-up is retried for a while (a server that
+/// has just started may still be settling), then the test fails.
+pub fn wire_client(port: u16) -> basalt_sqllogic::client::Client {
+    let t0 = Instant::now();
+    loop {
+        match basalt_sqllogic::client::Client::connect(
+            "127.0.0.1",
+            port,
+            "postgres",
+            "postgres",
+            None,
+        ) {
+            Ok(c) => return c,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionRefused
+                ) && t0.elapsed() < Duration::from_secs(5) =>
+            {
+                eprintln!("connect to port {port}: {e}; retrying");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Err(e) => panic!("connect to port {port}: {e}"),
+        }
+    }
+}
