@@ -359,6 +359,13 @@ pub fn columns(name: &str) -> Option<Vec<(&'static str, DataType)>> {
             ("buffers_alloc", Int8),
             ("stats_reset", TimestampTz),
         ],
+        "basalt_health" => vec![
+            ("check", Text),
+            ("status", Text),
+            ("value", Text),
+            ("threshold", Text),
+            ("detail", Text),
+        ],
         "basalt_buffer_pool" => vec![
             ("size_pages", Int8),
             ("size_bytes", Int8),

@@ -213,6 +213,7 @@ impl crate::session::Session {
             "pg_stat_database" => Some(self.database_stats()),
             "pg_stat_wal" => Some(self.wal_stats()),
             "basalt_buffer_pool" => Some(self.buffer_pool_stats()),
+            "basalt_health" => Some(self.health_rows()),
             "pg_stat_user_tables" | "pg_stat_all_tables" => Some(self.table_stats_rows()),
             "pg_stat_bgwriter" => Some(self.bgwriter_stats()),
             _ => None,
@@ -392,6 +393,126 @@ impl crate::session::Session {
             n(st.pool.stats.reads.load(Ordering::Relaxed)),
             Value::Null,
         ]]
+    }
+
+    /// basalt_health: an overall row, then one row per check, each
+    /// healthy, degraded or unhealthy.
+    fn health_rows(&self) -> Vec<Vec<Value>> {
+        let st = &self.db.st;
+        let mut checks: Vec<(&str, &str, String, String, String)> = Vec::new();
+        let setting_u64 = |n: &str, parse: fn(&str) -> Option<u64>, d: u64| {
+            self.setting(n).and_then(|v| parse(&v)).unwrap_or(d)
+        };
+        // Disk space on the data directory.
+        match st.disk_space() {
+            Some((avail, total)) if total > 0 => {
+                let pct = avail as f64 * 100.0 / total as f64;
+                let status = if pct < 5.0 {
+                    "unhealthy"
+                } else if pct < 10.0 {
+                    "degraded"
+                } else {
+                    "healthy"
+                };
+                checks.push((
+                    "disk_space",
+                    status,
+                    format!("{pct:.1}% free"),
+                    "10% free (degraded), 5% (unhealthy)".into(),
+                    format!("{avail} of {total} bytes available"),
+                ));
+            }
+            _ => checks.push((
+                "disk_space",
+                "degraded",
+                "unknown".into(),
+                String::new(),
+                "statvfs failed".into(),
+            )),
+        }
+        // WAL since the last checkpoint against max_wal_size.
+        let wal = st.wal.insert_lsn().saturating_sub(st.wal.redo_ptr());
+        let max_wal = setting_u64("max_wal_size", parse_size, 1 << 30);
+        checks.push((
+            "wal_size",
+            if wal > max_wal { "degraded" } else { "healthy" },
+            format!("{wal} bytes"),
+            format!("{max_wal} bytes (max_wal_size)"),
+            "WAL written since the last checkpoint's redo point".into(),
+        ));
+        // Age of the last checkpoint against checkpoint_timeout.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let last = st.stats.last_checkpoint_unix.load(Ordering::Relaxed);
+        let age = now.saturating_sub(last);
+        let timeout = setting_u64("checkpoint_timeout", parse_secs, 300);
+        checks.push((
+            "checkpoint_age",
+            if age > 2 * timeout {
+                "degraded"
+            } else {
+                "healthy"
+            },
+            format!("{age} s"),
+            format!("{} s (twice checkpoint_timeout)", 2 * timeout),
+            "time since the last checkpoint completed".into(),
+        ));
+        // Buffer hit ratio, once there is enough traffic to judge.
+        let hits = st.pool.stats.hits.load(Ordering::Relaxed);
+        let reads = st.pool.stats.reads.load(Ordering::Relaxed);
+        let ratio = if hits + reads == 0 {
+            1.0
+        } else {
+            hits as f64 / (hits + reads) as f64
+        };
+        checks.push((
+            "buffer_hit_ratio",
+            if hits + reads > 10_000 && ratio < 0.9 {
+                "degraded"
+            } else {
+                "healthy"
+            },
+            format!("{ratio:.4}"),
+            "0.90".into(),
+            format!("{hits} hits, {reads} reads"),
+        ));
+        // Connections against max_connections.
+        let conns = self.db.registry.all().len() as u64;
+        let max = setting_u64("max_connections", |v| v.parse().ok(), 100);
+        checks.push((
+            "connections",
+            if conns >= max {
+                "unhealthy"
+            } else if conns * 10 >= max * 9 {
+                "degraded"
+            } else {
+                "healthy"
+            },
+            conns.to_string(),
+            format!("{max} (max_connections)"),
+            "sessions connected now".into(),
+        ));
+        let overall = if checks.iter().any(|c| c.1 == "unhealthy") {
+            "unhealthy"
+        } else if checks.iter().any(|c| c.1 == "degraded") {
+            "degraded"
+        } else {
+            "healthy"
+        };
+        let t = |s: &str| Value::Text(s.to_string());
+        let mut out = vec![vec![
+            t("overall"),
+            t(overall),
+            t(&format!("{} checks", checks.len())),
+            Value::Null,
+            t("the worst of the checks below"),
+        ]];
+        for (c, s, v, th, d) in checks {
+            out.push(vec![t(c), t(s), t(&v), t(&th), t(&d)]);
+        }
+        out
     }
 
     fn buffer_pool_stats(&self) -> Vec<Vec<Value>> {
@@ -623,6 +744,33 @@ impl crate::session::Session {
 }
 
 use basalt_catalog::Value;
+
+/// "128MB", "1GB", "8kB" or a number of 8 kB pages, as PostgreSQL reads sizes.
+fn parse_size(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let idx = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (n, unit) = s.split_at(idx);
+    let n: u64 = n.parse().ok()?;
+    Some(match unit.trim().to_ascii_lowercase().as_str() {
+        "" => n * 8192,
+        "b" => n,
+        "kb" => n << 10,
+        "mb" => n << 20,
+        "gb" => n << 30,
+        "tb" => n << 40,
+        _ => return None,
+    })
+}
+
+/// "30s", "5min", "1h" or a number of seconds.
+fn parse_secs(s: &str) -> Option<u64> {
+    crate::txn::parse_ms(&if s.trim().chars().all(|c| c.is_ascii_digit()) {
+        format!("{}s", s.trim())
+    } else {
+        s.to_string()
+    })?
+    .map(|d| d.as_secs())
+}
 
 impl crate::session::Session {
     /// pg_[try_]advisory_[xact_]lock[_shared], pg_advisory_unlock[_shared],

@@ -269,6 +269,31 @@ fn statistics_views_count_live() {
     assert!(tbl(&mut c, "n_tup_del") >= 1.0);
     assert!(tbl(&mut c, "idx_scan") >= 2.0);
     assert_eq!(tbl(&mut c, "n_live_tup"), 6.0);
+    // basalt_health: an overall row and one per check.
+    assert_eq!(
+        value(&mut c, "SELECT count(*) FROM basalt_health").as_deref(),
+        Some("6")
+    );
+    let overall = value(
+        &mut c,
+        "SELECT status FROM basalt_health WHERE \"check\" = 'overall'",
+    )
+    .expect("overall");
+    assert!(["healthy", "degraded", "unhealthy"].contains(&overall.as_str()));
+    assert_eq!(
+        value(
+            &mut c,
+            "SELECT status FROM basalt_health WHERE \"check\" = 'connections'"
+        )
+        .as_deref(),
+        Some("healthy")
+    );
+    assert!(
+        num(
+            &mut c,
+            "SELECT value::int FROM basalt_health WHERE \"check\" = 'connections'"
+        ) >= 1.0
+    );
     // A deadlock is counted.
     let d0 = num(&mut c, &format!("SELECT deadlocks {db}"));
     let mut a = connect(port);

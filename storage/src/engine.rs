@@ -418,6 +418,21 @@ impl Storage {
         crate::lock::wait_xid(&self.locks, &self.txns, xid, w.unwrap_or(&internal))
     }
 
+    /// Bytes available to us and in total on the data directory's file
+    /// system (statvfs), if it can be asked.
+    pub fn disk_space(&self) -> Option<(u64, u64)> {
+        use std::os::unix::ffi::OsStrExt;
+        let path = std::ffi::CString::new(self.dir.as_os_str().as_bytes()).ok()?;
+        // SAFETY: statvfs writes into the zeroed struct we pass; path is a
+        // valid NUL-terminated string.
+        let mut v: libc::statvfs = unsafe { std::mem::zeroed() };
+        if unsafe { libc::statvfs(path.as_ptr(), &mut v) } != 0 {
+            return None;
+        }
+        let frag = v.f_frsize as u64;
+        Some((v.f_bavail as u64 * frag, v.f_blocks as u64 * frag))
+    }
+
     pub fn relation_size(&self, rel: RelId) -> u64 {
         self.smgr
             .nblocks(rel)
