@@ -84,6 +84,8 @@ impl Session {
             "ssl_cert_file",
             "ssl_key_file",
             "password_file",
+            "metrics_port",
+            "metrics_listen_address",
         ];
         const RELOAD: &[&str] = &[
             "checkpoint_timeout",

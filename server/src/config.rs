@@ -38,6 +38,8 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("fsync", "on"),
     ("checkpoint_timeout", "5min"),
     ("wal_writer_delay", "200ms"),
+    ("metrics_port", "0"),
+    ("metrics_listen_address", "127.0.0.1"),
     ("max_wal_size", "1GB"),
     ("log_format", "text"),
     ("server_version", "15.0"),

@@ -7,6 +7,7 @@
 
 mod auth;
 mod config;
+mod http;
 mod types;
 mod wire;
 
@@ -99,6 +100,13 @@ fn run(cfg: config::Config) -> Result<(), String> {
         backends: Mutex::new(HashMap::new()),
         max_connections: cfg.get("max_connections").parse().unwrap_or(100),
     });
+    let metrics_port: u16 = cfg
+        .get("metrics_port")
+        .parse()
+        .map_err(|_| "invalid metrics_port".to_string())?;
+    if metrics_port != 0 {
+        http::start(db.clone(), &cfg.get("metrics_listen_address"), metrics_port)?;
+    }
     // Background checkpointer: by time and by WAL volume.
     let ck_timeout = config::parse_secs(&cfg.get("checkpoint_timeout")).unwrap_or(300);
     let max_wal = config::parse_bytes(&cfg.get("max_wal_size")).unwrap_or(1 << 30);

@@ -1,0 +1,91 @@
+//! The monitoring endpoint against the real binary: /health answers the
+//! checks as JSON (200 when healthy, 503 when a check fails) and /metrics
+//! answers Prometheus' text format with live counters.
+
+mod common;
+
+use common::{free_port, wire_client, Server, TempDir};
+use std::io::{Read, Write};
+
+fn get(port: u16, path: &str) -> (u16, String) {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
+    let mut r = String::new();
+    s.read_to_string(&mut r).unwrap();
+    let code = r
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .expect("a status code");
+    let body = r
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (code, body)
+}
+
+/// Checks each sample line is `name{labels} number` and returns the value
+/// of `name` (first sample).
+fn sample(metrics: &str, name: &str) -> f64 {
+    let mut found = None;
+    for line in metrics.lines() {
+        if line.starts_with('#') || line.is_empty() {
+            continue;
+        }
+        let (key, value) = line.rsplit_once(' ').expect("name and value");
+        let v: f64 = value
+            .parse()
+            .unwrap_or_else(|_| panic!("not a number: {line}"));
+        let metric = key.split('{').next().unwrap();
+        assert!(
+            metric
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_'),
+            "bad metric name: {line}"
+        );
+        if metric == name && found.is_none() {
+            found = Some(v);
+        }
+    }
+    found.unwrap_or_else(|| panic!("no {name} in\n{metrics}"))
+}
+
+#[test]
+fn health_and_metrics_answer_over_http() {
+    let dir = TempDir::new("http");
+    let mport = free_port();
+    let srv = Server::start(
+        &dir.0,
+        &[
+            "-c",
+            &format!("metrics_port={mport}"),
+            "-c",
+            "max_connections=3",
+        ],
+    );
+    let (code, body) = get(mport, "/health");
+    assert_eq!(code, 200, "{body}");
+    assert!(body.contains("\"status\":\"healthy\""), "{body}");
+    assert!(body.contains("\"check\":\"disk_space\""), "{body}");
+
+    let (code, m0) = get(mport, "/metrics");
+    assert_eq!(code, 200);
+    assert_eq!(sample(&m0, "pg_up"), 1.0);
+    let commits0 = sample(&m0, "pg_stat_database_xact_commit");
+    let mut c = wire_client(srv.port);
+    c.simple_query("CREATE TABLE t (id int PRIMARY KEY)")
+        .unwrap();
+    c.simple_query("INSERT INTO t VALUES (1), (2)").unwrap();
+    let (_, m1) = get(mport, "/metrics");
+    assert!(sample(&m1, "pg_stat_database_xact_commit") > commits0);
+    assert!(sample(&m1, "basalt_wal_bytes_total") > sample(&m0, "basalt_wal_bytes_total"));
+    assert_eq!(sample(&m1, "pg_stat_user_tables_n_live_tup"), 2.0);
+
+    // Two clients and the endpoint's own session reach max_connections: the
+    // connections check fails and /health says 503.
+    let _c2 = wire_client(srv.port);
+    let (code, body) = get(mport, "/health");
+    assert_eq!(code, 503, "{body}");
+    assert!(body.contains("\"status\":\"unhealthy\""), "{body}");
+    assert_eq!(get(mport, "/nope").0, 404);
+}
