@@ -45,6 +45,25 @@ impl DataType {
     }
 }
 
+/// A size setting as PostgreSQL reads it: "128MB", "1GB", "8kB", "512B", or
+/// a bare number of 8 kB pages.
+pub fn parse_size(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let idx = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (n, unit) = s.split_at(idx);
+    let n: u64 = n.parse().ok()?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" => 8192,
+        "b" => 1,
+        "kb" => 1 << 10,
+        "mb" => 1 << 20,
+        "gb" => 1 << 30,
+        "tb" => 1 << 40,
+        _ => return None,
+    };
+    n.checked_mul(mult)
+}
+
 pub fn parse_bool(s: &str) -> Option<bool> {
     match s.trim().to_ascii_lowercase().as_str() {
         "t" | "true" | "y" | "yes" | "on" | "1" => Some(true),

@@ -432,7 +432,7 @@ impl crate::session::Session {
         }
         // WAL since the last checkpoint against max_wal_size.
         let wal = st.wal.insert_lsn().saturating_sub(st.wal.redo_ptr());
-        let max_wal = setting_u64("max_wal_size", parse_size, 1 << 30);
+        let max_wal = setting_u64("max_wal_size", basalt_catalog::cast::parse_size, 1 << 30);
         checks.push((
             "wal_size",
             if wal > max_wal { "degraded" } else { "healthy" },
@@ -744,23 +744,6 @@ impl crate::session::Session {
 }
 
 use basalt_catalog::Value;
-
-/// "128MB", "1GB", "8kB" or a number of 8 kB pages, as PostgreSQL reads sizes.
-fn parse_size(s: &str) -> Option<u64> {
-    let s = s.trim();
-    let idx = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (n, unit) = s.split_at(idx);
-    let n: u64 = n.parse().ok()?;
-    Some(match unit.trim().to_ascii_lowercase().as_str() {
-        "" => n * 8192,
-        "b" => n,
-        "kb" => n << 10,
-        "mb" => n << 20,
-        "gb" => n << 30,
-        "tb" => n << 40,
-        _ => return None,
-    })
-}
 
 /// "30s", "5min", "1h" or a number of seconds.
 fn parse_secs(s: &str) -> Option<u64> {

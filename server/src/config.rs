@@ -188,18 +188,7 @@ pub fn load() -> Result<Config, String> {
 
 /// "128MB", "8kB", "1GB", or a number of 8 kB pages as PostgreSQL takes it.
 pub fn parse_bytes(s: &str) -> Option<u64> {
-    let s = s.trim();
-    let idx = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (n, unit) = s.split_at(idx);
-    let n: u64 = n.parse().ok()?;
-    Some(match unit.trim().to_lowercase().as_str() {
-        "" => n * 8192,
-        "b" => n,
-        "kb" => n * 1024,
-        "mb" => n * 1024 * 1024,
-        "gb" => n * 1024 * 1024 * 1024,
-        _ => return None,
-    })
+    basalt_catalog::cast::parse_size(s)
 }
 
 /// A duration setting in seconds ("30s", "5min", "1h", or a bare number of seconds).
