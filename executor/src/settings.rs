@@ -67,6 +67,8 @@ impl Session {
             "default_transaction_read_only",
             "transaction_read_only",
             "deadlock_timeout",
+            "log_statement",
+            "log_min_duration_statement",
             "synchronous_commit",
             "work_mem",
             "maintenance_work_mem",

@@ -95,6 +95,20 @@ pub(crate) struct TxnSettings {
     pub synchronous_commit: Option<bool>,
     pub default_isolation: Isolation,
     pub default_read_only: bool,
+    /// log_statement: which statements are logged before they run.
+    pub log_statement: LogStatement,
+    /// log_min_duration_statement: statements at least this slow are
+    /// logged with their duration (None: off).
+    pub log_min_duration: Option<Duration>,
+}
+
+/// PostgreSQL's log_statement levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogStatement {
+    None,
+    Ddl,
+    Mod,
+    All,
 }
 
 impl Default for TxnSettings {
@@ -107,6 +121,8 @@ impl Default for TxnSettings {
             synchronous_commit: None,
             default_isolation: Isolation::ReadCommitted,
             default_read_only: false,
+            log_statement: LogStatement::None,
+            log_min_duration: None,
         }
     }
 }
@@ -145,6 +161,8 @@ pub(crate) fn builtin_default(name: &str) -> &'static str {
         "synchronous_commit" => "on",
         "default_transaction_isolation" | "transaction_isolation" => "read committed",
         "default_transaction_read_only" | "transaction_read_only" => "off",
+        "log_statement" => "none",
+        "log_min_duration_statement" => "-1",
         _ => "",
     }
 }
@@ -173,6 +191,25 @@ impl TxnSettings {
             }
             "default_transaction_read_only" => {
                 self.default_read_only = basalt_catalog::cast::parse_bool(v).ok_or(())?
+            }
+            "log_statement" => {
+                self.log_statement = match v.trim().to_ascii_lowercase().as_str() {
+                    "none" => LogStatement::None,
+                    "ddl" => LogStatement::Ddl,
+                    "mod" => LogStatement::Mod,
+                    "all" => LogStatement::All,
+                    _ => return Err(()),
+                }
+            }
+            "log_min_duration_statement" => {
+                // -1 turns it off; 0 logs every statement.
+                self.log_min_duration = if v.trim() == "-1" {
+                    None
+                } else if v.trim() == "0" {
+                    Some(Duration::ZERO)
+                } else {
+                    Some(parse_ms(v).ok_or(())?.unwrap_or(Duration::ZERO))
+                }
             }
             _ => {}
         }
@@ -585,6 +622,11 @@ impl Session {
         }
         self.apply_modes(modes)?;
         Ok(r)
+    }
+
+    /// The statement logging settings (log_statement, log_min_duration_statement).
+    pub fn log_settings(&self) -> (LogStatement, Option<Duration>) {
+        (self.tcfg.log_statement, self.tcfg.log_min_duration)
     }
 
     /// idle_in_transaction_session_timeout, if set.

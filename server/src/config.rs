@@ -42,6 +42,8 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("metrics_listen_address", "127.0.0.1"),
     ("max_wal_size", "1GB"),
     ("log_format", "text"),
+    ("log_statement", "none"),
+    ("log_min_duration_statement", "-1"),
     ("server_version", "15.0"),
     ("server_version_num", "150000"),
     ("server_encoding", "UTF8"),

@@ -768,6 +768,62 @@ impl Conn<'_> {
 
     fn simple_query(&mut self, sql: &str) -> io::Result<()> {
         self.session.report_activity("active", Some(sql));
+        let t0 = self.log_before(sql, None);
+        let r = self.simple_query_inner(sql);
+        self.log_after(sql, None, t0);
+        r
+    }
+
+    /// log_statement: logs a statement of the configured kinds before it
+    /// runs; returns the start time when log_min_duration_statement is on.
+    fn log_before(&self, sql: &str, portal: Option<&str>) -> Option<std::time::Instant> {
+        use basalt_executor::txn::LogStatement;
+        let (which, min) = self.session.log_settings();
+        if which != LogStatement::None {
+            let first = sql
+                .trim_start()
+                .split(|c: char| c.is_whitespace() || c == '(' || c == ';')
+                .next()
+                .unwrap_or("")
+                .to_ascii_lowercase();
+            let kind = match first.as_str() {
+                "create" | "alter" | "drop" | "truncate" | "grant" | "revoke" | "comment"
+                | "reindex" => LogStatement::Ddl,
+                "insert" | "update" | "delete" | "copy" | "merge" => LogStatement::Mod,
+                _ => LogStatement::All,
+            };
+            if kind <= which {
+                match portal {
+                    None => tracing::info!(pid = self.session.pid, "statement: {sql}"),
+                    Some(p) => tracing::info!(pid = self.session.pid, "execute {p}: {sql}"),
+                }
+            }
+        }
+        min.map(|_| std::time::Instant::now())
+    }
+
+    /// log_min_duration_statement: logs a statement that took at least it.
+    fn log_after(&self, sql: &str, portal: Option<&str>, t0: Option<std::time::Instant>) {
+        let (_, min) = self.session.log_settings();
+        if let (Some(t0), Some(min)) = (t0, min) {
+            let took = t0.elapsed();
+            if took >= min {
+                let ms = took.as_secs_f64() * 1000.0;
+                match portal {
+                    None => tracing::info!(
+                        pid = self.session.pid,
+                        "duration: {ms:.3} ms  statement: {sql}"
+                    ),
+                    Some(p) => tracing::info!(
+                        pid = self.session.pid,
+                        "duration: {ms:.3} ms  execute {p}: {sql}"
+                    ),
+                }
+            }
+        }
+    }
+
+    fn simple_query_inner(&mut self, sql: &str) -> io::Result<()> {
         let stmts = match basalt_parser::parse(sql) {
             Ok(s) => s,
             Err(e) => {
@@ -1072,9 +1128,31 @@ impl Conn<'_> {
             return Ok(());
         };
         let stmt_name = portal.stmt.clone();
-        if let Some(p) = self.prepared.get(&stmt_name) {
-            self.session.report_activity("active", Some(&p.sql));
+        let sql_text = self.prepared.get(&stmt_name).map(|p| p.sql.clone());
+        if let Some(sql) = &sql_text {
+            self.session.report_activity("active", Some(sql));
         }
+        let label = if stmt_name.is_empty() {
+            "<unnamed>"
+        } else {
+            stmt_name.as_str()
+        };
+        let t0 = sql_text
+            .as_deref()
+            .and_then(|sql| self.log_before(sql, Some(label)));
+        let r = self.execute_portal(&name, &stmt_name, max);
+        if let Some(sql) = &sql_text {
+            self.log_after(sql, Some(label), t0);
+        }
+        r
+    }
+
+    fn execute_portal(&mut self, name: &str, stmt_name: &str, max: i32) -> io::Result<()> {
+        let name = name.to_string();
+        let stmt_name = stmt_name.to_string();
+        let Some(portal) = self.portals.get(&name) else {
+            return Ok(());
+        };
         let params = portal.params.clone();
         let formats = portal.formats.clone();
         let mut tries = 0;
