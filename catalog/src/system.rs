@@ -346,6 +346,16 @@ pub fn columns(name: &str) -> Option<Vec<(&'static str, DataType)>> {
             ("analyze_count", Int8),
             ("autoanalyze_count", Int8),
         ],
+        "pg_stat_user_indexes" | "pg_stat_all_indexes" => vec![
+            ("relid", Oid),
+            ("indexrelid", Oid),
+            ("schemaname", Name),
+            ("relname", Name),
+            ("indexrelname", Name),
+            ("idx_scan", Int8),
+            ("idx_tup_read", Int8),
+            ("idx_tup_fetch", Int8),
+        ],
         "pg_stat_bgwriter" => vec![
             ("checkpoints_timed", Int8),
             ("checkpoints_req", Int8),

@@ -216,6 +216,7 @@ impl crate::session::Session {
             "basalt_health" => Some(self.health_rows()),
             "pg_stat_user_tables" | "pg_stat_all_tables" => Some(self.table_stats_rows()),
             "pg_stat_bgwriter" => Some(self.bgwriter_stats()),
+            "pg_stat_user_indexes" | "pg_stat_all_indexes" => Some(self.index_stats_rows()),
             _ => None,
         }
     }
@@ -373,6 +374,32 @@ impl crate::session::Session {
                 i(0),
                 i(0),
             ]);
+        }
+        out
+    }
+
+    /// pg_stat_user_indexes: scans of each index and the rows they fetched.
+    fn index_stats_rows(&self) -> Vec<Vec<Value>> {
+        use crate::stats::TableStats as T;
+        let Ok(schema) = self.db.catalog.committed_schema() else {
+            return vec![];
+        };
+        let mut out = Vec::new();
+        for tb in &schema.tables {
+            for ix in &tb.indexes {
+                let c = self.db.table_stats.table(ix.oid);
+                let fetched = T::get(&c.idx_tup_fetch) as i64;
+                out.push(vec![
+                    Value::Int8(tb.oid as i64),
+                    Value::Int8(ix.oid as i64),
+                    Value::Text(basalt_catalog::system::namespace_name(tb.namespace).into()),
+                    Value::Text(tb.name.clone()),
+                    Value::Text(ix.name.clone()),
+                    Value::Int8(T::get(&c.idx_scan) as i64),
+                    Value::Int8(fetched),
+                    Value::Int8(fetched),
+                ]);
+            }
         }
         out
     }

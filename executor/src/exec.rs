@@ -116,11 +116,13 @@ pub struct TableScan {
 impl Drop for TableScan {
     fn drop(&mut self) {
         use crate::stats::{count, IDX_TUP_FETCH, SEQ_TUP_READ};
-        let which = match self.mode {
-            ScanMode::Seq { .. } => SEQ_TUP_READ,
-            ScanMode::Index { .. } => IDX_TUP_FETCH,
-        };
-        count(&self.stats, self.table.oid, which, self.returned);
+        match self.mode {
+            ScanMode::Seq { .. } => count(&self.stats, self.table.oid, SEQ_TUP_READ, self.returned),
+            ScanMode::Index { ix_oid, .. } => {
+                count(&self.stats, self.table.oid, IDX_TUP_FETCH, self.returned);
+                count(&self.stats, ix_oid, IDX_TUP_FETCH, self.returned);
+            }
+        }
     }
 }
 
@@ -131,6 +133,8 @@ enum ScanMode {
     },
     Index {
         rel: u32,
+        /// The index's OID, for its own counters (pg_stat_user_indexes).
+        ix_oid: u32,
         scan: Option<BtreeScan>,
         range: KeyRange,
         unique_eq: bool,
@@ -181,6 +185,7 @@ impl TableScan {
                     filter: filter.clone(),
                     mode: ScanMode::Index {
                         rel: ix.filenode,
+                        ix_oid: ix.oid,
                         scan: None,
                         done: range.is_none(),
                         range: range.unwrap_or_default(),
@@ -191,6 +196,7 @@ impl TableScan {
                     last_tid: None,
                     stats: {
                         crate::stats::count(cx.table_stats, table.oid, crate::stats::IDX_SCAN, 1);
+                        crate::stats::count(cx.table_stats, ix.oid, crate::stats::IDX_SCAN, 1);
                         cx.table_stats.clone()
                     },
                     returned: 0,
@@ -237,6 +243,7 @@ impl TableScan {
             }
             ScanMode::Index {
                 rel,
+                ix_oid: _,
                 scan,
                 range,
                 unique_eq,

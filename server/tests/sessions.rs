@@ -269,6 +269,14 @@ fn statistics_views_count_live() {
     assert!(tbl(&mut c, "n_tup_del") >= 1.0);
     assert!(tbl(&mut c, "idx_scan") >= 2.0);
     assert_eq!(tbl(&mut c, "n_live_tup"), 6.0);
+    let ix_scans: f64 = value(
+        &mut c,
+        "SELECT idx_scan FROM pg_stat_user_indexes WHERE indexrelname = 't_pkey'",
+    )
+    .expect("t_pkey has a row")
+    .parse()
+    .expect("a number");
+    assert!(ix_scans >= 2.0);
     // basalt_health: an overall row and one per check.
     assert_eq!(
         value(&mut c, "SELECT count(*) FROM basalt_health").as_deref(),
