@@ -169,17 +169,45 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        // Still running when the test failed? Its log says why, perhaps.
+        let alive = matches!(self.child.try_wait(), Ok(None));
         self.kill();
+        let path = log_path(&self.data);
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(&path).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
+            eprintln!(
+                "--- basalt on port {} ({}) log, last lines:\n{}",
+                self.port,
+                if alive { "was running" } else { "had exited" },
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            );
+        }
+        let _ = std::fs::remove_file(path);
     }
+}
+
+/// Where a test server's stderr goes: beside its data directory.
+fn log_path(data: &Path) -> PathBuf {
+    data.with_extension("log")
 }
 
 /// A command's trimmed stdout when it succeeds, else its stderr.
 fn output(cmd: &mut Command) -> Result<String, String> {
-    let out = cmd.output().map_err(|e| e.to_string())?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).to_string())
+    let t0 = Instant::now();
+    loop {
+        let out = cmd.output().map_err(|e| e.to_string())?;
+        if out.status.success() {
+            return Ok(String::from_utf8_lossy(&out.stdout).trim().to_string());
+        }
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        // A server that has just started may not accept yet: try again.
+        if err.contains("Connection refused") && t0.elapsed() < Duration::from_secs(5) {
+            eprintln!("psql: connection refused; retrying");
+            std::thread::sleep(Duration::from_millis(100));
+            continue;
+        }
+        return Err(err);
     }
 }
 
@@ -194,7 +222,14 @@ fn spawn(data: &Path, port: u16, args: &[&str], env: &[(String, String)]) -> Chi
         .args(args)
         .envs(env.iter().map(|(k, v)| (k, v)))
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(log_path(data))
+                .map(Stdio::from)
+                .unwrap_or_else(|_| Stdio::null()),
+        )
         .spawn()
         .expect("start basalt")
 }
