@@ -465,7 +465,7 @@ impl Plan {
 /// asked about, has an `Outer` reaching past that subquery.
 fn plan_reaches_out(p: &Plan, level: usize) -> bool {
     let e = |x: &Expr| expr_reaches_out(x, level);
-    let opt = |x: &Option<Expr>| x.as_ref().is_some_and(|x| e(x));
+    let opt = |x: &Option<Expr>| x.as_ref().is_some_and(e);
     match p {
         Plan::Single => false,
         Plan::SeqScan { filter, .. } | Plan::System { filter, .. } => opt(filter),
@@ -525,10 +525,10 @@ fn expr_reaches_out(x: &Expr, level: usize) -> bool {
         Expr::Subquery(p)
         | Expr::ArraySubquery(p)
         | Expr::Exists(p, _)
-        | Expr::InSubquery(_, p, _) => {
-            if plan_reaches_out(p, level + 1) {
-                found = true;
-            }
+        | Expr::InSubquery(_, p, _)
+            if plan_reaches_out(p, level + 1) =>
+        {
+            found = true
         }
         _ => {}
     });

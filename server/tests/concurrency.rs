@@ -159,7 +159,7 @@ fn bank(iso: &'static str) {
             let (stop, commits, retries) = (stop.clone(), commits.clone(), retries.clone());
             std::thread::spawn(move || {
                 let mut c = connect(port);
-                let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ (i as u64 + 1) * 7919);
+                let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ ((i as u64 + 1) * 7919));
                 while !stop.load(Ordering::Relaxed) {
                     let r = transfer(&mut c, iso, &mut rng).expect("server alive");
                     commits.fetch_add(1, Ordering::Relaxed);
