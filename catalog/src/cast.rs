@@ -45,6 +45,29 @@ impl DataType {
     }
 }
 
+/// A time setting as PostgreSQL reads it: a number with a unit (us, ms, s,
+/// min, h, d), or a bare number in units of `bare`. Negative values read as
+/// zero (PostgreSQL's "off" for the timeouts).
+pub fn parse_duration(s: &str, bare: std::time::Duration) -> Option<std::time::Duration> {
+    let s = s.trim().trim_matches('\'');
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-'))
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: f64 = num.parse().ok()?;
+    let unit_secs = match unit.trim() {
+        "" => bare.as_secs_f64(),
+        "us" => 1e-6,
+        "ms" => 1e-3,
+        "s" => 1.0,
+        "min" => 60.0,
+        "h" => 3600.0,
+        "d" => 86_400.0,
+        _ => return None,
+    };
+    std::time::Duration::try_from_secs_f64((n * unit_secs).max(0.0)).ok()
+}
+
 /// A size setting as PostgreSQL reads it: "128MB", "1GB", "8kB", "512B", or
 /// a bare number of 8 kB pages.
 pub fn parse_size(s: &str) -> Option<u64> {

@@ -17,6 +17,7 @@ mod settings;
 mod sqlstate;
 pub mod stats;
 pub mod txn;
+mod views;
 
 pub use error::{ExecError, Result};
 pub use session::{CopyIn, Database, ExecResult, RowSink, Session, REPORTED_SETTINGS};

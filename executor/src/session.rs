@@ -340,7 +340,7 @@ impl Session {
                 }
                 Ok(r)
             }
-            Err(e) => Err(self.interrupt_error(e)),
+            Err(e) => Err(self.statement_error(e)),
         }
     }
 
@@ -552,13 +552,9 @@ impl Session {
                     let fields = ["name", "setting", "description"].iter().map(|n| Field { name: n.to_string(), ty: DataType::Text, source: None }).collect();
                     return Ok(ExecResult { tag: "SHOW".into(), fields: Some(fields), rows, ..Default::default() });
                 }
-                let v = match k.as_str() {
-                    "transaction isolation level" | "transaction_isolation" => Some(self.isolation().name().to_string()),
-                    "transaction_read_only" => Some(if self.read_only() { "on" } else { "off" }.to_string()),
-                    _ => self.setting(&k),
-                }
-                .ok_or_else(|| ExecError::UnknownSetting(name.clone()))?;
-                let fname = if k == "transaction isolation level" { "transaction_isolation".to_string() } else { k.clone() };
+                // SHOW TRANSACTION ISOLATION LEVEL is the SQL standard's spelling.
+                let fname = if k == "transaction isolation level" { "transaction_isolation".to_string() } else { k };
+                let v = self.setting(&fname).ok_or_else(|| ExecError::UnknownSetting(name.clone()))?;
                 Ok(ExecResult {
                     tag: "SHOW".into(),
                     fields: Some(vec![Field { name: fname, ty: DataType::Text, source: None }]),

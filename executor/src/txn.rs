@@ -130,26 +130,8 @@ impl Default for TxnSettings {
 /// A time setting as PostgreSQL reads it: a number in milliseconds, or
 /// with a unit (us, ms, s, min, h, d). 0 (or negative) means off.
 pub(crate) fn parse_ms(v: &str) -> Option<Option<Duration>> {
-    let v = v.trim().trim_matches('\'');
-    let split = v
-        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-'))
-        .unwrap_or(v.len());
-    let (num, unit) = v.split_at(split);
-    let n: f64 = num.parse().ok()?;
-    let mult = match unit.trim() {
-        "" | "ms" => 1.0,
-        "us" => 0.001,
-        "s" => 1000.0,
-        "min" => 60_000.0,
-        "h" => 3_600_000.0,
-        "d" => 86_400_000.0,
-        _ => return None,
-    };
-    let ms = n * mult;
-    if ms <= 0.0 {
-        return Some(None);
-    }
-    Some(Some(Duration::from_micros((ms * 1000.0) as u64)))
+    let d = basalt_catalog::cast::parse_duration(v, Duration::from_millis(1))?;
+    Some((!d.is_zero()).then_some(d))
 }
 
 /// PostgreSQL's defaults of the transaction settings, for RESET when the
@@ -648,9 +630,10 @@ impl Session {
             .unwrap_or(self.tcfg.default_read_only)
     }
 
-    /// Turns an interrupted statement's error into what the client should
-    /// see: cancel, statement timeout, or termination.
-    pub(crate) fn interrupt_error(&self, e: ExecError) -> ExecError {
+    /// What a failed statement tells the client: an interrupted one says
+    /// why (cancel, statement timeout, termination); a deadlock is counted
+    /// for pg_stat_database.
+    pub(crate) fn statement_error(&self, e: ExecError) -> ExecError {
         if matches!(e, ExecError::Storage(StorageError::Deadlock(_))) {
             self.db
                 .st

@@ -3,6 +3,7 @@
 
 use clap::Parser;
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -195,29 +196,10 @@ pub fn parse_bytes(s: &str) -> Option<u64> {
 
 /// A duration setting in seconds ("30s", "5min", "1h", or a bare number of seconds).
 pub fn parse_secs(s: &str) -> Option<u64> {
-    parse_duration(s, 1000).map(|ms| ms / 1000)
+    basalt_catalog::cast::parse_duration(s, Duration::from_secs(1)).map(|d| d.as_secs())
 }
 
 /// A duration setting in milliseconds ("200ms", "1s", or a bare number of ms).
 pub fn parse_ms(s: &str) -> Option<u64> {
-    parse_duration(s, 1)
-}
-
-/// Milliseconds of "N[unit]" with PostgreSQL's time units; a bare number is
-/// in `bare_ms` milliseconds.
-fn parse_duration(s: &str, bare_ms: u64) -> Option<u64> {
-    let s = s.trim();
-    let idx = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (n, unit) = s.split_at(idx);
-    let n: u64 = n.parse().ok()?;
-    let mult = match unit.trim() {
-        "" => bare_ms,
-        "ms" => 1,
-        "s" => 1000,
-        "min" => 60_000,
-        "h" => 3_600_000,
-        "d" => 86_400_000,
-        _ => return None,
-    };
-    n.checked_mul(mult)
+    basalt_catalog::cast::parse_duration(s, Duration::from_millis(1)).map(|d| d.as_millis() as u64)
 }

@@ -222,7 +222,8 @@ fn error_body(severity: &str, code: &str, msg: &str, detail: Option<&str>) -> Ve
 }
 
 struct Prepared {
-    sql: String,
+    /// Shared so each Execute can report and log it without a copy.
+    sql: Arc<str>,
     parsed: Option<basalt_parser::Statement>,
     planned: Option<Statement>,
     param_types: Vec<DataType>,
@@ -958,7 +959,7 @@ impl Conn<'_> {
             }
         };
         let mut p = Prepared {
-            sql: sql.clone(),
+            sql: Arc::from(sql.as_str()),
             parsed,
             planned: None,
             param_types: types,
@@ -1148,17 +1149,15 @@ impl Conn<'_> {
     }
 
     fn execute_portal(&mut self, name: &str, stmt_name: &str, max: i32) -> io::Result<()> {
-        let name = name.to_string();
-        let stmt_name = stmt_name.to_string();
-        let Some(portal) = self.portals.get(&name) else {
+        let Some(portal) = self.portals.get(name) else {
             return Ok(());
         };
         let params = portal.params.clone();
         let formats = portal.formats.clone();
         let mut tries = 0;
-        while self.portals.get(&name).is_some_and(|p| p.result.is_none()) {
+        while self.portals.get(name).is_some_and(|p| p.result.is_none()) {
             tries += 1;
-            let plan = match self.current_plan(&stmt_name) {
+            let plan = match self.current_plan(stmt_name) {
                 Ok(Some(p)) => p,
                 Ok(None) => {
                     self.out.msg(b'I', &[]);
@@ -1184,13 +1183,13 @@ impl Conn<'_> {
                             fields: r.fields.clone(),
                             ..Default::default()
                         };
-                        if let Some(p) = self.portals.get_mut(&name) {
+                        if let Some(p) = self.portals.get_mut(name) {
                             p.result = Some((done, 0));
                         }
                         return self.send_result(r, &formats, false);
                     }
                     Err(ExecError::StalePlan) if tries < 5 => {
-                        self.forget_plan(&stmt_name);
+                        self.forget_plan(stmt_name);
                         continue;
                     }
                     Err(e) => {
@@ -1205,18 +1204,18 @@ impl Conn<'_> {
                     if let Some(c) = r.copy_in.take() {
                         return self.copy_in(c);
                     }
-                    if let Some(p) = self.portals.get_mut(&name) {
+                    if let Some(p) = self.portals.get_mut(name) {
                         p.result = Some((r, 0));
                     }
                 }
-                Err(ExecError::StalePlan) if tries < 5 => self.forget_plan(&stmt_name),
+                Err(ExecError::StalePlan) if tries < 5 => self.forget_plan(stmt_name),
                 Err(e) => {
                     self.fail_extended(e);
                     return Ok(());
                 }
             }
         }
-        let portal = self.portals.get_mut(&name).expect("checked above");
+        let portal = self.portals.get_mut(name).expect("checked above");
         let formats = portal.formats.clone();
         let (res, at) = portal.result.as_mut().expect("set above");
         let total = res.rows.len();
@@ -1228,7 +1227,7 @@ impl Conn<'_> {
             for row in &rows[*at..end] {
                 self.out.data_row(row, &fields, &formats);
             }
-            let portal = self.portals.get_mut(&name).expect("checked above");
+            let portal = self.portals.get_mut(name).expect("checked above");
             let (res, at) = portal.result.as_mut().expect("set above");
             res.rows = rows;
             *at = end;
