@@ -49,6 +49,8 @@ pub struct Backend {
     /// Set by the server: wakes a backend blocked reading its socket so it
     /// notices it was terminated.
     pub on_terminate: Mutex<Option<Hook>>,
+    /// The VACUUM this backend runs, if any (pg_stat_progress_vacuum).
+    pub vacuum: Mutex<Option<Arc<basalt_storage::VacuumProgress>>>,
 }
 
 impl Backend {
@@ -122,6 +124,7 @@ impl Registry {
                 ..Default::default()
             }),
             on_terminate: Mutex::new(None),
+            vacuum: Mutex::new(None),
         });
         self.backends.lock().insert(pid, Arc::downgrade(&b));
         self.started.fetch_add(1, Ordering::Relaxed);
@@ -217,6 +220,8 @@ impl crate::session::Session {
             "pg_stat_user_tables" | "pg_stat_all_tables" => Some(self.table_stats_rows()),
             "pg_stat_bgwriter" => Some(self.bgwriter_stats()),
             "pg_stat_user_indexes" | "pg_stat_all_indexes" => Some(self.index_stats_rows()),
+            "pg_stats" => Some(self.pg_stats_rows()),
+            "pg_stat_progress_vacuum" => Some(self.vacuum_progress_rows()),
             _ => None,
         }
     }
@@ -483,8 +488,74 @@ impl crate::session::Session {
                 // void prints as an empty string.
                 Some(Ok(Value::Text(String::new())))
             }
+            "pg_relation_size" | "pg_total_relation_size" | "pg_table_size" | "pg_indexes_size" => {
+                Some(self.relation_size_fn(name, args))
+            }
+            "pg_database_size" => {
+                // Every relation file, by its block count (pages still only
+                // in the buffer pool count too).
+                let st = &self.db.st;
+                let total: u64 = std::fs::read_dir(st.dir.join("base"))
+                    .map(|d| {
+                        d.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+                            .map(|rel| st.relation_size(rel))
+                            .sum()
+                    })
+                    .unwrap_or(0);
+                Some(Ok(Value::Int8(total as i64)))
+            }
             _ => None,
         }
+    }
+
+    /// pg_relation_size and friends: sizes of a table's or index's files, by
+    /// OID or name.
+    fn relation_size_fn(&self, name: &str, args: &[Value]) -> crate::Result<Value> {
+        let schema = self.schema()?;
+        let target = match args.first() {
+            None | Some(Value::Null) => return Ok(Value::Null),
+            Some(Value::Text(s)) => {
+                let n = s
+                    .rsplit('.')
+                    .next()
+                    .unwrap_or(s)
+                    .trim_matches('"')
+                    .to_lowercase();
+                schema
+                    .relation(basalt_catalog::store::NS_PUBLIC, &n)
+                    .map(|(t, i)| (t.clone(), i))
+                    .ok_or_else(|| {
+                        crate::ExecError::Plan(basalt_planner::PlanError::UndefinedTable(s.clone()))
+                    })?
+            }
+            Some(v) => {
+                let oid = v.as_i64().unwrap_or(-1);
+                let found = schema.tables.iter().find_map(|t| {
+                    if t.oid as i64 == oid {
+                        return Some((t.clone(), None));
+                    }
+                    t.indexes
+                        .iter()
+                        .position(|i| i.oid as i64 == oid)
+                        .map(|i| (t.clone(), Some(i)))
+                });
+                match found {
+                    Some(f) => f,
+                    None => return Ok(Value::Null),
+                }
+            }
+        };
+        let st = &self.db.st;
+        let size = |filenode: u32| st.relation_size(filenode) as i64;
+        let (t, ix) = target;
+        let indexes: i64 = t.indexes.iter().map(|i| size(i.filenode)).sum();
+        Ok(Value::Int8(match (name, ix) {
+            (_, Some(i)) if name != "pg_indexes_size" => size(t.indexes[i].filenode),
+            (_, Some(_)) => 0,
+            ("pg_indexes_size", None) => indexes,
+            ("pg_total_relation_size", None) => size(t.filenode) + indexes,
+            _ => size(t.filenode),
+        }))
     }
 }
 

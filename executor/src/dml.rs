@@ -74,7 +74,14 @@ impl Session {
                         if k != key || other == tid {
                             continue;
                         }
-                        match st.tuple_conflicts(table.filenode, other, &cx.snap.own)? {
+                        // The entry may be stale (its slot reused by VACUUM
+                        // for another row): only a version with this key counts.
+                        let types = table.types();
+                        let has_key = |data: &[u8]| {
+                            basalt_catalog::types::decode_row(&types, data)
+                                .is_some_and(|r| index_key(&r, &ix.columns) == key)
+                        };
+                        match st.tuple_conflicts(table.filenode, other, &cx.snap.own, &has_key)? {
                             Ok(true) => {
                                 return Err(ExecError::UniqueViolation {
                                     index: ix.name.clone(),

@@ -312,7 +312,8 @@ impl TableScan {
                     // Entries of versions no snapshot can see: drop them so
                     // later lookups of hot rows stay short.
                     if !dead.is_empty() {
-                        cx.st.btree_delete_dead(*rel, &dead)?;
+                        cx.st
+                            .btree_kill(*rel, scan.as_ref().expect("opened"), &dead)?;
                     }
                 }
                 Ok(true)

@@ -3,6 +3,7 @@
 //! sqllogictest runner and tests all use.
 
 pub mod activity;
+pub mod analyze;
 mod copy;
 mod dml;
 pub mod error;
@@ -10,6 +11,7 @@ pub mod eval;
 pub mod exec;
 pub mod funcs;
 mod locks;
+mod maintenance;
 pub mod regex;
 mod savepoint;
 pub mod session;
@@ -20,4 +22,5 @@ pub mod txn;
 mod views;
 
 pub use error::{ExecError, Result};
+pub use maintenance::VacuumOptions;
 pub use session::{CopyIn, Database, ExecResult, RowSink, Session, REPORTED_SETTINGS};

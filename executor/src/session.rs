@@ -29,6 +29,8 @@ pub struct Database {
     pub registry: Arc<Registry>,
     /// Per-table counters (pg_stat_user_tables).
     pub table_stats: crate::stats::StatsRegistry,
+    /// Column statistics gathered by ANALYZE (pg_stats).
+    pub statistics: crate::analyze::Statistics,
 }
 
 impl Database {
@@ -46,6 +48,7 @@ impl Database {
             next_pid: AtomicI32::new(1000),
             registry: Arc::new(Registry::default()),
             table_stats: Default::default(),
+            statistics: crate::analyze::Statistics::load(dir),
         }))
     }
 
@@ -484,15 +487,33 @@ impl Session {
                 sink.describe(&q.fields)?;
                 let n = self.for_each_row(&q.plan, params, |row| sink.row(row))?;
                 // The sink has described and sent the rows already.
-                Ok(ExecResult { tag: format!("SELECT {n}"), ..Default::default() })
+                Ok(ExecResult {
+                    tag: format!("SELECT {n}"),
+                    ..Default::default()
+                })
             }
             Statement::Query(q) => {
                 let rows = self.run_query(&q.plan, params)?;
-                Ok(ExecResult { tag: format!("SELECT {}", rows.len()), fields: Some(q.fields.clone()), rows, ..Default::default() })
+                Ok(ExecResult {
+                    tag: format!("SELECT {}", rows.len()),
+                    fields: Some(q.fields.clone()),
+                    rows,
+                    ..Default::default()
+                })
             }
-            Statement::Insert { table, source, returning } => self.insert(table, source, returning.as_ref(), params),
-            Statement::Update { target, assignments, returning } => self.update(target, assignments, returning.as_ref(), params),
-            Statement::Delete { target, returning } => self.delete(target, returning.as_ref(), params),
+            Statement::Insert {
+                table,
+                source,
+                returning,
+            } => self.insert(table, source, returning.as_ref(), params),
+            Statement::Update {
+                target,
+                assignments,
+                returning,
+            } => self.update(target, assignments, returning.as_ref(), params),
+            Statement::Delete { target, returning } => {
+                self.delete(target, returning.as_ref(), params)
+            }
             Statement::CreateTable { def, if_not_exists } => self.create_table(def, *if_not_exists),
             Statement::DropTable { tables, missing } => {
                 let xid = self.ddl_lock()?;
@@ -503,12 +524,17 @@ impl Session {
                     self.db.catalog.delete_table(xid, cid, &schema, t.oid)?;
                     let txn = self.txn.as_mut().expect("in txn");
                     txn.drop_on_commit.push(t.filenode);
-                    txn.drop_on_commit.extend(t.indexes.iter().map(|i| i.filenode));
+                    txn.drop_on_commit
+                        .extend(t.indexes.iter().map(|i| i.filenode));
                 }
                 for m in missing {
                     notices.push(format!("table \"{m}\" does not exist, skipping"));
                 }
-                Ok(ExecResult { tag: "DROP TABLE".into(), notices, ..Default::default() })
+                Ok(ExecResult {
+                    tag: "DROP TABLE".into(),
+                    notices,
+                    ..Default::default()
+                })
             }
             Statement::Truncate { tables } => {
                 let xid = self.ddl_lock()?;
@@ -525,15 +551,22 @@ impl Session {
                     self.db.catalog.replace_table(xid, cid, &schema, &def)?;
                     let txn = self.txn.as_mut().expect("in txn");
                     txn.drop_on_commit.push(t.filenode);
-                    txn.drop_on_commit.extend(t.indexes.iter().map(|i| i.filenode));
+                    txn.drop_on_commit
+                        .extend(t.indexes.iter().map(|i| i.filenode));
                     txn.drop_on_abort.push(def.filenode);
-                    txn.drop_on_abort.extend(def.indexes.iter().map(|i| i.filenode));
+                    txn.drop_on_abort
+                        .extend(def.indexes.iter().map(|i| i.filenode));
                 }
                 ok("TRUNCATE TABLE")
             }
-            Statement::AddIndex { table, name, columns, unique, primary, if_not_exists } => {
-                self.add_index(table, name, columns, *unique, *primary, *if_not_exists)
-            }
+            Statement::AddIndex {
+                table,
+                name,
+                columns,
+                unique,
+                primary,
+                if_not_exists,
+            } => self.add_index(table, name, columns, *unique, *primary, *if_not_exists),
             Statement::DropIndex { table, index } => {
                 let xid = self.ddl_lock()?;
                 let schema = self.schema()?;
@@ -541,28 +574,66 @@ impl Session {
                 let mut def = (**table).clone();
                 let ix = def.indexes.remove(*index);
                 self.db.catalog.replace_table(xid, cid, &schema, &def)?;
-                self.txn.as_mut().expect("in txn").drop_on_commit.push(ix.filenode);
+                self.txn
+                    .as_mut()
+                    .expect("in txn")
+                    .drop_on_commit
+                    .push(ix.filenode);
                 ok("DROP INDEX")
             }
-            Statement::Set { name, value, local } => self.set_in_txn(name, value.as_deref(), *local),
+            Statement::Set { name, value, local } => {
+                self.set_in_txn(name, value.as_deref(), *local)
+            }
             Statement::Show { name } => {
                 let k = setting_key(name);
                 if k == "all" {
-                    let rows = self.all_settings().into_iter().map(|(n, v)| vec![Value::Text(n), Value::Text(v), Value::Text(String::new())]).collect::<Vec<_>>();
-                    let fields = ["name", "setting", "description"].iter().map(|n| Field { name: n.to_string(), ty: DataType::Text, source: None }).collect();
-                    return Ok(ExecResult { tag: "SHOW".into(), fields: Some(fields), rows, ..Default::default() });
+                    let rows = self
+                        .all_settings()
+                        .into_iter()
+                        .map(|(n, v)| {
+                            vec![Value::Text(n), Value::Text(v), Value::Text(String::new())]
+                        })
+                        .collect::<Vec<_>>();
+                    let fields = ["name", "setting", "description"]
+                        .iter()
+                        .map(|n| Field {
+                            name: n.to_string(),
+                            ty: DataType::Text,
+                            source: None,
+                        })
+                        .collect();
+                    return Ok(ExecResult {
+                        tag: "SHOW".into(),
+                        fields: Some(fields),
+                        rows,
+                        ..Default::default()
+                    });
                 }
                 // SHOW TRANSACTION ISOLATION LEVEL is the SQL standard's spelling.
-                let fname = if k == "transaction isolation level" { "transaction_isolation".to_string() } else { k };
-                let v = self.setting(&fname).ok_or_else(|| ExecError::UnknownSetting(name.clone()))?;
+                let fname = if k == "transaction isolation level" {
+                    "transaction_isolation".to_string()
+                } else {
+                    k
+                };
+                let v = self
+                    .setting(&fname)
+                    .ok_or_else(|| ExecError::UnknownSetting(name.clone()))?;
                 Ok(ExecResult {
                     tag: "SHOW".into(),
-                    fields: Some(vec![Field { name: fname, ty: DataType::Text, source: None }]),
+                    fields: Some(vec![Field {
+                        name: fname,
+                        ty: DataType::Text,
+                        source: None,
+                    }]),
                     rows: vec![vec![Value::Text(v)]],
                     ..Default::default()
                 })
             }
-            Statement::CopyFrom { table, columns, options } => {
+            Statement::CopyFrom {
+                table,
+                columns,
+                options,
+            } => {
                 self.xid();
                 Ok(ExecResult {
                     tag: "COPY".into(),
@@ -583,42 +654,66 @@ impl Session {
                 sink.copy_start(query.fields.len())?;
                 if options.header {
                     let h: Vec<String> = query.fields.iter().map(|f| f.name.clone()).collect();
-                    sink.copy_line(format!("{}\n", h.join(&options.delimiter.to_string())).as_bytes())?;
+                    sink.copy_line(
+                        format!("{}\n", h.join(&options.delimiter.to_string())).as_bytes(),
+                    )?;
                 }
                 let n = self.for_each_row(&query.plan, params, |row| {
                     sink.copy_line(&copy_format_row(row, options))
                 })?;
-                Ok(ExecResult { tag: format!("COPY {n}"), ..Default::default() })
+                Ok(ExecResult {
+                    tag: format!("COPY {n}"),
+                    ..Default::default()
+                })
             }
             Statement::CopyTo { query, options } => {
                 let rows = self.run_query(&query.plan, params)?;
-                let lines = rows.iter().map(|r| copy_format_row(r, options)).collect::<Vec<_>>();
+                let lines = rows
+                    .iter()
+                    .map(|r| copy_format_row(r, options))
+                    .collect::<Vec<_>>();
                 let mut out = Vec::new();
                 if options.header {
                     let h: Vec<String> = query.fields.iter().map(|f| f.name.clone()).collect();
                     out.push(format!("{}\n", h.join(&options.delimiter.to_string())).into_bytes());
                 }
                 out.extend(lines);
-                Ok(ExecResult { tag: format!("COPY {}", rows.len()), copy_out: Some(out), fields: Some(query.fields.clone()), ..Default::default() })
+                Ok(ExecResult {
+                    tag: format!("COPY {}", rows.len()),
+                    copy_out: Some(out),
+                    fields: Some(query.fields.clone()),
+                    ..Default::default()
+                })
             }
             Statement::Checkpoint => {
                 self.db.st.checkpoint()?;
                 ok("CHECKPOINT")
             }
-            Statement::Vacuum { .. } => Ok(ExecResult {
-                tag: "VACUUM".into(),
-                notices: vec!["VACUUM does not reclaim dead row versions yet in this version of Basalt; nothing was done".into()],
+            Statement::Vacuum {
+                full,
+                verbose,
+                analyze,
+                tables,
+            } => {
+                let opts = crate::VacuumOptions {
+                    full: *full,
+                    verbose: *verbose,
+                    analyze: *analyze,
+                    auto: false,
+                };
+                self.vacuum(tables, opts)
+            }
+            Statement::Analyze { tables } => self.analyze(tables),
+            Statement::NoOp { tag, notice } => Ok(ExecResult {
+                tag: tag.clone(),
+                notices: notice.iter().cloned().collect(),
                 ..Default::default()
             }),
-            Statement::Analyze { .. } => Ok(ExecResult {
-                tag: "ANALYZE".into(),
-                notices: vec!["ANALYZE does not collect statistics yet in this version of Basalt; nothing was done".into()],
-                ..Default::default()
-            }),
-            Statement::NoOp { tag, notice } => Ok(ExecResult { tag: tag.clone(), notices: notice.iter().cloned().collect(), ..Default::default() }),
             Statement::LockTable { .. } => {
                 if !self.in_transaction_block() {
-                    return Err(ExecError::NoActiveSqlTransaction("LOCK TABLE can only be used in transaction blocks".into()));
+                    return Err(ExecError::NoActiveSqlTransaction(
+                        "LOCK TABLE can only be used in transaction blocks".into(),
+                    ));
                 }
                 ok("LOCK TABLE")
             }

@@ -1,11 +1,14 @@
 //! Per-table activity counters behind pg_stat_user_tables: scans and the
-//! rows they returned, rows inserted, updated and deleted. Counted in memory
-//! since the server started (PostgreSQL keeps them across restarts; we do
-//! not yet). Scans add their row counts once, when they finish.
+//! rows they returned, rows inserted, updated and deleted, the live and dead
+//! row estimates that drive autovacuum, and when VACUUM and ANALYZE last ran.
+//! Counted in memory since the server started (PostgreSQL keeps them across
+//! restarts; we do not yet). Scans add their row counts once, when they
+//! finish; live/dead estimates change when the transaction ends, by how it
+//! ended, and are reset from what VACUUM counted.
 
 use parking_lot::RwLock;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 
 #[derive(Default)]
@@ -17,6 +20,63 @@ pub struct TableStats {
     pub n_tup_ins: AtomicU64,
     pub n_tup_upd: AtomicU64,
     pub n_tup_del: AtomicU64,
+    pub n_live_tup: AtomicI64,
+    pub n_dead_tup: AtomicI64,
+    pub n_mod_since_analyze: AtomicI64,
+    pub n_ins_since_vacuum: AtomicI64,
+    /// Microseconds since the Unix epoch; 0 = never.
+    pub last_vacuum: AtomicU64,
+    pub last_autovacuum: AtomicU64,
+    pub last_analyze: AtomicU64,
+    pub last_autoanalyze: AtomicU64,
+    pub vacuum_count: AtomicU64,
+    pub autovacuum_count: AtomicU64,
+    pub analyze_count: AtomicU64,
+    pub autoanalyze_count: AtomicU64,
+}
+
+/// Now, in microseconds since the Unix epoch.
+pub fn now_micros() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(1)
+}
+
+impl TableStats {
+    /// VACUUM finished: the estimates become what it counted.
+    pub fn vacuumed(&self, auto: bool, live: u64, dead: u64) {
+        self.n_live_tup.store(live as i64, Ordering::Relaxed);
+        self.n_dead_tup.store(dead as i64, Ordering::Relaxed);
+        self.n_ins_since_vacuum.store(0, Ordering::Relaxed);
+        let (at, n) = if auto {
+            (&self.last_autovacuum, &self.autovacuum_count)
+        } else {
+            (&self.last_vacuum, &self.vacuum_count)
+        };
+        at.store(now_micros(), Ordering::Relaxed);
+        n.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// ANALYZE finished, having counted `live` rows.
+    pub fn analyzed(&self, auto: bool, live: u64) {
+        self.n_live_tup.store(live as i64, Ordering::Relaxed);
+        self.n_mod_since_analyze.store(0, Ordering::Relaxed);
+        let (at, n) = if auto {
+            (&self.last_autoanalyze, &self.autoanalyze_count)
+        } else {
+            (&self.last_analyze, &self.analyze_count)
+        };
+        at.store(now_micros(), Ordering::Relaxed);
+        n.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn live(&self) -> u64 {
+        self.n_live_tup.load(Ordering::Relaxed).max(0) as u64
+    }
+    pub fn dead(&self) -> u64 {
+        self.n_dead_tup.load(Ordering::Relaxed).max(0) as u64
+    }
 }
 
 impl TableStats {
@@ -58,11 +118,29 @@ pub struct StatsRegistry {
 }
 
 impl StatsRegistry {
-    /// Adds a session's pending counts to the shared ones.
-    pub fn flush(&self, local: &Local) {
+    /// Adds a session's pending counts to the shared ones when its
+    /// transaction ends: a committed one's inserts are live and its updates
+    /// and deletes left dead versions; an aborted one's new versions are dead.
+    pub fn flush(&self, local: &Local, committed: bool) {
         let mut pending = local.borrow_mut();
         for (oid, c) in pending.drain() {
             let t = self.table(oid);
+            let (ins, upd, del) = (
+                c[N_TUP_INS] as i64,
+                c[N_TUP_UPD] as i64,
+                c[N_TUP_DEL] as i64,
+            );
+            if ins + upd + del > 0 {
+                if committed {
+                    t.n_live_tup.fetch_add(ins - del, Ordering::Relaxed);
+                    t.n_dead_tup.fetch_add(upd + del, Ordering::Relaxed);
+                    t.n_mod_since_analyze
+                        .fetch_add(ins + upd + del, Ordering::Relaxed);
+                    t.n_ins_since_vacuum.fetch_add(ins, Ordering::Relaxed);
+                } else {
+                    t.n_dead_tup.fetch_add(ins + upd, Ordering::Relaxed);
+                }
+            }
             let all = [
                 &t.seq_scan,
                 &t.seq_tup_read,

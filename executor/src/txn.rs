@@ -404,7 +404,9 @@ impl Session {
             st.ssi.end(sid, committing && res.is_ok());
         }
         st.locks.release_all(self.pid);
-        self.db.table_stats.flush(&self.pending_stats);
+        self.db
+            .table_stats
+            .flush(&self.pending_stats, committing && res.is_ok());
         {
             let mut a = self.backend.activity.lock();
             a.xact_start = None;

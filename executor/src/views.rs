@@ -8,6 +8,32 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 impl crate::session::Session {
+    /// pg_stat_progress_vacuum: one row per running VACUUM.
+    pub(crate) fn vacuum_progress_rows(&self) -> Vec<Vec<Value>> {
+        let mut out = Vec::new();
+        for b in self.db.registry.all() {
+            let Some(p) = b.vacuum.lock().clone() else {
+                continue;
+            };
+            let n =
+                |a: &std::sync::atomic::AtomicU64| Value::Int8(a.load(Ordering::Relaxed) as i64);
+            out.push(vec![
+                Value::Int4(b.pid),
+                Value::Int8(basalt_catalog::store::DATABASE_OID as i64),
+                Value::Text("postgres".into()),
+                n(&p.relid),
+                Value::Text(p.phase().name().into()),
+                n(&p.heap_blks_total),
+                n(&p.heap_blks_scanned),
+                n(&p.heap_blks_vacuumed),
+                n(&p.index_vacuum_count),
+                Value::Int8(1 << 20),
+                n(&p.num_dead_tuples),
+            ]);
+        }
+        out
+    }
+
     /// pg_stat_database: one row for the one database (and PostgreSQL's
     /// row for shared objects, datid 0, with its counters at zero).
     pub(crate) fn database_stats(&self) -> Vec<Vec<Value>> {
@@ -61,9 +87,8 @@ impl crate::session::Session {
         ]]
     }
 
-    /// pg_stat_user_tables. Live and dead row counts are estimates from the
-    /// counters: inserted minus deleted rows live; every update and delete
-    /// leaves a dead version (nothing reclaims them yet).
+    /// pg_stat_user_tables. Live and dead row counts are estimates kept as
+    /// transactions end and reset by VACUUM and ANALYZE.
     pub(crate) fn table_stats_rows(&self) -> Vec<Vec<Value>> {
         use crate::stats::TableStats as T;
         let Ok(schema) = self.db.catalog.committed_schema() else {
@@ -75,6 +100,14 @@ impl crate::session::Session {
             let g = |a: &std::sync::atomic::AtomicU64| T::get(a);
             let (ins, upd, del) = (g(&c.n_tup_ins), g(&c.n_tup_upd), g(&c.n_tup_del));
             let i = |v: u64| Value::Int8(v as i64);
+            let si =
+                |a: &std::sync::atomic::AtomicI64| Value::Int8(a.load(Ordering::Relaxed).max(0));
+            let ts = |a: &std::sync::atomic::AtomicU64| match a.load(Ordering::Relaxed) {
+                0 => Value::Null,
+                us => chrono::DateTime::from_timestamp_micros(us as i64)
+                    .map(Value::TimestampTz)
+                    .unwrap_or(Value::Null),
+            };
             out.push(vec![
                 Value::Int8(tb.oid as i64),
                 Value::Text(basalt_catalog::system::namespace_name(tb.namespace).into()),
@@ -87,18 +120,18 @@ impl crate::session::Session {
                 i(upd),
                 i(del),
                 i(0),
-                i(ins.saturating_sub(del)),
-                i(upd + del),
-                i(ins + upd + del),
-                i(ins),
-                Value::Null,
-                Value::Null,
-                Value::Null,
-                Value::Null,
-                i(0),
-                i(0),
-                i(0),
-                i(0),
+                si(&c.n_live_tup),
+                si(&c.n_dead_tup),
+                si(&c.n_mod_since_analyze),
+                si(&c.n_ins_since_vacuum),
+                ts(&c.last_vacuum),
+                ts(&c.last_autovacuum),
+                ts(&c.last_analyze),
+                ts(&c.last_autoanalyze),
+                i(g(&c.vacuum_count)),
+                i(g(&c.autovacuum_count)),
+                i(g(&c.analyze_count)),
+                i(g(&c.autoanalyze_count)),
             ]);
         }
         out

@@ -21,11 +21,11 @@ pub enum Statement {
         full: bool,
         verbose: bool,
         analyze: bool,
-        tables: Vec<String>,
+        tables: Vec<(String, Vec<String>)>,
     },
     Analyze {
         verbose: bool,
-        tables: Vec<String>,
+        tables: Vec<(String, Vec<String>)>,
     },
 }
 
@@ -272,9 +272,10 @@ fn word_is(p: &Parser<'_>, w: &str) -> bool {
     matches!(&p.peek_token().token, Token::Word(x) if x.value.eq_ignore_ascii_case(w))
 }
 
-/// Identifiers up to the end of the statement (table lists of VACUUM/ANALYZE).
-fn rest_names(p: &mut Parser<'_>) -> Result<Vec<String>, ParseError> {
-    let mut names = Vec::new();
+/// Tables up to the end of the statement, each with its optional column
+/// list (VACUUM and ANALYZE).
+fn rest_names(p: &mut Parser<'_>) -> Result<Vec<(String, Vec<String>)>, ParseError> {
+    let mut names: Vec<(String, Vec<String>)> = Vec::new();
     loop {
         match p.peek_token().token {
             Token::EOF | Token::SemiColon => break,
@@ -282,27 +283,21 @@ fn rest_names(p: &mut Parser<'_>) -> Result<Vec<String>, ParseError> {
                 p.next_token();
             }
             Token::LParen => {
-                // Column list of ANALYZE t (a, b): accepted, not used yet.
-                let mut depth = 0;
+                p.next_token();
+                let Some(last) = names.last_mut() else {
+                    return Err(ParseError("syntax error at or near \"(\"".into()));
+                };
                 loop {
-                    match p.next_token().token {
-                        Token::LParen => depth += 1,
-                        Token::RParen => {
-                            depth -= 1;
-                            if depth == 0 {
-                                break;
-                            }
-                        }
-                        Token::EOF => {
-                            return Err(ParseError("syntax error at end of input".into()))
-                        }
-                        _ => {}
+                    last.1.push(p.parse_identifier()?.value);
+                    if p.consume_token(&Token::RParen) {
+                        break;
                     }
+                    p.expect_token(&Token::Comma)?;
                 }
             }
             _ => {
                 let n = p.parse_object_name(false)?;
-                names.push(n.to_string());
+                names.push((n.to_string(), vec![]));
             }
         }
     }
@@ -340,7 +335,14 @@ fn parse_one(p: &mut Parser<'_>) -> Result<Statement, ParseError> {
                     "full" => full = on,
                     "verbose" => verbose = on,
                     "analyze" => analyze = on,
-                    _ => {}
+                    "freeze"
+                    | "disable_page_skipping"
+                    | "skip_locked"
+                    | "index_cleanup"
+                    | "process_toast"
+                    | "truncate"
+                    | "parallel" => {}
+                    _ => return Err(ParseError(format!("unrecognized VACUUM option \"{w}\""))),
                 }
                 if p.consume_token(&Token::RParen) {
                     break;
@@ -394,7 +396,7 @@ mod tests {
                 full: false,
                 verbose: false,
                 analyze: true,
-                tables: vec!["pgbench_branches".into()]
+                tables: vec![("pgbench_branches".into(), vec![])]
             }
         );
         assert!(matches!(
@@ -406,6 +408,17 @@ mod tests {
             }
         ));
         assert!(matches!(s[3], Statement::Sql(_)));
+        assert_eq!(
+            parse("analyze t (a, b), u").unwrap()[0],
+            Statement::Analyze {
+                verbose: false,
+                tables: vec![
+                    ("t".into(), vec!["a".into(), "b".into()]),
+                    ("u".into(), vec![])
+                ]
+            }
+        );
+        assert!(parse("vacuum (bogus) t").is_err());
         assert!(parse("").unwrap().is_empty());
         assert!(parse(" ; ").unwrap().is_empty());
         assert!(parse("selec 1").is_err());

@@ -301,16 +301,30 @@ impl Binder<'_> {
         }
     }
 
-    fn table_list(&self, names: &[String]) -> Result<Vec<Arc<TableDef>>> {
+    fn table_list(
+        &self,
+        names: &[(String, Vec<String>)],
+    ) -> Result<Vec<(Arc<TableDef>, Vec<usize>)>> {
         names
             .iter()
-            .map(|n| {
+            .map(|(n, cols)| {
                 let parts: Vec<String> = n
                     .split('.')
                     .map(|p| p.trim_matches('"').to_lowercase())
                     .collect();
-                self.lookup_table(&parts)?
-                    .ok_or_else(|| PlanError::UndefinedTable(n.clone()))
+                let t = self
+                    .lookup_table(&parts)?
+                    .ok_or_else(|| PlanError::UndefinedTable(n.clone()))?;
+                let cols = cols
+                    .iter()
+                    .map(|c| {
+                        t.column_index(c).ok_or_else(|| {
+                            // Reads: column "c" of relation "t" does not exist.
+                            PlanError::UndefinedColumn(format!("{c}\" of relation \"{}", t.name))
+                        })
+                    })
+                    .collect::<Result<Vec<usize>>>()?;
+                Ok((t, cols))
             })
             .collect()
     }

@@ -435,14 +435,15 @@ pub enum Statement {
         options: CopyOptions,
     },
     Checkpoint,
+    /// Tables with the columns named for ANALYZE (empty: all).
     Vacuum {
         full: bool,
         verbose: bool,
         analyze: bool,
-        tables: Vec<Arc<TableDef>>,
+        tables: Vec<(Arc<TableDef>, Vec<usize>)>,
     },
     Analyze {
-        tables: Vec<Arc<TableDef>>,
+        tables: Vec<(Arc<TableDef>, Vec<usize>)>,
     },
     /// A statement accepted and ignored, with the command tag to answer.
     NoOp {

@@ -662,9 +662,12 @@ impl Conn<'_> {
     }
 
     fn notice(&mut self, n: &str) {
-        let (sev, msg) = match n.strip_prefix("WARNING: ") {
-            Some(m) => ("WARNING", m),
-            None => ("NOTICE", n),
+        let (sev, msg) = if let Some(m) = n.strip_prefix("WARNING: ") {
+            ("WARNING", m)
+        } else if let Some(m) = n.strip_prefix("INFO: ") {
+            ("INFO", m)
+        } else {
+            ("NOTICE", n)
         };
         let code = if sev == "WARNING" { "25001" } else { "00000" };
         self.out.msg(b'N', &error_body(sev, code, msg, None));

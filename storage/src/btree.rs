@@ -143,6 +143,8 @@ pub struct BtreeScan {
     blk: u32,
     last: Option<Vec<u8>>,
     done: bool,
+    /// The leaf the last batch came from, with its LSN then (`btree_kill`).
+    leaf: Option<(u32, u64)>,
 }
 
 impl Storage {
@@ -387,6 +389,7 @@ impl Storage {
             blk,
             last: None,
             done: false,
+            leaf: None,
         })
     }
 
@@ -425,6 +428,9 @@ impl Storage {
             if let Some(it) = last_item {
                 scan.last = Some(it.to_vec());
             }
+            if !out.is_empty() {
+                scan.leaf = Some((scan.blk, p.lsn()));
+            }
             if !scan.done {
                 let (right, _) = special(&p);
                 if right == NO_SIBLING {
@@ -439,45 +445,89 @@ impl Storage {
         Ok(out)
     }
 
-    /// Removes index entries (`key ++ tid` items) whose row versions no
-    /// snapshot can see any more, so later scans skip them without a heap
-    /// visit. Entries already gone are ignored.
-    pub fn btree_delete_dead(&self, rel: RelId, items: &[Vec<u8>]) -> Result<()> {
+    /// Removes entries (`key ++ tid` items) of the scan's last batch whose
+    /// row versions no snapshot can see any more, so later scans skip them
+    /// without a heap visit. Nothing is removed if the leaf changed since
+    /// the batch was read: VACUUM may have removed an entry and a new tuple
+    /// taken its slot (an equal entry would then name a live version).
+    pub fn btree_kill(&self, rel: RelId, scan: &BtreeScan, items: &[Vec<u8>]) -> Result<()> {
+        let Some((blk, lsn)) = scan.leaf else {
+            return Ok(());
+        };
         let lock = self.tree_lock(rel);
         let _shared = lock.read();
-        let mut by_leaf: Vec<(u32, Vec<&[u8]>)> = Vec::new();
-        for it in items {
-            let blk = self.btree_descend(rel, it, None)?;
-            match by_leaf.iter_mut().find(|(b, _)| *b == blk) {
-                Some((_, v)) => v.push(it),
-                None => by_leaf.push((blk, vec![it])),
-            }
+        let mut pg = self.pool.write(rel, blk)?;
+        if pg.page().lsn() != lsn {
+            return Ok(());
         }
-        for (blk, its) in by_leaf {
+        let mut positions: Vec<u16> = {
+            let p = pg.page();
+            items
+                .iter()
+                .filter_map(|it| {
+                    let i = leaf_lower_bound(&p, it);
+                    (i < p.nslots() && p.item(i) == Some(it.as_slice())).then_some(i as u16)
+                })
+                .collect()
+        };
+        positions.sort_unstable();
+        positions.dedup();
+        if positions.is_empty() {
+            return Ok(());
+        }
+        remove_items(&mut pg, &positions)?;
+        let rec = WalRecord::BtDelete {
+            rel,
+            blk,
+            positions,
+        };
+        self.log_page_change(&mut pg, rec, rel, blk)
+    }
+
+    /// VACUUM: removes every entry whose TID `dead` names, leaf by leaf from
+    /// the left. Splits only move entries right, into pages linked after the
+    /// one split, so the walk meets every entry that existed when it began.
+    pub fn btree_bulk_delete(&self, rel: RelId, dead: &dyn Fn(Tid) -> bool) -> Result<u64> {
+        let lock = self.tree_lock(rel);
+        let mut blk = {
+            let _shared = lock.read();
+            self.btree_descend(rel, b"", None)?
+        };
+        let mut removed = 0u64;
+        loop {
+            let _shared = lock.read();
             let mut pg = self.pool.write(rel, blk)?;
-            let mut positions: Vec<u16> = {
+            if pg.page().kind() != PageKind::BtreeLeaf as u16 {
+                return Err(StorageError::Corrupt(format!(
+                    "index {rel} block {blk}: expected a B-tree leaf"
+                )));
+            }
+            let (right, _) = special(&pg.page());
+            let positions: Vec<u16> = {
                 let p = pg.page();
-                its.iter()
-                    .filter_map(|it| {
-                        let i = leaf_lower_bound(&p, it);
-                        (i < p.nslots() && p.item(i) == Some(*it)).then_some(i as u16)
+                (0..p.nslots())
+                    .filter(|&i| {
+                        let it = p.item(i).expect("dense");
+                        it.len() >= 6 && dead(Tid::from_bytes(&it[it.len() - 6..]))
                     })
+                    .map(|i| i as u16)
                     .collect()
             };
-            positions.sort_unstable();
-            positions.dedup();
-            if positions.is_empty() {
-                continue;
+            if !positions.is_empty() {
+                removed += positions.len() as u64;
+                remove_items(&mut pg, &positions)?;
+                let rec = WalRecord::BtDelete {
+                    rel,
+                    blk,
+                    positions,
+                };
+                self.log_page_change(&mut pg, rec, rel, blk)?;
             }
-            remove_items(&mut pg, &positions)?;
-            let rec = WalRecord::BtDelete {
-                rel,
-                blk,
-                positions,
-            };
-            self.log_page_change(&mut pg, rec, rel, blk)?;
+            if right == NO_SIBLING {
+                return Ok(removed);
+            }
+            blk = right;
         }
-        Ok(())
     }
 
     pub(crate) fn redo_btree(page: &mut PageRefMut<'_>, rec: &WalRecord) -> Result<()> {

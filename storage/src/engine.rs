@@ -75,6 +75,9 @@ pub struct Storage {
     pub created: bool,
     next_oid: Mutex<(u32, u32)>,
     pub(crate) insert_hint: Mutex<HashMap<RelId, u32>>,
+    /// Free space map: heap pages VACUUM found room on (kept in memory; a
+    /// restart forgets it until the next VACUUM).
+    pub(crate) fsm: Mutex<HashMap<RelId, std::collections::BTreeSet<u32>>>,
     tree_locks: Mutex<HashMap<RelId, Arc<RwLock<()>>>>,
     unique_locks: Vec<Mutex<()>>,
     /// Held shared from a commit record's insert until its clog update, and
@@ -184,6 +187,7 @@ impl Storage {
             created,
             next_oid: Mutex::new((next_oid, next_oid)),
             insert_hint: Mutex::new(HashMap::new()),
+            fsm: Mutex::new(HashMap::new()),
             tree_locks: Mutex::new(HashMap::new()),
             unique_locks: (0..UNIQUE_STRIPES).map(|_| Mutex::new(())).collect(),
             commit_lock: RwLock::new(()),
@@ -203,7 +207,10 @@ impl Storage {
         next_oid: &mut u32,
     ) -> Result<()> {
         match rec {
-            WalRecord::HeapInsert { rel, blk, .. } | WalRecord::HeapSetXmax { rel, blk, .. } => {
+            WalRecord::HeapInsert { rel, blk, .. }
+            | WalRecord::HeapSetXmax { rel, blk, .. }
+            | WalRecord::HeapPrune { rel, blk, .. }
+            | WalRecord::HeapUnused { rel, blk, .. } => {
                 let mut pg = pool.write_for_redo(*rel, *blk)?;
                 if pg.page().lsn() >= end {
                     return Ok(());
@@ -400,6 +407,7 @@ impl Storage {
     pub fn drop_relation(&self, rel: RelId) -> Result<()> {
         self.pool.drop_rel(rel);
         self.insert_hint.lock().remove(&rel);
+        self.fsm.lock().remove(&rel);
         self.tree_locks.lock().remove(&rel);
         let end = self.wal.insert(&WalRecord::DropRel { rel })?;
         self.wal.flush(end)?;

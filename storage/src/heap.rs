@@ -1,7 +1,8 @@
 //! MVCC heap: tuples on slotted pages, each behind a 32-byte header
-//! (xmin, xmax, cmin, cmax, link to the newer version, flags). A tuple never
-//! moves and its slot is never reused before VACUUM (a later issue), so a TID
-//! stays valid. Every change is WAL-logged before its page is unlatched.
+//! (xmin, xmax, cmin, cmax, link to the newer version, flags). A TID names a
+//! slot; a slot is reused only after VACUUM removed every index entry that
+//! pointed at it (see vacuum.rs). Every change is WAL-logged before its page
+//! is unlatched.
 //!
 //! Update protocol: (1) take the row by setting xmax = our xid with the
 //! LOCK_ONLY flag, (2) insert the new version, (3) point the old version at it
@@ -14,7 +15,7 @@ use crate::clog::XidStatus;
 use crate::engine::Storage;
 use crate::error::{Result, StorageError};
 use crate::lock::{RowMode, WaitCtx, WaitPolicy};
-use crate::page::{Page, PageKind, PAGE_SIZE};
+use crate::page::{Page, PageKind, PAGE_SIZE, PD_PRUNABLE};
 use crate::smgr::RelId;
 use crate::txn::{Snapshot, Xid, INVALID_XID};
 use crate::wal::WalRecord;
@@ -193,7 +194,30 @@ impl Storage {
 
     /// Inserts a tuple (header built here) and returns its TID.
     pub fn heap_insert(&self, rel: RelId, xid: Xid, cid: u32, data: &[u8]) -> Result<Tid> {
-        let mut tuple = new_tuple(xid, cid, data)?;
+        let tuple = new_tuple(xid, cid, data)?;
+        self.insert_tuple(rel, tuple)
+    }
+
+    /// Inserts a copy of a version with its header (VACUUM FULL); its link
+    /// to a newer version points at itself until `heap_relink`.
+    pub fn heap_insert_version(&self, rel: RelId, h: &TupleHeader, data: &[u8]) -> Result<Tid> {
+        let mut tuple = new_tuple(h.xmin, h.cmin, data)?;
+        TupleHeader {
+            next: Tid { blk: 0, slot: 0 },
+            ..*h
+        }
+        .write(&mut tuple);
+        self.insert_tuple(rel, tuple)
+    }
+
+    /// Sets the link of the version at `tid` to `h.next` (with `h`'s xmax,
+    /// cmax and flags).
+    pub fn heap_relink(&self, rel: RelId, tid: Tid, h: &TupleHeader) -> Result<()> {
+        let mut page = self.pool.write(rel, tid.blk)?;
+        self.set_xmax(&mut page, rel, tid, *h, h.xmax, h.cmax, h.next, h.flags)
+    }
+
+    fn insert_tuple(&self, rel: RelId, mut tuple: Vec<u8>) -> Result<Tid> {
         let nblocks = self.smgr.nblocks(rel)?;
         let hint = self
             .insert_hint
@@ -203,7 +227,18 @@ impl Storage {
             .or(nblocks.checked_sub(1));
         if let Some(blk) = hint.filter(|&b| b < nblocks) {
             let mut page = self.pool.write(rel, blk)?;
-            if let Some(tid) = self.place_tuple(&mut page, rel, blk, &mut tuple)? {
+            if let Some(tid) = self.place_or_prune(&mut page, rel, blk, &mut tuple)? {
+                return Ok(tid);
+            }
+        }
+        // Pages VACUUM found room on, before growing the file.
+        while let Some(blk) = self.fsm_take(rel, tuple.len()) {
+            if blk >= nblocks {
+                continue;
+            }
+            let mut page = self.pool.write(rel, blk)?;
+            if let Some(tid) = self.place_or_prune(&mut page, rel, blk, &mut tuple)? {
+                self.insert_hint.lock().insert(rel, blk);
                 return Ok(tid);
             }
         }
@@ -214,6 +249,24 @@ impl Storage {
             .expect("a tuple fits an empty page");
         self.insert_hint.lock().insert(rel, blk);
         Ok(tid)
+    }
+
+    /// Places the tuple on a latched page, pruning the page first if it is
+    /// full and holds versions that may have died.
+    fn place_or_prune(
+        &self,
+        page: &mut PageRefMut<'_>,
+        rel: RelId,
+        blk: u32,
+        tuple: &mut [u8],
+    ) -> Result<Option<Tid>> {
+        if let Some(tid) = self.place_tuple(page, rel, blk, tuple)? {
+            return Ok(Some(tid));
+        }
+        if self.prune_latched(page, rel, blk, None)?.pruned > 0 {
+            return self.place_tuple(page, rel, blk, tuple);
+        }
+        Ok(None)
     }
 
     fn place_tuple(
@@ -230,10 +283,7 @@ impl Storage {
         if page.page().free_space() < tuple.len() + crate::page::SLOT_SIZE {
             return Ok(None);
         }
-        let slot = page
-            .page_mut()
-            .append_item(tuple)
-            .expect("checked free space");
+        let slot = page.page_mut().add_item(tuple).expect("checked free space");
         let tid = Tid {
             blk,
             slot: slot as u16,
@@ -481,6 +531,10 @@ impl Storage {
         h.flags = flags;
         let mut pm = page.page_mut();
         h.write(pm.item_mut(tid.slot as usize).expect("row exists"));
+        if flags & F_LOCK_ONLY == 0 {
+            let f = pm.flags() | PD_PRUNABLE;
+            pm.set_flags(f);
+        }
         let rec = WalRecord::HeapSetXmax {
             rel,
             blk: tid.blk,
@@ -568,6 +622,11 @@ impl Storage {
             Err(o) => return Ok(o),
             Ok(x) => x,
         };
+        if page.page().free_space() < tuple.len() + crate::page::SLOT_SIZE {
+            // Make room on this page if dead versions hold it (the row we
+            // update is live and keeps its slot).
+            self.prune_latched(&mut page, rel, tid.blk, None)?;
+        }
         if page.page().free_space() >= tuple.len() + crate::page::SLOT_SIZE {
             // Same page: insert the new version and link the old one under one latch.
             let new = self
@@ -593,10 +652,14 @@ impl Storage {
         rel: RelId,
         tid: Tid,
         own: &[Xid],
+        has_key: &dyn Fn(&[u8]) -> bool,
     ) -> Result<std::result::Result<bool, Xid>> {
-        let Some((h, _)) = self.heap_fetch_raw(rel, tid)? else {
+        let Some((h, data)) = self.heap_fetch_raw(rel, tid)? else {
             return Ok(Ok(false));
         };
+        if !has_key(&data) {
+            return Ok(Ok(false));
+        }
         let mine = |x: Xid| own.binary_search(&x).is_ok();
         if !mine(h.xmin) {
             if self.txns.is_running(h.xmin) {
@@ -653,6 +716,24 @@ impl Storage {
                 };
                 h.flags = *flags;
                 h.write(item);
+                if *flags & F_LOCK_ONLY == 0 {
+                    let f = pm.flags() | PD_PRUNABLE;
+                    pm.set_flags(f);
+                }
+            }
+            WalRecord::HeapPrune { slots, .. } => {
+                let mut pm = page.page_mut();
+                for &s in slots {
+                    pm.set_slot_dead(s as usize);
+                }
+                pm.compact();
+            }
+            WalRecord::HeapUnused { slots, .. } => {
+                let mut pm = page.page_mut();
+                for &s in slots {
+                    pm.set_slot_unused(s as usize);
+                }
+                pm.compact();
             }
             _ => unreachable!("not a heap record"),
         }

@@ -15,6 +15,7 @@ pub mod page;
 pub mod smgr;
 pub mod ssi;
 pub mod txn;
+pub mod vacuum;
 pub mod wal;
 
 pub use btree::{BtreeScan, KeyRange};
@@ -24,3 +25,4 @@ pub use heap::{Fetched, RowWriter, Tid, WriteOutcome};
 pub use lock::{LockTag, RowMode, TableLockMode, WaitCtx, WaitPolicy};
 pub use smgr::RelId;
 pub use txn::{Pid, Snapshot, Xid, INVALID_XID};
+pub use vacuum::{VacuumPhase, VacuumProgress, VacuumStats};

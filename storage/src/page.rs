@@ -16,6 +16,17 @@ const OFF_LOWER: usize = 14;
 const OFF_UPPER: usize = 16;
 const OFF_SPECIAL: usize = 18;
 const OFF_VERSION: usize = 20;
+const OFF_FLAGS: usize = 22;
+
+/// Page flag: some slot below `nslots` is unused and may take a new item.
+pub const PD_HAS_FREE_LINES: u16 = 1;
+/// Page flag (heap): a tuple here was deleted or updated, so pruning may
+/// reclaim space once no snapshot can see it.
+pub const PD_PRUNABLE: u16 = 2;
+/// A slot's offset when its item was removed but index entries may still
+/// point at it (a dead stub, PostgreSQL's LP_DEAD); offset 0 with length 0
+/// is an unused slot that a new item may take.
+const DEAD_OFF: u16 = 1;
 
 /// What a page holds; stored in the header so integrity checks can tell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,6 +135,17 @@ macro_rules! page_readers {
         pub fn special_area(&self) -> &[u8] {
             &self.0[self.special()..]
         }
+        pub fn flags(&self) -> u16 {
+            rd16(&self.0[..], OFF_FLAGS)
+        }
+        /// Slot `i` is a dead stub (item gone, index entries may remain).
+        pub fn slot_is_dead(&self, i: usize) -> bool {
+            i < self.nslots() && self.slot(i) == (DEAD_OFF as usize, 0)
+        }
+        /// Slot `i` is unused (free for a new item).
+        pub fn slot_is_unused(&self, i: usize) -> bool {
+            i < self.nslots() && self.slot(i) == (0, 0)
+        }
     };
 }
 
@@ -142,6 +164,75 @@ impl PageMut<'_> {
         wr16(&mut self.0[..], OFF_UPPER, special as u16);
         wr16(&mut self.0[..], OFF_SPECIAL, special as u16);
         wr16(&mut self.0[..], OFF_VERSION, PAGE_VERSION);
+    }
+    pub fn set_flags(&mut self, f: u16) {
+        wr16(&mut self.0[..], OFF_FLAGS, f)
+    }
+    /// Removes slot `i`'s item, leaving a dead stub (space is reclaimed by
+    /// `compact`).
+    pub fn set_slot_dead(&mut self, i: usize) {
+        if i < self.nslots() {
+            self.set_slot(i, DEAD_OFF as usize, 0);
+        }
+    }
+    /// Makes slot `i` unused (free for a new item).
+    pub fn set_slot_unused(&mut self, i: usize) {
+        if i < self.nslots() {
+            self.set_slot(i, 0, 0);
+        }
+    }
+    /// Repacks the items so all free space is between `lower` and `upper`;
+    /// items keep their slot numbers. Trailing unused slots are dropped, and
+    /// PD_HAS_FREE_LINES tells whether any unused slot remains. Deterministic,
+    /// so redo reproduces the same page.
+    pub fn compact(&mut self) {
+        let old = *self.0;
+        let op = Page(&old);
+        let mut n = op.nslots();
+        while n > 0 && op.slot(n - 1) == (0, 0) {
+            n -= 1;
+        }
+        let mut upper = op.special();
+        let mut free_lines = false;
+        for i in 0..n {
+            let (off, len) = op.slot(i);
+            if len == 0 {
+                free_lines |= off == 0;
+                self.set_slot(i, off, 0);
+                continue;
+            }
+            upper -= len;
+            self.0[upper..upper + len].copy_from_slice(&old[off..off + len]);
+            self.set_slot(i, upper, len);
+        }
+        self.set_lower(HEADER_SIZE + n * SLOT_SIZE);
+        self.set_upper(upper);
+        let f = self.flags() & !PD_HAS_FREE_LINES;
+        self.set_flags(if free_lines { f | PD_HAS_FREE_LINES } else { f });
+    }
+    /// Places an item in the first unused slot (if the page says it has one)
+    /// or a new slot at the end; returns its slot number.
+    pub fn add_item(&mut self, data: &[u8]) -> Option<usize> {
+        if self.flags() & PD_HAS_FREE_LINES != 0 {
+            let n = self.nslots();
+            if let Some(i) = (0..n).find(|&i| self.slot(i) == (0, 0)) {
+                if self.free_space() < data.len() || data.is_empty() {
+                    return None;
+                }
+                let upper = self.upper() - data.len();
+                self.0[upper..upper + data.len()].copy_from_slice(data);
+                self.set_upper(upper);
+                self.set_slot(i, upper, data.len());
+                if !(i + 1..n).any(|j| self.slot(j) == (0, 0)) {
+                    let f = self.flags() & !PD_HAS_FREE_LINES;
+                    self.set_flags(f);
+                }
+                return Some(i);
+            }
+            let f = self.flags() & !PD_HAS_FREE_LINES;
+            self.set_flags(f);
+        }
+        self.append_item(data)
     }
     pub fn set_lsn(&mut self, lsn: u64) {
         self.0[OFF_LSN..OFF_LSN + 8].copy_from_slice(&lsn.to_le_bytes());
@@ -182,7 +273,7 @@ impl PageMut<'_> {
     pub fn put_item_at_slot(&mut self, i: usize, data: &[u8]) -> bool {
         let n = self.nslots();
         if i < n {
-            if self.slot(i).1 != 0 {
+            if self.slot(i) != (0, 0) {
                 return false;
             }
             if self.free_space() < data.len() {
@@ -202,6 +293,10 @@ impl PageMut<'_> {
         self.set_lower(lower);
         for j in n..i {
             self.set_slot(j, 0, 0);
+        }
+        if i > n {
+            let f = self.flags() | PD_HAS_FREE_LINES;
+            self.set_flags(f);
         }
         let upper = self.upper() - data.len();
         self.0[upper..upper + data.len()].copy_from_slice(data);
@@ -262,6 +357,42 @@ mod tests {
         assert!(!verify_checksum(&buf, 4));
         buf[100] ^= 1;
         assert!(!verify_checksum(&buf, 3));
+    }
+
+    #[test]
+    fn dead_stubs_compact_and_reuse() {
+        let mut buf = [0u8; PAGE_SIZE];
+        let mut p = PageMut(&mut buf);
+        p.init(PageKind::Heap, 0);
+        for i in 0..5u8 {
+            p.append_item(&[i; 100]).unwrap();
+        }
+        let free0 = p.free_space();
+        p.set_slot_dead(1);
+        p.set_slot_dead(4);
+        p.compact();
+        assert_eq!(p.nslots(), 5, "dead stubs keep their slots");
+        assert_eq!(p.free_space(), free0 + 200);
+        assert!(p.slot_is_dead(1) && p.slot_is_dead(4));
+        assert_eq!(p.item(2), Some(&[2u8; 100][..]));
+        assert_eq!(p.item(3), Some(&[3u8; 100][..]));
+        // A dead stub is not reused; an unused slot is.
+        assert_eq!(p.add_item(b"new"), Some(5));
+        p.set_slot_unused(1);
+        p.set_slot_unused(4);
+        p.compact();
+        assert!(p.flags() & PD_HAS_FREE_LINES != 0);
+        assert_eq!(p.add_item(b"x"), Some(1));
+        assert_eq!(p.add_item(b"y"), Some(4));
+        assert!(p.flags() & PD_HAS_FREE_LINES == 0);
+        assert_eq!(p.item(0), Some(&[0u8; 100][..]));
+        assert_eq!(p.item(5), Some(&b"new"[..]));
+        // Trailing unused slots are dropped.
+        p.set_slot_unused(5);
+        p.set_slot_unused(4);
+        p.compact();
+        assert_eq!(p.nslots(), 4);
+        assert!(!p.put_item_at_slot(1, b"taken"));
     }
 
     #[test]

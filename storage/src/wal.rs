@@ -48,6 +48,20 @@ pub enum WalRecord {
         next_slot: u16,
         flags: u16,
     },
+    /// Tuples at these slots were pruned (no snapshot can see them): each
+    /// becomes a dead stub and the page is compacted.
+    HeapPrune {
+        rel: RelId,
+        blk: u32,
+        slots: Vec<u16>,
+    },
+    /// Dead stubs at these slots, whose index entries VACUUM removed, become
+    /// unused; the page is compacted.
+    HeapUnused {
+        rel: RelId,
+        blk: u32,
+        slots: Vec<u16>,
+    },
     /// An item inserted at position `pos` of a B-tree page.
     BtInsert {
         rel: RelId,
@@ -100,6 +114,28 @@ const T_CHECKPOINT: u8 = 7;
 const T_DROP_REL: u8 = 8;
 const T_NEXT_OID: u8 = 9;
 const T_BT_DELETE: u8 = 10;
+const T_HEAP_PRUNE: u8 = 11;
+const T_HEAP_UNUSED: u8 = 12;
+
+fn encode_slots(out: &mut Vec<u8>, rel: RelId, blk: u32, slots: &[u16]) {
+    out.extend_from_slice(&rel.to_le_bytes());
+    out.extend_from_slice(&blk.to_le_bytes());
+    out.extend_from_slice(&(slots.len() as u32).to_le_bytes());
+    for p in slots {
+        out.extend_from_slice(&p.to_le_bytes());
+    }
+}
+
+fn decode_slots(d: &mut Dec<'_>) -> Result<(RelId, u32, Vec<u16>)> {
+    let rel = d.u32()?;
+    let blk = d.u32()?;
+    let n = d.u32()? as usize;
+    let mut slots = Vec::with_capacity(n.min(PAGE_SIZE));
+    for _ in 0..n {
+        slots.push(d.u16()?);
+    }
+    Ok((rel, blk, slots))
+}
 
 struct Dec<'a>(&'a [u8], usize);
 impl Dec<'_> {
@@ -134,6 +170,8 @@ impl WalRecord {
             WalRecord::HeapSetXmax { .. } => T_HEAP_SET_XMAX,
             WalRecord::BtInsert { .. } => T_BT_INSERT,
             WalRecord::BtDelete { .. } => T_BT_DELETE,
+            WalRecord::HeapPrune { .. } => T_HEAP_PRUNE,
+            WalRecord::HeapUnused { .. } => T_HEAP_UNUSED,
             WalRecord::PageImages { .. } => T_PAGE_IMAGES,
             WalRecord::Commit { .. } => T_COMMIT,
             WalRecord::Abort { .. } => T_ABORT,
@@ -192,15 +230,10 @@ impl WalRecord {
             WalRecord::BtDelete {
                 rel,
                 blk,
-                positions,
-            } => {
-                out.extend_from_slice(&rel.to_le_bytes());
-                out.extend_from_slice(&blk.to_le_bytes());
-                out.extend_from_slice(&(positions.len() as u32).to_le_bytes());
-                for p in positions {
-                    out.extend_from_slice(&p.to_le_bytes());
-                }
+                positions: slots,
             }
+            | WalRecord::HeapPrune { rel, blk, slots }
+            | WalRecord::HeapUnused { rel, blk, slots } => encode_slots(out, *rel, *blk, slots),
             WalRecord::PageImages { pages } => {
                 out.extend_from_slice(&(pages.len() as u32).to_le_bytes());
                 for (rel, blk, img) in pages {
@@ -260,18 +293,20 @@ impl WalRecord {
                 item: d.bytes()?,
             },
             T_BT_DELETE => {
-                let rel = d.u32()?;
-                let blk = d.u32()?;
-                let n = d.u32()? as usize;
-                let mut positions = Vec::with_capacity(n.min(PAGE_SIZE));
-                for _ in 0..n {
-                    positions.push(d.u16()?);
-                }
+                let (rel, blk, positions) = decode_slots(&mut d)?;
                 WalRecord::BtDelete {
                     rel,
                     blk,
                     positions,
                 }
+            }
+            T_HEAP_PRUNE => {
+                let (rel, blk, slots) = decode_slots(&mut d)?;
+                WalRecord::HeapPrune { rel, blk, slots }
+            }
+            T_HEAP_UNUSED => {
+                let (rel, blk, slots) = decode_slots(&mut d)?;
+                WalRecord::HeapUnused { rel, blk, slots }
             }
             T_PAGE_IMAGES => {
                 let n = d.u32()? as usize;

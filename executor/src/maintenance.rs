@@ -1,0 +1,242 @@
+//! VACUUM [FULL] and the autovacuum worker's pass over the tables.
+//!
+//! Lazy VACUUM holds SHARE UPDATE EXCLUSIVE on its table (readers and writers
+//! carry on; DDL and another VACUUM wait) and reclaims dead versions in place
+//! (storage/src/vacuum.rs). VACUUM FULL holds ACCESS EXCLUSIVE, copies the
+//! versions some snapshot may still see into a new file, builds the indexes
+//! again, and drops the old files when its transaction commits, which gives
+//! the space back to the file system.
+
+use crate::error::{ExecError, Result};
+use crate::session::{ExecResult, Session};
+use basalt_catalog::types::decode_row;
+use basalt_catalog::{IndexDef, TableDef};
+use basalt_storage::{StorageError, TableLockMode, VacuumProgress};
+use std::sync::Arc;
+
+/// What to do to each table.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct VacuumOptions {
+    pub full: bool,
+    pub verbose: bool,
+    pub analyze: bool,
+    /// Run by the autovacuum worker (counted as autovacuum; skips a table
+    /// another session holds instead of waiting).
+    pub auto: bool,
+}
+
+impl Session {
+    /// VACUUM of the given tables, or of every table when none is named.
+    pub(crate) fn vacuum(
+        &mut self,
+        tables: &[(Arc<TableDef>, Vec<usize>)],
+        opts: VacuumOptions,
+    ) -> Result<ExecResult> {
+        if self.in_transaction_block() {
+            return Err(ExecError::ActiveSqlTransaction(
+                "VACUUM cannot run inside a transaction block".into(),
+            ));
+        }
+        let tables: Vec<(Arc<TableDef>, Vec<usize>)> = if tables.is_empty() {
+            self.schema()?
+                .tables
+                .iter()
+                .map(|t| (t.clone(), vec![]))
+                .collect()
+        } else {
+            tables.to_vec()
+        };
+        let mut infos = Vec::new();
+        for (t, cols) in &tables {
+            let mode = if opts.full {
+                TableLockMode::AccessExclusive
+            } else {
+                TableLockMode::ShareUpdateExclusive
+            };
+            match self.lock_table(t.oid, mode, opts.auto, &t.name) {
+                Ok(()) => {}
+                Err(ExecError::LockNotAvailable(_)) if opts.auto => continue,
+                Err(e) => return Err(e),
+            }
+            // The table may have changed (or gone) while we waited.
+            let Some(t) = self.schema()?.table_by_oid(t.oid).cloned() else {
+                continue;
+            };
+            if opts.full {
+                self.vacuum_full(&t, opts, &mut infos)?;
+            } else {
+                self.vacuum_lazy(&t, opts, &mut infos)?;
+            }
+            if opts.analyze {
+                self.analyze_table(&t, cols, opts.auto)?;
+            }
+        }
+        Ok(ExecResult {
+            tag: "VACUUM".into(),
+            notices: infos,
+            ..Default::default()
+        })
+    }
+
+    fn vacuum_lazy(
+        &mut self,
+        t: &Arc<TableDef>,
+        opts: VacuumOptions,
+        infos: &mut Vec<String>,
+    ) -> Result<()> {
+        let st = self.db.st.clone();
+        let progress = Arc::new(VacuumProgress::default());
+        progress
+            .relid
+            .store(t.oid as u64, std::sync::atomic::Ordering::Relaxed);
+        *self.backend.vacuum.lock() = Some(progress.clone());
+        let indexes: Vec<u32> = t.indexes.iter().map(|i| i.filenode).collect();
+        let cancel = self.cancel.clone();
+        let mut check = || {
+            if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+                return Err(StorageError::Cancelled);
+            }
+            Ok(())
+        };
+        let res = st.vacuum_rel(t.filenode, &indexes, &progress, &mut check);
+        *self.backend.vacuum.lock() = None;
+        let vs = res?;
+        self.db
+            .table_stats
+            .table(t.oid)
+            .vacuumed(opts.auto, vs.live_tuples, vs.recently_dead);
+        tracing::info!(
+            table = %t.name,
+            auto = opts.auto,
+            pages = vs.pages,
+            removed = vs.tuples_removed,
+            live = vs.live_tuples,
+            recently_dead = vs.recently_dead,
+            index_entries_removed = vs.index_entries_removed,
+            "vacuum done"
+        );
+        if opts.verbose {
+            let name = qualified(t);
+            infos.push(format!("INFO: vacuuming \"{name}\""));
+            infos.push(format!(
+                "INFO: finished vacuuming \"{name}\": index scans: {}\n\
+                 pages: 0 removed, {} remain, {} scanned (100.00% of total)\n\
+                 tuples: {} removed, {} remain, {} are dead but not yet removable\n\
+                 removable cutoff: {}\n\
+                 index entries: {} removed\n\
+                 free space: {} bytes",
+                vs.index_scans,
+                vs.pages,
+                vs.pages,
+                vs.tuples_removed,
+                vs.live_tuples + vs.recently_dead,
+                vs.recently_dead,
+                vs.horizon,
+                vs.index_entries_removed,
+                vs.free_bytes
+            ));
+        }
+        Ok(())
+    }
+
+    fn vacuum_full(
+        &mut self,
+        t: &Arc<TableDef>,
+        opts: VacuumOptions,
+        infos: &mut Vec<String>,
+    ) -> Result<()> {
+        let xid = self.ddl_lock()?;
+        let schema = self.schema()?;
+        let st = self.db.st.clone();
+        let mut def = (**t).clone();
+        def.filenode = st.new_oid()?;
+        st.create_heap(def.filenode)?;
+        self.txn
+            .as_mut()
+            .expect("in txn")
+            .drop_on_abort
+            .push(def.filenode);
+        let cancel = self.cancel.clone();
+        let mut check = || {
+            if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+                return Err(StorageError::Cancelled);
+            }
+            Ok(())
+        };
+        let old_pages = st.nblocks(t.filenode)?;
+        let (copied, removed) = st.heap_rewrite(t.filenode, def.filenode, &mut check)?;
+        let types = t.types();
+        let rows = copied
+            .iter()
+            .map(|(tid, _, data)| {
+                decode_row(&types, data)
+                    .map(|r| (*tid, r))
+                    .ok_or_else(|| StorageError::Corrupt(format!("bad row in {}", t.name)))
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        for ix in &mut def.indexes {
+            ix.filenode = st.new_oid()?;
+            st.btree_create(ix.filenode)?;
+            self.txn
+                .as_mut()
+                .expect("in txn")
+                .drop_on_abort
+                .push(ix.filenode);
+            build_index(self, ix, &rows)?;
+        }
+        self.db
+            .catalog
+            .replace_table(xid, self.cid(), &schema, &def)?;
+        let txn = self.txn.as_mut().expect("in txn");
+        txn.drop_on_commit.push(t.filenode);
+        txn.drop_on_commit
+            .extend(t.indexes.iter().map(|i| i.filenode));
+        let new_pages = st.nblocks(def.filenode)?;
+        self.db
+            .table_stats
+            .table(t.oid)
+            .vacuumed(opts.auto, rows.len() as u64, 0);
+        if opts.verbose {
+            let name = format!(
+                "{}.{}",
+                basalt_catalog::system::namespace_name(t.namespace),
+                t.name
+            );
+            infos.push(format!("INFO: vacuuming \"{name}\""));
+            infos.push(format!(
+                "INFO: \"{name}\": found {removed} removable, {} nonremovable row versions in {old_pages} pages; now {new_pages} pages",
+                rows.len()
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Inserts every row's entry into a new, empty index, in key order.
+fn build_index(
+    s: &Session,
+    ix: &IndexDef,
+    rows: &[(basalt_storage::Tid, Vec<basalt_catalog::Value>)],
+) -> Result<()> {
+    let mut entries: Vec<(Vec<u8>, basalt_storage::Tid)> = rows
+        .iter()
+        .map(|(tid, r)| (crate::dml::index_key(r, &ix.columns), *tid))
+        .collect();
+    entries.sort();
+    for (i, (key, tid)) in entries.iter().enumerate() {
+        if i % 1024 == 0 && s.cancel.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(StorageError::Cancelled.into());
+        }
+        s.db.st.btree_insert(ix.filenode, key, *tid)?;
+    }
+    Ok(())
+}
+
+/// "database.schema.table", as VACUUM VERBOSE names a table.
+fn qualified(t: &TableDef) -> String {
+    format!(
+        "postgres.{}.{}",
+        basalt_catalog::system::namespace_name(t.namespace),
+        t.name
+    )
+}
