@@ -383,12 +383,17 @@ impl Session {
         } else {
             tables.to_vec()
         };
+        let auto = self.autovacuum;
         for (t, cols) in &list {
-            self.lock_table(t.oid, TableLockMode::ShareUpdateExclusive, false, &t.name)?;
+            match self.lock_table(t.oid, TableLockMode::ShareUpdateExclusive, auto, &t.name) {
+                Ok(()) => {}
+                Err(ExecError::LockNotAvailable(_)) if auto => continue,
+                Err(e) => return Err(e),
+            }
             let Some(t) = self.schema()?.table_by_oid(t.oid).cloned() else {
                 continue;
             };
-            self.analyze_table(&t, cols, false)?;
+            self.analyze_table(&t, cols, auto)?;
         }
         Ok(ExecResult {
             tag: "ANALYZE".into(),

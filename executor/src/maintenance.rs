@@ -37,6 +37,10 @@ impl Session {
                 "VACUUM cannot run inside a transaction block".into(),
             ));
         }
+        let opts = VacuumOptions {
+            auto: opts.auto || self.autovacuum,
+            ..opts
+        };
         let tables: Vec<(Arc<TableDef>, Vec<usize>)> = if tables.is_empty() {
             self.schema()?
                 .tables

@@ -72,6 +72,7 @@ impl Database {
             lazy_xid: std::cell::Cell::new(None),
             no_xids: Arc::new(Vec::new()),
             pending_stats: Default::default(),
+            autovacuum: false,
         }
     }
 }
@@ -149,6 +150,8 @@ pub struct Session {
     /// Per-table counts of the running transaction (added to the shared
     /// ones when it ends).
     pub(crate) pending_stats: crate::stats::Local,
+    /// This session is the autovacuum worker's.
+    pub autovacuum: bool,
 }
 
 impl Drop for Session {

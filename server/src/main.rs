@@ -107,6 +107,10 @@ fn run(cfg: config::Config) -> Result<(), String> {
     if metrics_port != 0 {
         http::start(db.clone(), &cfg.get("metrics_listen_address"), metrics_port)?;
     }
+    let get = |k: &str| Some(cfg.get(k));
+    if let Some(av) = basalt_executor::autovacuum::AutovacuumConfig::from_settings(&get)? {
+        basalt_executor::autovacuum::start(db.clone(), av, &STOP);
+    }
     // Background checkpointer: by time and by WAL volume.
     let ck_timeout = config::parse_secs(&cfg.get("checkpoint_timeout")).unwrap_or(300);
     let max_wal = config::parse_bytes(&cfg.get("max_wal_size")).unwrap_or(1 << 30);
