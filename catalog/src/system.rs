@@ -404,6 +404,14 @@ pub fn columns(name: &str) -> Option<Vec<(&'static str, DataType)>> {
             ("fastpath", Bool),
             ("waitstart", TimestampTz),
         ],
+        // Set-returning functions (FROM basalt_check_integrity(...)).
+        "basalt_check_integrity" => vec![
+            ("relation", Name),
+            ("kind", Text),
+            ("blkno", Int8),
+            ("problem", Text),
+        ],
+        "basalt_verify_backup" => vec![("file", Text), ("status", Text), ("detail", Text)],
         "pg_stats" => vec![
             ("schemaname", Name),
             ("tablename", Name),

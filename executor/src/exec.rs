@@ -34,6 +34,8 @@ pub struct Ctx<'a> {
     pub live_view: &'a dyn Fn(&str) -> Option<Vec<Row>>,
     /// This session's pending per-table counts.
     pub table_stats: &'a crate::stats::Local,
+    /// Runs a set-returning function of the server (`Plan::Function`).
+    pub table_fn: &'a dyn Fn(&str, &[Value]) -> Result<Vec<Row>>,
 }
 
 /// What a statement needs of its transaction to write and lock rows.
@@ -313,7 +315,7 @@ impl TableScan {
                     // later lookups of hot rows stay short.
                     if !dead.is_empty() {
                         cx.st
-                            .btree_kill(*rel, scan.as_ref().expect("opened"), &dead)?;
+                            .btree_kill(*rel, heap, scan.as_ref().expect("opened"), &dead)?;
                     }
                 }
                 Ok(true)
@@ -785,6 +787,13 @@ pub fn build<'p>(plan: &'p Plan, cx: &Ctx<'_>) -> Result<Box<dyn RowIter + 'p>> 
                 None => rows,
             };
             Box::new(VecIter(rows.into_iter()))
+        }
+        Plan::Function { name, args } => {
+            let vals = args
+                .iter()
+                .map(|a| eval(a, &[], &cx.eval))
+                .collect::<Result<Vec<_>>>()?;
+            Box::new(VecIter((cx.table_fn)(name, &vals)?.into_iter()))
         }
         Plan::Series {
             start,

@@ -11,6 +11,7 @@ pub mod error;
 pub mod eval;
 pub mod exec;
 pub mod funcs;
+mod integrity;
 mod locks;
 mod maintenance;
 pub mod regex;

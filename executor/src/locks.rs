@@ -67,7 +67,11 @@ fn plan_tables<'p>(plan: &'p Plan, out: &mut Vec<(&'p Arc<TableDef>, TableLockMo
                 out.push((&t.table, TableLockMode::RowShare));
             }
         }
-        Plan::Single | Plan::System { .. } | Plan::Values { .. } | Plan::Series { .. } => {}
+        Plan::Single
+        | Plan::System { .. }
+        | Plan::Values { .. }
+        | Plan::Series { .. }
+        | Plan::Function { .. } => {}
         Plan::Filter { input, .. }
         | Plan::Project { input, .. }
         | Plan::Aggregate { input, .. }

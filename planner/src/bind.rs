@@ -1501,6 +1501,69 @@ impl Binder<'_> {
                 alias,
                 args: Some(args),
                 ..
+            } if matches!(
+                object_parts(name).last().map(String::as_str),
+                Some("basalt_check_integrity")
+            ) =>
+            {
+                let fname = object_parts(name).last().cloned().unwrap_or_default();
+                let mut exprs = Vec::new();
+                for a in &args.args {
+                    let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) = a else {
+                        return not_supported(format!("function argument {a}"));
+                    };
+                    let (x, t) = self.expr(e, outer)?;
+                    exprs.push(if matches!(t, DataType::Unknown) {
+                        Expr::Cast(Box::new(x), DataType::Text)
+                    } else {
+                        x
+                    });
+                }
+                let max_args = if fname == "basalt_check_integrity" {
+                    1
+                } else {
+                    1
+                };
+                let min_args = if fname == "basalt_verify_backup" {
+                    1
+                } else {
+                    0
+                };
+                if exprs.len() > max_args || exprs.len() < min_args {
+                    return Err(PlanError::UndefinedFunction(format!(
+                        "function {fname} with {} arguments does not exist",
+                        exprs.len()
+                    )));
+                }
+                let cols = system::columns(&fname).unwrap_or_default();
+                let tname = alias
+                    .as_ref()
+                    .map(|a| ident(&a.name))
+                    .unwrap_or(fname.clone());
+                let scope = Scope {
+                    cols: cols
+                        .iter()
+                        .map(|(n, t)| ScopeCol {
+                            table: Some(tname.clone()),
+                            name: n.to_string(),
+                            ty: *t,
+                            source: None,
+                        })
+                        .collect(),
+                };
+                Ok((
+                    Plan::Function {
+                        name: fname,
+                        args: exprs,
+                    },
+                    scope,
+                ))
+            }
+            ast::TableFactor::Table {
+                name,
+                alias,
+                args: Some(args),
+                ..
             } if object_parts(name).last().map(String::as_str) == Some("generate_series") => {
                 let mut exprs = Vec::new();
                 let mut ty = DataType::Int4;

@@ -198,6 +198,12 @@ pub enum Plan {
     Values {
         rows: Vec<Vec<Expr>>,
     },
+    /// A set-returning function of the server (basalt_check_integrity,
+    /// basalt_verify_backup); its columns are `system::columns(name)`.
+    Function {
+        name: String,
+        args: Vec<Expr>,
+    },
     /// generate_series(start, stop[, step]) over integers.
     Series {
         start: Expr,
@@ -480,6 +486,7 @@ fn plan_reaches_out(p: &Plan, level: usize) -> bool {
         Plan::Series {
             start, stop, step, ..
         } => e(start) || e(stop) || opt(step),
+        Plan::Function { args, .. } => args.iter().any(e),
         Plan::Filter { input, pred } => e(pred) || plan_reaches_out(input, level),
         Plan::Project { input, exprs } => exprs.iter().any(e) || plan_reaches_out(input, level),
         Plan::Join {

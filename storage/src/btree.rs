@@ -42,6 +42,12 @@ fn child_of(item: &[u8]) -> u32 {
     u32::from_le_bytes(item[..4].try_into().expect("4"))
 }
 
+/// A page's right sibling, if it has one (integrity checks).
+pub(crate) fn right_sibling(p: &Page<'_>) -> Option<u32> {
+    let (r, _) = special(p);
+    (r != NO_SIBLING).then_some(r)
+}
+
 /// Index of the child to follow for `key` in an internal page.
 fn internal_search(p: &Page<'_>, key: &[u8]) -> usize {
     // Last item whose separator <= key; item 0 always qualifies.
@@ -182,6 +188,11 @@ impl Storage {
             )));
         }
         Ok(special(&p).0)
+    }
+
+    /// The leftmost leaf.
+    pub(crate) fn btree_leftmost(&self, rel: RelId) -> Result<u32> {
+        self.btree_descend(rel, b"", None)
     }
 
     /// Descends to the leaf for `key`, returning the path of internal blocks.
@@ -447,29 +458,41 @@ impl Storage {
 
     /// Removes entries (`key ++ tid` items) of the scan's last batch whose
     /// row versions no snapshot can see any more, so later scans skip them
-    /// without a heap visit. Nothing is removed if the leaf changed since
-    /// the batch was read: VACUUM may have removed an entry and a new tuple
-    /// taken its slot (an equal entry would then name a live version).
-    pub fn btree_kill(&self, rel: RelId, scan: &BtreeScan, items: &[Vec<u8>]) -> Result<()> {
-        let Some((blk, lsn)) = scan.leaf else {
+    /// without a heap visit. Each is checked again under the leaf's latch:
+    /// VACUUM may have freed the slot and a new version taken it since the
+    /// scan looked (that version's own entry is inserted into this leaf
+    /// only after the latch is released), so an entry goes only if its slot
+    /// is empty or holds a version no snapshot can see.
+    pub fn btree_kill(
+        &self,
+        rel: RelId,
+        heap: RelId,
+        scan: &BtreeScan,
+        items: &[Vec<u8>],
+    ) -> Result<()> {
+        let Some((blk, _)) = scan.leaf else {
             return Ok(());
         };
         let lock = self.tree_lock(rel);
         let _shared = lock.read();
         let mut pg = self.pool.write(rel, blk)?;
-        if pg.page().lsn() != lsn {
-            return Ok(());
+        let horizon = self.txns.horizon();
+        let mut positions: Vec<u16> = Vec::new();
+        for it in items {
+            let i = leaf_lower_bound(&pg.page(), it);
+            if !(i < pg.page().nslots() && pg.page().item(i) == Some(it.as_slice())) {
+                continue;
+            }
+            let tid = Tid::from_bytes(&it[it.len() - 6..]);
+            let dead = match self.heap_slot(heap, tid)? {
+                crate::check::SlotContent::Empty => true,
+                crate::check::SlotContent::Tuple(h, _) => self.tuple_removable(&h, horizon),
+                crate::check::SlotContent::OutOfRange => false,
+            };
+            if dead {
+                positions.push(i as u16);
+            }
         }
-        let mut positions: Vec<u16> = {
-            let p = pg.page();
-            items
-                .iter()
-                .filter_map(|it| {
-                    let i = leaf_lower_bound(&p, it);
-                    (i < p.nslots() && p.item(i) == Some(it.as_slice())).then_some(i as u16)
-                })
-                .collect()
-        };
         positions.sort_unstable();
         positions.dedup();
         if positions.is_empty() {

@@ -6,6 +6,7 @@
 
 pub mod btree;
 pub mod buffer;
+pub mod check;
 pub mod clog;
 pub mod engine;
 pub mod error;

@@ -90,7 +90,7 @@ impl Smgr {
         }
         if !page::verify_checksum(buf, blk) {
             return Err(StorageError::Corrupt(format!(
-                "invalid page checksum in block {blk} of relation {rel}"
+                "invalid page in block {blk} of relation base/{rel}"
             )));
         }
         Ok(())

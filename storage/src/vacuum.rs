@@ -14,9 +14,10 @@
 //! the free space map that inserts consult before extending the file. A slot
 //! is reused only after step 2, so no index entry names a reused slot except
 //! one a scan read before step 2; the tuple now in that slot was inserted
-//! after the scan's snapshot was taken and is invisible to it, and the scan's
-//! attempt to kill the entry is refused because the leaf's LSN changed
-//! (`btree_kill`). See storage/README.md, "VACUUM".
+//! after the scan's snapshot was taken and is invisible to it, and the scan
+//! kills the entry only if the slot is still empty or dead (`btree_kill`);
+//! a unique check that meets such an entry compares the row's key. See
+//! storage/README.md, "VACUUM".
 
 use crate::buffer::PageRefMut;
 use crate::clog::XidStatus;
@@ -398,64 +399,5 @@ impl Storage {
             out.push((new, h, data));
         }
         Ok((out, removed))
-    }
-
-    /// Verifies one heap page's tuple headers; returns the problems found.
-    pub fn heap_check_page(&self, rel: RelId, blk: u32) -> Result<Vec<String>> {
-        let pg = self.pool.read(rel, blk)?;
-        let p = pg.page();
-        let mut out = Vec::new();
-        if p.is_new() {
-            return Ok(out);
-        }
-        if p.kind() != PageKind::Heap as u16 {
-            out.push(format!(
-                "block {blk}: page kind {} is not a heap page",
-                p.kind()
-            ));
-            return Ok(out);
-        }
-        if p.lower() > p.upper() || p.upper() > p.special() || p.special() > PAGE_SIZE {
-            out.push(format!(
-                "block {blk}: bad page bounds lower {} upper {} special {}",
-                p.lower(),
-                p.upper(),
-                p.special()
-            ));
-            return Ok(out);
-        }
-        let next_xid = self.txns.next_xid();
-        for slot in 0..p.nslots() {
-            let (off, len) = p.slot(slot);
-            if len == 0 {
-                continue;
-            }
-            if off < p.upper() || off + len > p.special() {
-                out.push(format!(
-                    "block {blk} slot {slot}: item outside the item area"
-                ));
-                continue;
-            }
-            if len < crate::heap::TUPLE_HEADER {
-                out.push(format!(
-                    "block {blk} slot {slot}: tuple shorter than its header"
-                ));
-                continue;
-            }
-            let h = TupleHeader::read(p.item(slot).expect("len > 0"));
-            if h.xmin == INVALID_XID || h.xmin >= next_xid {
-                out.push(format!(
-                    "block {blk} slot {slot}: xmin {} is not a valid transaction id",
-                    h.xmin
-                ));
-            }
-            if h.xmax >= next_xid {
-                out.push(format!(
-                    "block {blk} slot {slot}: xmax {} is in the future",
-                    h.xmax
-                ));
-            }
-        }
-        Ok(out)
     }
 }

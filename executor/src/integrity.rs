@@ -1,0 +1,189 @@
+//! basalt_check_integrity([table]): checks every page checksum of each
+//! table's and index's file on disk, heap page and tuple header sanity,
+//! B-tree order, and index ↔ heap consistency (every index entry names a
+//! tuple with its key; every visible row has its entry in every index), and
+//! returns one row per problem found, as amcheck reports.
+
+use crate::error::{ExecError, Result};
+use crate::exec::Row;
+use crate::session::Session;
+use basalt_catalog::types::decode_row;
+use basalt_catalog::{TableDef, Value};
+use basalt_storage::check::SlotContent;
+use basalt_storage::{StorageError, TableLockMode, Tid};
+use std::collections::HashSet;
+use std::sync::Arc;
+
+impl Session {
+    /// Set-returning functions of the server (`FROM name(args)`).
+    pub(crate) fn table_function(&self, name: &str, args: &[Value]) -> Result<Vec<Row>> {
+        match name {
+            "basalt_check_integrity" => self.check_integrity(args.first()),
+            _ => Err(ExecError::Internal(format!("no table function {name}"))),
+        }
+    }
+
+    fn check_integrity(&self, table: Option<&Value>) -> Result<Vec<Row>> {
+        let schema = self.schema()?;
+        let tables: Vec<Arc<TableDef>> = match table {
+            None | Some(Value::Null) => schema.tables.clone(),
+            Some(Value::Text(n)) => {
+                let n = n
+                    .rsplit('.')
+                    .next()
+                    .unwrap_or(n)
+                    .trim_matches('"')
+                    .to_lowercase();
+                vec![schema
+                    .table(basalt_catalog::store::NS_PUBLIC, &n)
+                    .cloned()
+                    .ok_or_else(|| {
+                        ExecError::Plan(basalt_planner::PlanError::UndefinedTable(n.clone()))
+                    })?]
+            }
+            Some(v) => {
+                let oid = v.as_i64().unwrap_or(-1);
+                schema
+                    .tables
+                    .iter()
+                    .filter(|t| t.oid as i64 == oid)
+                    .cloned()
+                    .collect()
+            }
+        };
+        let mut out = Vec::new();
+        for t in &tables {
+            // Keep the table from being dropped meanwhile.
+            self.db.st.locks.lock_table(
+                t.oid,
+                TableLockMode::AccessShare,
+                &self.wait_ctx(),
+                basalt_storage::WaitPolicy::Block,
+            )?;
+            self.check_table(t, &mut out)?;
+        }
+        Ok(out)
+    }
+
+    fn check_table(&self, t: &TableDef, out: &mut Vec<Row>) -> Result<()> {
+        let st = &self.db.st;
+        let mut report = |rel: &str, kind: &str, blk: Option<u32>, problem: String| {
+            out.push(vec![
+                Value::Text(rel.to_string()),
+                Value::Text(kind.into()),
+                blk.map(|b| Value::Int8(b as i64)).unwrap_or(Value::Null),
+                Value::Text(problem),
+            ]);
+        };
+        let mut bad_blocks = HashSet::new();
+        for (blk, m) in st.verify_checksums(t.filenode)? {
+            bad_blocks.insert(blk);
+            report(&t.name, "table", Some(blk), m);
+        }
+        for blk in 0..st.nblocks(t.filenode)? {
+            if bad_blocks.contains(&blk) {
+                continue;
+            }
+            match st.heap_check_page(t.filenode, blk) {
+                Ok(ps) => ps
+                    .into_iter()
+                    .for_each(|p| report(&t.name, "table", Some(blk), p)),
+                Err(StorageError::Corrupt(m)) => {
+                    bad_blocks.insert(blk);
+                    report(&t.name, "table", Some(blk), m)
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        // The snapshot precedes the index walks: a row it sees committed
+        // before them, so its entries are there.
+        let snap = st.txns.snapshot(basalt_storage::INVALID_XID, 0);
+        let types = t.types();
+        let mut index_entries: Vec<HashSet<(Vec<u8>, Tid)>> = Vec::new();
+        for ix in &t.indexes {
+            for (blk, m) in st.verify_checksums(ix.filenode)? {
+                report(&ix.name, "index", Some(blk), m);
+            }
+            let (problems, entries) = st.btree_check(ix.filenode)?;
+            for (blk, m) in problems {
+                report(&ix.name, "index", Some(blk), m);
+            }
+            for (key, tid) in &entries {
+                if bad_blocks.contains(&tid.blk) {
+                    continue;
+                }
+                let slot = match st.heap_slot(t.filenode, *tid) {
+                    Ok(s) => s,
+                    Err(StorageError::Corrupt(_)) => continue,
+                    Err(e) => return Err(e.into()),
+                };
+                match slot {
+                    SlotContent::Empty => {}
+                    SlotContent::OutOfRange => report(
+                        &ix.name,
+                        "index",
+                        None,
+                        format!(
+                            "entry points to ({},{}), which does not exist in the table",
+                            tid.blk, tid.slot
+                        ),
+                    ),
+                    SlotContent::Tuple(_, data) => {
+                        let matches = decode_row(&types, &data)
+                            .map(|r| crate::dml::index_key(&r, &ix.columns) == *key);
+                        if matches != Some(true) {
+                            report(
+                                &ix.name,
+                                "index",
+                                None,
+                                format!(
+                                    "entry for ({},{}) does not match the row's key",
+                                    tid.blk, tid.slot
+                                ),
+                            );
+                        }
+                    }
+                }
+            }
+            index_entries.push(entries.into_iter().collect());
+        }
+        let mut rows = Vec::new();
+        for blk in 0..st.nblocks(t.filenode)? {
+            if bad_blocks.contains(&blk) {
+                continue;
+            }
+            rows.clear();
+            match st.heap_page_visible(t.filenode, blk, &snap, &mut rows) {
+                Ok(()) => {}
+                Err(StorageError::Corrupt(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+            for (tid, data) in &rows {
+                let Some(row) = decode_row(&types, data) else {
+                    report(
+                        &t.name,
+                        "table",
+                        Some(blk),
+                        format!("row ({},{}) cannot be decoded", tid.blk, tid.slot),
+                    );
+                    continue;
+                };
+                for (ix, set) in t.indexes.iter().zip(&index_entries) {
+                    let key = crate::dml::index_key(&row, &ix.columns);
+                    if !set.contains(&(key, *tid)) {
+                        report(
+                            &ix.name,
+                            "index",
+                            None,
+                            format!(
+                                "row ({},{}) of \"{}\" has no entry",
+                                tid.blk, tid.slot, t.name
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
