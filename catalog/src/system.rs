@@ -412,6 +412,17 @@ pub fn columns(name: &str) -> Option<Vec<(&'static str, DataType)>> {
             ("problem", Text),
         ],
         "basalt_verify_backup" => vec![("file", Text), ("status", Text), ("detail", Text)],
+        "basalt_backups" => vec![
+            ("path", Text),
+            ("kind", Text),
+            ("base", Text),
+            ("start_lsn", Text),
+            ("end_lsn", Text),
+            ("started", TimestampTz),
+            ("finished", TimestampTz),
+            ("files", Int8),
+            ("bytes", Int8),
+        ],
         "pg_stats" => vec![
             ("schemaname", Name),
             ("tablename", Name),

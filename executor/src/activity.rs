@@ -222,6 +222,7 @@ impl crate::session::Session {
             "pg_stat_user_indexes" | "pg_stat_all_indexes" => Some(self.index_stats_rows()),
             "pg_stats" => Some(self.pg_stats_rows()),
             "pg_stat_progress_vacuum" => Some(self.vacuum_progress_rows()),
+            "basalt_backups" => Some(self.backups_rows()),
             _ => None,
         }
     }
@@ -491,6 +492,20 @@ impl crate::session::Session {
             "pg_relation_size" | "pg_total_relation_size" | "pg_table_size" | "pg_indexes_size" => {
                 Some(self.relation_size_fn(name, args))
             }
+            "pg_switch_wal" => Some(
+                self.db
+                    .st
+                    .wal
+                    .switch_segment()
+                    .map(|l| Value::Text(basalt_storage::wal::lsn_text(l)))
+                    .map_err(Into::into),
+            ),
+            "pg_current_wal_lsn" | "pg_current_wal_insert_lsn" => Some(Ok(Value::Text(
+                basalt_storage::wal::lsn_text(self.db.st.wal.insert_lsn()),
+            ))),
+            "pg_current_wal_flush_lsn" => Some(Ok(Value::Text(basalt_storage::wal::lsn_text(
+                self.db.st.wal.flushed_lsn(),
+            )))),
             "pg_database_size" => {
                 // Every relation file, by its block count (pages still only
                 // in the buffer pool count too).

@@ -19,6 +19,22 @@ impl Session {
     pub(crate) fn table_function(&self, name: &str, args: &[Value]) -> Result<Vec<Row>> {
         match name {
             "basalt_check_integrity" => self.check_integrity(args.first()),
+            "basalt_verify_backup" => {
+                let dir = match args.first() {
+                    Some(Value::Text(d)) => d.clone(),
+                    _ => return Ok(vec![]),
+                };
+                let p = std::path::Path::new(&dir);
+                let p = if p.is_absolute() {
+                    p.to_path_buf()
+                } else {
+                    self.db.st.dir.join(p)
+                };
+                Ok(basalt_storage::backup::verify(&p)
+                    .into_iter()
+                    .map(|(f, s, d)| vec![Value::Text(f), Value::Text(s), Value::Text(d)])
+                    .collect())
+            }
             _ => Err(ExecError::Internal(format!("no table function {name}"))),
         }
     }

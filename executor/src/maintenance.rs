@@ -216,6 +216,97 @@ impl Session {
     }
 }
 
+impl Session {
+    /// BACKUP DATABASE TO 'dir' [INCREMENTAL FROM 'base']. Relative paths
+    /// are taken from the data directory, as COPY's are in PostgreSQL.
+    pub(crate) fn backup(&mut self, to: &str, base: Option<&str>) -> Result<ExecResult> {
+        if self.in_transaction_block() {
+            return Err(ExecError::ActiveSqlTransaction(
+                "BACKUP DATABASE cannot run inside a transaction block".into(),
+            ));
+        }
+        let st = self.db.st.clone();
+        let path = |p: &str| {
+            let p = std::path::Path::new(p);
+            if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                st.dir.join(p)
+            }
+        };
+        let archive = self.archive_dir();
+        let rec = st.backup(&path(to), base.map(path).as_deref(), archive.as_deref())?;
+        let m = &rec.manifest;
+        Ok(ExecResult {
+            tag: "BACKUP".into(),
+            notices: vec![format!(
+                "INFO: {} backup written to \"{}\": {} files, {} bytes, WAL from {} to {}",
+                m.kind,
+                rec.path,
+                m.files.len(),
+                rec.bytes,
+                basalt_storage::wal::lsn_text(m.start_lsn),
+                basalt_storage::wal::lsn_text(m.end_lsn)
+            )],
+            ..Default::default()
+        })
+    }
+
+    /// The WAL archive directory when archive_mode is on.
+    pub(crate) fn archive_dir(&self) -> Option<std::path::PathBuf> {
+        let get = |k: &str| {
+            self.db
+                .settings
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(k))
+                .map(|(_, v)| v.clone())
+        };
+        let on = get("archive_mode").and_then(|v| basalt_catalog::cast::parse_bool(&v))?;
+        let dir = get("archive_dir").filter(|d| !d.is_empty())?;
+        on.then(|| {
+            let p = std::path::PathBuf::from(dir);
+            if p.is_absolute() {
+                p
+            } else {
+                self.db.st.dir.join(p)
+            }
+        })
+    }
+
+    /// basalt_backups: every backup taken from this data directory that is
+    /// still where it was written.
+    pub(crate) fn backups_rows(&self) -> Vec<Vec<basalt_catalog::Value>> {
+        use basalt_catalog::Value;
+        let ts = |us: i64| {
+            chrono::DateTime::from_timestamp_micros(us)
+                .map(Value::TimestampTz)
+                .unwrap_or(Value::Null)
+        };
+        self.db
+            .st
+            .backups()
+            .into_iter()
+            .map(|b| {
+                let m = &b.manifest;
+                vec![
+                    Value::Text(b.path.clone()),
+                    Value::Text(m.kind.clone()),
+                    m.base
+                        .as_ref()
+                        .map(|(p, _)| Value::Text(p.clone()))
+                        .unwrap_or(Value::Null),
+                    Value::Text(basalt_storage::wal::lsn_text(m.start_lsn)),
+                    Value::Text(basalt_storage::wal::lsn_text(m.end_lsn)),
+                    ts(m.start_time),
+                    ts(m.end_time),
+                    Value::Int8(m.files.len() as i64),
+                    Value::Int8(b.bytes as i64),
+                ]
+            })
+            .collect()
+    }
+}
+
 /// Inserts every row's entry into a new, empty index, in key order.
 fn build_index(
     s: &Session,

@@ -708,6 +708,10 @@ impl Session {
                 self.vacuum(tables, opts)
             }
             Statement::Analyze { tables } => self.analyze(tables),
+            Statement::Backup {
+                to,
+                incremental_from,
+            } => self.backup(to, incremental_from.as_deref()),
             Statement::NoOp { tag, notice } => Ok(ExecResult {
                 tag: tag.clone(),
                 notices: notice.iter().cloned().collect(),

@@ -34,6 +34,7 @@ fn sqlstate(e: &ExecError) -> &'static str {
         ExecError::Storage(s) => match s {
             StorageError::Io(_) => "58030",
             StorageError::Corrupt(_) => "XX001",
+            StorageError::Backup { code, .. } => code,
             StorageError::UniqueViolation => "23505",
             StorageError::SerializationFailure => "40001",
             StorageError::TupleTooLarge(_) => "54000",

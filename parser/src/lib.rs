@@ -27,6 +27,11 @@ pub enum Statement {
         verbose: bool,
         tables: Vec<(String, Vec<String>)>,
     },
+    /// BACKUP DATABASE TO 'dir' [INCREMENTAL FROM 'base dir']
+    Backup {
+        to: String,
+        incremental_from: Option<String>,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -372,6 +377,30 @@ fn parse_one(p: &mut Parser<'_>) -> Result<Statement, ParseError> {
             tables,
         });
     }
+    if word_is(p, "BACKUP") {
+        p.next_token();
+        if !p.parse_keyword(Keyword::DATABASE) || !p.parse_keyword(Keyword::TO) {
+            return Err(ParseError(
+                "syntax error: expected BACKUP DATABASE TO '<directory>'".into(),
+            ));
+        }
+        let to = p.parse_literal_string()?;
+        let incremental_from = if word_is(p, "INCREMENTAL") {
+            p.next_token();
+            if !p.parse_keyword(Keyword::FROM) {
+                return Err(ParseError(
+                    "syntax error: expected INCREMENTAL FROM '<base directory>'".into(),
+                ));
+            }
+            Some(p.parse_literal_string()?)
+        } else {
+            None
+        };
+        return Ok(Statement::Backup {
+            to,
+            incremental_from,
+        });
+    }
     if word_is(p, "ANALYZE") || word_is(p, "ANALYSE") {
         p.next_token();
         let verbose = p.parse_keyword(Keyword::VERBOSE);
@@ -419,6 +448,14 @@ mod tests {
             }
         );
         assert!(parse("vacuum (bogus) t").is_err());
+        assert_eq!(
+            parse("backup database to '/b/2' incremental from '/b/1'").unwrap()[0],
+            Statement::Backup {
+                to: "/b/2".into(),
+                incremental_from: Some("/b/1".into())
+            }
+        );
+        assert!(parse("backup database '/x'").is_err());
         assert!(parse("").unwrap().is_empty());
         assert!(parse(" ; ").unwrap().is_empty());
         assert!(parse("selec 1").is_err());

@@ -297,6 +297,13 @@ impl Binder<'_> {
             PStmt::Analyze { tables, .. } => Ok(Statement::Analyze {
                 tables: self.table_list(tables)?,
             }),
+            PStmt::Backup {
+                to,
+                incremental_from,
+            } => Ok(Statement::Backup {
+                to: to.clone(),
+                incremental_from: incremental_from.clone(),
+            }),
             PStmt::Sql(s) => self.sql(s),
         }
     }
@@ -1503,7 +1510,7 @@ impl Binder<'_> {
                 ..
             } if matches!(
                 object_parts(name).last().map(String::as_str),
-                Some("basalt_check_integrity")
+                Some("basalt_check_integrity" | "basalt_verify_backup")
             ) =>
             {
                 let fname = object_parts(name).last().cloned().unwrap_or_default();
@@ -3258,7 +3265,12 @@ fn function_type(name: &str, args: &[DataType]) -> Result<DataType> {
         | "txid_current_if_assigned"
         | "pg_current_xact_id"
         | "pg_current_xact_id_if_assigned" => DataType::Int8,
-        "txid_status" | "pg_xact_status" => DataType::Text,
+        "txid_status"
+        | "pg_xact_status"
+        | "pg_switch_wal"
+        | "pg_current_wal_lsn"
+        | "pg_current_wal_insert_lsn"
+        | "pg_current_wal_flush_lsn" => DataType::Text,
         "date_trunc" => args.get(1).copied().unwrap_or(DataType::Timestamp),
         "extract" | "date_part" => DataType::Numeric(None),
         "gen_random_uuid" => DataType::Text,

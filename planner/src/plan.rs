@@ -451,6 +451,10 @@ pub enum Statement {
     Analyze {
         tables: Vec<(Arc<TableDef>, Vec<usize>)>,
     },
+    Backup {
+        to: String,
+        incremental_from: Option<String>,
+    },
     /// A statement accepted and ignored, with the command tag to answer.
     NoOp {
         tag: String,

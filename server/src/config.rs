@@ -42,6 +42,8 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("metrics_port", "0"),
     ("metrics_listen_address", "127.0.0.1"),
     ("max_wal_size", "1GB"),
+    ("archive_mode", "off"),
+    ("archive_dir", ""),
     ("autovacuum", "on"),
     ("autovacuum_naptime", "1min"),
     ("autovacuum_vacuum_threshold", "50"),

@@ -28,6 +28,19 @@ extern "C" fn on_signal(_: libc::c_int) {
 }
 
 fn main() {
+    if std::env::args().nth(1).as_deref() == Some("restore") {
+        let args: Vec<String> = std::env::args().skip(2).collect();
+        match restore(&args) {
+            Ok(msg) => {
+                println!("{msg}");
+                return;
+            }
+            Err(e) => {
+                eprintln!("basalt restore: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
     let cfg = match config::load() {
         Ok(c) => c,
         Err(e) => {
@@ -53,6 +66,48 @@ fn main() {
         tracing::error!("{e}");
         std::process::exit(1);
     }
+}
+
+/// `basalt restore --from <backup> [--incremental <dir> ...] --to <data dir>
+/// [--until '<timestamp>' | --until-lsn <lsn>] [--archive <dir>]`.
+fn restore(args: &[String]) -> Result<String, String> {
+    use basalt_storage::backup::{RecoveryTarget, RestoreOptions};
+    let mut o = RestoreOptions::default();
+    let mut it = args.iter();
+    let mut from = None;
+    let mut to = None;
+    while let Some(a) = it.next() {
+        let mut val = || it.next().cloned().ok_or(format!("{a} needs a value"));
+        match a.as_str() {
+            "--from" => from = Some(val()?),
+            "--incremental" => o.incrementals.push(val()?.into()),
+            "--to" => to = Some(val()?),
+            "--archive" => o.archive = Some(val()?.into()),
+            "--until" => {
+                let v = val()?;
+                let t = basalt_catalog::cast::cast(
+                    basalt_catalog::Value::Text(v.clone()),
+                    &basalt_catalog::DataType::TimestampTz,
+                )
+                .map_err(|e| format!("--until {v}: {e}"))?;
+                let basalt_catalog::Value::TimestampTz(t) = t else {
+                    return Err(format!("--until {v}: not a timestamp"));
+                };
+                o.target = Some(RecoveryTarget::Time(t.timestamp_micros()));
+            }
+            "--until-lsn" => {
+                let v = val()?;
+                o.target = Some(RecoveryTarget::Lsn(
+                    basalt_storage::wal::parse_lsn(&v)
+                        .ok_or(format!("--until-lsn {v}: not an LSN"))?,
+                ));
+            }
+            other => return Err(format!("unknown option {other}")),
+        }
+    }
+    o.from = from.ok_or("--from <backup directory> is required")?.into();
+    o.to = to.ok_or("--to <data directory> is required")?.into();
+    basalt_storage::backup::restore(&o)
 }
 
 fn run(cfg: config::Config) -> Result<(), String> {
@@ -110,6 +165,33 @@ fn run(cfg: config::Config) -> Result<(), String> {
     let get = |k: &str| Some(cfg.get(k));
     if let Some(av) = basalt_executor::autovacuum::AutovacuumConfig::from_settings(&get)? {
         basalt_executor::autovacuum::start(db.clone(), av, &STOP);
+    }
+    // WAL archiver: finished segments go to archive_dir before removal.
+    let archive_on = basalt_catalog::cast::parse_bool(&cfg.get("archive_mode")).unwrap_or(false);
+    if archive_on {
+        let dir = cfg.get("archive_dir");
+        if dir.is_empty() {
+            return Err("archive_mode is on but archive_dir is not set".into());
+        }
+        let dir = std::path::PathBuf::from(dir);
+        let dir = if dir.is_absolute() {
+            dir
+        } else {
+            data_dir.join(dir)
+        };
+        db.st.wal.set_archiving(true);
+        let db = db.clone();
+        std::thread::Builder::new()
+            .name("archiver".into())
+            .spawn(move || {
+                while !STOP.load(Ordering::Relaxed) {
+                    if let Err(e) = db.st.archive_wal(&dir) {
+                        tracing::error!("WAL archiving failed: {e}");
+                    }
+                    std::thread::sleep(Duration::from_millis(500));
+                }
+            })
+            .map_err(|e| e.to_string())?;
     }
     // Background checkpointer: by time and by WAL volume.
     let ck_timeout = config::parse_secs(&cfg.get("checkpoint_timeout")).unwrap_or(300);

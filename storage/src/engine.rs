@@ -46,10 +46,10 @@ impl Default for StorageOptions {
 }
 
 #[derive(Debug, Clone, Copy)]
-struct Control {
-    redo: Lsn,
-    next_xid: Xid,
-    next_oid: u32,
+pub(crate) struct Control {
+    pub redo: Lsn,
+    pub next_xid: Xid,
+    pub next_oid: u32,
 }
 
 #[derive(Default)]
@@ -84,6 +84,7 @@ pub struct Storage {
     /// exclusively while a checkpoint picks its redo point.
     commit_lock: RwLock<()>,
     checkpoint_lock: Mutex<()>,
+    pub(crate) backup_lock: Mutex<()>,
     synchronous_commit: AtomicBool,
 }
 
@@ -114,7 +115,7 @@ fn read_control(dir: &Path) -> Result<Option<Control>> {
     }))
 }
 
-fn write_control(dir: &Path, c: &Control) -> Result<()> {
+pub(crate) fn write_control(dir: &Path, c: &Control) -> Result<()> {
     let g = dir.join("global");
     std::fs::create_dir_all(&g)?;
     let mut b = Vec::with_capacity(36);
@@ -157,12 +158,32 @@ impl Storage {
         let mut next_xid = control.next_xid;
         let mut next_oid = control.next_oid;
         let mut nrec = 0u64;
+        let target = crate::backup::RecoveryTarget::load(dir)?;
+        let mut stopped_at = None;
         while let Some(r) = reader.next_record()? {
+            if let Some(t) = &target {
+                if t.stops_before(&r) {
+                    tracing::info!(
+                        lsn = %crate::wal::lsn_text(r.start),
+                        "recovery target reached: stopping before {:?}",
+                        t
+                    );
+                    stopped_at = Some(r.start);
+                    break;
+                }
+            }
             nrec += 1;
             next_xid = next_xid.max(r.rec.xid() + 1);
             Self::redo(&pool, &smgr, &clog, &r.rec, r.end, &mut next_oid)?;
         }
-        let end = reader.position();
+        if let Some(d) = &reader.damage {
+            if stopped_at.is_none() {
+                tracing::warn!(
+                    "redo stopped at a damaged record: {d}; later records are discarded"
+                );
+            }
+        }
+        let end = stopped_at.unwrap_or_else(|| reader.position());
         if nrec > 0 {
             tracing::info!(
                 records = nrec,
@@ -192,9 +213,13 @@ impl Storage {
             unique_locks: (0..UNIQUE_STRIPES).map(|_| Mutex::new(())).collect(),
             commit_lock: RwLock::new(()),
             checkpoint_lock: Mutex::new(()),
+            backup_lock: Mutex::new(()),
             synchronous_commit: AtomicBool::new(opts.synchronous_commit),
         });
         st.checkpoint()?;
+        if target.is_some() {
+            crate::backup::RecoveryTarget::clear(dir)?;
+        }
         Ok(st)
     }
 
@@ -241,7 +266,7 @@ impl Storage {
                     pg.mark_dirty(end);
                 }
             }
-            WalRecord::Commit { xid, subxids } => {
+            WalRecord::Commit { xid, subxids, .. } => {
                 for x in subxids {
                     clog.set(*x, XidStatus::Committed);
                 }
@@ -276,9 +301,14 @@ impl Storage {
     pub fn commit(&self, xid: Xid, subxids: &[Xid], sync: Option<bool>) -> Result<()> {
         let res = (|| {
             let _g = self.commit_lock.read();
+            let time = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_micros() as i64)
+                .unwrap_or(0);
             let end = self.wal.insert(&WalRecord::Commit {
                 xid,
                 subxids: subxids.to_vec(),
+                time,
             })?;
             if sync.unwrap_or_else(|| self.synchronous_commit.load(Ordering::Relaxed)) {
                 self.wal.flush(end)?;
@@ -344,8 +374,14 @@ impl Storage {
 
     /// Checkpoint: choose the redo point, write every dirty page, fsync the
     /// files, save the clog, then record the checkpoint in the control file.
-    #[tracing::instrument(level = "debug", skip_all)]
     pub fn checkpoint(&self) -> Result<()> {
+        self.checkpoint_info().map(|_| ())
+    }
+
+    /// Checkpoint; returns its redo LSN, next xid and next OID (what a
+    /// backup's control file records).
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub fn checkpoint_info(&self) -> Result<(Lsn, Xid, u32)> {
         let _ck = self.checkpoint_lock.lock();
         let redo = {
             let _commits = self.commit_lock.write();
@@ -380,7 +416,7 @@ impl Storage {
             .last_checkpoint_unix
             .store(now, Ordering::Relaxed);
         tracing::debug!(redo, pages, "checkpoint complete");
-        Ok(())
+        Ok((redo, next_xid, next_oid))
     }
 
     pub(crate) fn tree_lock(&self, rel: RelId) -> Arc<RwLock<()>> {

@@ -27,6 +27,9 @@ pub enum StorageError {
     RowLockNotAvailable,
     #[error("could not serialize access due to read/write dependencies among transactions")]
     SerializationRw,
+    /// A backup or archive failure, with its SQLSTATE.
+    #[error("{msg}")]
+    Backup { code: &'static str, msg: String },
 }
 
 pub type Result<T> = std::result::Result<T, StorageError>;

@@ -4,6 +4,7 @@
 //! checkpoints and crash recovery. It knows nothing of SQL types: a tuple is
 //! bytes behind an MVCC header. See README.md beside this crate.
 
+pub mod backup;
 pub mod btree;
 pub mod buffer;
 pub mod check;

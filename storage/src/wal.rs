@@ -80,10 +80,12 @@ pub enum WalRecord {
     PageImages {
         pages: Vec<(RelId, u32, Box<PageBuf>)>,
     },
-    /// A transaction and its committed subtransactions commit.
+    /// A transaction and its committed subtransactions commit, at `time`
+    /// (microseconds since the Unix epoch; point-in-time recovery stops by it).
     Commit {
         xid: u64,
         subxids: Vec<u64>,
+        time: i64,
     },
     Abort {
         xid: u64,
@@ -116,6 +118,7 @@ const T_NEXT_OID: u8 = 9;
 const T_BT_DELETE: u8 = 10;
 const T_HEAP_PRUNE: u8 = 11;
 const T_HEAP_UNUSED: u8 = 12;
+const T_COMMIT_TS: u8 = 13;
 
 fn encode_slots(out: &mut Vec<u8>, rel: RelId, blk: u32, slots: &[u16]) {
     out.extend_from_slice(&rel.to_le_bytes());
@@ -173,7 +176,7 @@ impl WalRecord {
             WalRecord::HeapPrune { .. } => T_HEAP_PRUNE,
             WalRecord::HeapUnused { .. } => T_HEAP_UNUSED,
             WalRecord::PageImages { .. } => T_PAGE_IMAGES,
-            WalRecord::Commit { .. } => T_COMMIT,
+            WalRecord::Commit { .. } => T_COMMIT_TS,
             WalRecord::Abort { .. } => T_ABORT,
             WalRecord::Checkpoint { .. } => T_CHECKPOINT,
             WalRecord::DropRel { .. } => T_DROP_REL,
@@ -242,13 +245,12 @@ impl WalRecord {
                     out.extend_from_slice(&img[..]);
                 }
             }
-            WalRecord::Commit { xid, subxids } => {
+            WalRecord::Commit { xid, subxids, time } => {
                 out.extend_from_slice(&xid.to_le_bytes());
-                if !subxids.is_empty() {
-                    out.extend_from_slice(&(subxids.len() as u32).to_le_bytes());
-                    for x in subxids {
-                        out.extend_from_slice(&x.to_le_bytes());
-                    }
+                out.extend_from_slice(&time.to_le_bytes());
+                out.extend_from_slice(&(subxids.len() as u32).to_le_bytes());
+                for x in subxids {
+                    out.extend_from_slice(&x.to_le_bytes());
                 }
             }
             WalRecord::Abort { xid } => out.extend_from_slice(&xid.to_le_bytes()),
@@ -321,6 +323,7 @@ impl WalRecord {
                 WalRecord::PageImages { pages }
             }
             T_COMMIT => {
+                // Version 1 commit records carry no time.
                 let xid = d.u64()?;
                 let mut subxids = Vec::new();
                 if d.1 < d.0.len() {
@@ -329,7 +332,21 @@ impl WalRecord {
                         subxids.push(d.u64()?);
                     }
                 }
-                WalRecord::Commit { xid, subxids }
+                WalRecord::Commit {
+                    xid,
+                    subxids,
+                    time: 0,
+                }
+            }
+            T_COMMIT_TS => {
+                let xid = d.u64()?;
+                let time = d.u64()? as i64;
+                let n = d.u32()? as usize;
+                let mut subxids = Vec::with_capacity(n.min(1 << 16));
+                for _ in 0..n {
+                    subxids.push(d.u64()?);
+                }
+                WalRecord::Commit { xid, subxids, time }
             }
             T_ABORT => WalRecord::Abort { xid: d.u64()? },
             T_CHECKPOINT => WalRecord::Checkpoint {
@@ -350,7 +367,7 @@ impl WalRecord {
     /// Largest transaction id the record mentions (redo advances next_xid past it).
     pub fn xid(&self) -> u64 {
         match self {
-            WalRecord::Commit { xid, subxids } => subxids.iter().copied().fold(*xid, u64::max),
+            WalRecord::Commit { xid, subxids, .. } => subxids.iter().copied().fold(*xid, u64::max),
             WalRecord::Abort { xid } => *xid,
             WalRecord::HeapSetXmax { xmax, .. } => *xmax,
             WalRecord::HeapInsert { tuple, .. } if tuple.len() >= 8 => {
@@ -388,6 +405,12 @@ pub struct Wal {
     flushed_mx: Mutex<()>,
     pub fsyncs: AtomicU64,
     pub bytes_written: AtomicU64,
+    /// Segments from this LSN on are kept (a backup copying them); u64::MAX
+    /// when nothing holds them.
+    hold_from: AtomicU64,
+    /// When WAL is archived: segments are removed only once archived
+    /// (marked by `archive_status/<segment>.done`).
+    archiving: std::sync::atomic::AtomicBool,
 }
 
 /// A record that was decoded from the log, with its start and end LSN.
@@ -438,7 +461,75 @@ impl Wal {
             flushed_mx: Mutex::new(()),
             fsyncs: AtomicU64::new(0),
             bytes_written: AtomicU64::new(0),
+            hold_from: AtomicU64::new(u64::MAX),
+            archiving: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    pub fn dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+
+    /// Keeps segments from `lsn` on (None: releases the hold).
+    pub fn hold_segments(&self, lsn: Option<Lsn>) {
+        self.hold_from
+            .store(lsn.unwrap_or(u64::MAX), Ordering::Release);
+    }
+
+    /// Turns WAL archiving on: finished segments stay until archived.
+    pub fn set_archiving(&self, on: bool) {
+        self.archiving.store(on, Ordering::Release);
+    }
+
+    /// Ends the current segment (pads it), so it can be archived; returns
+    /// the LSN where the next segment starts. Does nothing at a segment start.
+    pub fn switch_segment(&self) -> Result<Lsn> {
+        let end = {
+            let mut ins = self.insert.lock();
+            let pos = ins.buf_start + ins.buf.len() as u64;
+            let off = pos % SEGMENT_SIZE;
+            if off == 0 {
+                pos
+            } else {
+                let remaining = SEGMENT_SIZE - off;
+                if remaining >= HDR as u64 {
+                    let pad = vec![0u8; remaining as usize - HDR];
+                    Self::put(&mut ins, pos, T_PAD, &pad);
+                } else {
+                    ins.buf.extend(std::iter::repeat_n(0u8, remaining as usize));
+                }
+                pos + remaining
+            }
+        };
+        self.flush(end)?;
+        Ok(end)
+    }
+
+    /// Finished segments not yet archived, oldest first (file name, path).
+    pub fn segments_to_archive(&self) -> Result<Vec<(String, PathBuf)>> {
+        let current = self.written.load(Ordering::Acquire) / SEGMENT_SIZE;
+        let status = self.dir.join("archive_status");
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(&self.dir)? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().to_string();
+            let Ok(n) = u64::from_str_radix(&name, 16) else {
+                continue;
+            };
+            if name.len() == 16 && n < current && !status.join(format!("{name}.done")).exists() {
+                out.push((name, entry.path()));
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// Records that a segment is safely in the archive.
+    pub fn mark_archived(&self, name: &str) -> Result<()> {
+        let status = self.dir.join("archive_status");
+        std::fs::create_dir_all(&status)?;
+        std::fs::write(status.join(format!("{name}.done")), b"")?;
+        Ok(())
     }
 
     pub fn insert_lsn(&self) -> Lsn {
@@ -656,21 +747,27 @@ impl Wal {
             dir: dir.to_path_buf(),
             pos: start,
             seg: None,
+            damage: None,
         })
     }
 
-    /// Removes segments that end at or before `lsn` (no longer needed for redo).
+    /// Removes segments that end at or before `lsn` (no longer needed for
+    /// redo), except those a backup holds or that wait to be archived.
     pub fn remove_old_segments(&self, lsn: Lsn) -> Result<()> {
-        let keep_from = lsn / SEGMENT_SIZE;
+        let keep_from = lsn.min(self.hold_from.load(Ordering::Acquire)) / SEGMENT_SIZE;
+        let archiving = self.archiving.load(Ordering::Acquire);
+        let status = self.dir.join("archive_status");
         for entry in std::fs::read_dir(&self.dir)? {
             let entry = entry?;
-            if let Some(n) = entry
-                .file_name()
-                .to_str()
-                .and_then(|s| u64::from_str_radix(s, 16).ok())
-            {
-                if n < keep_from {
+            let name = entry.file_name().to_string_lossy().to_string();
+            if name.len() != 16 {
+                continue;
+            }
+            if let Ok(n) = u64::from_str_radix(&name, 16) {
+                let done = status.join(format!("{name}.done"));
+                if n < keep_from && (!archiving || done.exists()) {
                     let _ = std::fs::remove_file(entry.path());
+                    let _ = std::fs::remove_file(done);
                 }
             }
         }
@@ -682,11 +779,43 @@ pub struct WalReader {
     dir: PathBuf,
     pos: Lsn,
     seg: Option<(u64, Vec<u8>)>,
+    /// Why reading stopped, when it stopped at bytes that are not a clean
+    /// end of the log (a damaged record): names the file and offset.
+    pub damage: Option<String>,
+}
+
+/// An LSN as PostgreSQL prints one: high/low 32 bits in hex.
+pub fn lsn_text(lsn: Lsn) -> String {
+    format!("{:X}/{:X}", lsn >> 32, lsn & 0xffff_ffff)
+}
+
+/// Parses "16/B374D848" or a plain decimal number.
+pub fn parse_lsn(s: &str) -> Option<Lsn> {
+    let s = s.trim();
+    match s.split_once('/') {
+        Some((hi, lo)) => {
+            Some((u64::from_str_radix(hi, 16).ok()? << 32) | u64::from_str_radix(lo, 16).ok()?)
+        }
+        None => s.parse().ok(),
+    }
 }
 
 impl WalReader {
     pub fn position(&self) -> Lsn {
         self.pos
+    }
+
+    fn note_damage(&mut self, off: usize, what: &str) {
+        let segno = self.pos / SEGMENT_SIZE;
+        let data = &self.seg.as_ref().expect("loaded").1;
+        let end = (off + HDR).min(data.len());
+        if data[off..end].iter().all(|&b| b == 0) {
+            return;
+        }
+        self.damage = Some(format!(
+            "{what} in WAL record at {} (file pg_wal/{segno:016X}, offset {off})",
+            lsn_text(self.pos)
+        ));
     }
 
     /// The next valid record, or None at the end of the log.
@@ -724,6 +853,7 @@ impl WalReader {
                 || off + len > SEGMENT_SIZE as usize
                 || lsn != self.pos
             {
+                self.note_damage(off, "invalid record header");
                 return Ok(None);
             }
             let body = &data[off + HDR..off + len];
@@ -731,13 +861,18 @@ impl WalReader {
             c = crc32c::crc32c_append(c, &[ty]);
             c = crc32c::crc32c_append(c, body);
             if c != crc {
+                self.note_damage(off, "checksum mismatch");
                 return Ok(None);
             }
             let start = self.pos;
             self.pos += len as u64;
             let rec = match WalRecord::decode(ty, body) {
                 Ok(r) => r,
-                Err(_) => return Ok(None),
+                Err(_) => {
+                    self.pos = start;
+                    self.note_damage(off, "undecodable record");
+                    return Ok(None);
+                }
             };
             if rec == WalRecord::Pad {
                 continue;
@@ -797,6 +932,7 @@ mod tests {
             .insert(&WalRecord::Commit {
                 xid: 9,
                 subxids: vec![10, 11],
+                time: 1_700_000_000_000_000,
             })
             .unwrap();
         wal.flush(e).unwrap();
@@ -805,7 +941,8 @@ mod tests {
             rd.next_record().unwrap().unwrap().rec,
             WalRecord::Commit {
                 xid: 9,
-                subxids: vec![10, 11]
+                subxids: vec![10, 11],
+                time: 1_700_000_000_000_000,
             }
         );
         assert!(rd.next_record().unwrap().is_none());
