@@ -142,6 +142,10 @@ impl Session {
                 deny("CREATE INDEX")?;
                 want.push((table, Share));
             }
+            Statement::Reindex { table, .. } => {
+                deny("REINDEX")?;
+                want.push((table, Share));
+            }
             Statement::DropIndex { table, .. } => {
                 deny("DROP INDEX")?;
                 want.push((table, AccessExclusive));

@@ -217,6 +217,55 @@ impl Session {
 }
 
 impl Session {
+    /// REINDEX: builds the indexes again into new files from the rows some
+    /// snapshot may still see; the old files go when the transaction
+    /// commits. Holds SHARE on the table (reads go on, writes wait).
+    pub(crate) fn reindex(&mut self, t: &Arc<TableDef>, which: &[usize]) -> Result<ExecResult> {
+        let xid = self.ddl_lock()?;
+        let schema = self.schema()?;
+        let st = self.db.st.clone();
+        let types = t.types();
+        let mut rows = Vec::new();
+        for blk in 0..st.nblocks(t.filenode)? {
+            let mut tuples = Vec::new();
+            st.heap_page_all(t.filenode, blk, &mut tuples)?;
+            for (tid, h, data) in tuples {
+                if !st.tuple_maybe_live(&h) {
+                    continue;
+                }
+                let row = decode_row(&types, &data)
+                    .ok_or_else(|| StorageError::Corrupt(format!("bad row in {}", t.name)))?;
+                rows.push((tid, row));
+            }
+        }
+        let mut def = (**t).clone();
+        let mut old = Vec::new();
+        for &i in which {
+            let ix = &mut def.indexes[i];
+            old.push(ix.filenode);
+            ix.filenode = st.new_oid()?;
+            st.btree_create(ix.filenode)?;
+            self.txn
+                .as_mut()
+                .expect("in txn")
+                .drop_on_abort
+                .push(ix.filenode);
+            build_index(self, ix, &rows)?;
+        }
+        self.db
+            .catalog
+            .replace_table(xid, self.cid(), &schema, &def)?;
+        self.txn
+            .as_mut()
+            .expect("in txn")
+            .drop_on_commit
+            .extend(old);
+        Ok(ExecResult {
+            tag: "REINDEX".into(),
+            ..Default::default()
+        })
+    }
+
     /// BACKUP DATABASE TO 'dir' [INCREMENTAL FROM 'base']. Relative paths
     /// are taken from the data directory, as COPY's are in PostgreSQL.
     pub(crate) fn backup(&mut self, to: &str, base: Option<&str>) -> Result<ExecResult> {

@@ -31,6 +31,8 @@ pub struct Database {
     pub table_stats: crate::stats::StatsRegistry,
     /// Column statistics gathered by ANALYZE (pg_stats).
     pub statistics: crate::analyze::Statistics,
+    /// Statements run, by kind (/metrics).
+    pub statement_counts: crate::stats::StatementCounts,
 }
 
 impl Database {
@@ -49,6 +51,7 @@ impl Database {
             registry: Arc::new(Registry::default()),
             table_stats: Default::default(),
             statistics: crate::analyze::Statistics::load(dir),
+            statement_counts: Default::default(),
         }))
     }
 
@@ -309,6 +312,7 @@ impl Session {
         if self.backend.terminated() {
             return Err(ExecError::Terminated);
         }
+        self.db.statement_counts.count(stmt);
         match stmt {
             Statement::Begin(modes) => return self.begin(modes),
             Statement::Commit { chain } => return self.end_block(true, *chain),
@@ -712,6 +716,7 @@ impl Session {
                 to,
                 incremental_from,
             } => self.backup(to, incremental_from.as_deref()),
+            Statement::Reindex { table, indexes } => self.reindex(table, indexes),
             Statement::NoOp { tag, notice } => Ok(ExecResult {
                 tag: tag.clone(),
                 notices: notice.iter().cloned().collect(),

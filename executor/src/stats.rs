@@ -163,3 +163,56 @@ impl StatsRegistry {
         self.tables.write().entry(oid).or_default().clone()
     }
 }
+
+/// Statement kinds counted for /metrics (basalt_statements_total{kind}).
+pub const STATEMENT_KINDS: [&str; 8] = [
+    "select",
+    "insert",
+    "update",
+    "delete",
+    "copy",
+    "transaction",
+    "ddl",
+    "utility",
+];
+
+/// Statements run since the server started, by kind.
+#[derive(Default)]
+pub struct StatementCounts([AtomicU64; 8]);
+
+impl StatementCounts {
+    pub fn count(&self, s: &basalt_planner::Statement) {
+        use basalt_planner::Statement as S;
+        let k = match s {
+            S::Query(_) => 0,
+            S::Insert { .. } => 1,
+            S::Update { .. } => 2,
+            S::Delete { .. } => 3,
+            S::CopyFrom { .. } | S::CopyTo { .. } => 4,
+            S::Begin(_)
+            | S::Commit { .. }
+            | S::Rollback { .. }
+            | S::Savepoint(_)
+            | S::ReleaseSavepoint(_)
+            | S::RollbackToSavepoint(_)
+            | S::SetTransaction { .. }
+            | S::LockTable { .. } => 5,
+            S::CreateTable { .. }
+            | S::DropTable { .. }
+            | S::Truncate { .. }
+            | S::AddIndex { .. }
+            | S::DropIndex { .. }
+            | S::Reindex { .. } => 6,
+            _ => 7,
+        };
+        self.0[k].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn all(&self) -> Vec<(&'static str, u64)> {
+        STATEMENT_KINDS
+            .iter()
+            .zip(&self.0)
+            .map(|(k, n)| (*k, n.load(Ordering::Relaxed)))
+            .collect()
+    }
+}

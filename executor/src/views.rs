@@ -189,13 +189,23 @@ impl crate::session::Session {
         let setting_u64 = |n: &str, parse: fn(&str) -> Option<u64>, d: u64| {
             self.setting(n).and_then(|v| parse(&v)).unwrap_or(d)
         };
-        // Disk space on the data directory.
+        // Disk space on the data directory, against the free-space
+        // thresholds (percent) health_disk_degraded_pct and _unhealthy_pct.
+        let pct_setting = |n: &str, d: f64| {
+            self.setting(n)
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .unwrap_or(d)
+        };
+        let (warn, fail) = (
+            pct_setting("health_disk_degraded_pct", 10.0),
+            pct_setting("health_disk_unhealthy_pct", 5.0),
+        );
         match st.disk_space() {
             Some((avail, total)) if total > 0 => {
                 let pct = avail as f64 * 100.0 / total as f64;
-                let status = if pct < 5.0 {
+                let status = if pct < fail {
                     "unhealthy"
-                } else if pct < 10.0 {
+                } else if pct < warn {
                     "degraded"
                 } else {
                     "healthy"
@@ -204,7 +214,7 @@ impl crate::session::Session {
                     "disk_space",
                     status,
                     format!("{pct:.1}% free"),
-                    "10% free (degraded), 5% (unhealthy)".into(),
+                    format!("{warn}% free (degraded), {fail}% (unhealthy)"),
                     format!("{avail} of {total} bytes available"),
                 ));
             }

@@ -27,6 +27,11 @@ pub enum Statement {
         verbose: bool,
         tables: Vec<(String, Vec<String>)>,
     },
+    /// REINDEX { TABLE | INDEX } name
+    Reindex {
+        index: bool,
+        name: String,
+    },
     /// BACKUP DATABASE TO 'dir' [INCREMENTAL FROM 'base dir']
     Backup {
         to: String,
@@ -376,6 +381,32 @@ fn parse_one(p: &mut Parser<'_>) -> Result<Statement, ParseError> {
             analyze,
             tables,
         });
+    }
+    if word_is(p, "REINDEX") {
+        p.next_token();
+        if p.consume_token(&Token::LParen) {
+            // Options such as (VERBOSE): accepted.
+            while !p.consume_token(&Token::RParen) {
+                if p.next_token().token == Token::EOF {
+                    return Err(ParseError("syntax error at end of input".into()));
+                }
+            }
+        }
+        let index = if p.parse_keyword(Keyword::INDEX) {
+            true
+        } else if p.parse_keyword(Keyword::TABLE) {
+            false
+        } else {
+            return Err(ParseError(
+                "syntax error: expected REINDEX TABLE or REINDEX INDEX".into(),
+            ));
+        };
+        let _ = word_is(p, "CONCURRENTLY") && {
+            p.next_token();
+            true
+        };
+        let name = p.parse_object_name(false)?.to_string();
+        return Ok(Statement::Reindex { index, name });
     }
     if word_is(p, "BACKUP") {
         p.next_token();

@@ -304,6 +304,28 @@ impl Binder<'_> {
                 to: to.clone(),
                 incremental_from: incremental_from.clone(),
             }),
+            PStmt::Reindex { index, name } => {
+                let parts: Vec<String> = name
+                    .split('.')
+                    .map(|p| p.trim_matches('"').to_lowercase())
+                    .collect();
+                if *index {
+                    let base = parts.last().cloned().unwrap_or_default();
+                    match self.schema.relation(NS_PUBLIC, &base) {
+                        Some((t, Some(i))) => Ok(Statement::Reindex {
+                            table: t.clone(),
+                            indexes: vec![i],
+                        }),
+                        _ => Err(PlanError::UndefinedTable(name.clone())),
+                    }
+                } else {
+                    let t = self
+                        .lookup_table(&parts)?
+                        .ok_or_else(|| PlanError::UndefinedTable(name.clone()))?;
+                    let indexes = (0..t.indexes.len()).collect();
+                    Ok(Statement::Reindex { table: t, indexes })
+                }
+            }
             PStmt::Sql(s) => self.sql(s),
         }
     }

@@ -455,6 +455,11 @@ pub enum Statement {
         to: String,
         incremental_from: Option<String>,
     },
+    /// REINDEX: the table and which of its indexes (all for REINDEX TABLE).
+    Reindex {
+        table: Arc<TableDef>,
+        indexes: Vec<usize>,
+    },
     /// A statement accepted and ignored, with the command tag to answer.
     NoOp {
         tag: String,

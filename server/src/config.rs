@@ -42,6 +42,8 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("metrics_port", "0"),
     ("metrics_listen_address", "127.0.0.1"),
     ("max_wal_size", "1GB"),
+    ("health_disk_degraded_pct", "10"),
+    ("health_disk_unhealthy_pct", "5"),
     ("archive_mode", "off"),
     ("archive_dir", ""),
     ("autovacuum", "on"),

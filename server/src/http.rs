@@ -290,6 +290,79 @@ fn metrics(db: &Arc<Database>) -> String {
         "Estimated live rows.",
         &live,
     );
+    for (col, help) in [
+        ("vacuum_count", "Manual VACUUMs of the table."),
+        ("autovacuum_count", "Autovacuum runs on the table."),
+        ("analyze_count", "Manual ANALYZEs of the table."),
+        ("autoanalyze_count", "Autoanalyze runs on the table."),
+    ] {
+        let samples: Vec<(String, String)> = rows(
+            db,
+            &format!("SELECT relname, {col} FROM pg_stat_user_tables"),
+        )
+        .iter()
+        .map(|r| (format!("{{relname=\"{}\"}}", text(&r[0])), num(&r[1])))
+        .collect();
+        family(
+            &mut out,
+            &format!("pg_stat_user_tables_{col}"),
+            "counter",
+            help,
+            &samples,
+        );
+    }
+    let states: Vec<(String, String)> = rows(
+        db,
+        "SELECT coalesce(state, 'unknown'), count(*) FROM pg_stat_activity GROUP BY 1 ORDER BY 1",
+    )
+    .iter()
+    .map(|r| {
+        (
+            format!("{{datname=\"postgres\",state=\"{}\"}}", text(&r[0])),
+            num(&r[1]),
+        )
+    })
+    .collect();
+    family(
+        &mut out,
+        "pg_stat_activity_count",
+        "gauge",
+        "Connections by state.",
+        &states,
+    );
+    let kinds: Vec<(String, String)> = db
+        .statement_counts
+        .all()
+        .into_iter()
+        .map(|(k, n)| (format!("{{kind=\"{k}\"}}"), n.to_string()))
+        .collect();
+    family(
+        &mut out,
+        "basalt_statements_total",
+        "counter",
+        "Statements run, by kind.",
+        &kinds,
+    );
+    // Commit latency: a cumulative histogram in seconds.
+    let lat = &db.st.stats.commit_latency;
+    let mut cum = 0u64;
+    let mut samples = Vec::new();
+    for (i, b) in basalt_storage::engine::COMMIT_BUCKETS.iter().enumerate() {
+        cum += lat.buckets[i].load(std::sync::atomic::Ordering::Relaxed);
+        samples.push((format!("_bucket{{le=\"{b}\"}}"), cum.to_string()));
+    }
+    cum += lat.buckets[12].load(std::sync::atomic::Ordering::Relaxed);
+    samples.push(("_bucket{le=\"+Inf\"}".to_string(), cum.to_string()));
+    let sum = lat.sum_micros.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1e6;
+    samples.push(("_sum".to_string(), format!("{sum}")));
+    samples.push(("_count".to_string(), cum.to_string()));
+    family(
+        &mut out,
+        "basalt_commit_duration_seconds",
+        "histogram",
+        "Time to make a commit durable (WAL insert to flush).",
+        &samples,
+    );
     let health = rows(db, "SELECT \"check\", status FROM basalt_health");
     let samples: Vec<(String, String)> = health
         .iter()

@@ -89,3 +89,39 @@ fn health_and_metrics_answer_over_http() {
     assert!(body.contains("\"status\":\"unhealthy\""), "{body}");
     assert_eq!(get(mport, "/nope").0, 404);
 }
+
+/// A nearly full disk, simulated by raising the free-space threshold above
+/// what the disk has: the disk check fails and /health says 503; /metrics
+/// carries the commit latency histogram and statement counts.
+#[test]
+fn nearly_full_disk_turns_health_503() {
+    let dir = TempDir::new("http-disk");
+    let mport = free_port();
+    let srv = Server::start(
+        &dir.0,
+        &[
+            "-c",
+            &format!("metrics_port={mport}"),
+            "-c",
+            "health_disk_unhealthy_pct=100.5",
+        ],
+    );
+    let (code, body) = get(mport, "/health");
+    assert_eq!(code, 503, "{body}");
+    assert!(body.contains("\"status\":\"unhealthy\""), "{body}");
+    let mut c = wire_client(srv.port);
+    c.simple_query("CREATE TABLE t (id int)").unwrap();
+    c.simple_query("INSERT INTO t VALUES (1)").unwrap();
+    c.simple_query("SELECT * FROM t").unwrap();
+    let (_, m) = get(mport, "/metrics");
+    assert!(
+        sample(&m, "basalt_commit_duration_seconds_count") >= 2.0,
+        "{m}"
+    );
+    assert!(m.contains("basalt_commit_duration_seconds_bucket{le=\"+Inf\"}"));
+    assert!(
+        m.contains("basalt_statements_total{kind=\"insert\"} 1"),
+        "{m}"
+    );
+    assert!(m.contains("pg_stat_activity_count{"), "{m}");
+}

@@ -52,8 +52,35 @@ pub(crate) struct Control {
     pub next_oid: u32,
 }
 
+/// Upper bounds (seconds) of the commit latency histogram's buckets.
+pub const COMMIT_BUCKETS: [f64; 12] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
+];
+
+/// How long durable commits took (record insert to flush), as a histogram.
+#[derive(Default)]
+pub struct CommitLatency {
+    /// Count per bucket of COMMIT_BUCKETS, then the overflow bucket.
+    pub buckets: [AtomicU64; 13],
+    pub sum_micros: AtomicU64,
+}
+
+impl CommitLatency {
+    fn observe(&self, d: std::time::Duration) {
+        let s = d.as_secs_f64();
+        let i = COMMIT_BUCKETS
+            .iter()
+            .position(|b| s <= *b)
+            .unwrap_or(COMMIT_BUCKETS.len());
+        self.buckets[i].fetch_add(1, Ordering::Relaxed);
+        self.sum_micros
+            .fetch_add(d.as_micros() as u64, Ordering::Relaxed);
+    }
+}
+
 #[derive(Default)]
 pub struct EngineStats {
+    pub commit_latency: CommitLatency,
     pub commits: AtomicU64,
     pub rollbacks: AtomicU64,
     pub deadlocks: AtomicU64,
@@ -299,6 +326,7 @@ impl Storage {
     /// (one commit record). The record is made durable (unless
     /// synchronous_commit is off) before the commit is visible or acknowledged.
     pub fn commit(&self, xid: Xid, subxids: &[Xid], sync: Option<bool>) -> Result<()> {
+        let t0 = Instant::now();
         let res = (|| {
             let _g = self.commit_lock.read();
             let time = std::time::SystemTime::now()
@@ -328,6 +356,7 @@ impl Storage {
             );
         } else {
             self.stats.commits.fetch_add(1, Ordering::Relaxed);
+            self.stats.commit_latency.observe(t0.elapsed());
         }
         let mut all = Vec::with_capacity(subxids.len() + 1);
         all.push(xid);
