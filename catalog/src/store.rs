@@ -47,7 +47,289 @@ pub struct TableDef {
     pub filenode: u32,
     pub columns: Vec<ColumnDef>,
     pub indexes: Vec<IndexDef>,
+    /// The owning role.
+    pub owner: u32,
+    /// Privileges granted (None: the default, all to the owner only).
+    pub acl: Option<Vec<AclItem>>,
 }
+
+/// Privilege bits, with PostgreSQL's ACL letters.
+pub mod privs {
+    pub const SELECT: u32 = 1; // r
+    pub const INSERT: u32 = 2; // a
+    pub const UPDATE: u32 = 4; // w
+    pub const DELETE: u32 = 8; // d
+    pub const TRUNCATE: u32 = 16; // D
+    pub const REFERENCES: u32 = 32; // x
+    pub const TRIGGER: u32 = 64; // t
+    pub const USAGE: u32 = 128; // U
+    pub const CREATE: u32 = 256; // C
+    pub const ALL_TABLE: u32 = 127;
+    pub const ALL_SCHEMA: u32 = USAGE | CREATE;
+    pub const LETTERS: [(u32, char); 9] = [
+        (INSERT, 'a'),
+        (SELECT, 'r'),
+        (UPDATE, 'w'),
+        (DELETE, 'd'),
+        (TRUNCATE, 'D'),
+        (REFERENCES, 'x'),
+        (TRIGGER, 't'),
+        (USAGE, 'U'),
+        (CREATE, 'C'),
+    ];
+    /// The privilege's name as GRANT and error messages spell it.
+    pub fn name(p: u32) -> &'static str {
+        match p {
+            SELECT => "SELECT",
+            INSERT => "INSERT",
+            UPDATE => "UPDATE",
+            DELETE => "DELETE",
+            TRUNCATE => "TRUNCATE",
+            REFERENCES => "REFERENCES",
+            TRIGGER => "TRIGGER",
+            USAGE => "USAGE",
+            _ => "CREATE",
+        }
+    }
+}
+
+/// One grant: `grantee` (0 = PUBLIC) holds `privs`, granted by `grantor`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AclItem {
+    pub grantee: u32,
+    pub grantor: u32,
+    pub privs: u32,
+}
+
+/// ACL items as PostgreSQL prints them: {grantee=letters/grantor,...}.
+pub fn acl_text(items: &[AclItem], name_of: &dyn Fn(u32) -> String) -> String {
+    let parts: Vec<String> = items
+        .iter()
+        .map(|a| {
+            let letters: String = privs::LETTERS
+                .iter()
+                .filter(|(b, _)| a.privs & b != 0)
+                .map(|(_, c)| *c)
+                .collect();
+            let who = if a.grantee == 0 {
+                String::new()
+            } else {
+                name_of(a.grantee)
+            };
+            format!("{who}={letters}/{}", name_of(a.grantor))
+        })
+        .collect();
+    format!("{{{}}}", parts.join(","))
+}
+
+/// Adds (or with `revoke`, removes) privileges for a grantee in an ACL,
+/// starting from the object's default ACL when it has none.
+pub fn acl_change(
+    acl: &Option<Vec<AclItem>>,
+    default: &[AclItem],
+    grantee: u32,
+    grantor: u32,
+    privs: u32,
+    revoke: bool,
+) -> Vec<AclItem> {
+    let mut items = acl.clone().unwrap_or_else(|| default.to_vec());
+    match items.iter_mut().find(|a| a.grantee == grantee) {
+        Some(a) if revoke => a.privs &= !privs,
+        Some(a) => a.privs |= privs,
+        None if revoke => {}
+        None => items.push(AclItem {
+            grantee,
+            grantor,
+            privs,
+        }),
+    }
+    items.retain(|a| a.privs != 0);
+    items
+}
+
+/// A role (a user is a role that can log in).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleDef {
+    pub oid: u32,
+    pub name: String,
+    pub superuser: bool,
+    pub login: bool,
+    pub createdb: bool,
+    pub createrole: bool,
+    pub inherit: bool,
+    pub connlimit: i32,
+    /// A SCRAM-SHA-256 verifier in PostgreSQL's format; never the password.
+    pub password: Option<String>,
+}
+
+/// The role that stands for the database's owner (owner of `public`).
+pub const PG_DATABASE_OWNER: u32 = 6171;
+
+/// PostgreSQL 15's predefined roles (no login), by OID.
+pub const PREDEFINED_ROLES: [(u32, &str); 12] = [
+    (3373, "pg_monitor"),
+    (3374, "pg_read_all_settings"),
+    (3375, "pg_read_all_stats"),
+    (3377, "pg_stat_scan_tables"),
+    (4200, "pg_signal_backend"),
+    (4544, "pg_checkpoint"),
+    (4569, "pg_read_server_files"),
+    (4570, "pg_write_server_files"),
+    (4571, "pg_execute_server_program"),
+    (PG_DATABASE_OWNER, "pg_database_owner"),
+    (6181, "pg_read_all_data"),
+    (6182, "pg_write_all_data"),
+];
+
+impl RoleDef {
+    fn predefined(oid: u32, name: &str) -> RoleDef {
+        RoleDef {
+            oid,
+            name: name.into(),
+            superuser: false,
+            login: false,
+            createdb: false,
+            createrole: false,
+            inherit: true,
+            connlimit: -1,
+            password: None,
+        }
+    }
+
+    /// The bootstrap superuser, `postgres` (OID 10), until ALTER ROLE
+    /// stores a definition of it.
+    pub fn bootstrap() -> RoleDef {
+        RoleDef {
+            oid: BOOTSTRAP_SUPERUSER,
+            name: "postgres".into(),
+            superuser: true,
+            login: true,
+            createdb: true,
+            createrole: true,
+            inherit: true,
+            connlimit: -1,
+            password: None,
+        }
+    }
+
+    fn serialize(&self) -> Vec<u8> {
+        let mut w = W(vec![ROLE_RECORD]);
+        w.u32(self.oid);
+        w.str(&self.name);
+        for b in [
+            self.superuser,
+            self.login,
+            self.createdb,
+            self.createrole,
+            self.inherit,
+        ] {
+            w.b(b);
+        }
+        w.u32(self.connlimit as u32);
+        w.b(self.password.is_some());
+        if let Some(p) = &self.password {
+            w.str(p);
+        }
+        w.0
+    }
+
+    fn deserialize(b: &[u8]) -> Option<RoleDef> {
+        let mut r = R(b, 0);
+        if r.u8()? != ROLE_RECORD {
+            return None;
+        }
+        Some(RoleDef {
+            oid: r.u32()?,
+            name: r.str()?,
+            superuser: r.b()?,
+            login: r.b()?,
+            createdb: r.b()?,
+            createrole: r.b()?,
+            inherit: r.b()?,
+            connlimit: r.u32()? as i32,
+            password: if r.b()? { Some(r.str()?) } else { None },
+        })
+    }
+}
+
+/// A schema's privileges (stored once one is granted or revoked).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamespaceAcl {
+    pub namespace: u32,
+    pub acl: Vec<AclItem>,
+}
+
+impl NamespaceAcl {
+    /// PostgreSQL 15's default for `public`: its owner pg_database_owner
+    /// has USAGE and CREATE, PUBLIC has USAGE.
+    pub fn default_for(namespace: u32) -> Vec<AclItem> {
+        let owner = if namespace == NS_PUBLIC {
+            PG_DATABASE_OWNER
+        } else {
+            BOOTSTRAP_SUPERUSER
+        };
+        let mut v = vec![AclItem {
+            grantee: owner,
+            grantor: owner,
+            privs: privs::ALL_SCHEMA,
+        }];
+        if namespace == NS_PUBLIC {
+            v.push(AclItem {
+                grantee: 0,
+                grantor: owner,
+                privs: privs::USAGE,
+            });
+        }
+        v
+    }
+
+    fn serialize(&self) -> Vec<u8> {
+        let mut w = W(vec![NAMESPACE_RECORD]);
+        w.u32(self.namespace);
+        write_acl(&mut w, &self.acl);
+        w.0
+    }
+
+    fn deserialize(b: &[u8]) -> Option<NamespaceAcl> {
+        let mut r = R(b, 0);
+        if r.u8()? != NAMESPACE_RECORD {
+            return None;
+        }
+        Some(NamespaceAcl {
+            namespace: r.u32()?,
+            acl: read_acl(&mut r)?,
+        })
+    }
+}
+
+fn write_acl(w: &mut W, acl: &[AclItem]) {
+    w.u32(acl.len() as u32);
+    for a in acl {
+        w.u32(a.grantee);
+        w.u32(a.grantor);
+        w.u32(a.privs);
+    }
+}
+
+fn read_acl(r: &mut R<'_>) -> Option<Vec<AclItem>> {
+    let n = r.u32()? as usize;
+    let mut v = Vec::with_capacity(n.min(1024));
+    for _ in 0..n {
+        v.push(AclItem {
+            grantee: r.u32()?,
+            grantor: r.u32()?,
+            privs: r.u32()?,
+        });
+    }
+    Some(v)
+}
+
+/// First byte of a role record in the catalog heap.
+const ROLE_RECORD: u8 = b'R';
+/// First byte of a schema-privileges record.
+const NAMESPACE_RECORD: u8 = b'N';
+/// Marks the owner/ACL extension after a table definition.
+const TABLE_ACL_EXT: u8 = b'A';
 
 impl TableDef {
     pub fn column_index(&self, name: &str) -> Option<usize> {
@@ -127,6 +409,12 @@ impl TableDef {
             w.b(i.unique);
             w.b(i.primary);
         }
+        w.0.push(TABLE_ACL_EXT);
+        w.u32(self.owner);
+        w.b(self.acl.is_some());
+        if let Some(acl) = &self.acl {
+            write_acl(&mut w, acl);
+        }
         w.0
     }
 
@@ -176,6 +464,21 @@ impl TableDef {
                 primary,
             });
         }
+        // Definitions written before roles existed end here.
+        let (owner, acl) = if r.1 < r.0.len() {
+            if r.u8()? != TABLE_ACL_EXT {
+                return None;
+            }
+            let owner = r.u32()?;
+            let acl = if r.b()? {
+                Some(read_acl(&mut r)?)
+            } else {
+                None
+            };
+            (owner, acl)
+        } else {
+            (BOOTSTRAP_SUPERUSER, None)
+        };
         Some(TableDef {
             oid,
             name,
@@ -183,19 +486,52 @@ impl TableDef {
             filenode,
             columns,
             indexes,
+            owner,
+            acl,
         })
     }
 }
 
-/// A consistent set of table definitions.
+/// A consistent set of table definitions, roles and schema privileges.
 #[derive(Default, Debug)]
 pub struct Schema {
     pub tables: Vec<Arc<TableDef>>,
+    /// Stored roles (the bootstrap superuser is added unless stored).
+    pub roles: Vec<Arc<RoleDef>>,
+    pub namespace_acls: Vec<NamespaceAcl>,
     by_name: HashMap<(u32, String), usize>,
     tids: HashMap<u32, Tid>,
+    /// Catalog rows of roles (by OID) and schema ACLs (by namespace OID).
+    role_tids: HashMap<u32, Tid>,
+    ns_tids: HashMap<u32, Tid>,
 }
 
 impl Schema {
+    pub fn role(&self, name: &str) -> Option<&Arc<RoleDef>> {
+        self.roles.iter().find(|r| r.name == name)
+    }
+    pub fn role_by_oid(&self, oid: u32) -> Option<&Arc<RoleDef>> {
+        self.roles.iter().find(|r| r.oid == oid)
+    }
+    /// A role's name, or its OID as text if it is gone.
+    pub fn role_name(&self, oid: u32) -> String {
+        self.role_by_oid(oid)
+            .map(|r| r.name.clone())
+            .unwrap_or_else(|| oid.to_string())
+    }
+    /// A schema's ACL (its default when none is stored).
+    pub fn namespace_acl(&self, namespace: u32) -> Vec<AclItem> {
+        self.namespace_acls
+            .iter()
+            .find(|n| n.namespace == namespace)
+            .map(|n| n.acl.clone())
+            .unwrap_or_else(|| NamespaceAcl::default_for(namespace))
+    }
+    /// Whether a stored schema ACL exists (pg_namespace.nspacl is NULL
+    /// until then).
+    pub fn namespace_acl_stored(&self, namespace: u32) -> bool {
+        self.namespace_acls.iter().any(|n| n.namespace == namespace)
+    }
     pub fn table(&self, namespace: u32, name: &str) -> Option<&Arc<TableDef>> {
         self.by_name
             .get(&(namespace, name.to_string()))
@@ -252,13 +588,36 @@ impl Catalog {
         }
         let mut s = Schema::default();
         for (tid, data) in rows {
-            let def = TableDef::deserialize(&data)
-                .ok_or_else(|| StorageError::Corrupt("catalog row".into()))?;
-            s.by_name
-                .insert((def.namespace, def.name.clone()), s.tables.len());
-            s.tids.insert(def.oid, tid);
-            s.tables.push(Arc::new(def));
+            match data.first() {
+                Some(&ROLE_RECORD) => {
+                    let r = RoleDef::deserialize(&data)
+                        .ok_or_else(|| StorageError::Corrupt("catalog role row".into()))?;
+                    s.role_tids.insert(r.oid, tid);
+                    s.roles.push(Arc::new(r));
+                }
+                Some(&NAMESPACE_RECORD) => {
+                    let n = NamespaceAcl::deserialize(&data)
+                        .ok_or_else(|| StorageError::Corrupt("catalog schema row".into()))?;
+                    s.ns_tids.insert(n.namespace, tid);
+                    s.namespace_acls.push(n);
+                }
+                _ => {
+                    let def = TableDef::deserialize(&data)
+                        .ok_or_else(|| StorageError::Corrupt("catalog row".into()))?;
+                    s.by_name
+                        .insert((def.namespace, def.name.clone()), s.tables.len());
+                    s.tids.insert(def.oid, tid);
+                    s.tables.push(Arc::new(def));
+                }
+            }
         }
+        if !s.roles.iter().any(|r| r.oid == BOOTSTRAP_SUPERUSER) {
+            s.roles.insert(0, Arc::new(RoleDef::bootstrap()));
+        }
+        for (oid, name) in PREDEFINED_ROLES {
+            s.roles.push(Arc::new(RoleDef::predefined(oid, name)));
+        }
+        s.roles.sort_by_key(|r| r.oid);
         Ok(s)
     }
 
@@ -318,6 +677,72 @@ impl Catalog {
             .tids
             .get(&oid)
             .ok_or_else(|| StorageError::Corrupt("catalog: missing table".into()))?;
+        match self
+            .st
+            .heap_delete(CATALOG_REL, tid, &writer(xid, cid, &[xid]))?
+        {
+            WriteOutcome::Ok(_) => Ok(()),
+            _ => Err(StorageError::SerializationFailure),
+        }
+    }
+}
+
+impl Catalog {
+    /// Stores a role: a new one, or a new version of a stored one (the
+    /// bootstrap superuser's first change inserts its row).
+    pub fn put_role(&self, xid: Xid, cid: u32, schema: &Schema, r: &RoleDef) -> Result<()> {
+        self.put_row(
+            xid,
+            cid,
+            schema.role_tids.get(&r.oid).copied(),
+            &r.serialize(),
+        )
+    }
+
+    pub fn delete_role(&self, xid: Xid, cid: u32, schema: &Schema, oid: u32) -> Result<()> {
+        match schema.role_tids.get(&oid) {
+            Some(tid) => self.delete_row(xid, cid, *tid),
+            None => Ok(()),
+        }
+    }
+
+    pub fn put_namespace_acl(
+        &self,
+        xid: Xid,
+        cid: u32,
+        schema: &Schema,
+        n: &NamespaceAcl,
+    ) -> Result<()> {
+        self.put_row(
+            xid,
+            cid,
+            schema.ns_tids.get(&n.namespace).copied(),
+            &n.serialize(),
+        )
+    }
+
+    fn put_row(&self, xid: Xid, cid: u32, old: Option<Tid>, data: &[u8]) -> Result<()> {
+        match old {
+            None => {
+                self.st.heap_insert(CATALOG_REL, xid, cid, data)?;
+                Ok(())
+            }
+            Some(tid) => {
+                match self.st.heap_update(
+                    CATALOG_REL,
+                    tid,
+                    &writer(xid, cid, &[xid]),
+                    data,
+                    false,
+                )? {
+                    WriteOutcome::Ok(_) => Ok(()),
+                    _ => Err(StorageError::SerializationFailure),
+                }
+            }
+        }
+    }
+
+    fn delete_row(&self, xid: Xid, cid: u32, tid: Tid) -> Result<()> {
         match self
             .st
             .heap_delete(CATALOG_REL, tid, &writer(xid, cid, &[xid]))?

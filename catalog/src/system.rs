@@ -114,8 +114,7 @@ pub fn columns(name: &str) -> Option<Vec<(&'static str, DataType)>> {
             ("datlocprovider", Text),
             ("daticulocale", Text),
         ],
-        "pg_roles" | "pg_user" | "pg_authid" => vec![
-            ("oid", Oid),
+        "pg_roles" => vec![
             ("rolname", Name),
             ("rolsuper", Bool),
             ("rolinherit", Bool),
@@ -124,8 +123,43 @@ pub fn columns(name: &str) -> Option<Vec<(&'static str, DataType)>> {
             ("rolcanlogin", Bool),
             ("rolreplication", Bool),
             ("rolconnlimit", Int4),
+            ("rolpassword", Text),
             ("rolvaliduntil", TimestampTz),
             ("rolbypassrls", Bool),
+            ("rolconfig", Text),
+            ("oid", Oid),
+        ],
+        "pg_authid" => vec![
+            ("oid", Oid),
+            ("rolname", Name),
+            ("rolsuper", Bool),
+            ("rolinherit", Bool),
+            ("rolcreaterole", Bool),
+            ("rolcreatedb", Bool),
+            ("rolcanlogin", Bool),
+            ("rolreplication", Bool),
+            ("rolbypassrls", Bool),
+            ("rolconnlimit", Int4),
+            ("rolpassword", Text),
+            ("rolvaliduntil", TimestampTz),
+        ],
+        "pg_user" => vec![
+            ("usename", Name),
+            ("usesysid", Oid),
+            ("usecreatedb", Bool),
+            ("usesuper", Bool),
+            ("userepl", Bool),
+            ("usebypassrls", Bool),
+            ("passwd", Text),
+            ("valuntil", TimestampTz),
+            ("useconfig", Text),
+        ],
+        "pg_auth_members" => vec![
+            ("oid", Oid),
+            ("roleid", Oid),
+            ("member", Oid),
+            ("grantor", Oid),
+            ("admin_option", Bool),
         ],
         "pg_inherits" => vec![
             ("inhrelid", Oid),
@@ -509,11 +543,22 @@ pub fn rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<Va
                 (NS_PUBLIC, "public"),
                 (NS_INFORMATION_SCHEMA, "information_schema"),
             ] {
-                out.push(vec![o(oid), t(n), o(BOOTSTRAP_SUPERUSER), Value::Null]);
+                let acl = if s.namespace_acl_stored(oid) {
+                    t(&crate::store::acl_text(&s.namespace_acl(oid), &|r| {
+                        s.role_name(r)
+                    }))
+                } else {
+                    Value::Null
+                };
+                out.push(vec![o(oid), t(n), o(BOOTSTRAP_SUPERUSER), acl]);
             }
         }
         "pg_class" => {
             for tb in &s.tables {
+                let relacl = match &tb.acl {
+                    Some(acl) => t(&crate::store::acl_text(acl, &|r| s.role_name(r))),
+                    None => Value::Null,
+                };
                 let row = |oid: u32,
                            name: &str,
                            kind: &str,
@@ -526,7 +571,7 @@ pub fn rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<Va
                         t(name),
                         o(tb.namespace),
                         o(0),
-                        o(BOOTSTRAP_SUPERUSER),
+                        o(tb.owner),
                         o(am),
                         o(filenode),
                         o(0),
@@ -547,7 +592,11 @@ pub fn rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<Va
                         t("d"),
                         b(false),
                         o(0),
-                        Value::Null,
+                        if kind == "r" {
+                            relacl.clone()
+                        } else {
+                            Value::Null
+                        },
                         Value::Null,
                         o(0),
                         Value::Int4(0),
@@ -692,19 +741,63 @@ pub fn rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<Va
             }
         }
         "pg_roles" | "pg_user" | "pg_authid" => {
-            out.push(vec![
-                o(BOOTSTRAP_SUPERUSER),
-                t("postgres"),
-                b(true),
-                b(true),
-                b(true),
-                b(true),
-                b(true),
-                b(true),
-                Value::Int4(-1),
-                Value::Null,
-                b(true),
-            ]);
+            for r in &s.roles {
+                // Bootstrap-superuser-like attributes of PostgreSQL's
+                // `postgres` role.
+                let boot = r.oid == BOOTSTRAP_SUPERUSER;
+                let pw = |shown: bool| match (&r.password, shown) {
+                    (None, _) => Value::Null,
+                    (Some(p), true) => t(p),
+                    (Some(_), false) => t("********"),
+                };
+                out.push(match name {
+                    "pg_roles" => vec![
+                        t(&r.name),
+                        b(r.superuser),
+                        b(r.inherit),
+                        b(r.createrole),
+                        b(r.createdb),
+                        b(r.login),
+                        b(boot),
+                        Value::Int4(r.connlimit),
+                        pw(false),
+                        Value::Null,
+                        b(boot),
+                        Value::Null,
+                        o(r.oid),
+                    ],
+                    "pg_authid" => vec![
+                        o(r.oid),
+                        t(&r.name),
+                        b(r.superuser),
+                        b(r.inherit),
+                        b(r.createrole),
+                        b(r.createdb),
+                        b(r.login),
+                        b(boot),
+                        b(boot),
+                        Value::Int4(r.connlimit),
+                        pw(true),
+                        Value::Null,
+                    ],
+                    _ => {
+                        if !r.login {
+                            continue;
+                        }
+                        vec![
+                            t(&r.name),
+                            o(r.oid),
+                            b(r.createdb),
+                            b(r.superuser),
+                            b(boot),
+                            b(boot),
+                            pw(false),
+                            Value::Null,
+                            Value::Null,
+                        ]
+                    }
+                });
+            }
         }
         "pg_collation" => {
             for (oid, name, prov) in [(100, "default", "d"), (950, "C", "c"), (951, "POSIX", "c")] {

@@ -493,12 +493,15 @@ impl crate::session::Session {
                 Some(self.relation_size_fn(name, args))
             }
             "pg_switch_wal" => Some(
-                self.db
-                    .st
-                    .wal
-                    .switch_segment()
-                    .map(|l| Value::Text(basalt_storage::wal::lsn_text(l)))
-                    .map_err(Into::into),
+                self.require_superuser("must be superuser to call pg_switch_wal")
+                    .and_then(|_| {
+                        self.db
+                            .st
+                            .wal
+                            .switch_segment()
+                            .map(|l| Value::Text(basalt_storage::wal::lsn_text(l)))
+                            .map_err(Into::into)
+                    }),
             ),
             "pg_current_wal_lsn" | "pg_current_wal_insert_lsn" => Some(Ok(Value::Text(
                 basalt_storage::wal::lsn_text(self.db.st.wal.insert_lsn()),
@@ -506,6 +509,20 @@ impl crate::session::Session {
             "pg_current_wal_flush_lsn" => Some(Ok(Value::Text(basalt_storage::wal::lsn_text(
                 self.db.st.wal.flushed_lsn(),
             )))),
+            "current_user" => Some(Ok(Value::Text(self.current_user_name()))),
+            "session_user" => Some(Ok(Value::Text(self.session_user_name()))),
+            "pg_get_userbyid" => Some(Ok(match args.first().and_then(|v| v.as_i64()) {
+                None => Value::Null,
+                Some(oid) => {
+                    let name = self
+                        .db
+                        .catalog
+                        .committed_schema()
+                        .ok()
+                        .and_then(|s| s.role_by_oid(oid as u32).map(|r| r.name.clone()));
+                    Value::Text(name.unwrap_or_else(|| format!("unknown (OID={oid})")))
+                }
+            })),
             "pg_database_size" => {
                 // Every relation file, by its block count (pages still only
                 // in the buffer pool count too).

@@ -384,7 +384,15 @@ impl Session {
             tables.to_vec()
         };
         let auto = self.autovacuum;
+        let mut notices = Vec::new();
         for (t, cols) in &list {
+            if !self.may_maintain(t)? {
+                notices.push(format!(
+                    "WARNING: permission denied to analyze \"{}\", skipping it",
+                    t.name
+                ));
+                continue;
+            }
             match self.lock_table(t.oid, TableLockMode::ShareUpdateExclusive, auto, &t.name) {
                 Ok(()) => {}
                 Err(ExecError::LockNotAvailable(_)) if auto => continue,
@@ -397,6 +405,7 @@ impl Session {
         }
         Ok(ExecResult {
             tag: "ANALYZE".into(),
+            notices,
             ..Default::default()
         })
     }

@@ -59,6 +59,29 @@ pub enum ExecError {
     /// plans it again (clients see it only if that keeps happening).
     #[error("cached plan must not change result type")]
     StalePlan,
+    /// An error with its own SQLSTATE and optional DETAIL (privileges,
+    /// roles).
+    #[error("{msg}")]
+    Coded {
+        code: &'static str,
+        msg: String,
+        detail: Option<String>,
+    },
+}
+
+impl ExecError {
+    pub fn coded(code: &'static str, msg: impl Into<String>) -> ExecError {
+        ExecError::Coded {
+            code,
+            msg: msg.into(),
+            detail: None,
+        }
+    }
+
+    /// 42501, as PostgreSQL reports a missing privilege.
+    pub fn denied(msg: impl Into<String>) -> ExecError {
+        Self::coded("42501", msg)
+    }
 }
 
 impl ExecError {
@@ -69,6 +92,9 @@ impl ExecError {
                 Some(detail)
             }
             ExecError::Storage(StorageError::Deadlock(detail)) => Some(detail),
+            ExecError::Coded {
+                detail: Some(d), ..
+            } => Some(d),
             _ => None,
         }
     }

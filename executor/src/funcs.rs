@@ -266,7 +266,6 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
         | "has_table_privilege"
         | "has_schema_privilege"
         | "has_database_privilege" => Value::Bool(true),
-        "pg_get_userbyid" => Value::Text("postgres".into()),
         "pg_encoding_to_char" => Value::Text(if i(0) == 6 {
             "UTF8".into()
         } else {

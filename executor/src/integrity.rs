@@ -17,6 +17,7 @@ use std::sync::Arc;
 impl Session {
     /// Set-returning functions of the server (`FROM name(args)`).
     pub(crate) fn table_function(&self, name: &str, args: &[Value]) -> Result<Vec<Row>> {
+        self.require_superuser(&format!("must be superuser to call {name}"))?;
         match name {
             "basalt_check_integrity" => self.check_integrity(args.first()),
             "basalt_verify_backup" => {

@@ -52,7 +52,7 @@ impl Session {
 }
 
 /// The tables a plan reads, with the lock each needs (LockRows: RowShare).
-fn plan_tables<'p>(plan: &'p Plan, out: &mut Vec<(&'p Arc<TableDef>, TableLockMode)>) {
+pub(crate) fn plan_tables<'p>(plan: &'p Plan, out: &mut Vec<(&'p Arc<TableDef>, TableLockMode)>) {
     match plan {
         Plan::SeqScan { table, .. } | Plan::IndexScan { table, .. } => {
             out.push((table, TableLockMode::AccessShare))

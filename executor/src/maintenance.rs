@@ -52,6 +52,15 @@ impl Session {
         };
         let mut infos = Vec::new();
         for (t, cols) in &tables {
+            if !self.may_maintain(t)? {
+                if !opts.auto {
+                    infos.push(format!(
+                        "WARNING: permission denied to vacuum \"{}\", skipping it",
+                        t.name
+                    ));
+                }
+                continue;
+            }
             let mode = if opts.full {
                 TableLockMode::AccessExclusive
             } else {

@@ -76,6 +76,8 @@ impl Database {
             no_xids: Arc::new(Vec::new()),
             pending_stats: Default::default(),
             autovacuum: false,
+            session_user: basalt_catalog::store::BOOTSTRAP_SUPERUSER,
+            current_role: basalt_catalog::store::BOOTSTRAP_SUPERUSER,
         }
     }
 }
@@ -155,6 +157,9 @@ pub struct Session {
     pub(crate) pending_stats: crate::stats::Local,
     /// This session is the autovacuum worker's.
     pub autovacuum: bool,
+    /// The role that logged in, and the current role (SET ROLE).
+    pub(crate) session_user: u32,
+    pub(crate) current_role: u32,
 }
 
 impl Drop for Session {
@@ -488,6 +493,7 @@ impl Session {
                 ..Default::default()
             })
         };
+        self.check_privileges(stmt)?;
         self.lock_statement_tables(stmt)?;
         match stmt {
             Statement::Query(q) if sink.is_some() => {
@@ -717,6 +723,23 @@ impl Session {
                 incremental_from,
             } => self.backup(to, incremental_from.as_deref()),
             Statement::Reindex { table, indexes } => self.reindex(table, indexes),
+            Statement::CreateRole {
+                name,
+                opts,
+                if_not_exists,
+            } => self.create_role(name, opts, *if_not_exists),
+            Statement::AlterRole { name, opts, rename } => {
+                self.alter_role(name, opts, rename.as_deref())
+            }
+            Statement::DropRole { names, if_exists } => self.drop_role(names, *if_exists),
+            Statement::Grant {
+                revoke,
+                privs,
+                target,
+                grantees,
+            } => self.grant(*revoke, *privs, target, grantees),
+            Statement::AlterOwner { table, owner } => self.alter_owner(table, owner),
+            Statement::SetRole { role, session } => self.set_role(role.as_deref(), *session),
             Statement::NoOp { tag, notice } => Ok(ExecResult {
                 tag: tag.clone(),
                 notices: notice.iter().cloned().collect(),
@@ -769,6 +792,7 @@ impl Session {
         let mut d = def.clone();
         d.oid = st.new_oid()?;
         d.filenode = st.new_oid()?;
+        d.owner = self.current_role;
         st.create_heap(d.filenode)?;
         for ix in &mut d.indexes {
             ix.oid = st.new_oid()?;

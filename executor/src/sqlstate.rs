@@ -29,6 +29,7 @@ fn sqlstate(e: &ExecError) -> &'static str {
             PlanError::NotSupported(_) => "0A000",
             PlanError::UndefinedObject(_) => "42704",
             PlanError::InvalidTableDefinition(_) => "42P16",
+            PlanError::InvalidGrant(_) => "0LP01",
             PlanError::Value(v) => value_state(v),
         },
         ExecError::Storage(s) => match s {
@@ -64,6 +65,7 @@ fn sqlstate(e: &ExecError) -> &'static str {
         ExecError::StatementTimeout => "57014",
         ExecError::Terminated => "57P01",
         ExecError::StalePlan => "0A000",
+        ExecError::Coded { code, .. } => code,
     }
 }
 

@@ -382,6 +382,24 @@ fn parse_one(p: &mut Parser<'_>) -> Result<Statement, ParseError> {
             tables,
         });
     }
+    // CREATE USER / ALTER USER are CREATE ROLE ... LOGIN / ALTER ROLE in
+    // PostgreSQL (sqlparser reads them as other dialects' statements).
+    if word_is(p, "CREATE")
+        && matches!(&p.peek_nth_token(1).token, Token::Word(w) if w.value.eq_ignore_ascii_case("USER"))
+    {
+        p.next_token();
+        p.next_token();
+        let mut cr = p.parse_create_role()?;
+        cr.login = cr.login.or(Some(true));
+        return Ok(Statement::Sql(Box::new(ast::Statement::CreateRole(cr))));
+    }
+    if word_is(p, "ALTER")
+        && matches!(&p.peek_nth_token(1).token, Token::Word(w) if w.value.eq_ignore_ascii_case("USER"))
+    {
+        p.next_token();
+        p.next_token();
+        return Ok(Statement::Sql(Box::new(p.parse_alter_role()?)));
+    }
     if word_is(p, "REINDEX") {
         p.next_token();
         if p.consume_token(&Token::LParen) {

@@ -4,6 +4,9 @@
 //! for typing literals: an undecorated string is `unknown` until context
 //! gives it a type, integers are int4 (int8 or numeric when large).
 
+#[path = "roles.rs"]
+mod roles;
+
 use crate::error::{PlanError, Result};
 use crate::plan::*;
 use basalt_catalog::store::{NS_PG_CATALOG, NS_PUBLIC};
@@ -464,7 +467,20 @@ impl Binder<'_> {
                     nowait: l.nowait,
                 })
             }
-            S::Set(set) => self.set(set),
+            S::Set(set) => match self.set_role(set) {
+                Some(r) => r,
+                None => self.set(set),
+            },
+            S::CreateRole(cr) => self.create_role(cr),
+            S::AlterRole { name, operation } => self.alter_role(name, operation),
+            S::Grant(g) => self.grant(false, &g.privileges, g.objects.as_ref(), &g.grantees),
+            S::Revoke(r) => self.grant(true, &r.privileges, r.objects.as_ref(), &r.grantees),
+            S::Reset(r) if matches!(&r.reset, ast::Reset::ConfigurationParameter(n) if object_parts(n).join(".") == "role") => {
+                Ok(Statement::SetRole {
+                    role: None,
+                    session: false,
+                })
+            }
             S::Reset(r) => Ok(Statement::Set {
                 name: match &r.reset {
                     ast::Reset::ALL => "all".into(),
@@ -793,6 +809,8 @@ impl Binder<'_> {
             filenode: 0,
             columns,
             indexes: vec![],
+            owner: basalt_catalog::store::BOOTSTRAP_SUPERUSER,
+            acl: None,
         };
         for c in &ct.constraints {
             match c {
@@ -896,6 +914,7 @@ impl Binder<'_> {
                     ))),
                 }
             }
+            ast::ObjectType::Role | ast::ObjectType::User => self.drop_role(names, if_exists),
             other => not_supported(format!("DROP {other}")),
         }
     }
@@ -909,6 +928,14 @@ impl Binder<'_> {
             return not_supported("ALTER TABLE with several actions");
         }
         match &at.operations[0] {
+            ast::AlterTableOperation::OwnerTo { new_owner } => Ok(Statement::AlterOwner {
+                table,
+                owner: match new_owner {
+                    ast::Owner::Ident(i) => ident(i),
+                    // Resolved when the statement runs.
+                    _ => "\u{1}current_user".into(),
+                },
+            }),
             ast::AlterTableOperation::AddConstraint { constraint, .. } => match constraint {
                 ast::TableConstraint::PrimaryKey(p) => {
                     if table.primary_key().is_some() {
@@ -2294,11 +2321,11 @@ impl Binder<'_> {
                         "current_date" => {
                             return Ok((Expr::Func("current_date".into(), vec![]), DataType::Date))
                         }
-                        "current_user" | "session_user" | "user" | "current_role" => {
-                            return Ok((
-                                Expr::Literal(Value::Text("postgres".into())),
-                                DataType::Name,
-                            ))
+                        "current_user" | "user" | "current_role" => {
+                            return Ok((Expr::Func("current_user".into(), vec![]), DataType::Name))
+                        }
+                        "session_user" => {
+                            return Ok((Expr::Func("session_user".into(), vec![]), DataType::Name))
                         }
                         "current_catalog" => {
                             return Ok((
@@ -2970,11 +2997,11 @@ impl Binder<'_> {
         let mut name = parts.last().cloned().unwrap_or_default();
         match name.as_str() {
             "current_timestamp" | "localtimestamp" => name = "now".into(),
-            "current_user" | "session_user" | "user" => {
-                return Ok((
-                    Expr::Literal(Value::Text("postgres".into())),
-                    DataType::Name,
-                ))
+            "current_user" | "user" | "current_role" => {
+                return Ok((Expr::Func("current_user".into(), vec![]), DataType::Name))
+            }
+            "session_user" => {
+                return Ok((Expr::Func("session_user".into(), vec![]), DataType::Name))
             }
             _ => {}
         }
@@ -3169,6 +3196,7 @@ fn function_type(name: &str, args: &[DataType]) -> Result<DataType> {
         "array_upper" | "array_lower" | "array_length" | "cardinality" => DataType::Int4,
         "__subscript" | "pg_get_statisticsobjdef_columns" => DataType::Text,
         "pg_relation_is_publishable" => DataType::Bool,
+        "current_user" | "session_user" => DataType::Name,
         "version"
         | "current_database"
         | "current_setting"

@@ -26,6 +26,8 @@ pub enum PlanError {
     NotSupported(String),
     #[error("{0}")]
     UndefinedObject(String),
+    #[error("{0}")]
+    InvalidGrant(String),
     #[error("multiple primary keys for table \"{0}\" are not allowed")]
     InvalidTableDefinition(String),
     #[error("{0}")]

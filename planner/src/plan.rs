@@ -359,6 +359,27 @@ pub struct CopyOptions {
     pub escape: char,
 }
 
+/// Role attributes given to CREATE/ALTER ROLE (None: not mentioned).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RoleOptions {
+    pub superuser: Option<bool>,
+    pub login: Option<bool>,
+    pub createdb: Option<bool>,
+    pub createrole: Option<bool>,
+    pub inherit: Option<bool>,
+    pub connlimit: Option<i32>,
+    /// Some(None): PASSWORD NULL.
+    pub password: Option<Option<String>>,
+}
+
+/// What GRANT/REVOKE applies to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GrantTarget {
+    Tables(Vec<Arc<TableDef>>),
+    /// Schema OIDs.
+    Schemas(Vec<u32>),
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Statement {
     Query(Query),
@@ -454,6 +475,41 @@ pub enum Statement {
     Backup {
         to: String,
         incremental_from: Option<String>,
+    },
+    /// CREATE ROLE / CREATE USER (USER: LOGIN unless told otherwise).
+    CreateRole {
+        name: String,
+        opts: RoleOptions,
+        if_not_exists: bool,
+    },
+    /// ALTER ROLE name [WITH options] | RENAME TO new.
+    AlterRole {
+        name: String,
+        opts: RoleOptions,
+        rename: Option<String>,
+    },
+    DropRole {
+        names: Vec<String>,
+        if_exists: bool,
+    },
+    /// GRANT/REVOKE privileges ON tables or schemas TO/FROM roles
+    /// (None: PUBLIC).
+    Grant {
+        revoke: bool,
+        privs: u32,
+        target: GrantTarget,
+        grantees: Vec<Option<String>>,
+    },
+    /// ALTER TABLE t OWNER TO role.
+    AlterOwner {
+        table: Arc<TableDef>,
+        owner: String,
+    },
+    /// SET ROLE name / SET SESSION AUTHORIZATION name (None: back to the
+    /// session user, as RESET ROLE and ... DEFAULT do).
+    SetRole {
+        role: Option<String>,
+        session: bool,
     },
     /// REINDEX: the table and which of its indexes (all for REINDEX TABLE).
     Reindex {

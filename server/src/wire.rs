@@ -462,18 +462,51 @@ pub fn serve(shared: &Shared, tcp: TcpStream) -> io::Result<()> {
         .cloned()
         .filter(|d| !d.is_empty())
         .unwrap_or(user.clone());
-    if user != "postgres" {
+    let schema = match shared.db.catalog.committed_schema() {
+        Ok(s) => s,
+        Err(e) => return fatal(io.get_mut(), "XX000", &e.to_string()),
+    };
+    let Some(role) = schema.role(&user).cloned() else {
+        tracing::info!(user = %user, "connection refused: no such role");
         return fatal(
             io.get_mut(),
             "28000",
             &format!("role \"{user}\" does not exist"),
         );
+    };
+    if !role.login {
+        tracing::info!(user = %user, "connection refused: role cannot log in");
+        return fatal(
+            io.get_mut(),
+            "28000",
+            &format!("role \"{user}\" is not permitted to log in"),
+        );
     }
-    match &shared.verifier {
+    // The role's own verifier; the bootstrap superuser's may come from the
+    // server's password setting instead.
+    let verifier = match &role.password {
+        Some(p) => match auth::Verifier::from_secret(p) {
+            Ok(v) => Some(v),
+            Err(e) => return fatal(io.get_mut(), "XX000", &e),
+        },
+        None if role.oid == basalt_catalog::store::BOOTSTRAP_SUPERUSER => shared.verifier.clone(),
+        None => None,
+    };
+    match &verifier {
         Some(v) => {
             if !authenticate(&mut io, v, &user)? {
+                tracing::info!(user = %user, "password authentication failed");
                 return Ok(());
             }
+        }
+        // The server asks for passwords, and this role has none.
+        None if shared.verifier.is_some() => {
+            tracing::info!(user = %user, "password authentication failed: role has no password");
+            return fatal(
+                io.get_mut(),
+                "28P01",
+                &format!("password authentication failed for user \"{user}\""),
+            );
         }
         None if !peer_loopback => {
             return fatal(
@@ -495,6 +528,8 @@ pub fn serve(shared: &Shared, tcp: TcpStream) -> io::Result<()> {
         return fatal(io.get_mut(), "53300", "sorry, too many clients already");
     }
     let mut session = shared.db.session();
+    session.set_session_user(role.oid);
+    tracing::info!(user = %user, pid = session.pid, "connection authorized");
     let mut out = Out { buf: vec![] };
     // Settings given in the startup packet, and -c options in "options".
     let mut startup_settings: Vec<(String, String)> = params

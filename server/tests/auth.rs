@@ -95,3 +95,127 @@ fn no_password_trusts_loopback_and_no_tls_refuses_require() {
         "2 tester"
     );
 }
+
+/// Roles log in with their own SCRAM passwords (stored only as verifiers);
+/// a wrong password, a role that may not log in, and a role without a
+/// password on a server that asks for passwords are refused; privileges
+/// hold over the wire; max_connections is enforced with 53300.
+#[test]
+fn roles_log_in_with_their_passwords() {
+    if !have("psql") {
+        eprintln!("psql not installed; skipping roles test");
+        return;
+    }
+    let dir = TempDir::new("roles");
+    let server = Server::start_env(
+        &dir.0.join("data"),
+        &["-c", "max_connections=4"],
+        &[("BASALT_PASSWORD", "boss")],
+    );
+    let admin = "password=boss sslmode=disable";
+    for sql in [
+        "CREATE ROLE alice LOGIN PASSWORD 'wonder land'",
+        "CREATE ROLE nobody NOLOGIN PASSWORD 'x'",
+        "CREATE USER nopass",
+        "CREATE TABLE t (id int)",
+        "INSERT INTO t VALUES (1)",
+    ] {
+        server.psql_conn(admin, sql).unwrap();
+    }
+    let stored = server
+        .psql_conn(
+            admin,
+            "SELECT rolpassword FROM pg_authid WHERE rolname = 'alice'",
+        )
+        .unwrap();
+    assert!(stored.starts_with("SCRAM-SHA-256$4096:"), "{stored}");
+    assert!(!stored.contains("wonder"));
+    assert_eq!(
+        server
+            .psql_conn(
+                admin,
+                "SELECT rolpassword FROM pg_roles WHERE rolname = 'alice'"
+            )
+            .unwrap(),
+        "********"
+    );
+    let alice = "user=alice password='wonder land' sslmode=disable";
+    assert_eq!(
+        server.psql_conn(alice, "SELECT current_user").unwrap(),
+        "alice"
+    );
+    let err = server.psql_conn(alice, "SELECT * FROM t").unwrap_err();
+    assert!(err.contains("permission denied for table t"), "{err}");
+    server
+        .psql_conn(admin, "GRANT SELECT ON t TO alice")
+        .unwrap();
+    assert_eq!(
+        server.psql_conn(alice, "SELECT count(*) FROM t").unwrap(),
+        "1"
+    );
+    let err = server
+        .psql_conn("user=alice password=wrong sslmode=disable", "SELECT 1")
+        .unwrap_err();
+    assert!(
+        err.contains("password authentication failed for user \"alice\""),
+        "{err}"
+    );
+    let err = server
+        .psql_conn("user=nobody password=x sslmode=disable", "SELECT 1")
+        .unwrap_err();
+    assert!(
+        err.contains("role \"nobody\" is not permitted to log in"),
+        "{err}"
+    );
+    let err = server
+        .psql_conn("user=nopass password=any sslmode=disable", "SELECT 1")
+        .unwrap_err();
+    assert!(err.contains("password authentication failed"), "{err}");
+    let err = server
+        .psql_conn("user=ghost password=any sslmode=disable", "SELECT 1")
+        .unwrap_err();
+    assert!(err.contains("role \"ghost\" does not exist"), "{err}");
+    // A user changes its own password.
+    server
+        .psql_conn(alice, "ALTER ROLE alice PASSWORD 'new one'")
+        .unwrap();
+    assert_eq!(
+        server
+            .psql_conn("user=alice password='new one' sslmode=disable", "SELECT 1")
+            .unwrap(),
+        "1"
+    );
+    let err = server
+        .psql_conn(
+            "user=alice password='new one' sslmode=disable",
+            "ALTER ROLE alice SUPERUSER",
+        )
+        .unwrap_err();
+    assert!(
+        err.contains("must be superuser to alter superusers"),
+        "{err}"
+    );
+    // max_connections: with four sessions busy, a fifth is refused (53300).
+    let busy: Vec<_> = (0..4)
+        .map(|_| {
+            let port = server.port;
+            std::thread::spawn(move || {
+                std::process::Command::new("psql")
+                    .args(["-XAtq", "-d"])
+                    .arg(format!(
+                        "host=127.0.0.1 port={port} user=postgres password=boss sslmode=disable"
+                    ))
+                    .args(["-c", "SELECT pg_sleep(2)"])
+                    .output()
+                    .unwrap()
+            })
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    let err = server.psql_conn(admin, "SELECT 1").unwrap_err();
+    assert!(err.contains("too many clients already"), "{err}");
+    for b in busy {
+        assert!(b.join().unwrap().status.success());
+    }
+    assert_eq!(server.psql_conn(admin, "SELECT 1").unwrap(), "1");
+}
