@@ -69,7 +69,7 @@ fn main() {
 }
 
 /// `basalt restore --from <backup> [--incremental <dir> ...] --to <data dir>
-/// [--until '<timestamp>' | --until-lsn <lsn>] [--archive <dir>]`.
+/// [--until '<timestamp>' | --until-lsn <lsn>] [--archive <dir> | --no-archive]`.
 fn restore(args: &[String]) -> Result<String, String> {
     use basalt_storage::backup::{RecoveryTarget, RestoreOptions};
     let mut o = RestoreOptions::default();
@@ -83,6 +83,7 @@ fn restore(args: &[String]) -> Result<String, String> {
             "--incremental" => o.incrementals.push(val()?.into()),
             "--to" => to = Some(val()?),
             "--archive" => o.archive = Some(val()?.into()),
+            "--no-archive" => o.no_archive = true,
             "--until" => {
                 let v = val()?;
                 let t = basalt_catalog::cast::cast(

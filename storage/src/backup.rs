@@ -687,6 +687,8 @@ pub struct RestoreOptions {
     pub target: Option<RecoveryTarget>,
     /// Archived WAL to add (default: the archive the backup names).
     pub archive: Option<PathBuf>,
+    /// Add no archived WAL: recover to the end of the (last) backup.
+    pub no_archive: bool,
 }
 
 /// Builds a data directory from a full backup, incremental backups on top
@@ -784,7 +786,7 @@ pub fn restore(o: &RestoreOptions) -> std::result::Result<String, String> {
         .archive
         .clone()
         .or(last.archive_dir.as_ref().map(PathBuf::from));
-    if let Some(a) = archive.filter(|a| a.exists()) {
+    if let Some(a) = archive.filter(|a| a.exists() && !o.no_archive) {
         let first = last.start_lsn / SEGMENT_SIZE;
         for e in std::fs::read_dir(&a).map_err(|e| io("read directory", &a, e))? {
             let e = e.map_err(|e| io("read directory", &a, e))?;
