@@ -219,6 +219,8 @@ impl crate::session::Session {
             "basalt_health" => Some(self.health_rows()),
             "pg_stat_user_tables" | "pg_stat_all_tables" => Some(self.table_stats_rows()),
             "pg_stat_bgwriter" => Some(self.bgwriter_stats()),
+            "pg_stat_checkpointer" => Some(self.checkpointer_stats()),
+            "pg_statio_user_tables" | "pg_statio_all_tables" => Some(self.statio_rows()),
             "pg_stat_user_indexes" | "pg_stat_all_indexes" => Some(self.index_stats_rows()),
             "pg_stats" => Some(self.pg_stats_rows()),
             "pg_stat_progress_vacuum" => Some(self.vacuum_progress_rows()),

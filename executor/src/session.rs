@@ -700,7 +700,7 @@ impl Session {
                 })
             }
             Statement::Checkpoint => {
-                self.db.st.checkpoint()?;
+                self.db.st.checkpoint_requested()?;
                 ok("CHECKPOINT")
             }
             Statement::Vacuum {

@@ -166,19 +166,77 @@ impl crate::session::Session {
     pub(crate) fn bgwriter_stats(&self) -> Vec<Vec<Value>> {
         let st = &self.db.st;
         let n = |v: u64| Value::Int8(v as i64);
+        let all = st.stats.checkpoints.load(Ordering::Relaxed);
+        let req = st.stats.checkpoints_req.load(Ordering::Relaxed).min(all);
+        let written = st.stats.buffers_checkpoint.load(Ordering::Relaxed);
         vec![vec![
-            n(st.stats.checkpoints.load(Ordering::Relaxed)),
+            n(all - req),
+            n(req),
+            Value::Float8(st.stats.checkpoint_write_ms.load(Ordering::Relaxed) as f64),
+            Value::Float8(st.stats.checkpoint_sync_ms.load(Ordering::Relaxed) as f64),
+            n(written),
             n(0),
-            Value::Float8(0.0),
-            Value::Float8(0.0),
-            n(st.pool.stats.writes.load(Ordering::Relaxed)),
             n(0),
-            n(0),
-            n(0),
+            n(st.pool
+                .stats
+                .writes
+                .load(Ordering::Relaxed)
+                .saturating_sub(written)),
             n(0),
             n(st.pool.stats.reads.load(Ordering::Relaxed)),
             Value::Null,
         ]]
+    }
+
+    /// pg_stat_checkpointer (PostgreSQL 17's split of pg_stat_bgwriter).
+    pub(crate) fn checkpointer_stats(&self) -> Vec<Vec<Value>> {
+        let b = self.bgwriter_stats().remove(0);
+        vec![vec![
+            b[0].clone(),
+            b[1].clone(),
+            Value::Int8(0),
+            Value::Int8(0),
+            Value::Int8(0),
+            b[2].clone(),
+            b[3].clone(),
+            b[4].clone(),
+            Value::Null,
+        ]]
+    }
+
+    /// pg_statio_user_tables: pages of each table and its indexes found in
+    /// the buffer pool (hit) or read from disk.
+    pub(crate) fn statio_rows(&self) -> Vec<Vec<Value>> {
+        let Ok(schema) = self.db.catalog.committed_schema() else {
+            return vec![];
+        };
+        let pool = &self.db.st.pool.stats;
+        let n = |v: u64| Value::Int8(v as i64);
+        schema
+            .tables
+            .iter()
+            .map(|t| {
+                let (hh, hr) = pool.rel_io(t.filenode);
+                let (ih, ir) = t.indexes.iter().fold((0, 0), |acc, i| {
+                    let (h, r) = pool.rel_io(i.filenode);
+                    (acc.0 + h, acc.1 + r)
+                });
+                let has_ix = !t.indexes.is_empty();
+                vec![
+                    Value::Int8(t.oid as i64),
+                    Value::Text(basalt_catalog::system::namespace_name(t.namespace).into()),
+                    Value::Text(t.name.clone()),
+                    n(hr),
+                    n(hh),
+                    if has_ix { n(ir) } else { Value::Null },
+                    if has_ix { n(ih) } else { Value::Null },
+                    Value::Null,
+                    Value::Null,
+                    Value::Null,
+                    Value::Null,
+                ]
+            })
+            .collect()
     }
 
     /// basalt_health: an overall row, then one row per check, each

@@ -216,7 +216,7 @@ fn metrics(db: &Arc<Database>) -> String {
             &[(String::new(), num(&wal[1]))],
         );
     }
-    let bg = one("SELECT checkpoints_timed FROM pg_stat_bgwriter");
+    let bg = one("SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter");
     if let Some(v) = bg.first() {
         family(
             &mut out,

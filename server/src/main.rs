@@ -278,7 +278,7 @@ fn run(cfg: config::Config) -> Result<(), String> {
     }
     tracing::info!("shutting down: checkpoint");
     db.st
-        .checkpoint()
+        .checkpoint_requested()
         .map_err(|e| format!("shutdown checkpoint failed: {e}"))?;
     tracing::info!("shutdown complete");
     Ok(())

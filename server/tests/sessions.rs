@@ -277,6 +277,42 @@ fn statistics_views_count_live() {
     .parse()
     .expect("a number");
     assert!(ix_scans >= 2.0);
+    // I/O per table, checkpoints by kind, dead rows after an update, and
+    // VACUUM's counters.
+    let io: f64 = value(
+        &mut c,
+        "SELECT heap_blks_hit + heap_blks_read + idx_blks_hit FROM pg_statio_user_tables WHERE relname = 't'",
+    )
+    .expect("t has an I/O row")
+    .parse()
+    .expect("a number");
+    assert!(io > 0.0);
+    let req0: f64 = value(&mut c, "SELECT num_requested FROM pg_stat_checkpointer")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(code(&mut c, "CHECKPOINT"), "");
+    let req1: f64 = value(&mut c, "SELECT checkpoints_req FROM pg_stat_bgwriter")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(req1, req0 + 1.0);
+    assert!(tbl(&mut c, "n_dead_tup") >= 2.0);
+    assert_eq!(code(&mut c, "VACUUM t"), "");
+    assert_eq!(tbl(&mut c, "n_dead_tup"), 0.0);
+    assert_eq!(tbl(&mut c, "vacuum_count"), 1.0);
+    assert_eq!(
+        value(&mut c, "SELECT count(*) FROM pg_stat_progress_vacuum").as_deref(),
+        Some("0")
+    );
+    assert_eq!(
+        value(
+            &mut c,
+            "SELECT setting FROM pg_settings WHERE name = 'autovacuum'"
+        )
+        .as_deref(),
+        Some("on")
+    );
     // basalt_health: an overall row and one per check.
     assert_eq!(
         value(&mut c, "SELECT count(*) FROM basalt_health").as_deref(),

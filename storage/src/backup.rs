@@ -380,6 +380,9 @@ impl Storage {
         // Keep every segment from the current redo point on, then checkpoint.
         self.wal.hold_segments(Some(self.wal.redo_ptr()));
         let res = (|| {
+            self.stats
+                .checkpoints_req
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let (start_lsn, next_xid, next_oid) = self.checkpoint_info()?;
             self.wal.hold_segments(Some(start_lsn));
             for d in ["base", "global", "pg_wal"] {

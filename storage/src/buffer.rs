@@ -37,6 +37,26 @@ pub struct PoolStats {
     pub hits: AtomicU64,
     pub reads: AtomicU64,
     pub writes: AtomicU64,
+    /// Per relation: (hits, reads) (pg_statio_*).
+    per_rel: RwLock<HashMap<RelId, Arc<[AtomicU64; 2]>>>,
+}
+
+impl PoolStats {
+    fn rel(&self, rel: RelId) -> Arc<[AtomicU64; 2]> {
+        if let Some(c) = self.per_rel.read().get(&rel) {
+            return c.clone();
+        }
+        self.per_rel.write().entry(rel).or_default().clone()
+    }
+
+    /// Pages of `rel` found in the pool and read from disk.
+    pub fn rel_io(&self, rel: RelId) -> (u64, u64) {
+        self.per_rel
+            .read()
+            .get(&rel)
+            .map(|c| (c[0].load(Ordering::Relaxed), c[1].load(Ordering::Relaxed)))
+            .unwrap_or((0, 0))
+    }
 }
 
 pub struct BufferPool {
@@ -232,6 +252,7 @@ impl BufferPool {
                         }
                     });
                 self.stats.hits.fetch_add(1, Ordering::Relaxed);
+                self.stats.rel(rel)[0].fetch_add(1, Ordering::Relaxed);
                 let got = match want {
                     Want::Read => {
                         let g = f.data.read();
@@ -301,6 +322,7 @@ impl BufferPool {
                 g.fill(0);
             } else {
                 self.stats.reads.fetch_add(1, Ordering::Relaxed);
+                self.stats.rel(rel)[1].fetch_add(1, Ordering::Relaxed);
                 if let Err(e) = self.smgr.read(rel, blk, &mut g) {
                     let mut table = self.table.lock();
                     table.map.remove(&tag);

@@ -85,6 +85,12 @@ pub struct EngineStats {
     pub rollbacks: AtomicU64,
     pub deadlocks: AtomicU64,
     pub checkpoints: AtomicU64,
+    /// Checkpoints asked for (CHECKPOINT, backups, shutdown), among all.
+    pub checkpoints_req: AtomicU64,
+    /// Milliseconds spent writing and syncing in checkpoints.
+    pub checkpoint_write_ms: AtomicU64,
+    pub checkpoint_sync_ms: AtomicU64,
+    pub buffers_checkpoint: AtomicU64,
     pub last_checkpoint_unix: AtomicU64,
 }
 
@@ -407,6 +413,13 @@ impl Storage {
         self.checkpoint_info().map(|_| ())
     }
 
+    /// A checkpoint someone asked for (CHECKPOINT, shutdown), counted apart
+    /// from timed ones.
+    pub fn checkpoint_requested(&self) -> Result<()> {
+        self.stats.checkpoints_req.fetch_add(1, Ordering::Relaxed);
+        self.checkpoint()
+    }
+
     /// Checkpoint; returns its redo LSN, next xid and next OID (what a
     /// backup's control file records).
     #[tracing::instrument(level = "debug", skip_all)]
@@ -416,8 +429,19 @@ impl Storage {
             let _commits = self.commit_lock.write();
             self.wal.start_checkpoint()
         };
+        let t0 = Instant::now();
         let pages = self.pool.flush_all()?;
+        let t1 = Instant::now();
         self.smgr.sync_all()?;
+        self.stats
+            .checkpoint_write_ms
+            .fetch_add((t1 - t0).as_millis() as u64, Ordering::Relaxed);
+        self.stats
+            .checkpoint_sync_ms
+            .fetch_add(t1.elapsed().as_millis() as u64, Ordering::Relaxed);
+        self.stats
+            .buffers_checkpoint
+            .fetch_add(pages as u64, Ordering::Relaxed);
         self.clog.save(&self.dir)?;
         let next_oid = self.next_oid.lock().1;
         let next_xid = self.txns.next_xid();
