@@ -34,6 +34,11 @@ pub struct ActivityState {
     pub client_port: Option<i32>,
     pub backend_xid: Option<u64>,
     pub backend_xmin: Option<u64>,
+    /// The session user (0 until set: the bootstrap superuser).
+    pub user_oid: u32,
+    pub user_name: String,
+    /// "autovacuum worker" for autovacuum's session; else a client backend.
+    pub autovacuum: bool,
 }
 
 type Hook = Box<dyn Fn() + Send + Sync>;
@@ -236,8 +241,19 @@ impl crate::session::Session {
             t.map(Value::TimestampTz).unwrap_or(Value::Null)
         };
         let mut out = Vec::new();
+        let superuser = self.is_superuser().unwrap_or(false);
         for b in self.db.registry.all() {
-            let a = b.activity.lock().clone();
+            let mut a = b.activity.lock().clone();
+            let user_oid = if a.user_oid == 0 {
+                basalt_catalog::store::BOOTSTRAP_SUPERUSER
+            } else {
+                a.user_oid
+            };
+            // Other users' sessions show no query to a non-superuser.
+            if !superuser && user_oid != self.current_role && b.pid != self.pid {
+                a.query = "<insufficient privilege>".into();
+                a.client_addr = None;
+            }
             let (wtype, wevent) = match st.locks.waiting(b.pid) {
                 Some(w) => (
                     text("Lock"),
@@ -263,8 +279,12 @@ impl crate::session::Session {
                 text("postgres"),
                 Value::Int4(b.pid),
                 Value::Null,
-                Value::Int8(basalt_catalog::store::BOOTSTRAP_SUPERUSER as i64),
-                text("postgres"),
+                Value::Int8(user_oid as i64),
+                text(if a.user_name.is_empty() {
+                    "postgres"
+                } else {
+                    &a.user_name
+                }),
                 text(&a.application_name),
                 a.client_addr.as_deref().map(text).unwrap_or(Value::Null),
                 Value::Null,
@@ -284,7 +304,11 @@ impl crate::session::Session {
                     .unwrap_or(Value::Null),
                 Value::Null,
                 text(&a.query),
-                text("client backend"),
+                text(if a.autovacuum {
+                    "autovacuum worker"
+                } else {
+                    "client backend"
+                }),
             ]);
         }
         out

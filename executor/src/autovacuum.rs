@@ -102,6 +102,7 @@ pub fn run_pass(db: &Arc<Database>, cfg: &AutovacuumConfig) -> Vec<String> {
         let s = session.get_or_insert_with(|| {
             let mut s = db.session();
             s.autovacuum = true;
+            s.backend.activity.lock().autovacuum = true;
             s
         });
         let name = format!(

@@ -42,6 +42,10 @@ impl Session {
     pub fn set_session_user(&mut self, oid: u32) {
         self.session_user = oid;
         self.current_role = oid;
+        let name = self.session_user_name();
+        let mut a = self.backend.activity.lock();
+        a.user_oid = oid;
+        a.user_name = name;
     }
 
     fn is_superuser_oid(schema: &Schema, oid: u32) -> bool {
