@@ -210,15 +210,14 @@ impl crate::session::Session {
         let Ok(schema) = self.db.catalog.committed_schema() else {
             return vec![];
         };
-        let pool = &self.db.st.pool.stats;
         let n = |v: u64| Value::Int8(v as i64);
         schema
             .tables
             .iter()
             .map(|t| {
-                let (hh, hr) = pool.rel_io(t.filenode);
+                let (hh, hr) = self.db.st.pool.rel_io(t.filenode);
                 let (ih, ir) = t.indexes.iter().fold((0, 0), |acc, i| {
-                    let (h, r) = pool.rel_io(i.filenode);
+                    let (h, r) = self.db.st.pool.rel_io(i.filenode);
                     (acc.0 + h, acc.1 + r)
                 });
                 let has_ix = !t.indexes.is_empty();

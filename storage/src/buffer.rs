@@ -21,6 +21,9 @@ pub type PageId = (RelId, u32);
 
 struct Frame {
     data: RwLock<Box<PageBuf>>,
+    /// Hits on this frame since it took its current page (added to its
+    /// relation's count when the frame is given another page).
+    hits: AtomicU64,
     pin: AtomicU32,
     usage: AtomicU8,
     dirty: AtomicBool,
@@ -37,26 +40,9 @@ pub struct PoolStats {
     pub hits: AtomicU64,
     pub reads: AtomicU64,
     pub writes: AtomicU64,
-    /// Per relation: (hits, reads) (pg_statio_*).
-    per_rel: RwLock<HashMap<RelId, Arc<[AtomicU64; 2]>>>,
-}
-
-impl PoolStats {
-    fn rel(&self, rel: RelId) -> Arc<[AtomicU64; 2]> {
-        if let Some(c) = self.per_rel.read().get(&rel) {
-            return c.clone();
-        }
-        self.per_rel.write().entry(rel).or_default().clone()
-    }
-
-    /// Pages of `rel` found in the pool and read from disk.
-    pub fn rel_io(&self, rel: RelId) -> (u64, u64) {
-        self.per_rel
-            .read()
-            .get(&rel)
-            .map(|c| (c[0].load(Ordering::Relaxed), c[1].load(Ordering::Relaxed)))
-            .unwrap_or((0, 0))
-    }
+    /// Per relation: (hits of pages since evicted, reads) (pg_statio_*);
+    /// hits of pages in the pool are counted on their frames.
+    per_rel: Mutex<HashMap<RelId, (u64, u64)>>,
 }
 
 pub struct BufferPool {
@@ -145,6 +131,7 @@ impl BufferPool {
         let frames = (0..nframes)
             .map(|_| Frame {
                 data: RwLock::new(Box::new([0u8; PAGE_SIZE])),
+                hits: AtomicU64::new(0),
                 pin: AtomicU32::new(0),
                 usage: AtomicU8::new(0),
                 dirty: AtomicBool::new(false),
@@ -172,6 +159,21 @@ impl BufferPool {
 
     pub fn smgr(&self) -> &Arc<Smgr> {
         &self.smgr
+    }
+
+    /// Pages of `rel` found in the pool (hits) and read from disk.
+    pub fn rel_io(&self, rel: RelId) -> (u64, u64) {
+        let table = self.table.lock();
+        let resident: u64 = table
+            .tags
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.is_some_and(|t| t.0 == rel))
+            .map(|(i, _)| self.frames[i].hits.load(Ordering::Relaxed))
+            .sum();
+        drop(table);
+        let (h, r) = self.stats.per_rel.lock().get(&rel).copied().unwrap_or((0, 0));
+        (h + resident, r)
     }
 
     pub fn capacity(&self) -> usize {
@@ -252,7 +254,7 @@ impl BufferPool {
                         }
                     });
                 self.stats.hits.fetch_add(1, Ordering::Relaxed);
-                self.stats.rel(rel)[0].fetch_add(1, Ordering::Relaxed);
+                f.hits.fetch_add(1, Ordering::Relaxed);
                 let got = match want {
                     Want::Read => {
                         let g = f.data.read();
@@ -311,7 +313,12 @@ impl BufferPool {
             }
             if let Some(old) = table.tags[fi].take() {
                 table.map.remove(&old);
+                let h = f.hits.swap(0, Ordering::Relaxed);
+                if h > 0 {
+                    self.stats.per_rel.lock().entry(old.0).or_default().0 += h;
+                }
             }
+            f.hits.store(0, Ordering::Relaxed);
             table.tags[fi] = Some(tag);
             table.map.insert(tag, fi);
             f.pin.store(1, Ordering::Release);
@@ -322,7 +329,7 @@ impl BufferPool {
                 g.fill(0);
             } else {
                 self.stats.reads.fetch_add(1, Ordering::Relaxed);
-                self.stats.rel(rel)[1].fetch_add(1, Ordering::Relaxed);
+                self.stats.per_rel.lock().entry(rel).or_default().1 += 1;
                 if let Err(e) = self.smgr.read(rel, blk, &mut g) {
                     let mut table = self.table.lock();
                     table.map.remove(&tag);
