@@ -535,6 +535,9 @@ impl crate::session::Session {
             "pg_current_wal_flush_lsn" => Some(Ok(Value::Text(basalt_storage::wal::lsn_text(
                 self.db.st.wal.flushed_lsn(),
             )))),
+            "has_table_privilege" | "has_schema_privilege" => {
+                Some(self.has_privilege_fn(name, args))
+            }
             "current_user" => Some(Ok(Value::Text(self.current_user_name()))),
             "session_user" => Some(Ok(Value::Text(self.session_user_name()))),
             "pg_get_userbyid" => Some(Ok(match args.first().and_then(|v| v.as_i64()) {

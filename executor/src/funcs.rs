@@ -261,11 +261,9 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
             Some(v) => Value::Text(v),
             None => return Err(ExecError::UnknownSetting(s(0))),
         },
-        "pg_table_is_visible"
-        | "pg_type_is_visible"
-        | "has_table_privilege"
-        | "has_schema_privilege"
-        | "has_database_privilege" => Value::Bool(true),
+        "pg_table_is_visible" | "pg_type_is_visible" | "has_database_privilege" => {
+            Value::Bool(true)
+        }
         "pg_encoding_to_char" => Value::Text(if i(0) == 6 {
             "UTF8".into()
         } else {

@@ -153,6 +153,123 @@ impl Session {
         }
     }
 
+    /// has_table_privilege([role,] table, 'SELECT[, ...]') and
+    /// has_schema_privilege([role,] schema, 'USAGE'|'CREATE').
+    pub(crate) fn has_privilege_fn(
+        &self,
+        name: &str,
+        args: &[basalt_catalog::Value],
+    ) -> Result<basalt_catalog::Value> {
+        use basalt_catalog::Value;
+        if args.iter().any(|a| a.is_null()) {
+            return Ok(Value::Null);
+        }
+        let schema = self.schema()?;
+        let (role, obj, what) = match args {
+            [o, w] => (self.current_role, o, w),
+            [r, o, w] => {
+                let oid = match r {
+                    Value::Text(n) => Self::role_named(&schema, n)?.oid,
+                    v => v.as_i64().unwrap_or(0) as u32,
+                };
+                (oid, o, w)
+            }
+            _ => {
+                return Err(ExecError::coded(
+                    "42883",
+                    format!("function {name} does not exist"),
+                ))
+            }
+        };
+        let what = match what {
+            Value::Text(t) => t.clone(),
+            _ => return Ok(Value::Null),
+        };
+        let mut bits = 0;
+        for given in what.split(',') {
+            let upper = given.trim().to_uppercase();
+            let other = given.trim();
+            bits |= match upper.trim_end_matches(" WITH GRANT OPTION").trim() {
+                "SELECT" => privs::SELECT,
+                "INSERT" => privs::INSERT,
+                "UPDATE" => privs::UPDATE,
+                "DELETE" => privs::DELETE,
+                "TRUNCATE" => privs::TRUNCATE,
+                "REFERENCES" => privs::REFERENCES,
+                "TRIGGER" => privs::TRIGGER,
+                "USAGE" => privs::USAGE,
+                "CREATE" => privs::CREATE,
+                other => {
+                    return Err(ExecError::coded(
+                        "22023",
+                        format!("unrecognized privilege type: \"{other}\""),
+                    ))
+                }
+            };
+        }
+        let superuser = Self::is_superuser_oid(&schema, role);
+        let held = |acl: &[basalt_catalog::store::AclItem]| {
+            acl.iter()
+                .filter(|a| a.grantee == role || a.grantee == 0)
+                .fold(0, |acc, a| acc | a.privs)
+        };
+        if name == "has_schema_privilege" {
+            let ns = match obj {
+                Value::Text(n) => match n.as_str() {
+                    "public" => basalt_catalog::store::NS_PUBLIC,
+                    "pg_catalog" => basalt_catalog::store::NS_PG_CATALOG,
+                    "information_schema" => basalt_catalog::store::NS_INFORMATION_SCHEMA,
+                    other => {
+                        return Err(ExecError::coded(
+                            "3F000",
+                            format!("schema \"{other}\" does not exist"),
+                        ))
+                    }
+                },
+                v => v.as_i64().unwrap_or(0) as u32,
+            };
+            // pg_catalog and information_schema are USAGE for everyone.
+            let acl_bits = if ns == basalt_catalog::store::NS_PUBLIC {
+                held(&schema.namespace_acl(ns))
+            } else {
+                privs::USAGE
+            };
+            // Several privileges listed: true if any is held, as in PostgreSQL.
+            return Ok(Value::Bool(superuser || acl_bits & bits != 0));
+        }
+        let t = match obj {
+            Value::Text(n) => {
+                let n = n
+                    .rsplit('.')
+                    .next()
+                    .unwrap_or(n)
+                    .trim_matches('"')
+                    .to_lowercase();
+                schema.table(basalt_catalog::store::NS_PUBLIC, &n).cloned()
+            }
+            v => schema
+                .table_by_oid(v.as_i64().unwrap_or(-1) as u32)
+                .cloned(),
+        };
+        let Some(t) = t else {
+            // System views are readable by everyone.
+            return match obj {
+                Value::Text(n)
+                    if basalt_catalog::system::columns(n.rsplit('.').next().unwrap_or(n))
+                        .is_some() =>
+                {
+                    Ok(Value::Bool(bits & privs::SELECT != 0 || superuser))
+                }
+                Value::Text(n) => Err(ExecError::Plan(basalt_planner::PlanError::UndefinedTable(
+                    n.clone(),
+                ))),
+                _ => Ok(Value::Null),
+            };
+        };
+        let ok = superuser || t.owner == role || held(t.acl.as_deref().unwrap_or(&[])) & bits != 0;
+        Ok(Value::Bool(ok))
+    }
+
     /// The privileges a statement needs, checked before it takes its locks.
     pub(crate) fn check_privileges(&self, stmt: &Statement) -> Result<()> {
         if self.current_role == BOOTSTRAP_SUPERUSER {

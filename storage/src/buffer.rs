@@ -172,7 +172,13 @@ impl BufferPool {
             .map(|(i, _)| self.frames[i].hits.load(Ordering::Relaxed))
             .sum();
         drop(table);
-        let (h, r) = self.stats.per_rel.lock().get(&rel).copied().unwrap_or((0, 0));
+        let (h, r) = self
+            .stats
+            .per_rel
+            .lock()
+            .get(&rel)
+            .copied()
+            .unwrap_or((0, 0));
         (h + resident, r)
     }
 
