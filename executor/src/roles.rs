@@ -188,7 +188,7 @@ impl Session {
         let mut bits = 0;
         for given in what.split(',') {
             let upper = given.trim().to_uppercase();
-            let other = given.trim();
+            let given = given.trim();
             bits |= match upper.trim_end_matches(" WITH GRANT OPTION").trim() {
                 "SELECT" => privs::SELECT,
                 "INSERT" => privs::INSERT,
@@ -199,10 +199,10 @@ impl Session {
                 "TRIGGER" => privs::TRIGGER,
                 "USAGE" => privs::USAGE,
                 "CREATE" => privs::CREATE,
-                other => {
+                _ => {
                     return Err(ExecError::coded(
                         "22023",
-                        format!("unrecognized privilege type: \"{other}\""),
+                        format!("unrecognized privilege type: \"{given}\""),
                     ))
                 }
             };
