@@ -10,6 +10,7 @@ mod dml;
 pub mod error;
 pub mod eval;
 pub mod exec;
+mod explain;
 pub mod funcs;
 mod integrity;
 mod locks;

@@ -294,6 +294,7 @@ impl Session {
             Ok(())
         };
         match stmt {
+            Statement::Explain { stmt, .. } => self.check_privileges(stmt),
             Statement::Query(q) => reads(&q.plan),
             Statement::CopyTo { query, .. } => reads(&query.plan),
             Statement::Insert {

@@ -481,7 +481,7 @@ impl Session {
         })
     }
 
-    fn execute_in_txn(
+    pub(crate) fn execute_in_txn(
         &mut self,
         stmt: &Statement,
         params: &[Value],
@@ -740,6 +740,7 @@ impl Session {
             } => self.grant(*revoke, *privs, target, grantees),
             Statement::AlterOwner { table, owner } => self.alter_owner(table, owner),
             Statement::SetRole { role, session } => self.set_role(role.as_deref(), *session),
+            Statement::Explain { stmt, analyze } => self.explain(stmt, *analyze, params),
             Statement::NoOp { tag, notice } => Ok(ExecResult {
                 tag: tag.clone(),
                 notices: notice.iter().cloned().collect(),

@@ -471,6 +471,53 @@ impl Binder<'_> {
                 Some(r) => r,
                 None => self.set(set),
             },
+            S::Explain {
+                statement,
+                analyze,
+                options,
+                ..
+            } => {
+                let mut analyze = *analyze;
+                for o in options.iter().flatten() {
+                    let name = o.name.value.to_lowercase();
+                    let on = o.arg.as_ref().is_none_or(|a| {
+                        !matches!(a.to_string().to_lowercase().as_str(), "false" | "off" | "0")
+                    });
+                    match name.as_str() {
+                        "analyze" => analyze = on,
+                        "costs" | "verbose" | "buffers" | "timing" | "summary" | "settings"
+                        | "wal" => {}
+                        "format" => {
+                            let f = o.arg.as_ref().map(|a| a.to_string().to_lowercase());
+                            if f.as_deref() != Some("text") {
+                                return not_supported(format!(
+                                    "EXPLAIN format {}",
+                                    f.unwrap_or_default()
+                                ));
+                            }
+                        }
+                        other => {
+                            return Err(PlanError::Syntax(format!(
+                                "unrecognized EXPLAIN option \"{other}\""
+                            )))
+                        }
+                    }
+                }
+                let inner = self.sql(statement)?;
+                if !matches!(
+                    inner,
+                    Statement::Query(_)
+                        | Statement::Insert { .. }
+                        | Statement::Update { .. }
+                        | Statement::Delete { .. }
+                ) {
+                    return not_supported("EXPLAIN of this statement");
+                }
+                Ok(Statement::Explain {
+                    stmt: Box::new(inner),
+                    analyze,
+                })
+            }
             S::CreateRole(cr) => self.create_role(cr),
             S::AlterRole { name, operation } => self.alter_role(name, operation),
             S::Grant(g) => self.grant(false, &g.privileges, g.objects.as_ref(), &g.grantees),

@@ -476,6 +476,11 @@ pub enum Statement {
         to: String,
         incremental_from: Option<String>,
     },
+    /// EXPLAIN [ANALYZE] of a query or DML statement.
+    Explain {
+        stmt: Box<Statement>,
+        analyze: bool,
+    },
     /// CREATE ROLE / CREATE USER (USER: LOGIN unless told otherwise).
     CreateRole {
         name: String,

@@ -1,0 +1,980 @@
+//! EXPLAIN [ANALYZE]: the plan tree in PostgreSQL's text layout, with row
+//! estimates from ANALYZE's statistics (pg_stats) or, for a table never
+//! analyzed, from its live-row count, and PostgreSQL's default selectivities
+//! where statistics say nothing. Costs follow PostgreSQL's unit costs
+//! (seq_page_cost 1, random_page_cost 4, cpu_tuple_cost 0.01,
+//! cpu_operator_cost 0.0025) over these estimates; the planner does not
+//! choose plans by them yet.
+
+use crate::analyze::{ColumnStats, TableStatistics};
+use crate::error::Result;
+use crate::session::{ExecResult, Session};
+use basalt_catalog::{DataType, TableDef, Value};
+use basalt_planner::{AggFunc, BinOp, Expr, Field, JoinKind, Plan, Statement};
+use std::sync::Arc;
+
+const DEFAULT_EQ_SEL: f64 = 0.005;
+const DEFAULT_INEQ_SEL: f64 = 1.0 / 3.0;
+const CPU_TUPLE: f64 = 0.01;
+const CPU_OP: f64 = 0.0025;
+
+/// One node's estimate: rows out, row width, total cost.
+#[derive(Clone, Copy)]
+struct Est {
+    rows: f64,
+    width: f64,
+    cost: f64,
+}
+
+struct Explainer<'a> {
+    s: &'a Session,
+    lines: Vec<String>,
+}
+
+fn type_width(t: &DataType) -> f64 {
+    match t {
+        DataType::Bool => 1.0,
+        DataType::Int2 => 2.0,
+        DataType::Int4 | DataType::Float4 | DataType::Date | DataType::Oid => 4.0,
+        DataType::Int8 | DataType::Float8 | DataType::Timestamp | DataType::TimestampTz => 8.0,
+        _ => 32.0,
+    }
+}
+
+fn op_text(op: BinOp) -> &'static str {
+    match op {
+        BinOp::Add => "+",
+        BinOp::Sub => "-",
+        BinOp::Mul => "*",
+        BinOp::Div => "/",
+        BinOp::Mod => "%",
+        BinOp::Eq => "=",
+        BinOp::NotEq => "<>",
+        BinOp::Lt => "<",
+        BinOp::LtEq => "<=",
+        BinOp::Gt => ">",
+        BinOp::GtEq => ">=",
+        BinOp::And => "AND",
+        BinOp::Or => "OR",
+        BinOp::Concat => "||",
+        BinOp::Regex(ci, neg) => match (ci, neg) {
+            (false, false) => "~",
+            (true, false) => "~*",
+            (false, true) => "!~",
+            (true, true) => "!~*",
+        },
+    }
+}
+
+/// An expression as PostgreSQL's EXPLAIN prints it, columns by name.
+fn expr_text(e: &Expr, cols: &[String]) -> String {
+    let t = |x: &Expr| expr_text(x, cols);
+    match e {
+        Expr::Column(i) => cols.get(*i).cloned().unwrap_or_else(|| format!("${i}")),
+        Expr::Literal(Value::Null) => "NULL".into(),
+        Expr::Literal(
+            v @ (Value::Text(_) | Value::Date(_) | Value::Timestamp(_) | Value::TimestampTz(_)),
+        ) => {
+            let ty = match v {
+                Value::Text(_) => "text",
+                Value::Date(_) => "date",
+                Value::Timestamp(_) => "timestamp without time zone",
+                _ => "timestamp with time zone",
+            };
+            format!("'{}'::{ty}", v.to_string().replace('\'', "''"))
+        }
+        Expr::Literal(v) => v.to_string(),
+        Expr::Param(i) => format!("${}", i + 1),
+        Expr::Binary(op, a, b) => format!("({} {} {})", t(a), op_text(*op), t(b)),
+        Expr::Not(a) => format!("(NOT {})", t(a)),
+        Expr::Neg(a) => format!("(- {})", t(a)),
+        Expr::IsNull(a, neg) => format!("({} IS {}NULL)", t(a), if *neg { "NOT " } else { "" }),
+        Expr::IsDistinct(a, b, neg) => {
+            format!(
+                "({} IS {}DISTINCT FROM {})",
+                t(a),
+                if *neg { "NOT " } else { "" },
+                t(b)
+            )
+        }
+        Expr::Cast(a, ty) => format!("({})::{}", t(a), ty.display_name()),
+        Expr::Func(n, args) => {
+            format!("{n}({})", args.iter().map(t).collect::<Vec<_>>().join(", "))
+        }
+        Expr::InList {
+            expr,
+            list,
+            negated,
+        } => format!(
+            "({} {}IN ({}))",
+            t(expr),
+            if *negated { "NOT " } else { "" },
+            list.iter().map(t).collect::<Vec<_>>().join(", ")
+        ),
+        Expr::Like {
+            expr,
+            pattern,
+            negated,
+            ci,
+        } => format!(
+            "({} {}{} {})",
+            t(expr),
+            if *negated { "!" } else { "" },
+            if *ci { "~~*" } else { "~~" },
+            t(pattern)
+        ),
+        Expr::Subquery(_) | Expr::ArraySubquery(_) => "(SubPlan)".into(),
+        Expr::Exists(..) => "(EXISTS SubPlan)".into(),
+        Expr::InSubquery(a, _, neg) => {
+            format!("({} {}IN (SubPlan))", t(a), if *neg { "NOT " } else { "" })
+        }
+        Expr::Case { .. } => "CASE ... END".into(),
+        Expr::Outer { col, .. } => format!("outer.${col}"),
+        Expr::AnyArray {
+            expr,
+            op,
+            array,
+            all,
+        } => format!(
+            "({} {} {}({}))",
+            t(expr),
+            op_text(*op),
+            if *all { "ALL" } else { "ANY" },
+            t(array)
+        ),
+    }
+}
+
+/// The AND-ed parts of a predicate.
+fn conjuncts(e: &Expr) -> Vec<&Expr> {
+    match e {
+        Expr::Binary(BinOp::And, a, b) => {
+            let mut v = conjuncts(a);
+            v.extend(conjuncts(b));
+            v
+        }
+        other => vec![other],
+    }
+}
+
+/// The table a plan scans directly (through filters), for its statistics.
+fn scanned_table(p: &Plan) -> Option<&Arc<TableDef>> {
+    match p {
+        Plan::SeqScan { table, .. } | Plan::IndexScan { table, .. } => Some(table),
+        Plan::Filter { input, .. } => scanned_table(input),
+        _ => None,
+    }
+}
+
+/// Selectivity of `pred` over a table's rows.
+fn selectivity(pred: &Expr, t: &TableDef, stats: Option<&TableStatistics>, rows: f64) -> f64 {
+    let col = |c: usize| {
+        stats
+            .and_then(|s| s.columns.iter().find(|x| x.0 == c))
+            .map(|x| &x.1)
+    };
+    let literal = |e: &Expr| match e {
+        Expr::Literal(v) => Some(v.clone()),
+        Expr::Cast(inner, _) => match &**inner {
+            Expr::Literal(v) => Some(v.clone()),
+            _ => None,
+        },
+        _ => None,
+    };
+    match pred {
+        Expr::Binary(BinOp::And, a, b) => {
+            selectivity(a, t, stats, rows) * selectivity(b, t, stats, rows)
+        }
+        Expr::Binary(BinOp::Or, a, b) => {
+            let (x, y) = (
+                selectivity(a, t, stats, rows),
+                selectivity(b, t, stats, rows),
+            );
+            x + y - x * y
+        }
+        Expr::Not(a) => 1.0 - selectivity(a, t, stats, rows),
+        Expr::IsNull(a, neg) => {
+            let f = match &**a {
+                Expr::Column(c) => col(*c).map(|s| s.null_frac).unwrap_or(DEFAULT_EQ_SEL),
+                _ => DEFAULT_EQ_SEL,
+            };
+            if *neg {
+                1.0 - f
+            } else {
+                f
+            }
+        }
+        Expr::InList {
+            expr,
+            list,
+            negated,
+        } => {
+            let one: f64 = list
+                .iter()
+                .map(|v| {
+                    selectivity(
+                        &Expr::Binary(BinOp::Eq, expr.clone(), Box::new(v.clone())),
+                        t,
+                        stats,
+                        rows,
+                    )
+                })
+                .sum::<f64>()
+                .min(1.0);
+            if *negated {
+                1.0 - one
+            } else {
+                one
+            }
+        }
+        Expr::Binary(op, a, b) => {
+            let (c, v, op) = match (&**a, &**b) {
+                (Expr::Column(c), other) => (*c, other, *op),
+                (other, Expr::Column(c)) => (
+                    *c,
+                    other,
+                    match op {
+                        BinOp::Lt => BinOp::Gt,
+                        BinOp::LtEq => BinOp::GtEq,
+                        BinOp::Gt => BinOp::Lt,
+                        BinOp::GtEq => BinOp::LtEq,
+                        o => *o,
+                    },
+                ),
+                _ => {
+                    return match op {
+                        BinOp::Eq => DEFAULT_EQ_SEL,
+                        _ => DEFAULT_INEQ_SEL,
+                    }
+                }
+            };
+            let cs = col(c);
+            let ty = t.columns.get(c).map(|x| x.ty);
+            match op {
+                BinOp::Eq => eq_sel(cs, literal(v).as_ref(), rows),
+                BinOp::NotEq => {
+                    1.0 - eq_sel(cs, literal(v).as_ref(), rows)
+                        - cs.map(|s| s.null_frac).unwrap_or(0.0)
+                }
+                BinOp::Lt | BinOp::LtEq | BinOp::Gt | BinOp::GtEq => match (cs, literal(v), ty) {
+                    (Some(s), Some(v), Some(ty)) => {
+                        range_sel(s, &v, &ty, matches!(op, BinOp::Lt | BinOp::LtEq))
+                    }
+                    _ => DEFAULT_INEQ_SEL,
+                },
+                _ => DEFAULT_INEQ_SEL,
+            }
+        }
+        Expr::Like { .. } => DEFAULT_EQ_SEL,
+        Expr::Literal(Value::Bool(b)) => f64::from(u8::from(*b)),
+        _ => DEFAULT_INEQ_SEL,
+    }
+}
+
+/// Distinct values of a column among `rows`.
+fn n_distinct(s: &ColumnStats, rows: f64) -> f64 {
+    if s.n_distinct > 0.0 {
+        s.n_distinct
+    } else {
+        (-s.n_distinct * rows).max(1.0)
+    }
+}
+
+fn eq_sel(s: Option<&ColumnStats>, v: Option<&Value>, rows: f64) -> f64 {
+    let Some(s) = s else {
+        return DEFAULT_EQ_SEL;
+    };
+    if let Some(v) = v {
+        if v.is_null() {
+            return 0.0;
+        }
+        let text = v.to_string();
+        if let Some(m) = s.mcv.iter().find(|m| m.0 == text) {
+            return m.1;
+        }
+    }
+    let mcv_total: f64 = s.mcv.iter().map(|m| m.1).sum();
+    let others = (n_distinct(s, rows) - s.mcv.len() as f64).max(1.0);
+    ((1.0 - s.null_frac - mcv_total) / others).clamp(0.0, 1.0)
+}
+
+/// Fraction of rows below (or above) `v`, from the histogram and the MCVs.
+fn range_sel(s: &ColumnStats, v: &Value, ty: &DataType, below: bool) -> f64 {
+    let parse = |x: &str| basalt_catalog::cast::cast(Value::Text(x.to_string()), ty).ok();
+    let mcv_total: f64 = s.mcv.iter().map(|m| m.1).sum();
+    let mcv_below: f64 = s
+        .mcv
+        .iter()
+        .filter_map(|m| parse(&m.0).map(|x| (x, m.1)))
+        .filter(|(x, _)| x.cmp_total(v).is_lt())
+        .map(|(_, f)| f)
+        .sum();
+    let bounds: Vec<Value> = s.histogram.iter().filter_map(|b| parse(b)).collect();
+    let hist_frac = if bounds.len() >= 2 {
+        let n = bounds.len() - 1;
+        match bounds.iter().position(|b| b.cmp_total(v).is_gt()) {
+            Some(0) => 0.0,
+            None => 1.0,
+            Some(i) => {
+                // Linear inside the bucket for numbers; half a bucket otherwise.
+                let within = match (bounds[i - 1].as_f64(), bounds[i].as_f64(), v.as_f64()) {
+                    (Some(lo), Some(hi), Some(x)) if hi > lo => {
+                        ((x - lo) / (hi - lo)).clamp(0.0, 1.0)
+                    }
+                    _ => 0.5,
+                };
+                ((i - 1) as f64 + within) / n as f64
+            }
+        }
+    } else {
+        DEFAULT_INEQ_SEL
+    };
+    let rest = (1.0 - s.null_frac - mcv_total).max(0.0);
+    let below_frac = mcv_below + hist_frac * rest;
+    if below {
+        below_frac
+    } else {
+        (1.0 - s.null_frac - below_frac).max(0.0)
+    }
+}
+
+impl Explainer<'_> {
+    fn table_rows(&self, t: &TableDef) -> (f64, f64, Option<Arc<TableStatistics>>) {
+        let st = &self.s.db.st;
+        let pages = st.nblocks(t.filenode).unwrap_or(0) as f64;
+        let stats = self.s.db.statistics.get(t.oid);
+        let live = self.s.db.table_stats.table(t.oid).live() as f64;
+        let rows = match &stats {
+            Some(s) if live == 0.0 => s.reltuples,
+            _ if live > 0.0 => live,
+            // Never analyzed and nothing counted: PostgreSQL's guess of a
+            // page's worth of rows per page.
+            _ => pages.max(1.0) * (8192.0 / (self.row_width(t, None) + 28.0)).floor(),
+        };
+        (rows, pages, stats)
+    }
+
+    fn row_width(&self, t: &TableDef, stats: Option<&TableStatistics>) -> f64 {
+        t.columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                stats
+                    .and_then(|s| s.columns.iter().find(|x| x.0 == i))
+                    .map(|x| x.1.avg_width as f64)
+                    .unwrap_or_else(|| type_width(&c.ty))
+            })
+            .sum()
+    }
+
+    fn line(&mut self, depth: usize, head: &str, e: Est) -> usize {
+        let prefix = if depth == 0 {
+            String::new()
+        } else {
+            format!("{}->  ", " ".repeat(depth * 6 - 4))
+        };
+        self.lines.push(format!(
+            "{prefix}{head}  (cost=0.00..{:.2} rows={} width={})",
+            e.cost,
+            e.rows.max(1.0).round() as u64,
+            e.width.round() as u64
+        ));
+        self.lines.len() - 1
+    }
+
+    fn detail(&mut self, depth: usize, text: String) {
+        let pad = if depth == 0 { 2 } else { depth * 6 + 2 };
+        self.lines.push(format!("{}{text}", " ".repeat(pad)));
+    }
+
+    /// Renders `plan` at `depth`; returns its estimate and output columns.
+    fn node(&mut self, plan: &Plan, depth: usize) -> (Est, Vec<String>) {
+        match plan {
+            Plan::SeqScan { table, filter } => {
+                let (rows, pages, stats) = self.table_rows(table);
+                let sel = filter
+                    .as_ref()
+                    .map(|f| selectivity(f, table, stats.as_deref(), rows))
+                    .unwrap_or(1.0);
+                let e = Est {
+                    rows: rows * sel,
+                    width: self.row_width(table, stats.as_deref()),
+                    cost: pages
+                        + rows * CPU_TUPLE
+                        + if filter.is_some() { rows * CPU_OP } else { 0.0 },
+                };
+                let cols: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
+                self.line(depth, &format!("Seq Scan on {}", table.name), e);
+                if let Some(f) = filter {
+                    self.detail(depth, format!("Filter: {}", expr_text(f, &cols)));
+                }
+                (e, cols)
+            }
+            Plan::IndexScan {
+                table,
+                index,
+                bounds,
+                filter,
+            } => {
+                let (rows, _, stats) = self.table_rows(table);
+                let ix = &table.indexes[*index];
+                let cols: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
+                let mut conds = Vec::new();
+                for (k, v) in bounds.eq.iter().enumerate() {
+                    conds.push(Expr::Binary(
+                        BinOp::Eq,
+                        Box::new(Expr::Column(ix.columns[k])),
+                        Box::new(v.clone()),
+                    ));
+                }
+                let next = ix.columns.get(bounds.eq.len()).copied();
+                if let (Some(c), Some((v, incl))) = (next, &bounds.lo) {
+                    let op = if *incl { BinOp::GtEq } else { BinOp::Gt };
+                    conds.push(Expr::Binary(
+                        op,
+                        Box::new(Expr::Column(c)),
+                        Box::new(v.clone()),
+                    ));
+                }
+                if let (Some(c), Some((v, incl))) = (next, &bounds.hi) {
+                    let op = if *incl { BinOp::LtEq } else { BinOp::Lt };
+                    conds.push(Expr::Binary(
+                        op,
+                        Box::new(Expr::Column(c)),
+                        Box::new(v.clone()),
+                    ));
+                }
+                let mut sel: f64 = conds
+                    .iter()
+                    .map(|c| selectivity(c, table, stats.as_deref(), rows))
+                    .product();
+                if ix.unique && bounds.eq.len() == ix.columns.len() {
+                    sel = sel.min(1.0 / rows.max(1.0));
+                }
+                // The executor re-checks the whole WHERE clause; only the
+                // conjuncts the index does not answer filter further.
+                let cond_text: Vec<String> = conds.iter().map(|c| expr_text(c, &cols)).collect();
+                let rest: Vec<&Expr> = filter
+                    .as_ref()
+                    .map(conjuncts)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|c| !cond_text.contains(&expr_text(c, &cols)))
+                    .collect();
+                let fsel: f64 = rest
+                    .iter()
+                    .map(|f| selectivity(f, table, stats.as_deref(), rows))
+                    .product();
+                let (_, pages, _) = self.table_rows(table);
+                let fetched = (rows * sel).max(1.0);
+                // PostgreSQL's interpolation between scattered and ordered
+                // heap access by the correlation of the first index column.
+                let corr = stats
+                    .as_deref()
+                    .and_then(|s| s.columns.iter().find(|c| c.0 == ix.columns[0]))
+                    .and_then(|c| c.1.correlation)
+                    .unwrap_or(0.0);
+                let max_io = fetched * 4.0;
+                let min_io = (sel * pages).ceil().max(1.0);
+                let io = max_io - corr * corr * (max_io - min_io);
+                let e = Est {
+                    rows: fetched * fsel,
+                    width: self.row_width(table, stats.as_deref()),
+                    cost: 4.0
+                        + io
+                        + fetched * (CPU_TUPLE + 0.005 + CPU_OP * (1 + rest.len()) as f64),
+                };
+                self.line(
+                    depth,
+                    &format!("Index Scan using {} on {}", ix.name, table.name),
+                    e,
+                );
+                if !conds.is_empty() {
+                    self.detail(depth, format!("Index Cond: {}", cond_text.join(" AND ")));
+                }
+                if !rest.is_empty() {
+                    let text: Vec<String> = rest.iter().map(|f| expr_text(f, &cols)).collect();
+                    let text = if text.len() == 1 {
+                        text[0].clone()
+                    } else {
+                        format!("({})", text.join(" AND "))
+                    };
+                    self.detail(depth, format!("Filter: {text}"));
+                }
+                (e, cols)
+            }
+            Plan::Filter { input, pred } => {
+                // Shown as PostgreSQL does: a filter on the node below.
+                let at = self.lines.len();
+                let (mut e, cols) = self.node(input, depth);
+                e.rows *= DEFAULT_INEQ_SEL;
+                e.cost += e.rows * CPU_OP;
+                let text = format!("Filter: {}", expr_text(pred, &cols));
+                let pad = if depth == 0 { 2 } else { depth * 6 + 2 };
+                self.lines
+                    .insert(at + 1, format!("{}{text}", " ".repeat(pad)));
+                (e, cols)
+            }
+            Plan::Project { input, exprs } => {
+                let (e, cols) = self.node(input, depth);
+                let out = exprs
+                    .iter()
+                    .map(|x| match x {
+                        Expr::Column(i) => cols.get(*i).cloned().unwrap_or_default(),
+                        _ => "?column?".into(),
+                    })
+                    .collect();
+                (e, out)
+            }
+            Plan::Join {
+                left,
+                right,
+                kind,
+                on,
+                ..
+            } => {
+                let at = self.line(
+                    depth,
+                    "Nested Loop",
+                    Est {
+                        rows: 0.0,
+                        width: 0.0,
+                        cost: 0.0,
+                    },
+                );
+                let (l, lc) = self.node(left, depth + 1);
+                let (r, rc) = self.node(right, depth + 1);
+                let cols: Vec<String> = lc.into_iter().chain(rc).collect();
+                let sel = if on.is_some() { DEFAULT_INEQ_SEL } else { 1.0 };
+                let mut rows = l.rows * r.rows * sel;
+                if *kind == JoinKind::Left {
+                    rows = rows.max(l.rows);
+                }
+                let e = Est {
+                    rows,
+                    width: l.width + r.width,
+                    cost: l.cost + l.rows * r.cost + l.rows * r.rows * CPU_TUPLE,
+                };
+                self.relabel(
+                    at,
+                    depth,
+                    if *kind == JoinKind::Left {
+                        "Nested Loop Left Join"
+                    } else {
+                        "Nested Loop"
+                    },
+                    e,
+                );
+                if let Some(on) = on {
+                    let pad = if depth == 0 { 2 } else { depth * 6 + 2 };
+                    self.lines.insert(
+                        at + 1,
+                        format!("{}Join Filter: {}", " ".repeat(pad), expr_text(on, &cols)),
+                    );
+                }
+                (e, cols)
+            }
+            Plan::HashJoin {
+                left,
+                right,
+                kind,
+                keys,
+                ..
+            } => {
+                let at = self.line(
+                    depth,
+                    "Hash Join",
+                    Est {
+                        rows: 0.0,
+                        width: 0.0,
+                        cost: 0.0,
+                    },
+                );
+                let (l, lc) = self.node(left, depth + 1);
+                let hash_at = self.line(
+                    depth + 1,
+                    "Hash",
+                    Est {
+                        rows: 0.0,
+                        width: 0.0,
+                        cost: 0.0,
+                    },
+                );
+                let (r, rc) = self.node(right, depth + 2);
+                self.relabel(hash_at, depth + 1, "Hash", r);
+                let cols: Vec<String> = lc.iter().cloned().chain(rc.iter().cloned()).collect();
+                // Each left row meets 1/max(distinct) of the right rows.
+                let rows = (l.rows * r.rows / l.rows.max(r.rows).max(1.0))
+                    .max(if *kind == JoinKind::Left { l.rows } else { 1.0 });
+                let e = Est {
+                    rows,
+                    width: l.width + r.width,
+                    cost: l.cost + r.cost + (l.rows + r.rows) * CPU_OP * 2.0 + rows * CPU_TUPLE,
+                };
+                self.relabel(
+                    at,
+                    depth,
+                    if *kind == JoinKind::Left {
+                        "Hash Left Join"
+                    } else {
+                        "Hash Join"
+                    },
+                    e,
+                );
+                let conds: Vec<String> = keys
+                    .iter()
+                    .map(|(a, b)| format!("({} = {})", expr_text(a, &lc), expr_text(b, &rc)))
+                    .collect();
+                let pad = if depth == 0 { 2 } else { depth * 6 + 2 };
+                self.lines.insert(
+                    at + 1,
+                    format!("{}Hash Cond: {}", " ".repeat(pad), conds.join(" AND ")),
+                );
+                (e, cols)
+            }
+            Plan::Aggregate { input, group, aggs } => {
+                let at = self.line(
+                    depth,
+                    "Aggregate",
+                    Est {
+                        rows: 0.0,
+                        width: 0.0,
+                        cost: 0.0,
+                    },
+                );
+                let (c, cols) = self.node(input, depth + 1);
+                // Groups: the product of the key columns' distinct counts,
+                // else PostgreSQL's default of 200.
+                let table = scanned_table(input);
+                let stats = table.and_then(|t| self.s.db.statistics.get(t.oid));
+                let mut groups = 1.0;
+                let mut width = 8.0 * aggs.len() as f64;
+                for g in group {
+                    let cs = match g {
+                        Expr::Column(i) => stats
+                            .as_ref()
+                            .and_then(|s| s.columns.iter().find(|c| c.0 == *i)),
+                        _ => None,
+                    };
+                    match cs {
+                        Some((_, s)) => {
+                            groups *= n_distinct(s, c.rows);
+                            width += s.avg_width as f64;
+                        }
+                        None => {
+                            groups *= 200.0;
+                            width += 4.0;
+                        }
+                    }
+                }
+                let rows = if group.is_empty() {
+                    1.0
+                } else {
+                    groups.min(c.rows).max(1.0)
+                };
+                let e = Est {
+                    rows,
+                    width,
+                    cost: c.cost + c.rows * CPU_OP * (aggs.len().max(1)) as f64,
+                };
+                self.relabel(
+                    at,
+                    depth,
+                    if group.is_empty() {
+                        "Aggregate"
+                    } else {
+                        "HashAggregate"
+                    },
+                    e,
+                );
+                if !group.is_empty() {
+                    let keys: Vec<String> = group.iter().map(|g| expr_text(g, &cols)).collect();
+                    let pad = if depth == 0 { 2 } else { depth * 6 + 2 };
+                    self.lines.insert(
+                        at + 1,
+                        format!("{}Group Key: {}", " ".repeat(pad), keys.join(", ")),
+                    );
+                }
+                let mut out: Vec<String> = group.iter().map(|g| expr_text(g, &cols)).collect();
+                out.extend(aggs.iter().map(|a| match a.func {
+                    AggFunc::Count | AggFunc::CountStar => "count".to_string(),
+                    f => format!("{f:?}").to_lowercase(),
+                }));
+                (e, out)
+            }
+            Plan::Sort { input, keys } => {
+                let at = self.line(
+                    depth,
+                    "Sort",
+                    Est {
+                        rows: 0.0,
+                        width: 0.0,
+                        cost: 0.0,
+                    },
+                );
+                let (c, cols) = self.node(input, depth + 1);
+                let n = c.rows.max(2.0);
+                let e = Est {
+                    cost: c.cost + 2.0 * CPU_OP * n * n.log2(),
+                    ..c
+                };
+                self.relabel(at, depth, "Sort", e);
+                let k: Vec<String> = keys
+                    .iter()
+                    .map(|k| {
+                        format!(
+                            "{}{}",
+                            expr_text(&k.expr, &cols),
+                            if k.desc { " DESC" } else { "" }
+                        )
+                    })
+                    .collect();
+                let pad = if depth == 0 { 2 } else { depth * 6 + 2 };
+                self.lines.insert(
+                    at + 1,
+                    format!("{}Sort Key: {}", " ".repeat(pad), k.join(", ")),
+                );
+                (e, cols)
+            }
+            Plan::Limit { input, limit, .. } => {
+                let at = self.line(
+                    depth,
+                    "Limit",
+                    Est {
+                        rows: 0.0,
+                        width: 0.0,
+                        cost: 0.0,
+                    },
+                );
+                let (c, cols) = self.node(input, depth + 1);
+                let n = match limit {
+                    Some(Expr::Literal(v)) => v.as_i64().map(|x| x as f64).unwrap_or(c.rows),
+                    Some(Expr::Cast(inner, _)) => match &**inner {
+                        Expr::Literal(v) => v.as_i64().map(|x| x as f64).unwrap_or(c.rows),
+                        _ => c.rows * 0.1,
+                    },
+                    _ => c.rows * 0.1,
+                };
+                let rows = n.min(c.rows);
+                let e = Est {
+                    rows,
+                    width: c.width,
+                    cost: c.cost * (rows / c.rows.max(1.0)).min(1.0),
+                };
+                self.relabel(at, depth, "Limit", e);
+                (e, cols)
+            }
+            Plan::Distinct { input } => {
+                let at = self.line(
+                    depth,
+                    "HashAggregate",
+                    Est {
+                        rows: 0.0,
+                        width: 0.0,
+                        cost: 0.0,
+                    },
+                );
+                let (c, cols) = self.node(input, depth + 1);
+                let e = Est {
+                    rows: (c.rows / 10.0).max(1.0),
+                    ..c
+                };
+                self.relabel(at, depth, "HashAggregate", e);
+                (e, cols)
+            }
+            Plan::Union { inputs, all } => {
+                let at = self.line(
+                    depth,
+                    "Append",
+                    Est {
+                        rows: 0.0,
+                        width: 0.0,
+                        cost: 0.0,
+                    },
+                );
+                let mut e = Est {
+                    rows: 0.0,
+                    width: 0.0,
+                    cost: 0.0,
+                };
+                let mut cols = Vec::new();
+                for p in inputs {
+                    let (c, cc) = self.node(p, depth + 1);
+                    e.rows += c.rows;
+                    e.cost += c.cost;
+                    e.width = e.width.max(c.width);
+                    if cols.is_empty() {
+                        cols = cc;
+                    }
+                }
+                self.relabel(at, depth, if *all { "Append" } else { "HashAggregate" }, e);
+                (e, cols)
+            }
+            Plan::WithTid { input } => {
+                let (e, mut cols) = self.node(input, depth);
+                cols.push("ctid".into());
+                (e, cols)
+            }
+            Plan::LockRows { input, .. } | Plan::LockJoinRows { input, .. } => {
+                let at = self.line(
+                    depth,
+                    "LockRows",
+                    Est {
+                        rows: 0.0,
+                        width: 0.0,
+                        cost: 0.0,
+                    },
+                );
+                let (c, cols) = self.node(input, depth + 1);
+                self.relabel(at, depth, "LockRows", c);
+                (c, cols)
+            }
+            Plan::Single => {
+                let e = Est {
+                    rows: 1.0,
+                    width: 0.0,
+                    cost: 0.01,
+                };
+                self.line(depth, "Result", e);
+                (e, vec![])
+            }
+            Plan::Values { rows } => {
+                let e = Est {
+                    rows: rows.len() as f64,
+                    width: 4.0 * rows.first().map(|r| r.len()).unwrap_or(0) as f64,
+                    cost: rows.len() as f64 * CPU_TUPLE,
+                };
+                self.line(depth, "Values Scan on \"*VALUES*\"", e);
+                let n = rows.first().map(|r| r.len()).unwrap_or(0);
+                (e, (1..=n).map(|i| format!("column{i}")).collect())
+            }
+            Plan::System { name, filter } => {
+                let e = Est {
+                    rows: 10.0,
+                    width: 64.0,
+                    cost: 1.0,
+                };
+                self.line(depth, &format!("Function Scan on {name}"), e);
+                let cols: Vec<String> = basalt_catalog::system::columns(name)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|c| c.0.to_string())
+                    .collect();
+                if let Some(f) = filter {
+                    self.detail(depth, format!("Filter: {}", expr_text(f, &cols)));
+                }
+                (e, cols)
+            }
+            Plan::Function { name, .. } => {
+                let e = Est {
+                    rows: 10.0,
+                    width: 64.0,
+                    cost: 1.0,
+                };
+                self.line(depth, &format!("Function Scan on {name}"), e);
+                (e, vec![])
+            }
+            Plan::Series { start, stop, .. } => {
+                let n = match (start, stop) {
+                    (Expr::Literal(a), Expr::Literal(b)) => match (a.as_i64(), b.as_i64()) {
+                        (Some(a), Some(b)) => (b - a + 1).max(0) as f64,
+                        _ => 1000.0,
+                    },
+                    _ => 1000.0,
+                };
+                let e = Est {
+                    rows: n,
+                    width: 4.0,
+                    cost: n * CPU_TUPLE,
+                };
+                self.line(depth, "Function Scan on generate_series", e);
+                (e, vec!["generate_series".into()])
+            }
+        }
+    }
+
+    /// Rewrites the head line at `at` now that the node's estimate is known.
+    fn relabel(&mut self, at: usize, depth: usize, head: &str, e: Est) {
+        let n = self.lines.len();
+        self.line(depth, head, e);
+        let l = self.lines.remove(n);
+        self.lines[at] = l;
+    }
+}
+
+impl Session {
+    /// EXPLAIN [ANALYZE] of a planned statement.
+    pub(crate) fn explain(
+        &mut self,
+        stmt: &Statement,
+        analyze: bool,
+        params: &[Value],
+    ) -> Result<ExecResult> {
+        let mut x = Explainer {
+            s: self,
+            lines: Vec::new(),
+        };
+        match stmt {
+            Statement::Query(q) => {
+                x.node(&q.plan, 0);
+            }
+            Statement::Insert { table, source, .. } => {
+                let (e, _) = x.node(source, 1);
+                x.lines.insert(
+                    0,
+                    format!(
+                        "Insert on {}  (cost=0.00..{:.2} rows=0 width=0)",
+                        table.name,
+                        e.cost + e.rows * CPU_TUPLE
+                    ),
+                );
+            }
+            Statement::Update { target, .. } | Statement::Delete { target, .. } => {
+                let (e, _) = x.node(&target.scan, 1);
+                let verb = if matches!(stmt, Statement::Update { .. }) {
+                    "Update"
+                } else {
+                    "Delete"
+                };
+                x.lines.insert(
+                    0,
+                    format!(
+                        "{verb} on {}  (cost=0.00..{:.2} rows=0 width=0)",
+                        target.table.name,
+                        e.cost + e.rows * CPU_TUPLE
+                    ),
+                );
+            }
+            _ => {}
+        }
+        let mut lines = x.lines;
+        if analyze {
+            let t0 = std::time::Instant::now();
+            let r = self.execute_in_txn(stmt, params, None)?;
+            let ms = t0.elapsed().as_secs_f64() * 1000.0;
+            let rows = if r.fields.is_some() {
+                r.rows.len()
+            } else {
+                r.tag
+                    .rsplit(' ')
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0)
+            };
+            if let Some(first) = lines.first_mut() {
+                first.push_str(&format!(" (actual rows={rows} loops=1)"));
+            }
+            lines.push(format!("Execution Time: {ms:.3} ms"));
+        }
+        Ok(ExecResult {
+            tag: "EXPLAIN".into(),
+            fields: Some(vec![Field {
+                name: "QUERY PLAN".into(),
+                ty: DataType::Text,
+                source: None,
+            }]),
+            rows: lines.into_iter().map(|l| vec![Value::Text(l)]).collect(),
+            ..Default::default()
+        })
+    }
+}
