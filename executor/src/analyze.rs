@@ -25,8 +25,8 @@ const SAMPLE_ROWS: usize = 300 * STATS_TARGET;
 pub struct ColumnStats {
     pub null_frac: f64,
     pub avg_width: i32,
-    /// > 0: distinct values; < 0: minus the fraction of rows (it grows with
-    /// the table), as in pg_statistic.stadistinct.
+    /// Positive: distinct values; negative: minus the fraction of rows (it
+    /// grows with the table), as in pg_statistic.stadistinct.
     pub n_distinct: f64,
     /// Most common values as text, with their frequencies.
     pub mcv: Vec<(String, f64)>,
@@ -247,11 +247,12 @@ fn column_stats(values: &[Value], total: f64) -> ColumnStats {
         .filter(|(_, v)| !v.is_null())
         .collect();
     let nn = nonnull.len();
-    let avg_width = if nn == 0 {
-        0
-    } else {
-        (nonnull.iter().map(|(_, v)| width(v)).sum::<usize>() / nn) as i32
-    };
+    let avg_width = nonnull
+        .iter()
+        .map(|(_, v)| width(v))
+        .sum::<usize>()
+        .checked_div(nn)
+        .unwrap_or(0) as i32;
     nonnull.sort_by(|a, b| a.1.cmp_total(b.1));
     // Groups of equal values: (first index in sorted order, count).
     let mut groups: Vec<(usize, usize)> = Vec::new();

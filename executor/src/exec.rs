@@ -20,6 +20,9 @@ use std::sync::Arc;
 
 pub type Row = Vec<Value>;
 
+/// A set-returning function of the server, by name and arguments.
+pub type TableFn<'a> = dyn Fn(&str, &[Value]) -> Result<Vec<Row>> + 'a;
+
 pub struct Ctx<'a> {
     pub st: &'a Storage,
     pub snap: &'a Snapshot,
@@ -35,7 +38,7 @@ pub struct Ctx<'a> {
     /// This session's pending per-table counts.
     pub table_stats: &'a crate::stats::Local,
     /// Runs a set-returning function of the server (`Plan::Function`).
-    pub table_fn: &'a dyn Fn(&str, &[Value]) -> Result<Vec<Row>>,
+    pub table_fn: &'a TableFn<'a>,
 }
 
 /// What a statement needs of its transaction to write and lock rows.

@@ -697,9 +697,7 @@ impl Session {
             }));
         }
         self.current_role = target;
-        done(if session {
-            "SET"
-        } else if role.is_some() {
+        done(if session || role.is_some() {
             "SET"
         } else {
             "RESET"

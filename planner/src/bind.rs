@@ -1622,11 +1622,7 @@ impl Binder<'_> {
                         x
                     });
                 }
-                let max_args = if fname == "basalt_check_integrity" {
-                    1
-                } else {
-                    1
-                };
+                let max_args = 1;
                 let min_args = if fname == "basalt_verify_backup" {
                     1
                 } else {
