@@ -71,7 +71,7 @@ fn main() {
 /// `basalt restore --from <backup> [--incremental <dir> ...] --to <data dir>
 /// [--until '<timestamp>' | --until-lsn <lsn>] [--archive <dir> | --no-archive]`.
 fn restore(args: &[String]) -> Result<String, String> {
-    use basalt_storage::backup::{RecoveryTarget, RestoreOptions};
+    use basalt_storage::restore::{RecoveryTarget, RestoreOptions};
     let mut o = RestoreOptions::default();
     let mut it = args.iter();
     let mut from = None;
@@ -108,7 +108,7 @@ fn restore(args: &[String]) -> Result<String, String> {
     }
     o.from = from.ok_or("--from <backup directory> is required")?.into();
     o.to = to.ok_or("--to <data directory> is required")?.into();
-    basalt_storage::backup::restore(&o)
+    basalt_storage::restore::restore(&o)
 }
 
 fn run(cfg: config::Config) -> Result<(), String> {

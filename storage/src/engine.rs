@@ -191,7 +191,7 @@ impl Storage {
         let mut next_xid = control.next_xid;
         let mut next_oid = control.next_oid;
         let mut nrec = 0u64;
-        let target = crate::backup::RecoveryTarget::load(dir)?;
+        let target = crate::restore::RecoveryTarget::load(dir)?;
         let mut stopped_at = None;
         while let Some(r) = reader.next_record()? {
             if let Some(t) = &target {
@@ -251,7 +251,7 @@ impl Storage {
         });
         st.checkpoint()?;
         if target.is_some() {
-            crate::backup::RecoveryTarget::clear(dir)?;
+            crate::restore::RecoveryTarget::clear(dir)?;
         }
         Ok(st)
     }

@@ -14,6 +14,7 @@ pub mod error;
 pub mod heap;
 pub mod lock;
 pub mod page;
+pub mod restore;
 pub mod smgr;
 pub mod ssi;
 pub mod txn;

@@ -1,0 +1,163 @@
+//! CREATE TABLE and CREATE INDEX (with the index built from the rows that
+//! may be live, checking uniqueness among them).
+
+use crate::dml::{col_names, index_key, key_text};
+use crate::error::{ExecError, Result};
+use crate::session::{ExecResult, Session};
+use basalt_catalog::{IndexDef, TableDef};
+use basalt_storage::StorageError;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+impl Session {
+    pub(crate) fn create_table(
+        &mut self,
+        def: &TableDef,
+        if_not_exists: bool,
+    ) -> Result<ExecResult> {
+        let xid = self.ddl_lock()?;
+        let schema = self.schema()?;
+        if schema.relation(def.namespace, &def.name).is_some() {
+            if if_not_exists {
+                return Ok(ExecResult {
+                    tag: "CREATE TABLE".into(),
+                    notices: vec![format!(
+                        "relation \"{}\" already exists, skipping",
+                        def.name
+                    )],
+                    ..Default::default()
+                });
+            }
+            return Err(basalt_planner::PlanError::DuplicateTable(def.name.clone()).into());
+        }
+        for ix in &def.indexes {
+            if schema.relation(def.namespace, &ix.name).is_some() {
+                return Err(basalt_planner::PlanError::DuplicateTable(ix.name.clone()).into());
+            }
+        }
+        let st = self.db.st.clone();
+        let mut d = def.clone();
+        d.oid = st.new_oid()?;
+        d.filenode = st.new_oid()?;
+        d.owner = self.current_role;
+        st.create_heap(d.filenode)?;
+        for ix in &mut d.indexes {
+            ix.oid = st.new_oid()?;
+            ix.filenode = st.new_oid()?;
+            st.btree_create(ix.filenode)?;
+        }
+        self.db.catalog.insert_table(xid, self.cid(), &d)?;
+        let txn = self.txn.as_mut().expect("in txn");
+        txn.drop_on_abort.push(d.filenode);
+        txn.drop_on_abort
+            .extend(d.indexes.iter().map(|i| i.filenode));
+        Ok(ExecResult {
+            tag: "CREATE TABLE".into(),
+            ..Default::default()
+        })
+    }
+
+    pub(crate) fn add_index(
+        &mut self,
+        table: &Arc<TableDef>,
+        name: &str,
+        columns: &[usize],
+        unique: bool,
+        primary: bool,
+        if_not_exists: bool,
+    ) -> Result<ExecResult> {
+        let tag = if primary || (!if_not_exists && name.ends_with("_pkey")) {
+            "ALTER TABLE"
+        } else {
+            "CREATE INDEX"
+        };
+        let xid = self.ddl_lock()?;
+        let schema = self.schema()?;
+        if schema.relation(table.namespace, name).is_some() {
+            if if_not_exists {
+                return Ok(ExecResult {
+                    tag: tag.into(),
+                    notices: vec![format!("relation \"{name}\" already exists, skipping")],
+                    ..Default::default()
+                });
+            }
+            return Err(basalt_planner::PlanError::DuplicateTable(name.into()).into());
+        }
+        let st = self.db.st.clone();
+        let ix = IndexDef {
+            oid: st.new_oid()?,
+            name: name.to_string(),
+            filenode: st.new_oid()?,
+            columns: columns.to_vec(),
+            unique,
+            primary,
+        };
+        st.btree_create(ix.filenode)?;
+        self.txn
+            .as_mut()
+            .expect("in txn")
+            .drop_on_abort
+            .push(ix.filenode);
+        // Build: every tuple that may be live gets an entry; uniqueness is
+        // checked among them.
+        let types = table.types();
+        let mut seen: HashMap<Vec<u8>, ()> = HashMap::new();
+        for blk in 0..st.nblocks(table.filenode)? {
+            let mut tuples = Vec::new();
+            st.heap_page_all(table.filenode, blk, &mut tuples)?;
+            for (tid, h, data) in tuples {
+                if !st.tuple_maybe_live(&h) {
+                    continue;
+                }
+                let row = basalt_catalog::types::decode_row(&types, &data)
+                    .ok_or_else(|| StorageError::Corrupt("bad row".into()))?;
+                if primary {
+                    for &c in columns {
+                        if row[c].is_null() {
+                            return Err(ExecError::NotNull {
+                                column: table.columns[c].name.clone(),
+                                table: table.name.clone(),
+                            });
+                        }
+                    }
+                }
+                let key = index_key(&row, columns);
+                let live = h.xmax == 0
+                    || h.flags & basalt_storage::heap::F_LOCK_ONLY != 0
+                    || !st
+                        .clog
+                        .get(h.xmax)
+                        .eq(&basalt_storage::clog::XidStatus::Committed);
+                if unique
+                    && live
+                    && !columns.iter().any(|&c| row[c].is_null())
+                    && seen.insert(key.clone(), ()).is_some()
+                {
+                    return Err(ExecError::UniqueBuild {
+                        index: name.to_string(),
+                        detail: format!(
+                            "Key ({})=({}) is duplicated.",
+                            col_names(table, columns),
+                            key_text(&row, columns)
+                        ),
+                    });
+                }
+                st.btree_insert(ix.filenode, &key, tid)?;
+            }
+        }
+        let mut def = (**table).clone();
+        if primary {
+            for &c in columns {
+                def.columns[c].not_null = true;
+            }
+        }
+        def.indexes.push(ix);
+        self.db
+            .catalog
+            .replace_table(xid, self.cid(), &schema, &def)?;
+        Ok(ExecResult {
+            tag: tag.into(),
+            ..Default::default()
+        })
+    }
+}
