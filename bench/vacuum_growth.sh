@@ -15,7 +15,7 @@ EVERY=${EVERY:-60}
 export PGHOST=127.0.0.1 PGPORT=$PORT PGUSER=postgres PGDATABASE=postgres
 q() { psql -XAtq -v ON_ERROR_STOP=1 -c "$1"; }
 sizes() {
-  q "SELECT string_agg(relname || '=' || (pg_table_size(relname) / 1024) || 'k+' || (pg_indexes_size(relname) / 1024) || 'k', ' ' ORDER BY relname)
+  q "SELECT string_agg(relname || '=' || (pg_table_size(relid) / 1024) || 'k+' || (pg_indexes_size(relid) / 1024) || 'k', ' ' ORDER BY relname)
      FROM pg_stat_user_tables WHERE relname IN ('pgbench_accounts', 'pgbench_branches', 'pgbench_tellers')"
 }
 pgbench -i -q -s "$SCALE" >/dev/null 2>&1
