@@ -5,6 +5,7 @@
 //! text as `(empty)`), values separated by spaces.
 
 pub mod client;
+pub mod corpus;
 
 use basalt_executor::Session;
 
