@@ -581,9 +581,15 @@ struct FilterIter<'p> {
 }
 impl RowIter for FilterIter<'_> {
     fn next(&mut self, cx: &Ctx<'_>) -> Result<Option<Row>> {
+        let mut n = 0u32;
         while let Some(r) = self.input.next(cx)? {
             if truthy(&eval(self.pred, &r, &cx.eval)?) {
                 return Ok(Some(r));
+            }
+            // Long runs of rejected rows still notice a cancel or timeout.
+            n = n.wrapping_add(1);
+            if n % 4096 == 0 {
+                cx.check_cancel()?;
             }
         }
         Ok(None)
@@ -651,8 +657,12 @@ impl RowIter for NestedLoop<'_> {
                     None => return Ok(None),
                 }
             }
+            cx.check_cancel()?;
             let (l, i, matched) = self.cur.as_mut().expect("set above");
             while *i < self.right.len() {
+                if *i % 4096 == 4095 {
+                    cx.check_cancel()?;
+                }
                 let mut row = l.clone();
                 row.extend(self.right[*i].iter().cloned());
                 *i += 1;

@@ -111,7 +111,10 @@ fn check_query(ans: Answer, types: &str, sort: &str, expected: &[&str]) -> Resul
             return if n == values.len() && got == hash.trim() {
                 Ok(())
             } else {
-                Err(format!("{} values hashing to {got}, expected {one}", values.len()))
+                Err(format!(
+                    "{} values hashing to {got}, expected {one}",
+                    values.len()
+                ))
             };
         }
     }
@@ -314,20 +317,33 @@ NEVER
                     row(&[Some("1"), Some("1"), Some("")]),
                 ])),
             ),
-            ("SELECT a FROM t", Ok(Some(vec![row(&[Some("2")]), row(&[Some("1")])]))),
+            (
+                "SELECT a FROM t",
+                Ok(Some(vec![row(&[Some("2")]), row(&[Some("1")])])),
+            ),
             ("BAD", Err("syntax".into())),
             ("SELECT b FROM t", Ok(Some(vec![row(&[None])]))),
         ]);
         let t = run(&mut db, text, "postgresql");
         assert!(t.halted);
-        assert_eq!((t.records, t.passed, t.failed), (5, 3, 2), "{:?}", t.failures);
+        assert_eq!(
+            (t.records, t.passed, t.failed),
+            (5, 3, 2),
+            "{:?}",
+            t.failures
+        );
         // The hash line is wrong on purpose: md5("1\n2\n") is what counts.
         let mut h = Md5::new();
         h.update(b"1\n2\n");
         let good: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
         let fixed = text.replace("6d2d9fb9f4a1d1f7ad8ea8abd4e59f8a", &good);
         let t = run(&mut db, &fixed, "postgresql");
-        assert_eq!((t.records, t.passed, t.failed), (5, 4, 1), "{:?}", t.failures);
+        assert_eq!(
+            (t.records, t.passed, t.failed),
+            (5, 4, 1),
+            "{:?}",
+            t.failures
+        );
         assert!(t.failures[0].2.contains("wrong"));
     }
 

@@ -75,7 +75,8 @@ fn main() {
                 t
             }
             None => {
-                let dir = std::env::temp_dir().join(format!("basalt-corpus-{}", std::process::id()));
+                let dir =
+                    std::env::temp_dir().join(format!("basalt-corpus-{}", std::process::id()));
                 let _ = std::fs::remove_dir_all(&dir);
                 let db = basalt_executor::Database::open(
                     &dir,
@@ -120,6 +121,10 @@ fn main() {
         pass += tally.passed;
         fail += tally.failed;
     }
-    let pct = if rec == 0 { 100.0 } else { pass as f64 * 100.0 / rec as f64 };
+    let pct = if rec == 0 {
+        100.0
+    } else {
+        pass as f64 * 100.0 / rec as f64
+    };
     println!("TOTAL\t{rec}\t{pass}\t{fail}\t\t\t{pct:.2}");
 }
