@@ -324,6 +324,57 @@ fn read_acl(r: &mut R<'_>) -> Option<Vec<AclItem>> {
     Some(v)
 }
 
+/// A view: its defining query's SQL text and output column names; a query
+/// that names it binds that text in its place.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ViewDef {
+    pub oid: u32,
+    pub name: String,
+    pub namespace: u32,
+    pub owner: u32,
+    pub sql: String,
+    pub columns: Vec<String>,
+}
+
+impl ViewDef {
+    fn serialize(&self) -> Vec<u8> {
+        let mut w = W(vec![VIEW_RECORD]);
+        w.u32(self.oid);
+        w.str(&self.name);
+        w.u32(self.namespace);
+        w.u32(self.owner);
+        w.str(&self.sql);
+        w.u32(self.columns.len() as u32);
+        for c in &self.columns {
+            w.str(c);
+        }
+        w.0
+    }
+
+    fn deserialize(b: &[u8]) -> Option<ViewDef> {
+        let mut r = R(b, 0);
+        if r.u8()? != VIEW_RECORD {
+            return None;
+        }
+        let (oid, name, namespace, owner, sql) = (r.u32()?, r.str()?, r.u32()?, r.u32()?, r.str()?);
+        let n = r.u32()? as usize;
+        let mut columns = Vec::with_capacity(n.min(1600));
+        for _ in 0..n {
+            columns.push(r.str()?);
+        }
+        Some(ViewDef {
+            oid,
+            name,
+            namespace,
+            owner,
+            sql,
+            columns,
+        })
+    }
+}
+
+/// First byte of a view record.
+const VIEW_RECORD: u8 = b'V';
 /// First byte of a role record in the catalog heap.
 const ROLE_RECORD: u8 = b'R';
 /// First byte of a schema-privileges record.
@@ -499,6 +550,8 @@ pub struct Schema {
     /// Stored roles (the bootstrap superuser is added unless stored).
     pub roles: Vec<Arc<RoleDef>>,
     pub namespace_acls: Vec<NamespaceAcl>,
+    pub views: Vec<Arc<ViewDef>>,
+    view_tids: HashMap<u32, Tid>,
     by_name: HashMap<(u32, String), usize>,
     tids: HashMap<u32, Tid>,
     /// Catalog rows of roles (by OID) and schema ACLs (by namespace OID).
@@ -507,6 +560,11 @@ pub struct Schema {
 }
 
 impl Schema {
+    pub fn view(&self, namespace: u32, name: &str) -> Option<&Arc<ViewDef>> {
+        self.views
+            .iter()
+            .find(|v| v.namespace == namespace && v.name == name)
+    }
     pub fn role(&self, name: &str) -> Option<&Arc<RoleDef>> {
         self.roles.iter().find(|r| r.name == name)
     }
@@ -594,6 +652,12 @@ impl Catalog {
                         .ok_or_else(|| StorageError::Corrupt("catalog role row".into()))?;
                     s.role_tids.insert(r.oid, tid);
                     s.roles.push(Arc::new(r));
+                }
+                Some(&VIEW_RECORD) => {
+                    let v = ViewDef::deserialize(&data)
+                        .ok_or_else(|| StorageError::Corrupt("catalog view row".into()))?;
+                    s.view_tids.insert(v.oid, tid);
+                    s.views.push(Arc::new(v));
                 }
                 Some(&NAMESPACE_RECORD) => {
                     let n = NamespaceAcl::deserialize(&data)
@@ -697,6 +761,22 @@ impl Catalog {
             schema.role_tids.get(&r.oid).copied(),
             &r.serialize(),
         )
+    }
+
+    pub fn put_view(&self, xid: Xid, cid: u32, schema: &Schema, v: &ViewDef) -> Result<()> {
+        self.put_row(
+            xid,
+            cid,
+            schema.view_tids.get(&v.oid).copied(),
+            &v.serialize(),
+        )
+    }
+
+    pub fn delete_view(&self, xid: Xid, cid: u32, schema: &Schema, oid: u32) -> Result<()> {
+        match schema.view_tids.get(&oid) {
+            Some(tid) => self.delete_row(xid, cid, *tid),
+            None => Ok(()),
+        }
     }
 
     pub fn delete_role(&self, xid: Xid, cid: u32, schema: &Schema, oid: u32) -> Result<()> {

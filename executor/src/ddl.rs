@@ -17,7 +17,9 @@ impl Session {
     ) -> Result<ExecResult> {
         let xid = self.ddl_lock()?;
         let schema = self.schema()?;
-        if schema.relation(def.namespace, &def.name).is_some() {
+        if schema.relation(def.namespace, &def.name).is_some()
+            || schema.view(def.namespace, &def.name).is_some()
+        {
             if if_not_exists {
                 return Ok(ExecResult {
                     tag: "CREATE TABLE".into(),
@@ -157,6 +159,75 @@ impl Session {
             .replace_table(xid, self.cid(), &schema, &def)?;
         Ok(ExecResult {
             tag: tag.into(),
+            ..Default::default()
+        })
+    }
+
+    /// CREATE [OR REPLACE] VIEW.
+    pub(crate) fn create_view(
+        &mut self,
+        name: &str,
+        sql: &str,
+        columns: &[String],
+        or_replace: bool,
+    ) -> Result<ExecResult> {
+        let xid = self.ddl_lock()?;
+        let schema = self.schema()?;
+        let ns = basalt_catalog::store::NS_PUBLIC;
+        if schema.relation(ns, name).is_some() {
+            return Err(basalt_planner::PlanError::DuplicateTable(name.into()).into());
+        }
+        let old = schema.view(ns, name).cloned();
+        if old.is_some() && !or_replace {
+            return Err(basalt_planner::PlanError::DuplicateTable(name.into()).into());
+        }
+        if let Some(o) = &old {
+            if o.owner != self.current_role && !self.is_superuser()? {
+                return Err(ExecError::denied(format!("must be owner of view {name}")));
+            }
+        }
+        let v = basalt_catalog::store::ViewDef {
+            oid: match &old {
+                Some(o) => o.oid,
+                None => self.db.st.new_oid()?,
+            },
+            name: name.to_string(),
+            namespace: ns,
+            owner: old.as_ref().map(|o| o.owner).unwrap_or(self.current_role),
+            sql: sql.to_string(),
+            columns: columns.to_vec(),
+        };
+        self.db.catalog.put_view(xid, self.cid(), &schema, &v)?;
+        Ok(ExecResult {
+            tag: "CREATE VIEW".into(),
+            ..Default::default()
+        })
+    }
+
+    /// DROP VIEW.
+    pub(crate) fn drop_view(&mut self, views: &[u32], missing: &[String]) -> Result<ExecResult> {
+        let xid = self.ddl_lock()?;
+        let schema = self.schema()?;
+        for oid in views {
+            let Some(v) = schema.views.iter().find(|v| v.oid == *oid).cloned() else {
+                continue;
+            };
+            if v.owner != self.current_role && !self.is_superuser()? {
+                return Err(ExecError::denied(format!(
+                    "must be owner of view {}",
+                    v.name
+                )));
+            }
+            self.db
+                .catalog
+                .delete_view(xid, self.cid(), &schema, *oid)?;
+        }
+        Ok(ExecResult {
+            tag: "DROP VIEW".into(),
+            notices: missing
+                .iter()
+                .map(|m| format!("view \"{m}\" does not exist, skipping"))
+                .collect(),
             ..Default::default()
         })
     }

@@ -740,6 +740,13 @@ impl Session {
             Statement::AlterOwner { table, owner } => self.alter_owner(table, owner),
             Statement::SetRole { role, session } => self.set_role(role.as_deref(), *session),
             Statement::Explain { stmt, analyze } => self.explain(stmt, *analyze, params),
+            Statement::CreateView {
+                name,
+                sql,
+                columns,
+                or_replace,
+            } => self.create_view(name, sql, columns, *or_replace),
+            Statement::DropView { views, missing } => self.drop_view(views, missing),
             Statement::NoOp { tag, notice } => Ok(ExecResult {
                 tag: tag.clone(),
                 notices: notice.iter().cloned().collect(),

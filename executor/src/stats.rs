@@ -202,7 +202,9 @@ impl StatementCounts {
             | S::Truncate { .. }
             | S::AddIndex { .. }
             | S::DropIndex { .. }
-            | S::Reindex { .. } => 6,
+            | S::Reindex { .. }
+            | S::CreateView { .. }
+            | S::DropView { .. } => 6,
             _ => 7,
         };
         self.0[k].fetch_add(1, Ordering::Relaxed);

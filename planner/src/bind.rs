@@ -518,6 +518,34 @@ impl Binder<'_> {
                     analyze,
                 })
             }
+            S::CreateView(cv) => {
+                if cv.materialized {
+                    return not_supported("CREATE MATERIALIZED VIEW");
+                }
+                let name = object_parts(&cv.name).last().cloned().unwrap_or_default();
+                let q = self.query(&cv.query, &Scope::default())?;
+                let mut columns: Vec<String> = q.fields.iter().map(|f| f.name.clone()).collect();
+                if cv.columns.len() > columns.len() {
+                    return Err(PlanError::Syntax(
+                        "CREATE VIEW specifies more column names than columns".into(),
+                    ));
+                }
+                for (i, c) in cv.columns.iter().enumerate() {
+                    columns[i] = ident(&c.name);
+                }
+                let mut seen = std::collections::HashSet::new();
+                for c in &columns {
+                    if !seen.insert(c.clone()) {
+                        return Err(PlanError::DuplicateColumn(c.clone()));
+                    }
+                }
+                Ok(Statement::CreateView {
+                    name,
+                    sql: cv.query.to_string(),
+                    columns,
+                    or_replace: cv.or_replace,
+                })
+            }
             S::CreateRole(cr) => self.create_role(cr),
             S::AlterRole { name, operation } => self.alter_role(name, operation),
             S::Grant(g) => self.grant(false, &g.privileges, g.objects.as_ref(), &g.grantees),
@@ -962,6 +990,21 @@ impl Binder<'_> {
                 }
             }
             ast::ObjectType::Role | ast::ObjectType::User => self.drop_role(names, if_exists),
+            ast::ObjectType::View => {
+                let mut views = Vec::new();
+                let mut missing = Vec::new();
+                for n in names {
+                    let name = object_parts(n).last().cloned().unwrap_or_default();
+                    match self.schema.view(NS_PUBLIC, &name) {
+                        Some(v) => views.push(v.oid),
+                        None if if_exists => missing.push(name),
+                        None => {
+                            return Err(PlanError::UndefinedTable(name));
+                        }
+                    }
+                }
+                Ok(Statement::DropView { views, missing })
+            }
             other => not_supported(format!("DROP {other}")),
         }
     }
@@ -1574,6 +1617,12 @@ impl Binder<'_> {
                     }
                     return Ok((plan, scope));
                 }
+                if let Some(v) = (parts.len() == 1 || parts[parts.len() - 2] == "public")
+                    .then(|| self.schema.view(NS_PUBLIC, &base).cloned())
+                    .flatten()
+                {
+                    return self.view(&v, alias_name.unwrap_or(base.clone()));
+                }
                 if is_sys {
                     if let Some(cols) = system::columns(&base) {
                         let tname = alias_name.unwrap_or(base.clone());
@@ -1748,6 +1797,39 @@ impl Binder<'_> {
             } => self.from_joins(table_with_joins, outer),
             other => not_supported(format!("FROM item \"{other}\"")),
         }
+    }
+
+    /// A view in FROM: its stored query bound in its place (a derived
+    /// table named after the view, with the view's column names).
+    fn view(&mut self, v: &basalt_catalog::store::ViewDef, alias: String) -> Result<(Plan, Scope)> {
+        let stmts = basalt_parser::parse(&v.sql).map_err(|e| PlanError::Syntax(e.to_string()))?;
+        let Some(PStmt::Sql(stmt)) = stmts.into_iter().next() else {
+            return Err(PlanError::Syntax(format!(
+                "view \"{}\" has no query",
+                v.name
+            )));
+        };
+        let ast::Statement::Query(query) = *stmt else {
+            return Err(PlanError::Syntax(format!(
+                "view \"{}\" is not a query",
+                v.name
+            )));
+        };
+        let q = self.query(&query, &Scope::default())?;
+        let scope = Scope {
+            cols: q
+                .fields
+                .iter()
+                .enumerate()
+                .map(|(i, f)| ScopeCol {
+                    table: Some(alias.clone()),
+                    name: v.columns.get(i).cloned().unwrap_or_else(|| f.name.clone()),
+                    ty: f.ty,
+                    source: None,
+                })
+                .collect(),
+        };
+        Ok((q.plan, scope))
     }
 
     /// The FROM clause: its items joined left to right (comma = cross join).

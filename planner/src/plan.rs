@@ -476,6 +476,18 @@ pub enum Statement {
         to: String,
         incremental_from: Option<String>,
     },
+    /// CREATE [OR REPLACE] VIEW: the query's text and output column names.
+    CreateView {
+        name: String,
+        sql: String,
+        columns: Vec<String>,
+        or_replace: bool,
+    },
+    /// DROP VIEW: views by OID; names that did not exist (IF EXISTS).
+    DropView {
+        views: Vec<u32>,
+        missing: Vec<String>,
+    },
     /// EXPLAIN [ANALYZE] of a query or DML statement.
     Explain {
         stmt: Box<Statement>,
