@@ -3668,8 +3668,145 @@ fn has_agg_query(s: &ast::Select, order: &[ast::OrderByExpr]) -> bool {
         || order.iter().any(|o| contains_agg(&o.expr))
 }
 
+/// How many columns a plan's rows have, where that is known here.
+fn plan_width(p: &Plan) -> Option<usize> {
+    Some(match p {
+        Plan::SeqScan { table, .. } | Plan::IndexScan { table, .. } => table.columns.len(),
+        Plan::Filter { input, .. }
+        | Plan::Sort { input, .. }
+        | Plan::Limit { input, .. }
+        | Plan::Distinct { input }
+        | Plan::LockRows { input, .. }
+        | Plan::LockJoinRows { input, .. } => plan_width(input)?,
+        Plan::WithTid { input } => plan_width(input)? + 1,
+        Plan::Join {
+            left, right_width, ..
+        }
+        | Plan::HashJoin {
+            left, right_width, ..
+        } => plan_width(left)? + right_width,
+        Plan::Project { exprs, .. } => exprs.len(),
+        Plan::Aggregate { group, aggs, .. } => group.len() + aggs.len(),
+        Plan::Values { rows } => rows.first().map(|r| r.len())?,
+        Plan::Series { .. } => 1,
+        Plan::System { name, .. } | Plan::Function { name, .. } => system::columns(name)?.len(),
+        Plan::Union { inputs, .. } => plan_width(inputs.first()?)?,
+        Plan::Single => 0,
+    })
+}
+
+fn and_all(v: Vec<Expr>) -> Option<Expr> {
+    v.into_iter()
+        .reduce(|a, b| Expr::Binary(BinOp::And, Box::new(a), Box::new(b)))
+}
+
 fn push_filter(b: &Binder<'_>, plan: Plan, pred: Expr) -> Plan {
     match plan {
+        // WHERE over joins: conjuncts on one side filter that side's input
+        // (so its scan can use an index), equalities between the sides make
+        // a hash join, and the rest stays on the join.
+        Plan::Join {
+            left,
+            right,
+            kind,
+            on,
+            right_width,
+        } if plan_width(&left).is_some() => {
+            let lw = plan_width(&left).expect("checked");
+            let rw = right_width;
+            let (mut lp, mut rp, mut keep) = (Vec::new(), Vec::new(), Vec::new());
+            for c in conjuncts(&pred) {
+                if refs_only(c, 0, lw) {
+                    lp.push(c.clone());
+                } else if kind == JoinKind::Inner && refs_only(c, lw, lw + rw) {
+                    rp.push(shift(c, lw));
+                } else {
+                    keep.push(c.clone());
+                }
+            }
+            let left = match and_all(lp) {
+                Some(p) => push_filter(b, *left, p),
+                None => *left,
+            };
+            let right = match and_all(rp) {
+                Some(p) => push_filter(b, *right, p),
+                None => *right,
+            };
+            if kind == JoinKind::Inner {
+                let mut all: Vec<Expr> = on
+                    .iter()
+                    .flat_map(|o| conjuncts(o).into_iter().cloned())
+                    .collect();
+                all.extend(keep);
+                make_join(left, right, kind, and_all(all), lw, rw)
+            } else {
+                let j = make_join(left, right, kind, on, lw, rw);
+                match and_all(keep) {
+                    Some(p) => Plan::Filter {
+                        input: Box::new(j),
+                        pred: p,
+                    },
+                    None => j,
+                }
+            }
+        }
+        Plan::HashJoin {
+            left,
+            right,
+            kind,
+            keys,
+            residual,
+            right_width,
+        } if plan_width(&left).is_some() => {
+            let lw = plan_width(&left).expect("checked");
+            let rw = right_width;
+            let (mut lp, mut rp, mut keep) = (Vec::new(), Vec::new(), Vec::new());
+            for c in conjuncts(&pred) {
+                if refs_only(c, 0, lw) {
+                    lp.push(c.clone());
+                } else if kind == JoinKind::Inner && refs_only(c, lw, lw + rw) {
+                    rp.push(shift(c, lw));
+                } else {
+                    keep.push(c.clone());
+                }
+            }
+            let left = match and_all(lp) {
+                Some(p) => push_filter(b, *left, p),
+                None => *left,
+            };
+            let right = match and_all(rp) {
+                Some(p) => push_filter(b, *right, p),
+                None => *right,
+            };
+            if kind == JoinKind::Inner {
+                let mut res: Vec<Expr> = residual.iter().cloned().collect();
+                res.extend(keep);
+                Plan::HashJoin {
+                    left: Box::new(left),
+                    right: Box::new(right),
+                    kind,
+                    keys,
+                    residual: and_all(res),
+                    right_width,
+                }
+            } else {
+                let j = Plan::HashJoin {
+                    left: Box::new(left),
+                    right: Box::new(right),
+                    kind,
+                    keys,
+                    residual,
+                    right_width,
+                };
+                match and_all(keep) {
+                    Some(p) => Plan::Filter {
+                        input: Box::new(j),
+                        pred: p,
+                    },
+                    None => j,
+                }
+            }
+        }
         Plan::SeqScan {
             table,
             filter: None,
