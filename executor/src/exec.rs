@@ -962,6 +962,44 @@ pub fn build<'p>(plan: &'p Plan, cx: &Ctx<'_>) -> Result<Box<dyn RowIter + 'p>> 
             }
             Box::new(VecIter(out.into_iter()))
         }
+        Plan::SetOp {
+            left,
+            right,
+            intersect,
+            all,
+        } => {
+            let mut it = build(right, cx)?;
+            let mut counts: HashMap<Row, usize> = HashMap::new();
+            while let Some(r) = it.next(cx)? {
+                *counts.entry(r).or_default() += 1;
+            }
+            let mut it = build(left, cx)?;
+            let mut out = Vec::new();
+            let mut emitted: HashSet<Row> = HashSet::new();
+            while let Some(r) = it.next(cx)? {
+                let n = counts.get(&r).copied().unwrap_or(0);
+                let keep = match (*intersect, *all) {
+                    // ALL: each right row matches (INTERSECT) or cancels
+                    // (EXCEPT) one left row.
+                    (true, true) => n > 0,
+                    (false, true) => n == 0,
+                    (true, false) => n > 0 && !emitted.contains(&r),
+                    (false, false) => n == 0 && !emitted.contains(&r),
+                };
+                if *all && n > 0 {
+                    if let Some(c) = counts.get_mut(&r) {
+                        *c -= 1;
+                    }
+                }
+                if keep {
+                    if !*all {
+                        emitted.insert(r.clone());
+                    }
+                    out.push(r);
+                }
+            }
+            Box::new(VecIter(out.into_iter()))
+        }
         Plan::Union { inputs, all } => {
             let mut out = Vec::new();
             for p in inputs {

@@ -504,6 +504,36 @@ impl Explainer<'_> {
                 self.relabel(at, depth, if *all { "Append" } else { "HashAggregate" }, e);
                 (e, cols)
             }
+            Plan::SetOp {
+                left,
+                right,
+                intersect,
+                all,
+            } => {
+                let at = self.line(
+                    depth,
+                    "HashSetOp",
+                    Est {
+                        rows: 0.0,
+                        width: 0.0,
+                        cost: 0.0,
+                    },
+                );
+                let (l, cols) = self.node(left, depth + 1);
+                let (r, _) = self.node(right, depth + 1);
+                let e = Est {
+                    rows: (l.rows / 2.0).max(1.0),
+                    width: l.width,
+                    cost: l.cost + r.cost + (l.rows + r.rows) * CPU_OP,
+                };
+                let head = format!(
+                    "HashSetOp {}{}",
+                    if *intersect { "Intersect" } else { "Except" },
+                    if *all { " All" } else { "" }
+                );
+                self.relabel(at, depth, &head, e);
+                (e, cols)
+            }
             Plan::WithTid { input } => {
                 let (e, mut cols) = self.node(input, depth);
                 cols.push("ctid".into());

@@ -1421,25 +1421,34 @@ impl Binder<'_> {
                 set_quantifier,
                 right,
             } => {
-                if !matches!(op, ast::SetOperator::Union) {
-                    return not_supported(format!("{op}"));
-                }
+                let name = match op {
+                    ast::SetOperator::Union => "UNION",
+                    ast::SetOperator::Intersect => "INTERSECT",
+                    ast::SetOperator::Except => "EXCEPT",
+                    other => return not_supported(format!("{other}")),
+                };
                 let l = self.set_expr_query(left, outer)?;
                 let r = self.set_expr_query(right, outer)?;
                 if l.fields.len() != r.fields.len() {
-                    return Err(PlanError::Syntax(
-                        "each UNION query must have the same number of columns".into(),
-                    ));
+                    return Err(PlanError::Syntax(format!(
+                        "each {name} query must have the same number of columns"
+                    )));
                 }
                 let all = matches!(set_quantifier, ast::SetQuantifier::All);
                 let fields = l.fields.clone();
-                let mut q = Query {
-                    plan: Plan::Union {
+                let plan = match op {
+                    ast::SetOperator::Union => Plan::Union {
                         inputs: vec![l.plan, r.plan],
                         all,
                     },
-                    fields,
+                    _ => Plan::SetOp {
+                        left: Box::new(l.plan),
+                        right: Box::new(r.plan),
+                        intersect: matches!(op, ast::SetOperator::Intersect),
+                        all,
+                    },
                 };
+                let mut q = Query { plan, fields };
                 self.order_limit_outputs(&mut q, order)?;
                 q
             }
@@ -3691,6 +3700,7 @@ fn plan_width(p: &Plan) -> Option<usize> {
         Plan::Series { .. } => 1,
         Plan::System { name, .. } | Plan::Function { name, .. } => system::columns(name)?.len(),
         Plan::Union { inputs, .. } => plan_width(inputs.first()?)?,
+        Plan::SetOp { left, .. } => plan_width(left)?,
         Plan::Single => 0,
     })
 }

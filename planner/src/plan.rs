@@ -256,6 +256,14 @@ pub enum Plan {
         inputs: Vec<Plan>,
         all: bool,
     },
+    /// INTERSECT [ALL] (intersect) or EXCEPT [ALL] of two queries' rows
+    /// (NULLs equal, as for DISTINCT).
+    SetOp {
+        left: Box<Plan>,
+        right: Box<Plan>,
+        intersect: bool,
+        all: bool,
+    },
     /// The scan's rows with each row's TID appended as one more column (an
     /// int8: block << 16 | slot), for LockRows above.
     WithTid {
@@ -601,6 +609,9 @@ fn plan_reaches_out(p: &Plan, level: usize) -> bool {
         } => opt(limit) || opt(offset) || plan_reaches_out(input, level),
         Plan::Distinct { input } | Plan::WithTid { input } => plan_reaches_out(input, level),
         Plan::Union { inputs, .. } => inputs.iter().any(|i| plan_reaches_out(i, level)),
+        Plan::SetOp { left, right, .. } => {
+            plan_reaches_out(left, level) || plan_reaches_out(right, level)
+        }
         Plan::LockRows {
             input, pred, exprs, ..
         } => opt(pred) || exprs.iter().any(e) || plan_reaches_out(input, level),
