@@ -494,10 +494,14 @@ pub fn eval(e: &Expr, row: &[Value], cx: &EvalCtx<'_>) -> Result<Value> {
         }
         Expr::InSubquery(x, plan, negated) => {
             let v = eval(x, row, cx)?;
+            let rows = (cx.subquery)(plan, &outer_rows(row, cx))?;
+            // Over no rows, IN is false (NOT IN true) even for a NULL.
+            if rows.is_empty() {
+                return Ok(Value::Bool(*negated));
+            }
             if v.is_null() {
                 return Ok(Value::Null);
             }
-            let rows = (cx.subquery)(plan, &outer_rows(row, cx))?;
             let mut saw_null = false;
             for r in rows {
                 let y = &r[0];
