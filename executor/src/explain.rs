@@ -110,7 +110,7 @@ impl Explainer<'_> {
                 bounds,
                 filter,
             } => {
-                let (rows, _, stats) = self.table_rows(table);
+                let (rows, pages, stats) = self.table_rows(table);
                 let ix = &table.indexes[*index];
                 let cols: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
                 let mut conds = Vec::new();
@@ -159,7 +159,6 @@ impl Explainer<'_> {
                     .iter()
                     .map(|f| selectivity(f, table, stats.as_deref(), rows))
                     .product();
-                let (_, pages, _) = self.table_rows(table);
                 let fetched = (rows * sel).max(1.0);
                 // PostgreSQL's interpolation between scattered and ordered
                 // heap access by the correlation of the first index column.

@@ -104,13 +104,7 @@ impl Session {
             .store(t.oid as u64, std::sync::atomic::Ordering::Relaxed);
         *self.backend.vacuum.lock() = Some(progress.clone());
         let indexes: Vec<u32> = t.indexes.iter().map(|i| i.filenode).collect();
-        let cancel = self.cancel.clone();
-        let mut check = || {
-            if cancel.load(std::sync::atomic::Ordering::Relaxed) {
-                return Err(StorageError::Cancelled);
-            }
-            Ok(())
-        };
+        let mut check = cancel_check(self.cancel.clone());
         let res = st.vacuum_rel(t.filenode, &indexes, &progress, &mut check);
         *self.backend.vacuum.lock() = None;
         let vs = res?;
@@ -169,13 +163,7 @@ impl Session {
             .expect("in txn")
             .drop_on_abort
             .push(def.filenode);
-        let cancel = self.cancel.clone();
-        let mut check = || {
-            if cancel.load(std::sync::atomic::Ordering::Relaxed) {
-                return Err(StorageError::Cancelled);
-            }
-            Ok(())
-        };
+        let mut check = cancel_check(self.cancel.clone());
         let old_pages = st.nblocks(t.filenode)?;
         let (copied, removed) = st.heap_rewrite(t.filenode, def.filenode, &mut check)?;
         let types = t.types();
@@ -188,14 +176,7 @@ impl Session {
             })
             .collect::<std::result::Result<Vec<_>, _>>()?;
         for ix in &mut def.indexes {
-            ix.filenode = st.new_oid()?;
-            st.btree_create(ix.filenode)?;
-            self.txn
-                .as_mut()
-                .expect("in txn")
-                .drop_on_abort
-                .push(ix.filenode);
-            build_index(self, ix, &rows)?;
+            self.rebuild_index(ix, &rows)?;
         }
         self.db
             .catalog
@@ -252,14 +233,7 @@ impl Session {
         for &i in which {
             let ix = &mut def.indexes[i];
             old.push(ix.filenode);
-            ix.filenode = st.new_oid()?;
-            st.btree_create(ix.filenode)?;
-            self.txn
-                .as_mut()
-                .expect("in txn")
-                .drop_on_abort
-                .push(ix.filenode);
-            build_index(self, ix, &rows)?;
+            self.rebuild_index(ix, &rows)?;
         }
         self.db
             .catalog
@@ -362,6 +336,38 @@ impl Session {
                 ]
             })
             .collect()
+    }
+}
+
+/// Cancellation of a long maintenance pass, checked between pages.
+fn cancel_check(
+    cancel: Arc<std::sync::atomic::AtomicBool>,
+) -> impl FnMut() -> std::result::Result<(), StorageError> {
+    move || {
+        if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(StorageError::Cancelled);
+        }
+        Ok(())
+    }
+}
+
+impl Session {
+    /// Gives `ix` a new, empty file (dropped if the transaction aborts)
+    /// and fills it from `rows`.
+    fn rebuild_index(
+        &mut self,
+        ix: &mut IndexDef,
+        rows: &[(basalt_storage::Tid, Vec<basalt_catalog::Value>)],
+    ) -> Result<()> {
+        let st = self.db.st.clone();
+        ix.filenode = st.new_oid()?;
+        st.btree_create(ix.filenode)?;
+        self.txn
+            .as_mut()
+            .expect("in txn")
+            .drop_on_abort
+            .push(ix.filenode);
+        build_index(self, ix, rows)
     }
 }
 

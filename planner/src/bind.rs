@@ -3710,6 +3710,50 @@ fn and_all(v: Vec<Expr>) -> Option<Expr> {
         .reduce(|a, b| Expr::Binary(BinOp::And, Box::new(a), Box::new(b)))
 }
 
+/// Splits a WHERE clause over a join of `lw` + `rw` columns: conjuncts on
+/// the left (or, for an inner join, the right) alone filter that input;
+/// the rest is returned to stay on the join.
+fn push_into_join(
+    b: &Binder<'_>,
+    left: Plan,
+    right: Plan,
+    kind: JoinKind,
+    pred: &Expr,
+    lw: usize,
+    rw: usize,
+) -> (Plan, Plan, Vec<Expr>) {
+    let (mut lp, mut rp, mut keep) = (Vec::new(), Vec::new(), Vec::new());
+    for c in conjuncts(pred) {
+        if refs_only(c, 0, lw) {
+            lp.push(c.clone());
+        } else if kind == JoinKind::Inner && refs_only(c, lw, lw + rw) {
+            rp.push(shift(c, lw));
+        } else {
+            keep.push(c.clone());
+        }
+    }
+    let left = match and_all(lp) {
+        Some(p) => push_filter(b, left, p),
+        None => left,
+    };
+    let right = match and_all(rp) {
+        Some(p) => push_filter(b, right, p),
+        None => right,
+    };
+    (left, right, keep)
+}
+
+/// A filter above `input`, if there is anything to filter by.
+fn filter_over(input: Plan, preds: Vec<Expr>) -> Plan {
+    match and_all(preds) {
+        Some(pred) => Plan::Filter {
+            input: Box::new(input),
+            pred,
+        },
+        None => input,
+    }
+}
+
 fn push_filter(b: &Binder<'_>, plan: Plan, pred: Expr) -> Plan {
     match plan {
         // WHERE over joins: conjuncts on one side filter that side's input
@@ -3724,24 +3768,7 @@ fn push_filter(b: &Binder<'_>, plan: Plan, pred: Expr) -> Plan {
         } if plan_width(&left).is_some() => {
             let lw = plan_width(&left).expect("checked");
             let rw = right_width;
-            let (mut lp, mut rp, mut keep) = (Vec::new(), Vec::new(), Vec::new());
-            for c in conjuncts(&pred) {
-                if refs_only(c, 0, lw) {
-                    lp.push(c.clone());
-                } else if kind == JoinKind::Inner && refs_only(c, lw, lw + rw) {
-                    rp.push(shift(c, lw));
-                } else {
-                    keep.push(c.clone());
-                }
-            }
-            let left = match and_all(lp) {
-                Some(p) => push_filter(b, *left, p),
-                None => *left,
-            };
-            let right = match and_all(rp) {
-                Some(p) => push_filter(b, *right, p),
-                None => *right,
-            };
+            let (left, right, keep) = push_into_join(b, *left, *right, kind, &pred, lw, rw);
             if kind == JoinKind::Inner {
                 let mut all: Vec<Expr> = on
                     .iter()
@@ -3750,14 +3777,7 @@ fn push_filter(b: &Binder<'_>, plan: Plan, pred: Expr) -> Plan {
                 all.extend(keep);
                 make_join(left, right, kind, and_all(all), lw, rw)
             } else {
-                let j = make_join(left, right, kind, on, lw, rw);
-                match and_all(keep) {
-                    Some(p) => Plan::Filter {
-                        input: Box::new(j),
-                        pred: p,
-                    },
-                    None => j,
-                }
+                filter_over(make_join(left, right, kind, on, lw, rw), keep)
             }
         }
         Plan::HashJoin {
@@ -3770,24 +3790,7 @@ fn push_filter(b: &Binder<'_>, plan: Plan, pred: Expr) -> Plan {
         } if plan_width(&left).is_some() => {
             let lw = plan_width(&left).expect("checked");
             let rw = right_width;
-            let (mut lp, mut rp, mut keep) = (Vec::new(), Vec::new(), Vec::new());
-            for c in conjuncts(&pred) {
-                if refs_only(c, 0, lw) {
-                    lp.push(c.clone());
-                } else if kind == JoinKind::Inner && refs_only(c, lw, lw + rw) {
-                    rp.push(shift(c, lw));
-                } else {
-                    keep.push(c.clone());
-                }
-            }
-            let left = match and_all(lp) {
-                Some(p) => push_filter(b, *left, p),
-                None => *left,
-            };
-            let right = match and_all(rp) {
-                Some(p) => push_filter(b, *right, p),
-                None => *right,
-            };
+            let (left, right, keep) = push_into_join(b, *left, *right, kind, &pred, lw, rw);
             if kind == JoinKind::Inner {
                 let mut res: Vec<Expr> = residual.iter().cloned().collect();
                 res.extend(keep);
@@ -3808,13 +3811,7 @@ fn push_filter(b: &Binder<'_>, plan: Plan, pred: Expr) -> Plan {
                     residual,
                     right_width,
                 };
-                match and_all(keep) {
-                    Some(p) => Plan::Filter {
-                        input: Box::new(j),
-                        pred: p,
-                    },
-                    None => j,
-                }
+                filter_over(j, keep)
             }
         }
         Plan::SeqScan {
