@@ -89,17 +89,11 @@ impl Session {
         let ix = IndexDef {
             oid: st.new_oid()?,
             name: name.to_string(),
-            filenode: st.new_oid()?,
+            filenode: self.new_index_file()?,
             columns: columns.to_vec(),
             unique,
             primary,
         };
-        st.btree_create(ix.filenode)?;
-        self.txn
-            .as_mut()
-            .expect("in txn")
-            .drop_on_abort
-            .push(ix.filenode);
         // Build: every tuple that may be live gets an entry; uniqueness is
         // checked among them.
         let types = table.types();

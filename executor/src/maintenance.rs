@@ -359,15 +359,21 @@ impl Session {
         ix: &mut IndexDef,
         rows: &[(basalt_storage::Tid, Vec<basalt_catalog::Value>)],
     ) -> Result<()> {
+        ix.filenode = self.new_index_file()?;
+        build_index(self, ix, rows)
+    }
+
+    /// A new, empty B-tree file, removed if the transaction aborts.
+    pub(crate) fn new_index_file(&mut self) -> Result<u32> {
         let st = self.db.st.clone();
-        ix.filenode = st.new_oid()?;
-        st.btree_create(ix.filenode)?;
+        let filenode = st.new_oid()?;
+        st.btree_create(filenode)?;
         self.txn
             .as_mut()
             .expect("in txn")
             .drop_on_abort
-            .push(ix.filenode);
-        build_index(self, ix, rows)
+            .push(filenode);
+        Ok(filenode)
     }
 }
 
