@@ -14,7 +14,8 @@ use basalt_planner::{AggFunc, BinOp, Expr, Field, JoinKind, Plan, Statement};
 use std::sync::Arc;
 
 use crate::selectivity::{
-    conjuncts, expr_text, n_distinct, scanned_table, selectivity, type_width, DEFAULT_INEQ_SEL,
+    conjuncts, expr_text, n_distinct, row_width, scanned_table, selectivity, table_rows,
+    DEFAULT_INEQ_SEL,
 };
 const CPU_TUPLE: f64 = 0.01;
 const CPU_OP: f64 = 0.0025;
@@ -34,31 +35,11 @@ struct Explainer<'a> {
 
 impl Explainer<'_> {
     fn table_rows(&self, t: &TableDef) -> (f64, f64, Option<Arc<TableStatistics>>) {
-        let st = &self.s.db.st;
-        let pages = st.nblocks(t.filenode).unwrap_or(0) as f64;
-        let stats = self.s.db.statistics.get(t.oid);
-        let live = self.s.db.table_stats.table(t.oid).live() as f64;
-        let rows = match &stats {
-            Some(s) if live == 0.0 => s.reltuples,
-            _ if live > 0.0 => live,
-            // Never analyzed and nothing counted: PostgreSQL's guess of a
-            // page's worth of rows per page.
-            _ => pages.max(1.0) * (8192.0 / (self.row_width(t, None) + 28.0)).floor(),
-        };
-        (rows, pages, stats)
+        table_rows(&self.s.db, t)
     }
 
     fn row_width(&self, t: &TableDef, stats: Option<&TableStatistics>) -> f64 {
-        t.columns
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                stats
-                    .and_then(|s| s.columns.iter().find(|x| x.0 == i))
-                    .map(|x| x.1.avg_width as f64)
-                    .unwrap_or_else(|| type_width(&c.ty))
-            })
-            .sum()
+        row_width(t, stats)
     }
 
     fn line(&mut self, depth: usize, head: &str, e: Est) -> usize {

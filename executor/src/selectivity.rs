@@ -5,9 +5,61 @@
 //! PostgreSQL's EXPLAIN prints them.
 
 use crate::analyze::{ColumnStats, TableStatistics};
+use crate::session::Database;
 use basalt_catalog::{DataType, TableDef, Value};
-use basalt_planner::{BinOp, Expr, Plan};
+use basalt_planner::{BinOp, Estimates, Expr, Plan};
 use std::sync::Arc;
+
+/// A table's estimated rows and pages, and its statistics: ANALYZE's row
+/// count unless commits have counted live rows since, and for a table
+/// never analyzed with nothing counted, PostgreSQL's guess of a page's
+/// worth of rows per page.
+pub(crate) fn table_rows(db: &Database, t: &TableDef) -> (f64, f64, Option<Arc<TableStatistics>>) {
+    let pages = db.st.nblocks(t.filenode).unwrap_or(0) as f64;
+    let stats = db.statistics.get(t.oid);
+    let live = db.table_stats.table(t.oid).live() as f64;
+    let rows = match &stats {
+        Some(s) if live == 0.0 => s.reltuples,
+        _ if live > 0.0 => live,
+        _ => pages.max(1.0) * (8192.0 / (row_width(t, None) + 28.0)).floor(),
+    };
+    (rows, pages, stats)
+}
+
+/// Average row width from the statistics, or from the column types.
+pub(crate) fn row_width(t: &TableDef, stats: Option<&TableStatistics>) -> f64 {
+    t.columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            stats
+                .and_then(|s| s.columns.iter().find(|x| x.0 == i))
+                .map(|x| x.1.avg_width as f64)
+                .unwrap_or_else(|| type_width(&c.ty))
+        })
+        .sum()
+}
+
+/// The planner's view of the statistics.
+pub(crate) struct DbEstimates<'a>(pub &'a Database);
+
+impl Estimates for DbEstimates<'_> {
+    fn table_rows(&self, t: &TableDef) -> f64 {
+        table_rows(self.0, t).0
+    }
+
+    fn selectivity(&self, t: &TableDef, pred: &Expr) -> f64 {
+        let (rows, _, stats) = table_rows(self.0, t);
+        selectivity(pred, t, stats.as_deref(), rows)
+    }
+
+    fn distinct(&self, t: &TableDef, col: usize) -> Option<f64> {
+        let (rows, _, stats) = table_rows(self.0, t);
+        let stats = stats?;
+        let cs = stats.columns.iter().find(|x| x.0 == col)?;
+        Some(n_distinct(&cs.1, rows))
+    }
+}
 
 pub(crate) const DEFAULT_EQ_SEL: f64 = 0.005;
 pub(crate) const DEFAULT_INEQ_SEL: f64 = 1.0 / 3.0;

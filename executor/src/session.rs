@@ -231,7 +231,13 @@ impl Session {
         param_types: &[DataType],
     ) -> Result<(Statement, Vec<DataType>)> {
         let schema = self.schema()?;
-        Ok(basalt_planner::plan_statement(&schema, stmt, param_types)?)
+        let est = crate::selectivity::DbEstimates(&self.db);
+        Ok(basalt_planner::plan_statement(
+            &schema,
+            &est,
+            stmt,
+            param_types,
+        )?)
     }
 
     pub fn run_parsed(

@@ -7,7 +7,9 @@
 #[path = "roles.rs"]
 mod roles;
 
+use crate::cost::Estimates;
 use crate::error::{PlanError, Result};
+use crate::joins::{conjuncts, is_const, join_rels, make_join, FromRels};
 use crate::plan::*;
 use basalt_catalog::store::{NS_PG_CATALOG, NS_PUBLIC};
 use basalt_catalog::{cast, system, ColumnDef, DataType, Schema, TableDef, Value};
@@ -38,7 +40,8 @@ struct AggCtx {
 }
 
 pub struct Binder<'a> {
-    schema: &'a Schema,
+    pub(crate) schema: &'a Schema,
+    pub(crate) est: &'a dyn Estimates,
     pub params: Vec<DataType>,
     agg: Option<AggCtx>,
     /// Scopes of the queries enclosing the one being bound, outermost
@@ -64,11 +67,13 @@ const TID_COLUMN: &str = "\u{1}ctid";
 /// types the statement gave them.
 pub fn plan_statement(
     schema: &Schema,
+    est: &dyn Estimates,
     stmt: &PStmt,
     params: &[DataType],
 ) -> Result<(Statement, Vec<DataType>)> {
     let mut b = Binder {
         schema,
+        est,
         params: params.to_vec(),
         agg: None,
         outer: Vec::new(),
@@ -1803,7 +1808,10 @@ impl Binder<'_> {
             ast::TableFactor::NestedJoin {
                 table_with_joins,
                 alias: None,
-            } => self.from_joins(table_with_joins, outer),
+            } => {
+                let (rels, scope) = self.from_joins(table_with_joins, outer)?;
+                Ok((join_rels(self, rels, &sources(&scope), None), scope))
+            }
             other => not_supported(format!("FROM item \"{other}\"")),
         }
     }
@@ -1842,29 +1850,35 @@ impl Binder<'_> {
     }
 
     /// The FROM clause: its items joined left to right (comma = cross join).
-    fn select_from(&mut self, s: &ast::Select, outer: &Scope) -> Result<(Plan, Scope)> {
+    fn select_from(&mut self, s: &ast::Select, outer: &Scope) -> Result<(FromRels, Scope)> {
         if s.from.is_empty() {
-            return Ok((Plan::Single, outer.clone()));
+            return Ok((FromRels::one(Plan::Single, 0), outer.clone()));
         }
-        let mut acc: Option<(Plan, Scope)> = None;
+        let mut acc: Option<(FromRels, Scope)> = None;
         for twj in &s.from {
-            let (p, sc) = self.from_joins(twj, outer)?;
+            let (r, sc) = self.from_joins(twj, outer)?;
             acc = Some(match acc {
-                None => (p, sc),
-                Some((lp, ls)) => {
-                    let rw = sc.cols.len();
-                    let lw = ls.cols.len();
-                    let mut joined = ls;
-                    joined.cols.extend(sc.cols);
-                    (make_join(lp, p, JoinKind::Inner, None, lw, rw), joined)
+                None => (r, sc),
+                Some((mut lr, mut ls)) => {
+                    lr.append(r);
+                    ls.cols.extend(sc.cols);
+                    (lr, ls)
                 }
             });
         }
         Ok(acc.expect("from is not empty"))
     }
 
-    fn from_joins(&mut self, twj: &ast::TableWithJoins, outer: &Scope) -> Result<(Plan, Scope)> {
-        let (mut plan, mut scope) = self.from_item(&twj.relation, outer)?;
+    /// One FROM item with its joins: inner joins stay a set of relations
+    /// (joined later, in an order chosen by cost); an outer join joins what
+    /// is on its left first.
+    fn from_joins(
+        &mut self,
+        twj: &ast::TableWithJoins,
+        outer: &Scope,
+    ) -> Result<(FromRels, Scope)> {
+        let (plan, mut scope) = self.from_item(&twj.relation, outer)?;
+        let mut rels = FromRels::one(plan, scope.cols.len());
         for j in &twj.joins {
             let (rplan, rscope) = self.from_item(&j.relation, outer)?;
             let (kind, constraint) = match &j.join_operator {
@@ -1927,10 +1941,22 @@ impl Binder<'_> {
                 Some(ast::JoinConstraint::None) | None => None,
                 Some(ast::JoinConstraint::Natural) => return not_supported("NATURAL JOIN"),
             };
-            plan = make_join(plan, rplan, kind, on, scope.cols.len(), right_width);
+            if kind == JoinKind::Inner {
+                rels.append(FromRels::one(rplan, right_width));
+                if let Some(on) = &on {
+                    rels.preds.extend(conjuncts(on).into_iter().cloned());
+                }
+            } else {
+                let lw = rels.width();
+                let left = join_rels(self, rels, &sources(&scope), None);
+                rels = FromRels::one(
+                    make_join(left, rplan, kind, on, lw, right_width),
+                    lw + right_width,
+                );
+            }
             scope = joined;
         }
-        Ok((plan, scope))
+        Ok((rels, scope))
     }
 
     fn select(
@@ -1948,8 +1974,8 @@ impl Binder<'_> {
         let from = self.select_from(s, outer);
         self.tid_scans = saved_tid_scans;
         let nullable = std::mem::replace(&mut self.nullable, saved_nullable);
-        let (mut plan, scope) = from?;
-        // WHERE
+        let (from, scope) = from?;
+        // WHERE, and the joins in the cheapest order.
         let mut where_pred = None;
         if let Some(w) = &s.selection {
             if contains_agg(w) {
@@ -1957,10 +1983,9 @@ impl Binder<'_> {
                     "aggregate functions are not allowed in WHERE".into(),
                 ));
             }
-            let pred = self.bool_expr(w, &scope)?;
-            where_pred = Some(pred.clone());
-            plan = push_filter(self, plan, pred);
+            where_pred = Some(self.bool_expr(w, &scope)?);
         }
+        let mut plan = join_rels(self, from, &sources(&scope), where_pred.clone());
         // FOR UPDATE over joins: lock each row's tuples as it leaves the
         // WHERE clause (all qualifying rows, even past a LIMIT).
         let mut locking = locking;
@@ -2292,7 +2317,7 @@ impl Binder<'_> {
     }
 
     /// Chooses an index scan when the predicate pins a prefix of an index.
-    fn access_path(&self, table: &Arc<TableDef>, pred: Option<Expr>) -> Plan {
+    pub(crate) fn access_path(&self, table: &Arc<TableDef>, pred: Option<Expr>) -> Plan {
         let Some(p) = pred else {
             return Plan::SeqScan {
                 table: table.clone(),
@@ -3494,6 +3519,11 @@ fn txn_modes(modes: &[ast::TransactionMode]) -> Vec<TxnMode> {
         .collect()
 }
 
+/// The table column behind each column of a scope, where there is one.
+fn sources(s: &Scope) -> Vec<Option<(u32, i16)>> {
+    s.cols.iter().map(|c| c.source).collect()
+}
+
 fn table_scope(t: &TableDef, alias: &str) -> Scope {
     Scope {
         cols: t
@@ -3592,30 +3622,6 @@ fn column_name(e: &ast::Expr) -> String {
     }
 }
 
-fn conjuncts(e: &Expr) -> Vec<&Expr> {
-    match e {
-        Expr::Binary(BinOp::And, a, b) => {
-            let mut v = conjuncts(a);
-            v.extend(conjuncts(b));
-            v
-        }
-        e => vec![e],
-    }
-}
-
-/// An expression that does not depend on the row (literals, params, casts of them).
-fn is_const(e: &Expr) -> bool {
-    match e {
-        Expr::Literal(_) | Expr::Param(_) | Expr::Outer { .. } => true,
-        Expr::Cast(x, _) | Expr::Neg(x) => is_const(x),
-        Expr::Binary(op, a, b) if !matches!(op, BinOp::And | BinOp::Or) => {
-            is_const(a) && is_const(b)
-        }
-        Expr::Func(n, args) => n == "now" && args.is_empty(),
-        _ => false,
-    }
-}
-
 fn is_col(e: &Expr, col: usize) -> bool {
     matches!(e, Expr::Column(c) if *c == col)
 }
@@ -3650,7 +3656,6 @@ fn cmp_const(c: &Expr, col: usize) -> Option<(BinOp, Expr)> {
     None
 }
 
-/// Puts a WHERE predicate on a plan: into a scan (choosing an index), or above.
 fn lock_name(s: RowLockStrength) -> &'static str {
     match s {
         RowLockStrength::Update => "FOR UPDATE",
@@ -3675,227 +3680,4 @@ fn has_agg_query(s: &ast::Select, order: &[ast::OrderByExpr]) -> bool {
             _ => false,
         })
         || order.iter().any(|o| contains_agg(&o.expr))
-}
-
-/// How many columns a plan's rows have, where that is known here.
-fn plan_width(p: &Plan) -> Option<usize> {
-    Some(match p {
-        Plan::SeqScan { table, .. } | Plan::IndexScan { table, .. } => table.columns.len(),
-        Plan::Filter { input, .. }
-        | Plan::Sort { input, .. }
-        | Plan::Limit { input, .. }
-        | Plan::Distinct { input }
-        | Plan::LockRows { input, .. }
-        | Plan::LockJoinRows { input, .. } => plan_width(input)?,
-        Plan::WithTid { input } => plan_width(input)? + 1,
-        Plan::Join {
-            left, right_width, ..
-        }
-        | Plan::HashJoin {
-            left, right_width, ..
-        } => plan_width(left)? + right_width,
-        Plan::Project { exprs, .. } => exprs.len(),
-        Plan::Aggregate { group, aggs, .. } => group.len() + aggs.len(),
-        Plan::Values { rows } => rows.first().map(|r| r.len())?,
-        Plan::Series { .. } => 1,
-        Plan::System { name, .. } | Plan::Function { name, .. } => system::columns(name)?.len(),
-        Plan::Union { inputs, .. } => plan_width(inputs.first()?)?,
-        Plan::SetOp { left, .. } => plan_width(left)?,
-        Plan::Single => 0,
-    })
-}
-
-fn and_all(v: Vec<Expr>) -> Option<Expr> {
-    v.into_iter()
-        .reduce(|a, b| Expr::Binary(BinOp::And, Box::new(a), Box::new(b)))
-}
-
-/// Splits a WHERE clause over a join of `lw` + `rw` columns: conjuncts on
-/// the left (or, for an inner join, the right) alone filter that input;
-/// the rest is returned to stay on the join.
-fn push_into_join(
-    b: &Binder<'_>,
-    left: Plan,
-    right: Plan,
-    kind: JoinKind,
-    pred: &Expr,
-    lw: usize,
-    rw: usize,
-) -> (Plan, Plan, Vec<Expr>) {
-    let (mut lp, mut rp, mut keep) = (Vec::new(), Vec::new(), Vec::new());
-    for c in conjuncts(pred) {
-        if refs_only(c, 0, lw) {
-            lp.push(c.clone());
-        } else if kind == JoinKind::Inner && refs_only(c, lw, lw + rw) {
-            rp.push(shift(c, lw));
-        } else {
-            keep.push(c.clone());
-        }
-    }
-    let left = match and_all(lp) {
-        Some(p) => push_filter(b, left, p),
-        None => left,
-    };
-    let right = match and_all(rp) {
-        Some(p) => push_filter(b, right, p),
-        None => right,
-    };
-    (left, right, keep)
-}
-
-/// A filter above `input`, if there is anything to filter by.
-fn filter_over(input: Plan, preds: Vec<Expr>) -> Plan {
-    match and_all(preds) {
-        Some(pred) => Plan::Filter {
-            input: Box::new(input),
-            pred,
-        },
-        None => input,
-    }
-}
-
-fn push_filter(b: &Binder<'_>, plan: Plan, pred: Expr) -> Plan {
-    match plan {
-        // WHERE over joins: conjuncts on one side filter that side's input
-        // (so its scan can use an index), equalities between the sides make
-        // a hash join, and the rest stays on the join.
-        Plan::Join {
-            left,
-            right,
-            kind,
-            on,
-            right_width,
-        } if plan_width(&left).is_some() => {
-            let lw = plan_width(&left).expect("checked");
-            let rw = right_width;
-            let (left, right, keep) = push_into_join(b, *left, *right, kind, &pred, lw, rw);
-            if kind == JoinKind::Inner {
-                let mut all: Vec<Expr> = on
-                    .iter()
-                    .flat_map(|o| conjuncts(o).into_iter().cloned())
-                    .collect();
-                all.extend(keep);
-                make_join(left, right, kind, and_all(all), lw, rw)
-            } else {
-                filter_over(make_join(left, right, kind, on, lw, rw), keep)
-            }
-        }
-        Plan::HashJoin {
-            left,
-            right,
-            kind,
-            keys,
-            residual,
-            right_width,
-        } if plan_width(&left).is_some() => {
-            let lw = plan_width(&left).expect("checked");
-            let rw = right_width;
-            let (left, right, keep) = push_into_join(b, *left, *right, kind, &pred, lw, rw);
-            if kind == JoinKind::Inner {
-                let mut res: Vec<Expr> = residual.iter().cloned().collect();
-                res.extend(keep);
-                Plan::HashJoin {
-                    left: Box::new(left),
-                    right: Box::new(right),
-                    kind,
-                    keys,
-                    residual: and_all(res),
-                    right_width,
-                }
-            } else {
-                let j = Plan::HashJoin {
-                    left: Box::new(left),
-                    right: Box::new(right),
-                    kind,
-                    keys,
-                    residual,
-                    right_width,
-                };
-                filter_over(j, keep)
-            }
-        }
-        Plan::SeqScan {
-            table,
-            filter: None,
-        } => b.access_path(&table, Some(pred)),
-        Plan::System { name, filter: None } => Plan::System {
-            name,
-            filter: Some(pred),
-        },
-        p => Plan::Filter {
-            input: Box::new(p),
-            pred,
-        },
-    }
-}
-
-fn refs_only(e: &Expr, lo: usize, hi: usize) -> bool {
-    let mut ok = true;
-    e.clone().visit_mut(&mut |x| match x {
-        Expr::Column(c) if *c < lo || *c >= hi => ok = false,
-        // A subquery may refer to any column of the row it is evaluated on.
-        Expr::Subquery(_) | Expr::Exists(..) | Expr::InSubquery(..) => ok = false,
-        _ => {}
-    });
-    ok
-}
-
-fn shift(e: &Expr, by: usize) -> Expr {
-    let mut e = e.clone();
-    e.visit_mut(&mut |x| {
-        if let Expr::Column(c) = x {
-            *c -= by;
-        }
-    });
-    e
-}
-
-/// A join, as a hash join when the ON clause has equalities between the sides.
-fn make_join(
-    left: Plan,
-    right: Plan,
-    kind: JoinKind,
-    on: Option<Expr>,
-    lw: usize,
-    rw: usize,
-) -> Plan {
-    if let Some(on) = &on {
-        let mut keys = Vec::new();
-        let mut rest = Vec::new();
-        for c in conjuncts(on) {
-            if let Expr::Binary(BinOp::Eq, a, b) = c {
-                if refs_only(a, 0, lw) && refs_only(b, lw, lw + rw) && !is_const(a) && !is_const(b)
-                {
-                    keys.push(((**a).clone(), shift(b, lw)));
-                    continue;
-                }
-                if refs_only(b, 0, lw) && refs_only(a, lw, lw + rw) && !is_const(a) && !is_const(b)
-                {
-                    keys.push(((**b).clone(), shift(a, lw)));
-                    continue;
-                }
-            }
-            rest.push(c.clone());
-        }
-        if !keys.is_empty() {
-            let residual = rest
-                .into_iter()
-                .reduce(|a, b| Expr::Binary(BinOp::And, Box::new(a), Box::new(b)));
-            return Plan::HashJoin {
-                left: Box::new(left),
-                right: Box::new(right),
-                kind,
-                keys,
-                residual,
-                right_width: rw,
-            };
-        }
-    }
-    Plan::Join {
-        left: Box::new(left),
-        right: Box::new(right),
-        kind,
-        on,
-        right_width: rw,
-    }
 }

@@ -1,0 +1,672 @@
+//! Joins: WHERE conditions pushed down to the relations they filter, and
+//! the order in which a FROM clause's inner joins run, chosen by estimated
+//! cost (exhaustively for up to 10 relations, greedily beyond) so that no
+//! intermediate result is larger than it needs to be.
+
+use crate::bind::Binder;
+use crate::cost::{column_distinct, plan_rows, DEFAULT_NUM_DISTINCT, DEFAULT_SEL};
+use crate::plan::*;
+use basalt_catalog::system;
+
+pub(crate) fn conjuncts(e: &Expr) -> Vec<&Expr> {
+    match e {
+        Expr::Binary(BinOp::And, a, b) => {
+            let mut v = conjuncts(a);
+            v.extend(conjuncts(b));
+            v
+        }
+        e => vec![e],
+    }
+}
+
+/// An expression that does not depend on the row (literals, params, casts of them).
+pub(crate) fn is_const(e: &Expr) -> bool {
+    match e {
+        Expr::Literal(_) | Expr::Param(_) | Expr::Outer { .. } => true,
+        Expr::Cast(x, _) | Expr::Neg(x) => is_const(x),
+        Expr::Binary(op, a, b) if !matches!(op, BinOp::And | BinOp::Or) => {
+            is_const(a) && is_const(b)
+        }
+        Expr::Func(n, args) => n == "now" && args.is_empty(),
+        _ => false,
+    }
+}
+
+/// How many columns a plan's rows have, where that is known here.
+pub(crate) fn plan_width(p: &Plan) -> Option<usize> {
+    Some(match p {
+        Plan::SeqScan { table, .. } | Plan::IndexScan { table, .. } => table.columns.len(),
+        Plan::Filter { input, .. }
+        | Plan::Sort { input, .. }
+        | Plan::Limit { input, .. }
+        | Plan::Distinct { input }
+        | Plan::LockRows { input, .. }
+        | Plan::LockJoinRows { input, .. } => plan_width(input)?,
+        Plan::WithTid { input } => plan_width(input)? + 1,
+        Plan::Join {
+            left, right_width, ..
+        }
+        | Plan::HashJoin {
+            left, right_width, ..
+        } => plan_width(left)? + right_width,
+        Plan::Project { exprs, .. } => exprs.len(),
+        Plan::Aggregate { group, aggs, .. } => group.len() + aggs.len(),
+        Plan::Values { rows } => rows.first().map(|r| r.len())?,
+        Plan::Series { .. } => 1,
+        Plan::System { name, .. } | Plan::Function { name, .. } => system::columns(name)?.len(),
+        Plan::Union { inputs, .. } => plan_width(inputs.first()?)?,
+        Plan::SetOp { left, .. } => plan_width(left)?,
+        Plan::Single => 0,
+    })
+}
+
+pub(crate) fn and_all(v: Vec<Expr>) -> Option<Expr> {
+    v.into_iter()
+        .reduce(|a, b| Expr::Binary(BinOp::And, Box::new(a), Box::new(b)))
+}
+
+/// Splits a WHERE clause over a join of `lw` + `rw` columns: conjuncts on
+/// the left (or, for an inner join, the right) alone filter that input;
+/// the rest is returned to stay on the join.
+pub(crate) fn push_into_join(
+    b: &Binder<'_>,
+    left: Plan,
+    right: Plan,
+    kind: JoinKind,
+    pred: &Expr,
+    lw: usize,
+    rw: usize,
+) -> (Plan, Plan, Vec<Expr>) {
+    let (mut lp, mut rp, mut keep) = (Vec::new(), Vec::new(), Vec::new());
+    for c in conjuncts(pred) {
+        if refs_only(c, 0, lw) {
+            lp.push(c.clone());
+        } else if kind == JoinKind::Inner && refs_only(c, lw, lw + rw) {
+            rp.push(shift(c, lw));
+        } else {
+            keep.push(c.clone());
+        }
+    }
+    let left = match and_all(lp) {
+        Some(p) => push_filter(b, left, p),
+        None => left,
+    };
+    let right = match and_all(rp) {
+        Some(p) => push_filter(b, right, p),
+        None => right,
+    };
+    (left, right, keep)
+}
+
+/// A filter above `input`, if there is anything to filter by.
+pub(crate) fn filter_over(input: Plan, preds: Vec<Expr>) -> Plan {
+    match and_all(preds) {
+        Some(pred) => Plan::Filter {
+            input: Box::new(input),
+            pred,
+        },
+        None => input,
+    }
+}
+
+pub(crate) fn push_filter(b: &Binder<'_>, plan: Plan, pred: Expr) -> Plan {
+    match plan {
+        // WHERE over joins: conjuncts on one side filter that side's input
+        // (so its scan can use an index), equalities between the sides make
+        // a hash join, and the rest stays on the join.
+        Plan::Join {
+            left,
+            right,
+            kind,
+            on,
+            right_width,
+        } if plan_width(&left).is_some() => {
+            let lw = plan_width(&left).expect("checked");
+            let rw = right_width;
+            let (left, right, keep) = push_into_join(b, *left, *right, kind, &pred, lw, rw);
+            if kind == JoinKind::Inner {
+                let mut all: Vec<Expr> = on
+                    .iter()
+                    .flat_map(|o| conjuncts(o).into_iter().cloned())
+                    .collect();
+                all.extend(keep);
+                make_join(left, right, kind, and_all(all), lw, rw)
+            } else {
+                filter_over(make_join(left, right, kind, on, lw, rw), keep)
+            }
+        }
+        Plan::HashJoin {
+            left,
+            right,
+            kind,
+            keys,
+            residual,
+            right_width,
+        } if plan_width(&left).is_some() => {
+            let lw = plan_width(&left).expect("checked");
+            let rw = right_width;
+            let (left, right, keep) = push_into_join(b, *left, *right, kind, &pred, lw, rw);
+            if kind == JoinKind::Inner {
+                let mut res: Vec<Expr> = residual.iter().cloned().collect();
+                res.extend(keep);
+                Plan::HashJoin {
+                    left: Box::new(left),
+                    right: Box::new(right),
+                    kind,
+                    keys,
+                    residual: and_all(res),
+                    right_width,
+                }
+            } else {
+                let j = Plan::HashJoin {
+                    left: Box::new(left),
+                    right: Box::new(right),
+                    kind,
+                    keys,
+                    residual,
+                    right_width,
+                };
+                filter_over(j, keep)
+            }
+        }
+        // Through a projection that only reorders columns (join order).
+        Plan::Project { input, exprs }
+            if exprs.iter().all(|e| matches!(e, Expr::Column(_))) && !has_subquery(&pred) =>
+        {
+            let mut pred = pred;
+            pred.visit_mut(&mut |x| {
+                if let Expr::Column(c) = x {
+                    *x = exprs[*c].clone();
+                }
+            });
+            Plan::Project {
+                input: Box::new(push_filter(b, *input, pred)),
+                exprs,
+            }
+        }
+        Plan::SeqScan {
+            table,
+            filter: None,
+        } => b.access_path(&table, Some(pred)),
+        Plan::System { name, filter: None } => Plan::System {
+            name,
+            filter: Some(pred),
+        },
+        p => Plan::Filter {
+            input: Box::new(p),
+            pred,
+        },
+    }
+}
+
+pub(crate) fn refs_only(e: &Expr, lo: usize, hi: usize) -> bool {
+    let mut ok = true;
+    e.clone().visit_mut(&mut |x| match x {
+        Expr::Column(c) if *c < lo || *c >= hi => ok = false,
+        // A subquery may refer to any column of the row it is evaluated on.
+        Expr::Subquery(_) | Expr::Exists(..) | Expr::InSubquery(..) => ok = false,
+        _ => {}
+    });
+    ok
+}
+
+pub(crate) fn shift(e: &Expr, by: usize) -> Expr {
+    let mut e = e.clone();
+    e.visit_mut(&mut |x| {
+        if let Expr::Column(c) = x {
+            *c -= by;
+        }
+    });
+    e
+}
+
+/// A join, as a hash join when the ON clause has equalities between the sides.
+pub(crate) fn make_join(
+    left: Plan,
+    right: Plan,
+    kind: JoinKind,
+    on: Option<Expr>,
+    lw: usize,
+    rw: usize,
+) -> Plan {
+    if let Some(on) = &on {
+        let mut keys = Vec::new();
+        let mut rest = Vec::new();
+        for c in conjuncts(on) {
+            if let Expr::Binary(BinOp::Eq, a, b) = c {
+                if refs_only(a, 0, lw) && refs_only(b, lw, lw + rw) && !is_const(a) && !is_const(b)
+                {
+                    keys.push(((**a).clone(), shift(b, lw)));
+                    continue;
+                }
+                if refs_only(b, 0, lw) && refs_only(a, lw, lw + rw) && !is_const(a) && !is_const(b)
+                {
+                    keys.push(((**b).clone(), shift(a, lw)));
+                    continue;
+                }
+            }
+            rest.push(c.clone());
+        }
+        if !keys.is_empty() {
+            let residual = rest
+                .into_iter()
+                .reduce(|a, b| Expr::Binary(BinOp::And, Box::new(a), Box::new(b)));
+            return Plan::HashJoin {
+                left: Box::new(left),
+                right: Box::new(right),
+                kind,
+                keys,
+                residual,
+                right_width: rw,
+            };
+        }
+    }
+    Plan::Join {
+        left: Box::new(left),
+        right: Box::new(right),
+        kind,
+        on,
+        right_width: rw,
+    }
+}
+
+/// Whether an expression runs a subquery (which may read any column of the
+/// row it is evaluated on, as numbered where it was bound).
+pub(crate) fn has_subquery(e: &Expr) -> bool {
+    let mut found = false;
+    e.clone().visit_mut(&mut |x| {
+        if matches!(
+            x,
+            Expr::Subquery(_) | Expr::Exists(..) | Expr::InSubquery(..) | Expr::ArraySubquery(_)
+        ) {
+            found = true;
+        }
+    });
+    found
+}
+
+/// The relations of a FROM clause that are joined by inner joins (or
+/// commas), in the order written, and the ON conditions between them over
+/// their columns side by side.
+pub(crate) struct FromRels {
+    /// Each relation's plan and its width (columns).
+    pub rels: Vec<(Plan, usize)>,
+    pub preds: Vec<Expr>,
+}
+
+impl FromRels {
+    pub fn one(plan: Plan, width: usize) -> FromRels {
+        FromRels {
+            rels: vec![(plan, width)],
+            preds: vec![],
+        }
+    }
+
+    /// The relations of `other` joined after these; its conditions'
+    /// columns move past this side's.
+    pub fn append(&mut self, other: FromRels) {
+        let by: usize = self.rels.iter().map(|r| r.1).sum();
+        self.rels.extend(other.rels);
+        self.preds.extend(other.preds.into_iter().map(|p| {
+            let mut p = p;
+            p.visit_mut(&mut |x| {
+                if let Expr::Column(c) = x {
+                    *c += by;
+                }
+            });
+            p
+        }));
+    }
+
+    pub fn width(&self) -> usize {
+        self.rels.iter().map(|r| r.1).sum()
+    }
+}
+
+/// A join order: a relation, or two sub-orders joined (the right one is
+/// the hash join's build side, or the nested loop's inner side).
+#[derive(Clone)]
+enum Tree {
+    Leaf(usize),
+    Join(Box<Tree>, Box<Tree>),
+}
+
+type Mask = u128;
+
+/// A condition joining two or more relations.
+struct JoinPred {
+    mask: Mask,
+    expr: Expr,
+    sel: f64,
+    /// An equality whose sides come from different relations: a hash key.
+    equi: bool,
+}
+
+struct Orderer {
+    rows: Vec<f64>,
+    preds: Vec<JoinPred>,
+}
+
+impl Orderer {
+    /// Rows of the join of the relations in `m`.
+    fn rows(&self, m: Mask) -> f64 {
+        let mut r: f64 = (0..self.rows.len())
+            .filter(|i| m & (1 << i) != 0)
+            .map(|i| self.rows[i])
+            .product();
+        for p in &self.preds {
+            if p.mask & m == p.mask {
+                r *= p.sel;
+            }
+        }
+        r.max(1.0)
+    }
+
+    fn connected(&self, a: Mask, b: Mask) -> (bool, bool) {
+        let (mut any, mut equi) = (false, false);
+        for p in &self.preds {
+            if p.mask & (a | b) == p.mask && p.mask & a != 0 && p.mask & b != 0 {
+                any = true;
+                equi |= p.equi;
+            }
+        }
+        (any, equi)
+    }
+
+    /// The cost of joining `a` (cost `ca`) and `b` (cost `cb`), and which
+    /// goes on the right (built or materialized): the smaller one.
+    fn join_cost(&self, a: Mask, ca: f64, b: Mask, cb: f64) -> (f64, bool) {
+        let (ra, rb) = (self.rows(a), self.rows(b));
+        let out = self.rows(a | b);
+        let (_, equi) = self.connected(a, b);
+        let (build, probe) = if rb <= ra { (rb, ra) } else { (ra, rb) };
+        let work = if equi {
+            build * 2.0 + probe
+        } else {
+            build * probe
+        };
+        (ca + cb + work + out, rb <= ra)
+    }
+
+    /// The cheapest left-deep order over all subsets (n ≤ 10).
+    fn exhaustive(&self) -> Tree {
+        let n = self.rows.len();
+        let full: Mask = (1 << n) - 1;
+        let mut best: Vec<Option<(f64, Tree)>> = vec![None; 1 << n];
+        for i in 0..n {
+            best[1 << i] = Some((0.0, Tree::Leaf(i)));
+        }
+        for s in 1..=full {
+            let Some((cs, ts)) = best[s as usize].clone() else {
+                continue;
+            };
+            if s == full {
+                break;
+            }
+            // Join a connected relation if there is one; a cross product
+            // only when nothing connects.
+            let outside: Vec<usize> = (0..n).filter(|i| s & (1 << i) == 0).collect();
+            let linked: Vec<usize> = outside
+                .iter()
+                .copied()
+                .filter(|&i| self.connected(s, 1 << i).0)
+                .collect();
+            let cands = if linked.is_empty() { outside } else { linked };
+            for r in cands {
+                let m = s | (1 << r);
+                let (c, right_is_r) = self.join_cost(s, cs, 1 << r, 0.0);
+                if best[m as usize].as_ref().is_none_or(|b| c < b.0) {
+                    let leaf = Box::new(Tree::Leaf(r));
+                    let t = if right_is_r {
+                        Tree::Join(Box::new(ts.clone()), leaf)
+                    } else {
+                        Tree::Join(leaf, Box::new(ts.clone()))
+                    };
+                    best[m as usize] = Some((c, t));
+                }
+            }
+        }
+        best[full as usize]
+            .take()
+            .expect("every subset is reachable")
+            .1
+    }
+
+    /// Greedy: start from the smallest relation, then add the relation
+    /// that keeps the result smallest, preferring connected ones.
+    fn greedy(&self) -> Tree {
+        let n = self.rows.len();
+        let first = (0..n)
+            .min_by(|&a, &b| self.rows[a].total_cmp(&self.rows[b]))
+            .expect("at least one relation");
+        let mut s: Mask = 1 << first;
+        let mut tree = Tree::Leaf(first);
+        let mut cost = 0.0;
+        while s.count_ones() as usize != n {
+            let outside: Vec<usize> = (0..n).filter(|i| s & (1 << i) == 0).collect();
+            let linked: Vec<usize> = outside
+                .iter()
+                .copied()
+                .filter(|&i| self.connected(s, 1 << i).0)
+                .collect();
+            let cands = if linked.is_empty() { outside } else { linked };
+            let (r, c, right_is_r) = cands
+                .into_iter()
+                .map(|r| {
+                    let (c, o) = self.join_cost(s, cost, 1 << r, 0.0);
+                    (r, c, o)
+                })
+                .min_by(|a, b| {
+                    self.rows(s | (1 << a.0))
+                        .total_cmp(&self.rows(s | (1 << b.0)))
+                        .then(a.1.total_cmp(&b.1))
+                })
+                .expect("a relation is left");
+            let leaf = Box::new(Tree::Leaf(r));
+            tree = if right_is_r {
+                Tree::Join(Box::new(tree), leaf)
+            } else {
+                Tree::Join(leaf, Box::new(tree))
+            };
+            s |= 1 << r;
+            cost = c;
+        }
+        tree
+    }
+}
+
+/// Joins the relations of a FROM clause under the conjuncts `extra` (a
+/// WHERE clause over the same columns): conditions on one relation filter
+/// it, conditions across relations join them in the cheapest order found,
+/// and the result has the columns in the order written. `sources` names
+/// each column's table column, for its distinct values.
+pub(crate) fn join_rels(
+    b: &Binder<'_>,
+    from: FromRels,
+    sources: &[Option<(u32, i16)>],
+    extra: Option<Expr>,
+) -> Plan {
+    let FromRels { rels, preds } = from;
+    let mut all = preds;
+    if let Some(e) = &extra {
+        all.extend(conjuncts(e).into_iter().cloned());
+    }
+    let n = rels.len();
+    if n > 128 {
+        // Beyond what a mask holds: the written order.
+        let mut it = rels.into_iter();
+        let (mut plan, mut w) = it.next().expect("FROM has a relation");
+        for (p, rw) in it {
+            plan = make_join(plan, p, JoinKind::Inner, None, w, rw);
+            w += rw;
+        }
+        return match and_all(all) {
+            Some(p) => push_filter(b, plan, p),
+            None => plan,
+        };
+    }
+    let mut start = Vec::with_capacity(n);
+    let mut acc = 0;
+    for r in &rels {
+        start.push(acc);
+        acc += r.1;
+    }
+    let rel_of = |c: usize| start.partition_point(|&s| s <= c) - 1;
+    let mask_of = |e: &Expr| -> Option<Mask> {
+        if has_subquery(e) {
+            return None;
+        }
+        let mut m: Mask = 0;
+        e.clone().visit_mut(&mut |x| {
+            if let Expr::Column(c) = x {
+                m |= 1 << rel_of(*c);
+            }
+        });
+        Some(m)
+    };
+    let mut local: Vec<Vec<Expr>> = vec![Vec::new(); n];
+    let mut joining = Vec::new();
+    let mut top = Vec::new();
+    for c in all {
+        match mask_of(&c) {
+            Some(m) if m.count_ones() == 1 => {
+                let i = m.trailing_zeros() as usize;
+                local[i].push(shift(&c, start[i]));
+            }
+            Some(m) if m != 0 => joining.push((m, c)),
+            _ => top.push(c),
+        }
+    }
+    if n == 1 {
+        let (p, _) = rels.into_iter().next().expect("one relation");
+        let p = match and_all(local.pop().expect("one relation")) {
+            Some(f) => push_filter(b, p, f),
+            None => p,
+        };
+        return filter_over(p, top);
+    }
+    let mut plans: Vec<Option<Plan>> = Vec::with_capacity(n);
+    let mut rows = Vec::with_capacity(n);
+    let widths: Vec<usize> = rels.iter().map(|r| r.1).collect();
+    for ((p, _), l) in rels.into_iter().zip(local) {
+        let p = match and_all(l) {
+            Some(f) => push_filter(b, p, f),
+            None => p,
+        };
+        rows.push(plan_rows(b.est, &p));
+        plans.push(Some(p));
+    }
+    // Distinct values of a column, for an equality's selectivity.
+    let distinct = |c: usize| -> f64 {
+        let r = rows[rel_of(c)];
+        match sources.get(c).copied().flatten() {
+            Some((oid, col)) if col >= 0 => match b.schema.table_by_oid(oid) {
+                Some(t) => column_distinct(b.est, t, col as usize, r),
+                None => r.min(DEFAULT_NUM_DISTINCT),
+            },
+            _ => r.min(DEFAULT_NUM_DISTINCT),
+        }
+    };
+    let preds: Vec<JoinPred> = joining
+        .into_iter()
+        .map(|(mask, expr)| {
+            let (sel, equi) = match &expr {
+                Expr::Binary(BinOp::Eq, l, r) => {
+                    let (ml, mr) = (mask_of(l).unwrap_or(0), mask_of(r).unwrap_or(0));
+                    let equi = ml != 0 && mr != 0 && ml & mr == 0;
+                    let nd = |e: &Expr| match e {
+                        Expr::Column(c) => distinct(*c),
+                        _ => DEFAULT_NUM_DISTINCT,
+                    };
+                    (1.0 / nd(l).max(nd(r)), equi)
+                }
+                _ => (DEFAULT_SEL, false),
+            };
+            JoinPred {
+                mask,
+                expr,
+                sel,
+                equi,
+            }
+        })
+        .collect();
+    let ord = Orderer { rows, preds };
+    let tree = if n <= 10 {
+        ord.exhaustive()
+    } else {
+        ord.greedy()
+    };
+    let (plan, layout, _) = build_tree(&tree, &mut plans, &widths, &start, &ord.preds);
+    let total: usize = widths.iter().sum();
+    // Each written column's position in the joined row.
+    let mut pos = vec![0; total];
+    let mut at = 0;
+    for &r in &layout {
+        for k in 0..widths[r] {
+            pos[start[r] + k] = at + k;
+        }
+        at += widths[r];
+    }
+    let plan = if pos.iter().enumerate().all(|(i, &p)| i == p) {
+        plan
+    } else {
+        Plan::Project {
+            input: Box::new(plan),
+            exprs: pos.into_iter().map(Expr::Column).collect(),
+        }
+    };
+    filter_over(plan, top)
+}
+
+/// The plan of a join order: its relations' layout (in output order) and
+/// their mask.
+fn build_tree(
+    t: &Tree,
+    plans: &mut [Option<Plan>],
+    widths: &[usize],
+    start: &[usize],
+    preds: &[JoinPred],
+) -> (Plan, Vec<usize>, Mask) {
+    match t {
+        Tree::Leaf(i) => (
+            plans[*i].take().expect("each relation once"),
+            vec![*i],
+            1 << i,
+        ),
+        Tree::Join(l, r) => {
+            let (lp, mut layout, lm) = build_tree(l, plans, widths, start, preds);
+            let (rp, rl, rm) = build_tree(r, plans, widths, start, preds);
+            let lw: usize = layout.iter().map(|&i| widths[i]).sum();
+            let rw: usize = rl.iter().map(|&i| widths[i]).sum();
+            layout.extend(rl);
+            // Written column → position in this join's row.
+            let mut at = 0;
+            let mut place = std::collections::HashMap::new();
+            for &rel in &layout {
+                for k in 0..widths[rel] {
+                    place.insert(start[rel] + k, at + k);
+                }
+                at += widths[rel];
+            }
+            let m = lm | rm;
+            let on: Vec<Expr> = preds
+                .iter()
+                .filter(|p| p.mask & m == p.mask && p.mask & lm != p.mask && p.mask & rm != p.mask)
+                .map(|p| {
+                    let mut e = p.expr.clone();
+                    e.visit_mut(&mut |x| {
+                        if let Expr::Column(c) = x {
+                            *c = place[c];
+                        }
+                    });
+                    e
+                })
+                .collect();
+            (
+                make_join(lp, rp, JoinKind::Inner, and_all(on), lw, rw),
+                layout,
+                m,
+            )
+        }
+    }
+}
