@@ -578,78 +578,98 @@ pub fn rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<Va
             }
         }
         "pg_class" => {
+            #[allow(clippy::too_many_arguments)]
+            let row = |oid: u32,
+                       name: &str,
+                       namespace: u32,
+                       owner: u32,
+                       kind: &str,
+                       natts: usize,
+                       am: u32,
+                       filenode: u32,
+                       hasidx: bool,
+                       relacl: Value| {
+                vec![
+                    o(oid),
+                    t(name),
+                    o(namespace),
+                    o(0),
+                    o(owner),
+                    o(am),
+                    o(filenode),
+                    o(0),
+                    Value::Int4(0),
+                    Value::Float4(-1.0),
+                    b(hasidx),
+                    b(false),
+                    t("p"),
+                    t(kind),
+                    Value::Int2(natts as i16),
+                    Value::Int2(0),
+                    b(kind == "v"),
+                    b(false),
+                    b(false),
+                    b(false),
+                    b(false),
+                    b(true),
+                    t(if kind == "v" { "n" } else { "d" }),
+                    b(false),
+                    o(0),
+                    relacl,
+                    Value::Null,
+                    o(0),
+                    Value::Int4(0),
+                    Value::Null,
+                    o(0),
+                    o(0),
+                    o(0),
+                ]
+            };
             for tb in &s.tables {
                 let relacl = match &tb.acl {
                     Some(acl) => t(&crate::store::acl_text(acl, &|r| s.role_name(r))),
                     None => Value::Null,
                 };
-                let row = |oid: u32,
-                           name: &str,
-                           kind: &str,
-                           natts: usize,
-                           am: u32,
-                           filenode: u32,
-                           hasidx: bool| {
-                    vec![
-                        o(oid),
-                        t(name),
-                        o(tb.namespace),
-                        o(0),
-                        o(tb.owner),
-                        o(am),
-                        o(filenode),
-                        o(0),
-                        Value::Int4(0),
-                        Value::Float4(-1.0),
-                        b(hasidx),
-                        b(false),
-                        t("p"),
-                        t(kind),
-                        Value::Int2(natts as i16),
-                        Value::Int2(0),
-                        b(false),
-                        b(false),
-                        b(false),
-                        b(false),
-                        b(false),
-                        b(true),
-                        t("d"),
-                        b(false),
-                        o(0),
-                        if kind == "r" {
-                            relacl.clone()
-                        } else {
-                            Value::Null
-                        },
-                        Value::Null,
-                        o(0),
-                        Value::Int4(0),
-                        Value::Null,
-                        o(0),
-                        o(0),
-                        o(0),
-                    ]
-                };
                 out.push(row(
                     tb.oid,
                     &tb.name,
+                    tb.namespace,
+                    tb.owner,
                     "r",
                     tb.columns.len(),
                     2,
                     tb.filenode,
                     !tb.indexes.is_empty(),
+                    relacl,
                 ));
                 for ix in &tb.indexes {
                     out.push(row(
                         ix.oid,
                         &ix.name,
+                        tb.namespace,
+                        tb.owner,
                         "i",
                         ix.columns.len(),
                         403,
                         ix.filenode,
                         false,
+                        Value::Null,
                     ));
                 }
+            }
+            for v in &s.views {
+                out.push(row(
+                    v.oid,
+                    &v.name,
+                    v.namespace,
+                    v.owner,
+                    "v",
+                    v.columns.len(),
+                    0,
+                    0,
+                    false,
+                    Value::Null,
+                ));
             }
         }
         "pg_attribute" => {

@@ -645,15 +645,32 @@ struct NestedLoop<'p> {
     right: Vec<Row>,
     kind: JoinKind,
     on: Option<&'p Expr>,
+    left_width: usize,
     right_width: usize,
     cur: Option<(Row, usize, bool)>,
+    /// FULL JOIN: which right rows have matched, and then the position of
+    /// the next unmatched one to emit once the left side is done.
+    right_matched: Vec<bool>,
+    tail: Option<usize>,
 }
 impl RowIter for NestedLoop<'_> {
     fn next(&mut self, cx: &Ctx<'_>) -> Result<Option<Row>> {
         loop {
+            if let Some(i) = &mut self.tail {
+                return Ok(unmatched_right(
+                    &self.right,
+                    &self.right_matched,
+                    i,
+                    self.left_width,
+                ));
+            }
             if self.cur.is_none() {
                 match self.left.next(cx)? {
                     Some(l) => self.cur = Some((l, 0, false)),
+                    None if self.kind == JoinKind::Full => {
+                        self.tail = Some(0);
+                        continue;
+                    }
                     None => return Ok(None),
                 }
             }
@@ -672,11 +689,14 @@ impl RowIter for NestedLoop<'_> {
                 };
                 if ok {
                     *matched = true;
+                    if self.kind == JoinKind::Full {
+                        self.right_matched[*i - 1] = true;
+                    }
                     return Ok(Some(row));
                 }
             }
             let (l, _, matched) = self.cur.take().expect("set above");
-            if !matched && self.kind == JoinKind::Left {
+            if !matched && self.kind != JoinKind::Inner {
                 let mut row = l;
                 row.extend(std::iter::repeat_n(Value::Null, self.right_width));
                 return Ok(Some(row));
@@ -685,14 +705,39 @@ impl RowIter for NestedLoop<'_> {
     }
 }
 
+/// The next right row (from `*at`) that no left row matched, NULL-padded
+/// on the left, for the end of a FULL JOIN.
+fn unmatched_right(
+    rows: &[Row],
+    matched: &[bool],
+    at: &mut usize,
+    left_width: usize,
+) -> Option<Row> {
+    while *at < rows.len() {
+        let i = *at;
+        *at += 1;
+        if !matched[i] {
+            let mut row: Row = std::iter::repeat_n(Value::Null, left_width).collect();
+            row.extend(rows[i].iter().cloned());
+            return Some(row);
+        }
+    }
+    None
+}
+
 struct HashJoinIter<'p> {
     left: Box<dyn RowIter + 'p>,
-    table: HashMap<Vec<Value>, Vec<Row>>,
+    /// Key → indexes into `rows`.
+    table: HashMap<Vec<Value>, Vec<usize>>,
+    rows: Vec<Row>,
     left_keys: Vec<&'p Expr>,
     residual: Option<&'p Expr>,
     kind: JoinKind,
+    left_width: usize,
     right_width: usize,
     pending: VecDeque<Row>,
+    right_matched: Vec<bool>,
+    tail: Option<usize>,
 }
 impl RowIter for HashJoinIter<'_> {
     fn next(&mut self, cx: &Ctx<'_>) -> Result<Option<Row>> {
@@ -700,7 +745,19 @@ impl RowIter for HashJoinIter<'_> {
             if let Some(r) = self.pending.pop_front() {
                 return Ok(Some(r));
             }
+            if let Some(i) = &mut self.tail {
+                return Ok(unmatched_right(
+                    &self.rows,
+                    &self.right_matched,
+                    i,
+                    self.left_width,
+                ));
+            }
             let Some(l) = self.left.next(cx)? else {
+                if self.kind == JoinKind::Full {
+                    self.tail = Some(0);
+                    continue;
+                }
                 return Ok(None);
             };
             let key = self
@@ -710,22 +767,25 @@ impl RowIter for HashJoinIter<'_> {
                 .collect::<Result<Vec<_>>>()?;
             let mut matched = false;
             if !key.iter().any(|v| v.is_null()) {
-                if let Some(rows) = self.table.get(&key) {
-                    for r in rows {
+                if let Some(ids) = self.table.get(&key) {
+                    for &id in ids {
                         let mut row = l.clone();
-                        row.extend(r.iter().cloned());
+                        row.extend(self.rows[id].iter().cloned());
                         let ok = match self.residual {
                             Some(p) => truthy(&eval(p, &row, &cx.eval)?),
                             None => true,
                         };
                         if ok {
                             matched = true;
+                            if self.kind == JoinKind::Full {
+                                self.right_matched[id] = true;
+                            }
                             self.pending.push_back(row);
                         }
                     }
                 }
             }
-            if !matched && self.kind == JoinKind::Left {
+            if !matched && self.kind != JoinKind::Inner {
                 let mut row = l;
                 row.extend(std::iter::repeat_n(Value::Null, self.right_width));
                 return Ok(Some(row));
@@ -868,17 +928,28 @@ pub fn build<'p>(plan: &'p Plan, cx: &Ctx<'_>) -> Result<Box<dyn RowIter + 'p>> 
             right,
             kind,
             on,
+            left_width,
             right_width,
         } => {
             let mut r = build(right, cx)?;
             let right = collect(r.as_mut(), cx)?;
             Box::new(NestedLoop {
                 left: build(left, cx)?,
+                right_matched: vec![
+                    false;
+                    if *kind == JoinKind::Full {
+                        right.len()
+                    } else {
+                        0
+                    }
+                ],
                 right,
                 kind: *kind,
                 on: on.as_ref(),
+                left_width: *left_width,
                 right_width: *right_width,
                 cur: None,
+                tail: None,
             })
         }
         Plan::HashJoin {
@@ -887,28 +958,46 @@ pub fn build<'p>(plan: &'p Plan, cx: &Ctx<'_>) -> Result<Box<dyn RowIter + 'p>> 
             kind,
             keys,
             residual,
+            left_width,
             right_width,
         } => {
             let mut r = build(right, cx)?;
-            let mut table: HashMap<Vec<Value>, Vec<Row>> = HashMap::new();
+            let mut table: HashMap<Vec<Value>, Vec<usize>> = HashMap::new();
+            let mut rows = Vec::new();
             while let Some(row) = r.next(cx)? {
                 let key = keys
                     .iter()
                     .map(|(_, rk)| eval(rk, &row, &cx.eval))
                     .collect::<Result<Vec<_>>>()?;
                 if key.iter().any(|v| v.is_null()) {
+                    // Never matches; a FULL JOIN still emits it.
+                    if *kind == JoinKind::Full {
+                        rows.push(row);
+                    }
                     continue;
                 }
-                table.entry(key).or_default().push(row);
+                table.entry(key).or_default().push(rows.len());
+                rows.push(row);
             }
             Box::new(HashJoinIter {
                 left: build(left, cx)?,
                 table,
+                right_matched: vec![
+                    false;
+                    if *kind == JoinKind::Full {
+                        rows.len()
+                    } else {
+                        0
+                    }
+                ],
+                rows,
                 left_keys: keys.iter().map(|(l, _)| l).collect(),
                 residual: residual.as_ref(),
                 kind: *kind,
+                left_width: *left_width,
                 right_width: *right_width,
                 pending: VecDeque::new(),
+                tail: None,
             })
         }
         Plan::Aggregate { input, group, aggs } => {

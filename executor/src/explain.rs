@@ -221,8 +221,10 @@ impl Explainer<'_> {
                 let cols: Vec<String> = lc.into_iter().chain(rc).collect();
                 let sel = if on.is_some() { DEFAULT_INEQ_SEL } else { 1.0 };
                 let mut rows = l.rows * r.rows * sel;
-                if *kind == JoinKind::Left {
-                    rows = rows.max(l.rows);
+                match kind {
+                    JoinKind::Left => rows = rows.max(l.rows),
+                    JoinKind::Full => rows = rows.max(l.rows + r.rows),
+                    JoinKind::Inner => {}
                 }
                 let e = Est {
                     rows,
@@ -232,10 +234,10 @@ impl Explainer<'_> {
                 self.relabel(
                     at,
                     depth,
-                    if *kind == JoinKind::Left {
-                        "Nested Loop Left Join"
-                    } else {
-                        "Nested Loop"
+                    match kind {
+                        JoinKind::Left => "Nested Loop Left Join",
+                        JoinKind::Full => "Nested Loop Full Join",
+                        JoinKind::Inner => "Nested Loop",
                     },
                     e,
                 );
@@ -278,8 +280,11 @@ impl Explainer<'_> {
                 self.relabel(hash_at, depth + 1, "Hash", r);
                 let cols: Vec<String> = lc.iter().cloned().chain(rc.iter().cloned()).collect();
                 // Each left row meets 1/max(distinct) of the right rows.
-                let rows = (l.rows * r.rows / l.rows.max(r.rows).max(1.0))
-                    .max(if *kind == JoinKind::Left { l.rows } else { 1.0 });
+                let rows = (l.rows * r.rows / l.rows.max(r.rows).max(1.0)).max(match kind {
+                    JoinKind::Left => l.rows,
+                    JoinKind::Full => l.rows + r.rows,
+                    JoinKind::Inner => 1.0,
+                });
                 let e = Est {
                     rows,
                     width: l.width + r.width,
@@ -288,10 +293,10 @@ impl Explainer<'_> {
                 self.relabel(
                     at,
                     depth,
-                    if *kind == JoinKind::Left {
-                        "Hash Left Join"
-                    } else {
-                        "Hash Join"
+                    match kind {
+                        JoinKind::Left => "Hash Left Join",
+                        JoinKind::Full => "Hash Full Join",
+                        JoinKind::Inner => "Hash Join",
                     },
                     e,
                 );

@@ -19,8 +19,8 @@ fn sqlstate(e: &ExecError) -> &'static str {
         ExecError::Plan(p) => match p {
             PlanError::UndefinedTable(_) | PlanError::MissingFromEntry(_) => "42P01",
             PlanError::DuplicateTable(_) => "42P07",
-            PlanError::UndefinedColumn(_) => "42703",
-            PlanError::AmbiguousColumn(_) => "42702",
+            PlanError::UndefinedColumn(_) | PlanError::UndefinedColumnMsg(_) => "42703",
+            PlanError::AmbiguousColumn(_) | PlanError::AmbiguousColumnMsg(_) => "42702",
             PlanError::DuplicateColumn(_) => "42701",
             PlanError::DatatypeMismatch(_) => "42804",
             PlanError::UndefinedFunction(_) => "42883",

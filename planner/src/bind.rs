@@ -22,12 +22,43 @@ struct ScopeCol {
     table: Option<String>,
     name: String,
     ty: DataType,
+    /// The table and attribute number behind the column (-1: the TID).
     source: Option<(u32, i16)>,
+    /// The right copy of a column merged by JOIN ... USING: reachable only
+    /// qualified, and not part of `*`.
+    hidden: bool,
 }
 
 #[derive(Debug, Clone, Default)]
 struct Scope {
     cols: Vec<ScopeCol>,
+    /// The columns `*` expands to, where that is not every visible column
+    /// in order (after JOIN ... USING, the merged columns come first).
+    star: Option<Vec<usize>>,
+}
+
+impl Scope {
+    fn star_cols(&self) -> Vec<usize> {
+        match &self.star {
+            Some(s) => s.clone(),
+            None => (0..self.cols.len())
+                .filter(|&i| !self.cols[i].hidden && self.cols[i].name != TID_COLUMN)
+                .collect(),
+        }
+    }
+
+    /// This scope's columns followed by `r`'s.
+    fn concat(&self, r: &Scope) -> Scope {
+        let star = (self.star.is_some() || r.star.is_some()).then(|| {
+            let w = self.cols.len();
+            let mut v = self.star_cols();
+            v.extend(r.star_cols().into_iter().map(|i| i + w));
+            v
+        });
+        let mut cols = self.cols.clone();
+        cols.extend(r.cols.iter().cloned());
+        Scope { cols, star }
+    }
 }
 
 struct AggCtx {
@@ -1555,6 +1586,7 @@ impl Binder<'_> {
             return Ok(());
         }
         let scope = Scope {
+            star: None,
             cols: q
                 .fields
                 .iter()
@@ -1563,6 +1595,7 @@ impl Binder<'_> {
                     name: f.name.clone(),
                     ty: f.ty,
                     source: None,
+                    hidden: false,
                 })
                 .collect(),
         };
@@ -1624,6 +1657,7 @@ impl Binder<'_> {
                             name: TID_COLUMN.into(),
                             ty: DataType::Int8,
                             source: Some((t.oid, -1)),
+                            hidden: false,
                         });
                         plan = Plan::WithTid {
                             input: Box::new(plan),
@@ -1641,6 +1675,7 @@ impl Binder<'_> {
                     if let Some(cols) = system::columns(&base) {
                         let tname = alias_name.unwrap_or(base.clone());
                         let scope = Scope {
+                            star: None,
                             cols: cols
                                 .iter()
                                 .map(|(n, t)| ScopeCol {
@@ -1648,6 +1683,7 @@ impl Binder<'_> {
                                     name: n.to_string(),
                                     ty: *t,
                                     source: None,
+                                    hidden: false,
                                 })
                                 .collect(),
                         };
@@ -1703,6 +1739,7 @@ impl Binder<'_> {
                     .map(|a| ident(&a.name))
                     .unwrap_or(fname.clone());
                 let scope = Scope {
+                    star: None,
                     cols: cols
                         .iter()
                         .map(|(n, t)| ScopeCol {
@@ -1710,6 +1747,7 @@ impl Binder<'_> {
                             name: n.to_string(),
                             ty: *t,
                             source: None,
+                            hidden: false,
                         })
                         .collect(),
                 };
@@ -1761,11 +1799,13 @@ impl Binder<'_> {
                     .or(alias_name.clone())
                     .unwrap_or_else(|| "generate_series".into());
                 let scope = Scope {
+                    star: None,
                     cols: vec![ScopeCol {
                         table: Some(alias_name.unwrap_or_else(|| "generate_series".into())),
                         name: col,
                         ty,
                         source: None,
+                        hidden: false,
                     }],
                 };
                 Ok((
@@ -1791,6 +1831,7 @@ impl Binder<'_> {
                     .map(|a| a.columns.iter().map(|c| ident(&c.name)).collect())
                     .unwrap_or_default();
                 let scope = Scope {
+                    star: None,
                     cols: q
                         .fields
                         .iter()
@@ -1800,6 +1841,7 @@ impl Binder<'_> {
                             name: colnames.get(i).cloned().unwrap_or_else(|| f.name.clone()),
                             ty: f.ty,
                             source: None,
+                            hidden: false,
                         })
                         .collect(),
                 };
@@ -1834,6 +1876,7 @@ impl Binder<'_> {
         };
         let q = self.query(&query, &Scope::default())?;
         let scope = Scope {
+            star: None,
             cols: q
                 .fields
                 .iter()
@@ -1843,6 +1886,7 @@ impl Binder<'_> {
                     name: v.columns.get(i).cloned().unwrap_or_else(|| f.name.clone()),
                     ty: f.ty,
                     source: None,
+                    hidden: false,
                 })
                 .collect(),
         };
@@ -1859,10 +1903,9 @@ impl Binder<'_> {
             let (r, sc) = self.from_joins(twj, outer)?;
             acc = Some(match acc {
                 None => (r, sc),
-                Some((mut lr, mut ls)) => {
+                Some((mut lr, ls)) => {
                     lr.append(r);
-                    ls.cols.extend(sc.cols);
-                    (lr, ls)
+                    (lr, ls.concat(&sc))
                 }
             });
         }
@@ -1882,13 +1925,15 @@ impl Binder<'_> {
         for j in &twj.joins {
             let (rplan, rscope) = self.from_item(&j.relation, outer)?;
             let (kind, constraint) = match &j.join_operator {
-                ast::JoinOperator::Join(c) | ast::JoinOperator::Inner(c) => {
-                    (JoinKind::Inner, Some(c))
-                }
+                ast::JoinOperator::Join(c) | ast::JoinOperator::Inner(c) => (Side::Inner, Some(c)),
                 ast::JoinOperator::Left(c) | ast::JoinOperator::LeftOuter(c) => {
-                    (JoinKind::Left, Some(c))
+                    (Side::Left, Some(c))
                 }
-                ast::JoinOperator::CrossJoin(_) => (JoinKind::Inner, None),
+                ast::JoinOperator::Right(c) | ast::JoinOperator::RightOuter(c) => {
+                    (Side::Right, Some(c))
+                }
+                ast::JoinOperator::FullOuter(c) => (Side::Full, Some(c)),
+                ast::JoinOperator::CrossJoin(_) => (Side::Inner, None),
                 other => {
                     return not_supported(
                         format!("join {other:?}")
@@ -1898,38 +1943,66 @@ impl Binder<'_> {
                     )
                 }
             };
-            if self.tid_scans && kind == JoinKind::Left {
-                self.nullable.extend(
-                    rscope
-                        .cols
+            if self.tid_scans {
+                let tids = |s: &Scope| -> Vec<String> {
+                    s.cols
                         .iter()
                         .filter(|c| c.name == TID_COLUMN)
-                        .filter_map(|c| c.table.clone()),
-                );
+                        .filter_map(|c| c.table.clone())
+                        .collect()
+                };
+                if matches!(kind, Side::Left | Side::Full) {
+                    self.nullable.extend(tids(&rscope));
+                }
+                if matches!(kind, Side::Right | Side::Full) {
+                    self.nullable.extend(tids(&scope));
+                }
             }
-            let right_width = rscope.cols.len();
-            let mut joined = scope.clone();
-            joined.cols.extend(rscope.cols.iter().cloned());
-            let on = match constraint {
-                Some(ast::JoinConstraint::On(e)) => Some(self.bool_expr(e, &joined)?),
-                Some(ast::JoinConstraint::Using(cols)) => {
+            let (lw, rw) = (scope.cols.len(), rscope.cols.len());
+            let mut joined = scope.concat(&rscope);
+            // USING and NATURAL: the pairs of columns to equate and merge.
+            let using: Option<Vec<String>> = match constraint {
+                Some(ast::JoinConstraint::Using(cols)) => Some(
+                    cols.iter()
+                        .map(|c| object_parts(c).last().cloned().unwrap_or_default())
+                        .collect(),
+                ),
+                Some(ast::JoinConstraint::Natural) => Some(
+                    scope
+                        .star_cols()
+                        .into_iter()
+                        .map(|i| scope.cols[i].name.clone())
+                        .filter(|n| {
+                            rscope
+                                .star_cols()
+                                .iter()
+                                .any(|&k| rscope.cols[k].name == *n)
+                        })
+                        .collect(),
+                ),
+                _ => None,
+            };
+            let mut pairs = Vec::new();
+            let on = match (constraint, &using) {
+                (Some(ast::JoinConstraint::On(e)), _) => Some(self.bool_expr(e, &joined)?),
+                (_, Some(names)) => {
                     let mut pred: Option<Expr> = None;
-                    for c in cols {
-                        let n = object_parts(c).last().cloned().unwrap_or_default();
-                        let li = scope
-                            .cols
-                            .iter()
-                            .position(|x| x.name == n)
-                            .ok_or_else(|| PlanError::UndefinedColumn(n.clone()))?;
-                        let ri = rscope
-                            .cols
-                            .iter()
-                            .position(|x| x.name == n)
-                            .ok_or_else(|| PlanError::UndefinedColumn(n.clone()))?;
+                    for n in names {
+                        let li = using_column(&scope, n, "left")?;
+                        let ri = using_column(&rscope, n, "right")?;
+                        let (lt, rt) = (scope.cols[li].ty, rscope.cols[ri].ty);
+                        if !comparable(&lt, &rt) {
+                            return Err(PlanError::DatatypeMismatch(format!(
+                                "JOIN/USING types {} and {} cannot be matched",
+                                lt.display_name(),
+                                rt.display_name()
+                            )));
+                        }
+                        pairs.push((li, ri, n.clone(), common_type(lt, rt)?));
                         let eq = Expr::Binary(
                             BinOp::Eq,
                             Box::new(Expr::Column(li)),
-                            Box::new(Expr::Column(scope.cols.len() + ri)),
+                            Box::new(Expr::Column(lw + ri)),
                         );
                         pred = Some(match pred {
                             None => eq,
@@ -1938,22 +2011,118 @@ impl Binder<'_> {
                     }
                     pred
                 }
-                Some(ast::JoinConstraint::None) | None => None,
-                Some(ast::JoinConstraint::Natural) => return not_supported("NATURAL JOIN"),
+                _ => None,
             };
-            if kind == JoinKind::Inner {
-                rels.append(FromRels::one(rplan, right_width));
-                if let Some(on) = &on {
-                    rels.preds.extend(conjuncts(on).into_iter().cloned());
+            // The merged columns: the left copy (the right one for a RIGHT
+            // JOIN, and COALESCE of both for a FULL JOIN, added at the end).
+            let mut merged = Vec::new();
+            for (li, ri, name, ty) in &pairs {
+                match kind {
+                    Side::Inner | Side::Left => {
+                        joined.cols[lw + ri].hidden = true;
+                        merged.push(*li);
+                    }
+                    Side::Right => {
+                        joined.cols[*li].hidden = true;
+                        merged.push(lw + ri);
+                    }
+                    Side::Full => {
+                        joined.cols[*li].hidden = true;
+                        joined.cols[lw + ri].hidden = true;
+                        merged.push(joined.cols.len());
+                        joined.cols.push(ScopeCol {
+                            table: None,
+                            name: name.clone(),
+                            ty: *ty,
+                            source: None,
+                            hidden: false,
+                        });
+                    }
                 }
-            } else {
-                let lw = rels.width();
-                let left = join_rels(self, rels, &sources(&scope), None);
-                rels = FromRels::one(
-                    make_join(left, rplan, kind, on, lw, right_width),
-                    lw + right_width,
-                );
             }
+            if !pairs.is_empty() {
+                let rest_l = scope
+                    .star_cols()
+                    .into_iter()
+                    .filter(|i| !pairs.iter().any(|p| p.0 == *i));
+                let rest_r = rscope
+                    .star_cols()
+                    .into_iter()
+                    .filter(|i| !pairs.iter().any(|p| p.1 == *i))
+                    .map(|i| i + lw);
+                let mut star = merged.clone();
+                star.extend(rest_l);
+                star.extend(rest_r);
+                joined.star = Some(star);
+            }
+            rels = match kind {
+                Side::Inner => {
+                    rels.append(FromRels::one(rplan, rw));
+                    if let Some(on) = &on {
+                        rels.preds.extend(conjuncts(on).into_iter().cloned());
+                    }
+                    rels
+                }
+                Side::Left | Side::Full => {
+                    let left = join_rels(self, rels, &sources(&scope), None);
+                    let jk = if kind == Side::Left {
+                        JoinKind::Left
+                    } else {
+                        JoinKind::Full
+                    };
+                    let mut plan = make_join(left, rplan, jk, on, lw, rw);
+                    if kind == Side::Full && !pairs.is_empty() {
+                        let mut exprs: Vec<Expr> = (0..lw + rw).map(Expr::Column).collect();
+                        for (li, ri, _, ty) in &pairs {
+                            let side = |c: usize, t: DataType| {
+                                let e = Expr::Column(c);
+                                if t == *ty {
+                                    e
+                                } else {
+                                    Expr::Cast(Box::new(e), *ty)
+                                }
+                            };
+                            exprs.push(Expr::Func(
+                                "coalesce".into(),
+                                vec![
+                                    side(*li, scope.cols[*li].ty),
+                                    side(lw + ri, rscope.cols[*ri].ty),
+                                ],
+                            ));
+                        }
+                        plan = Plan::Project {
+                            input: Box::new(plan),
+                            exprs,
+                        };
+                    }
+                    FromRels::one(plan, joined.cols.len())
+                }
+                Side::Right => {
+                    // A LEFT JOIN with the sides swapped, then the columns
+                    // put back in the written order.
+                    let left = join_rels(self, rels, &sources(&scope), None);
+                    let on = on.map(|mut e| {
+                        e.visit_mut(&mut |x| {
+                            if let Expr::Column(c) = x {
+                                *c = if *c < lw { *c + rw } else { *c - lw };
+                            }
+                        });
+                        e
+                    });
+                    let plan = make_join(rplan, left, JoinKind::Left, on, rw, lw);
+                    let exprs = (0..lw)
+                        .map(|i| Expr::Column(rw + i))
+                        .chain((0..rw).map(Expr::Column))
+                        .collect();
+                    FromRels::one(
+                        Plan::Project {
+                            input: Box::new(plan),
+                            exprs,
+                        },
+                        lw + rw,
+                    )
+                }
+            };
             scope = joined;
         }
         Ok((rels, scope))
@@ -2249,10 +2418,8 @@ impl Binder<'_> {
                             "SELECT * with no tables specified is not valid".into(),
                         ));
                     }
-                    for (i, c) in scope.cols.iter().enumerate() {
-                        if c.name == TID_COLUMN {
-                            continue;
-                        }
+                    for i in scope.star_cols() {
+                        let c = &scope.cols[i];
                         exprs.push(Expr::Column(i));
                         fields.push(Field {
                             name: c.name.clone(),
@@ -3519,6 +3686,31 @@ fn txn_modes(modes: &[ast::TransactionMode]) -> Vec<TxnMode> {
         .collect()
 }
 
+/// The kind of a join as written.
+#[derive(Clone, Copy, PartialEq)]
+enum Side {
+    Inner,
+    Left,
+    Right,
+    Full,
+}
+
+/// The column a JOIN ... USING (or NATURAL JOIN) names on one side.
+fn using_column(s: &Scope, name: &str, side: &str) -> Result<usize> {
+    let found: Vec<usize> = (0..s.cols.len())
+        .filter(|&i| !s.cols[i].hidden && s.cols[i].name == name)
+        .collect();
+    match found.len() {
+        1 => Ok(found[0]),
+        0 => Err(PlanError::UndefinedColumnMsg(format!(
+            "column \"{name}\" specified in USING clause does not exist in {side} table"
+        ))),
+        _ => Err(PlanError::AmbiguousColumnMsg(format!(
+            "common column name \"{name}\" appears more than once in {side} table"
+        ))),
+    }
+}
+
 /// The table column behind each column of a scope, where there is one.
 fn sources(s: &Scope) -> Vec<Option<(u32, i16)>> {
     s.cols.iter().map(|c| c.source).collect()
@@ -3526,6 +3718,7 @@ fn sources(s: &Scope) -> Vec<Option<(u32, i16)>> {
 
 fn table_scope(t: &TableDef, alias: &str) -> Scope {
     Scope {
+        star: None,
         cols: t
             .columns
             .iter()
@@ -3535,6 +3728,7 @@ fn table_scope(t: &TableDef, alias: &str) -> Scope {
                 name: c.name.clone(),
                 ty: c.ty,
                 source: Some((t.oid, i as i16 + 1)),
+                hidden: false,
             })
             .collect(),
     }
@@ -3543,7 +3737,11 @@ fn table_scope(t: &TableDef, alias: &str) -> Scope {
 fn resolve(scope: &Scope, tbl: Option<&str>, name: &str) -> Result<usize> {
     let mut found = None;
     for (i, c) in scope.cols.iter().enumerate() {
-        if c.name == name && (tbl.is_none() || c.table.as_deref() == tbl) {
+        let visible = match tbl {
+            None => !c.hidden,
+            Some(t) => c.table.as_deref() == Some(t),
+        };
+        if c.name == name && visible {
             if found.is_some() {
                 return Err(PlanError::AmbiguousColumn(name.to_string()));
             }

@@ -12,6 +12,12 @@ pub enum PlanError {
     UndefinedColumn(String),
     #[error("column reference \"{0}\" is ambiguous")]
     AmbiguousColumn(String),
+    /// 42703 with a message of its own.
+    #[error("{0}")]
+    UndefinedColumnMsg(String),
+    /// 42702 with a message of its own.
+    #[error("{0}")]
+    AmbiguousColumnMsg(String),
     #[error("column \"{0}\" specified more than once")]
     DuplicateColumn(String),
     #[error("{0}")]

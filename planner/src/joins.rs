@@ -6,7 +6,6 @@
 use crate::bind::Binder;
 use crate::cost::{column_distinct, plan_rows, DEFAULT_NUM_DISTINCT, DEFAULT_SEL};
 use crate::plan::*;
-use basalt_catalog::system;
 
 pub(crate) fn conjuncts(e: &Expr) -> Vec<&Expr> {
     match e {
@@ -32,42 +31,14 @@ pub(crate) fn is_const(e: &Expr) -> bool {
     }
 }
 
-/// How many columns a plan's rows have, where that is known here.
-pub(crate) fn plan_width(p: &Plan) -> Option<usize> {
-    Some(match p {
-        Plan::SeqScan { table, .. } | Plan::IndexScan { table, .. } => table.columns.len(),
-        Plan::Filter { input, .. }
-        | Plan::Sort { input, .. }
-        | Plan::Limit { input, .. }
-        | Plan::Distinct { input }
-        | Plan::LockRows { input, .. }
-        | Plan::LockJoinRows { input, .. } => plan_width(input)?,
-        Plan::WithTid { input } => plan_width(input)? + 1,
-        Plan::Join {
-            left, right_width, ..
-        }
-        | Plan::HashJoin {
-            left, right_width, ..
-        } => plan_width(left)? + right_width,
-        Plan::Project { exprs, .. } => exprs.len(),
-        Plan::Aggregate { group, aggs, .. } => group.len() + aggs.len(),
-        Plan::Values { rows } => rows.first().map(|r| r.len())?,
-        Plan::Series { .. } => 1,
-        Plan::System { name, .. } | Plan::Function { name, .. } => system::columns(name)?.len(),
-        Plan::Union { inputs, .. } => plan_width(inputs.first()?)?,
-        Plan::SetOp { left, .. } => plan_width(left)?,
-        Plan::Single => 0,
-    })
-}
-
 pub(crate) fn and_all(v: Vec<Expr>) -> Option<Expr> {
     v.into_iter()
         .reduce(|a, b| Expr::Binary(BinOp::And, Box::new(a), Box::new(b)))
 }
 
 /// Splits a WHERE clause over a join of `lw` + `rw` columns: conjuncts on
-/// the left (or, for an inner join, the right) alone filter that input;
-/// the rest is returned to stay on the join.
+/// the left (except for a full join) or, for an inner join, the right alone
+/// filter that input; the rest is returned to stay on the join.
 pub(crate) fn push_into_join(
     b: &Binder<'_>,
     left: Plan,
@@ -79,7 +50,7 @@ pub(crate) fn push_into_join(
 ) -> (Plan, Plan, Vec<Expr>) {
     let (mut lp, mut rp, mut keep) = (Vec::new(), Vec::new(), Vec::new());
     for c in conjuncts(pred) {
-        if refs_only(c, 0, lw) {
+        if kind != JoinKind::Full && refs_only(c, 0, lw) {
             lp.push(c.clone());
         } else if kind == JoinKind::Inner && refs_only(c, lw, lw + rw) {
             rp.push(shift(c, lw));
@@ -119,10 +90,9 @@ pub(crate) fn push_filter(b: &Binder<'_>, plan: Plan, pred: Expr) -> Plan {
             right,
             kind,
             on,
-            right_width,
-        } if plan_width(&left).is_some() => {
-            let lw = plan_width(&left).expect("checked");
-            let rw = right_width;
+            left_width: lw,
+            right_width: rw,
+        } => {
             let (left, right, keep) = push_into_join(b, *left, *right, kind, &pred, lw, rw);
             if kind == JoinKind::Inner {
                 let mut all: Vec<Expr> = on
@@ -141,10 +111,9 @@ pub(crate) fn push_filter(b: &Binder<'_>, plan: Plan, pred: Expr) -> Plan {
             kind,
             keys,
             residual,
-            right_width,
-        } if plan_width(&left).is_some() => {
-            let lw = plan_width(&left).expect("checked");
-            let rw = right_width;
+            left_width: lw,
+            right_width: rw,
+        } => {
             let (left, right, keep) = push_into_join(b, *left, *right, kind, &pred, lw, rw);
             if kind == JoinKind::Inner {
                 let mut res: Vec<Expr> = residual.iter().cloned().collect();
@@ -155,7 +124,8 @@ pub(crate) fn push_filter(b: &Binder<'_>, plan: Plan, pred: Expr) -> Plan {
                     kind,
                     keys,
                     residual: and_all(res),
-                    right_width,
+                    left_width: lw,
+                    right_width: rw,
                 }
             } else {
                 let j = Plan::HashJoin {
@@ -164,7 +134,8 @@ pub(crate) fn push_filter(b: &Binder<'_>, plan: Plan, pred: Expr) -> Plan {
                     kind,
                     keys,
                     residual,
-                    right_width,
+                    left_width: lw,
+                    right_width: rw,
                 };
                 filter_over(j, keep)
             }
@@ -257,6 +228,7 @@ pub(crate) fn make_join(
                 kind,
                 keys,
                 residual,
+                left_width: lw,
                 right_width: rw,
             };
         }
@@ -266,6 +238,7 @@ pub(crate) fn make_join(
         right: Box::new(right),
         kind,
         on,
+        left_width: lw,
         right_width: rw,
     }
 }
@@ -316,10 +289,6 @@ impl FromRels {
             });
             p
         }));
-    }
-
-    pub fn width(&self) -> usize {
-        self.rels.iter().map(|r| r.1).sum()
     }
 }
 
@@ -560,8 +529,8 @@ pub(crate) fn join_rels(
     let distinct = |c: usize| -> f64 {
         let r = rows[rel_of(c)];
         match sources.get(c).copied().flatten() {
-            Some((oid, col)) if col >= 0 => match b.schema.table_by_oid(oid) {
-                Some(t) => column_distinct(b.est, t, col as usize, r),
+            Some((oid, attnum)) if attnum > 0 => match b.schema.table_by_oid(oid) {
+                Some(t) => column_distinct(b.est, t, attnum as usize - 1, r),
                 None => r.min(DEFAULT_NUM_DISTINCT),
             },
             _ => r.min(DEFAULT_NUM_DISTINCT),

@@ -158,6 +158,9 @@ pub struct AggCall {
 pub enum JoinKind {
     Inner,
     Left,
+    /// FULL [OUTER] JOIN: unmatched rows of both sides, padded with NULLs.
+    /// (RIGHT JOIN is planned as a LEFT JOIN with the sides swapped.)
+    Full,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -224,6 +227,7 @@ pub enum Plan {
         right: Box<Plan>,
         kind: JoinKind,
         on: Option<Expr>,
+        left_width: usize,
         right_width: usize,
     },
     /// Equi-join on keys: (left key exprs, right key exprs) plus a residual.
@@ -233,6 +237,7 @@ pub enum Plan {
         kind: JoinKind,
         keys: Vec<(Expr, Expr)>,
         residual: Option<Expr>,
+        left_width: usize,
         right_width: usize,
     },
     Aggregate {

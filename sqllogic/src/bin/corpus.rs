@@ -14,8 +14,9 @@ use std::time::Instant;
 fn drop_user_tables(c: &mut Client) {
     for _ in 0..3 {
         let Ok(Some(rows)) = c.run(
-            "SELECT 'DROP ' || CASE WHEN table_type = 'VIEW' THEN 'VIEW' ELSE 'TABLE' END || ' IF EXISTS ' || table_name || ' CASCADE' \
-             FROM information_schema.tables WHERE table_schema = 'public'",
+            "SELECT 'DROP ' || CASE WHEN c.relkind = 'v' THEN 'VIEW' ELSE 'TABLE' END || ' IF EXISTS ' || c.relname || ' CASCADE' \
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = 'public' AND c.relkind IN ('r', 'v')",
         ) else {
             return;
         };
