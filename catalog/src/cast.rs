@@ -253,6 +253,7 @@ pub fn cast(v: Value, to: &DataType) -> Result<Value, ValueError> {
         (Value::TimestampTz(t), DataType::Date) => Value::Date(t.date_naive()),
         (v @ Value::TimestampTz(_), DataType::TimestampTz) => v,
         (v @ Value::Bytea(_), DataType::Bytea) => v,
+        (v @ Value::Interval(_), DataType::Interval) => v,
         (v, t) => {
             return Err(ValueError::CannotCast {
                 from: v.data_type().display_name(),
@@ -356,6 +357,9 @@ pub fn from_text(s: &str, ty: &DataType) -> Result<Value, ValueError> {
             )
         }
         DataType::Timestamp => Value::Timestamp(parse_timestamp(s).ok_or_else(|| invalid(ty, s))?),
+        DataType::Interval => Value::Interval(
+            crate::interval::Interval::parse(s, None).ok_or_else(|| invalid(ty, s))?,
+        ),
         DataType::TimestampTz => {
             Value::TimestampTz(parse_timestamptz(s).ok_or_else(|| invalid(ty, s))?)
         }

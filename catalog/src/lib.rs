@@ -3,9 +3,11 @@
 //! heap, and the rows of the `pg_catalog` views that clients read.
 
 pub mod cast;
+pub mod interval;
 pub mod store;
 pub mod system;
 pub mod types;
 
+pub use interval::Interval;
 pub use store::{Catalog, ColumnDef, IndexDef, Schema, TableDef};
 pub use types::{DataType, Value};

@@ -2,6 +2,7 @@
 //! PostgreSQL's formats, and the on-disk row encoding (null bitmap, then each
 //! non-null value: fixed-width little-endian, or u32 length + bytes).
 
+pub use crate::interval::Interval;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use rust_decimal::Decimal;
 use std::cmp::Ordering;
@@ -26,6 +27,7 @@ pub enum DataType {
     TimestampTz,
     Oid,
     Name,
+    Interval,
     /// The type of an undecorated string literal before context decides.
     Unknown,
 }
@@ -49,6 +51,7 @@ impl DataType {
             DataType::TimestampTz => 1184,
             DataType::Oid => 26,
             DataType::Name => 19,
+            DataType::Interval => 1186,
             DataType::Unknown => 25,
         }
     }
@@ -71,6 +74,7 @@ impl DataType {
             1184 => DataType::TimestampTz,
             26 => DataType::Oid,
             19 => DataType::Name,
+            1186 => DataType::Interval,
             705 => DataType::Unknown,
             _ => return None,
         })
@@ -94,6 +98,7 @@ impl DataType {
             DataType::Int4 | DataType::Float4 | DataType::Date | DataType::Oid => 4,
             DataType::Int8 | DataType::Float8 | DataType::Timestamp | DataType::TimestampTz => 8,
             DataType::Name => 64,
+            DataType::Interval => 16,
             _ => -1,
         }
     }
@@ -119,6 +124,7 @@ impl DataType {
             DataType::TimestampTz => "timestamp with time zone".into(),
             DataType::Oid => "oid".into(),
             DataType::Name => "name".into(),
+            DataType::Interval => "interval".into(),
             DataType::Unknown => "unknown".into(),
         }
     }
@@ -142,6 +148,7 @@ impl DataType {
             DataType::TimestampTz => "timestamptz",
             DataType::Oid => "oid",
             DataType::Name => "name",
+            DataType::Interval => "interval",
             DataType::Unknown => "unknown",
         }
     }
@@ -196,6 +203,7 @@ impl DataType {
             DataType::Oid => (17, 0, 0),
             DataType::Name => (18, 0, 0),
             DataType::Unknown => (19, 0, 0),
+            DataType::Interval => (20, 0, 0),
         }
     }
 
@@ -227,6 +235,7 @@ impl DataType {
             17 => DataType::Oid,
             18 => DataType::Name,
             19 => DataType::Unknown,
+            20 => DataType::Interval,
             _ => return None,
         })
     }
@@ -247,6 +256,7 @@ pub enum Value {
     Date(NaiveDate),
     Timestamp(NaiveDateTime),
     TimestampTz(DateTime<Utc>),
+    Interval(Interval),
 }
 
 impl Value {
@@ -312,6 +322,7 @@ impl Value {
             (TimestampTz(a), Timestamp(b)) => a.cmp(&b.and_utc()),
             (Date(a), Timestamp(b)) => a.and_hms_opt(0, 0, 0).expect("midnight").cmp(b),
             (Timestamp(a), Date(b)) => a.cmp(&b.and_hms_opt(0, 0, 0).expect("midnight")),
+            (Interval(a), Interval(b)) => a.cmp(b),
             (a, b) => {
                 if let (Some(x), Some(y)) = (a.as_i64(), b.as_i64()) {
                     return x.cmp(&y);
@@ -350,6 +361,7 @@ impl Value {
             Value::Date(_) => DataType::Date,
             Value::Timestamp(_) => DataType::Timestamp,
             Value::TimestampTz(_) => DataType::TimestampTz,
+            Value::Interval(_) => DataType::Interval,
         }
     }
 }
@@ -370,6 +382,7 @@ impl std::hash::Hash for Value {
             Value::Date(d) => d.hash(state),
             Value::Timestamp(t) => t.hash(state),
             Value::TimestampTz(t) => t.naive_utc().hash(state),
+            Value::Interval(i) => i.hash(state),
             v => {
                 // Numbers that compare equal must hash equal across types.
                 if let Some(i) = v.as_i64() {
@@ -462,6 +475,7 @@ impl fmt::Display for Value {
             Value::Date(d) => write!(f, "{}", d.format("%Y-%m-%d")),
             Value::Timestamp(t) => write!(f, "{}", format_timestamp(t)),
             Value::TimestampTz(t) => write!(f, "{}+00", format_timestamp(&t.naive_utc())),
+            Value::Interval(i) => write!(f, "{i}"),
         }
     }
 }
@@ -499,6 +513,11 @@ pub fn encode_row(values: &[Value], out: &mut Vec<u8>) {
                 out.extend_from_slice(&t.and_utc().timestamp_micros().to_le_bytes())
             }
             Value::TimestampTz(t) => out.extend_from_slice(&t.timestamp_micros().to_le_bytes()),
+            Value::Interval(i) => {
+                out.extend_from_slice(&i.micros.to_le_bytes());
+                out.extend_from_slice(&i.days.to_le_bytes());
+                out.extend_from_slice(&i.months.to_le_bytes());
+            }
         }
     }
 }
@@ -562,6 +581,14 @@ pub fn decode_row(types: &[DataType], b: &[u8]) -> Option<Vec<Value>> {
             DataType::TimestampTz => Value::TimestampTz(DateTime::from_timestamp_micros(
                 i64::from_le_bytes(take(&mut p, 8)?.try_into().ok()?),
             )?),
+            DataType::Interval => {
+                let b = take(&mut p, 16)?;
+                Value::Interval(Interval {
+                    micros: i64::from_le_bytes(b[0..8].try_into().ok()?),
+                    days: i32::from_le_bytes(b[8..12].try_into().ok()?),
+                    months: i32::from_le_bytes(b[12..16].try_into().ok()?),
+                })
+            }
         };
         out.push(v);
     }
@@ -604,6 +631,9 @@ pub fn encode_key(v: &Value, out: &mut Vec<u8>) {
         ),
         Value::TimestampTz(t) => {
             out.extend_from_slice(&((t.timestamp_micros() as u64) ^ (1 << 63)).to_be_bytes())
+        }
+        Value::Interval(i) => {
+            out.extend_from_slice(&((i.span() as u128) ^ (1 << 127)).to_be_bytes())
         }
     }
 }

@@ -62,9 +62,76 @@ fn int_name(v: &Value) -> &'static str {
     }
 }
 
+/// Arithmetic with intervals: timestamp ± interval, interval ± interval,
+/// timestamp - timestamp, interval × or ÷ a number. None: not such a pair.
+fn datetime_arith(op: BinOp, a: &Value, b: &Value) -> Option<Result<Value>> {
+    use basalt_catalog::Interval;
+    let ts_overflow = || overflow("timestamp");
+    let iv_overflow = || overflow("interval");
+    let shift =
+        |t: chrono::NaiveDateTime, i: &Interval, sub: bool| -> Result<chrono::NaiveDateTime> {
+            let i = if sub {
+                i.checked_neg().ok_or_else(iv_overflow)?
+            } else {
+                *i
+            };
+            i.add_to(t).ok_or_else(ts_overflow)
+        };
+    let sub = op == BinOp::Sub;
+    Some(match (a, b) {
+        (Value::Interval(x), Value::Interval(y)) => match op {
+            BinOp::Add => x
+                .checked_add(y)
+                .map(Value::Interval)
+                .ok_or_else(iv_overflow),
+            BinOp::Sub => x
+                .checked_sub(y)
+                .map(Value::Interval)
+                .ok_or_else(iv_overflow),
+            _ => return None,
+        },
+        (Value::Date(d), Value::Interval(i)) => {
+            shift(d.and_hms_opt(0, 0, 0).expect("midnight"), i, sub).map(Value::Timestamp)
+        }
+        (Value::Timestamp(t), Value::Interval(i)) => shift(*t, i, sub).map(Value::Timestamp),
+        (Value::TimestampTz(t), Value::Interval(i)) => {
+            shift(t.naive_utc(), i, sub).map(|x| Value::TimestampTz(x.and_utc()))
+        }
+        (Value::Interval(_), Value::Date(_) | Value::Timestamp(_) | Value::TimestampTz(_))
+            if op == BinOp::Add =>
+        {
+            return datetime_arith(op, b, a)
+        }
+        (Value::Timestamp(x), Value::Timestamp(y)) if sub => Interval::between(*x, *y)
+            .map(Value::Interval)
+            .ok_or_else(iv_overflow),
+        (Value::TimestampTz(x), Value::TimestampTz(y)) if sub => {
+            Interval::between(x.naive_utc(), y.naive_utc())
+                .map(Value::Interval)
+                .ok_or_else(iv_overflow)
+        }
+        (Value::Interval(i), n) if n.as_f64().is_some() => {
+            let f = n.as_f64().expect("number");
+            match op {
+                BinOp::Mul => i.mul(f).map(Value::Interval).ok_or_else(iv_overflow),
+                BinOp::Div if f == 0.0 => Err(ValueError::DivisionByZero.into()),
+                BinOp::Div => i.mul(1.0 / f).map(Value::Interval).ok_or_else(iv_overflow),
+                _ => return None,
+            }
+        }
+        (n, Value::Interval(_)) if n.as_f64().is_some() && op == BinOp::Mul => {
+            return datetime_arith(op, b, a)
+        }
+        _ => return None,
+    })
+}
+
 pub fn arith(op: BinOp, a: &Value, b: &Value) -> Result<Value> {
     if a.is_null() || b.is_null() {
         return Ok(Value::Null);
+    }
+    if let Some(v) = datetime_arith(op, a, b) {
+        return v;
     }
     // date ± int, date - date
     match (a, b) {
@@ -341,6 +408,9 @@ pub fn eval(e: &Expr, row: &[Value], cx: &EvalCtx<'_>) -> Result<Value> {
             Value::Float4(f) => Value::Float4(-f),
             Value::Float8(f) => Value::Float8(-f),
             Value::Numeric(d) => Value::Numeric(-d),
+            Value::Interval(i) => {
+                Value::Interval(i.checked_neg().ok_or_else(|| overflow("interval"))?)
+            }
             v => return Err(ExecError::Internal(format!("cannot negate {v:?}"))),
         },
         Expr::IsNull(a, neg) => Value::Bool(eval(a, row, cx)?.is_null() != *neg),

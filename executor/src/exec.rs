@@ -39,6 +39,8 @@ pub struct Ctx<'a> {
     pub table_stats: &'a crate::stats::Local,
     /// Runs a set-returning function of the server (`Plan::Function`).
     pub table_fn: &'a TableFn<'a>,
+    /// The rows of each WITH RECURSIVE work table in the current round.
+    pub work_tables: std::cell::RefCell<HashMap<usize, std::rc::Rc<Vec<Row>>>>,
 }
 
 /// What a statement needs of its transaction to write and lock rows.
@@ -1050,6 +1052,42 @@ pub fn build<'p>(plan: &'p Plan, cx: &Ctx<'_>) -> Result<Box<dyn RowIter + 'p>> 
                 }
             }
             Box::new(VecIter(out.into_iter()))
+        }
+        Plan::RecursiveUnion {
+            id,
+            base,
+            recursive,
+            all,
+        } => {
+            let mut it = build(base, cx)?;
+            let mut seen: HashSet<Row> = HashSet::new();
+            let mut out = Vec::new();
+            let mut work = Vec::new();
+            while let Some(r) = it.next(cx)? {
+                if *all || seen.insert(r.clone()) {
+                    work.push(r.clone());
+                    out.push(r);
+                }
+            }
+            while !work.is_empty() {
+                cx.check_cancel()?;
+                cx.work_tables
+                    .borrow_mut()
+                    .insert(*id, std::rc::Rc::new(std::mem::take(&mut work)));
+                let mut it = build(recursive, cx)?;
+                while let Some(r) = it.next(cx)? {
+                    if *all || seen.insert(r.clone()) {
+                        work.push(r.clone());
+                        out.push(r);
+                    }
+                }
+            }
+            cx.work_tables.borrow_mut().remove(id);
+            Box::new(VecIter(out.into_iter()))
+        }
+        Plan::WorkTable { id, .. } => {
+            let rows = cx.work_tables.borrow().get(id).cloned().unwrap_or_default();
+            Box::new(VecIter(rows.as_ref().clone().into_iter()))
         }
         Plan::SetOp {
             left,

@@ -519,6 +519,37 @@ impl Explainer<'_> {
                 self.relabel(at, depth, &head, e);
                 (e, cols)
             }
+            Plan::RecursiveUnion {
+                base, recursive, ..
+            } => {
+                let at = self.line(
+                    depth,
+                    "Recursive Union",
+                    Est {
+                        rows: 0.0,
+                        width: 0.0,
+                        cost: 0.0,
+                    },
+                );
+                let (b, cols) = self.node(base, depth + 1);
+                let (r, _) = self.node(recursive, depth + 1);
+                let e = Est {
+                    rows: b.rows + r.rows * 10.0,
+                    width: b.width,
+                    cost: b.cost + r.cost * 10.0,
+                };
+                self.relabel(at, depth, "Recursive Union", e);
+                (e, cols)
+            }
+            Plan::WorkTable { width, .. } => {
+                let e = Est {
+                    rows: 200.0,
+                    width: 4.0 * *width as f64,
+                    cost: 4.0,
+                };
+                self.line(depth, "WorkTable Scan", e);
+                (e, (0..*width).map(|i| format!("column{}", i + 1)).collect())
+            }
             Plan::WithTid { input } => {
                 let (e, mut cols) = self.node(input, depth);
                 cols.push("ctid".into());

@@ -545,42 +545,93 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
             })
         }
         "extract" | "date_part" => {
-            let field = s(0);
-            let v = &a[1];
-            let dt = match v {
+            let field = s(0).to_lowercase();
+            // PostgreSQL gives seconds and epochs six decimals.
+            let scaled = |f: f64, scale: u32| -> Result<Value> {
+                let d = Decimal::from_f64_retain(f)
+                    .ok_or_else(|| ExecError::Internal("extract: value out of range".into()))?;
+                Ok(Value::Numeric(d.round_dp(scale).trunc_with_scale(scale)))
+            };
+            let dt = match &a[1] {
                 Value::Date(d) => d.and_hms_opt(0, 0, 0).expect("midnight"),
                 Value::Timestamp(t) => *t,
                 Value::TimestampTz(t) => t.naive_utc(),
+                Value::Interval(iv) => {
+                    let f = iv.field(&field).ok_or_else(|| {
+                        ExecError::Internal(format!(
+                            "unit \"{field}\" not supported for type interval"
+                        ))
+                    })?;
+                    return match field.as_str() {
+                        "epoch" | "second" => scaled(f, 6),
+                        "milliseconds" => scaled(f, 3),
+                        _ => Ok(Value::Numeric(Decimal::from(f as i64))),
+                    };
+                }
                 _ => {
                     return Err(ExecError::Internal(
-                        "extract needs a date or timestamp".into(),
+                        "extract needs a date, timestamp or interval".into(),
                     ))
                 }
             };
             use chrono::{Datelike, Timelike};
+            let micros_in_minute = dt.second() as i64 * 1_000_000 + dt.nanosecond() as i64 / 1000;
             let n: Decimal = match field.as_str() {
                 "year" => dt.year().into(),
                 "month" => dt.month().into(),
                 "day" => dt.day().into(),
                 "hour" => dt.hour().into(),
                 "minute" => dt.minute().into(),
-                "second" => Decimal::new(
-                    dt.second() as i64 * 1_000_000 + dt.nanosecond() as i64 / 1000,
-                    6,
-                ),
+                "second" => Decimal::new(micros_in_minute, 6),
+                "milliseconds" => Decimal::new(micros_in_minute, 3),
+                "microseconds" => micros_in_minute.into(),
                 "dow" => dt.weekday().num_days_from_sunday().into(),
+                "isodow" => dt.weekday().number_from_monday().into(),
                 "doy" => dt.ordinal().into(),
                 "epoch" => Decimal::new(dt.and_utc().timestamp_micros(), 6),
                 "quarter" => ((dt.month() - 1) / 3 + 1).into(),
                 "week" => dt.iso_week().week().into(),
+                "isoyear" => dt.iso_week().year().into(),
+                "decade" => dt.year().div_euclid(10).into(),
+                "century" => ((dt.year() + if dt.year() > 0 { 99 } else { 0 }) / 100).into(),
+                "millennium" => ((dt.year() + if dt.year() > 0 { 999 } else { 0 }) / 1000).into(),
                 other => {
                     return Err(ExecError::Internal(format!(
                         "unit \"{other}\" not recognized"
                     )))
                 }
             };
-            Value::Numeric(n.normalize())
+            Value::Numeric(n)
         }
+        "age" => {
+            let ts = |v: &Value| match v {
+                Value::Date(d) => Some(d.and_hms_opt(0, 0, 0).expect("midnight")),
+                Value::Timestamp(t) => Some(*t),
+                Value::TimestampTz(t) => Some(t.naive_utc()),
+                _ => None,
+            };
+            let (x, y) = if a.len() == 1 {
+                let today = cx.now.date_naive().and_hms_opt(0, 0, 0).expect("midnight");
+                (Some(today), ts(&a[0]))
+            } else {
+                (ts(&a[0]), ts(&a[1]))
+            };
+            match (x, y) {
+                (Some(x), Some(y)) => Value::Interval(
+                    basalt_catalog::Interval::age(x, y)
+                        .ok_or_else(|| ExecError::Internal("interval out of range".into()))?,
+                ),
+                _ => return Err(ExecError::Internal("age needs timestamps".into())),
+            }
+        }
+        "justify_hours" | "justify_days" | "justify_interval" => match &a[0] {
+            Value::Interval(i) => Value::Interval(match name {
+                "justify_hours" => i.justify_hours(),
+                "justify_days" => i.justify_days(),
+                _ => i.justify_hours().justify_days(),
+            }),
+            _ => return Err(ExecError::Internal(format!("{name} needs an interval"))),
+        },
         "date_trunc" => {
             use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
             let unit = s(0).to_lowercase();

@@ -84,10 +84,16 @@ pub(crate) fn plan_tables<'p>(plan: &'p Plan, out: &mut Vec<(&'p Arc<TableDef>, 
             plan_tables(right, out);
         }
         Plan::Union { inputs, .. } => inputs.iter().for_each(|p| plan_tables(p, out)),
-        Plan::SetOp { left, right, .. } => {
+        Plan::SetOp { left, right, .. }
+        | Plan::RecursiveUnion {
+            base: left,
+            recursive: right,
+            ..
+        } => {
             plan_tables(left, out);
             plan_tables(right, out);
         }
+        Plan::WorkTable { .. } => {}
     }
 }
 

@@ -433,6 +433,7 @@ impl Session {
             live_view: &|name| self.live_view(name),
             table_stats: &self.pending_stats,
             table_fn: &|name, args| self.table_function(name, args),
+            work_tables: Default::default(),
         };
         f(&cx)
     }

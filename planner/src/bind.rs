@@ -87,6 +87,19 @@ pub struct Binder<'a> {
     /// Tables (by alias) on the nullable side of a LEFT JOIN, while
     /// `tid_scans` is set: FOR UPDATE cannot lock them.
     nullable: Vec<String>,
+    /// Common table expressions in scope (WITH), innermost last.
+    ctes: Vec<CteDef>,
+    /// Work tables numbered so far (WITH RECURSIVE).
+    work_tables: usize,
+}
+
+/// A WITH query as FROM items see it: its plan (inlined where it is named)
+/// and its columns.
+struct CteDef {
+    name: String,
+    plan: Plan,
+    fields: Vec<Field>,
+    columns: Vec<String>,
 }
 
 /// Name of the hidden column that carries a row's TID in a locking join;
@@ -111,6 +124,8 @@ pub fn plan_statement(
         locking: None,
         tid_scans: false,
         nullable: Vec::new(),
+        ctes: Vec::new(),
+        work_tables: 0,
     };
     let s = b.statement(stmt)?;
     let params = b
@@ -185,6 +200,7 @@ pub fn convert_type(t: &ast::DataType) -> Result<DataType> {
         A::Char(l) | A::Character(l) => DataType::Char(len(l).unwrap_or(1)),
         A::Bytea => DataType::Bytea,
         A::Date => DataType::Date,
+        A::Interval { .. } => DataType::Interval,
         A::Timestamp(_, tz) => match tz {
             ast::TimezoneInfo::WithTimeZone | ast::TimezoneInfo::Tz => DataType::TimestampTz,
             _ => DataType::Timestamp,
@@ -298,6 +314,24 @@ fn arith_type(a: &DataType, b: &DataType) -> Option<DataType> {
     })
 }
 
+/// The result type of arithmetic with intervals and timestamps (None:
+/// not such an operation).
+fn datetime_arith(op: BinOp, a: &DataType, b: &DataType) -> Option<DataType> {
+    use DataType::*;
+    let add_sub = matches!(op, BinOp::Add | BinOp::Sub);
+    Some(match (a, b) {
+        (Date | Timestamp, Interval) if add_sub => Timestamp,
+        (Interval, Date | Timestamp) if op == BinOp::Add => Timestamp,
+        (TimestampTz, Interval) if add_sub => TimestampTz,
+        (Interval, TimestampTz) if op == BinOp::Add => TimestampTz,
+        (Interval, Interval) if add_sub => Interval,
+        (Timestamp, Timestamp) | (TimestampTz, TimestampTz) if op == BinOp::Sub => Interval,
+        (Interval, n) if n.is_numeric() && matches!(op, BinOp::Mul | BinOp::Div) => Interval,
+        (n, Interval) if n.is_numeric() && op == BinOp::Mul => Interval,
+        _ => return None,
+    })
+}
+
 /// Types that compare with each other without an explicit cast.
 fn comparable(a: &DataType, b: &DataType) -> bool {
     let cat = |t: &DataType| -> u8 {
@@ -307,6 +341,7 @@ fn comparable(a: &DataType, b: &DataType) -> bool {
             DataType::Date | DataType::Timestamp | DataType::TimestampTz => 3,
             DataType::Bool => 4,
             DataType::Bytea => 5,
+            DataType::Interval => 6,
             _ => 0,
         }
     };
@@ -1349,8 +1384,60 @@ impl Binder<'_> {
     // ---------- queries ----------
 
     fn query(&mut self, q: &ast::Query, outer: &Scope) -> Result<Query> {
-        if q.with.is_some() {
-            return not_supported("WITH");
+        let saved = self.ctes.len();
+        let r = self.with_query(q, outer);
+        self.ctes.truncate(saved);
+        r
+    }
+
+    /// A query with its WITH clause's queries in scope.
+    fn with_query(&mut self, q: &ast::Query, outer: &Scope) -> Result<Query> {
+        if let Some(with) = &q.with {
+            for cte in &with.cte_tables {
+                let name = ident(&cte.alias.name);
+                let columns: Vec<String> =
+                    cte.alias.columns.iter().map(|c| ident(&c.name)).collect();
+                if with
+                    .cte_tables
+                    .iter()
+                    .filter(|c| ident(&c.alias.name) == name)
+                    .count()
+                    > 1
+                {
+                    return Err(PlanError::Syntax(format!(
+                        "WITH query name \"{name}\" specified more than once"
+                    )));
+                }
+                let def = match (&*cte.query.body, with.recursive) {
+                    (
+                        ast::SetExpr::SetOperation {
+                            op: ast::SetOperator::Union,
+                            set_quantifier,
+                            left,
+                            right,
+                        },
+                        true,
+                    ) => self.recursive_cte(name, columns, left, right, set_quantifier, outer)?,
+                    _ => {
+                        let body = self.query(&cte.query, outer)?;
+                        CteDef {
+                            name,
+                            plan: body.plan,
+                            fields: body.fields,
+                            columns,
+                        }
+                    }
+                };
+                if !def.columns.is_empty() && def.columns.len() > def.fields.len() {
+                    return Err(PlanError::Syntax(format!(
+                        "WITH query \"{}\" has {} columns available but {} columns specified",
+                        def.name,
+                        def.fields.len(),
+                        def.columns.len()
+                    )));
+                }
+                self.ctes.push(def);
+            }
         }
         let order: &[ast::OrderByExpr] = match &q.order_by {
             Some(ob) => match &ob.kind {
@@ -1545,6 +1632,77 @@ impl Binder<'_> {
         r
     }
 
+    /// WITH RECURSIVE name AS (base UNION [ALL] recursive): the recursive
+    /// term sees the name as the rows of the previous round, with the
+    /// base's column types.
+    fn recursive_cte(
+        &mut self,
+        name: String,
+        columns: Vec<String>,
+        base: &ast::SetExpr,
+        recursive: &ast::SetExpr,
+        quantifier: &ast::SetQuantifier,
+        outer: &Scope,
+    ) -> Result<CteDef> {
+        let base = self.set_expr_query(base, outer)?;
+        let id = self.work_tables;
+        self.work_tables += 1;
+        self.ctes.push(CteDef {
+            name: name.clone(),
+            plan: Plan::WorkTable {
+                id,
+                width: base.fields.len(),
+            },
+            fields: base.fields.clone(),
+            columns: columns.clone(),
+        });
+        let rec = self.set_expr_query(recursive, outer);
+        self.ctes.pop();
+        let rec = rec?;
+        if rec.fields.len() != base.fields.len() {
+            return Err(PlanError::Syntax(
+                "each UNION query must have the same number of columns".into(),
+            ));
+        }
+        // The recursive rows take the base's types.
+        let mut plan = rec.plan;
+        if rec
+            .fields
+            .iter()
+            .zip(&base.fields)
+            .any(|(r, b)| r.ty != b.ty)
+        {
+            plan = Plan::Project {
+                input: Box::new(plan),
+                exprs: rec
+                    .fields
+                    .iter()
+                    .zip(&base.fields)
+                    .enumerate()
+                    .map(|(i, (r, b))| {
+                        if r.ty == b.ty {
+                            Expr::Column(i)
+                        } else {
+                            Expr::Cast(Box::new(Expr::Column(i)), b.ty)
+                        }
+                    })
+                    .collect(),
+            };
+        }
+        let all = matches!(quantifier, ast::SetQuantifier::All);
+        Ok(CteDef {
+            name,
+            plan: Plan::RecursiveUnion {
+                id,
+                base: Box::new(base.plan),
+                recursive: Box::new(plan),
+                all,
+            },
+            fields: base.fields,
+            columns,
+        })
+    }
+
     fn set_expr_query(&mut self, s: &ast::SetExpr, outer: &Scope) -> Result<Query> {
         match s {
             ast::SetExpr::Select(sel) => self.select(sel, &[], outer),
@@ -1644,6 +1802,35 @@ impl Binder<'_> {
                 let alias_name = alias.as_ref().map(|a| ident(&a.name));
                 let base = parts.last().cloned().unwrap_or_default();
                 let is_sys = parts.len() == 1 || parts[parts.len() - 2] == "pg_catalog";
+                if parts.len() == 1 {
+                    if let Some(c) = self.ctes.iter().rev().find(|c| c.name == base) {
+                        let tname = alias_name.clone().unwrap_or(base.clone());
+                        let alias_cols: Vec<String> = alias
+                            .as_ref()
+                            .map(|a| a.columns.iter().map(|c| ident(&c.name)).collect())
+                            .unwrap_or_default();
+                        let scope = Scope {
+                            star: None,
+                            cols: c
+                                .fields
+                                .iter()
+                                .enumerate()
+                                .map(|(i, f)| ScopeCol {
+                                    table: Some(tname.clone()),
+                                    name: alias_cols
+                                        .get(i)
+                                        .or(c.columns.get(i))
+                                        .cloned()
+                                        .unwrap_or_else(|| f.name.clone()),
+                                    ty: f.ty,
+                                    source: None,
+                                    hidden: false,
+                                })
+                                .collect(),
+                        };
+                        return Ok((c.plan.clone(), scope));
+                    }
+                }
                 if let Some(t) = self.lookup_table(&parts)? {
                     let alias = alias_name.as_deref().unwrap_or(&t.name).to_string();
                     let mut scope = table_scope(&t, &alias);
@@ -2755,7 +2942,7 @@ impl Binder<'_> {
                                 return Ok((Expr::Literal(n), t));
                             }
                         }
-                        if !t.is_numeric() && t != DataType::Unknown {
+                        if !t.is_numeric() && t != DataType::Unknown && t != DataType::Interval {
                             return Err(PlanError::UndefinedFunction(format!(
                                 "operator does not exist: - {}",
                                 t.display_name()
@@ -2768,6 +2955,28 @@ impl Binder<'_> {
                 }
             }
             A::BinaryOp { left, op, right } => self.binary(left, op, right, scope),
+            A::Interval(iv) => {
+                let text = match &*iv.value {
+                    ast::Expr::Value(v) => match &v.value {
+                        ast::Value::SingleQuotedString(s) => s.clone(),
+                        ast::Value::Number(n, _) => n.to_string(),
+                        _ => return not_supported(format!("interval {iv}")),
+                    },
+                    _ => return not_supported(format!("interval {iv}")),
+                };
+                let unit = iv
+                    .leading_field
+                    .as_ref()
+                    .map(|f| f.to_string().to_lowercase());
+                let v =
+                    basalt_catalog::Interval::parse(&text, unit.as_deref()).ok_or_else(|| {
+                        PlanError::Value(cast::ValueError::InvalidText {
+                            ty: "interval".into(),
+                            text: text.clone(),
+                        })
+                    })?;
+                Ok((Expr::Literal(Value::Interval(v)), DataType::Interval))
+            }
             A::IsNull(x) | A::IsNotNull(x) => {
                 let (b, _) = self.expr(x, scope)?;
                 Ok((
@@ -3287,6 +3496,9 @@ impl Binder<'_> {
                 };
                 let x = fix(self, x, xt, xt2)?;
                 let y = fix(self, y, yt, yt2)?;
+                if let Some(rt) = datetime_arith(b, &xt2, &yt2) {
+                    return Ok((Expr::Binary(b, Box::new(x), Box::new(y)), rt));
+                }
                 // date ± integer, timestamp arithmetic
                 if matches!(xt2, DataType::Date)
                     && yt2.is_integer()
@@ -3649,6 +3861,7 @@ fn function_type(name: &str, args: &[DataType]) -> Result<DataType> {
         | "pg_current_wal_flush_lsn" => DataType::Text,
         "date_trunc" => args.get(1).copied().unwrap_or(DataType::Timestamp),
         "extract" | "date_part" => DataType::Numeric(None),
+        "age" | "justify_hours" | "justify_days" | "justify_interval" => DataType::Interval,
         "gen_random_uuid" => DataType::Text,
         _ => {
             let sig: Vec<String> = args.iter().map(|a| a.display_name()).collect();

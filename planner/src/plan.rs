@@ -269,6 +269,21 @@ pub enum Plan {
         intersect: bool,
         all: bool,
     },
+    /// WITH RECURSIVE: the rows of `base`, then of `recursive` run again
+    /// and again over the rows the previous round added (which it reads as
+    /// `WorkTable { id }`) until a round adds none. Without `all`,
+    /// duplicate rows are dropped.
+    RecursiveUnion {
+        id: usize,
+        base: Box<Plan>,
+        recursive: Box<Plan>,
+        all: bool,
+    },
+    /// The rows the current round of RecursiveUnion `id` works on.
+    WorkTable {
+        id: usize,
+        width: usize,
+    },
     /// The scan's rows with each row's TID appended as one more column (an
     /// int8: block << 16 | slot), for LockRows above.
     WithTid {
@@ -614,9 +629,13 @@ fn plan_reaches_out(p: &Plan, level: usize) -> bool {
         } => opt(limit) || opt(offset) || plan_reaches_out(input, level),
         Plan::Distinct { input } | Plan::WithTid { input } => plan_reaches_out(input, level),
         Plan::Union { inputs, .. } => inputs.iter().any(|i| plan_reaches_out(i, level)),
-        Plan::SetOp { left, right, .. } => {
-            plan_reaches_out(left, level) || plan_reaches_out(right, level)
-        }
+        Plan::SetOp { left, right, .. }
+        | Plan::RecursiveUnion {
+            base: left,
+            recursive: right,
+            ..
+        } => plan_reaches_out(left, level) || plan_reaches_out(right, level),
+        Plan::WorkTable { .. } => false,
         Plan::LockRows {
             input, pred, exprs, ..
         } => opt(pred) || exprs.iter().any(e) || plan_reaches_out(input, level),

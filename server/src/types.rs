@@ -35,6 +35,12 @@ pub fn encode_binary(v: &Value, ty: DataType) -> Vec<u8> {
             .to_be_bytes()
             .to_vec(),
         (Value::TimestampTz(t), _) => (t.timestamp_micros() - EPOCH_MICROS).to_be_bytes().to_vec(),
+        (Value::Interval(i), _) => {
+            let mut b = i.micros.to_be_bytes().to_vec();
+            b.extend_from_slice(&i.days.to_be_bytes());
+            b.extend_from_slice(&i.months.to_be_bytes());
+            b
+        }
         (v, _) => v.to_string().into_bytes(),
     }
 }
@@ -143,6 +149,14 @@ pub fn decode_param(data: &[u8], format: i16, ty: DataType) -> Result<Value, Exe
             } else {
                 Value::TimestampTz(t)
             }
+        }
+        DataType::Interval => {
+            let b = arr(16)?;
+            Value::Interval(basalt_catalog::Interval {
+                micros: i64::from_be_bytes(b[0..8].try_into().map_err(|_| bad_binary(ty))?),
+                days: i32::from_be_bytes(b[8..12].try_into().map_err(|_| bad_binary(ty))?),
+                months: i32::from_be_bytes(b[12..16].try_into().map_err(|_| bad_binary(ty))?),
+            })
         }
         DataType::Numeric(_) => {
             if data.len() < 8 {
