@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """TPC-H on any PostgreSQL-protocol server, through psql.
 
-    bench/tpch.py load  --port P --data DIR [--sf 1]   # schema, COPY, keys, VACUUM ANALYZE
+    bench/tpch.py load  --port P [--db D] --data DIR [--sf 1]   # schema, COPY, keys, ANALYZE
     bench/tpch.py run   --port P --out DIR [--sf 1] [--only 1,3] [--timeout 600]
     bench/tpch.py compare DIR_A DIR_B                  # same rows? (numbers to 2 decimals)
 
@@ -15,8 +15,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TABLES = ["region", "nation", "part", "supplier", "partsupp", "customer", "orders", "lineitem"]
 
 
+DB = "postgres"
+
+
 def psql(port, sql=None, file=None, timeout=None, fmt=True):
-    cmd = ["psql", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-X", "-q",
+    cmd = ["psql", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-d", DB, "-X", "-q",
            "-v", "ON_ERROR_STOP=1"]
     if fmt:
         cmd += ["-A", "-t", "-F", "|", "-P", "null=NULL"]
@@ -127,6 +130,7 @@ def main():
     p.add_argument("a", nargs="?")
     p.add_argument("b", nargs="?")
     p.add_argument("--port", type=int, default=5432)
+    p.add_argument("--db", default="postgres")
     p.add_argument("--data")
     p.add_argument("--out")
     p.add_argument("--sf", type=float, default=1.0)
@@ -134,6 +138,8 @@ def main():
     p.add_argument("--timeout", type=int, default=600)
     p.add_argument("--tpch", default=os.path.join(HERE, "..", "..", "shared", "tpch"))
     a = p.parse_args()
+    global DB
+    DB = a.db
     {"load": load, "run": run, "compare": compare}[a.cmd](a)
 
 

@@ -243,6 +243,56 @@ pub(crate) fn make_join(
     }
 }
 
+/// The branches of an OR (nested ORs flattened).
+fn disjuncts(e: &Expr) -> Vec<&Expr> {
+    match e {
+        Expr::Binary(BinOp::Or, a, b) => {
+            let mut v = disjuncts(a);
+            v.extend(disjuncts(b));
+            v
+        }
+        e => vec![e],
+    }
+}
+
+/// `(A AND B) OR (A AND C)` → `A`, `B OR C`: conditions common to every
+/// branch of an OR move out of it, so a join condition repeated in each
+/// branch can drive a hash join.
+fn factor_or(e: Expr) -> Vec<Expr> {
+    if !matches!(e, Expr::Binary(BinOp::Or, ..)) {
+        return vec![e];
+    }
+    let branches: Vec<Vec<&Expr>> = disjuncts(&e).into_iter().map(conjuncts).collect();
+    let common: Vec<Expr> = branches[0]
+        .iter()
+        .filter(|c| branches[1..].iter().all(|b| b.contains(c)))
+        .map(|c| (*c).clone())
+        .collect();
+    if common.is_empty() {
+        return vec![e];
+    }
+    let mut rest = Vec::new();
+    for b in &branches {
+        match and_all(
+            b.iter()
+                .filter(|c| !common.contains(c))
+                .map(|c| (*c).clone())
+                .collect(),
+        ) {
+            Some(x) => rest.push(x),
+            // A branch that is only the common part: the OR is true.
+            None => return common,
+        }
+    }
+    let mut out = common;
+    out.push(
+        rest.into_iter()
+            .reduce(|a, b| Expr::Binary(BinOp::Or, Box::new(a), Box::new(b)))
+            .expect("an OR has branches"),
+    );
+    out
+}
+
 /// Whether an expression runs a subquery (which may read any column of the
 /// row it is evaluated on, as numbered where it was bound).
 pub(crate) fn has_subquery(e: &Expr) -> bool {
@@ -493,6 +543,7 @@ pub(crate) fn join_rels(
         });
         Some(m)
     };
+    let all: Vec<Expr> = all.into_iter().flat_map(factor_or).collect();
     let mut local: Vec<Vec<Expr>> = vec![Vec::new(); n];
     let mut joining = Vec::new();
     let mut top = Vec::new();
@@ -502,7 +553,39 @@ pub(crate) fn join_rels(
                 let i = m.trailing_zeros() as usize;
                 local[i].push(shift(&c, start[i]));
             }
-            Some(m) if m != 0 => joining.push((m, c)),
+            Some(m) if m != 0 => {
+                // An OR across relations still restricts each relation
+                // that every branch restricts (PostgreSQL's
+                // extract_restriction_or_clauses).
+                if let Expr::Binary(BinOp::Or, ..) = &c {
+                    let branches = disjuncts(&c);
+                    for (i, l) in local.iter_mut().enumerate() {
+                        if m & (1 << i) == 0 {
+                            continue;
+                        }
+                        let own: Option<Vec<Expr>> = branches
+                            .iter()
+                            .map(|d| {
+                                and_all(
+                                    conjuncts(d)
+                                        .into_iter()
+                                        .filter(|x| mask_of(x) == Some(1 << i))
+                                        .cloned()
+                                        .collect(),
+                                )
+                            })
+                            .collect();
+                        if let Some(own) = own {
+                            let or = own
+                                .into_iter()
+                                .reduce(|a, b| Expr::Binary(BinOp::Or, Box::new(a), Box::new(b)))
+                                .expect("an OR has branches");
+                            l.push(shift(&or, start[i]));
+                        }
+                    }
+                }
+                joining.push((m, c))
+            }
             _ => top.push(c),
         }
     }
