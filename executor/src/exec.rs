@@ -41,6 +41,8 @@ pub struct Ctx<'a> {
     pub table_fn: &'a TableFn<'a>,
     /// The rows of each WITH RECURSIVE work table in the current round.
     pub work_tables: std::cell::RefCell<HashMap<usize, std::rc::Rc<Vec<Row>>>>,
+    /// EXPLAIN ANALYZE: where each node's measurements go.
+    pub instrument: Option<Instrument>,
 }
 
 /// What a statement needs of its transaction to write and lock rows.
@@ -147,6 +149,10 @@ enum ScanMode {
         unique_eq: bool,
         done: bool,
         seen: HashSet<Tid>,
+        /// Entries of the current leaf not yet looked up in the heap.
+        pending: VecDeque<(Vec<u8>, Tid)>,
+        /// Index items of dead versions met on the current leaf.
+        dead: Vec<Vec<u8>>,
     },
 }
 
@@ -198,6 +204,8 @@ impl TableScan {
                         range: range.unwrap_or_default(),
                         unique_eq,
                         seen: HashSet::new(),
+                        pending: VecDeque::new(),
+                        dead: Vec::new(),
                     },
                     buf: VecDeque::new(),
                     last_tid: None,
@@ -256,71 +264,85 @@ impl TableScan {
                 unique_eq,
                 done,
                 seen,
+                pending,
+                dead,
             } => {
+                // Heap tuples are fetched one entry at a time, so a scan
+                // stopped early (LIMIT) reads only what it returned.
                 while self.buf.is_empty() {
-                    if *done {
-                        return Ok(false);
+                    if pending.is_empty() {
+                        // Entries of versions no snapshot can see: drop them
+                        // (while the scan is still on their leaf) so later
+                        // lookups of hot rows stay short.
+                        if !dead.is_empty() {
+                            if let Some(sc) = scan.as_ref() {
+                                cx.st.btree_kill(*rel, heap, sc, dead)?;
+                            }
+                            dead.clear();
+                        }
+                        if *done {
+                            return Ok(false);
+                        }
+                        cx.check_cancel()?;
+                        if scan.is_none() {
+                            *scan = Some(cx.st.btree_scan(*rel, range.clone())?);
+                        }
+                        let entries = cx.st.btree_next(scan.as_mut().expect("opened"))?;
+                        if entries.is_empty() {
+                            *done = true;
+                            return Ok(false);
+                        }
+                        // Newest versions sit last among equal keys: for a
+                        // unique equality lookup, check them first and stop
+                        // at the live one.
+                        if *unique_eq {
+                            pending.extend(entries.into_iter().rev());
+                        } else {
+                            pending.extend(entries);
+                        }
                     }
-                    cx.check_cancel()?;
-                    if scan.is_none() {
-                        *scan = Some(cx.st.btree_scan(*rel, range.clone())?);
-                    }
-                    let entries = cx.st.btree_next(scan.as_mut().expect("opened"))?;
-                    if entries.is_empty() {
-                        *done = true;
-                        return Ok(false);
-                    }
-                    // Newest versions sit last among equal keys: for a unique
-                    // equality lookup, check them first and stop at the live one.
-                    let iter: Box<dyn Iterator<Item = &(Vec<u8>, Tid)>> = if *unique_eq {
-                        Box::new(entries.iter().rev())
-                    } else {
-                        Box::new(entries.iter())
-                    };
-                    let mut dead: Vec<Vec<u8>> = Vec::new();
-                    let mut horizon = None;
-                    let mut ssi_w = cx.txn.sid.map(|_| Vec::new());
-                    let first_new = self.buf.len();
-                    for (key, tid) in iter {
-                        if !seen.insert(*tid) {
+                    while let Some((key, tid)) = pending.pop_front() {
+                        if !seen.insert(tid) {
                             continue;
                         }
-                        let mut h = || *horizon.get_or_insert_with(|| cx.st.txns.horizon());
-                        match cx.st.heap_fetch_classify(
+                        let mut ssi_w = cx.txn.sid.map(|_| Vec::new());
+                        let mut h = || cx.st.txns.horizon();
+                        let fetched = cx.st.heap_fetch_classify(
                             heap,
-                            *tid,
+                            tid,
                             cx.snap,
                             &mut h,
                             ssi_w.as_mut(),
-                        )? {
+                        )?;
+                        if let (Some(sid), Some(w)) = (cx.txn.sid, &ssi_w) {
+                            if matches!(fetched, Fetched::Visible(_)) {
+                                cx.st.ssi.read_tuples(sid, heap, &[tid]);
+                            }
+                            if !w.is_empty() {
+                                cx.st.ssi.conflict_out(sid, w)?;
+                            }
+                        }
+                        match fetched {
                             Fetched::Visible(d) => {
-                                self.buf.push_back((*tid, d));
+                                self.buf.push_back((tid, d));
                                 if *unique_eq {
                                     *done = true;
-                                    break;
+                                    pending.clear();
+                                    if !dead.is_empty() {
+                                        let sc = scan.as_ref().expect("opened");
+                                        cx.st.btree_kill(*rel, heap, sc, dead)?;
+                                        dead.clear();
+                                    }
                                 }
+                                break;
                             }
                             Fetched::Invisible => {}
                             Fetched::Dead => {
-                                let mut item = key.clone();
+                                let mut item = key;
                                 item.extend_from_slice(&tid.to_bytes());
                                 dead.push(item);
                             }
                         }
-                    }
-                    if let (Some(sid), Some(w)) = (cx.txn.sid, &ssi_w) {
-                        let tids: Vec<Tid> =
-                            self.buf.iter().skip(first_new).map(|(t, _)| *t).collect();
-                        cx.st.ssi.read_tuples(sid, heap, &tids);
-                        if !w.is_empty() {
-                            cx.st.ssi.conflict_out(sid, w)?;
-                        }
-                    }
-                    // Entries of versions no snapshot can see: drop them so
-                    // later lookups of hot rows stay short.
-                    if !dead.is_empty() {
-                        cx.st
-                            .btree_kill(*rel, heap, scan.as_ref().expect("opened"), &dead)?;
                     }
                 }
                 Ok(true)
@@ -804,8 +826,68 @@ pub fn collect(it: &mut dyn RowIter, cx: &Ctx<'_>) -> Result<Vec<Row>> {
     Ok(out)
 }
 
-/// Builds the iterator tree for a plan.
+/// What EXPLAIN ANALYZE measures of one plan node: rows out, times built
+/// (loops), time to the first row and in all.
+#[derive(Default, Clone, Copy, Debug)]
+pub struct NodeStats {
+    pub rows: u64,
+    pub loops: u64,
+    pub first: Option<std::time::Duration>,
+    pub total: std::time::Duration,
+}
+
+/// Per-node measurements, keyed by the address of the plan node.
+pub type Instrument = Arc<parking_lot::Mutex<HashMap<usize, NodeStats>>>;
+
+/// A plan node's iterator, measured for EXPLAIN ANALYZE.
+struct Instrumented<'p> {
+    inner: Box<dyn RowIter + 'p>,
+    key: usize,
+    ins: Instrument,
+    start: std::time::Instant,
+}
+impl RowIter for Instrumented<'_> {
+    fn next(&mut self, cx: &Ctx<'_>) -> Result<Option<Row>> {
+        let t = std::time::Instant::now();
+        let r = self.inner.next(cx);
+        let took = t.elapsed();
+        let mut m = self.ins.lock();
+        let s = m.entry(self.key).or_default();
+        s.total += took;
+        if let Ok(Some(_)) = &r {
+            s.rows += 1;
+            if s.first.is_none() {
+                s.first = Some(self.start.elapsed());
+            }
+        }
+        r
+    }
+}
+
+/// Builds the iterator tree for a plan (measuring each node under EXPLAIN
+/// ANALYZE).
 pub fn build<'p>(plan: &'p Plan, cx: &Ctx<'_>) -> Result<Box<dyn RowIter + 'p>> {
+    let Some(ins) = &cx.instrument else {
+        return build_node(plan, cx);
+    };
+    let start = std::time::Instant::now();
+    let inner = build_node(plan, cx)?;
+    let key = plan as *const Plan as usize;
+    {
+        let mut m = ins.lock();
+        let s = m.entry(key).or_default();
+        s.loops += 1;
+        s.total += start.elapsed();
+    }
+    Ok(Box::new(Instrumented {
+        inner,
+        key,
+        ins: ins.clone(),
+        start,
+    }))
+}
+
+fn build_node<'p>(plan: &'p Plan, cx: &Ctx<'_>) -> Result<Box<dyn RowIter + 'p>> {
     Ok(match plan {
         Plan::Single => Box::new(VecIter(vec![vec![]].into_iter())),
         Plan::SeqScan { .. } | Plan::IndexScan { .. } => Box::new(TableScan::new(plan, cx)?),

@@ -8,9 +8,11 @@
 
 use crate::analyze::TableStatistics;
 use crate::error::Result;
+use crate::exec::NodeStats;
 use crate::session::{ExecResult, Session};
 use basalt_catalog::{DataType, TableDef, Value};
 use basalt_planner::{AggFunc, BinOp, Expr, Field, JoinKind, Plan, Statement};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::selectivity::{
@@ -31,6 +33,8 @@ struct Est {
 struct Explainer<'a> {
     s: &'a Session,
     lines: Vec<String>,
+    /// EXPLAIN ANALYZE: what each node did, by the address of its plan.
+    actual: Option<HashMap<usize, NodeStats>>,
 }
 
 impl Explainer<'_> {
@@ -62,8 +66,34 @@ impl Explainer<'_> {
         self.lines.push(format!("{}{text}", " ".repeat(pad)));
     }
 
-    /// Renders `plan` at `depth`; returns its estimate and output columns.
+    /// Renders `plan` at `depth` (with what it did, under ANALYZE);
+    /// returns its estimate and output columns.
     fn node(&mut self, plan: &Plan, depth: usize) -> (Est, Vec<String>) {
+        let at = self.lines.len();
+        let r = self.node_lines(plan, depth);
+        // A node without a line of its own (a projection) leaves its
+        // input's figures.
+        if let (Some(actual), Some(line)) = (&self.actual, self.lines.get_mut(at)) {
+            if !line.contains("(actual") {
+                match actual.get(&(plan as *const Plan as usize)) {
+                    Some(a) if a.loops > 0 => {
+                        let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0 / a.loops as f64;
+                        line.push_str(&format!(
+                            " (actual time={:.3}..{:.3} rows={} loops={})",
+                            a.first.map_or(0.0, ms),
+                            ms(a.total.max(a.first.unwrap_or_default())),
+                            a.rows / a.loops,
+                            a.loops
+                        ));
+                    }
+                    _ => line.push_str(" (never executed)"),
+                }
+            }
+        }
+        r
+    }
+
+    fn node_lines(&mut self, plan: &Plan, depth: usize) -> (Est, Vec<String>) {
         match plan {
             Plan::SeqScan { table, filter } => {
                 let (rows, pages, stats) = self.table_rows(table);
@@ -650,9 +680,23 @@ impl Session {
         analyze: bool,
         params: &[Value],
     ) -> Result<ExecResult> {
+        // ANALYZE runs the statement first, measuring every node.
+        let mut run = None;
+        if analyze {
+            let ins: crate::exec::Instrument = Default::default();
+            self.instrument = Some(ins.clone());
+            let t0 = std::time::Instant::now();
+            let r = self.execute_in_txn(stmt, params, None);
+            self.instrument = None;
+            let r = r?;
+            let ms = t0.elapsed().as_secs_f64() * 1000.0;
+            let actual = std::mem::take(&mut *ins.lock());
+            run = Some((r, ms, actual));
+        }
         let mut x = Explainer {
             s: self,
             lines: Vec::new(),
+            actual: run.as_mut().map(|r| std::mem::take(&mut r.2)),
         };
         match stmt {
             Statement::Query(q) => {
@@ -688,21 +732,19 @@ impl Session {
             _ => {}
         }
         let mut lines = x.lines;
-        if analyze {
-            let t0 = std::time::Instant::now();
-            let r = self.execute_in_txn(stmt, params, None)?;
-            let ms = t0.elapsed().as_secs_f64() * 1000.0;
-            let rows = if r.fields.is_some() {
-                r.rows.len()
-            } else {
-                r.tag
-                    .rsplit(' ')
-                    .next()
-                    .and_then(|n| n.parse().ok())
-                    .unwrap_or(0)
-            };
+        if let Some((r, ms, _)) = run {
+            // DML has no plan node of its own here: its count goes on the
+            // first line.
             if let Some(first) = lines.first_mut() {
-                first.push_str(&format!(" (actual rows={rows} loops=1)"));
+                if !first.contains("(actual") {
+                    let rows = r
+                        .tag
+                        .rsplit(' ')
+                        .next()
+                        .and_then(|n| n.parse().ok())
+                        .unwrap_or(0u64);
+                    first.push_str(&format!(" (actual rows={rows} loops=1)"));
+                }
             }
             lines.push(format!("Execution Time: {ms:.3} ms"));
         }

@@ -77,6 +77,7 @@ impl Database {
             autovacuum: false,
             session_user: basalt_catalog::store::BOOTSTRAP_SUPERUSER,
             current_role: basalt_catalog::store::BOOTSTRAP_SUPERUSER,
+            instrument: None,
         }
     }
 }
@@ -159,6 +160,8 @@ pub struct Session {
     /// The role that logged in, and the current role (SET ROLE).
     pub(crate) session_user: u32,
     pub(crate) current_role: u32,
+    /// Set while EXPLAIN ANALYZE runs its statement.
+    pub(crate) instrument: Option<crate::exec::Instrument>,
 }
 
 impl Drop for Session {
@@ -434,6 +437,7 @@ impl Session {
             table_stats: &self.pending_stats,
             table_fn: &|name, args| self.table_function(name, args),
             work_tables: Default::default(),
+            instrument: self.instrument.clone(),
         };
         f(&cx)
     }

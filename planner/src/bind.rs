@@ -1611,6 +1611,7 @@ impl Binder<'_> {
                 offset: None,
             };
         }
+        query.plan = crate::order::index_order(query.plan, false);
         Ok(query)
     }
 
@@ -2681,29 +2682,7 @@ impl Binder<'_> {
         let conj = conjuncts(&p);
         let mut best: Option<(usize, IndexBounds, usize)> = None;
         for (ii, ix) in table.indexes.iter().enumerate() {
-            let mut bounds = IndexBounds {
-                eq: vec![],
-                lo: None,
-                hi: None,
-            };
-            for &col in &ix.columns {
-                if let Some(v) = conj.iter().find_map(|c| eq_const(c, col)) {
-                    bounds.eq.push(v);
-                } else {
-                    for c in &conj {
-                        if let Some((op, v)) = cmp_const(c, col) {
-                            match op {
-                                BinOp::Gt => bounds.lo = Some((v, false)),
-                                BinOp::GtEq => bounds.lo = Some((v, true)),
-                                BinOp::Lt => bounds.hi = Some((v, false)),
-                                BinOp::LtEq => bounds.hi = Some((v, true)),
-                                _ => {}
-                            }
-                        }
-                    }
-                    break;
-                }
-            }
+            let bounds = index_bounds(&conj, &ix.columns);
             let score = bounds.eq.len() * 10
                 + bounds.lo.is_some() as usize
                 + bounds.hi.is_some() as usize
@@ -4031,6 +4010,35 @@ fn column_name(e: &ast::Expr) -> String {
         ast::Expr::Substring { .. } => "substring".into(),
         _ => "?column?".into(),
     }
+}
+
+/// The bounds conjuncts give an index on `columns`: equalities on a
+/// prefix, then a range on the next column.
+pub(crate) fn index_bounds(conj: &[&Expr], columns: &[usize]) -> IndexBounds {
+    let mut bounds = IndexBounds {
+        eq: vec![],
+        lo: None,
+        hi: None,
+    };
+    for &col in columns {
+        if let Some(v) = conj.iter().find_map(|c| eq_const(c, col)) {
+            bounds.eq.push(v);
+        } else {
+            for c in conj {
+                if let Some((op, v)) = cmp_const(c, col) {
+                    match op {
+                        BinOp::Gt => bounds.lo = Some((v, false)),
+                        BinOp::GtEq => bounds.lo = Some((v, true)),
+                        BinOp::Lt => bounds.hi = Some((v, false)),
+                        BinOp::LtEq => bounds.hi = Some((v, true)),
+                        _ => {}
+                    }
+                }
+            }
+            break;
+        }
+    }
+    bounds
 }
 
 fn is_col(e: &Expr, col: usize) -> bool {

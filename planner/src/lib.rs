@@ -8,6 +8,7 @@ pub mod bind;
 pub mod cost;
 pub mod error;
 mod joins;
+mod order;
 pub mod plan;
 
 pub use bind::{plan_statement, Binder};
