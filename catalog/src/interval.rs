@@ -162,6 +162,30 @@ impl Interval {
         r
     }
 
+    /// Both adjustments with the signs made to agree (justify_interval).
+    pub fn justify_interval(&self) -> Interval {
+        let mut r = *self;
+        r.days += (r.micros / USECS_PER_DAY) as i32;
+        r.micros %= USECS_PER_DAY;
+        r.months += r.days / 30;
+        r.days %= 30;
+        if r.months > 0 && (r.days < 0 || (r.days == 0 && r.micros < 0)) {
+            r.days += 30;
+            r.months -= 1;
+        } else if r.months < 0 && (r.days > 0 || (r.days == 0 && r.micros > 0)) {
+            r.days -= 30;
+            r.months += 1;
+        }
+        if r.days > 0 && r.micros < 0 {
+            r.micros += USECS_PER_DAY;
+            r.days -= 1;
+        } else if r.days < 0 && r.micros > 0 {
+            r.micros -= USECS_PER_DAY;
+            r.days += 1;
+        }
+        r
+    }
+
     /// A field of the interval, for EXTRACT (None: not an interval field).
     pub fn field(&self, name: &str) -> Option<f64> {
         let t = self.micros;

@@ -1339,7 +1339,10 @@ fn agg_step(a: &AggCall, st: &mut AggState, args: &[Value]) -> Result<()> {
                 None => true,
                 Some(cur) => {
                     let o = v.cmp_total(cur);
-                    (a.func == AggFunc::Min && o == std::cmp::Ordering::Less)
+                    // Among equal intervals ('1 mon', '30 days') PostgreSQL
+                    // keeps the later value.
+                    let tie = o == std::cmp::Ordering::Equal && matches!(v, Value::Interval(_));
+                    tie || (a.func == AggFunc::Min && o == std::cmp::Ordering::Less)
                         || (a.func == AggFunc::Max && o == std::cmp::Ordering::Greater)
                 }
             };

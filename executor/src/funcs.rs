@@ -628,7 +628,7 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
             Value::Interval(i) => Value::Interval(match name {
                 "justify_hours" => i.justify_hours(),
                 "justify_days" => i.justify_days(),
-                _ => i.justify_hours().justify_days(),
+                _ => i.justify_interval(),
             }),
             _ => return Err(ExecError::Internal(format!("{name} needs an interval"))),
         },

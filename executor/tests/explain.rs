@@ -79,7 +79,10 @@ fn estimates_from_statistics() {
     assert_eq!(rows_of(&p[0]), 5);
     let p = plan(&mut s, "EXPLAIN ANALYZE SELECT count(*) FROM vt");
     assert!(p[0].contains(" rows=1 loops=1)"), "{p:?}");
-    assert!(p[1].contains("Seq Scan on vt") && p[1].contains(" rows=1000 loops=1)"), "{p:?}");
+    assert!(
+        p[1].contains("Seq Scan on vt") && p[1].contains(" rows=1000 loops=1)"),
+        "{p:?}"
+    );
     assert!(p.last().unwrap().starts_with("Execution Time:"));
     // ORDER BY ... LIMIT in index order: no sort, and the scan stops after
     // the ten rows the limit takes.
@@ -87,9 +90,15 @@ fn estimates_from_statistics() {
         &mut s,
         "EXPLAIN ANALYZE SELECT * FROM vt WHERE id > 100 ORDER BY id LIMIT 10",
     );
-    assert!(p[0].starts_with("Limit") && p[0].contains(" rows=10 loops=1)"), "{p:?}");
+    assert!(
+        p[0].starts_with("Limit") && p[0].contains(" rows=10 loops=1)"),
+        "{p:?}"
+    );
     assert!(p[1].contains("Index Scan using vt_pkey on vt"), "{p:?}");
-    assert!(p[1].contains("(actual time=") && p[1].contains(" rows=10 loops=1)"), "{p:?}");
+    assert!(
+        p[1].contains("(actual time=") && p[1].contains(" rows=10 loops=1)"),
+        "{p:?}"
+    );
     assert!(!p.iter().any(|l| l.contains("Sort")), "{p:?}");
     let p = plan(&mut s, "EXPLAIN SELECT * FROM vt ORDER BY id LIMIT 3");
     assert!(p[1].contains("Index Scan using vt_pkey on vt"), "{p:?}");
