@@ -373,6 +373,78 @@ impl ViewDef {
     }
 }
 
+/// A sequence: how it counts (its current value is kept by storage, outside
+/// transactions) and the column that owns it, if any (serial, identity).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SequenceDef {
+    pub oid: u32,
+    pub name: String,
+    pub namespace: u32,
+    pub owner: u32,
+    pub ty: DataType,
+    pub start: i64,
+    pub increment: i64,
+    pub min: i64,
+    pub max: i64,
+    pub cache: i64,
+    pub cycle: bool,
+    /// (table OID, column number from 1) of an owning column.
+    pub owned_by: Option<(u32, i16)>,
+}
+
+impl SequenceDef {
+    fn serialize(&self) -> Vec<u8> {
+        let mut w = W(vec![SEQUENCE_RECORD]);
+        w.u32(self.oid);
+        w.str(&self.name);
+        w.u32(self.namespace);
+        w.u32(self.owner);
+        self.ty.encode(&mut w.0);
+        for v in [self.start, self.increment, self.min, self.max, self.cache] {
+            w.0.extend_from_slice(&v.to_le_bytes());
+        }
+        w.0.push(u8::from(self.cycle));
+        let (t, c) = self.owned_by.unwrap_or((0, 0));
+        w.u32(t);
+        w.0.extend_from_slice(&c.to_le_bytes());
+        w.0
+    }
+
+    fn deserialize(b: &[u8]) -> Option<SequenceDef> {
+        let mut r = R(b, 0);
+        if r.u8()? != SEQUENCE_RECORD {
+            return None;
+        }
+        let (oid, name, namespace, owner) = (r.u32()?, r.str()?, r.u32()?, r.u32()?);
+        let ty = DataType::decode(r.u8()?, r.u32()?, r.u32()?)?;
+        let mut i = || -> Option<i64> {
+            let lo = r.u32()? as u64;
+            let hi = r.u32()? as u64;
+            Some((hi << 32 | lo) as i64)
+        };
+        let (start, increment, min, max, cache) = (i()?, i()?, i()?, i()?, i()?);
+        let cycle = r.u8()? != 0;
+        let t = r.u32()?;
+        let c = (r.u8()? as u16 | (r.u8()? as u16) << 8) as i16;
+        Some(SequenceDef {
+            oid,
+            name,
+            namespace,
+            owner,
+            ty,
+            start,
+            increment,
+            min,
+            max,
+            cache,
+            cycle,
+            owned_by: (t != 0).then_some((t, c)),
+        })
+    }
+}
+
+/// First byte of a sequence record.
+const SEQUENCE_RECORD: u8 = b'Q';
 /// First byte of a view record.
 const VIEW_RECORD: u8 = b'V';
 /// First byte of a role record in the catalog heap.
@@ -552,6 +624,8 @@ pub struct Schema {
     pub namespace_acls: Vec<NamespaceAcl>,
     pub views: Vec<Arc<ViewDef>>,
     view_tids: HashMap<u32, Tid>,
+    pub sequences: Vec<Arc<SequenceDef>>,
+    seq_tids: HashMap<u32, Tid>,
     by_name: HashMap<(u32, String), usize>,
     tids: HashMap<u32, Tid>,
     /// Catalog rows of roles (by OID) and schema ACLs (by namespace OID).
@@ -560,6 +634,11 @@ pub struct Schema {
 }
 
 impl Schema {
+    pub fn sequence(&self, namespace: u32, name: &str) -> Option<&Arc<SequenceDef>> {
+        self.sequences
+            .iter()
+            .find(|v| v.namespace == namespace && v.name == name)
+    }
     pub fn view(&self, namespace: u32, name: &str) -> Option<&Arc<ViewDef>> {
         self.views
             .iter()
@@ -652,6 +731,12 @@ impl Catalog {
                         .ok_or_else(|| StorageError::Corrupt("catalog role row".into()))?;
                     s.role_tids.insert(r.oid, tid);
                     s.roles.push(Arc::new(r));
+                }
+                Some(&SEQUENCE_RECORD) => {
+                    let v = SequenceDef::deserialize(&data)
+                        .ok_or_else(|| StorageError::Corrupt("catalog sequence row".into()))?;
+                    s.seq_tids.insert(v.oid, tid);
+                    s.sequences.push(Arc::new(v));
                 }
                 Some(&VIEW_RECORD) => {
                     let v = ViewDef::deserialize(&data)
@@ -770,6 +855,22 @@ impl Catalog {
             schema.view_tids.get(&v.oid).copied(),
             &v.serialize(),
         )
+    }
+
+    pub fn put_sequence(&self, xid: Xid, cid: u32, schema: &Schema, v: &SequenceDef) -> Result<()> {
+        self.put_row(
+            xid,
+            cid,
+            schema.seq_tids.get(&v.oid).copied(),
+            &v.serialize(),
+        )
+    }
+
+    pub fn delete_sequence(&self, xid: Xid, cid: u32, schema: &Schema, oid: u32) -> Result<()> {
+        match schema.seq_tids.get(&oid) {
+            Some(tid) => self.delete_row(xid, cid, *tid),
+            None => Ok(()),
+        }
     }
 
     pub fn delete_view(&self, xid: Xid, cid: u32, schema: &Schema, oid: u32) -> Result<()> {

@@ -657,6 +657,20 @@ pub fn rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<Va
                     ));
                 }
             }
+            for q in &s.sequences {
+                out.push(row(
+                    q.oid,
+                    &q.name,
+                    q.namespace,
+                    q.owner,
+                    "S",
+                    3,
+                    0,
+                    q.oid,
+                    false,
+                    Value::Null,
+                ));
+            }
             for v in &s.views {
                 out.push(row(
                     v.oid,

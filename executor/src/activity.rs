@@ -447,6 +447,9 @@ impl crate::session::Session {
             _ => None,
         };
         match name {
+            "nextval" | "currval" | "setval" | "lastval" => {
+                Some(self.sequence_function(name, args))
+            }
             "pg_cancel_backend" | "pg_terminate_backend" => {
                 let Some(pid) = pid_arg() else {
                     return Some(Ok(Value::Null));

@@ -1,10 +1,12 @@
 //! CREATE TABLE and CREATE INDEX (with the index built from the rows that
-//! may be live, checking uniqueness among them).
+//! may be live, checking uniqueness among them), views, and sequences
+//! (nextval, currval, setval, lastval).
 
 use crate::dml::{col_names, index_key, key_text};
 use crate::error::{ExecError, Result};
 use crate::session::{ExecResult, Session};
-use basalt_catalog::{IndexDef, TableDef};
+use basalt_catalog::store::SequenceDef;
+use basalt_catalog::{IndexDef, TableDef, Value};
 use basalt_storage::StorageError;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,6 +16,7 @@ impl Session {
         &mut self,
         def: &TableDef,
         if_not_exists: bool,
+        sequences: &[SequenceDef],
     ) -> Result<ExecResult> {
         let xid = self.ddl_lock()?;
         let schema = self.schema()?;
@@ -49,6 +52,20 @@ impl Session {
             st.btree_create(ix.filenode)?;
         }
         self.db.catalog.insert_table(xid, self.cid(), &d)?;
+        for sq in sequences {
+            if schema.relation(def.namespace, &sq.name).is_some()
+                || schema.sequence(def.namespace, &sq.name).is_some()
+            {
+                return Err(basalt_planner::PlanError::DuplicateTable(sq.name.clone()).into());
+            }
+            let mut sq = sq.clone();
+            sq.oid = st.new_oid()?;
+            sq.owner = self.current_role;
+            sq.owned_by = sq.owned_by.map(|(_, c)| (d.oid, c));
+            self.db
+                .catalog
+                .put_sequence(xid, self.cid(), &schema, &sq)?;
+        }
         let txn = self.txn.as_mut().expect("in txn");
         txn.drop_on_abort.push(d.filenode);
         txn.drop_on_abort
@@ -196,6 +213,145 @@ impl Session {
             tag: "CREATE VIEW".into(),
             ..Default::default()
         })
+    }
+
+    pub(crate) fn create_sequence(
+        &mut self,
+        def: &SequenceDef,
+        if_not_exists: bool,
+    ) -> Result<ExecResult> {
+        let xid = self.ddl_lock()?;
+        let schema = self.schema()?;
+        let ns = def.namespace;
+        if schema.relation(ns, &def.name).is_some()
+            || schema.view(ns, &def.name).is_some()
+            || schema.sequence(ns, &def.name).is_some()
+        {
+            if if_not_exists {
+                return Ok(ExecResult {
+                    tag: "CREATE SEQUENCE".into(),
+                    notices: vec![format!(
+                        "relation \"{}\" already exists, skipping",
+                        def.name
+                    )],
+                    ..Default::default()
+                });
+            }
+            return Err(basalt_planner::PlanError::DuplicateTable(def.name.clone()).into());
+        }
+        let mut sq = def.clone();
+        sq.oid = self.db.st.new_oid()?;
+        sq.owner = self.current_role;
+        self.db
+            .catalog
+            .put_sequence(xid, self.cid(), &schema, &sq)?;
+        Ok(ExecResult {
+            tag: "CREATE SEQUENCE".into(),
+            ..Default::default()
+        })
+    }
+
+    pub(crate) fn drop_sequences(
+        &mut self,
+        seqs: &[u32],
+        missing: &[String],
+    ) -> Result<ExecResult> {
+        let xid = self.ddl_lock()?;
+        let schema = self.schema()?;
+        for &oid in seqs {
+            if let Some(sq) = schema.sequences.iter().find(|s| s.oid == oid) {
+                if sq.owner != self.current_role && !self.is_superuser()? {
+                    return Err(ExecError::denied(format!(
+                        "must be owner of sequence {}",
+                        sq.name
+                    )));
+                }
+            }
+            self.db
+                .catalog
+                .delete_sequence(xid, self.cid(), &schema, oid)?;
+        }
+        Ok(ExecResult {
+            tag: "DROP SEQUENCE".into(),
+            notices: missing
+                .iter()
+                .map(|m| format!("sequence \"{m}\" does not exist, skipping"))
+                .collect(),
+            ..Default::default()
+        })
+    }
+
+    /// nextval, currval, setval and lastval: `target` is the sequence's
+    /// OID (found by the planner) or its name.
+    pub(crate) fn sequence_function(&self, name: &str, args: &[Value]) -> Result<Value> {
+        use basalt_storage::sequence::SeqParams;
+        if name == "lastval" {
+            return match self.seq_last.borrow().1 {
+                Some(v) => Ok(Value::Int8(v)),
+                None => Err(ExecError::ObjectNotInPrerequisiteState(
+                    "lastval is not yet defined in this session".into(),
+                )),
+            };
+        }
+        let schema = self.schema()?;
+        let sq = match args.first() {
+            Some(Value::Null) | None => return Ok(Value::Null),
+            Some(Value::Text(n)) => {
+                let base = n.rsplit('.').next().unwrap_or(n).to_string();
+                schema
+                    .sequence(basalt_catalog::store::NS_PUBLIC, &base)
+                    .cloned()
+                    .ok_or_else(|| basalt_planner::PlanError::UndefinedTable(base.clone()))?
+            }
+            Some(v) => {
+                let oid = v.as_i64().unwrap_or(-1);
+                schema
+                    .sequences
+                    .iter()
+                    .find(|s| s.oid as i64 == oid)
+                    .cloned()
+                    .ok_or_else(|| {
+                        ExecError::Internal(format!("could not open relation with OID {oid}"))
+                    })?
+            }
+        };
+        let p = SeqParams {
+            start: sq.start,
+            increment: sq.increment,
+            min: sq.min,
+            max: sq.max,
+            cycle: sq.cycle,
+        };
+        let st = &self.db.st;
+        match name {
+            "nextval" => {
+                let v = st.seqs.nextval(&st.wal, sq.oid, &sq.name, &p)?;
+                let mut last = self.seq_last.borrow_mut();
+                last.0.insert(sq.oid, v);
+                last.1 = Some(v);
+                Ok(Value::Int8(v))
+            }
+            "currval" => match self.seq_last.borrow().0.get(&sq.oid) {
+                Some(v) => Ok(Value::Int8(*v)),
+                None => Err(ExecError::ObjectNotInPrerequisiteState(format!(
+                    "currval of sequence \"{}\" is not yet defined in this session",
+                    sq.name
+                ))),
+            },
+            _ => {
+                let v = match args.get(1) {
+                    Some(Value::Null) | None => return Ok(Value::Null),
+                    Some(v) => v.as_i64().unwrap_or(0),
+                };
+                let called = !matches!(args.get(2), Some(Value::Bool(false)));
+                st.seqs.setval(&st.wal, sq.oid, &sq.name, &p, v, called)?;
+                if called {
+                    let mut last = self.seq_last.borrow_mut();
+                    last.0.insert(sq.oid, v);
+                }
+                Ok(Value::Int8(v))
+            }
+        }
     }
 
     /// DROP VIEW.

@@ -7,6 +7,9 @@ use basalt_storage::StorageError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
+    /// 55000
+    #[error("{0}")]
+    ObjectNotInPrerequisiteState(String),
     #[error("{0}")]
     Parse(#[from] ParseError),
     #[error("{0}")]

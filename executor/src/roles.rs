@@ -333,7 +333,7 @@ impl Session {
                 .iter()
                 .try_for_each(|t| self.check_table_privs(&schema, t, TRUNCATE)),
             Statement::CreateTable { def, .. } => self.check_schema(&schema, def.namespace, CREATE),
-            Statement::CreateView { .. } => {
+            Statement::CreateView { .. } | Statement::CreateSequence { .. } => {
                 self.check_schema(&schema, basalt_catalog::store::NS_PUBLIC, CREATE)
             }
             Statement::DropTable { tables, .. } => {

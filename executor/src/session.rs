@@ -78,6 +78,7 @@ impl Database {
             session_user: basalt_catalog::store::BOOTSTRAP_SUPERUSER,
             current_role: basalt_catalog::store::BOOTSTRAP_SUPERUSER,
             instrument: None,
+            seq_last: Default::default(),
         }
     }
 }
@@ -162,6 +163,9 @@ pub struct Session {
     pub(crate) current_role: u32,
     /// Set while EXPLAIN ANALYZE runs its statement.
     pub(crate) instrument: Option<crate::exec::Instrument>,
+    /// Each sequence's last value in this session (currval), and the last
+    /// nextval of any (lastval).
+    pub(crate) seq_last: std::cell::RefCell<(HashMap<u32, i64>, Option<i64>)>,
 }
 
 impl Drop for Session {
@@ -538,7 +542,15 @@ impl Session {
             Statement::Delete { target, returning } => {
                 self.delete(target, returning.as_ref(), params)
             }
-            Statement::CreateTable { def, if_not_exists } => self.create_table(def, *if_not_exists),
+            Statement::CreateTable {
+                def,
+                if_not_exists,
+                sequences,
+            } => self.create_table(def, *if_not_exists, sequences),
+            Statement::CreateSequence { def, if_not_exists } => {
+                self.create_sequence(def, *if_not_exists)
+            }
+            Statement::DropSequence { seqs, missing } => self.drop_sequences(seqs, missing),
             Statement::DropTable { tables, missing } => {
                 let xid = self.ddl_lock()?;
                 let schema = self.schema()?;
@@ -546,6 +558,12 @@ impl Session {
                 let mut notices = Vec::new();
                 for t in tables {
                     self.db.catalog.delete_table(xid, cid, &schema, t.oid)?;
+                    // Sequences of its serial and identity columns go too.
+                    for sq in &schema.sequences {
+                        if sq.owned_by.is_some_and(|(o, _)| o == t.oid) {
+                            self.db.catalog.delete_sequence(xid, cid, &schema, sq.oid)?;
+                        }
+                    }
                     let txn = self.txn.as_mut().expect("in txn");
                     txn.drop_on_commit.push(t.filenode);
                     txn.drop_on_commit

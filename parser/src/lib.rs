@@ -314,7 +314,74 @@ fn rest_names(p: &mut Parser<'_>) -> Result<Vec<(String, Vec<String>)>, ParseErr
     Ok(names)
 }
 
+/// CREATE [TEMP] SEQUENCE with its options in any order (PostgreSQL takes
+/// them so; sqlparser wants a fixed order).
+fn parse_create_sequence(p: &mut Parser<'_>) -> Result<Statement, ParseError> {
+    use ast::SequenceOptions as O;
+    p.next_token(); // CREATE
+    let temporary = word_is(p, "TEMP") || word_is(p, "TEMPORARY");
+    if temporary {
+        p.next_token();
+    }
+    p.next_token(); // SEQUENCE
+    let if_not_exists = p.parse_keywords(&[Keyword::IF, Keyword::NOT, Keyword::EXISTS]);
+    let name = p.parse_object_name(false)?;
+    let mut data_type = None;
+    let mut opts = Vec::new();
+    let mut owned_by = None;
+    loop {
+        if p.parse_keyword(Keyword::AS) {
+            data_type = Some(p.parse_data_type()?);
+        } else if p.parse_keyword(Keyword::INCREMENT) {
+            let by = p.parse_keyword(Keyword::BY);
+            opts.push(O::IncrementBy(p.parse_expr()?, by));
+        } else if p.parse_keyword(Keyword::MINVALUE) {
+            opts.push(O::MinValue(Some(p.parse_expr()?)));
+        } else if p.parse_keyword(Keyword::MAXVALUE) {
+            opts.push(O::MaxValue(Some(p.parse_expr()?)));
+        } else if p.parse_keyword(Keyword::START) {
+            let with = p.parse_keyword(Keyword::WITH);
+            opts.push(O::StartWith(p.parse_expr()?, with));
+        } else if p.parse_keyword(Keyword::CACHE) {
+            opts.push(O::Cache(p.parse_expr()?));
+        } else if p.parse_keyword(Keyword::CYCLE) {
+            opts.push(O::Cycle(false));
+        } else if p.parse_keyword(Keyword::NO) {
+            if p.parse_keyword(Keyword::MINVALUE) {
+                opts.push(O::MinValue(None));
+            } else if p.parse_keyword(Keyword::MAXVALUE) {
+                opts.push(O::MaxValue(None));
+            } else if p.parse_keyword(Keyword::CYCLE) {
+                opts.push(O::Cycle(true));
+            } else {
+                return Err(ParseError(format!(
+                    "syntax error at or near \"{}\"",
+                    p.peek_token().token
+                )));
+            }
+        } else if p.parse_keywords(&[Keyword::OWNED, Keyword::BY]) {
+            owned_by = Some(p.parse_object_name(false)?);
+        } else {
+            break;
+        }
+    }
+    Ok(Statement::Sql(Box::new(ast::Statement::CreateSequence {
+        temporary,
+        if_not_exists,
+        name,
+        data_type,
+        sequence_options: opts,
+        owned_by,
+    })))
+}
+
 fn parse_one(p: &mut Parser<'_>) -> Result<Statement, ParseError> {
+    if word_is(p, "CREATE") {
+        let w = |n: usize, s: &str| matches!(&p.peek_nth_token(n).token, Token::Word(x) if x.value.eq_ignore_ascii_case(s));
+        if w(1, "SEQUENCE") || ((w(1, "TEMP") || w(1, "TEMPORARY")) && w(2, "SEQUENCE")) {
+            return parse_create_sequence(p);
+        }
+    }
     if word_is(p, "CHECKPOINT") {
         p.next_token();
         return Ok(Statement::Checkpoint);

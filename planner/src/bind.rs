@@ -589,6 +589,24 @@ impl Binder<'_> {
                     analyze,
                 })
             }
+            S::CreateSequence {
+                if_not_exists,
+                name,
+                data_type,
+                sequence_options,
+                temporary: false,
+                ..
+            } => {
+                let n = object_parts(name).last().cloned().unwrap_or_default();
+                let ty = match data_type {
+                    Some(t) => convert_type(t)?,
+                    None => DataType::Int8,
+                };
+                Ok(Statement::CreateSequence {
+                    def: sequence_def(&n, ty, sequence_options)?,
+                    if_not_exists: *if_not_exists,
+                })
+            }
             S::CreateView(cv) => {
                 if cv.materialized {
                     return not_supported("CREATE MATERIALIZED VIEW");
@@ -894,6 +912,7 @@ impl Binder<'_> {
             return not_supported("CREATE TABLE AS");
         }
         let mut columns: Vec<ColumnDef> = Vec::new();
+        let mut sequences = Vec::new();
         let mut pk: Option<Vec<usize>> = None;
         let mut uniques: Vec<Vec<usize>> = Vec::new();
         for c in &ct.columns {
@@ -908,12 +927,44 @@ impl Binder<'_> {
                 not_null: false,
                 default: None,
             };
-            let is_serial = matches!(&c.data_type, ast::DataType::Custom(n, _) if { let s = n.to_string().to_lowercase(); s == "serial" || s == "bigserial" });
-            if is_serial {
-                return not_supported("serial columns");
+            let serial = match &c.data_type {
+                ast::DataType::Custom(n, _) => match n.to_string().to_lowercase().as_str() {
+                    "serial" | "serial4" => Some(DataType::Int4),
+                    "bigserial" | "serial8" => Some(DataType::Int8),
+                    "smallserial" | "serial2" => Some(DataType::Int2),
+                    _ => None,
+                },
+                _ => None,
+            };
+            // serial: an integer column defaulting to its own sequence.
+            let mut owned_seq =
+                |col: &mut ColumnDef, ty: DataType, opts: &[ast::SequenceOptions]| -> Result<()> {
+                    let seq_name = format!("{name}_{}_seq", col.name);
+                    let mut def = sequence_def(&seq_name, ty, opts)?;
+                    def.owned_by = Some((0, columns.len() as i16 + 1));
+                    col.ty = ty;
+                    col.not_null = true;
+                    col.default = Some(format!("nextval('{seq_name}'::regclass)"));
+                    sequences.push(def);
+                    Ok(())
+                };
+            if let Some(t) = serial {
+                owned_seq(&mut col, t, &[])?;
             }
             for o in &c.options {
                 match &o.option {
+                    ast::ColumnOption::Generated {
+                        generation_expr: None,
+                        sequence_options,
+                        ..
+                    } => {
+                        if !ty.is_integer() {
+                            return Err(PlanError::DatatypeMismatch(
+                                "identity column type must be smallint, integer, or bigint".into(),
+                            ));
+                        }
+                        owned_seq(&mut col, ty, sequence_options.as_deref().unwrap_or(&[]))?;
+                    }
                     ast::ColumnOption::NotNull => col.not_null = true,
                     ast::ColumnOption::Null => col.not_null = false,
                     ast::ColumnOption::Default(e) => {
@@ -1001,6 +1052,7 @@ impl Binder<'_> {
         Ok(Statement::CreateTable {
             def,
             if_not_exists: ct.if_not_exists,
+            sequences,
         })
     }
 
@@ -1061,6 +1113,19 @@ impl Binder<'_> {
                 }
             }
             ast::ObjectType::Role | ast::ObjectType::User => self.drop_role(names, if_exists),
+            ast::ObjectType::Sequence => {
+                let mut seqs = Vec::new();
+                let mut missing = Vec::new();
+                for n in names {
+                    let name = object_parts(n).last().cloned().unwrap_or_default();
+                    match self.schema.sequence(NS_PUBLIC, &name) {
+                        Some(v) => seqs.push(v.oid),
+                        None if if_exists => missing.push(name),
+                        None => return Err(PlanError::UndefinedTable(name)),
+                    }
+                }
+                Ok(Statement::DropSequence { seqs, missing })
+            }
             ast::ObjectType::View => {
                 let mut views = Vec::new();
                 let mut missing = Vec::new();
@@ -3509,6 +3574,57 @@ impl Binder<'_> {
         }
     }
 
+    /// nextval/currval/setval: a sequence named by a constant is found now
+    /// (its OID goes in the call); a computed name is looked up when run.
+    fn sequence_call(
+        &mut self,
+        name: &str,
+        args: &[ast::Expr],
+        scope: &Scope,
+    ) -> Result<(Expr, DataType)> {
+        let mut first = &args[0];
+        while let ast::Expr::Cast { expr, .. } | ast::Expr::Nested(expr) = first {
+            first = expr;
+        }
+        let target = match first {
+            ast::Expr::Value(v) => match &v.value {
+                ast::Value::SingleQuotedString(n) => {
+                    let parts: Vec<String> = n
+                        .split('.')
+                        .map(|p| p.trim_matches('"').to_string())
+                        .collect();
+                    let base = parts.last().cloned().unwrap_or_default();
+                    let base = if n.contains('"') {
+                        base
+                    } else {
+                        base.to_lowercase()
+                    };
+                    match self.schema.sequence(NS_PUBLIC, &base) {
+                        Some(sq) => Expr::Literal(Value::Int8(sq.oid as i64)),
+                        None => return Err(PlanError::UndefinedTable(base)),
+                    }
+                }
+                _ => self.expr(&args[0], scope)?.0,
+            },
+            _ => self.expr(&args[0], scope)?.0,
+        };
+        let mut bound = vec![target];
+        for (i, a) in args[1..].iter().enumerate() {
+            let (x, t) = self.expr(a, scope)?;
+            let want = if i == 0 {
+                DataType::Int8
+            } else {
+                DataType::Bool
+            };
+            bound.push(if t == want {
+                x
+            } else {
+                Expr::Cast(Box::new(x), want)
+            });
+        }
+        Ok((Expr::Func(name.to_string(), bound), DataType::Int8))
+    }
+
     fn function(&mut self, f: &ast::Function, scope: &Scope) -> Result<(Expr, DataType)> {
         let parts = object_parts(&f.name);
         let mut name = parts.last().cloned().unwrap_or_default();
@@ -3558,6 +3674,12 @@ impl Binder<'_> {
                 return not_supported("subquery as function argument")
             }
         };
+        if matches!(name.as_str(), "nextval" | "currval" | "setval") && !args.is_empty() {
+            return self.sequence_call(&name, &args, scope);
+        }
+        if name == "lastval" && args.is_empty() {
+            return Ok((Expr::Func("lastval".into(), vec![]), DataType::Int8));
+        }
         if let Some(func) = is_agg_name(&name) {
             let Some(ctx) = self.agg.take() else {
                 return Err(PlanError::Grouping(
@@ -3876,6 +3998,71 @@ fn txn_modes(modes: &[ast::TransactionMode]) -> Vec<TxnMode> {
             }
         })
         .collect()
+}
+
+/// A sequence's definition from CREATE SEQUENCE options (or a serial or
+/// identity column's), with PostgreSQL's defaults for the type.
+fn sequence_def(
+    name: &str,
+    ty: DataType,
+    opts: &[ast::SequenceOptions],
+) -> Result<basalt_catalog::store::SequenceDef> {
+    let type_max = match ty {
+        DataType::Int2 => i16::MAX as i64,
+        DataType::Int4 => i32::MAX as i64,
+        DataType::Int8 => i64::MAX,
+        _ => {
+            return Err(PlanError::DatatypeMismatch(
+                "sequence type must be smallint, integer, or bigint".into(),
+            ))
+        }
+    };
+    let num = |e: &ast::Expr| -> Result<i64> {
+        let text = e.to_string().replace(' ', "");
+        text.parse::<i64>()
+            .map_err(|_| PlanError::Syntax(format!("invalid sequence option value {text}")))
+    };
+    let (mut inc, mut min, mut max, mut start, mut cache, mut cycle) =
+        (1i64, None, None, None, 1i64, false);
+    for o in opts {
+        match o {
+            ast::SequenceOptions::IncrementBy(e, _) => inc = num(e)?,
+            ast::SequenceOptions::MinValue(e) => min = e.as_ref().map(num).transpose()?,
+            ast::SequenceOptions::MaxValue(e) => max = e.as_ref().map(num).transpose()?,
+            ast::SequenceOptions::StartWith(e, _) => start = Some(num(e)?),
+            ast::SequenceOptions::Cache(e) => cache = num(e)?,
+            // sqlparser's flag is NO CYCLE.
+            ast::SequenceOptions::Cycle(no) => cycle = !*no,
+        }
+    }
+    if inc == 0 {
+        return Err(PlanError::Syntax("INCREMENT must not be zero".into()));
+    }
+    let min = min.unwrap_or(if inc > 0 { 1 } else { -type_max - 1 });
+    let max = max.unwrap_or(if inc > 0 { type_max } else { -1 });
+    let start = start.unwrap_or(if inc > 0 { min } else { max });
+    if start < min || start > max {
+        return Err(PlanError::Syntax(format!(
+            "START value ({start}) cannot be {} than {} ({})",
+            if start < min { "less" } else { "greater" },
+            if start < min { "MINVALUE" } else { "MAXVALUE" },
+            if start < min { min } else { max }
+        )));
+    }
+    Ok(basalt_catalog::store::SequenceDef {
+        oid: 0,
+        name: name.to_string(),
+        namespace: NS_PUBLIC,
+        owner: 0,
+        ty,
+        start,
+        increment: inc,
+        min,
+        max,
+        cache,
+        cycle,
+        owned_by: None,
+    })
 }
 
 /// The kind of a join as written.

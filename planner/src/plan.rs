@@ -428,6 +428,18 @@ pub enum Statement {
     CreateTable {
         def: TableDef,
         if_not_exists: bool,
+        /// Sequences of serial and identity columns (owned_by: (0, attnum)
+        /// until the table has its OID).
+        sequences: Vec<basalt_catalog::store::SequenceDef>,
+    },
+    CreateSequence {
+        def: basalt_catalog::store::SequenceDef,
+        if_not_exists: bool,
+    },
+    /// DROP SEQUENCE: sequences by OID; names that did not exist.
+    DropSequence {
+        seqs: Vec<u32>,
+        missing: Vec<String>,
     },
     DropTable {
         tables: Vec<Arc<TableDef>>,

@@ -416,6 +416,7 @@ impl Storage {
             }
             for (src, name) in [
                 (self.dir.join("pg_xact"), "pg_xact"),
+                (self.dir.join("pg_sequence"), "pg_sequence"),
                 (
                     self.dir.join("global").join("pg_statistic"),
                     "global/pg_statistic",

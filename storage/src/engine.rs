@@ -100,6 +100,8 @@ pub struct Storage {
     pub pool: BufferPool,
     pub wal: Arc<Wal>,
     pub clog: Clog,
+    /// Sequences' last values (outside transactions).
+    pub seqs: crate::sequence::Sequences,
     pub txns: TxnManager,
     pub locks: LockManager,
     pub ssi: crate::ssi::Ssi,
@@ -182,6 +184,7 @@ impl Storage {
         let smgr = Arc::new(Smgr::new(dir.to_path_buf())?);
         let pool = BufferPool::new(opts.shared_buffers, smgr.clone());
         let clog = Clog::load(dir)?;
+        let seqs = crate::sequence::Sequences::load(dir)?;
         let wal_dir = dir.join("pg_wal");
         std::fs::create_dir_all(&wal_dir)?;
 
@@ -207,6 +210,15 @@ impl Storage {
             }
             nrec += 1;
             next_xid = next_xid.max(r.rec.xid() + 1);
+            if let WalRecord::SeqSet {
+                seq,
+                last,
+                is_called,
+                ..
+            } = &r.rec
+            {
+                seqs.redo(*seq, *last, *is_called);
+            }
             Self::redo(&pool, &smgr, &clog, &r.rec, r.end, &mut next_oid)?;
         }
         if let Some(d) = &reader.damage {
@@ -234,6 +246,7 @@ impl Storage {
             pool,
             wal,
             clog,
+            seqs,
             txns: TxnManager::new(next_xid),
             locks: LockManager::new(),
             ssi: crate::ssi::Ssi::new(),
@@ -313,7 +326,7 @@ impl Storage {
                 pool.drop_rel(*rel);
                 smgr.unlink(*rel)?;
             }
-            WalRecord::Pad => {}
+            WalRecord::Pad | WalRecord::SeqSet { .. } => {}
         }
         Ok(())
     }
@@ -425,10 +438,12 @@ impl Storage {
     #[tracing::instrument(level = "debug", skip_all)]
     pub fn checkpoint_info(&self) -> Result<(Lsn, Xid, u32)> {
         let _ck = self.checkpoint_lock.lock();
-        let redo = {
+        // The sequences as of the redo point: later SeqSet records replay
+        // over this snapshot.
+        let (redo, seqs) = self.seqs.snapshot(|| {
             let _commits = self.commit_lock.write();
             self.wal.start_checkpoint()
-        };
+        });
         let t0 = Instant::now();
         let pages = self.pool.flush_all()?;
         let t1 = Instant::now();
@@ -443,6 +458,7 @@ impl Storage {
             .buffers_checkpoint
             .fetch_add(pages as u64, Ordering::Relaxed);
         self.clog.save(&self.dir)?;
+        crate::sequence::Sequences::save(&self.dir, &seqs)?;
         let next_oid = self.next_oid.lock().1;
         let next_xid = self.txns.next_xid();
         let end = self.wal.insert(&WalRecord::Checkpoint {

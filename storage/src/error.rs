@@ -30,6 +30,8 @@ pub enum StorageError {
     /// A backup or archive failure, with its SQLSTATE.
     #[error("{msg}")]
     Backup { code: &'static str, msg: String },
+    #[error("{0}")]
+    Sequence(#[from] crate::sequence::SeqError),
 }
 
 pub type Result<T> = std::result::Result<T, StorageError>;

@@ -15,6 +15,7 @@ pub mod heap;
 pub mod lock;
 pub mod page;
 pub mod restore;
+pub mod sequence;
 pub mod smgr;
 pub mod ssi;
 pub mod txn;

@@ -102,6 +102,14 @@ pub enum WalRecord {
     NextOid {
         next_oid: u32,
     },
+    /// Sequence `seq` has handed out values up to `last` (logged ahead of
+    /// use), or was set to it (`reset`: setval, RESTART).
+    SeqSet {
+        seq: u32,
+        last: i64,
+        is_called: bool,
+        reset: bool,
+    },
 }
 
 const T_PAD: u8 = 0;
@@ -118,6 +126,7 @@ const T_BT_DELETE: u8 = 10;
 const T_HEAP_PRUNE: u8 = 11;
 const T_HEAP_UNUSED: u8 = 12;
 const T_COMMIT_TS: u8 = 13;
+const T_SEQ_SET: u8 = 14;
 
 fn encode_slots(out: &mut Vec<u8>, rel: RelId, blk: u32, slots: &[u16]) {
     out.extend_from_slice(&rel.to_le_bytes());
@@ -148,6 +157,9 @@ impl Dec<'_> {
         let s = &self.0[self.1..self.1 + n];
         self.1 += n;
         Ok(s)
+    }
+    fn u8(&mut self) -> Result<u8> {
+        Ok(self.take(1)?[0])
     }
     fn u16(&mut self) -> Result<u16> {
         Ok(u16::from_le_bytes(self.take(2)?.try_into().expect("2")))
@@ -180,6 +192,7 @@ impl WalRecord {
             WalRecord::Checkpoint { .. } => T_CHECKPOINT,
             WalRecord::DropRel { .. } => T_DROP_REL,
             WalRecord::NextOid { .. } => T_NEXT_OID,
+            WalRecord::SeqSet { .. } => T_SEQ_SET,
         }
     }
 
@@ -264,6 +277,16 @@ impl WalRecord {
             }
             WalRecord::DropRel { rel } => out.extend_from_slice(&rel.to_le_bytes()),
             WalRecord::NextOid { next_oid } => out.extend_from_slice(&next_oid.to_le_bytes()),
+            WalRecord::SeqSet {
+                seq,
+                last,
+                is_called,
+                reset,
+            } => {
+                out.extend_from_slice(&seq.to_le_bytes());
+                out.extend_from_slice(&last.to_le_bytes());
+                out.push(u8::from(*is_called) | u8::from(*reset) << 1);
+            }
         }
     }
 
@@ -355,6 +378,17 @@ impl WalRecord {
             },
             T_DROP_REL => WalRecord::DropRel { rel: d.u32()? },
             T_NEXT_OID => WalRecord::NextOid { next_oid: d.u32()? },
+            T_SEQ_SET => {
+                let seq = d.u32()?;
+                let last = d.u64()? as i64;
+                let flags = d.u8()?;
+                WalRecord::SeqSet {
+                    seq,
+                    last,
+                    is_called: flags & 1 != 0,
+                    reset: flags & 2 != 0,
+                }
+            }
             t => {
                 return Err(StorageError::Corrupt(format!(
                     "unknown WAL record type {t}"
