@@ -1084,6 +1084,13 @@ fn build_node<'p>(plan: &'p Plan, cx: &Ctx<'_>) -> Result<Box<dyn RowIter + 'p>>
                 tail: None,
             })
         }
+        Plan::Window { input, calls } => {
+            let mut it = build(input, cx)?;
+            let rows = collect(it.as_mut(), cx)?;
+            Box::new(VecIter(
+                crate::window::window_rows(rows, calls, cx)?.into_iter(),
+            ))
+        }
         Plan::Aggregate { input, group, aggs } => {
             let mut it = build(input, cx)?;
             Box::new(VecIter(
@@ -1224,6 +1231,43 @@ fn build_node<'p>(plan: &'p Plan, cx: &Ctx<'_>) -> Result<Box<dyn RowIter + 'p>>
     })
 }
 
+/// Order of two rows' sort-key values under `keys` (direction, NULLs).
+pub(crate) fn compare_keys(keys: &[SortKey], a: &[Value], b: &[Value]) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    for (i, k) in keys.iter().enumerate() {
+        let (x, y) = (&a[i], &b[i]);
+        let o = match (x.is_null(), y.is_null()) {
+            (true, true) => Ordering::Equal,
+            (true, false) => {
+                if k.nulls_first {
+                    Ordering::Less
+                } else {
+                    Ordering::Greater
+                }
+            }
+            (false, true) => {
+                if k.nulls_first {
+                    Ordering::Greater
+                } else {
+                    Ordering::Less
+                }
+            }
+            _ => {
+                let o = x.cmp_total(y);
+                if k.desc {
+                    o.reverse()
+                } else {
+                    o
+                }
+            }
+        };
+        if o != Ordering::Equal {
+            return o;
+        }
+    }
+    Ordering::Equal
+}
+
 pub fn sort_rows(rows: &mut [Row], keys: &[SortKey], cx: &Ctx<'_>) -> Result<()> {
     // Precompute keys (they are expressions over the row).
     let mut keyed: Vec<(Vec<Value>, usize)> = Vec::with_capacity(rows.len());
@@ -1235,40 +1279,7 @@ pub fn sort_rows(rows: &mut [Row], keys: &[SortKey], cx: &Ctx<'_>) -> Result<()>
             i,
         ));
     }
-    keyed.sort_by(|a, b| {
-        for (i, k) in keys.iter().enumerate() {
-            let (x, y) = (&a.0[i], &b.0[i]);
-            let o = match (x.is_null(), y.is_null()) {
-                (true, true) => std::cmp::Ordering::Equal,
-                (true, false) => {
-                    if k.nulls_first {
-                        std::cmp::Ordering::Less
-                    } else {
-                        std::cmp::Ordering::Greater
-                    }
-                }
-                (false, true) => {
-                    if k.nulls_first {
-                        std::cmp::Ordering::Greater
-                    } else {
-                        std::cmp::Ordering::Less
-                    }
-                }
-                _ => {
-                    let o = x.cmp_total(y);
-                    if k.desc {
-                        o.reverse()
-                    } else {
-                        o
-                    }
-                }
-            };
-            if o != std::cmp::Ordering::Equal {
-                return o;
-            }
-        }
-        a.1.cmp(&b.1)
-    });
+    keyed.sort_by(|a, b| compare_keys(keys, &a.0, &b.0).then(a.1.cmp(&b.1)));
     let order: Vec<usize> = keyed.into_iter().map(|(_, i)| i).collect();
     let mut taken: Vec<Option<Row>> = rows.iter_mut().map(|r| Some(std::mem::take(r))).collect();
     for (dst, src) in order.into_iter().enumerate() {
@@ -1278,7 +1289,7 @@ pub fn sort_rows(rows: &mut [Row], keys: &[SortKey], cx: &Ctx<'_>) -> Result<()>
 }
 
 #[derive(Clone)]
-enum AggState {
+pub(crate) enum AggState {
     Count(i64),
     Sum(Option<Value>),
     Avg(Option<Value>, i64),
@@ -1287,7 +1298,7 @@ enum AggState {
     Str(Option<String>),
 }
 
-fn agg_init(a: &AggCall) -> AggState {
+pub(crate) fn agg_init(a: &AggCall) -> AggState {
     match a.func {
         AggFunc::Count | AggFunc::CountStar => AggState::Count(0),
         AggFunc::Sum => AggState::Sum(None),
@@ -1307,7 +1318,7 @@ fn widen(v: Value) -> Value {
     }
 }
 
-fn agg_step(a: &AggCall, st: &mut AggState, args: &[Value]) -> Result<()> {
+pub(crate) fn agg_step(a: &AggCall, st: &mut AggState, args: &[Value]) -> Result<()> {
     if a.func != AggFunc::CountStar && args.first().is_none_or(|v| v.is_null()) {
         return Ok(());
     }
@@ -1370,7 +1381,7 @@ fn agg_step(a: &AggCall, st: &mut AggState, args: &[Value]) -> Result<()> {
     Ok(())
 }
 
-fn agg_final(a: &AggCall, st: AggState) -> Result<Value> {
+pub(crate) fn agg_final(a: &AggCall, st: AggState) -> Result<Value> {
     Ok(match st {
         AggState::Count(n) => Value::Int8(n),
         AggState::Sum(s) => match s {

@@ -571,6 +571,26 @@ impl Explainer<'_> {
                 self.relabel(at, depth, "Recursive Union", e);
                 (e, cols)
             }
+            Plan::Window { input, calls } => {
+                let at = self.line(
+                    depth,
+                    "WindowAgg",
+                    Est {
+                        rows: 0.0,
+                        width: 0.0,
+                        cost: 0.0,
+                    },
+                );
+                let (i, mut cols) = self.node(input, depth + 1);
+                let e = Est {
+                    rows: i.rows,
+                    width: i.width + 8.0 * calls.len() as f64,
+                    cost: i.cost + i.rows * CPU_OP * calls.len() as f64,
+                };
+                self.relabel(at, depth, "WindowAgg", e);
+                cols.extend((0..calls.len()).map(|k| format!("window{}", k + 1)));
+                (e, cols)
+            }
             Plan::WorkTable { width, .. } => {
                 let e = Est {
                     rows: 200.0,

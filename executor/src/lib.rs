@@ -27,6 +27,7 @@ mod sqlstate;
 pub mod stats;
 pub mod txn;
 mod views;
+mod window;
 
 pub use error::{ExecError, Result};
 pub use maintenance::VacuumOptions;

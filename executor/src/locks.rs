@@ -75,6 +75,7 @@ pub(crate) fn plan_tables<'p>(plan: &'p Plan, out: &mut Vec<(&'p Arc<TableDef>, 
         Plan::Filter { input, .. }
         | Plan::Project { input, .. }
         | Plan::Aggregate { input, .. }
+        | Plan::Window { input, .. }
         | Plan::Sort { input, .. }
         | Plan::Limit { input, .. }
         | Plan::Distinct { input }

@@ -25,6 +25,7 @@ fn sqlstate(e: &ExecError) -> &'static str {
             PlanError::DatatypeMismatch(_) => "42804",
             PlanError::UndefinedFunction(_) => "42883",
             PlanError::Grouping(_) => "42803",
+            PlanError::Windowing(_) => "42P20",
             PlanError::Syntax(_) => "42601",
             PlanError::NotSupported(_) => "0A000",
             PlanError::UndefinedObject(_) => "42704",

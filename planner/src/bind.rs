@@ -91,7 +91,18 @@ pub struct Binder<'a> {
     ctes: Vec<CteDef>,
     /// Work tables numbered so far (WITH RECURSIVE).
     work_tables: usize,
+    /// Window function calls of the SELECT list being bound (None where
+    /// window functions are not allowed).
+    windows: Option<Vec<WindowCall>>,
+    /// The WINDOW clause of the SELECT being bound.
+    named_windows: Vec<(String, ast::WindowSpec)>,
+    /// Where a window function found now would be ("in WHERE", ...).
+    window_where: &'static str,
 }
+
+/// Window results are bound as columns numbered from here, renumbered once
+/// the width of the window's input is known.
+const WINDOW_BASE: usize = 1 << 40;
 
 /// A WITH query as FROM items see it: its plan (inlined where it is named)
 /// and its columns.
@@ -126,6 +137,9 @@ pub fn plan_statement(
         nullable: Vec::new(),
         ctes: Vec::new(),
         work_tables: 0,
+        windows: None,
+        named_windows: Vec::new(),
+        window_where: "here",
     };
     let s = b.statement(stmt)?;
     let params = b
@@ -273,7 +287,7 @@ fn contains_agg(e: &ast::Expr) -> bool {
             if let ast::Expr::Function(f) = x {
                 let name = f.name.to_string().to_lowercase();
                 let base = name.rsplit('.').next().unwrap_or(&name);
-                if self.depth == 0 && is_agg_name(base).is_some() {
+                if self.depth == 0 && f.over.is_none() && is_agg_name(base).is_some() {
                     return std::ops::ControlFlow::Break(());
                 }
             }
@@ -2405,7 +2419,10 @@ impl Binder<'_> {
                     "aggregate functions are not allowed in WHERE".into(),
                 ));
             }
-            where_pred = Some(self.bool_expr(w, &scope)?);
+            let saved = std::mem::replace(&mut self.window_where, "in WHERE");
+            let r = self.bool_expr(w, &scope);
+            self.window_where = saved;
+            where_pred = Some(r?);
         }
         let mut plan = join_rels(self, from, &sources(&scope), where_pred.clone());
         // FOR UPDATE over joins: lock each row's tuples as it leaves the
@@ -2499,9 +2516,46 @@ impl Binder<'_> {
                 aggs: vec![],
             });
         }
+        let saved_windows = self.windows.replace(Vec::new());
+        let mut named = Vec::new();
+        for ast::NamedWindowDefinition(n, e) in &s.named_window {
+            match e {
+                ast::NamedWindowExpr::WindowSpec(spec) => named.push((ident(n), spec.clone())),
+                ast::NamedWindowExpr::NamedWindow(r) => {
+                    let r = ident(r);
+                    let spec = named
+                        .iter()
+                        .find(|(w, _)| *w == r)
+                        .map(|(_, s): &(String, ast::WindowSpec)| s.clone())
+                        .ok_or_else(|| {
+                            PlanError::UndefinedObject(format!("window \"{r}\" does not exist"))
+                        })?;
+                    named.push((ident(n), spec));
+                }
+            }
+        }
+        let saved_named = std::mem::replace(&mut self.named_windows, named);
         let res = self.select_rest(s, order, &scope);
+        let calls = std::mem::replace(&mut self.windows, saved_windows).unwrap_or_default();
+        self.named_windows = saved_named;
         let agg = self.agg.take();
         let (having, mut exprs, fields, sort_keys, distinct) = res?;
+        // Window results: columns after the window's input row.
+        let window_input = match &agg {
+            Some(a) => a.group.len() + a.aggs.len(),
+            None => scope.cols.len(),
+        };
+        if !calls.is_empty() {
+            for e in &mut exprs {
+                e.visit_mut(&mut |x| {
+                    if let Expr::Column(c) = x {
+                        if *c >= WINDOW_BASE {
+                            *c = *c - WINDOW_BASE + window_input;
+                        }
+                    }
+                });
+            }
+        }
         // FOR UPDATE/SHARE: one plain table; its TID rides along to LockRows.
         let mut lock_node = None;
         if let Some((strength, wait, _)) = locking {
@@ -2540,6 +2594,12 @@ impl Binder<'_> {
             plan = Plan::Filter {
                 input: Box::new(plan),
                 pred,
+            };
+        }
+        if !calls.is_empty() {
+            plan = Plan::Window {
+                input: Box::new(plan),
+                calls,
             };
         }
         let visible = fields.len();
@@ -3574,6 +3634,232 @@ impl Binder<'_> {
         }
     }
 
+    /// `name(args) OVER (...)` in a SELECT list: the call is collected for
+    /// the Window node and stands for its result column.
+    fn window_call(
+        &mut self,
+        name: &str,
+        args: &[ast::Expr],
+        distinct: bool,
+        star: bool,
+        over: &ast::WindowType,
+        scope: &Scope,
+    ) -> Result<(Expr, DataType)> {
+        let Some(calls) = self.windows.take() else {
+            return Err(PlanError::Windowing(format!(
+                "window functions are not allowed {}",
+                self.window_where
+            )));
+        };
+        let r = self.window_call_inner(name, args, distinct, star, over, scope);
+        let mut calls = calls;
+        let r = r.map(|c| {
+            let ty = c.ty;
+            calls.push(c);
+            (Expr::Column(WINDOW_BASE + calls.len() - 1), ty)
+        });
+        self.windows = Some(calls);
+        r
+    }
+
+    /// The window an OVER clause means: its own spec, a named window, or
+    /// a named window extended (`OVER (w ORDER BY x)`).
+    fn window_spec(&self, over: &ast::WindowType) -> Result<ast::WindowSpec> {
+        let named = |n: &ast::Ident| -> Result<ast::WindowSpec> {
+            let name = ident(n);
+            self.named_windows
+                .iter()
+                .find(|(w, _)| *w == name)
+                .map(|(_, s)| s.clone())
+                .ok_or_else(|| {
+                    PlanError::UndefinedObject(format!("window \"{name}\" does not exist"))
+                })
+        };
+        match over {
+            ast::WindowType::NamedWindow(n) => named(n),
+            ast::WindowType::WindowSpec(spec) => match &spec.window_name {
+                None => Ok(spec.clone()),
+                Some(n) => {
+                    let mut base = named(n)?;
+                    if !spec.order_by.is_empty() {
+                        base.order_by = spec.order_by.clone();
+                    }
+                    if spec.window_frame.is_some() {
+                        base.window_frame = spec.window_frame.clone();
+                    }
+                    Ok(base)
+                }
+            },
+        }
+    }
+
+    fn window_call_inner(
+        &mut self,
+        name: &str,
+        args: &[ast::Expr],
+        distinct: bool,
+        star: bool,
+        over: &ast::WindowType,
+        scope: &Scope,
+    ) -> Result<WindowCall> {
+        let spec = self.window_spec(over)?;
+        let spec = &spec;
+        if distinct {
+            return not_supported("DISTINCT is not implemented for window functions");
+        }
+        let mut bound = Vec::new();
+        let mut types = Vec::new();
+        for a in args {
+            let (x, t) = self.expr(a, scope)?;
+            bound.push(x);
+            types.push(t);
+        }
+        let mut partition = Vec::new();
+        for e in &spec.partition_by {
+            partition.push(self.expr(e, scope)?.0);
+        }
+        let mut order = Vec::new();
+        for o in &spec.order_by {
+            let desc = o.options.asc == Some(false);
+            order.push(SortKey {
+                expr: self.expr(&o.expr, scope)?.0,
+                desc,
+                nulls_first: o.options.nulls_first.unwrap_or(desc),
+            });
+        }
+        let bound_of = |b: &ast::WindowFrameBound, start: bool| -> Result<FrameBound> {
+            let off = |e: &Option<Box<ast::Expr>>| -> Result<Option<i64>> {
+                match e {
+                    None => Ok(None),
+                    Some(e) => e
+                        .to_string()
+                        .parse::<i64>()
+                        .map(Some)
+                        .map_err(|_| PlanError::NotSupported(format!("frame offset {e}"))),
+                }
+            };
+            Ok(match b {
+                ast::WindowFrameBound::CurrentRow => FrameBound::CurrentRow,
+                ast::WindowFrameBound::Preceding(e) => match off(e)? {
+                    None => FrameBound::UnboundedPreceding,
+                    Some(n) => FrameBound::Preceding(n),
+                },
+                ast::WindowFrameBound::Following(e) => match off(e)? {
+                    None if start => {
+                        return Err(PlanError::Syntax(
+                            "frame start cannot be UNBOUNDED FOLLOWING".into(),
+                        ))
+                    }
+                    None => FrameBound::UnboundedFollowing,
+                    Some(n) => FrameBound::Following(n),
+                },
+            })
+        };
+        let frame = match &spec.window_frame {
+            None => WindowFrame {
+                rows: false,
+                start: FrameBound::UnboundedPreceding,
+                end: FrameBound::CurrentRow,
+            },
+            Some(f) => {
+                let rows = match f.units {
+                    ast::WindowFrameUnits::Rows => true,
+                    ast::WindowFrameUnits::Range => false,
+                    ast::WindowFrameUnits::Groups => return not_supported("GROUPS frames"),
+                };
+                let start = bound_of(&f.start_bound, true)?;
+                let end = match &f.end_bound {
+                    Some(b) => bound_of(b, false)?,
+                    None => FrameBound::CurrentRow,
+                };
+                if !rows
+                    && (matches!(start, FrameBound::Preceding(_) | FrameBound::Following(_))
+                        || matches!(end, FrameBound::Preceding(_) | FrameBound::Following(_)))
+                {
+                    return not_supported("RANGE frames with offsets");
+                }
+                WindowFrame { rows, start, end }
+            }
+        };
+        let first = || types.first().copied().unwrap_or(DataType::Int8);
+        let need = |n: std::ops::RangeInclusive<usize>| -> Result<()> {
+            if n.contains(&args.len()) {
+                Ok(())
+            } else {
+                Err(PlanError::UndefinedFunction(format!(
+                    "function {name} with {} arguments does not exist",
+                    args.len()
+                )))
+            }
+        };
+        let (func, ty, agg) = match name {
+            "row_number" => (WindowFunc::RowNumber, DataType::Int8, None),
+            "rank" => (WindowFunc::Rank, DataType::Int8, None),
+            "dense_rank" => (WindowFunc::DenseRank, DataType::Int8, None),
+            "percent_rank" => (WindowFunc::PercentRank, DataType::Float8, None),
+            "cume_dist" => (WindowFunc::CumeDist, DataType::Float8, None),
+            "ntile" => {
+                need(1..=1)?;
+                (WindowFunc::Ntile, DataType::Int4, None)
+            }
+            "lag" | "lead" => {
+                need(1..=3)?;
+                let t = first();
+                if let Some(d) = bound.get_mut(2) {
+                    *d = Expr::Cast(Box::new(d.clone()), t);
+                }
+                let f = if name == "lag" {
+                    WindowFunc::Lag
+                } else {
+                    WindowFunc::Lead
+                };
+                (f, t, None)
+            }
+            "first_value" => {
+                need(1..=1)?;
+                (WindowFunc::FirstValue, first(), None)
+            }
+            "last_value" => {
+                need(1..=1)?;
+                (WindowFunc::LastValue, first(), None)
+            }
+            "nth_value" => {
+                need(2..=2)?;
+                (WindowFunc::NthValue, first(), None)
+            }
+            other => match is_agg_name(other) {
+                Some(f) => {
+                    let (f, ty) = agg_type(f, star || args.is_empty(), &types)?;
+                    let call = AggCall {
+                        func: f,
+                        args: bound.clone(),
+                        distinct: false,
+                        ty,
+                    };
+                    (WindowFunc::Agg(f), ty, Some(call))
+                }
+                None => {
+                    return Err(PlanError::UndefinedFunction(format!(
+                        "function {other} is not a window function"
+                    )))
+                }
+            },
+        };
+        Ok(WindowCall {
+            func,
+            args: bound,
+            partition,
+            order,
+            frame,
+            agg,
+            ty: if ty == DataType::Unknown {
+                DataType::Text
+            } else {
+                ty
+            },
+        })
+    }
+
     /// nextval/currval/setval: a sequence named by a constant is found now
     /// (its OID goes in the call); a computed name is looked up when run.
     fn sequence_call(
@@ -3680,6 +3966,9 @@ impl Binder<'_> {
         if name == "lastval" && args.is_empty() {
             return Ok((Expr::Func("lastval".into(), vec![]), DataType::Int8));
         }
+        if let Some(over) = &f.over {
+            return self.window_call(&name, &args, distinct, star, over, scope);
+        }
         if let Some(func) = is_agg_name(&name) {
             let Some(ctx) = self.agg.take() else {
                 return Err(PlanError::Grouping(
@@ -3699,56 +3988,7 @@ impl Binder<'_> {
             })();
             self.agg = Some(ctx);
             res?;
-            let (func, ty) = match (func, types.first()) {
-                (AggFunc::Count, _) if star || args.is_empty() => {
-                    (AggFunc::CountStar, DataType::Int8)
-                }
-                (AggFunc::Count | AggFunc::CountStar, _) => (AggFunc::Count, DataType::Int8),
-                (AggFunc::Sum, Some(t)) => (
-                    AggFunc::Sum,
-                    match t {
-                        DataType::Int2 | DataType::Int4 => DataType::Int8,
-                        DataType::Float4 => DataType::Float4,
-                        DataType::Float8 => DataType::Float8,
-                        t if t.is_numeric() => DataType::Numeric(None),
-                        DataType::Unknown => DataType::Numeric(None),
-                        t => {
-                            return Err(PlanError::UndefinedFunction(format!(
-                                "function sum({}) does not exist",
-                                t.display_name()
-                            )))
-                        }
-                    },
-                ),
-                (AggFunc::Avg, Some(t)) => (
-                    AggFunc::Avg,
-                    match t {
-                        DataType::Float4 | DataType::Float8 => DataType::Float8,
-                        t if t.is_numeric() => DataType::Numeric(None),
-                        t => {
-                            return Err(PlanError::UndefinedFunction(format!(
-                                "function avg({}) does not exist",
-                                t.display_name()
-                            )))
-                        }
-                    },
-                ),
-                (AggFunc::Min | AggFunc::Max, Some(t)) => (
-                    func,
-                    if *t == DataType::Unknown {
-                        DataType::Text
-                    } else {
-                        *t
-                    },
-                ),
-                (AggFunc::BoolAnd | AggFunc::BoolOr, _) => (func, DataType::Bool),
-                (AggFunc::StringAgg, _) => (func, DataType::Text),
-                (f, None) => {
-                    return Err(PlanError::UndefinedFunction(
-                        format!("function {f:?}() does not exist").to_lowercase(),
-                    ))
-                }
-            };
+            let (func, ty) = agg_type(func, star || args.is_empty(), &types)?;
             let ctx = self.agg.as_mut().expect("restored above");
             let call = AggCall {
                 func,
@@ -4062,6 +4302,59 @@ fn sequence_def(
         cache,
         cycle,
         owned_by: None,
+    })
+}
+
+/// An aggregate's resolved form and result type for its argument types
+/// (`star`: count(*) or no arguments).
+fn agg_type(func: AggFunc, star: bool, types: &[DataType]) -> Result<(AggFunc, DataType)> {
+    Ok(match (func, types.first()) {
+        (AggFunc::Count, _) if star => (AggFunc::CountStar, DataType::Int8),
+        (AggFunc::Count | AggFunc::CountStar, _) => (AggFunc::Count, DataType::Int8),
+        (AggFunc::Sum, Some(t)) => (
+            AggFunc::Sum,
+            match t {
+                DataType::Int2 | DataType::Int4 => DataType::Int8,
+                DataType::Float4 => DataType::Float4,
+                DataType::Float8 => DataType::Float8,
+                t if t.is_numeric() => DataType::Numeric(None),
+                DataType::Unknown => DataType::Numeric(None),
+                t => {
+                    return Err(PlanError::UndefinedFunction(format!(
+                        "function sum({}) does not exist",
+                        t.display_name()
+                    )))
+                }
+            },
+        ),
+        (AggFunc::Avg, Some(t)) => (
+            AggFunc::Avg,
+            match t {
+                DataType::Float4 | DataType::Float8 => DataType::Float8,
+                t if t.is_numeric() => DataType::Numeric(None),
+                t => {
+                    return Err(PlanError::UndefinedFunction(format!(
+                        "function avg({}) does not exist",
+                        t.display_name()
+                    )))
+                }
+            },
+        ),
+        (AggFunc::Min | AggFunc::Max, Some(t)) => (
+            func,
+            if *t == DataType::Unknown {
+                DataType::Text
+            } else {
+                *t
+            },
+        ),
+        (AggFunc::BoolAnd | AggFunc::BoolOr, _) => (func, DataType::Bool),
+        (AggFunc::StringAgg, _) => (func, DataType::Text),
+        (f, None) => {
+            return Err(PlanError::UndefinedFunction(
+                format!("function {f:?}() does not exist").to_lowercase(),
+            ))
+        }
     })
 }
 

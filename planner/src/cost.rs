@@ -76,6 +76,7 @@ pub fn plan_rows(est: &dyn Estimates, p: &Plan) -> f64 {
             other => plan_rows(est, other) * DEFAULT_SEL,
         },
         Plan::Project { input, .. }
+        | Plan::Window { input, .. }
         | Plan::Sort { input, .. }
         | Plan::WithTid { input }
         | Plan::LockRows { input, .. }

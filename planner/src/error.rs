@@ -26,6 +26,9 @@ pub enum PlanError {
     UndefinedFunction(String),
     #[error("{0}")]
     Grouping(String),
+    /// 42P20
+    #[error("{0}")]
+    Windowing(String),
     #[error("{0}")]
     Syntax(String),
     #[error("{0}")]

@@ -154,6 +154,54 @@ pub struct AggCall {
     pub ty: DataType,
 }
 
+/// A window function: ranking, offset, or an aggregate over a frame.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum WindowFunc {
+    RowNumber,
+    Rank,
+    DenseRank,
+    PercentRank,
+    CumeDist,
+    Ntile,
+    Lag,
+    Lead,
+    FirstValue,
+    LastValue,
+    NthValue,
+    Agg(AggFunc),
+}
+
+/// One end of a window frame (offsets are row counts, for ROWS frames).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FrameBound {
+    UnboundedPreceding,
+    Preceding(i64),
+    CurrentRow,
+    Following(i64),
+    UnboundedFollowing,
+}
+
+/// ROWS or RANGE (with peers: rows equal in the window's ORDER BY) frame.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WindowFrame {
+    pub rows: bool,
+    pub start: FrameBound,
+    pub end: FrameBound,
+}
+
+/// A window function call `func(args) OVER (PARTITION BY .. ORDER BY ..)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowCall {
+    pub func: WindowFunc,
+    pub args: Vec<Expr>,
+    pub partition: Vec<Expr>,
+    pub order: Vec<SortKey>,
+    pub frame: WindowFrame,
+    /// The aggregate's call (for WindowFunc::Agg): its type and arguments.
+    pub agg: Option<AggCall>,
+    pub ty: DataType,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JoinKind {
     Inner,
@@ -244,6 +292,11 @@ pub enum Plan {
         input: Box<Plan>,
         group: Vec<Expr>,
         aggs: Vec<AggCall>,
+    },
+    /// Window functions: each input row with one more column per call.
+    Window {
+        input: Box<Plan>,
+        calls: Vec<WindowCall>,
     },
     Sort {
         input: Box<Plan>,
@@ -630,6 +683,13 @@ fn plan_reaches_out(p: &Plan, level: usize) -> bool {
             group.iter().any(e)
                 || aggs.iter().any(|a| a.args.iter().any(e))
                 || plan_reaches_out(input, level)
+        }
+        Plan::Window { input, calls } => {
+            calls.iter().any(|c| {
+                c.args.iter().any(e)
+                    || c.partition.iter().any(e)
+                    || c.order.iter().any(|k| e(&k.expr))
+            }) || plan_reaches_out(input, level)
         }
         Plan::Sort { input, keys } => {
             keys.iter().any(|k| e(&k.expr)) || plan_reaches_out(input, level)
