@@ -10,7 +10,7 @@ use crate::exec::{self, Ctx, Row, TableScan};
 use crate::session::{ExecResult, Session};
 use basalt_catalog::types::{encode_key, encode_row};
 use basalt_catalog::{TableDef, Value};
-use basalt_planner::{Plan, Query, Target};
+use basalt_planner::{OnConflict, Plan, Query, Target};
 use basalt_storage::{KeyRange, StorageError, Tid, WaitPolicy, WriteOutcome};
 use std::sync::Arc;
 
@@ -63,49 +63,22 @@ impl Session {
             }
             loop {
                 let guard = st.unique_lock(ix.filenode, &key);
-                let mut wait = None;
-                let mut scan = st.btree_scan(ix.filenode, KeyRange::eq(key.clone()))?;
-                'outer: loop {
-                    let batch = st.btree_next(&mut scan)?;
-                    if batch.is_empty() {
-                        break;
+                match self.live_holder(table, ix, &key, Some(tid), cx)? {
+                    Ok(Some(_)) => {
+                        return Err(ExecError::UniqueViolation {
+                            index: ix.name.clone(),
+                            detail: format!(
+                                "Key ({})=({}) already exists.",
+                                col_names(table, &ix.columns),
+                                key_text(row, &ix.columns)
+                            ),
+                        })
                     }
-                    for (k, other) in batch {
-                        if k != key || other == tid {
-                            continue;
-                        }
-                        // The entry may be stale (its slot reused by VACUUM
-                        // for another row): only a version with this key counts.
-                        let types = table.types();
-                        let has_key = |data: &[u8]| {
-                            basalt_catalog::types::decode_row(&types, data)
-                                .is_some_and(|r| index_key(&r, &ix.columns) == key)
-                        };
-                        match st.tuple_conflicts(table.filenode, other, &cx.snap.own, &has_key)? {
-                            Ok(true) => {
-                                return Err(ExecError::UniqueViolation {
-                                    index: ix.name.clone(),
-                                    detail: format!(
-                                        "Key ({})=({}) already exists.",
-                                        col_names(table, &ix.columns),
-                                        key_text(row, &ix.columns)
-                                    ),
-                                })
-                            }
-                            Ok(false) => {}
-                            Err(x) => {
-                                wait = Some(x);
-                                break 'outer;
-                            }
-                        }
-                    }
-                }
-                match wait {
-                    Some(x) => {
+                    Err(x) => {
                         drop(guard);
                         st.wait_for_xid(x, Some(&cx.txn.wait))?;
                     }
-                    None => {
+                    Ok(None) => {
                         st.btree_insert(ix.filenode, &key, tid)?;
                         break;
                     }
@@ -113,6 +86,142 @@ impl Session {
             }
         }
         Ok(())
+    }
+
+    /// The live row holding `key` in unique index `ix` (other than `skip`),
+    /// or the transaction to wait for when the holder is not yet decided.
+    /// An entry may be stale (its slot reused by VACUUM for another row):
+    /// only a version with this key counts.
+    fn live_holder(
+        &self,
+        table: &TableDef,
+        ix: &basalt_catalog::IndexDef,
+        key: &[u8],
+        skip: Option<Tid>,
+        cx: &Ctx<'_>,
+    ) -> Result<std::result::Result<Option<Tid>, basalt_storage::Xid>> {
+        let st = &self.db.st;
+        let types = table.types();
+        let has_key = |data: &[u8]| {
+            basalt_catalog::types::decode_row(&types, data)
+                .is_some_and(|r| index_key(&r, &ix.columns) == key)
+        };
+        let mut scan = st.btree_scan(ix.filenode, KeyRange::eq(key.to_vec()))?;
+        loop {
+            let batch = st.btree_next(&mut scan)?;
+            if batch.is_empty() {
+                return Ok(Ok(None));
+            }
+            for (k, other) in batch {
+                if k != key || Some(other) == skip {
+                    continue;
+                }
+                match st.tuple_conflicts(table.filenode, other, &cx.snap.own, &has_key)? {
+                    Ok(true) => return Ok(Ok(Some(other))),
+                    Ok(false) => {}
+                    Err(x) => return Ok(Err(x)),
+                }
+            }
+        }
+    }
+
+    /// ON CONFLICT: the existing row a proposed row conflicts with in one
+    /// of the arbiter indexes (waiting out undecided holders).
+    fn find_conflict(
+        &self,
+        table: &TableDef,
+        oc: &OnConflict,
+        row: &[Value],
+        cx: &Ctx<'_>,
+    ) -> Result<Option<Tid>> {
+        for &ii in &oc.indexes {
+            let ix = &table.indexes[ii];
+            if ix.columns.iter().any(|&c| row[c].is_null()) {
+                continue;
+            }
+            let key = index_key(row, &ix.columns);
+            loop {
+                match self.live_holder(table, ix, &key, None, cx)? {
+                    Ok(Some(t)) => return Ok(Some(t)),
+                    Ok(None) => break,
+                    Err(x) => self.db.st.wait_for_xid(x, Some(&cx.txn.wait))?,
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// ON CONFLICT DO UPDATE of the existing row (its newest version):
+    /// whether it was updated (the WHERE may skip it).
+    #[allow(clippy::too_many_arguments)]
+    fn conflict_update(
+        &self,
+        table: &TableDef,
+        mut tid: Tid,
+        proposed: &[Value],
+        update: &(
+            Vec<(usize, basalt_planner::Expr)>,
+            Option<basalt_planner::Expr>,
+        ),
+        returning: Option<&Query>,
+        done: &mut std::collections::HashSet<Tid>,
+        cx: &Ctx<'_>,
+        ret: &mut Vec<Row>,
+    ) -> Result<bool> {
+        let st = &self.db.st;
+        let w = cx.writer(WaitPolicy::Block)?;
+        let types = table.types();
+        let twice = || {
+            ExecError::CardinalityViolation(
+                "ON CONFLICT DO UPDATE command cannot affect row a second time".into(),
+            )
+        };
+        loop {
+            let Some((t, data)) = st.heap_latest(table.filenode, tid)? else {
+                return Ok(false);
+            };
+            if done.contains(&t) {
+                return Err(twice());
+            }
+            let cur = basalt_catalog::types::decode_row(&types, &data)
+                .ok_or_else(|| StorageError::Corrupt("bad row".into()))?;
+            let mut both = cur.clone();
+            both.extend(proposed.iter().cloned());
+            if let Some(p) = &update.1 {
+                if !crate::eval::truthy(&eval(p, &both, &cx.eval)?) {
+                    return Ok(false);
+                }
+            }
+            let mut new = cur.clone();
+            for (ci, e) in &update.0 {
+                new[*ci] = eval(e, &both, &cx.eval)?;
+            }
+            let new = coerce_row(table, new)?;
+            check_not_null(table, &new)?;
+            let mut buf = Vec::new();
+            encode_row(&new, &mut buf);
+            let key_change = table.indexes.iter().filter(|ix| ix.unique).any(|ix| {
+                ix.columns
+                    .iter()
+                    .any(|&c| cur[c].cmp_total(&new[c]) != std::cmp::Ordering::Equal)
+            });
+            let outcome = st.heap_update(table.filenode, t, &w, &buf, key_change)?;
+            cx.serialization_check(&outcome)?;
+            match outcome {
+                WriteOutcome::Ok(newtid) => {
+                    if let Some(sid) = cx.txn.sid {
+                        st.ssi.conflict_in(sid, table.filenode, Some(t))?;
+                    }
+                    self.insert_index_entries(table, &new, Some(&cur), newtid, cx)?;
+                    self.returning_rows(returning, &new, cx, ret)?;
+                    done.insert(newtid);
+                    return Ok(true);
+                }
+                WriteOutcome::Updated(next) => tid = next,
+                WriteOutcome::SelfModified => return Err(twice()),
+                WriteOutcome::Deleted | WriteOutcome::Locked => return Ok(false),
+            }
+        }
     }
 
     pub(crate) fn returning_rows(
@@ -142,10 +251,13 @@ impl Session {
         table: &Arc<TableDef>,
         source: &Plan,
         returning: Option<&Query>,
+        on_conflict: Option<&OnConflict>,
         params: &[Value],
     ) -> Result<ExecResult> {
         self.xid();
-        self.with_ctx(params, |cx| self.insert_rows(table, source, returning, cx))
+        self.with_ctx(params, |cx| {
+            self.insert_rows(table, source, returning, on_conflict, cx)
+        })
     }
 
     pub(crate) fn insert_rows(
@@ -153,15 +265,32 @@ impl Session {
         table: &TableDef,
         source: &Plan,
         returning: Option<&Query>,
+        on_conflict: Option<&OnConflict>,
         cx: &Ctx<'_>,
     ) -> Result<ExecResult> {
         let mut it = exec::build(source, cx)?;
         let mut n = 0u64;
         let mut buf = Vec::new();
         let mut ret = Vec::new();
+        let mut done = std::collections::HashSet::new();
         while let Some(row) = it.next(cx)? {
             let row = coerce_row(table, row)?;
-            self.insert_row(table, &row, cx, &mut buf)?;
+            if let Some(oc) = on_conflict {
+                if let Some(tid) = self.find_conflict(table, oc, &row, cx)? {
+                    if let Some(u) = &oc.update {
+                        if self.conflict_update(
+                            table, tid, &row, u, returning, &mut done, cx, &mut ret,
+                        )? {
+                            n += 1;
+                        }
+                    }
+                    continue;
+                }
+            }
+            let tid = self.insert_row(table, &row, cx, &mut buf)?;
+            if on_conflict.is_some() {
+                done.insert(tid);
+            }
             self.returning_rows(returning, &row, cx, &mut ret)?;
             n += 1;
         }

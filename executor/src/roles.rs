@@ -301,12 +301,16 @@ impl Session {
                 table,
                 source,
                 returning,
+                on_conflict,
             } => {
-                let bits = if returning.is_some() {
+                let mut bits = if returning.is_some() {
                     INSERT | SELECT
                 } else {
                     INSERT
                 };
+                if on_conflict.as_ref().is_some_and(|o| o.update.is_some()) {
+                    bits |= UPDATE;
+                }
                 self.check_table_privs(&schema, table, bits)?;
                 reads(source)
             }

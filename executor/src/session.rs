@@ -533,7 +533,14 @@ impl Session {
                 table,
                 source,
                 returning,
-            } => self.insert(table, source, returning.as_ref(), params),
+                on_conflict,
+            } => self.insert(
+                table,
+                source,
+                returning.as_ref(),
+                on_conflict.as_ref(),
+                params,
+            ),
             Statement::Update {
                 target,
                 assignments,

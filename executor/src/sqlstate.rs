@@ -30,6 +30,7 @@ fn sqlstate(e: &ExecError) -> &'static str {
             PlanError::NotSupported(_) => "0A000",
             PlanError::UndefinedObject(_) => "42704",
             PlanError::InvalidTableDefinition(_) => "42P16",
+            PlanError::InvalidColumnReference(_) => "42P10",
             PlanError::InvalidGrant(_) => "0LP01",
             PlanError::Value(v) => value_state(v),
         },

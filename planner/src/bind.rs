@@ -1234,9 +1234,6 @@ impl Binder<'_> {
         let table = self
             .lookup_table(&object_parts(name))?
             .ok_or_else(|| PlanError::UndefinedTable(name.to_string()))?;
-        if ins.on.is_some() {
-            return not_supported("INSERT ... ON CONFLICT");
-        }
         let targets: Vec<usize> = if ins.columns.is_empty() {
             (0..table.columns.len()).collect()
         } else {
@@ -1318,11 +1315,121 @@ impl Binder<'_> {
             exprs,
         };
         let returning = self.returning(&table, ins.returning.as_deref())?;
+        let on_conflict = match &ins.on {
+            None => None,
+            Some(ast::OnInsert::OnConflict(oc)) => Some(self.on_conflict(&table, ins, oc)?),
+            Some(_) => return not_supported("ON DUPLICATE KEY UPDATE"),
+        };
         Ok(Statement::Insert {
             table,
             source,
             returning,
+            on_conflict,
         })
+    }
+
+    /// ON CONFLICT [(cols) | ON CONSTRAINT name] DO NOTHING | DO UPDATE
+    /// SET ... [WHERE ...].
+    fn on_conflict(
+        &mut self,
+        table: &Arc<TableDef>,
+        ins: &ast::Insert,
+        oc: &ast::OnConflict,
+    ) -> Result<OnConflict> {
+        let no_match = || {
+            PlanError::InvalidColumnReference(
+                "there is no unique or exclusion constraint matching the ON CONFLICT specification"
+                    .into(),
+            )
+        };
+        let indexes = match &oc.conflict_target {
+            None => {
+                if matches!(oc.action, ast::OnConflictAction::DoUpdate(_)) {
+                    return Err(PlanError::Syntax(
+                        "ON CONFLICT DO UPDATE requires inference specification or constraint name"
+                            .into(),
+                    ));
+                }
+                (0..table.indexes.len())
+                    .filter(|&i| table.indexes[i].unique)
+                    .collect()
+            }
+            Some(ast::ConflictTarget::Columns(cols)) => {
+                let mut want = Vec::new();
+                for c in cols {
+                    let n = ident(c);
+                    want.push(
+                        table
+                            .column_index(&n)
+                            .ok_or_else(|| PlanError::UndefinedColumn(n.clone()))?,
+                    );
+                }
+                want.sort();
+                let found: Vec<usize> = (0..table.indexes.len())
+                    .filter(|&i| {
+                        let mut c = table.indexes[i].columns.clone();
+                        c.sort();
+                        table.indexes[i].unique && c == want
+                    })
+                    .collect();
+                if found.is_empty() {
+                    return Err(no_match());
+                }
+                found
+            }
+            Some(ast::ConflictTarget::OnConstraint(n)) => {
+                let name = object_parts(n).last().cloned().unwrap_or_default();
+                match table
+                    .indexes
+                    .iter()
+                    .position(|i| i.name == name && i.unique)
+                {
+                    Some(i) => vec![i],
+                    None => {
+                        return Err(PlanError::UndefinedObject(format!(
+                            "constraint \"{name}\" for table \"{}\" does not exist",
+                            table.name
+                        )))
+                    }
+                }
+            }
+        };
+        let update = match &oc.action {
+            ast::OnConflictAction::DoNothing => None,
+            ast::OnConflictAction::DoUpdate(du) => {
+                // The existing row (by the table's name or alias), then the
+                // proposed one as `excluded`.
+                let alias = match &ins.table_alias {
+                    Some(a) => ident(&a.alias),
+                    None => table.name.clone(),
+                };
+                let scope = table_scope(table, &alias).concat(&table_scope(table, "excluded"));
+                let mut asg = Vec::new();
+                for a in &du.assignments {
+                    let col_name = match &a.target {
+                        ast::AssignmentTarget::ColumnName(n) => {
+                            object_parts(n).last().cloned().unwrap_or_default()
+                        }
+                        _ => return not_supported("multi-column assignment"),
+                    };
+                    let ci = table.column_index(&col_name).ok_or_else(|| {
+                        PlanError::UndefinedColumn(format!(
+                            "{col_name}\" of relation \"{}",
+                            table.name
+                        ))
+                    })?;
+                    let col = table.columns[ci].clone();
+                    let (x, t) = self.expr(&a.value, &scope)?;
+                    asg.push((ci, self.assign_coerce(x, t, &col)?));
+                }
+                let pred = match &du.selection {
+                    Some(w) => Some(self.bool_expr(w, &scope)?),
+                    None => None,
+                };
+                Some((asg, pred))
+            }
+        };
+        Ok(OnConflict { indexes, update })
     }
 
     fn default_expr(&mut self, col: &ColumnDef) -> Result<Expr> {

@@ -39,6 +39,9 @@ pub enum PlanError {
     InvalidGrant(String),
     #[error("multiple primary keys for table \"{0}\" are not allowed")]
     InvalidTableDefinition(String),
+    /// 42P10
+    #[error("{0}")]
+    InvalidColumnReference(String),
     #[error("{0}")]
     Value(#[from] basalt_catalog::cast::ValueError),
 }

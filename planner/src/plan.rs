@@ -408,6 +408,16 @@ pub struct Query {
     pub fields: Vec<Field>,
 }
 
+/// INSERT ... ON CONFLICT: which unique indexes decide a conflict (all of
+/// them when empty, for DO NOTHING), and for DO UPDATE the assignments and
+/// condition, evaluated over the existing row followed by the row proposed
+/// for insertion (`excluded`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OnConflict {
+    pub indexes: Vec<usize>,
+    pub update: Option<(Vec<(usize, Expr)>, Option<Expr>)>,
+}
+
 /// A DML statement's target scan: rows of the table matching a predicate.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Target {
@@ -468,6 +478,7 @@ pub enum Statement {
         table: Arc<TableDef>,
         source: Plan,
         returning: Option<Query>,
+        on_conflict: Option<OnConflict>,
     },
     Update {
         target: Target,
