@@ -350,6 +350,10 @@ impl Session {
         let table = &target.table;
         let st = &self.db.st;
         let types = table.types();
+        let from = match &target.from {
+            Some(f) => Some(FromRows::new(f, cx)?),
+            None => None,
+        };
         let mut scan = TableScan::new(&target.scan, cx)?;
         let mut n = 0u64;
         let mut buf = Vec::new();
@@ -357,11 +361,20 @@ impl Session {
         while let Some((tid0, row0)) = scan.next_row(cx)? {
             let (mut tid, mut row) = (tid0, row0);
             loop {
+                // With FROM/USING: the target row joined to its first match.
+                let joined = match &from {
+                    None => None,
+                    Some(f) => match f.matching(&row, cx)? {
+                        Some(j) => Some(j),
+                        None => break,
+                    },
+                };
+                let input = joined.as_deref().unwrap_or(&row);
                 let outcome = match assignments {
                     Some(asg) => {
                         let mut new = row.clone();
                         for (ci, e) in asg {
-                            new[*ci] = eval(e, &row, &cx.eval)?;
+                            new[*ci] = eval(e, input, &cx.eval)?;
                         }
                         let new = coerce_row(table, new)?;
                         check_not_null(table, &new)?;
@@ -378,7 +391,14 @@ impl Session {
                                     st.ssi.conflict_in(sid, table.filenode, Some(tid))?;
                                 }
                                 self.insert_index_entries(table, &new, Some(&row), newtid, cx)?;
-                                self.returning_rows(returning, &new, cx, &mut ret)?;
+                                match &joined {
+                                    Some(j) => {
+                                        let mut r = new.clone();
+                                        r.extend(j[row.len()..].iter().cloned());
+                                        self.returning_rows(returning, &r, cx, &mut ret)?;
+                                    }
+                                    None => self.returning_rows(returning, &new, cx, &mut ret)?,
+                                }
                                 WriteOutcome::Ok(newtid)
                             }
                             o => o,
@@ -389,7 +409,7 @@ impl Session {
                             if let Some(sid) = sid {
                                 st.ssi.conflict_in(sid, table.filenode, Some(tid))?;
                             }
-                            self.returning_rows(returning, &row, cx, &mut ret)?;
+                            self.returning_rows(returning, input, cx, &mut ret)?;
                             WriteOutcome::Ok(t)
                         }
                         o => o,
@@ -436,6 +456,56 @@ impl Session {
             rows: ret,
             ..Default::default()
         })
+    }
+}
+
+/// The rows of UPDATE ... FROM / DELETE ... USING, hashed by their keys.
+struct FromRows<'p> {
+    f: &'p basalt_planner::FromJoin,
+    by_key: std::collections::HashMap<Vec<Value>, Vec<Row>>,
+}
+
+impl<'p> FromRows<'p> {
+    fn new(f: &'p basalt_planner::FromJoin, cx: &Ctx<'_>) -> Result<FromRows<'p>> {
+        let mut it = exec::build(&f.plan, cx)?;
+        let mut by_key: std::collections::HashMap<Vec<Value>, Vec<Row>> = Default::default();
+        while let Some(r) = it.next(cx)? {
+            let key = f
+                .keys
+                .iter()
+                .map(|(_, e)| eval(e, &r, &cx.eval))
+                .collect::<Result<Vec<_>>>()?;
+            if key.iter().any(|v| v.is_null()) {
+                continue;
+            }
+            by_key.entry(key).or_default().push(r);
+        }
+        Ok(FromRows { f, by_key })
+    }
+
+    /// The target row followed by its first matching FROM row.
+    fn matching(&self, row: &[Value], cx: &Ctx<'_>) -> Result<Option<Row>> {
+        let key = self
+            .f
+            .keys
+            .iter()
+            .map(|(e, _)| eval(e, row, &cx.eval))
+            .collect::<Result<Vec<_>>>()?;
+        let Some(cands) = self.by_key.get(&key) else {
+            return Ok(None);
+        };
+        for c in cands {
+            let mut j = row.to_vec();
+            j.extend(c.iter().cloned());
+            let ok = match &self.f.residual {
+                Some(p) => crate::eval::truthy(&eval(p, &j, &cx.eval)?),
+                None => true,
+            };
+            if ok {
+                return Ok(Some(j));
+            }
+        }
+        Ok(None)
     }
 }
 

@@ -322,7 +322,8 @@ impl Session {
                     &schema,
                     &target.table,
                     UPDATE | if select { SELECT } else { 0 },
-                )
+                )?;
+                target.from.as_ref().map_or(Ok(()), |f| reads(&f.plan))
             }
             Statement::Delete { target, returning } => {
                 let select = target.pred.is_some() || returning.is_some();
@@ -330,7 +331,8 @@ impl Session {
                     &schema,
                     &target.table,
                     DELETE | if select { SELECT } else { 0 },
-                )
+                )?;
+                target.from.as_ref().map_or(Ok(()), |f| reads(&f.plan))
             }
             Statement::CopyFrom { table, .. } => self.check_table_privs(&schema, table, INSERT),
             Statement::Truncate { tables } => tables

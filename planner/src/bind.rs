@@ -9,7 +9,9 @@ mod roles;
 
 use crate::cost::Estimates;
 use crate::error::{PlanError, Result};
-use crate::joins::{conjuncts, is_const, join_rels, make_join, FromRels};
+use crate::joins::{
+    and_all, conjuncts, is_const, join_rels, make_join, refs_only, shift, FromRels,
+};
 use crate::plan::*;
 use basalt_catalog::store::{NS_PG_CATALOG, NS_PUBLIC};
 use basalt_catalog::{cast, system, ColumnDef, DataType, Schema, TableDef, Value};
@@ -1477,9 +1479,17 @@ impl Binder<'_> {
         table: &Arc<TableDef>,
         items: Option<&[ast::SelectItem]>,
     ) -> Result<Option<Query>> {
+        self.returning_in(items, &table_scope(table, &table.name))
+    }
+
+    /// RETURNING over `scope` (the target's columns, then those of FROM).
+    fn returning_in(
+        &mut self,
+        items: Option<&[ast::SelectItem]>,
+        scope: &Scope,
+    ) -> Result<Option<Query>> {
         let Some(items) = items else { return Ok(None) };
-        let scope = table_scope(table, &table.name);
-        let (exprs, fields) = self.projection(items, &scope)?;
+        let (exprs, fields) = self.projection(items, scope)?;
         Ok(Some(Query {
             plan: Plan::Project {
                 input: Box::new(Plan::Single),
@@ -1507,7 +1517,91 @@ impl Binder<'_> {
             None => None,
         };
         let scan = self.access_path(&table, pred.clone());
-        Ok((Target { table, scan, pred }, scope))
+        Ok((
+            Target {
+                table,
+                scan,
+                pred,
+                from: None,
+            },
+            scope,
+        ))
+    }
+
+    /// The target of UPDATE ... FROM / DELETE ... USING: WHERE conditions
+    /// on the target alone drive its scan, those on the other relations
+    /// alone join them, equalities between the two match rows by hash, and
+    /// the rest is checked on each match. The scope is the target's columns
+    /// followed by the other relations'.
+    fn target_from(
+        &mut self,
+        name: &ast::ObjectName,
+        alias: Option<&ast::TableAlias>,
+        selection: Option<&ast::Expr>,
+        from: &[ast::TableWithJoins],
+    ) -> Result<(Target, Scope)> {
+        let table = self
+            .lookup_table(&object_parts(name))?
+            .ok_or_else(|| PlanError::UndefinedTable(name.to_string()))?;
+        let alias = alias
+            .map(|a| ident(&a.name))
+            .unwrap_or_else(|| table.name.clone());
+        let tscope = table_scope(&table, &alias);
+        let mut acc: Option<(FromRels, Scope)> = None;
+        for twj in from {
+            let (r, sc) = self.from_joins(twj, &Scope::default())?;
+            acc = Some(match acc {
+                None => (r, sc),
+                Some((mut lr, ls)) => {
+                    lr.append(r);
+                    (lr, ls.concat(&sc))
+                }
+            });
+        }
+        let (rels, fscope) = acc.expect("FROM has an item");
+        let (tw, fw) = (tscope.cols.len(), fscope.cols.len());
+        let full = tscope.concat(&fscope);
+        let pred = match selection {
+            Some(e) => Some(self.bool_expr(e, &full)?),
+            None => None,
+        };
+        let (mut own, mut theirs, mut keys, mut rest) = (vec![], vec![], vec![], vec![]);
+        for c in pred.iter().flat_map(|p| conjuncts(p)) {
+            if refs_only(c, 0, tw) {
+                own.push(c.clone());
+            } else if refs_only(c, tw, tw + fw) {
+                theirs.push(shift(c, tw));
+            } else {
+                if let Expr::Binary(BinOp::Eq, a, b) = c {
+                    if refs_only(a, 0, tw) && refs_only(b, tw, tw + fw) && !is_const(b) {
+                        keys.push(((**a).clone(), shift(b, tw)));
+                        continue;
+                    }
+                    if refs_only(b, 0, tw) && refs_only(a, tw, tw + fw) && !is_const(a) {
+                        keys.push(((**b).clone(), shift(a, tw)));
+                        continue;
+                    }
+                }
+                rest.push(c.clone());
+            }
+        }
+        let plan = join_rels(self, rels, &sources(&fscope), and_all(theirs));
+        let own = and_all(own);
+        let scan = self.access_path(&table, own.clone());
+        Ok((
+            Target {
+                table,
+                scan,
+                pred: own,
+                from: Some(Box::new(FromJoin {
+                    plan,
+                    width: fw,
+                    keys,
+                    residual: and_all(rest),
+                })),
+            },
+            full,
+        ))
     }
 
     fn update(&mut self, u: &ast::Update) -> Result<Statement> {
@@ -1515,10 +1609,15 @@ impl Binder<'_> {
             ast::TableFactor::Table { name, alias, .. } => (name, alias.as_ref()),
             _ => return not_supported("UPDATE of this kind of table"),
         };
-        if u.from.is_some() || !u.table.joins.is_empty() {
-            return not_supported("UPDATE ... FROM");
+        if !u.table.joins.is_empty() {
+            return not_supported("UPDATE of a join");
         }
-        let (target, scope) = self.target(name, alias, u.selection.as_ref())?;
+        let (target, scope) = match &u.from {
+            None => self.target(name, alias, u.selection.as_ref())?,
+            Some(
+                ast::UpdateTableFromKind::BeforeSet(f) | ast::UpdateTableFromKind::AfterSet(f),
+            ) => self.target_from(name, alias, u.selection.as_ref(), f)?,
+        };
         let mut assignments = Vec::new();
         for a in &u.assignments {
             let col_name = match &a.target {
@@ -1543,7 +1642,7 @@ impl Binder<'_> {
             };
             assignments.push((ci, e));
         }
-        let returning = self.returning(&target.table, u.returning.as_deref())?;
+        let returning = self.returning_in(u.returning.as_deref(), &scope)?;
         Ok(Statement::Update {
             target,
             assignments,
@@ -1555,15 +1654,18 @@ impl Binder<'_> {
         let from = match &d.from {
             ast::FromTable::WithFromKeyword(v) | ast::FromTable::WithoutKeyword(v) => v,
         };
-        if from.len() != 1 || d.using.is_some() || !from[0].joins.is_empty() {
-            return not_supported("DELETE ... USING");
+        if from.len() != 1 || !from[0].joins.is_empty() {
+            return not_supported("DELETE from several tables");
         }
         let (name, alias) = match &from[0].relation {
             ast::TableFactor::Table { name, alias, .. } => (name, alias.as_ref()),
             _ => return not_supported("DELETE from this kind of table"),
         };
-        let (target, _) = self.target(name, alias, d.selection.as_ref())?;
-        let returning = self.returning(&target.table, d.returning.as_deref())?;
+        let (target, scope) = match &d.using {
+            None => self.target(name, alias, d.selection.as_ref())?,
+            Some(u) => self.target_from(name, alias, d.selection.as_ref(), u)?,
+        };
+        let returning = self.returning_in(d.returning.as_deref(), &scope)?;
         Ok(Statement::Delete { target, returning })
     }
 

@@ -426,6 +426,22 @@ pub struct Target {
     pub scan: Plan,
     /// The WHERE clause alone, re-checked on a newer row version.
     pub pred: Option<Expr>,
+    /// UPDATE ... FROM / DELETE ... USING: the other relations, joined to
+    /// each target row.
+    pub from: Option<Box<FromJoin>>,
+}
+
+/// The relations of UPDATE ... FROM or DELETE ... USING: their rows
+/// (`width` columns), matched to a target row by equal `keys` (target-side
+/// expression, FROM-side expression) and the `residual` condition over the
+/// target row followed by the FROM row. A target row with no match is left
+/// alone; with several, the first is used.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FromJoin {
+    pub plan: Plan,
+    pub width: usize,
+    pub keys: Vec<(Expr, Expr)>,
+    pub residual: Option<Expr>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
