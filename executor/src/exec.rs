@@ -1084,6 +1084,18 @@ fn build_node<'p>(plan: &'p Plan, cx: &Ctx<'_>) -> Result<Box<dyn RowIter + 'p>>
                 tail: None,
             })
         }
+        Plan::DistinctOn { input, cols } => {
+            let mut it = build(input, cx)?;
+            let mut seen = HashSet::new();
+            let mut out = Vec::new();
+            while let Some(r) = it.next(cx)? {
+                let key: Vec<Value> = cols.iter().map(|&c| r[c].clone()).collect();
+                if seen.insert(key) {
+                    out.push(r);
+                }
+            }
+            Box::new(VecIter(out.into_iter()))
+        }
         Plan::Window { input, calls } => {
             let mut it = build(input, cx)?;
             let rows = collect(it.as_mut(), cx)?;

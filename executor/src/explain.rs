@@ -591,6 +591,25 @@ impl Explainer<'_> {
                 cols.extend((0..calls.len()).map(|k| format!("window{}", k + 1)));
                 (e, cols)
             }
+            Plan::DistinctOn { input, .. } => {
+                let at = self.line(
+                    depth,
+                    "Unique",
+                    Est {
+                        rows: 0.0,
+                        width: 0.0,
+                        cost: 0.0,
+                    },
+                );
+                let (i, cols) = self.node(input, depth + 1);
+                let e = Est {
+                    rows: (i.rows / 2.0).max(1.0),
+                    width: i.width,
+                    cost: i.cost + i.rows * CPU_OP,
+                };
+                self.relabel(at, depth, "Unique", e);
+                (e, cols)
+            }
             Plan::WorkTable { width, .. } => {
                 let e = Est {
                     rows: 200.0,

@@ -2748,7 +2748,7 @@ impl Binder<'_> {
         let calls = std::mem::replace(&mut self.windows, saved_windows).unwrap_or_default();
         self.named_windows = saved_named;
         let agg = self.agg.take();
-        let (having, mut exprs, fields, sort_keys, distinct) = res?;
+        let (having, mut exprs, fields, sort_keys, distinct, distinct_on) = res?;
         // Window results: columns after the window's input row.
         let window_input = match &agg {
             Some(a) => a.group.len() + a.aggs.len(),
@@ -2812,6 +2812,7 @@ impl Binder<'_> {
             };
         }
         let visible = fields.len();
+        let total = exprs.len();
         let mut plan = Plan::Project {
             input: Box::new(plan),
             exprs,
@@ -2845,18 +2846,12 @@ impl Binder<'_> {
                 fields,
             });
         }
-        let total = match &plan {
-            Plan::Sort { input, .. } | Plan::Distinct { input } => match &**input {
-                Plan::Project { exprs, .. } => exprs.len(),
-                Plan::Distinct { input } => match &**input {
-                    Plan::Project { exprs, .. } => exprs.len(),
-                    _ => visible,
-                },
-                _ => visible,
-            },
-            Plan::Project { exprs, .. } => exprs.len(),
-            _ => visible,
-        };
+        if let Some(cols) = distinct_on {
+            plan = Plan::DistinctOn {
+                input: Box::new(plan),
+                cols,
+            };
+        }
         if total > visible {
             plan = Plan::Project {
                 input: Box::new(plan),
@@ -2872,7 +2867,14 @@ impl Binder<'_> {
         s: &ast::Select,
         order: &[ast::OrderByExpr],
         scope: &Scope,
-    ) -> Result<(Option<Expr>, Vec<Expr>, Vec<Field>, Vec<SortKey>, bool)> {
+    ) -> Result<(
+        Option<Expr>,
+        Vec<Expr>,
+        Vec<Field>,
+        Vec<SortKey>,
+        bool,
+        Option<Vec<usize>>,
+    )> {
         let (mut exprs, fields) = self.projection(&s.projection, scope)?;
         let having = match &s.having {
             Some(h) => Some(self.bool_expr(h, scope)?),
@@ -2881,8 +2883,25 @@ impl Binder<'_> {
         let distinct = match &s.distinct {
             None | Some(ast::Distinct::All) => false,
             Some(ast::Distinct::Distinct) => true,
-            Some(ast::Distinct::On(_)) => return not_supported("DISTINCT ON"),
+            Some(ast::Distinct::On(_)) => false,
         };
+        // DISTINCT ON: its expressions' positions among the outputs (added
+        // hidden when not selected).
+        let mut distinct_on = None;
+        if let Some(ast::Distinct::On(on)) = &s.distinct {
+            let mut pos = Vec::new();
+            for e in on {
+                let (x, _) = self.expr(e, scope)?;
+                pos.push(match exprs.iter().position(|y| *y == x) {
+                    Some(p) => p,
+                    None => {
+                        exprs.push(x);
+                        exprs.len() - 1
+                    }
+                });
+            }
+            distinct_on = Some(pos);
+        }
         let mut keys = Vec::new();
         for o in order {
             let desc = o.options.asc == Some(false);
@@ -2919,7 +2938,24 @@ impl Binder<'_> {
                 nulls_first,
             });
         }
-        Ok((having, exprs, fields, keys, distinct))
+        if let Some(on) = &distinct_on {
+            // ORDER BY must start with the DISTINCT ON expressions (in any
+            // order) until it has named them all.
+            let mut left: Vec<usize> = on.clone();
+            for k in &keys {
+                if left.is_empty() {
+                    break;
+                }
+                match k.expr {
+                    Expr::Column(c) if on.contains(&c) => left.retain(|x| *x != c),
+                    _ => return Err(PlanError::InvalidColumnReference(
+                        "SELECT DISTINCT ON expressions must match initial ORDER BY expressions"
+                            .into(),
+                    )),
+                }
+            }
+        }
+        Ok((having, exprs, fields, keys, distinct, distinct_on))
     }
 
     fn projection(

@@ -109,7 +109,7 @@ pub fn plan_rows(est: &dyn Estimates, p: &Plan) -> f64 {
                 _ => n,
             }
         }
-        Plan::Distinct { input } => plan_rows(est, input) / 2.0,
+        Plan::Distinct { input } | Plan::DistinctOn { input, .. } => plan_rows(est, input) / 2.0,
         Plan::Union { inputs, .. } => inputs.iter().map(|i| plan_rows(est, i)).sum(),
         Plan::SetOp { left, .. } => plan_rows(est, left),
         Plan::RecursiveUnion { base, .. } => plan_rows(est, base) * 10.0,

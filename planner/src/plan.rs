@@ -310,6 +310,12 @@ pub enum Plan {
     Distinct {
         input: Box<Plan>,
     },
+    /// DISTINCT ON: the first row (in input order) of each set of rows
+    /// equal in columns `cols`.
+    DistinctOn {
+        input: Box<Plan>,
+        cols: Vec<usize>,
+    },
     Union {
         inputs: Vec<Plan>,
         all: bool,
@@ -726,7 +732,9 @@ fn plan_reaches_out(p: &Plan, level: usize) -> bool {
             limit,
             offset,
         } => opt(limit) || opt(offset) || plan_reaches_out(input, level),
-        Plan::Distinct { input } | Plan::WithTid { input } => plan_reaches_out(input, level),
+        Plan::Distinct { input } | Plan::DistinctOn { input, .. } | Plan::WithTid { input } => {
+            plan_reaches_out(input, level)
+        }
         Plan::Union { inputs, .. } => inputs.iter().any(|i| plan_reaches_out(i, level)),
         Plan::SetOp { left, right, .. }
         | Plan::RecursiveUnion {
