@@ -818,6 +818,51 @@ impl RowIter for HashJoinIter<'_> {
     }
 }
 
+/// generate_series(start, stop[, step]) over integers, numerics, or
+/// timestamps with an interval step.
+fn series_values(a: &[Value], cx: &Ctx<'_>) -> Result<Vec<Value>> {
+    use basalt_planner::BinOp;
+    if a.iter().any(|v| v.is_null()) {
+        return Ok(vec![]);
+    }
+    let step = match a.get(2) {
+        Some(s) => s.clone(),
+        None => match &a[0] {
+            Value::Int8(_) => Value::Int8(1),
+            Value::Numeric(_) => Value::Numeric(Decimal::ONE),
+            _ => Value::Int4(1),
+        },
+    };
+    let zero = match &step {
+        Value::Interval(i) => i.span() == 0,
+        v => v.as_f64() == Some(0.0),
+    };
+    if zero {
+        return Err(ExecError::Internal("step size cannot equal zero".into()));
+    }
+    let up = match &step {
+        Value::Interval(i) => i.span() > 0,
+        v => v.as_f64().unwrap_or(1.0) > 0.0,
+    };
+    let mut out = Vec::new();
+    let mut x = a[0].clone();
+    loop {
+        let o = x.cmp_total(&a[1]);
+        if (up && o == std::cmp::Ordering::Greater) || (!up && o == std::cmp::Ordering::Less) {
+            break;
+        }
+        if out.len() % 4096 == 4095 {
+            cx.check_cancel()?;
+        }
+        out.push(x.clone());
+        x = match crate::eval::arith(BinOp::Add, &x, &step) {
+            Ok(v) => v,
+            Err(_) => break,
+        };
+    }
+    Ok(out)
+}
+
 pub fn collect(it: &mut dyn RowIter, cx: &Ctx<'_>) -> Result<Vec<Row>> {
     let mut out = Vec::new();
     while let Some(r) = it.next(cx)? {
@@ -1092,6 +1137,31 @@ fn build_node<'p>(plan: &'p Plan, cx: &Ctx<'_>) -> Result<Box<dyn RowIter + 'p>>
                 let key: Vec<Value> = cols.iter().map(|&c| r[c].clone()).collect();
                 if seen.insert(key) {
                     out.push(r);
+                }
+            }
+            Box::new(VecIter(out.into_iter()))
+        }
+        Plan::ProjectSet { input, calls } => {
+            let mut it = build(input, cx)?;
+            let mut out = Vec::new();
+            while let Some(r) = it.next(cx)? {
+                let mut lists = Vec::with_capacity(calls.len());
+                for (_, args) in calls {
+                    let vals = args
+                        .iter()
+                        .map(|e| eval(e, &r, &cx.eval))
+                        .collect::<Result<Vec<_>>>()?;
+                    lists.push(series_values(&vals, cx)?);
+                }
+                let n = lists.iter().map(|l| l.len()).max().unwrap_or(0);
+                for i in 0..n {
+                    let mut row = r.clone();
+                    row.extend(
+                        lists
+                            .iter()
+                            .map(|l| l.get(i).cloned().unwrap_or(Value::Null)),
+                    );
+                    out.push(row);
                 }
             }
             Box::new(VecIter(out.into_iter()))

@@ -591,6 +591,26 @@ impl Explainer<'_> {
                 cols.extend((0..calls.len()).map(|k| format!("window{}", k + 1)));
                 (e, cols)
             }
+            Plan::ProjectSet { input, calls } => {
+                let at = self.line(
+                    depth,
+                    "ProjectSet",
+                    Est {
+                        rows: 0.0,
+                        width: 0.0,
+                        cost: 0.0,
+                    },
+                );
+                let (i, mut cols) = self.node(input, depth + 1);
+                let e = Est {
+                    rows: i.rows * 1000.0,
+                    width: i.width + 8.0 * calls.len() as f64,
+                    cost: i.cost + i.rows * 10.0,
+                };
+                self.relabel(at, depth, "ProjectSet", e);
+                cols.extend(calls.iter().map(|(n, _)| n.clone()));
+                (e, cols)
+            }
             Plan::DistinctOn { input, .. } => {
                 let at = self.line(
                     depth,

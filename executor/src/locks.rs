@@ -76,6 +76,7 @@ pub(crate) fn plan_tables<'p>(plan: &'p Plan, out: &mut Vec<(&'p Arc<TableDef>, 
         | Plan::Project { input, .. }
         | Plan::Aggregate { input, .. }
         | Plan::Window { input, .. }
+        | Plan::ProjectSet { input, .. }
         | Plan::Sort { input, .. }
         | Plan::Limit { input, .. }
         | Plan::Distinct { input }

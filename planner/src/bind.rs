@@ -100,7 +100,13 @@ pub struct Binder<'a> {
     named_windows: Vec<(String, ast::WindowSpec)>,
     /// Where a window function found now would be ("in WHERE", ...).
     window_where: &'static str,
+    /// Set-returning calls of the SELECT list being bound (None where they
+    /// are not allowed).
+    srfs: Option<Vec<(String, Vec<Expr>)>>,
 }
+
+/// Set-returning results are bound as columns numbered from here.
+const SRF_BASE: usize = 1 << 41;
 
 /// Window results are bound as columns numbered from here, renumbered once
 /// the width of the window's input is known.
@@ -142,6 +148,7 @@ pub fn plan_statement(
         windows: None,
         named_windows: Vec::new(),
         window_where: "here",
+        srfs: None,
     };
     let s = b.statement(stmt)?;
     let params = b
@@ -2726,6 +2733,7 @@ impl Binder<'_> {
             });
         }
         let saved_windows = self.windows.replace(Vec::new());
+        let saved_srfs = self.srfs.replace(Vec::new());
         let mut named = Vec::new();
         for ast::NamedWindowDefinition(n, e) in &s.named_window {
             match e {
@@ -2746,6 +2754,7 @@ impl Binder<'_> {
         let saved_named = std::mem::replace(&mut self.named_windows, named);
         let res = self.select_rest(s, order, &scope);
         let calls = std::mem::replace(&mut self.windows, saved_windows).unwrap_or_default();
+        let srfs = std::mem::replace(&mut self.srfs, saved_srfs).unwrap_or_default();
         self.named_windows = saved_named;
         let agg = self.agg.take();
         let (having, mut exprs, fields, sort_keys, distinct, distinct_on) = res?;
@@ -2754,11 +2763,15 @@ impl Binder<'_> {
             Some(a) => a.group.len() + a.aggs.len(),
             None => scope.cols.len(),
         };
-        if !calls.is_empty() {
+        // Set-returning results follow the window results.
+        let srf_input = window_input + calls.len();
+        if !calls.is_empty() || !srfs.is_empty() {
             for e in &mut exprs {
                 e.visit_mut(&mut |x| {
                     if let Expr::Column(c) = x {
-                        if *c >= WINDOW_BASE {
+                        if *c >= SRF_BASE {
+                            *c = *c - SRF_BASE + srf_input;
+                        } else if *c >= WINDOW_BASE {
                             *c = *c - WINDOW_BASE + window_input;
                         }
                     }
@@ -2809,6 +2822,12 @@ impl Binder<'_> {
             plan = Plan::Window {
                 input: Box::new(plan),
                 calls,
+            };
+        }
+        if !srfs.is_empty() {
+            plan = Plan::ProjectSet {
+                input: Box::new(plan),
+                calls: srfs,
             };
         }
         let visible = fields.len();
@@ -4105,6 +4124,66 @@ impl Binder<'_> {
         })
     }
 
+    /// generate_series(...) in a SELECT list: collected for the ProjectSet
+    /// node, standing for its column.
+    fn srf_call(
+        &mut self,
+        name: &str,
+        args: &[ast::Expr],
+        scope: &Scope,
+    ) -> Result<(Expr, DataType)> {
+        let mut bound = Vec::new();
+        let mut types = Vec::new();
+        for a in args {
+            let (x, t) = self.expr(a, scope)?;
+            bound.push(x);
+            types.push(t);
+        }
+        let int = |t: &DataType| t.is_integer() || *t == DataType::Unknown;
+        let ty = match types.as_slice() {
+            [a, b] | [a, b, _] if int(a) && int(b) && types.iter().all(int) => {
+                if types.contains(&DataType::Int8) {
+                    DataType::Int8
+                } else {
+                    DataType::Int4
+                }
+            }
+            [a, b] | [a, b, _] if a.is_numeric() && b.is_numeric() => DataType::Numeric(None),
+            [DataType::Timestamp | DataType::Date, _, DataType::Interval] => DataType::Timestamp,
+            [DataType::TimestampTz, _, DataType::Interval] => DataType::TimestampTz,
+            _ => {
+                return Err(PlanError::UndefinedFunction(format!(
+                    "function generate_series({}) does not exist",
+                    types
+                        .iter()
+                        .map(|t| t.display_name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )))
+            }
+        };
+        let bound = bound
+            .into_iter()
+            .zip(&types)
+            .enumerate()
+            .map(|(i, (x, t))| {
+                let want = if i == 2 && ty != DataType::Numeric(None) && !ty.is_integer() {
+                    DataType::Interval
+                } else {
+                    ty
+                };
+                if *t == want {
+                    x
+                } else {
+                    Expr::Cast(Box::new(x), want)
+                }
+            })
+            .collect();
+        let calls = self.srfs.as_mut().expect("checked by the caller");
+        calls.push((name.to_string(), bound));
+        Ok((Expr::Column(SRF_BASE + calls.len() - 1), ty))
+    }
+
     /// nextval/currval/setval: a sequence named by a constant is found now
     /// (its OID goes in the call); a computed name is looked up when run.
     fn sequence_call(
@@ -4213,6 +4292,9 @@ impl Binder<'_> {
         }
         if let Some(over) = &f.over {
             return self.window_call(&name, &args, distinct, star, over, scope);
+        }
+        if name == "generate_series" && self.srfs.is_some() {
+            return self.srf_call(&name, &args, scope);
         }
         if let Some(func) = is_agg_name(&name) {
             let Some(ctx) = self.agg.take() else {

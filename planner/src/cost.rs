@@ -75,6 +75,7 @@ pub fn plan_rows(est: &dyn Estimates, p: &Plan) -> f64 {
             } => est.table_rows(table) * est.selectivity(table, pred),
             other => plan_rows(est, other) * DEFAULT_SEL,
         },
+        Plan::ProjectSet { input, .. } => plan_rows(est, input) * 10.0,
         Plan::Project { input, .. }
         | Plan::Window { input, .. }
         | Plan::Sort { input, .. }

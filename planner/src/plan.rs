@@ -293,6 +293,13 @@ pub enum Plan {
         group: Vec<Expr>,
         aggs: Vec<AggCall>,
     },
+    /// Set-returning functions in a SELECT list (generate_series): each
+    /// input row repeated once per value of the longest call, with one
+    /// more column per call (NULL where a shorter call has run out).
+    ProjectSet {
+        input: Box<Plan>,
+        calls: Vec<(String, Vec<Expr>)>,
+    },
     /// Window functions: each input row with one more column per call.
     Window {
         input: Box<Plan>,
@@ -716,6 +723,9 @@ fn plan_reaches_out(p: &Plan, level: usize) -> bool {
             group.iter().any(e)
                 || aggs.iter().any(|a| a.args.iter().any(e))
                 || plan_reaches_out(input, level)
+        }
+        Plan::ProjectSet { input, calls } => {
+            calls.iter().any(|(_, a)| a.iter().any(e)) || plan_reaches_out(input, level)
         }
         Plan::Window { input, calls } => {
             calls.iter().any(|c| {
