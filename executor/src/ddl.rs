@@ -215,6 +215,54 @@ impl Session {
         })
     }
 
+    /// ALTER TABLE RENAME TO, RENAME COLUMN, ADD COLUMN (existing rows
+    /// get the column's default, written as new row versions).
+    pub(crate) fn alter_table(
+        &mut self,
+        t: &Arc<TableDef>,
+        action: &basalt_planner::AlterAction,
+        params: &[Value],
+    ) -> Result<ExecResult> {
+        use basalt_planner::AlterAction;
+        let xid = self.ddl_lock()?;
+        let schema = self.schema()?;
+        let mut def = (**t).clone();
+        match action {
+            AlterAction::RenameTable(to) => def.name = to.clone(),
+            AlterAction::RenameColumn { column, to } => def.columns[*column].name = to.clone(),
+            AlterAction::AddColumn { column, .. } => def.columns.push(column.clone()),
+        }
+        self.db
+            .catalog
+            .replace_table(xid, self.cid(), &schema, &def)?;
+        if let AlterAction::AddColumn {
+            fill: Some(fill), ..
+        } = action
+        {
+            let target = basalt_planner::Target {
+                table: Arc::new(def.clone()),
+                scan: basalt_planner::Plan::SeqScan {
+                    table: Arc::new(def.clone()),
+                    filter: None,
+                },
+                pred: None,
+                from: None,
+            };
+            let asg = vec![(def.columns.len() - 1, fill.clone())];
+            self.with_ctx(params, |cx| self.modify_rows(&target, Some(&asg), None, cx))
+                .map_err(|e| match e {
+                    ExecError::NotNull { column, table } => {
+                        ExecError::NotNullAdded { column, table }
+                    }
+                    e => e,
+                })?;
+        }
+        Ok(ExecResult {
+            tag: "ALTER TABLE".into(),
+            ..Default::default()
+        })
+    }
+
     pub(crate) fn create_sequence(
         &mut self,
         def: &SequenceDef,

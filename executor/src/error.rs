@@ -22,6 +22,9 @@ pub enum ExecError {
         "null value in column \"{column}\" of relation \"{table}\" violates not-null constraint"
     )]
     NotNull { column: String, table: String },
+    /// 23502 when a column added NOT NULL finds rows without a value.
+    #[error("column \"{column}\" of relation \"{table}\" contains null values")]
+    NotNullAdded { column: String, table: String },
     #[error("duplicate key value violates unique constraint \"{index}\"")]
     UniqueViolation { index: String, detail: String },
     #[error("could not create unique index \"{index}\"")]

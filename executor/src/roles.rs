@@ -345,6 +345,7 @@ impl Session {
             Statement::DropTable { tables, .. } => {
                 tables.iter().try_for_each(|t| self.check_owner(&schema, t))
             }
+            Statement::AlterTable { table, .. } => self.check_owner(&schema, table),
             Statement::AddIndex { table, .. }
             | Statement::DropIndex { table, .. }
             | Statement::Reindex { table, .. }

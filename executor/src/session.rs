@@ -554,6 +554,7 @@ impl Session {
                 if_not_exists,
                 sequences,
             } => self.create_table(def, *if_not_exists, sequences),
+            Statement::AlterTable { table, action } => self.alter_table(table, action, params),
             Statement::CreateSequence { def, if_not_exists } => {
                 self.create_sequence(def, *if_not_exists)
             }

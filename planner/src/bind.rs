@@ -1229,6 +1229,89 @@ impl Binder<'_> {
                 }
                 other => not_supported(format!("ALTER TABLE ADD {other}")),
             },
+            ast::AlterTableOperation::RenameTable { table_name } => {
+                let (ast::RenameTableNameKind::As(n) | ast::RenameTableNameKind::To(n)) =
+                    table_name;
+                let to = object_parts(n).last().cloned().unwrap_or_default();
+                if self.schema.relation(table.namespace, &to).is_some()
+                    || self.schema.view(table.namespace, &to).is_some()
+                {
+                    return Err(PlanError::DuplicateTable(to));
+                }
+                Ok(Statement::AlterTable {
+                    table,
+                    action: AlterAction::RenameTable(to),
+                })
+            }
+            ast::AlterTableOperation::RenameColumn {
+                old_column_name,
+                new_column_name,
+            } => {
+                let old = ident(old_column_name);
+                let to = ident(new_column_name);
+                let column = table
+                    .column_index(&old)
+                    .ok_or_else(|| PlanError::UndefinedColumn(old.clone()))?;
+                if table.column_index(&to).is_some() {
+                    return Err(PlanError::DuplicateColumnMsg(format!(
+                        "column \"{to}\" of relation \"{}\" already exists",
+                        table.name
+                    )));
+                }
+                Ok(Statement::AlterTable {
+                    table,
+                    action: AlterAction::RenameColumn { column, to },
+                })
+            }
+            ast::AlterTableOperation::AddColumn {
+                if_not_exists,
+                column_def: c,
+                ..
+            } => {
+                let name = ident(&c.name);
+                if table.column_index(&name).is_some() {
+                    if *if_not_exists {
+                        return Ok(Statement::NoOp {
+                            tag: "ALTER TABLE".into(),
+                            notice: Some(format!(
+                                "column \"{name}\" of relation \"{}\" already exists, skipping",
+                                table.name
+                            )),
+                        });
+                    }
+                    return Err(PlanError::DuplicateColumnMsg(format!(
+                        "column \"{name}\" of relation \"{}\" already exists",
+                        table.name
+                    )));
+                }
+                let ty = convert_type(&c.data_type)?;
+                let mut col = ColumnDef {
+                    name,
+                    ty,
+                    not_null: false,
+                    default: None,
+                };
+                for o in &c.options {
+                    match &o.option {
+                        ast::ColumnOption::NotNull => col.not_null = true,
+                        ast::ColumnOption::Null => col.not_null = false,
+                        ast::ColumnOption::Default(e) => {
+                            self.expr(e, &Scope::default())?;
+                            col.default = Some(e.to_string());
+                        }
+                        other => return not_supported(format!("ADD COLUMN with {other}")),
+                    }
+                }
+                let fill = match col.default {
+                    Some(_) => Some(self.default_expr(&col)?),
+                    None if col.not_null => Some(Expr::Literal(Value::Null)),
+                    None => None,
+                };
+                Ok(Statement::AlterTable {
+                    table,
+                    action: AlterAction::AddColumn { column: col, fill },
+                })
+            }
             other => not_supported(format!("ALTER TABLE {other}")),
         }
     }

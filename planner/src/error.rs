@@ -20,6 +20,9 @@ pub enum PlanError {
     AmbiguousColumnMsg(String),
     #[error("column \"{0}\" specified more than once")]
     DuplicateColumn(String),
+    /// 42701 with its own message.
+    #[error("{0}")]
+    DuplicateColumnMsg(String),
     #[error("{0}")]
     DatatypeMismatch(String),
     #[error("{0}")]

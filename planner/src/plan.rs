@@ -421,6 +421,21 @@ pub struct Query {
     pub fields: Vec<Field>,
 }
 
+/// What ALTER TABLE changes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AlterAction {
+    RenameTable(String),
+    RenameColumn {
+        column: usize,
+        to: String,
+    },
+    /// The new column, and the value existing rows get (its DEFAULT).
+    AddColumn {
+        column: basalt_catalog::ColumnDef,
+        fill: Option<Expr>,
+    },
+}
+
 /// INSERT ... ON CONFLICT: which unique indexes decide a conflict (all of
 /// them when empty, for DO NOTHING), and for DO UPDATE the assignments and
 /// condition, evaluated over the existing row followed by the row proposed
@@ -524,6 +539,11 @@ pub enum Statement {
         /// Sequences of serial and identity columns (owned_by: (0, attnum)
         /// until the table has its OID).
         sequences: Vec<basalt_catalog::store::SequenceDef>,
+    },
+    /// ALTER TABLE RENAME [COLUMN] / ADD COLUMN.
+    AlterTable {
+        table: Arc<TableDef>,
+        action: AlterAction,
     },
     CreateSequence {
         def: basalt_catalog::store::SequenceDef,
