@@ -51,6 +51,8 @@ pub struct TableDef {
     pub owner: u32,
     /// Privileges granted (None: the default, all to the owner only).
     pub acl: Option<Vec<AclItem>>,
+    /// CHECK constraints: (name, boolean expression over the row as SQL).
+    pub checks: Vec<(String, String)>,
 }
 
 /// Privilege bits, with PostgreSQL's ACL letters.
@@ -453,6 +455,8 @@ const ROLE_RECORD: u8 = b'R';
 const NAMESPACE_RECORD: u8 = b'N';
 /// Marks the owner/ACL extension after a table definition.
 const TABLE_ACL_EXT: u8 = b'A';
+/// Marks the CHECK constraints after the owner/ACL extension.
+const TABLE_CHECK_EXT: u8 = b'K';
 
 impl TableDef {
     pub fn column_index(&self, name: &str) -> Option<usize> {
@@ -538,6 +542,14 @@ impl TableDef {
         if let Some(acl) = &self.acl {
             write_acl(&mut w, acl);
         }
+        if !self.checks.is_empty() {
+            w.0.push(TABLE_CHECK_EXT);
+            w.u32(self.checks.len() as u32);
+            for (n, e) in &self.checks {
+                w.str(n);
+                w.str(e);
+            }
+        }
         w.0
     }
 
@@ -602,6 +614,16 @@ impl TableDef {
         } else {
             (BOOTSTRAP_SUPERUSER, None)
         };
+        let mut checks = Vec::new();
+        if r.1 < r.0.len() {
+            if r.u8()? != TABLE_CHECK_EXT {
+                return None;
+            }
+            let n = r.u32()? as usize;
+            for _ in 0..n.min(1 << 16) {
+                checks.push((r.str()?, r.str()?));
+            }
+        }
         Some(TableDef {
             oid,
             name,
@@ -611,6 +633,7 @@ impl TableDef {
             indexes,
             owner,
             acl,
+            checks,
         })
     }
 }

@@ -15,6 +15,58 @@ use basalt_storage::{KeyRange, StorageError, Tid, WaitPolicy, WriteOutcome};
 use std::sync::Arc;
 
 impl Session {
+    /// The table's CHECK constraints hold for `row` (NULL counts as true).
+    pub(crate) fn check_constraints(
+        &self,
+        table: &TableDef,
+        row: &[Value],
+        cx: &Ctx<'_>,
+    ) -> Result<()> {
+        if table.checks.is_empty() {
+            return Ok(());
+        }
+        let bound = {
+            let cached = self.check_cache.borrow().get(&table.checks).cloned();
+            match cached {
+                Some(b) => b,
+                None => {
+                    let mut v = Vec::new();
+                    for (n, sql) in &table.checks {
+                        v.push((
+                            n.clone(),
+                            basalt_planner::bind_check(cx.schema, table, sql)?,
+                        ));
+                    }
+                    let b = std::rc::Rc::new(v);
+                    self.check_cache
+                        .borrow_mut()
+                        .insert(table.checks.clone(), b.clone());
+                    b
+                }
+            }
+        };
+        for (name, e) in bound.iter() {
+            if matches!(eval(e, row, &cx.eval)?, Value::Bool(false)) {
+                return Err(ExecError::CheckViolation {
+                    table: table.name.clone(),
+                    constraint: name.clone(),
+                    detail: format!(
+                        "Failing row contains ({}).",
+                        row.iter()
+                            .map(|v| if v.is_null() {
+                                "null".to_string()
+                            } else {
+                                v.to_string()
+                            })
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Checks NOT NULL, stores the row and its index entries.
     pub(crate) fn insert_row(
         &self,
@@ -24,6 +76,7 @@ impl Session {
         buf: &mut Vec<u8>,
     ) -> Result<Tid> {
         check_not_null(table, row)?;
+        self.check_constraints(table, row, cx)?;
         buf.clear();
         encode_row(row, buf);
         let w = cx.writer(WaitPolicy::Block)?;
@@ -198,6 +251,7 @@ impl Session {
             }
             let new = coerce_row(table, new)?;
             check_not_null(table, &new)?;
+            self.check_constraints(table, &new, cx)?;
             let mut buf = Vec::new();
             encode_row(&new, &mut buf);
             let key_change = table.indexes.iter().filter(|ix| ix.unique).any(|ix| {
@@ -378,6 +432,7 @@ impl Session {
                         }
                         let new = coerce_row(table, new)?;
                         check_not_null(table, &new)?;
+                        self.check_constraints(table, &new, cx)?;
                         buf.clear();
                         encode_row(&new, &mut buf);
                         let key_change = table.indexes.iter().filter(|ix| ix.unique).any(|ix| {

@@ -27,6 +27,12 @@ pub enum ExecError {
     NotNullAdded { column: String, table: String },
     #[error("duplicate key value violates unique constraint \"{index}\"")]
     UniqueViolation { index: String, detail: String },
+    #[error("new row for relation \"{table}\" violates check constraint \"{constraint}\"")]
+    CheckViolation {
+        table: String,
+        constraint: String,
+        detail: String,
+    },
     #[error("could not create unique index \"{index}\"")]
     UniqueBuild { index: String, detail: String },
     #[error("current transaction is aborted, commands ignored until end of transaction block")]
@@ -94,9 +100,9 @@ impl ExecError {
     /// DETAIL line for the error response, if any.
     pub fn detail(&self) -> Option<&str> {
         match self {
-            ExecError::UniqueViolation { detail, .. } | ExecError::UniqueBuild { detail, .. } => {
-                Some(detail)
-            }
+            ExecError::UniqueViolation { detail, .. }
+            | ExecError::UniqueBuild { detail, .. }
+            | ExecError::CheckViolation { detail, .. } => Some(detail),
             ExecError::Storage(StorageError::Deadlock(detail)) => Some(detail),
             ExecError::Coded {
                 detail: Some(d), ..

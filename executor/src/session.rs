@@ -79,6 +79,7 @@ impl Database {
             current_role: basalt_catalog::store::BOOTSTRAP_SUPERUSER,
             instrument: None,
             seq_last: Default::default(),
+            check_cache: Default::default(),
         }
     }
 }
@@ -166,7 +167,12 @@ pub struct Session {
     /// Each sequence's last value in this session (currval), and the last
     /// nextval of any (lastval).
     pub(crate) seq_last: std::cell::RefCell<(HashMap<u32, i64>, Option<i64>)>,
+    /// CHECK constraints bound, by the constraints' text.
+    pub(crate) check_cache: std::cell::RefCell<CheckCache>,
 }
+
+pub(crate) type CheckCache =
+    HashMap<Vec<(String, String)>, std::rc::Rc<Vec<(String, basalt_planner::Expr)>>>;
 
 impl Drop for Session {
     fn drop(&mut self) {

@@ -51,6 +51,7 @@ fn sqlstate(e: &ExecError) -> &'static str {
         },
         ExecError::Value(v) => value_state(v),
         ExecError::NotNull { .. } | ExecError::NotNullAdded { .. } => "23502",
+        ExecError::CheckViolation { .. } => "23514",
         ExecError::UniqueViolation { .. } | ExecError::UniqueBuild { .. } => "23505",
         ExecError::InFailedTransaction => "25P02",
         ExecError::UnknownSetting(_) => "42704",

@@ -134,22 +134,7 @@ pub fn plan_statement(
     stmt: &PStmt,
     params: &[DataType],
 ) -> Result<(Statement, Vec<DataType>)> {
-    let mut b = Binder {
-        schema,
-        est,
-        params: params.to_vec(),
-        agg: None,
-        outer: Vec::new(),
-        locking: None,
-        tid_scans: false,
-        nullable: Vec::new(),
-        ctes: Vec::new(),
-        work_tables: 0,
-        windows: None,
-        named_windows: Vec::new(),
-        window_where: "here",
-        srfs: None,
-    };
+    let mut b = Binder::new(schema, est, params);
     let s = b.statement(stmt)?;
     let params = b
         .params
@@ -163,6 +148,17 @@ pub fn plan_statement(
         })
         .collect();
     Ok((s, params))
+}
+
+/// A table's CHECK constraint bound over its row (`sql` as stored).
+pub fn bind_check(schema: &Schema, table: &TableDef, sql: &str) -> Result<Expr> {
+    let mut b = Binder::new(schema, &crate::cost::NoEstimates, &[]);
+    let e = sqlparser::parser::Parser::new(&sqlparser::dialect::PostgreSqlDialect {})
+        .try_with_sql(sql)
+        .and_then(|mut p| p.parse_expr())
+        .map_err(|e| PlanError::Syntax(e.to_string()))?;
+    let (x, t) = b.expr(&e, &table_scope(table, &table.name))?;
+    b.to_bool(x, t, "CHECK")
 }
 
 pub fn ident(i: &ast::Ident) -> String {
@@ -369,6 +365,27 @@ fn comparable(a: &DataType, b: &DataType) -> bool {
         }
     };
     cat(a) == cat(b)
+}
+
+impl<'a> Binder<'a> {
+    fn new(schema: &'a Schema, est: &'a dyn Estimates, params: &[DataType]) -> Binder<'a> {
+        Binder {
+            schema,
+            est,
+            params: params.to_vec(),
+            agg: None,
+            outer: Vec::new(),
+            locking: None,
+            tid_scans: false,
+            nullable: Vec::new(),
+            ctes: Vec::new(),
+            work_tables: 0,
+            windows: None,
+            named_windows: Vec::new(),
+            window_where: "here",
+            srfs: None,
+        }
+    }
 }
 
 impl Binder<'_> {
@@ -936,6 +953,7 @@ impl Binder<'_> {
         }
         let mut columns: Vec<ColumnDef> = Vec::new();
         let mut sequences = Vec::new();
+        let mut checks: Vec<(String, ast::Expr)> = Vec::new();
         let mut pk: Option<Vec<usize>> = None;
         let mut uniques: Vec<Vec<usize>> = Vec::new();
         for c in &ct.columns {
@@ -1016,6 +1034,15 @@ impl Binder<'_> {
                         pk = Some(vec![columns.len()]);
                     }
                     ast::ColumnOption::Unique(_) => uniques.push(vec![columns.len()]),
+                    ast::ColumnOption::Check(ck) => {
+                        let n = ck
+                            .name
+                            .as_ref()
+                            .or(o.name.as_ref())
+                            .map(ident)
+                            .unwrap_or_else(|| format!("{name}_{}_check", col.name));
+                        checks.push((n, (*ck.expr).clone()));
+                    }
                     ast::ColumnOption::Collation(_) | ast::ColumnOption::Comment(_) => {}
                     other => return not_supported(format!("column option {other}")),
                 }
@@ -1031,9 +1058,29 @@ impl Binder<'_> {
             indexes: vec![],
             owner: basalt_catalog::store::BOOTSTRAP_SUPERUSER,
             acl: None,
+            checks: vec![],
         };
         for c in &ct.constraints {
             match c {
+                ast::TableConstraint::Check(ck) => {
+                    // Named after the first column it mentions, as PostgreSQL does.
+                    let first = tmp
+                        .columns
+                        .iter()
+                        .filter(|c| {
+                            ck.expr
+                                .to_string()
+                                .split(|x: char| !x.is_alphanumeric() && x != '_')
+                                .any(|w| w == c.name)
+                        })
+                        .map(|c| c.name.clone())
+                        .next();
+                    let n = ck.name.as_ref().map(ident).unwrap_or_else(|| match first {
+                        Some(c) => format!("{name}_{c}_check"),
+                        None => format!("{name}_check"),
+                    });
+                    checks.push((n, (*ck.expr).clone()));
+                }
                 ast::TableConstraint::PrimaryKey(p) => {
                     if pk.is_some() {
                         return Err(PlanError::InvalidTableDefinition(name));
@@ -1072,6 +1119,20 @@ impl Binder<'_> {
             });
         }
         def.indexes = idx;
+        let scope = table_scope(&def, &def.name);
+        for (n, e) in checks {
+            if contains_agg(&e) {
+                return Err(PlanError::Grouping(
+                    "aggregate functions are not allowed in check constraints".into(),
+                ));
+            }
+            let (x, t) = self.expr(&e, &scope)?;
+            self.to_bool(x, t, "CHECK")?;
+            if def.checks.iter().any(|c| c.0 == n) {
+                return Err(PlanError::DuplicateTable(n));
+            }
+            def.checks.push((n, e.to_string()));
+        }
         Ok(Statement::CreateTable {
             def,
             if_not_exists: ct.if_not_exists,

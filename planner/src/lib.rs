@@ -11,7 +11,7 @@ mod joins;
 mod order;
 pub mod plan;
 
-pub use bind::{plan_statement, Binder};
+pub use bind::{bind_check, plan_statement, Binder};
 pub use cost::{Estimates, NoEstimates};
 pub use error::{PlanError, Result};
 pub use plan::*;
