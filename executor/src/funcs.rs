@@ -624,6 +624,47 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
                 _ => return Err(ExecError::Internal("age needs timestamps".into())),
             }
         }
+        "similar_to_escape" => {
+            // SQL's SIMILAR TO pattern as a POSIX regex matching the whole
+            // string: % is .*, _ is ., the escape character quotes.
+            let esc = s(1).chars().next();
+            let mut re = String::from("^(?:");
+            let pat = s(0);
+            let mut it = pat.chars().peekable();
+            let mut in_class = false;
+            while let Some(c) = it.next() {
+                if Some(c) == esc {
+                    if let Some(n) = it.next() {
+                        if n.is_alphanumeric() {
+                            re.push(n);
+                        } else {
+                            re.push('\\');
+                            re.push(n);
+                        }
+                    }
+                    continue;
+                }
+                match c {
+                    '[' => {
+                        in_class = true;
+                        re.push(c)
+                    }
+                    ']' => {
+                        in_class = false;
+                        re.push(c)
+                    }
+                    '%' if !in_class => re.push_str(".*"),
+                    '_' if !in_class => re.push('.'),
+                    '.' | '^' | '$' | '\\' if !in_class => {
+                        re.push('\\');
+                        re.push(c)
+                    }
+                    c => re.push(c),
+                }
+            }
+            re.push_str(")$");
+            Value::Text(re)
+        }
         "justify_hours" | "justify_days" | "justify_interval" => match &a[0] {
             Value::Interval(i) => Value::Interval(match name {
                 "justify_hours" => i.justify_hours(),

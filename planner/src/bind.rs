@@ -3594,6 +3594,33 @@ impl Binder<'_> {
                 let t = q.fields[0].ty;
                 Ok((Expr::Subquery(Box::new(q.plan)), t))
             }
+            A::SimilarTo {
+                negated,
+                expr,
+                pattern,
+                escape_char,
+            } => {
+                let (x, t) = self.expr(expr, scope)?;
+                let (p, pt) = self.expr(pattern, scope)?;
+                if !t.is_string() || !pt.is_string() {
+                    return Err(PlanError::UndefinedFunction(format!(
+                        "operator does not exist: {} ~ {}",
+                        t.display_name(),
+                        pt.display_name()
+                    )));
+                }
+                let esc = match escape_char {
+                    Some(v) => {
+                        Expr::Literal(Value::Text(v.to_string().trim_matches('\'').to_string()))
+                    }
+                    None => Expr::Literal(Value::Text("\\".into())),
+                };
+                let re = Expr::Func("similar_to_escape".into(), vec![p, esc]);
+                Ok((
+                    Expr::Binary(BinOp::Regex(false, *negated), Box::new(x), Box::new(re)),
+                    DataType::Bool,
+                ))
+            }
             A::Like {
                 negated,
                 expr,
@@ -4674,6 +4701,7 @@ fn function_type(name: &str, args: &[DataType]) -> Result<DataType> {
         "date_trunc" => args.get(1).copied().unwrap_or(DataType::Timestamp),
         "extract" | "date_part" => DataType::Numeric(None),
         "age" | "justify_hours" | "justify_days" | "justify_interval" => DataType::Interval,
+        "similar_to_escape" => DataType::Text,
         "gen_random_uuid" => DataType::Text,
         _ => {
             let sig: Vec<String> = args.iter().map(|a| a.display_name()).collect();
