@@ -525,6 +525,38 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
         "cbrt" => Value::Float8(f(0).cbrt()),
         "exp" => Value::Float8(f(0).exp()),
         "ln" => Value::Float8(f(0).ln()),
+        "log" if a.len() == 2 => Value::Float8(f(1).log(f(0))),
+        "log" => Value::Float8(f(0).log10()),
+        "to_hex" => Value::Text(format!("{:x}", i(0))),
+        "regexp_replace" => {
+            let flags = if a.len() > 3 { s(3) } else { String::new() };
+            let re = crate::regex::Regex::new(&s(1), flags.contains('i'))
+                .map_err(ExecError::InvalidRegex)?;
+            // PostgreSQL writes back-references \1; the regex crate ${1}.
+            let mut repl = String::new();
+            let r = s(2);
+            let mut it = r.chars().peekable();
+            while let Some(c) = it.next() {
+                match (c, it.peek()) {
+                    ('\\', Some(d)) if d.is_ascii_digit() => {
+                        repl.push_str(&format!("${{{d}}}"));
+                        it.next();
+                    }
+                    ('\\', Some('&')) => {
+                        repl.push_str("${0}");
+                        it.next();
+                    }
+                    ('$', _) => repl.push_str("$$"),
+                    (c, _) => repl.push(c),
+                }
+            }
+            let text = s(0);
+            Value::Text(if flags.contains('g') {
+                re.replace_all(&text, repl.as_str())
+            } else {
+                re.replace(&text, repl.as_str())
+            })
+        }
         "log10" => Value::Float8(f(0).log10()),
         "power" | "pow" => Value::Float8(f(0).powf(f(1))),
         "degrees" => Value::Float8(f(0).to_degrees()),

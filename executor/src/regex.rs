@@ -31,4 +31,10 @@ impl Regex {
     pub fn is_match(&self, s: &str) -> bool {
         self.0.is_match(s)
     }
+    pub fn replace(&self, s: &str, rep: &str) -> String {
+        self.0.replace(s, rep).into_owned()
+    }
+    pub fn replace_all(&self, s: &str, rep: &str) -> String {
+        self.0.replace_all(s, rep).into_owned()
+    }
 }

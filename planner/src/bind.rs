@@ -1063,18 +1063,19 @@ impl Binder<'_> {
         for c in &ct.constraints {
             match c {
                 ast::TableConstraint::Check(ck) => {
-                    // Named after the first column it mentions, as PostgreSQL does.
-                    let first = tmp
+                    // Named after its column when it mentions just one, as
+                    // PostgreSQL does.
+                    let text = ck.expr.to_string();
+                    let mentioned: Vec<String> = tmp
                         .columns
                         .iter()
                         .filter(|c| {
-                            ck.expr
-                                .to_string()
-                                .split(|x: char| !x.is_alphanumeric() && x != '_')
+                            text.split(|x: char| !x.is_alphanumeric() && x != '_')
                                 .any(|w| w == c.name)
                         })
                         .map(|c| c.name.clone())
-                        .next();
+                        .collect();
+                    let first = (mentioned.len() == 1).then(|| mentioned[0].clone());
                     let n = ck.name.as_ref().map(ident).unwrap_or_else(|| match first {
                         Some(c) => format!("{name}_{c}_check"),
                         None => format!("{name}_check"),
@@ -3719,6 +3720,42 @@ impl Binder<'_> {
                     DataType::Numeric(None),
                 ))
             }
+            A::Position { expr, r#in } => {
+                let (x, _) = self.expr(expr, scope)?;
+                let (y, _) = self.expr(r#in, scope)?;
+                Ok((
+                    Expr::Func(
+                        "strpos".into(),
+                        vec![
+                            Expr::Cast(Box::new(y), DataType::Text),
+                            Expr::Cast(Box::new(x), DataType::Text),
+                        ],
+                    ),
+                    DataType::Int4,
+                ))
+            }
+            A::Trim {
+                expr,
+                trim_where,
+                trim_what,
+                trim_characters,
+            } => {
+                if trim_characters.is_some() {
+                    return not_supported("TRIM with a list of characters");
+                }
+                let (x, _) = self.expr(expr, scope)?;
+                let mut args = vec![Expr::Cast(Box::new(x), DataType::Text)];
+                if let Some(w) = trim_what {
+                    let (c, _) = self.expr(w, scope)?;
+                    args.push(Expr::Cast(Box::new(c), DataType::Text));
+                }
+                let f = match trim_where {
+                    Some(ast::TrimWhereField::Leading) => "ltrim",
+                    Some(ast::TrimWhereField::Trailing) => "rtrim",
+                    _ => "btrim",
+                };
+                Ok((Expr::Func(f.into(), args), DataType::Text))
+            }
             A::Substring {
                 expr,
                 substring_from,
@@ -4609,6 +4646,8 @@ fn function_type(name: &str, args: &[DataType]) -> Result<DataType> {
         | "pg_get_indexdef"
         | "pg_get_constraintdef"
         | "translate"
+        | "regexp_replace"
+        | "to_hex"
         | "split_part"
         | "chr"
         | "inet_server_addr" => {
@@ -4647,7 +4686,7 @@ fn function_type(name: &str, args: &[DataType]) -> Result<DataType> {
         | "clock_timestamp"
         | "pg_postmaster_start_time" => DataType::TimestampTz,
         "current_date" => DataType::Date,
-        "random" | "pi" | "sqrt" | "exp" | "ln" | "log10" | "power" | "pow" | "cbrt"
+        "random" | "pi" | "sqrt" | "exp" | "ln" | "log10" | "log" | "power" | "pow" | "cbrt"
         | "degrees" | "radians" | "sin" | "cos" | "tan" => DataType::Float8,
         "abs" | "ceil" | "ceiling" | "floor" | "round" | "trunc" | "sign" => {
             if first == DataType::Unknown {

@@ -51,6 +51,9 @@ while i < len(lines):
             rows, err = run(text)
             if (err is None) != head.startswith("statement ok"):
                 print(f"statement {'failed' if err else 'succeeded'}: {text}\n  {err}", file=sys.stderr)
+            want = head[len("statement error"):].strip()
+            if err is not None and want and want not in err:
+                print(f"error differs: {text}\n  PostgreSQL: {err}\n  expected: {want}", file=sys.stderr)
             # skip any expected-error text lines that follow (none for ok)
             continue
         # query: skip old results
