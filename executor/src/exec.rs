@@ -1081,6 +1081,42 @@ fn build_node<'p>(plan: &'p Plan, cx: &Ctx<'_>) -> Result<Box<dyn RowIter + 'p>>
                 tail: None,
             })
         }
+        Plan::LateralJoin {
+            left,
+            right,
+            kind,
+            on,
+            right_width,
+        } => {
+            let mut l = build(left, cx)?;
+            let mut out = Vec::new();
+            while let Some(lr) = l.next(cx)? {
+                cx.check_cancel()?;
+                let mut outer = Vec::with_capacity(cx.eval.outer.len() + 1);
+                outer.push(lr.clone());
+                outer.extend(cx.eval.outer.iter().cloned());
+                let rows = (cx.eval.subquery)(right, &outer)?;
+                let mut matched = false;
+                for r in rows {
+                    let mut row = lr.clone();
+                    row.extend(r);
+                    let ok = match on {
+                        Some(p) => truthy(&eval(p, &row, &cx.eval)?),
+                        None => true,
+                    };
+                    if ok {
+                        matched = true;
+                        out.push(row);
+                    }
+                }
+                if !matched && *kind == JoinKind::Left {
+                    let mut row = lr;
+                    row.extend(std::iter::repeat_n(Value::Null, *right_width));
+                    out.push(row);
+                }
+            }
+            Box::new(VecIter(out.into_iter()))
+        }
         Plan::HashJoin {
             left,
             right,

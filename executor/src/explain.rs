@@ -591,6 +591,34 @@ impl Explainer<'_> {
                 cols.extend((0..calls.len()).map(|k| format!("window{}", k + 1)));
                 (e, cols)
             }
+            Plan::LateralJoin {
+                left, right, kind, ..
+            } => {
+                let head = if *kind == JoinKind::Left {
+                    "Nested Loop Left Join"
+                } else {
+                    "Nested Loop"
+                };
+                let at = self.line(
+                    depth,
+                    head,
+                    Est {
+                        rows: 0.0,
+                        width: 0.0,
+                        cost: 0.0,
+                    },
+                );
+                let (l, mut cols) = self.node(left, depth + 1);
+                let (r, rc) = self.node(right, depth + 1);
+                cols.extend(rc);
+                let e = Est {
+                    rows: l.rows * r.rows,
+                    width: l.width + r.width,
+                    cost: l.cost + l.rows * r.cost,
+                };
+                self.relabel(at, depth, head, e);
+                (e, cols)
+            }
             Plan::ProjectSet { input, calls } => {
                 let at = self.line(
                     depth,

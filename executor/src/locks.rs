@@ -82,7 +82,9 @@ pub(crate) fn plan_tables<'p>(plan: &'p Plan, out: &mut Vec<(&'p Arc<TableDef>, 
         | Plan::Distinct { input }
         | Plan::DistinctOn { input, .. }
         | Plan::WithTid { input } => plan_tables(input, out),
-        Plan::Join { left, right, .. } | Plan::HashJoin { left, right, .. } => {
+        Plan::Join { left, right, .. }
+        | Plan::HashJoin { left, right, .. }
+        | Plan::LateralJoin { left, right, .. } => {
             plan_tables(left, out);
             plan_tables(right, out);
         }

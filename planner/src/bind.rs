@@ -2486,6 +2486,60 @@ impl Binder<'_> {
         }
     }
 
+    /// `left` joined to a LATERAL subquery that reads its columns.
+    fn lateral(
+        &mut self,
+        left: FromRels,
+        lscope: Scope,
+        item: &ast::TableFactor,
+        kind: JoinKind,
+        on: Option<&ast::Expr>,
+    ) -> Result<(FromRels, Scope)> {
+        let ast::TableFactor::Derived {
+            subquery, alias, ..
+        } = item
+        else {
+            return not_supported("LATERAL on this kind of FROM item");
+        };
+        let q = self.subquery(subquery, &lscope)?;
+        let tname = alias.as_ref().map(|a| ident(&a.name));
+        let colnames: Vec<String> = alias
+            .as_ref()
+            .map(|a| a.columns.iter().map(|c| ident(&c.name)).collect())
+            .unwrap_or_default();
+        let rscope = Scope {
+            star: None,
+            cols: q
+                .fields
+                .iter()
+                .enumerate()
+                .map(|(i, f)| ScopeCol {
+                    table: tname.clone(),
+                    name: colnames.get(i).cloned().unwrap_or_else(|| f.name.clone()),
+                    ty: f.ty,
+                    source: None,
+                    hidden: false,
+                })
+                .collect(),
+        };
+        let joined = lscope.concat(&rscope);
+        let on = match on {
+            Some(e) => Some(self.bool_expr(e, &joined)?),
+            None => None,
+        };
+        let lw = lscope.cols.len();
+        let rw = rscope.cols.len();
+        let lplan = join_rels(self, left, &sources(&lscope), None);
+        let plan = Plan::LateralJoin {
+            left: Box::new(lplan),
+            right: Box::new(q.plan),
+            kind,
+            on,
+            right_width: rw,
+        };
+        Ok((FromRels::one(plan, lw + rw), joined))
+    }
+
     /// A view in FROM: its stored query bound in its place (a derived
     /// table named after the view, with the view's column names).
     fn view(&mut self, v: &basalt_catalog::store::ViewDef, alias: String) -> Result<(Plan, Scope)> {
@@ -2528,6 +2582,16 @@ impl Binder<'_> {
         }
         let mut acc: Option<(FromRels, Scope)> = None;
         for twj in &s.from {
+            if is_lateral(&twj.relation) && acc.is_some() {
+                let (lr, ls) = acc.take().expect("checked");
+                // FROM a, LATERAL (...): joined to everything before it.
+                let (r, sc) = self.lateral(lr, ls, &twj.relation, JoinKind::Inner, None)?;
+                if !twj.joins.is_empty() {
+                    return not_supported("joins after a LATERAL item");
+                }
+                acc = Some((r, sc));
+                continue;
+            }
             let (r, sc) = self.from_joins(twj, outer)?;
             acc = Some(match acc {
                 None => (r, sc),
@@ -2551,6 +2615,27 @@ impl Binder<'_> {
         let (plan, mut scope) = self.from_item(&twj.relation, outer)?;
         let mut rels = FromRels::one(plan, scope.cols.len());
         for j in &twj.joins {
+            if is_lateral(&j.relation) {
+                let (kind, on) = match &j.join_operator {
+                    ast::JoinOperator::Join(c) | ast::JoinOperator::Inner(c) => {
+                        (JoinKind::Inner, Some(c))
+                    }
+                    ast::JoinOperator::Left(c) | ast::JoinOperator::LeftOuter(c) => {
+                        (JoinKind::Left, Some(c))
+                    }
+                    ast::JoinOperator::CrossJoin(_) => (JoinKind::Inner, None),
+                    _ => return not_supported("this kind of join with LATERAL"),
+                };
+                let on = match on {
+                    Some(ast::JoinConstraint::On(e)) => Some(e),
+                    Some(ast::JoinConstraint::None) | None => None,
+                    _ => return not_supported("LATERAL with USING or NATURAL"),
+                };
+                let (r, sc) = self.lateral(rels, scope, &j.relation, kind, on)?;
+                rels = r;
+                scope = sc;
+                continue;
+            }
             let (rplan, rscope) = self.from_item(&j.relation, outer)?;
             let (kind, constraint) = match &j.join_operator {
                 ast::JoinOperator::Join(c) | ast::JoinOperator::Inner(c) => (Side::Inner, Some(c)),
@@ -4919,6 +5004,10 @@ fn using_column(s: &Scope, name: &str, side: &str) -> Result<usize> {
             "common column name \"{name}\" appears more than once in {side} table"
         ))),
     }
+}
+
+fn is_lateral(f: &ast::TableFactor) -> bool {
+    matches!(f, ast::TableFactor::Derived { lateral: true, .. })
 }
 
 /// The table column behind each column of a scope, where there is one.

@@ -93,6 +93,7 @@ pub fn plan_rows(est: &dyn Estimates, p: &Plan) -> f64 {
             }
         }
         Plan::HashJoin { left, right, .. } => plan_rows(est, left).max(plan_rows(est, right)),
+        Plan::LateralJoin { left, right, .. } => plan_rows(est, left) * plan_rows(est, right),
         Plan::Aggregate { input, group, .. } => {
             if group.is_empty() {
                 1.0

@@ -278,6 +278,15 @@ pub enum Plan {
         left_width: usize,
         right_width: usize,
     },
+    /// LATERAL: `right` runs once per left row, reading it as its
+    /// enclosing row (`Expr::Outer` depth 1); Inner or Left.
+    LateralJoin {
+        left: Box<Plan>,
+        right: Box<Plan>,
+        kind: JoinKind,
+        on: Option<Expr>,
+        right_width: usize,
+    },
     /// Equi-join on keys: (left key exprs, right key exprs) plus a residual.
     HashJoin {
         left: Box<Plan>,
@@ -727,6 +736,9 @@ fn plan_reaches_out(p: &Plan, level: usize) -> bool {
         Plan::Join {
             left, right, on, ..
         } => opt(on) || plan_reaches_out(left, level) || plan_reaches_out(right, level),
+        Plan::LateralJoin {
+            left, right, on, ..
+        } => opt(on) || plan_reaches_out(left, level) || plan_reaches_out(right, level + 1),
         Plan::HashJoin {
             left,
             right,
