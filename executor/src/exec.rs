@@ -1209,11 +1209,36 @@ fn build_node<'p>(plan: &'p Plan, cx: &Ctx<'_>) -> Result<Box<dyn RowIter + 'p>>
                 crate::window::window_rows(rows, calls, cx)?.into_iter(),
             ))
         }
-        Plan::Aggregate { input, group, aggs } => {
+        Plan::Aggregate {
+            input,
+            group,
+            aggs,
+            sets,
+        } => {
             let mut it = build(input, cx)?;
-            Box::new(VecIter(
-                aggregate(it.as_mut(), group, aggs, cx)?.into_iter(),
-            ))
+            if sets.is_empty() {
+                Box::new(VecIter(
+                    aggregate(it.as_mut(), group, aggs, cx)?.into_iter(),
+                ))
+            } else {
+                // Each grouping set over the same rows; the columns a set
+                // leaves out are NULL (an empty set is one total row).
+                let rows = collect(it.as_mut(), cx)?;
+                let mut out = Vec::new();
+                for set in sets {
+                    let g: Vec<Expr> = set.iter().map(|&i| group[i].clone()).collect();
+                    let mut src = VecIter(rows.clone().into_iter());
+                    for r in aggregate(&mut src, &g, aggs, cx)? {
+                        let mut row = vec![Value::Null; group.len()];
+                        for (k, &i) in set.iter().enumerate() {
+                            row[i] = r[k].clone();
+                        }
+                        row.extend(r[set.len()..].iter().cloned());
+                        out.push(row);
+                    }
+                }
+                Box::new(VecIter(out.into_iter()))
+            }
         }
         Plan::Sort { input, keys } => {
             let mut it = build(input, cx)?;

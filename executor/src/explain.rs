@@ -341,7 +341,9 @@ impl Explainer<'_> {
                 );
                 (e, cols)
             }
-            Plan::Aggregate { input, group, aggs } => {
+            Plan::Aggregate {
+                input, group, aggs, ..
+            } => {
                 let at = self.line(
                     depth,
                     "Aggregate",

@@ -2929,10 +2929,11 @@ impl Binder<'_> {
             };
         }
         // Aggregation?
-        let group_exprs: Vec<ast::Expr> = match &s.group_by {
+        let group_items: Vec<ast::Expr> = match &s.group_by {
             ast::GroupByExpr::Expressions(v, _) => v.clone(),
             ast::GroupByExpr::All(_) => return not_supported("GROUP BY ALL"),
         };
+        let (group_exprs, sets) = grouping_sets(&group_items);
         let has_agg = !group_exprs.is_empty()
             || s.having.is_some()
             || s.projection.iter().any(|i| match i {
@@ -3040,6 +3041,7 @@ impl Binder<'_> {
                 input: Box::new(plan),
                 group: a.group,
                 aggs: a.aggs,
+                sets,
             };
         }
         if let Some(pred) = having {
@@ -4979,6 +4981,88 @@ fn agg_type(func: AggFunc, star: bool, types: &[DataType]) -> Result<(AggFunc, D
             ))
         }
     })
+}
+
+/// GROUP BY items with ROLLUP, CUBE and GROUPING SETS: the distinct
+/// grouping expressions, and the sets of their positions to group by (the
+/// cross product of the items' sets, as PostgreSQL expands them; empty when
+/// there are only plain expressions).
+fn grouping_sets(items: &[ast::Expr]) -> (Vec<ast::Expr>, Vec<Vec<usize>>) {
+    let mut exprs: Vec<ast::Expr> = Vec::new();
+    let mut pos = |e: &ast::Expr| -> usize {
+        match exprs.iter().position(|x| x == e) {
+            Some(i) => i,
+            None => {
+                exprs.push(e.clone());
+                exprs.len() - 1
+            }
+        }
+    };
+    let mut special = false;
+    // Each item's list of sets.
+    let mut factors: Vec<Vec<Vec<usize>>> = Vec::new();
+    for it in items {
+        let lists = |v: &Vec<Vec<ast::Expr>>, pos: &mut dyn FnMut(&ast::Expr) -> usize| {
+            v.iter()
+                .map(|l| l.iter().map(&mut *pos).collect::<Vec<usize>>())
+                .collect::<Vec<_>>()
+        };
+        match it {
+            ast::Expr::Rollup(v) => {
+                special = true;
+                let parts = lists(v, &mut pos);
+                let mut sets = Vec::new();
+                for n in (0..=parts.len()).rev() {
+                    sets.push(parts[..n].concat());
+                }
+                factors.push(sets);
+            }
+            ast::Expr::Cube(v) => {
+                special = true;
+                let parts = lists(v, &mut pos);
+                let n = parts.len();
+                // PostgreSQL's order: larger sets first, then by position.
+                let mut masks: Vec<u32> = (0..(1u32 << n)).collect();
+                masks.sort_by_key(|m| (std::cmp::Reverse(m.count_ones()), m.reverse_bits()));
+                factors.push(
+                    masks
+                        .into_iter()
+                        .map(|m| {
+                            (0..n)
+                                .filter(|i| m & (1 << i) != 0)
+                                .flat_map(|i| parts[i].clone())
+                                .collect()
+                        })
+                        .collect(),
+                );
+            }
+            ast::Expr::GroupingSets(v) => {
+                special = true;
+                factors.push(lists(v, &mut pos));
+            }
+            e => factors.push(vec![vec![pos(e)]]),
+        }
+    }
+    if !special {
+        return (exprs, vec![]);
+    }
+    let mut sets: Vec<Vec<usize>> = vec![vec![]];
+    for f in factors {
+        let mut next = Vec::new();
+        for s in &sets {
+            for x in &f {
+                let mut c = s.clone();
+                for i in x {
+                    if !c.contains(i) {
+                        c.push(*i);
+                    }
+                }
+                next.push(c);
+            }
+        }
+        sets = next;
+    }
+    (exprs, sets)
 }
 
 /// The kind of a join as written.

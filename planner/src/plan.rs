@@ -301,6 +301,10 @@ pub enum Plan {
         input: Box<Plan>,
         group: Vec<Expr>,
         aggs: Vec<AggCall>,
+        /// GROUPING SETS / ROLLUP / CUBE: the sets of `group` positions to
+        /// group by in turn (the others are NULL in that set's rows).
+        /// Empty: group by all of `group`.
+        sets: Vec<Vec<usize>>,
     },
     /// Set-returning functions in a SELECT list (generate_series): each
     /// input row repeated once per value of the longest call, with one
@@ -751,7 +755,9 @@ fn plan_reaches_out(p: &Plan, level: usize) -> bool {
                 || plan_reaches_out(left, level)
                 || plan_reaches_out(right, level)
         }
-        Plan::Aggregate { input, group, aggs } => {
+        Plan::Aggregate {
+            input, group, aggs, ..
+        } => {
             group.iter().any(e)
                 || aggs.iter().any(|a| a.args.iter().any(e))
                 || plan_reaches_out(input, level)
