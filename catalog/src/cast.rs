@@ -203,6 +203,38 @@ fn parse_numeric(s: &str) -> Option<Decimal> {
         .or_else(|| Decimal::from_scientific(t).ok())
 }
 
+/// uuid input: 32 hex digits, optionally braced and with hyphens after any
+/// group of four (PostgreSQL's accepted forms).
+pub fn parse_uuid(s: &str) -> Option<[u8; 16]> {
+    let t = s.trim();
+    let t = t
+        .strip_prefix('{')
+        .and_then(|x| x.strip_suffix('}'))
+        .unwrap_or(t);
+    let mut out = [0u8; 16];
+    let mut n = 0;
+    let mut digits = 0;
+    let mut hi = None;
+    for c in t.chars() {
+        if c == '-' {
+            if digits == 0 || digits % 4 != 0 {
+                return None;
+            }
+            continue;
+        }
+        let d = c.to_digit(16)? as u8;
+        digits += 1;
+        match hi.take() {
+            None => hi = Some(d),
+            Some(h) => {
+                *out.get_mut(n)? = h << 4 | d;
+                n += 1;
+            }
+        }
+    }
+    (n == 16 && hi.is_none() && !t.ends_with('-')).then_some(out)
+}
+
 /// Converts a value to a type, as CAST does (and assignment, for typmods).
 pub fn cast(v: Value, to: &DataType) -> Result<Value, ValueError> {
     if v.is_null() {
@@ -254,6 +286,7 @@ pub fn cast(v: Value, to: &DataType) -> Result<Value, ValueError> {
         (v @ Value::TimestampTz(_), DataType::TimestampTz) => v,
         (v @ Value::Bytea(_), DataType::Bytea) => v,
         (v @ Value::Interval(_), DataType::Interval) => v,
+        (v @ Value::Uuid(_), DataType::Uuid) => v,
         (v, t) => {
             return Err(ValueError::CannotCast {
                 from: v.data_type().display_name(),
@@ -357,6 +390,7 @@ pub fn from_text(s: &str, ty: &DataType) -> Result<Value, ValueError> {
             )
         }
         DataType::Timestamp => Value::Timestamp(parse_timestamp(s).ok_or_else(|| invalid(ty, s))?),
+        DataType::Uuid => Value::Uuid(parse_uuid(s).ok_or_else(|| invalid(ty, s))?),
         DataType::Interval => Value::Interval(
             crate::interval::Interval::parse(s, None).ok_or_else(|| invalid(ty, s))?,
         ),

@@ -555,6 +555,8 @@ const BUILTIN_TYPES: &[DataType] = &[
     TimestampTz,
     Oid,
     Name,
+    Interval,
+    Uuid,
 ];
 
 /// The rows of a system view. `settings` feeds pg_settings.
@@ -734,12 +736,13 @@ pub fn rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<Va
                     o(BOOTSTRAP_SUPERUSER),
                     Value::Int2(ty.typlen()),
                     t("b"),
-                    t(if ty.is_numeric() {
-                        "N"
-                    } else if ty.is_string() {
-                        "S"
-                    } else {
-                        "U"
+                    t(match ty {
+                        t if t.is_numeric() => "N",
+                        t if t.is_string() => "S",
+                        Bool => "B",
+                        Date | Timestamp | TimestampTz => "D",
+                        Interval => "T",
+                        _ => "U",
                     }),
                     o(0),
                     o(0),

@@ -28,6 +28,7 @@ pub enum DataType {
     Oid,
     Name,
     Interval,
+    Uuid,
     /// The type of an undecorated string literal before context decides.
     Unknown,
 }
@@ -52,6 +53,7 @@ impl DataType {
             DataType::Oid => 26,
             DataType::Name => 19,
             DataType::Interval => 1186,
+            DataType::Uuid => 2950,
             DataType::Unknown => 25,
         }
     }
@@ -75,6 +77,7 @@ impl DataType {
             26 => DataType::Oid,
             19 => DataType::Name,
             1186 => DataType::Interval,
+            2950 => DataType::Uuid,
             705 => DataType::Unknown,
             _ => return None,
         })
@@ -98,7 +101,7 @@ impl DataType {
             DataType::Int4 | DataType::Float4 | DataType::Date | DataType::Oid => 4,
             DataType::Int8 | DataType::Float8 | DataType::Timestamp | DataType::TimestampTz => 8,
             DataType::Name => 64,
-            DataType::Interval => 16,
+            DataType::Interval | DataType::Uuid => 16,
             _ => -1,
         }
     }
@@ -125,6 +128,7 @@ impl DataType {
             DataType::Oid => "oid".into(),
             DataType::Name => "name".into(),
             DataType::Interval => "interval".into(),
+            DataType::Uuid => "uuid".into(),
             DataType::Unknown => "unknown".into(),
         }
     }
@@ -149,6 +153,7 @@ impl DataType {
             DataType::Oid => "oid",
             DataType::Name => "name",
             DataType::Interval => "interval",
+            DataType::Uuid => "uuid",
             DataType::Unknown => "unknown",
         }
     }
@@ -204,6 +209,7 @@ impl DataType {
             DataType::Name => (18, 0, 0),
             DataType::Unknown => (19, 0, 0),
             DataType::Interval => (20, 0, 0),
+            DataType::Uuid => (21, 0, 0),
         }
     }
 
@@ -236,6 +242,7 @@ impl DataType {
             18 => DataType::Name,
             19 => DataType::Unknown,
             20 => DataType::Interval,
+            21 => DataType::Uuid,
             _ => return None,
         })
     }
@@ -257,6 +264,7 @@ pub enum Value {
     Timestamp(NaiveDateTime),
     TimestampTz(DateTime<Utc>),
     Interval(Interval),
+    Uuid([u8; 16]),
 }
 
 impl Value {
@@ -323,6 +331,7 @@ impl Value {
             (Date(a), Timestamp(b)) => a.and_hms_opt(0, 0, 0).expect("midnight").cmp(b),
             (Timestamp(a), Date(b)) => a.cmp(&b.and_hms_opt(0, 0, 0).expect("midnight")),
             (Interval(a), Interval(b)) => a.cmp(b),
+            (Uuid(a), Uuid(b)) => a.cmp(b),
             (a, b) => {
                 if let (Some(x), Some(y)) = (a.as_i64(), b.as_i64()) {
                     return x.cmp(&y);
@@ -362,6 +371,7 @@ impl Value {
             Value::Timestamp(_) => DataType::Timestamp,
             Value::TimestampTz(_) => DataType::TimestampTz,
             Value::Interval(_) => DataType::Interval,
+            Value::Uuid(_) => DataType::Uuid,
         }
     }
 }
@@ -383,6 +393,7 @@ impl std::hash::Hash for Value {
             Value::Timestamp(t) => t.hash(state),
             Value::TimestampTz(t) => t.naive_utc().hash(state),
             Value::Interval(i) => i.hash(state),
+            Value::Uuid(u) => u.hash(state),
             v => {
                 // Numbers that compare equal must hash equal across types.
                 if let Some(i) = v.as_i64() {
@@ -476,6 +487,15 @@ impl fmt::Display for Value {
             Value::Timestamp(t) => write!(f, "{}", format_timestamp(t)),
             Value::TimestampTz(t) => write!(f, "{}+00", format_timestamp(&t.naive_utc())),
             Value::Interval(i) => write!(f, "{i}"),
+            Value::Uuid(u) => {
+                for (k, b) in u.iter().enumerate() {
+                    if matches!(k, 4 | 6 | 8 | 10) {
+                        f.write_str("-")?;
+                    }
+                    write!(f, "{b:02x}")?;
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -518,6 +538,7 @@ pub fn encode_row(values: &[Value], out: &mut Vec<u8>) {
                 out.extend_from_slice(&i.days.to_le_bytes());
                 out.extend_from_slice(&i.months.to_le_bytes());
             }
+            Value::Uuid(u) => out.extend_from_slice(u),
         }
     }
 }
@@ -581,6 +602,7 @@ pub fn decode_row(types: &[DataType], b: &[u8]) -> Option<Vec<Value>> {
             DataType::TimestampTz => Value::TimestampTz(DateTime::from_timestamp_micros(
                 i64::from_le_bytes(take(&mut p, 8)?.try_into().ok()?),
             )?),
+            DataType::Uuid => Value::Uuid(take(&mut p, 16)?.try_into().ok()?),
             DataType::Interval => {
                 let b = take(&mut p, 16)?;
                 Value::Interval(Interval {
@@ -635,6 +657,7 @@ pub fn encode_key(v: &Value, out: &mut Vec<u8>) {
         Value::Interval(i) => {
             out.extend_from_slice(&((i.span() as u128) ^ (1 << 127)).to_be_bytes())
         }
+        Value::Uuid(u) => out.extend_from_slice(u),
     }
 }
 

@@ -232,7 +232,7 @@ fn width(v: &Value) -> usize {
         Value::Text(s) => s.len() + if s.len() < 127 { 1 } else { 4 },
         Value::Bytea(b) => b.len() + if b.len() < 127 { 1 } else { 4 },
         Value::Numeric(n) => 3 + n.to_string().len() / 2,
-        Value::Interval(_) => 16,
+        Value::Interval(_) | Value::Uuid(_) => 16,
     }
 }
 

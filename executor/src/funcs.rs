@@ -738,7 +738,17 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
         }
         "to_char" => Value::Text(text(&a[0])),
         "inet_server_addr" => Value::Text("127.0.0.1".into()),
-        "gen_random_uuid" => Value::Text(String::new()),
+        "gen_random_uuid" => {
+            // Version 4: random but for the version and variant bits.
+            use ring::rand::SecureRandom;
+            let mut u = [0u8; 16];
+            ring::rand::SystemRandom::new()
+                .fill(&mut u)
+                .map_err(|_| ExecError::Internal("no randomness for gen_random_uuid".into()))?;
+            u[6] = (u[6] & 0x0f) | 0x40;
+            u[8] = (u[8] & 0x3f) | 0x80;
+            Value::Uuid(u)
+        }
         "array_upper" | "array_length" | "cardinality" => {
             let n = parse_array(&s(0))?.len() as i32;
             if n == 0 || (name != "cardinality" && i(1) != 1) {

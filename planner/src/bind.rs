@@ -220,6 +220,7 @@ pub fn convert_type(t: &ast::DataType) -> Result<DataType> {
         A::Bytea => DataType::Bytea,
         A::Date => DataType::Date,
         A::Interval { .. } => DataType::Interval,
+        A::Uuid => DataType::Uuid,
         A::Timestamp(_, tz) => match tz {
             ast::TimezoneInfo::WithTimeZone | ast::TimezoneInfo::Tz => DataType::TimestampTz,
             _ => DataType::Timestamp,
@@ -240,6 +241,7 @@ pub fn convert_type(t: &ast::DataType) -> Result<DataType> {
                 "oid" | "regclass" | "regtype" | "regproc" | "regnamespace" => DataType::Oid,
                 "name" => DataType::Name,
                 "numeric" => DataType::Numeric(None),
+                "uuid" => DataType::Uuid,
                 _ => {
                     return Err(PlanError::UndefinedObject(format!(
                         "type \"{n}\" does not exist"
@@ -361,6 +363,7 @@ fn comparable(a: &DataType, b: &DataType) -> bool {
             DataType::Bool => 4,
             DataType::Bytea => 5,
             DataType::Interval => 6,
+            DataType::Uuid => 7,
             _ => 0,
         }
     };
@@ -4828,7 +4831,7 @@ fn function_type(name: &str, args: &[DataType]) -> Result<DataType> {
         "extract" | "date_part" => DataType::Numeric(None),
         "age" | "justify_hours" | "justify_days" | "justify_interval" => DataType::Interval,
         "similar_to_escape" => DataType::Text,
-        "gen_random_uuid" => DataType::Text,
+        "gen_random_uuid" => DataType::Uuid,
         _ => {
             let sig: Vec<String> = args.iter().map(|a| a.display_name()).collect();
             return Err(PlanError::UndefinedFunction(format!(

@@ -35,6 +35,7 @@ pub fn encode_binary(v: &Value, ty: DataType) -> Vec<u8> {
             .to_be_bytes()
             .to_vec(),
         (Value::TimestampTz(t), _) => (t.timestamp_micros() - EPOCH_MICROS).to_be_bytes().to_vec(),
+        (Value::Uuid(u), _) => u.to_vec(),
         (Value::Interval(i), _) => {
             let mut b = i.micros.to_be_bytes().to_vec();
             b.extend_from_slice(&i.days.to_be_bytes());
@@ -150,6 +151,7 @@ pub fn decode_param(data: &[u8], format: i16, ty: DataType) -> Result<Value, Exe
                 Value::TimestampTz(t)
             }
         }
+        DataType::Uuid => Value::Uuid(arr(16)?.try_into().map_err(|_| bad_binary(ty))?),
         DataType::Interval => {
             let b = arr(16)?;
             Value::Interval(basalt_catalog::Interval {
