@@ -7,6 +7,12 @@ use basalt_storage::StorageError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
+    /// 26000
+    #[error("{0}")]
+    UndefinedPrepared(String),
+    /// 42P05
+    #[error("{0}")]
+    DuplicatePrepared(String),
     /// 55000
     #[error("{0}")]
     ObjectNotInPrerequisiteState(String),

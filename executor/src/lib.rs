@@ -16,6 +16,7 @@ pub mod funcs;
 mod integrity;
 mod locks;
 mod maintenance;
+mod prepared;
 pub mod regex;
 mod roles;
 mod savepoint;

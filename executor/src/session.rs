@@ -80,6 +80,7 @@ impl Database {
             instrument: None,
             seq_last: Default::default(),
             check_cache: Default::default(),
+            sql_prepared: HashMap::new(),
         }
     }
 }
@@ -167,6 +168,8 @@ pub struct Session {
     /// Each sequence's last value in this session (currval), and the last
     /// nextval of any (lastval).
     pub(crate) seq_last: std::cell::RefCell<(HashMap<u32, i64>, Option<i64>)>,
+    /// Statements prepared with SQL PREPARE.
+    pub(crate) sql_prepared: HashMap<String, crate::prepared::SqlPrepared>,
     /// CHECK constraints bound, by the constraints' text.
     pub(crate) check_cache: std::cell::RefCell<CheckCache>,
 }
@@ -273,6 +276,16 @@ impl Session {
             return Err(ExecError::InFailedTransaction);
         }
         let mut sink = sink;
+        let s: Option<&mut dyn RowSink> = match sink {
+            Some(ref mut s) => Some(&mut **s),
+            None => None,
+        };
+        if let Some(r) = self.prepared_sql(stmt, s) {
+            if r.is_err() {
+                self.on_error();
+            }
+            return r;
+        }
         let mut tries = 0;
         let r = loop {
             let r = match self.plan(stmt, &[]) {

@@ -63,6 +63,8 @@ fn sqlstate(e: &ExecError) -> &'static str {
         ExecError::ReadOnly(_) => "25006",
         ExecError::Internal(_) => "XX000",
         ExecError::ObjectNotInPrerequisiteState(_) => "55000",
+        ExecError::UndefinedPrepared(_) => "26000",
+        ExecError::DuplicatePrepared(_) => "42P05",
         ExecError::ActiveSqlTransaction(_) => "25001",
         ExecError::NoActiveSqlTransaction(_) => "25P01",
         ExecError::NoSuchSavepoint(_) => "3B001",

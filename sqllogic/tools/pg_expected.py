@@ -5,8 +5,8 @@ PostgreSQL rather than written by hand:
 
     sqllogic/tools/pg_expected.py sqllogic/slt/joins.slt [PORT]
 
-Runs the whole file in order (statements too) through psql on 127.0.0.1,
-user postgres, database postgres. Values are printed as the slt runner
+Runs the whole file in order (statements too) in one psql session on
+127.0.0.1, user postgres, database postgres. Values are printed as the slt runner
 prints them: NULL, (empty) for an empty string, one row per line. A record
 whose query fails is reported and left as it was."""
 import subprocess, sys
@@ -16,23 +16,61 @@ port = sys.argv[2] if len(sys.argv) > 2 else "55432"
 SEP = "\x1f"
 
 
-def run(sql):
+def run_all(sqls):
+    """Runs the statements in one psql session (PREPARE, SET and temporary
+    objects carry over); returns (rows, error) for each."""
+    script = []
+    for i, q in enumerate(sqls):
+        script.append(f"\\echo @@REC {i}")
+        script.append(q.rstrip().rstrip(";") + ";")
+    script.append("\\echo @@REC end")
     p = subprocess.run(
-        ["psql", "-h", "127.0.0.1", "-p", port, "-U", "postgres", "-X", "-q", "-A", "-t",
-         "-F", SEP, "-P", "null=\x1e", "-v", "ON_ERROR_STOP=1", "-c", sql],
-        capture_output=True, text=True)
-    if p.returncode != 0:
-        return None, p.stderr.strip()
-    rows = []
-    for line in p.stdout.split("\n"):
-        if line == "":
-            continue
-        vals = ["NULL" if v == "\x1e" else ("(empty)" if v == "" else v) for v in line.split(SEP)]
-        rows.append(" ".join(vals))
-    return rows, None
+        # Line-buffered, so errors (stderr) fall between their records' output.
+        ["stdbuf", "-oL", "psql", "-h", "127.0.0.1", "-p", port, "-U", "postgres", "-X", "-q",
+         "-A", "-t", "-F", SEP, "-P", "null=\x1e"],
+        input="\n".join(script) + "\n", stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**__import__("os").environ, "PGOPTIONS": "-c client_min_messages=error"})
+    out = p.stdout.replace("\r", "")
+    results = []
+    parts = out.split("@@REC ")
+    by_index = {}
+    for part in parts[1:]:
+        head, _, body = part.partition("\n")
+        by_index[head.strip()] = body
+    for i in range(len(sqls)):
+        body = by_index.get(str(i), "")
+        rows, err = [], None
+        for line in body.split("\n"):
+            if line == "":
+                continue
+            if line.startswith("ERROR:") or (line.startswith("psql:") and "ERROR:" in line):
+                err = line.split("ERROR:", 1)[1].strip()
+                continue
+            if line.startswith(("DETAIL:", "HINT:", "LINE ", "CONTEXT:")) or line.strip() == "^":
+                continue
+            if err is not None:
+                continue
+            vals = ["NULL" if v == "\x1e" else ("(empty)" if v == "" else v) for v in line.split(SEP)]
+            rows.append(" ".join(vals))
+        results.append((rows, err))
+    return results
 
 
 lines = open(path).read().split("\n")
+# First pass: the records' SQL, in order.
+records = []
+i = 0
+while i < len(lines):
+    if lines[i].startswith("statement") or lines[i].startswith("query"):
+        i += 1
+        sql = []
+        while i < len(lines) and lines[i] != "----" and lines[i].strip() != "":
+            sql.append(lines[i])
+            i += 1
+        records.append("\n".join(sql))
+    else:
+        i += 1
+results = iter(run_all(records))
 out = []
 i = 0
 while i < len(lines):
@@ -47,21 +85,18 @@ while i < len(lines):
         text = "\n".join(sql)
         out.append(head)
         out.extend(sql)
+        rows, err = next(results)
         if head.startswith("statement"):
-            rows, err = run(text)
             if (err is None) != head.startswith("statement ok"):
                 print(f"statement {'failed' if err else 'succeeded'}: {text}\n  {err}", file=sys.stderr)
             want = head[len("statement error"):].strip()
             if err is not None and want and want not in err:
                 print(f"error differs: {text}\n  PostgreSQL: {err}\n  expected: {want}", file=sys.stderr)
-            # skip any expected-error text lines that follow (none for ok)
             continue
-        # query: skip old results
         if i < len(lines) and lines[i] == "----":
             i += 1
             while i < len(lines) and lines[i].strip() != "":
                 i += 1
-        rows, err = run(text)
         if err is not None:
             print(f"query failed: {text}\n  {err}", file=sys.stderr)
             rows = []
@@ -70,4 +105,5 @@ while i < len(lines):
         continue
     out.append(line)
     i += 1
-open(path, "w").write("\n".join(out))
+text = "\n".join(out)
+open(path, "w").write(text if text.endswith("\n") else text + "\n")
