@@ -53,6 +53,49 @@ pub struct TableDef {
     pub acl: Option<Vec<AclItem>>,
     /// CHECK constraints: (name, boolean expression over the row as SQL).
     pub checks: Vec<(String, String)>,
+    /// FOREIGN KEY constraints of this (referencing) table.
+    pub fks: Vec<ForeignKey>,
+}
+
+/// What a foreign key does to referencing rows when the referenced row is
+/// deleted or its key updated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FkAction {
+    NoAction,
+    Restrict,
+    Cascade,
+    SetNull,
+}
+
+/// `FOREIGN KEY (cols) REFERENCES table (ref_cols)`; `table` 0 means this
+/// table itself (until it has its OID).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForeignKey {
+    pub name: String,
+    pub cols: Vec<usize>,
+    pub table: u32,
+    pub ref_cols: Vec<usize>,
+    pub on_delete: FkAction,
+    pub on_update: FkAction,
+}
+
+fn fk_action_code(a: FkAction) -> u8 {
+    match a {
+        FkAction::NoAction => 0,
+        FkAction::Restrict => 1,
+        FkAction::Cascade => 2,
+        FkAction::SetNull => 3,
+    }
+}
+
+fn fk_action(c: u8) -> Option<FkAction> {
+    Some(match c {
+        0 => FkAction::NoAction,
+        1 => FkAction::Restrict,
+        2 => FkAction::Cascade,
+        3 => FkAction::SetNull,
+        _ => return None,
+    })
 }
 
 /// Privilege bits, with PostgreSQL's ACL letters.
@@ -457,6 +500,8 @@ const NAMESPACE_RECORD: u8 = b'N';
 const TABLE_ACL_EXT: u8 = b'A';
 /// Marks the CHECK constraints after the owner/ACL extension.
 const TABLE_CHECK_EXT: u8 = b'K';
+/// Marks the foreign keys.
+const TABLE_FK_EXT: u8 = b'F';
 
 impl TableDef {
     pub fn column_index(&self, name: &str) -> Option<usize> {
@@ -550,6 +595,24 @@ impl TableDef {
                 w.str(e);
             }
         }
+        if !self.fks.is_empty() {
+            w.0.push(TABLE_FK_EXT);
+            w.u32(self.fks.len() as u32);
+            for f in &self.fks {
+                w.str(&f.name);
+                w.u32(f.cols.len() as u32);
+                for c in &f.cols {
+                    w.u32(*c as u32);
+                }
+                w.u32(f.table);
+                w.u32(f.ref_cols.len() as u32);
+                for c in &f.ref_cols {
+                    w.u32(*c as u32);
+                }
+                w.0.push(fk_action_code(f.on_delete));
+                w.0.push(fk_action_code(f.on_update));
+            }
+        }
         w.0
     }
 
@@ -615,13 +678,43 @@ impl TableDef {
             (BOOTSTRAP_SUPERUSER, None)
         };
         let mut checks = Vec::new();
-        if r.1 < r.0.len() {
-            if r.u8()? != TABLE_CHECK_EXT {
-                return None;
-            }
-            let n = r.u32()? as usize;
-            for _ in 0..n.min(1 << 16) {
-                checks.push((r.str()?, r.str()?));
+        let mut fks = Vec::new();
+        while r.1 < r.0.len() {
+            match r.u8()? {
+                TABLE_CHECK_EXT => {
+                    let n = r.u32()? as usize;
+                    for _ in 0..n.min(1 << 16) {
+                        checks.push((r.str()?, r.str()?));
+                    }
+                }
+                TABLE_FK_EXT => {
+                    let n = r.u32()? as usize;
+                    for _ in 0..n.min(1 << 16) {
+                        let name = r.str()?;
+                        let k = r.u32()? as usize;
+                        let mut cols = Vec::with_capacity(k.min(64));
+                        for _ in 0..k {
+                            cols.push(r.u32()? as usize);
+                        }
+                        let table = r.u32()?;
+                        let k = r.u32()? as usize;
+                        let mut ref_cols = Vec::with_capacity(k.min(64));
+                        for _ in 0..k {
+                            ref_cols.push(r.u32()? as usize);
+                        }
+                        let on_delete = fk_action(r.u8()?)?;
+                        let on_update = fk_action(r.u8()?)?;
+                        fks.push(ForeignKey {
+                            name,
+                            cols,
+                            table,
+                            ref_cols,
+                            on_delete,
+                            on_update,
+                        });
+                    }
+                }
+                _ => return None,
             }
         }
         Some(TableDef {
@@ -634,6 +727,7 @@ impl TableDef {
             owner,
             acl,
             checks,
+            fks,
         })
     }
 }

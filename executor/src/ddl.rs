@@ -43,6 +43,11 @@ impl Session {
         let st = self.db.st.clone();
         let mut d = def.clone();
         d.oid = st.new_oid()?;
+        for f in &mut d.fks {
+            if f.table == 0 {
+                f.table = d.oid;
+            }
+        }
         d.filenode = st.new_oid()?;
         d.owner = self.current_role;
         st.create_heap(d.filenode)?;

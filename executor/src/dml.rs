@@ -77,6 +77,7 @@ impl Session {
     ) -> Result<Tid> {
         check_not_null(table, row)?;
         self.check_constraints(table, row, cx)?;
+        self.check_foreign_keys(table, row, None, cx)?;
         buf.clear();
         encode_row(row, buf);
         let w = cx.writer(WaitPolicy::Block)?;
@@ -145,7 +146,7 @@ impl Session {
     /// or the transaction to wait for when the holder is not yet decided.
     /// An entry may be stale (its slot reused by VACUUM for another row):
     /// only a version with this key counts.
-    fn live_holder(
+    pub(crate) fn live_holder(
         &self,
         table: &TableDef,
         ix: &basalt_catalog::IndexDef,
@@ -252,6 +253,7 @@ impl Session {
             let new = coerce_row(table, new)?;
             check_not_null(table, &new)?;
             self.check_constraints(table, &new, cx)?;
+            self.check_foreign_keys(table, &new, Some(&cur), cx)?;
             let mut buf = Vec::new();
             encode_row(&new, &mut buf);
             let key_change = table.indexes.iter().filter(|ix| ix.unique).any(|ix| {
@@ -267,6 +269,7 @@ impl Session {
                         st.ssi.conflict_in(sid, table.filenode, Some(t))?;
                     }
                     self.insert_index_entries(table, &new, Some(&cur), newtid, cx)?;
+                    self.referencing_actions(table, &cur, Some(&new), cx)?;
                     self.returning_rows(returning, &new, cx, ret)?;
                     done.insert(newtid);
                     return Ok(true);
@@ -433,6 +436,7 @@ impl Session {
                         let new = coerce_row(table, new)?;
                         check_not_null(table, &new)?;
                         self.check_constraints(table, &new, cx)?;
+                        self.check_foreign_keys(table, &new, Some(&row), cx)?;
                         buf.clear();
                         encode_row(&new, &mut buf);
                         let key_change = table.indexes.iter().filter(|ix| ix.unique).any(|ix| {
@@ -446,6 +450,7 @@ impl Session {
                                     st.ssi.conflict_in(sid, table.filenode, Some(tid))?;
                                 }
                                 self.insert_index_entries(table, &new, Some(&row), newtid, cx)?;
+                                self.referencing_actions(table, &row, Some(&new), cx)?;
                                 match &joined {
                                     Some(j) => {
                                         let mut r = new.clone();
@@ -464,6 +469,7 @@ impl Session {
                             if let Some(sid) = sid {
                                 st.ssi.conflict_in(sid, table.filenode, Some(tid))?;
                             }
+                            self.referencing_actions(table, &row, None, cx)?;
                             self.returning_rows(returning, input, cx, &mut ret)?;
                             WriteOutcome::Ok(t)
                         }

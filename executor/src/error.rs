@@ -33,6 +33,9 @@ pub enum ExecError {
     NotNullAdded { column: String, table: String },
     #[error("duplicate key value violates unique constraint \"{index}\"")]
     UniqueViolation { index: String, detail: String },
+    /// 23503
+    #[error("{msg}")]
+    ForeignKeyViolation { msg: String, detail: String },
     #[error("new row for relation \"{table}\" violates check constraint \"{constraint}\"")]
     CheckViolation {
         table: String,

@@ -12,6 +12,7 @@ pub mod error;
 pub mod eval;
 pub mod exec;
 mod explain;
+mod fkeys;
 pub mod funcs;
 mod integrity;
 mod locks;

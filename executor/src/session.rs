@@ -583,6 +583,28 @@ impl Session {
                 let schema = self.schema()?;
                 let cid = self.cid();
                 let mut notices = Vec::new();
+                // A table another (surviving) table's foreign key refers to
+                // stays (DROP ... CASCADE is not supported).
+                for t in tables {
+                    for c in &schema.tables {
+                        if tables.iter().any(|d| d.oid == c.oid) {
+                            continue;
+                        }
+                        if let Some(fk) = c.fks.iter().find(|f| f.table == t.oid) {
+                            return Err(ExecError::Coded {
+                                code: "2BP01",
+                                msg: format!(
+                                    "cannot drop table {} because other objects depend on it",
+                                    t.name
+                                ),
+                                detail: Some(format!(
+                                    "constraint {} on table {} depends on table {}",
+                                    fk.name, c.name, t.name
+                                )),
+                            });
+                        }
+                    }
+                }
                 for t in tables {
                     self.db.catalog.delete_table(xid, cid, &schema, t.oid)?;
                     // Sequences of its serial and identity columns go too.

@@ -957,6 +957,7 @@ impl Binder<'_> {
         let mut columns: Vec<ColumnDef> = Vec::new();
         let mut sequences = Vec::new();
         let mut checks: Vec<(String, ast::Expr)> = Vec::new();
+        let mut fkeys: Vec<ast::ForeignKeyConstraint> = Vec::new();
         let mut pk: Option<Vec<usize>> = None;
         let mut uniques: Vec<Vec<usize>> = Vec::new();
         for c in &ct.columns {
@@ -1037,6 +1038,16 @@ impl Binder<'_> {
                         pk = Some(vec![columns.len()]);
                     }
                     ast::ColumnOption::Unique(_) => uniques.push(vec![columns.len()]),
+                    ast::ColumnOption::ForeignKey(fk) => {
+                        let mut fk = fk.clone();
+                        if fk.columns.is_empty() {
+                            fk.columns = vec![c.name.clone()];
+                        }
+                        if fk.name.is_none() {
+                            fk.name = o.name.clone();
+                        }
+                        fkeys.push(fk);
+                    }
                     ast::ColumnOption::Check(ck) => {
                         let n = ck
                             .name
@@ -1062,9 +1073,11 @@ impl Binder<'_> {
             owner: basalt_catalog::store::BOOTSTRAP_SUPERUSER,
             acl: None,
             checks: vec![],
+            fks: vec![],
         };
         for c in &ct.constraints {
             match c {
+                ast::TableConstraint::ForeignKey(fk) => fkeys.push(fk.clone()),
                 ast::TableConstraint::Check(ck) => {
                     // Named after its column when it mentions just one, as
                     // PostgreSQL does.
@@ -1123,6 +1136,13 @@ impl Binder<'_> {
             });
         }
         def.indexes = idx;
+        for fk in &fkeys {
+            let f = self.foreign_key(&def, fk)?;
+            if def.fks.iter().any(|x| x.name == f.name) {
+                return Err(PlanError::DuplicateTable(f.name));
+            }
+            def.fks.push(f);
+        }
         let scope = table_scope(&def, &def.name);
         for (n, e) in checks {
             if contains_agg(&e) {
@@ -1141,6 +1161,110 @@ impl Binder<'_> {
             def,
             if_not_exists: ct.if_not_exists,
             sequences,
+        })
+    }
+
+    /// A FOREIGN KEY of `def` (the table being created, which may refer to
+    /// itself): the referenced columns default to the primary key and must
+    /// be those of a unique index, with comparable types.
+    fn foreign_key(
+        &self,
+        def: &TableDef,
+        fk: &ast::ForeignKeyConstraint,
+    ) -> Result<basalt_catalog::store::ForeignKey> {
+        use basalt_catalog::store::FkAction;
+        let parts = object_parts(&fk.foreign_table);
+        let target_name = parts.last().cloned().unwrap_or_default();
+        let self_ref = parts.len() == 1 && target_name == def.name;
+        let parent: Arc<TableDef> = if self_ref {
+            Arc::new(def.clone())
+        } else {
+            self.lookup_table(&parts)?
+                .ok_or_else(|| PlanError::UndefinedTable(target_name.clone()))?
+        };
+        let col = |t: &TableDef, i: &ast::Ident| -> Result<usize> {
+            let n = ident(i);
+            t.column_index(&n).ok_or_else(|| {
+                PlanError::UndefinedColumnMsg(format!(
+                    "column \"{n}\" referenced in foreign key constraint does not exist"
+                ))
+            })
+        };
+        let cols: Vec<usize> = fk
+            .columns
+            .iter()
+            .map(|i| col(def, i))
+            .collect::<Result<_>>()?;
+        let ref_cols: Vec<usize> = if fk.referred_columns.is_empty() {
+            match parent.primary_key() {
+                Some(pk) => pk.columns.clone(),
+                None => {
+                    return Err(PlanError::InvalidForeignKey(format!(
+                        "there is no primary key for referenced table \"{}\"",
+                        parent.name
+                    )))
+                }
+            }
+        } else {
+            fk.referred_columns
+                .iter()
+                .map(|i| col(&parent, i))
+                .collect::<Result<_>>()?
+        };
+        if cols.len() != ref_cols.len() {
+            return Err(PlanError::InvalidForeignKey(
+                "number of referencing and referenced columns for foreign key disagree".into(),
+            ));
+        }
+        let mut sorted = ref_cols.clone();
+        sorted.sort();
+        let unique = parent.indexes.iter().any(|ix| {
+            let mut c = ix.columns.clone();
+            c.sort();
+            ix.unique && c == sorted
+        });
+        if !unique {
+            return Err(PlanError::InvalidForeignKey(format!(
+                "there is no unique constraint matching given keys for referenced table \"{}\"",
+                parent.name
+            )));
+        }
+        for (&a, &b) in cols.iter().zip(&ref_cols) {
+            let (ta, tb) = (def.columns[a].ty, parent.columns[b].ty);
+            if !comparable(&ta, &tb) {
+                return Err(PlanError::DatatypeMismatch(format!(
+                    "foreign key constraint cannot be implemented\nDETAIL:  Key columns \"{}\" and \"{}\" are of incompatible types: {} and {}.",
+                    def.columns[a].name, parent.columns[b].name, ta.display_name(), tb.display_name()
+                )));
+            }
+        }
+        let action = |a: &Option<ast::ReferentialAction>| -> Result<FkAction> {
+            Ok(match a {
+                None | Some(ast::ReferentialAction::NoAction) => FkAction::NoAction,
+                Some(ast::ReferentialAction::Restrict) => FkAction::Restrict,
+                Some(ast::ReferentialAction::Cascade) => FkAction::Cascade,
+                Some(ast::ReferentialAction::SetNull) => FkAction::SetNull,
+                Some(other) => return not_supported(format!("ON DELETE/UPDATE {other}")),
+            })
+        };
+        let name = match &fk.name {
+            Some(n) => ident(n),
+            None => format!(
+                "{}_{}_fkey",
+                def.name,
+                cols.iter()
+                    .map(|&c| def.columns[c].name.as_str())
+                    .collect::<Vec<_>>()
+                    .join("_")
+            ),
+        };
+        Ok(basalt_catalog::store::ForeignKey {
+            name,
+            cols,
+            table: if self_ref { 0 } else { parent.oid },
+            ref_cols,
+            on_delete: action(&fk.on_delete)?,
+            on_update: action(&fk.on_update)?,
         })
     }
 

@@ -42,6 +42,9 @@ pub enum PlanError {
     InvalidGrant(String),
     #[error("multiple primary keys for table \"{0}\" are not allowed")]
     InvalidTableDefinition(String),
+    /// 42830
+    #[error("{0}")]
+    InvalidForeignKey(String),
     /// 42P10
     #[error("{0}")]
     InvalidColumnReference(String),
