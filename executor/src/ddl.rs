@@ -236,10 +236,21 @@ impl Session {
             AlterAction::RenameTable(to) => def.name = to.clone(),
             AlterAction::RenameColumn { column, to } => def.columns[*column].name = to.clone(),
             AlterAction::AddColumn { column, .. } => def.columns.push(column.clone()),
+            AlterAction::AddCheck { name, sql } => def.checks.push((name.clone(), sql.clone())),
+            AlterAction::AddForeignKey(fk) => {
+                let mut fk = fk.clone();
+                if fk.table == 0 {
+                    fk.table = def.oid;
+                }
+                def.fks.push(fk)
+            }
         }
         self.db
             .catalog
             .replace_table(xid, self.cid(), &schema, &def)?;
+        if let AlterAction::AddCheck { .. } | AlterAction::AddForeignKey(_) = action {
+            self.validate_new_constraint(&def, action, params)?;
+        }
         if let AlterAction::AddColumn {
             fill: Some(fill), ..
         } = action
@@ -266,6 +277,44 @@ impl Session {
             tag: "ALTER TABLE".into(),
             ..Default::default()
         })
+    }
+
+    /// Every existing row must satisfy a constraint ALTER TABLE adds.
+    fn validate_new_constraint(
+        &mut self,
+        def: &TableDef,
+        action: &basalt_planner::AlterAction,
+        params: &[Value],
+    ) -> Result<()> {
+        use basalt_planner::AlterAction;
+        let def = Arc::new(def.clone());
+        let scan_plan = basalt_planner::Plan::SeqScan {
+            table: def.clone(),
+            filter: None,
+        };
+        let checked = self.with_ctx(params, |cx| {
+            let mut scan = crate::exec::TableScan::new(&scan_plan, cx)?;
+            while let Some((_, row)) = scan.next_row(cx)? {
+                match action {
+                    AlterAction::AddCheck { .. } => self.check_constraints(&def, &row, cx)?,
+                    _ => self.check_foreign_keys(&def, &row, None, cx)?,
+                }
+            }
+            Ok(())
+        });
+        match (checked, action) {
+            (Err(ExecError::CheckViolation { .. }), AlterAction::AddCheck { name, .. }) => {
+                Err(ExecError::Coded {
+                    code: "23514",
+                    msg: format!(
+                        "check constraint \"{name}\" of relation \"{}\" is violated by some row",
+                        def.name
+                    ),
+                    detail: None,
+                })
+            }
+            (r, _) => r,
+        }
     }
 
     pub(crate) fn create_sequence(

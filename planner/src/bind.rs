@@ -1079,23 +1079,11 @@ impl Binder<'_> {
             match c {
                 ast::TableConstraint::ForeignKey(fk) => fkeys.push(fk.clone()),
                 ast::TableConstraint::Check(ck) => {
-                    // Named after its column when it mentions just one, as
-                    // PostgreSQL does.
-                    let text = ck.expr.to_string();
-                    let mentioned: Vec<String> = tmp
-                        .columns
-                        .iter()
-                        .filter(|c| {
-                            text.split(|x: char| !x.is_alphanumeric() && x != '_')
-                                .any(|w| w == c.name)
-                        })
-                        .map(|c| c.name.clone())
-                        .collect();
-                    let first = (mentioned.len() == 1).then(|| mentioned[0].clone());
-                    let n = ck.name.as_ref().map(ident).unwrap_or_else(|| match first {
-                        Some(c) => format!("{name}_{c}_check"),
-                        None => format!("{name}_check"),
-                    });
+                    let n = ck
+                        .name
+                        .as_ref()
+                        .map(ident)
+                        .unwrap_or_else(|| check_name(&tmp, &ck.expr));
                     checks.push((n, (*ck.expr).clone()));
                 }
                 ast::TableConstraint::PrimaryKey(p) => {
@@ -1414,6 +1402,36 @@ impl Binder<'_> {
                         unique: true,
                         primary: false,
                         if_not_exists: false,
+                    })
+                }
+                ast::TableConstraint::ForeignKey(fk) => {
+                    let f = self.foreign_key(&table, fk)?;
+                    if table.fks.iter().any(|x| x.name == f.name) {
+                        return Err(PlanError::DuplicateTable(f.name));
+                    }
+                    Ok(Statement::AlterTable {
+                        table,
+                        action: AlterAction::AddForeignKey(f),
+                    })
+                }
+                ast::TableConstraint::Check(ck) => {
+                    let name = ck
+                        .name
+                        .as_ref()
+                        .map(ident)
+                        .unwrap_or_else(|| check_name(&table, &ck.expr));
+                    if table.checks.iter().any(|c| c.0 == name) {
+                        return Err(PlanError::DuplicateTable(name));
+                    }
+                    let scope = table_scope(&table, &table.name);
+                    let (x, t) = self.expr(&ck.expr, &scope)?;
+                    self.to_bool(x, t, "CHECK")?;
+                    Ok(Statement::AlterTable {
+                        table,
+                        action: AlterAction::AddCheck {
+                            name,
+                            sql: ck.expr.to_string(),
+                        },
                     })
                 }
                 other => not_supported(format!("ALTER TABLE ADD {other}")),
@@ -5190,6 +5208,25 @@ fn grouping_sets(items: &[ast::Expr]) -> (Vec<ast::Expr>, Vec<Vec<usize>>) {
         sets = next;
     }
     (exprs, sets)
+}
+
+/// A CHECK constraint's default name: after its column when it mentions
+/// just one, as PostgreSQL does, else after the table.
+fn check_name(t: &TableDef, e: &ast::Expr) -> String {
+    let text = e.to_string();
+    let mentioned: Vec<&str> = t
+        .columns
+        .iter()
+        .filter(|c| {
+            text.split(|x: char| !x.is_alphanumeric() && x != '_')
+                .any(|w| w == c.name)
+        })
+        .map(|c| c.name.as_str())
+        .collect();
+    match mentioned.as_slice() {
+        [c] => format!("{}_{c}_check", t.name),
+        _ => format!("{}_check", t.name),
+    }
 }
 
 /// The kind of a join as written.

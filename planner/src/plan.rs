@@ -447,6 +447,13 @@ pub enum AlterAction {
         column: basalt_catalog::ColumnDef,
         fill: Option<Expr>,
     },
+    /// ADD CONSTRAINT ... CHECK: existing rows must satisfy it.
+    AddCheck {
+        name: String,
+        sql: String,
+    },
+    /// ADD CONSTRAINT ... FOREIGN KEY: existing rows must satisfy it.
+    AddForeignKey(basalt_catalog::store::ForeignKey),
 }
 
 /// INSERT ... ON CONFLICT: which unique indexes decide a conflict (all of
