@@ -55,6 +55,8 @@ pub struct TableDef {
     pub checks: Vec<(String, String)>,
     /// FOREIGN KEY constraints of this (referencing) table.
     pub fks: Vec<ForeignKey>,
+    /// COMMENT ON TABLE (0) and COLUMN (attribute number) texts.
+    pub comments: Vec<(i32, String)>,
 }
 
 /// What a foreign key does to referencing rows when the referenced row is
@@ -502,6 +504,8 @@ const TABLE_ACL_EXT: u8 = b'A';
 const TABLE_CHECK_EXT: u8 = b'K';
 /// Marks the foreign keys.
 const TABLE_FK_EXT: u8 = b'F';
+/// Marks the comments.
+const TABLE_COMMENT_EXT: u8 = b'D';
 
 impl TableDef {
     pub fn column_index(&self, name: &str) -> Option<usize> {
@@ -595,6 +599,14 @@ impl TableDef {
                 w.str(e);
             }
         }
+        if !self.comments.is_empty() {
+            w.0.push(TABLE_COMMENT_EXT);
+            w.u32(self.comments.len() as u32);
+            for (k, c) in &self.comments {
+                w.u32(*k as u32);
+                w.str(c);
+            }
+        }
         if !self.fks.is_empty() {
             w.0.push(TABLE_FK_EXT);
             w.u32(self.fks.len() as u32);
@@ -679,8 +691,15 @@ impl TableDef {
         };
         let mut checks = Vec::new();
         let mut fks = Vec::new();
+        let mut comments = Vec::new();
         while r.1 < r.0.len() {
             match r.u8()? {
+                TABLE_COMMENT_EXT => {
+                    let n = r.u32()? as usize;
+                    for _ in 0..n.min(1 << 16) {
+                        comments.push((r.u32()? as i32, r.str()?));
+                    }
+                }
                 TABLE_CHECK_EXT => {
                     let n = r.u32()? as usize;
                     for _ in 0..n.min(1 << 16) {
@@ -728,6 +747,7 @@ impl TableDef {
             acl,
             checks,
             fks,
+            comments,
         })
     }
 }

@@ -579,6 +579,13 @@ pub fn rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<Va
                 out.push(vec![o(oid), t(n), o(BOOTSTRAP_SUPERUSER), acl]);
             }
         }
+        "pg_description" => {
+            for tb in &s.tables {
+                for (k, c) in &tb.comments {
+                    out.push(vec![o(tb.oid), o(1259), Value::Int4(*k), t(c)]);
+                }
+            }
+        }
         "pg_class" => {
             #[allow(clippy::too_many_arguments)]
             let row = |oid: u32,

@@ -237,6 +237,12 @@ impl Session {
             AlterAction::RenameColumn { column, to } => def.columns[*column].name = to.clone(),
             AlterAction::AddColumn { column, .. } => def.columns.push(column.clone()),
             AlterAction::AddCheck { name, sql } => def.checks.push((name.clone(), sql.clone())),
+            AlterAction::Comment { sub, text } => {
+                def.comments.retain(|c| c.0 != *sub);
+                if let Some(t) = text {
+                    def.comments.push((*sub, t.clone()));
+                }
+            }
             AlterAction::AddForeignKey(fk) => {
                 let mut fk = fk.clone();
                 if fk.table == 0 {
@@ -274,7 +280,12 @@ impl Session {
                 })?;
         }
         Ok(ExecResult {
-            tag: "ALTER TABLE".into(),
+            tag: if matches!(action, AlterAction::Comment { .. }) {
+                "COMMENT"
+            } else {
+                "ALTER TABLE"
+            }
+            .into(),
             ..Default::default()
         })
     }

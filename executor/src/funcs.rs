@@ -206,8 +206,23 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
                     .join(&sep),
             ));
         }
-        "obj_description" | "col_description" | "shobj_description" | "array_to_string"
-        | "pg_get_expr" => {
+        "obj_description" | "col_description" => {
+            let oid = a.first().and_then(|v| v.as_i64()).unwrap_or(-1);
+            let sub = if name == "col_description" {
+                a.get(1).and_then(|v| v.as_i64()).unwrap_or(-1) as i32
+            } else {
+                0
+            };
+            return Ok(cx
+                .schema
+                .tables
+                .iter()
+                .find(|t| t.oid as i64 == oid)
+                .and_then(|t| t.comments.iter().find(|c| c.0 == sub))
+                .map(|c| Value::Text(c.1.clone()))
+                .unwrap_or(Value::Null));
+        }
+        "shobj_description" | "array_to_string" | "pg_get_expr" => {
             if name == "pg_get_expr" {
                 return Ok(a.into_iter().next().unwrap_or(Value::Null));
             }

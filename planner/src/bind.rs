@@ -650,6 +650,64 @@ impl Binder<'_> {
                     if_not_exists: *if_not_exists,
                 })
             }
+            S::Comment {
+                object_type,
+                object_name,
+                comment,
+                if_exists,
+            } => {
+                let parts = object_parts(object_name);
+                let (table_parts, column) = match object_type {
+                    ast::CommentObject::Table | ast::CommentObject::View => (parts.clone(), None),
+                    ast::CommentObject::Column if parts.len() >= 2 => {
+                        (parts[..parts.len() - 1].to_vec(), parts.last().cloned())
+                    }
+                    // Comments on objects Basalt does not keep comments for
+                    // (in dumps: the public schema, extensions) are accepted.
+                    ast::CommentObject::Schema
+                    | ast::CommentObject::Database
+                    | ast::CommentObject::Extension => {
+                        return Ok(Statement::NoOp {
+                            tag: "COMMENT".into(),
+                            notice: None,
+                        })
+                    }
+                    other => return not_supported(format!("COMMENT ON {other}")),
+                };
+                let table = match self.lookup_table(&table_parts)? {
+                    Some(t) => t,
+                    None if *if_exists => {
+                        return Ok(Statement::NoOp {
+                            tag: "COMMENT".into(),
+                            notice: None,
+                        })
+                    }
+                    None => {
+                        return Err(PlanError::UndefinedTable(
+                            table_parts.last().cloned().unwrap_or_default(),
+                        ))
+                    }
+                };
+                let sub = match column {
+                    None => 0,
+                    Some(c) => {
+                        table.column_index(&c).ok_or_else(|| {
+                            PlanError::UndefinedColumnMsg(format!(
+                                "column \"{c}\" of relation \"{}\" does not exist",
+                                table.name
+                            ))
+                        })? as i32
+                            + 1
+                    }
+                };
+                Ok(Statement::AlterTable {
+                    table,
+                    action: AlterAction::Comment {
+                        sub,
+                        text: comment.clone(),
+                    },
+                })
+            }
             S::CreateView(cv) => {
                 if cv.materialized {
                     return not_supported("CREATE MATERIALIZED VIEW");
@@ -710,10 +768,6 @@ impl Binder<'_> {
             } => self.copy(source, *to, target, options, legacy_options),
             S::Discard { .. } => Ok(Statement::NoOp {
                 tag: "DISCARD ALL".into(),
-                notice: None,
-            }),
-            S::Comment { .. } => Ok(Statement::NoOp {
-                tag: "COMMENT".into(),
                 notice: None,
             }),
             other => not_supported(format!("statement \"{}\"", first_words(&other.to_string()))),
@@ -1074,6 +1128,7 @@ impl Binder<'_> {
             acl: None,
             checks: vec![],
             fks: vec![],
+            comments: vec![],
         };
         for c in &ct.constraints {
             match c {

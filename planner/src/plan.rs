@@ -454,6 +454,11 @@ pub enum AlterAction {
     },
     /// ADD CONSTRAINT ... FOREIGN KEY: existing rows must satisfy it.
     AddForeignKey(basalt_catalog::store::ForeignKey),
+    /// COMMENT ON TABLE (sub 0) or COLUMN (its number); None removes it.
+    Comment {
+        sub: i32,
+        text: Option<String>,
+    },
 }
 
 /// INSERT ... ON CONFLICT: which unique indexes decide a conflict (all of
