@@ -40,6 +40,7 @@ impl DataType {
             DataType::Varchar(_) => "character varying".into(),
             DataType::Char(_) => "character".into(),
             DataType::Bool => "boolean".into(),
+            DataType::Time => "time".into(),
             t => t.display_name(),
         }
     }
@@ -203,6 +204,14 @@ fn parse_numeric(s: &str) -> Option<Decimal> {
         .or_else(|| Decimal::from_scientific(t).ok())
 }
 
+/// time input: `HH:MM[:SS[.frac]]` (24:00:00 is not supported).
+pub fn parse_time(s: &str) -> Option<NaiveTime> {
+    let t = s.trim();
+    NaiveTime::parse_from_str(t, "%H:%M:%S%.f")
+        .or_else(|_| NaiveTime::parse_from_str(t, "%H:%M"))
+        .ok()
+}
+
 /// uuid input: 32 hex digits, optionally braced and with hyphens after any
 /// group of four (PostgreSQL's accepted forms).
 pub fn parse_uuid(s: &str) -> Option<[u8; 16]> {
@@ -287,6 +296,18 @@ pub fn cast(v: Value, to: &DataType) -> Result<Value, ValueError> {
         (v @ Value::Bytea(_), DataType::Bytea) => v,
         (v @ Value::Interval(_), DataType::Interval) => v,
         (v @ Value::Uuid(_), DataType::Uuid) => v,
+        (v @ Value::Time(_), DataType::Time) => v,
+        (Value::Timestamp(t), DataType::Time) => Value::Time(t.time()),
+        (Value::TimestampTz(t), DataType::Time) => Value::Time(t.naive_utc().time()),
+        (Value::Interval(i), DataType::Time) => Value::Time(
+            crate::types::time_from_micros(i.micros)
+                .ok_or(ValueError::OutOfRange("time".into()))?,
+        ),
+        (Value::Time(t), DataType::Interval) => Value::Interval(crate::interval::Interval::new(
+            0,
+            0,
+            crate::types::time_micros(&t),
+        )),
         (v, t) => {
             return Err(ValueError::CannotCast {
                 from: v.data_type().display_name(),
@@ -391,6 +412,7 @@ pub fn from_text(s: &str, ty: &DataType) -> Result<Value, ValueError> {
         }
         DataType::Timestamp => Value::Timestamp(parse_timestamp(s).ok_or_else(|| invalid(ty, s))?),
         DataType::Uuid => Value::Uuid(parse_uuid(s).ok_or_else(|| invalid(ty, s))?),
+        DataType::Time => Value::Time(parse_time(s).ok_or_else(|| invalid(ty, s))?),
         DataType::Interval => Value::Interval(
             crate::interval::Interval::parse(s, None).ok_or_else(|| invalid(ty, s))?,
         ),

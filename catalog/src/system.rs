@@ -557,6 +557,7 @@ const BUILTIN_TYPES: &[DataType] = &[
     Name,
     Interval,
     Uuid,
+    Time,
 ];
 
 /// The rows of a system view. `settings` feeds pg_settings.
@@ -747,7 +748,7 @@ pub fn rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<Va
                         t if t.is_numeric() => "N",
                         t if t.is_string() => "S",
                         Bool => "B",
-                        Date | Timestamp | TimestampTz => "D",
+                        Date | Timestamp | TimestampTz | Time => "D",
                         Interval => "T",
                         _ => "U",
                     }),

@@ -29,6 +29,7 @@ pub enum DataType {
     Name,
     Interval,
     Uuid,
+    Time,
     /// The type of an undecorated string literal before context decides.
     Unknown,
 }
@@ -54,6 +55,7 @@ impl DataType {
             DataType::Name => 19,
             DataType::Interval => 1186,
             DataType::Uuid => 2950,
+            DataType::Time => 1083,
             DataType::Unknown => 25,
         }
     }
@@ -78,6 +80,7 @@ impl DataType {
             19 => DataType::Name,
             1186 => DataType::Interval,
             2950 => DataType::Uuid,
+            1083 => DataType::Time,
             705 => DataType::Unknown,
             _ => return None,
         })
@@ -102,6 +105,7 @@ impl DataType {
             DataType::Int8 | DataType::Float8 | DataType::Timestamp | DataType::TimestampTz => 8,
             DataType::Name => 64,
             DataType::Interval | DataType::Uuid => 16,
+            DataType::Time => 8,
             _ => -1,
         }
     }
@@ -129,6 +133,7 @@ impl DataType {
             DataType::Name => "name".into(),
             DataType::Interval => "interval".into(),
             DataType::Uuid => "uuid".into(),
+            DataType::Time => "time without time zone".into(),
             DataType::Unknown => "unknown".into(),
         }
     }
@@ -154,6 +159,7 @@ impl DataType {
             DataType::Name => "name",
             DataType::Interval => "interval",
             DataType::Uuid => "uuid",
+            DataType::Time => "time",
             DataType::Unknown => "unknown",
         }
     }
@@ -210,6 +216,7 @@ impl DataType {
             DataType::Unknown => (19, 0, 0),
             DataType::Interval => (20, 0, 0),
             DataType::Uuid => (21, 0, 0),
+            DataType::Time => (22, 0, 0),
         }
     }
 
@@ -243,6 +250,7 @@ impl DataType {
             19 => DataType::Unknown,
             20 => DataType::Interval,
             21 => DataType::Uuid,
+            22 => DataType::Time,
             _ => return None,
         })
     }
@@ -265,6 +273,7 @@ pub enum Value {
     TimestampTz(DateTime<Utc>),
     Interval(Interval),
     Uuid([u8; 16]),
+    Time(chrono::NaiveTime),
 }
 
 impl Value {
@@ -332,6 +341,7 @@ impl Value {
             (Timestamp(a), Date(b)) => a.cmp(&b.and_hms_opt(0, 0, 0).expect("midnight")),
             (Interval(a), Interval(b)) => a.cmp(b),
             (Uuid(a), Uuid(b)) => a.cmp(b),
+            (Time(a), Time(b)) => a.cmp(b),
             (a, b) => {
                 if let (Some(x), Some(y)) = (a.as_i64(), b.as_i64()) {
                     return x.cmp(&y);
@@ -372,6 +382,7 @@ impl Value {
             Value::TimestampTz(_) => DataType::TimestampTz,
             Value::Interval(_) => DataType::Interval,
             Value::Uuid(_) => DataType::Uuid,
+            Value::Time(_) => DataType::Time,
         }
     }
 }
@@ -394,6 +405,7 @@ impl std::hash::Hash for Value {
             Value::TimestampTz(t) => t.naive_utc().hash(state),
             Value::Interval(i) => i.hash(state),
             Value::Uuid(u) => u.hash(state),
+            Value::Time(t) => t.hash(state),
             v => {
                 // Numbers that compare equal must hash equal across types.
                 if let Some(i) = v.as_i64() {
@@ -487,6 +499,15 @@ impl fmt::Display for Value {
             Value::Timestamp(t) => write!(f, "{}", format_timestamp(t)),
             Value::TimestampTz(t) => write!(f, "{}+00", format_timestamp(&t.naive_utc())),
             Value::Interval(i) => write!(f, "{i}"),
+            Value::Time(t) => {
+                let micros = time_micros(t) % 1_000_000;
+                write!(f, "{}", t.format("%H:%M:%S"))?;
+                if micros != 0 {
+                    let frac = format!("{micros:06}");
+                    write!(f, ".{}", frac.trim_end_matches('0'))?;
+                }
+                Ok(())
+            }
             Value::Uuid(u) => {
                 for (k, b) in u.iter().enumerate() {
                     if matches!(k, 4 | 6 | 8 | 10) {
@@ -539,8 +560,24 @@ pub fn encode_row(values: &[Value], out: &mut Vec<u8>) {
                 out.extend_from_slice(&i.months.to_le_bytes());
             }
             Value::Uuid(u) => out.extend_from_slice(u),
+            Value::Time(t) => out.extend_from_slice(&time_micros(t).to_le_bytes()),
         }
     }
+}
+
+/// Microseconds since midnight.
+pub fn time_micros(t: &chrono::NaiveTime) -> i64 {
+    use chrono::Timelike;
+    t.num_seconds_from_midnight() as i64 * 1_000_000 + (t.nanosecond() as i64 / 1000) % 1_000_000
+}
+
+/// The time `us` microseconds after midnight (wrapping around a day).
+pub fn time_from_micros(us: i64) -> Option<chrono::NaiveTime> {
+    let us = us.rem_euclid(86_400_000_000);
+    chrono::NaiveTime::from_num_seconds_from_midnight_opt(
+        (us / 1_000_000) as u32,
+        ((us % 1_000_000) * 1000) as u32,
+    )
 }
 
 use chrono::Datelike;
@@ -603,6 +640,9 @@ pub fn decode_row(types: &[DataType], b: &[u8]) -> Option<Vec<Value>> {
                 i64::from_le_bytes(take(&mut p, 8)?.try_into().ok()?),
             )?),
             DataType::Uuid => Value::Uuid(take(&mut p, 16)?.try_into().ok()?),
+            DataType::Time => Value::Time(time_from_micros(i64::from_le_bytes(
+                take(&mut p, 8)?.try_into().ok()?,
+            ))?),
             DataType::Interval => {
                 let b = take(&mut p, 16)?;
                 Value::Interval(Interval {
@@ -658,6 +698,7 @@ pub fn encode_key(v: &Value, out: &mut Vec<u8>) {
             out.extend_from_slice(&((i.span() as u128) ^ (1 << 127)).to_be_bytes())
         }
         Value::Uuid(u) => out.extend_from_slice(u),
+        Value::Time(t) => out.extend_from_slice(&(time_micros(t) as u64).to_be_bytes()),
     }
 }
 

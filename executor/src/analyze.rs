@@ -233,6 +233,7 @@ fn width(v: &Value) -> usize {
         Value::Bytea(b) => b.len() + if b.len() < 127 { 1 } else { 4 },
         Value::Numeric(n) => 3 + n.to_string().len() / 2,
         Value::Interval(_) | Value::Uuid(_) => 16,
+        Value::Time(_) => 8,
     }
 }
 

@@ -97,11 +97,22 @@ fn datetime_arith(op: BinOp, a: &Value, b: &Value) -> Option<Result<Value>> {
         (Value::TimestampTz(t), Value::Interval(i)) => {
             shift(t.naive_utc(), i, sub).map(|x| Value::TimestampTz(x.and_utc()))
         }
-        (Value::Interval(_), Value::Date(_) | Value::Timestamp(_) | Value::TimestampTz(_))
-            if op == BinOp::Add =>
-        {
-            return datetime_arith(op, b, a)
+        (Value::Time(t), Value::Interval(i)) => {
+            let us = basalt_catalog::types::time_micros(t);
+            let d = if sub { -i.micros } else { i.micros };
+            basalt_catalog::types::time_from_micros(us + d)
+                .map(Value::Time)
+                .ok_or_else(|| overflow("time"))
         }
+        (Value::Time(x), Value::Time(y)) if sub => Ok(Value::Interval(Interval::new(
+            0,
+            0,
+            basalt_catalog::types::time_micros(x) - basalt_catalog::types::time_micros(y),
+        ))),
+        (
+            Value::Interval(_),
+            Value::Date(_) | Value::Timestamp(_) | Value::TimestampTz(_) | Value::Time(_),
+        ) if op == BinOp::Add => return datetime_arith(op, b, a),
         (Value::Timestamp(x), Value::Timestamp(y)) if sub => Interval::between(*x, *y)
             .map(Value::Interval)
             .ok_or_else(iv_overflow),

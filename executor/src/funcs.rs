@@ -600,6 +600,23 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
                 Ok(Value::Numeric(d.round_dp(scale).trunc_with_scale(scale)))
             };
             let dt = match &a[1] {
+                Value::Time(t) => {
+                    use chrono::Timelike;
+                    let us = basalt_catalog::types::time_micros(t);
+                    return Ok(Value::Numeric(match field.as_str() {
+                        "hour" => t.hour().into(),
+                        "minute" => t.minute().into(),
+                        "second" => Decimal::new(us % 60_000_000, 6),
+                        "milliseconds" => Decimal::new(us % 60_000_000, 3),
+                        "microseconds" => (us % 60_000_000).into(),
+                        "epoch" => Decimal::new(us, 6),
+                        other => {
+                            return Err(ExecError::Internal(format!(
+                                "unit \"{other}\" not supported for type time without time zone"
+                            )))
+                        }
+                    }));
+                }
                 Value::Date(d) => d.and_hms_opt(0, 0, 0).expect("midnight"),
                 Value::Timestamp(t) => *t,
                 Value::TimestampTz(t) => t.naive_utc(),

@@ -221,6 +221,7 @@ pub fn convert_type(t: &ast::DataType) -> Result<DataType> {
         A::Date => DataType::Date,
         A::Interval { .. } => DataType::Interval,
         A::Uuid => DataType::Uuid,
+        A::Time(_, ast::TimezoneInfo::None | ast::TimezoneInfo::WithoutTimeZone) => DataType::Time,
         A::Timestamp(_, tz) => match tz {
             ast::TimezoneInfo::WithTimeZone | ast::TimezoneInfo::Tz => DataType::TimestampTz,
             _ => DataType::Timestamp,
@@ -346,6 +347,9 @@ fn datetime_arith(op: BinOp, a: &DataType, b: &DataType) -> Option<DataType> {
         (TimestampTz, Interval) if add_sub => TimestampTz,
         (Interval, TimestampTz) if op == BinOp::Add => TimestampTz,
         (Interval, Interval) if add_sub => Interval,
+        (Time, Interval) if add_sub => Time,
+        (Interval, Time) if op == BinOp::Add => Time,
+        (Time, Time) if op == BinOp::Sub => Interval,
         (Timestamp, Timestamp) | (TimestampTz, TimestampTz) if op == BinOp::Sub => Interval,
         (Interval, n) if n.is_numeric() && matches!(op, BinOp::Mul | BinOp::Div) => Interval,
         (n, Interval) if n.is_numeric() && op == BinOp::Mul => Interval,
@@ -364,6 +368,7 @@ fn comparable(a: &DataType, b: &DataType) -> bool {
             DataType::Bytea => 5,
             DataType::Interval => 6,
             DataType::Uuid => 7,
+            DataType::Time => 8,
             _ => 0,
         }
     };

@@ -36,6 +36,7 @@ pub fn encode_binary(v: &Value, ty: DataType) -> Vec<u8> {
             .to_vec(),
         (Value::TimestampTz(t), _) => (t.timestamp_micros() - EPOCH_MICROS).to_be_bytes().to_vec(),
         (Value::Uuid(u), _) => u.to_vec(),
+        (Value::Time(t), _) => basalt_catalog::types::time_micros(t).to_be_bytes().to_vec(),
         (Value::Interval(i), _) => {
             let mut b = i.micros.to_be_bytes().to_vec();
             b.extend_from_slice(&i.days.to_be_bytes());
@@ -152,6 +153,12 @@ pub fn decode_param(data: &[u8], format: i16, ty: DataType) -> Result<Value, Exe
             }
         }
         DataType::Uuid => Value::Uuid(arr(16)?.try_into().map_err(|_| bad_binary(ty))?),
+        DataType::Time => Value::Time(
+            basalt_catalog::types::time_from_micros(i64::from_be_bytes(
+                arr(8)?.try_into().map_err(|_| bad_binary(ty))?,
+            ))
+            .ok_or_else(|| bad_binary(ty))?,
+        ),
         DataType::Interval => {
             let b = arr(16)?;
             Value::Interval(basalt_catalog::Interval {
