@@ -1439,6 +1439,8 @@ pub(crate) enum AggState {
     MinMax(Option<Value>),
     Bool(Option<bool>),
     Str(Option<String>),
+    /// Ordered-set aggregates: the fraction, and the values to order.
+    Vals(Option<f64>, Vec<Value>),
 }
 
 pub(crate) fn agg_init(a: &AggCall) -> AggState {
@@ -1449,6 +1451,7 @@ pub(crate) fn agg_init(a: &AggCall) -> AggState {
         AggFunc::Min | AggFunc::Max => AggState::MinMax(None),
         AggFunc::BoolAnd | AggFunc::BoolOr => AggState::Bool(None),
         AggFunc::StringAgg => AggState::Str(None),
+        AggFunc::PercentileCont | AggFunc::PercentileDisc => AggState::Vals(None, Vec::new()),
     }
 }
 
@@ -1462,10 +1465,28 @@ fn widen(v: Value) -> Value {
 }
 
 pub(crate) fn agg_step(a: &AggCall, st: &mut AggState, args: &[Value]) -> Result<()> {
+    if let AggState::Vals(frac, vals) = st {
+        // NULL values are skipped; the fraction is the same for every row.
+        if let Some(f) = args.first().and_then(|v| v.as_f64()) {
+            if !(0.0..=1.0).contains(&f) {
+                return Err(ExecError::Coded {
+                    code: "22003",
+                    msg: format!("percentile value {f} is not between 0 and 1"),
+                    detail: None,
+                });
+            }
+            *frac = Some(f);
+        }
+        if let Some(v) = args.get(1).filter(|v| !v.is_null()) {
+            vals.push(v.clone());
+        }
+        return Ok(());
+    }
     if a.func != AggFunc::CountStar && args.first().is_none_or(|v| v.is_null()) {
         return Ok(());
     }
     match st {
+        AggState::Vals(..) => unreachable!("handled above"),
         AggState::Count(n) => *n += 1,
         AggState::Sum(s) => {
             let v = widen(args[0].clone());
@@ -1543,6 +1564,34 @@ pub(crate) fn agg_final(a: &AggCall, st: AggState) -> Result<Value> {
         AggState::MinMax(m) => m.unwrap_or(Value::Null),
         AggState::Bool(b) => b.map(Value::Bool).unwrap_or(Value::Null),
         AggState::Str(s) => s.map(Value::Text).unwrap_or(Value::Null),
+        AggState::Vals(f, mut vals) => {
+            let (Some(f), false) = (f, vals.is_empty()) else {
+                return Ok(Value::Null);
+            };
+            vals.sort_by(|x, y| x.cmp_total(y));
+            let n = vals.len();
+            if a.func == AggFunc::PercentileDisc {
+                let k = ((f * n as f64).ceil() as usize).clamp(1, n) - 1;
+                return Ok(vals.swap_remove(k));
+            }
+            // Linear between the two values around position f × (n - 1).
+            let pos = f * (n - 1) as f64;
+            let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+            let w = pos - lo as f64;
+            match (&vals[lo], &vals[hi]) {
+                (Value::Interval(x), Value::Interval(y)) => {
+                    let d = y.checked_sub(x).and_then(|d| d.mul(w));
+                    match d.and_then(|d| x.checked_add(&d)) {
+                        Some(v) => Value::Interval(v),
+                        None => return Err(ExecError::Internal("interval out of range".into())),
+                    }
+                }
+                (x, y) => {
+                    let (x, y) = (x.as_f64().unwrap_or(0.0), y.as_f64().unwrap_or(0.0));
+                    Value::Float8(x + (y - x) * w)
+                }
+            }
+        }
     })
 }
 

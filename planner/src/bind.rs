@@ -271,6 +271,8 @@ fn is_agg_name(n: &str) -> Option<AggFunc> {
         "bool_and" | "every" => AggFunc::BoolAnd,
         "bool_or" => AggFunc::BoolOr,
         "string_agg" => AggFunc::StringAgg,
+        "percentile_cont" => AggFunc::PercentileCont,
+        "percentile_disc" => AggFunc::PercentileDisc,
         _ => return None,
     })
 }
@@ -4805,6 +4807,19 @@ impl Binder<'_> {
             let input = ctx.input.clone();
             let mut bound = Vec::new();
             let mut types = Vec::new();
+            // Ordered-set aggregates: the WITHIN GROUP value is the last argument.
+            let mut args = args.clone();
+            if matches!(func, AggFunc::PercentileCont | AggFunc::PercentileDisc) {
+                match f.within_group.as_slice() {
+                    [o] if o.options.asc != Some(false) => args.push(o.expr.clone()),
+                    [_] => return not_supported("WITHIN GROUP (ORDER BY ... DESC)"),
+                    _ => {
+                        return Err(PlanError::UndefinedFunction(format!(
+                            "function {name} must have a WITHIN GROUP clause with one ORDER BY expression"
+                        )))
+                    }
+                }
+            }
             let res = (|| {
                 for a in &args {
                     let (x, t) = self.expr(a, &input)?;
@@ -5180,6 +5195,16 @@ fn agg_type(func: AggFunc, star: bool, types: &[DataType]) -> Result<(AggFunc, D
         ),
         (AggFunc::BoolAnd | AggFunc::BoolOr, _) => (func, DataType::Bool),
         (AggFunc::StringAgg, _) => (func, DataType::Text),
+        (AggFunc::PercentileCont, _) => match types.get(1) {
+            Some(t) if t.is_numeric() || *t == DataType::Unknown => (func, DataType::Float8),
+            Some(DataType::Interval) => (func, DataType::Interval),
+            _ => {
+                return Err(PlanError::UndefinedFunction(
+                    "function percentile_cont does not exist for this type".into(),
+                ))
+            }
+        },
+        (AggFunc::PercentileDisc, _) => (func, types.get(1).copied().unwrap_or(DataType::Text)),
         (f, None) => {
             return Err(PlanError::UndefinedFunction(
                 format!("function {f:?}() does not exist").to_lowercase(),

@@ -144,6 +144,10 @@ pub enum AggFunc {
     BoolAnd,
     BoolOr,
     StringAgg,
+    /// percentile_cont(f) WITHIN GROUP (ORDER BY x): args are f, x.
+    PercentileCont,
+    /// percentile_disc(f) WITHIN GROUP (ORDER BY x): args are f, x.
+    PercentileDisc,
 }
 
 #[derive(Debug, Clone, PartialEq)]
