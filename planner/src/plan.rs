@@ -465,6 +465,9 @@ pub enum AlterAction {
     },
 }
 
+/// SET list of an UPDATE: (column, new value).
+pub type Assignments = Vec<(usize, Expr)>;
+
 /// INSERT ... ON CONFLICT: which unique indexes decide a conflict (all of
 /// them when empty, for DO NOTHING), and for DO UPDATE the assignments and
 /// condition, evaluated over the existing row followed by the row proposed
@@ -472,7 +475,7 @@ pub enum AlterAction {
 #[derive(Debug, Clone, PartialEq)]
 pub struct OnConflict {
     pub indexes: Vec<usize>,
-    pub update: Option<(Vec<(usize, Expr)>, Option<Expr>)>,
+    pub update: Option<(Assignments, Option<Expr>)>,
 }
 
 /// A DML statement's target scan: rows of the table matching a predicate.

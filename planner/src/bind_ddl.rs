@@ -1,0 +1,588 @@
+//! Binding of CREATE TABLE (columns, keys, CHECK and FOREIGN KEY
+//! constraints, serial and identity columns), DROP and ALTER TABLE.
+
+use super::*;
+
+impl Binder<'_> {
+    pub(super) fn create_table(&mut self, ct: &ast::CreateTable) -> Result<Statement> {
+        let parts = object_parts(&ct.name);
+        let name = parts.last().cloned().unwrap_or_default();
+        if parts.len() > 1 && parts[parts.len() - 2] != "public" {
+            return Err(PlanError::UndefinedObject(format!(
+                "schema \"{}\" does not exist",
+                parts[parts.len() - 2]
+            )));
+        }
+        if ct.query.is_some() {
+            return not_supported("CREATE TABLE AS");
+        }
+        let mut columns: Vec<ColumnDef> = Vec::new();
+        let mut sequences = Vec::new();
+        let mut checks: Vec<(String, ast::Expr)> = Vec::new();
+        let mut fkeys: Vec<ast::ForeignKeyConstraint> = Vec::new();
+        let mut pk: Option<Vec<usize>> = None;
+        let mut uniques: Vec<Vec<usize>> = Vec::new();
+        for c in &ct.columns {
+            let cname = ident(&c.name);
+            if columns.iter().any(|x| x.name == cname) {
+                return Err(PlanError::DuplicateColumn(cname));
+            }
+            let ty = convert_type(&c.data_type)?;
+            let mut col = ColumnDef {
+                name: cname,
+                ty,
+                not_null: false,
+                default: None,
+            };
+            let serial = match &c.data_type {
+                ast::DataType::Custom(n, _) => match n.to_string().to_lowercase().as_str() {
+                    "serial" | "serial4" => Some(DataType::Int4),
+                    "bigserial" | "serial8" => Some(DataType::Int8),
+                    "smallserial" | "serial2" => Some(DataType::Int2),
+                    _ => None,
+                },
+                _ => None,
+            };
+            // serial: an integer column defaulting to its own sequence.
+            let mut owned_seq =
+                |col: &mut ColumnDef, ty: DataType, opts: &[ast::SequenceOptions]| -> Result<()> {
+                    let seq_name = format!("{name}_{}_seq", col.name);
+                    let mut def = sequence_def(&seq_name, ty, opts)?;
+                    def.owned_by = Some((0, columns.len() as i16 + 1));
+                    col.ty = ty;
+                    col.not_null = true;
+                    col.default = Some(format!("nextval('{seq_name}'::regclass)"));
+                    sequences.push(def);
+                    Ok(())
+                };
+            if let Some(t) = serial {
+                owned_seq(&mut col, t, &[])?;
+            }
+            for o in &c.options {
+                match &o.option {
+                    ast::ColumnOption::Generated {
+                        generation_expr: None,
+                        sequence_options,
+                        ..
+                    } => {
+                        if !ty.is_integer() {
+                            return Err(PlanError::DatatypeMismatch(
+                                "identity column type must be smallint, integer, or bigint".into(),
+                            ));
+                        }
+                        owned_seq(&mut col, ty, sequence_options.as_deref().unwrap_or(&[]))?;
+                    }
+                    ast::ColumnOption::NotNull => col.not_null = true,
+                    ast::ColumnOption::Null => col.not_null = false,
+                    ast::ColumnOption::Default(e) => {
+                        // Check that it binds (no columns allowed), keep the text.
+                        let (_, t) = self.expr(e, &Scope::default())?;
+                        if !(t == ty
+                            || t == DataType::Unknown
+                            || (t.is_numeric() && ty.is_numeric())
+                            || (t.is_string() && ty.is_string())
+                            || comparable(&t, &ty))
+                        {
+                            return Err(PlanError::DatatypeMismatch(format!(
+                                "column \"{}\" is of type {} but default expression is of type {}",
+                                col.name,
+                                ty.display_name(),
+                                t.display_name()
+                            )));
+                        }
+                        col.default = Some(e.to_string());
+                    }
+                    ast::ColumnOption::PrimaryKey(_) => {
+                        if pk.is_some() {
+                            return Err(PlanError::InvalidTableDefinition(name));
+                        }
+                        col.not_null = true;
+                        pk = Some(vec![columns.len()]);
+                    }
+                    ast::ColumnOption::Unique(_) => uniques.push(vec![columns.len()]),
+                    ast::ColumnOption::ForeignKey(fk) => {
+                        let mut fk = fk.clone();
+                        if fk.columns.is_empty() {
+                            fk.columns = vec![c.name.clone()];
+                        }
+                        if fk.name.is_none() {
+                            fk.name = o.name.clone();
+                        }
+                        fkeys.push(fk);
+                    }
+                    ast::ColumnOption::Check(ck) => {
+                        let n = ck
+                            .name
+                            .as_ref()
+                            .or(o.name.as_ref())
+                            .map(ident)
+                            .unwrap_or_else(|| format!("{name}_{}_check", col.name));
+                        checks.push((n, (*ck.expr).clone()));
+                    }
+                    ast::ColumnOption::Collation(_) | ast::ColumnOption::Comment(_) => {}
+                    other => return not_supported(format!("column option {other}")),
+                }
+            }
+            columns.push(col);
+        }
+        let tmp = TableDef {
+            oid: 0,
+            name: name.clone(),
+            namespace: NS_PUBLIC,
+            filenode: 0,
+            columns,
+            indexes: vec![],
+            owner: basalt_catalog::store::BOOTSTRAP_SUPERUSER,
+            acl: None,
+            checks: vec![],
+            fks: vec![],
+            comments: vec![],
+        };
+        for c in &ct.constraints {
+            match c {
+                ast::TableConstraint::ForeignKey(fk) => fkeys.push(fk.clone()),
+                ast::TableConstraint::Check(ck) => {
+                    let n = ck
+                        .name
+                        .as_ref()
+                        .map(ident)
+                        .unwrap_or_else(|| check_name(&tmp, &ck.expr));
+                    checks.push((n, (*ck.expr).clone()));
+                }
+                ast::TableConstraint::PrimaryKey(p) => {
+                    if pk.is_some() {
+                        return Err(PlanError::InvalidTableDefinition(name));
+                    }
+                    pk = Some(self.index_columns(&tmp, p.columns.iter().map(|c| &c.column.expr))?);
+                }
+                ast::TableConstraint::Unique(u) => uniques
+                    .push(self.index_columns(&tmp, u.columns.iter().map(|c| &c.column.expr))?),
+                other => return not_supported(format!("constraint {other}")),
+            }
+        }
+        let mut def = tmp;
+        let mut idx = Vec::new();
+        if let Some(cols) = pk {
+            for &c in &cols {
+                def.columns[c].not_null = true;
+            }
+            idx.push(basalt_catalog::IndexDef {
+                oid: 0,
+                name: format!("{name}_pkey"),
+                filenode: 0,
+                columns: cols,
+                unique: true,
+                primary: true,
+            });
+        }
+        for u in uniques {
+            let cn: Vec<&str> = u.iter().map(|&c| def.columns[c].name.as_str()).collect();
+            idx.push(basalt_catalog::IndexDef {
+                oid: 0,
+                name: format!("{name}_{}_key", cn.join("_")),
+                filenode: 0,
+                columns: u,
+                unique: true,
+                primary: false,
+            });
+        }
+        def.indexes = idx;
+        for fk in &fkeys {
+            let f = self.foreign_key(&def, fk)?;
+            if def.fks.iter().any(|x| x.name == f.name) {
+                return Err(PlanError::DuplicateTable(f.name));
+            }
+            def.fks.push(f);
+        }
+        let scope = table_scope(&def, &def.name);
+        for (n, e) in checks {
+            if contains_agg(&e) {
+                return Err(PlanError::Grouping(
+                    "aggregate functions are not allowed in check constraints".into(),
+                ));
+            }
+            let (x, t) = self.expr(&e, &scope)?;
+            self.to_bool(x, t, "CHECK")?;
+            if def.checks.iter().any(|c| c.0 == n) {
+                return Err(PlanError::DuplicateTable(n));
+            }
+            def.checks.push((n, e.to_string()));
+        }
+        Ok(Statement::CreateTable {
+            def,
+            if_not_exists: ct.if_not_exists,
+            sequences,
+        })
+    }
+
+    /// A FOREIGN KEY of `def` (the table being created, which may refer to
+    /// itself): the referenced columns default to the primary key and must
+    /// be those of a unique index, with comparable types.
+    pub(super) fn foreign_key(
+        &self,
+        def: &TableDef,
+        fk: &ast::ForeignKeyConstraint,
+    ) -> Result<basalt_catalog::store::ForeignKey> {
+        use basalt_catalog::store::FkAction;
+        let parts = object_parts(&fk.foreign_table);
+        let target_name = parts.last().cloned().unwrap_or_default();
+        let self_ref = parts.len() == 1 && target_name == def.name;
+        let parent: Arc<TableDef> = if self_ref {
+            Arc::new(def.clone())
+        } else {
+            self.lookup_table(&parts)?
+                .ok_or_else(|| PlanError::UndefinedTable(target_name.clone()))?
+        };
+        let col = |t: &TableDef, i: &ast::Ident| -> Result<usize> {
+            let n = ident(i);
+            t.column_index(&n).ok_or_else(|| {
+                PlanError::UndefinedColumnMsg(format!(
+                    "column \"{n}\" referenced in foreign key constraint does not exist"
+                ))
+            })
+        };
+        let cols: Vec<usize> = fk
+            .columns
+            .iter()
+            .map(|i| col(def, i))
+            .collect::<Result<_>>()?;
+        let ref_cols: Vec<usize> = if fk.referred_columns.is_empty() {
+            match parent.primary_key() {
+                Some(pk) => pk.columns.clone(),
+                None => {
+                    return Err(PlanError::InvalidForeignKey(format!(
+                        "there is no primary key for referenced table \"{}\"",
+                        parent.name
+                    )))
+                }
+            }
+        } else {
+            fk.referred_columns
+                .iter()
+                .map(|i| col(&parent, i))
+                .collect::<Result<_>>()?
+        };
+        if cols.len() != ref_cols.len() {
+            return Err(PlanError::InvalidForeignKey(
+                "number of referencing and referenced columns for foreign key disagree".into(),
+            ));
+        }
+        let mut sorted = ref_cols.clone();
+        sorted.sort();
+        let unique = parent.indexes.iter().any(|ix| {
+            let mut c = ix.columns.clone();
+            c.sort();
+            ix.unique && c == sorted
+        });
+        if !unique {
+            return Err(PlanError::InvalidForeignKey(format!(
+                "there is no unique constraint matching given keys for referenced table \"{}\"",
+                parent.name
+            )));
+        }
+        for (&a, &b) in cols.iter().zip(&ref_cols) {
+            let (ta, tb) = (def.columns[a].ty, parent.columns[b].ty);
+            if !comparable(&ta, &tb) {
+                return Err(PlanError::DatatypeMismatch(format!(
+                    "foreign key constraint cannot be implemented\nDETAIL:  Key columns \"{}\" and \"{}\" are of incompatible types: {} and {}.",
+                    def.columns[a].name, parent.columns[b].name, ta.display_name(), tb.display_name()
+                )));
+            }
+        }
+        let action = |a: &Option<ast::ReferentialAction>| -> Result<FkAction> {
+            Ok(match a {
+                None | Some(ast::ReferentialAction::NoAction) => FkAction::NoAction,
+                Some(ast::ReferentialAction::Restrict) => FkAction::Restrict,
+                Some(ast::ReferentialAction::Cascade) => FkAction::Cascade,
+                Some(ast::ReferentialAction::SetNull) => FkAction::SetNull,
+                Some(other) => return not_supported(format!("ON DELETE/UPDATE {other}")),
+            })
+        };
+        let name = match &fk.name {
+            Some(n) => ident(n),
+            None => format!(
+                "{}_{}_fkey",
+                def.name,
+                cols.iter()
+                    .map(|&c| def.columns[c].name.as_str())
+                    .collect::<Vec<_>>()
+                    .join("_")
+            ),
+        };
+        Ok(basalt_catalog::store::ForeignKey {
+            name,
+            cols,
+            table: if self_ref { 0 } else { parent.oid },
+            ref_cols,
+            on_delete: action(&fk.on_delete)?,
+            on_update: action(&fk.on_update)?,
+        })
+    }
+
+    pub(super) fn index_columns<'e>(
+        &self,
+        t: &TableDef,
+        cols: impl Iterator<Item = &'e ast::Expr>,
+    ) -> Result<Vec<usize>> {
+        let mut out = Vec::new();
+        for e in cols {
+            let n = match e {
+                ast::Expr::Identifier(i) => ident(i),
+                other => return not_supported(format!("index expression {other}")),
+            };
+            let i = t
+                .column_index(&n)
+                .ok_or_else(|| PlanError::UndefinedColumn(n.clone()))?;
+            out.push(i);
+        }
+        Ok(out)
+    }
+
+    pub(super) fn drop(
+        &mut self,
+        ty: &ast::ObjectType,
+        if_exists: bool,
+        names: &[ast::ObjectName],
+    ) -> Result<Statement> {
+        match ty {
+            ast::ObjectType::Table => {
+                let mut tables = Vec::new();
+                let mut missing = Vec::new();
+                for n in names {
+                    match self.lookup_table(&object_parts(n))? {
+                        Some(t) => tables.push(t),
+                        None if if_exists => missing.push(n.to_string()),
+                        None => return Err(PlanError::UndefinedTable(n.to_string())),
+                    }
+                }
+                Ok(Statement::DropTable { tables, missing })
+            }
+            ast::ObjectType::Index => {
+                let n = &names[0];
+                let parts = object_parts(n);
+                let name = parts.last().cloned().unwrap_or_default();
+                match self.schema.relation(NS_PUBLIC, &name) {
+                    Some((t, Some(i))) => Ok(Statement::DropIndex {
+                        table: t.clone(),
+                        index: i,
+                    }),
+                    _ if if_exists => Ok(Statement::NoOp {
+                        tag: "DROP INDEX".into(),
+                        notice: Some(format!("index \"{name}\" does not exist, skipping")),
+                    }),
+                    _ => Err(PlanError::UndefinedObject(format!(
+                        "index \"{name}\" does not exist"
+                    ))),
+                }
+            }
+            ast::ObjectType::Role | ast::ObjectType::User => self.drop_role(names, if_exists),
+            ast::ObjectType::Sequence => {
+                let mut seqs = Vec::new();
+                let mut missing = Vec::new();
+                for n in names {
+                    let name = object_parts(n).last().cloned().unwrap_or_default();
+                    match self.schema.sequence(NS_PUBLIC, &name) {
+                        Some(v) => seqs.push(v.oid),
+                        None if if_exists => missing.push(name),
+                        None => return Err(PlanError::UndefinedTable(name)),
+                    }
+                }
+                Ok(Statement::DropSequence { seqs, missing })
+            }
+            ast::ObjectType::View => {
+                let mut views = Vec::new();
+                let mut missing = Vec::new();
+                for n in names {
+                    let name = object_parts(n).last().cloned().unwrap_or_default();
+                    match self.schema.view(NS_PUBLIC, &name) {
+                        Some(v) => views.push(v.oid),
+                        None if if_exists => missing.push(name),
+                        None => {
+                            return Err(PlanError::UndefinedTable(name));
+                        }
+                    }
+                }
+                Ok(Statement::DropView { views, missing })
+            }
+            other => not_supported(format!("DROP {other}")),
+        }
+    }
+
+    pub(super) fn alter_table(&mut self, at: &ast::AlterTable) -> Result<Statement> {
+        let parts = object_parts(&at.name);
+        let table = self
+            .lookup_table(&parts)?
+            .ok_or_else(|| PlanError::UndefinedTable(at.name.to_string()))?;
+        if at.operations.len() != 1 {
+            return not_supported("ALTER TABLE with several actions");
+        }
+        match &at.operations[0] {
+            ast::AlterTableOperation::OwnerTo { new_owner } => Ok(Statement::AlterOwner {
+                table,
+                owner: match new_owner {
+                    ast::Owner::Ident(i) => ident(i),
+                    // Resolved when the statement runs.
+                    _ => "\u{1}current_user".into(),
+                },
+            }),
+            ast::AlterTableOperation::AddConstraint { constraint, .. } => match constraint {
+                ast::TableConstraint::PrimaryKey(p) => {
+                    if table.primary_key().is_some() {
+                        return Err(PlanError::InvalidTableDefinition(table.name.clone()));
+                    }
+                    let columns =
+                        self.index_columns(&table, p.columns.iter().map(|c| &c.column.expr))?;
+                    let name = p
+                        .name
+                        .as_ref()
+                        .map(ident)
+                        .unwrap_or_else(|| format!("{}_pkey", table.name));
+                    Ok(Statement::AddIndex {
+                        table,
+                        name,
+                        columns,
+                        unique: true,
+                        primary: true,
+                        if_not_exists: false,
+                    })
+                }
+                ast::TableConstraint::Unique(u) => {
+                    let columns =
+                        self.index_columns(&table, u.columns.iter().map(|c| &c.column.expr))?;
+                    let cn: Vec<&str> = columns
+                        .iter()
+                        .map(|&c| table.columns[c].name.as_str())
+                        .collect();
+                    let name = u
+                        .name
+                        .as_ref()
+                        .map(ident)
+                        .unwrap_or_else(|| format!("{}_{}_key", table.name, cn.join("_")));
+                    Ok(Statement::AddIndex {
+                        table,
+                        name,
+                        columns,
+                        unique: true,
+                        primary: false,
+                        if_not_exists: false,
+                    })
+                }
+                ast::TableConstraint::ForeignKey(fk) => {
+                    let f = self.foreign_key(&table, fk)?;
+                    if table.fks.iter().any(|x| x.name == f.name) {
+                        return Err(PlanError::DuplicateTable(f.name));
+                    }
+                    Ok(Statement::AlterTable {
+                        table,
+                        action: AlterAction::AddForeignKey(f),
+                    })
+                }
+                ast::TableConstraint::Check(ck) => {
+                    let name = ck
+                        .name
+                        .as_ref()
+                        .map(ident)
+                        .unwrap_or_else(|| check_name(&table, &ck.expr));
+                    if table.checks.iter().any(|c| c.0 == name) {
+                        return Err(PlanError::DuplicateTable(name));
+                    }
+                    let scope = table_scope(&table, &table.name);
+                    let (x, t) = self.expr(&ck.expr, &scope)?;
+                    self.to_bool(x, t, "CHECK")?;
+                    Ok(Statement::AlterTable {
+                        table,
+                        action: AlterAction::AddCheck {
+                            name,
+                            sql: ck.expr.to_string(),
+                        },
+                    })
+                }
+                other => not_supported(format!("ALTER TABLE ADD {other}")),
+            },
+            ast::AlterTableOperation::RenameTable { table_name } => {
+                let (ast::RenameTableNameKind::As(n) | ast::RenameTableNameKind::To(n)) =
+                    table_name;
+                let to = object_parts(n).last().cloned().unwrap_or_default();
+                if self.schema.relation(table.namespace, &to).is_some()
+                    || self.schema.view(table.namespace, &to).is_some()
+                {
+                    return Err(PlanError::DuplicateTable(to));
+                }
+                Ok(Statement::AlterTable {
+                    table,
+                    action: AlterAction::RenameTable(to),
+                })
+            }
+            ast::AlterTableOperation::RenameColumn {
+                old_column_name,
+                new_column_name,
+            } => {
+                let old = ident(old_column_name);
+                let to = ident(new_column_name);
+                let column = table
+                    .column_index(&old)
+                    .ok_or_else(|| PlanError::UndefinedColumn(old.clone()))?;
+                if table.column_index(&to).is_some() {
+                    return Err(PlanError::DuplicateColumnMsg(format!(
+                        "column \"{to}\" of relation \"{}\" already exists",
+                        table.name
+                    )));
+                }
+                Ok(Statement::AlterTable {
+                    table,
+                    action: AlterAction::RenameColumn { column, to },
+                })
+            }
+            ast::AlterTableOperation::AddColumn {
+                if_not_exists,
+                column_def: c,
+                ..
+            } => {
+                let name = ident(&c.name);
+                if table.column_index(&name).is_some() {
+                    if *if_not_exists {
+                        return Ok(Statement::NoOp {
+                            tag: "ALTER TABLE".into(),
+                            notice: Some(format!(
+                                "column \"{name}\" of relation \"{}\" already exists, skipping",
+                                table.name
+                            )),
+                        });
+                    }
+                    return Err(PlanError::DuplicateColumnMsg(format!(
+                        "column \"{name}\" of relation \"{}\" already exists",
+                        table.name
+                    )));
+                }
+                let ty = convert_type(&c.data_type)?;
+                let mut col = ColumnDef {
+                    name,
+                    ty,
+                    not_null: false,
+                    default: None,
+                };
+                for o in &c.options {
+                    match &o.option {
+                        ast::ColumnOption::NotNull => col.not_null = true,
+                        ast::ColumnOption::Null => col.not_null = false,
+                        ast::ColumnOption::Default(e) => {
+                            self.expr(e, &Scope::default())?;
+                            col.default = Some(e.to_string());
+                        }
+                        other => return not_supported(format!("ADD COLUMN with {other}")),
+                    }
+                }
+                let fill = match col.default {
+                    Some(_) => Some(self.default_expr(&col)?),
+                    None if col.not_null => Some(Expr::Literal(Value::Null)),
+                    None => None,
+                };
+                Ok(Statement::AlterTable {
+                    table,
+                    action: AlterAction::AddColumn { column: col, fill },
+                })
+            }
+            other => not_supported(format!("ALTER TABLE {other}")),
+        }
+    }
+}
