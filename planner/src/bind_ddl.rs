@@ -377,31 +377,15 @@ impl Binder<'_> {
             }
             ast::ObjectType::Role | ast::ObjectType::User => self.drop_role(names, if_exists),
             ast::ObjectType::Sequence => {
-                let mut seqs = Vec::new();
-                let mut missing = Vec::new();
-                for n in names {
-                    let name = object_parts(n).last().cloned().unwrap_or_default();
-                    match self.schema.sequence(NS_PUBLIC, &name) {
-                        Some(v) => seqs.push(v.oid),
-                        None if if_exists => missing.push(name),
-                        None => return Err(PlanError::UndefinedTable(name)),
-                    }
-                }
+                let (seqs, missing) = oids_named(names, if_exists, |n| {
+                    self.schema.sequence(NS_PUBLIC, n).map(|v| v.oid)
+                })?;
                 Ok(Statement::DropSequence { seqs, missing })
             }
             ast::ObjectType::View => {
-                let mut views = Vec::new();
-                let mut missing = Vec::new();
-                for n in names {
-                    let name = object_parts(n).last().cloned().unwrap_or_default();
-                    match self.schema.view(NS_PUBLIC, &name) {
-                        Some(v) => views.push(v.oid),
-                        None if if_exists => missing.push(name),
-                        None => {
-                            return Err(PlanError::UndefinedTable(name));
-                        }
-                    }
-                }
+                let (views, missing) = oids_named(names, if_exists, |n| {
+                    self.schema.view(NS_PUBLIC, n).map(|v| v.oid)
+                })?;
                 Ok(Statement::DropView { views, missing })
             }
             other => not_supported(format!("DROP {other}")),
@@ -585,4 +569,22 @@ impl Binder<'_> {
             other => not_supported(format!("ALTER TABLE {other}")),
         }
     }
+}
+
+/// The OIDs of the objects DROP names, and (IF EXISTS) the names not found.
+fn oids_named(
+    names: &[ast::ObjectName],
+    if_exists: bool,
+    find: impl Fn(&str) -> Option<u32>,
+) -> Result<(Vec<u32>, Vec<String>)> {
+    let (mut found, mut missing) = (Vec::new(), Vec::new());
+    for n in names {
+        let name = object_parts(n).last().cloned().unwrap_or_default();
+        match find(&name) {
+            Some(oid) => found.push(oid),
+            None if if_exists => missing.push(name),
+            None => return Err(PlanError::UndefinedTable(name)),
+        }
+    }
+    Ok((found, missing))
 }
