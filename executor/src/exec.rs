@@ -5,6 +5,7 @@
 
 use crate::error::{ExecError, Result};
 use crate::eval::{eval, truthy, EvalCtx};
+use basalt_catalog::cast;
 use basalt_catalog::types::{decode_row, encode_key};
 use basalt_catalog::{DataType, TableDef, Value};
 use basalt_planner::{AggCall, AggFunc, Expr, IndexBounds, JoinKind, Plan, SortKey};
@@ -1003,34 +1004,17 @@ fn build_node<'p>(plan: &'p Plan, cx: &Ctx<'_>) -> Result<Box<dyn RowIter + 'p>>
             step,
             ty,
         } => {
-            let v = |e: &Expr| -> Result<Option<i64>> {
-                let x = eval(e, &[], &cx.eval)?;
-                Ok(if x.is_null() { None } else { x.as_i64() })
-            };
-            let (a, b) = (v(start)?, v(stop)?);
-            let st = match step {
-                Some(e) => v(e)?,
-                None => Some(1),
-            };
-            let mut out = Vec::new();
-            if let (Some(a), Some(b), Some(st)) = (a, b, st) {
-                if st == 0 {
-                    return Err(ExecError::Internal("step size cannot equal zero".into()));
-                }
-                let mut x = a;
-                while (st > 0 && x <= b) || (st < 0 && x >= b) {
-                    cx.check_cancel()?;
-                    out.push(vec![if *ty == DataType::Int8 {
-                        Value::Int8(x)
-                    } else {
-                        Value::Int4(x as i32)
-                    }]);
-                    x = match x.checked_add(st) {
-                        Some(n) => n,
-                        None => break,
-                    };
-                }
+            let mut args = vec![
+                cast::cast(eval(start, &[], &cx.eval)?, ty)?,
+                cast::cast(eval(stop, &[], &cx.eval)?, ty)?,
+            ];
+            if let Some(e) = step {
+                args.push(cast::cast(eval(e, &[], &cx.eval)?, ty)?);
             }
+            let out: Vec<Row> = series_values(&args, cx)?
+                .into_iter()
+                .map(|v| vec![v])
+                .collect();
             Box::new(VecIter(out.into_iter()))
         }
         Plan::Values { rows } => {

@@ -61,6 +61,20 @@ impl Explainer<'_> {
         self.lines.len() - 1
     }
 
+    /// A node's line before its inputs are rendered; `relabel` fills in its
+    /// estimate afterwards.
+    fn open(&mut self, depth: usize, head: &str) -> usize {
+        self.line(
+            depth,
+            head,
+            Est {
+                rows: 0.0,
+                width: 0.0,
+                cost: 0.0,
+            },
+        )
+    }
+
     fn detail(&mut self, depth: usize, text: String) {
         let pad = if depth == 0 { 2 } else { depth * 6 + 2 };
         self.lines.push(format!("{}{text}", " ".repeat(pad)));
@@ -237,15 +251,7 @@ impl Explainer<'_> {
                 on,
                 ..
             } => {
-                let at = self.line(
-                    depth,
-                    "Nested Loop",
-                    Est {
-                        rows: 0.0,
-                        width: 0.0,
-                        cost: 0.0,
-                    },
-                );
+                let at = self.open(depth, "Nested Loop");
                 let (l, lc) = self.node(left, depth + 1);
                 let (r, rc) = self.node(right, depth + 1);
                 let cols: Vec<String> = lc.into_iter().chain(rc).collect();
@@ -287,25 +293,9 @@ impl Explainer<'_> {
                 keys,
                 ..
             } => {
-                let at = self.line(
-                    depth,
-                    "Hash Join",
-                    Est {
-                        rows: 0.0,
-                        width: 0.0,
-                        cost: 0.0,
-                    },
-                );
+                let at = self.open(depth, "Hash Join");
                 let (l, lc) = self.node(left, depth + 1);
-                let hash_at = self.line(
-                    depth + 1,
-                    "Hash",
-                    Est {
-                        rows: 0.0,
-                        width: 0.0,
-                        cost: 0.0,
-                    },
-                );
+                let hash_at = self.open(depth + 1, "Hash");
                 let (r, rc) = self.node(right, depth + 2);
                 self.relabel(hash_at, depth + 1, "Hash", r);
                 let cols: Vec<String> = lc.iter().cloned().chain(rc.iter().cloned()).collect();
@@ -344,15 +334,7 @@ impl Explainer<'_> {
             Plan::Aggregate {
                 input, group, aggs, ..
             } => {
-                let at = self.line(
-                    depth,
-                    "Aggregate",
-                    Est {
-                        rows: 0.0,
-                        width: 0.0,
-                        cost: 0.0,
-                    },
-                );
+                let at = self.open(depth, "Aggregate");
                 let (c, cols) = self.node(input, depth + 1);
                 // Groups: the product of the key columns' distinct counts,
                 // else PostgreSQL's default of 200.
@@ -414,15 +396,7 @@ impl Explainer<'_> {
                 (e, out)
             }
             Plan::Sort { input, keys } => {
-                let at = self.line(
-                    depth,
-                    "Sort",
-                    Est {
-                        rows: 0.0,
-                        width: 0.0,
-                        cost: 0.0,
-                    },
-                );
+                let at = self.open(depth, "Sort");
                 let (c, cols) = self.node(input, depth + 1);
                 let n = c.rows.max(2.0);
                 let e = Est {
@@ -448,15 +422,7 @@ impl Explainer<'_> {
                 (e, cols)
             }
             Plan::Limit { input, limit, .. } => {
-                let at = self.line(
-                    depth,
-                    "Limit",
-                    Est {
-                        rows: 0.0,
-                        width: 0.0,
-                        cost: 0.0,
-                    },
-                );
+                let at = self.open(depth, "Limit");
                 let (c, cols) = self.node(input, depth + 1);
                 let n = match limit {
                     Some(Expr::Literal(v)) => v.as_i64().map(|x| x as f64).unwrap_or(c.rows),
@@ -476,15 +442,7 @@ impl Explainer<'_> {
                 (e, cols)
             }
             Plan::Distinct { input } => {
-                let at = self.line(
-                    depth,
-                    "HashAggregate",
-                    Est {
-                        rows: 0.0,
-                        width: 0.0,
-                        cost: 0.0,
-                    },
-                );
+                let at = self.open(depth, "HashAggregate");
                 let (c, cols) = self.node(input, depth + 1);
                 let e = Est {
                     rows: (c.rows / 10.0).max(1.0),
@@ -494,15 +452,7 @@ impl Explainer<'_> {
                 (e, cols)
             }
             Plan::Union { inputs, all } => {
-                let at = self.line(
-                    depth,
-                    "Append",
-                    Est {
-                        rows: 0.0,
-                        width: 0.0,
-                        cost: 0.0,
-                    },
-                );
+                let at = self.open(depth, "Append");
                 let mut e = Est {
                     rows: 0.0,
                     width: 0.0,
@@ -527,15 +477,7 @@ impl Explainer<'_> {
                 intersect,
                 all,
             } => {
-                let at = self.line(
-                    depth,
-                    "HashSetOp",
-                    Est {
-                        rows: 0.0,
-                        width: 0.0,
-                        cost: 0.0,
-                    },
-                );
+                let at = self.open(depth, "HashSetOp");
                 let (l, cols) = self.node(left, depth + 1);
                 let (r, _) = self.node(right, depth + 1);
                 let e = Est {
@@ -554,15 +496,7 @@ impl Explainer<'_> {
             Plan::RecursiveUnion {
                 base, recursive, ..
             } => {
-                let at = self.line(
-                    depth,
-                    "Recursive Union",
-                    Est {
-                        rows: 0.0,
-                        width: 0.0,
-                        cost: 0.0,
-                    },
-                );
+                let at = self.open(depth, "Recursive Union");
                 let (b, cols) = self.node(base, depth + 1);
                 let (r, _) = self.node(recursive, depth + 1);
                 let e = Est {
@@ -574,15 +508,7 @@ impl Explainer<'_> {
                 (e, cols)
             }
             Plan::Window { input, calls } => {
-                let at = self.line(
-                    depth,
-                    "WindowAgg",
-                    Est {
-                        rows: 0.0,
-                        width: 0.0,
-                        cost: 0.0,
-                    },
-                );
+                let at = self.open(depth, "WindowAgg");
                 let (i, mut cols) = self.node(input, depth + 1);
                 let e = Est {
                     rows: i.rows,
@@ -601,15 +527,7 @@ impl Explainer<'_> {
                 } else {
                     "Nested Loop"
                 };
-                let at = self.line(
-                    depth,
-                    head,
-                    Est {
-                        rows: 0.0,
-                        width: 0.0,
-                        cost: 0.0,
-                    },
-                );
+                let at = self.open(depth, head);
                 let (l, mut cols) = self.node(left, depth + 1);
                 let (r, rc) = self.node(right, depth + 1);
                 cols.extend(rc);
@@ -622,15 +540,7 @@ impl Explainer<'_> {
                 (e, cols)
             }
             Plan::ProjectSet { input, calls } => {
-                let at = self.line(
-                    depth,
-                    "ProjectSet",
-                    Est {
-                        rows: 0.0,
-                        width: 0.0,
-                        cost: 0.0,
-                    },
-                );
+                let at = self.open(depth, "ProjectSet");
                 let (i, mut cols) = self.node(input, depth + 1);
                 let e = Est {
                     rows: i.rows * 1000.0,
@@ -642,15 +552,7 @@ impl Explainer<'_> {
                 (e, cols)
             }
             Plan::DistinctOn { input, .. } => {
-                let at = self.line(
-                    depth,
-                    "Unique",
-                    Est {
-                        rows: 0.0,
-                        width: 0.0,
-                        cost: 0.0,
-                    },
-                );
+                let at = self.open(depth, "Unique");
                 let (i, cols) = self.node(input, depth + 1);
                 let e = Est {
                     rows: (i.rows / 2.0).max(1.0),
@@ -675,15 +577,7 @@ impl Explainer<'_> {
                 (e, cols)
             }
             Plan::LockRows { input, .. } | Plan::LockJoinRows { input, .. } => {
-                let at = self.line(
-                    depth,
-                    "LockRows",
-                    Est {
-                        rows: 0.0,
-                        width: 0.0,
-                        cost: 0.0,
-                    },
-                );
+                let at = self.open(depth, "LockRows");
                 let (c, cols) = self.node(input, depth + 1);
                 self.relabel(at, depth, "LockRows", c);
                 (c, cols)

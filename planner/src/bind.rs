@@ -1434,29 +1434,13 @@ impl Binder<'_> {
                 if parts.len() == 1 {
                     if let Some(c) = self.ctes.iter().rev().find(|c| c.name == base) {
                         let tname = alias_name.clone().unwrap_or(base.clone());
-                        let alias_cols: Vec<String> = alias
+                        // Names from the alias, then from WITH name (cols).
+                        let mut names: Vec<String> = alias
                             .as_ref()
                             .map(|a| a.columns.iter().map(|c| ident(&c.name)).collect())
                             .unwrap_or_default();
-                        let scope = Scope {
-                            star: None,
-                            cols: c
-                                .fields
-                                .iter()
-                                .enumerate()
-                                .map(|(i, f)| ScopeCol {
-                                    table: Some(tname.clone()),
-                                    name: alias_cols
-                                        .get(i)
-                                        .or(c.columns.get(i))
-                                        .cloned()
-                                        .unwrap_or_else(|| f.name.clone()),
-                                    ty: f.ty,
-                                    source: None,
-                                    hidden: false,
-                                })
-                                .collect(),
-                        };
+                        names.extend(c.columns.iter().skip(names.len()).cloned());
+                        let scope = derived_scope(&c.fields, Some(tname), &names);
                         return Ok((c.plan.clone(), scope));
                     }
                 }
@@ -1641,26 +1625,7 @@ impl Binder<'_> {
                 ..
             } => {
                 let q = self.query(subquery, outer)?;
-                let tname = alias.as_ref().map(|a| ident(&a.name));
-                let colnames: Vec<String> = alias
-                    .as_ref()
-                    .map(|a| a.columns.iter().map(|c| ident(&c.name)).collect())
-                    .unwrap_or_default();
-                let scope = Scope {
-                    star: None,
-                    cols: q
-                        .fields
-                        .iter()
-                        .enumerate()
-                        .map(|(i, f)| ScopeCol {
-                            table: tname.clone(),
-                            name: colnames.get(i).cloned().unwrap_or_else(|| f.name.clone()),
-                            ty: f.ty,
-                            source: None,
-                            hidden: false,
-                        })
-                        .collect(),
-                };
+                let scope = alias_scope(&q.fields, alias.as_ref());
                 Ok((q.plan, scope))
             }
             ast::TableFactor::NestedJoin {
@@ -1690,26 +1655,7 @@ impl Binder<'_> {
             return not_supported("LATERAL on this kind of FROM item");
         };
         let q = self.subquery(subquery, &lscope)?;
-        let tname = alias.as_ref().map(|a| ident(&a.name));
-        let colnames: Vec<String> = alias
-            .as_ref()
-            .map(|a| a.columns.iter().map(|c| ident(&c.name)).collect())
-            .unwrap_or_default();
-        let rscope = Scope {
-            star: None,
-            cols: q
-                .fields
-                .iter()
-                .enumerate()
-                .map(|(i, f)| ScopeCol {
-                    table: tname.clone(),
-                    name: colnames.get(i).cloned().unwrap_or_else(|| f.name.clone()),
-                    ty: f.ty,
-                    source: None,
-                    hidden: false,
-                })
-                .collect(),
-        };
+        let rscope = alias_scope(&q.fields, alias.as_ref());
         let joined = lscope.concat(&rscope);
         let on = match on {
             Some(e) => Some(self.bool_expr(e, &joined)?),
@@ -1745,21 +1691,7 @@ impl Binder<'_> {
             )));
         };
         let q = self.query(&query, &Scope::default())?;
-        let scope = Scope {
-            star: None,
-            cols: q
-                .fields
-                .iter()
-                .enumerate()
-                .map(|(i, f)| ScopeCol {
-                    table: Some(alias.clone()),
-                    name: v.columns.get(i).cloned().unwrap_or_else(|| f.name.clone()),
-                    ty: f.ty,
-                    source: None,
-                    hidden: false,
-                })
-                .collect(),
-        };
+        let scope = derived_scope(&q.fields, Some(alias), &v.columns);
         Ok((q.plan, scope))
     }
 
@@ -3985,6 +3917,33 @@ fn using_column(s: &Scope, name: &str, side: &str) -> Result<usize> {
 
 fn is_lateral(f: &ast::TableFactor) -> bool {
     matches!(f, ast::TableFactor::Derived { lateral: true, .. })
+}
+
+/// The scope of a query's output as a FROM item: named `table`, its
+/// columns named by `names` where given, else by the query.
+fn derived_scope(fields: &[Field], table: Option<String>, names: &[String]) -> Scope {
+    Scope {
+        star: None,
+        cols: fields
+            .iter()
+            .enumerate()
+            .map(|(i, f)| ScopeCol {
+                table: table.clone(),
+                name: names.get(i).cloned().unwrap_or_else(|| f.name.clone()),
+                ty: f.ty,
+                source: None,
+                hidden: false,
+            })
+            .collect(),
+    }
+}
+
+/// `derived_scope` named by a FROM item's alias `t (a, b, ...)`.
+fn alias_scope(fields: &[Field], alias: Option<&ast::TableAlias>) -> Scope {
+    let names: Vec<String> = alias
+        .map(|a| a.columns.iter().map(|c| ident(&c.name)).collect())
+        .unwrap_or_default();
+    derived_scope(fields, alias.map(|a| ident(&a.name)), &names)
 }
 
 /// The table column behind each column of a scope, where there is one.
