@@ -275,41 +275,13 @@ impl Binder<'_> {
         }))
     }
 
-    pub(super) fn target(
-        &mut self,
-        name: &ast::ObjectName,
-        alias: Option<&ast::TableAlias>,
-        selection: Option<&ast::Expr>,
-    ) -> Result<(Target, Scope)> {
-        let table = self
-            .lookup_table(&object_parts(name))?
-            .ok_or_else(|| PlanError::UndefinedTable(name.to_string()))?;
-        let alias = alias
-            .map(|a| ident(&a.name))
-            .unwrap_or_else(|| table.name.clone());
-        let scope = table_scope(&table, &alias);
-        let pred = match selection {
-            Some(e) => Some(self.bool_expr(e, &scope)?),
-            None => None,
-        };
-        let scan = self.access_path(&table, pred.clone());
-        Ok((
-            Target {
-                table,
-                scan,
-                pred,
-                from: None,
-            },
-            scope,
-        ))
-    }
-
-    /// The target of UPDATE ... FROM / DELETE ... USING: WHERE conditions
+    /// The target of UPDATE or DELETE and the scope its WHERE clause sees.
+    /// With FROM / USING relations: WHERE conditions
     /// on the target alone drive its scan, those on the other relations
     /// alone join them, equalities between the two match rows by hash, and
     /// the rest is checked on each match. The scope is the target's columns
     /// followed by the other relations'.
-    pub(super) fn target_from(
+    pub(super) fn target(
         &mut self,
         name: &ast::ObjectName,
         alias: Option<&ast::TableAlias>,
@@ -323,6 +295,20 @@ impl Binder<'_> {
             .map(|a| ident(&a.name))
             .unwrap_or_else(|| table.name.clone());
         let tscope = table_scope(&table, &alias);
+        if from.is_empty() {
+            let pred = match selection {
+                Some(e) => Some(self.bool_expr(e, &tscope)?),
+                None => None,
+            };
+            let scan = self.access_path(&table, pred.clone());
+            let target = Target {
+                table,
+                scan,
+                pred,
+                from: None,
+            };
+            return Ok((target, tscope));
+        }
         let mut acc: Option<(FromRels, Scope)> = None;
         for twj in from {
             let (r, sc) = self.from_joins(twj, &Scope::default())?;
@@ -388,12 +374,13 @@ impl Binder<'_> {
         if !u.table.joins.is_empty() {
             return not_supported("UPDATE of a join");
         }
-        let (target, scope) = match &u.from {
-            None => self.target(name, alias, u.selection.as_ref())?,
+        let from: &[ast::TableWithJoins] = match &u.from {
+            None => &[],
             Some(
                 ast::UpdateTableFromKind::BeforeSet(f) | ast::UpdateTableFromKind::AfterSet(f),
-            ) => self.target_from(name, alias, u.selection.as_ref(), f)?,
+            ) => f,
         };
+        let (target, scope) = self.target(name, alias, u.selection.as_ref(), from)?;
         let mut assignments = Vec::new();
         for a in &u.assignments {
             let col_name = match &a.target {
@@ -437,10 +424,8 @@ impl Binder<'_> {
             ast::TableFactor::Table { name, alias, .. } => (name, alias.as_ref()),
             _ => return not_supported("DELETE from this kind of table"),
         };
-        let (target, scope) = match &d.using {
-            None => self.target(name, alias, d.selection.as_ref())?,
-            Some(u) => self.target_from(name, alias, d.selection.as_ref(), u)?,
-        };
+        let using = d.using.as_deref().unwrap_or(&[]);
+        let (target, scope) = self.target(name, alias, d.selection.as_ref(), using)?;
         let returning = self.returning_in(d.returning.as_deref(), &scope)?;
         Ok(Statement::Delete { target, returning })
     }
