@@ -14,8 +14,7 @@ fn get(port: u16, path: &str) -> (u16, String) {
     let mut s = loop {
         match std::net::TcpStream::connect(("127.0.0.1", port)) {
             Ok(s) => break s,
-            Err(e) if t0.elapsed() < std::time::Duration::from_secs(10) => {
-                let _ = e;
+            Err(_) if t0.elapsed() < std::time::Duration::from_secs(10) => {
                 std::thread::sleep(std::time::Duration::from_millis(50));
             }
             Err(e) => panic!("connect: {e}"),
