@@ -23,6 +23,10 @@ pub enum ValueError {
     CannotCast { from: String, to: String },
     #[error("invalid byte sequence for encoding \"UTF8\"")]
     BadEncoding,
+    #[error("malformed {what}: \"{text}\"")]
+    Malformed { what: String, text: String },
+    #[error("{0}")]
+    ArraySubscript(String),
 }
 
 fn invalid(ty: &DataType, text: &str) -> ValueError {
@@ -252,6 +256,23 @@ pub fn cast(v: Value, to: &DataType) -> Result<Value, ValueError> {
     let to = *to;
     Ok(match (v, to) {
         (Value::Text(s), t) => from_text(&s, &t)?,
+        (Value::Array(a), DataType::Array(_)) => {
+            let elem = to.element().unwrap_or(DataType::Text);
+            if a.elem == elem {
+                Value::Array(a)
+            } else {
+                let items = a
+                    .items
+                    .into_iter()
+                    .map(|v| cast(v, &elem))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Value::Array(Box::new(crate::array::Array {
+                    elem,
+                    dims: a.dims,
+                    items,
+                }))
+            }
+        }
         (v @ Value::Bool(_), DataType::Bool) => v,
         (Value::Bool(b), DataType::Int4) => Value::Int4(b as i32),
         (Value::Int4(i), DataType::Bool) => Value::Bool(i != 0),
@@ -419,6 +440,10 @@ pub fn from_text(s: &str, ty: &DataType) -> Result<Value, ValueError> {
         DataType::TimestampTz => {
             Value::TimestampTz(parse_timestamptz(s).ok_or_else(|| invalid(ty, s))?)
         }
+        DataType::Array(_) => Value::Array(Box::new(crate::array::Array::parse(
+            s,
+            &ty.element().unwrap_or(DataType::Text),
+        )?)),
     })
 }
 

@@ -2,6 +2,7 @@
 //! encodings, table and index definitions stored transactionally in a system
 //! heap, and the rows of the `pg_catalog` views that clients read.
 
+pub mod array;
 pub mod cast;
 pub mod interval;
 pub mod store;

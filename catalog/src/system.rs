@@ -736,7 +736,9 @@ pub fn rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<Va
             }
         }
         "pg_type" => {
-            for ty in BUILTIN_TYPES {
+            let arrays: Vec<DataType> = BUILTIN_TYPES.iter().map(|t| t.array_of()).collect();
+            for ty in BUILTIN_TYPES.iter().chain(&arrays) {
+                let elem = ty.element();
                 out.push(vec![
                     o(ty.oid()),
                     t(ty.type_name()),
@@ -745,6 +747,7 @@ pub fn rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<Va
                     Value::Int2(ty.typlen()),
                     t("b"),
                     t(match ty {
+                        Array(_) => "A",
                         t if t.is_numeric() => "N",
                         t if t.is_string() => "S",
                         Bool => "B",
@@ -753,13 +756,21 @@ pub fn rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<Va
                         _ => "U",
                     }),
                     o(0),
-                    o(0),
-                    o(0),
+                    o(elem.map(|e| e.oid()).unwrap_or(0)),
+                    o(if elem.is_some() { 0 } else { ty.array_oid() }),
                     o(0),
                     Value::Int4(-1),
                     b(false),
-                    t(&format!("{}in", ty.type_name())),
-                    o(if ty.is_string() { 100 } else { 0 }),
+                    t(&if elem.is_some() {
+                        "array_in".to_string()
+                    } else {
+                        format!("{}in", ty.type_name())
+                    }),
+                    o(if ty.is_string() || elem.is_some_and(|e| e.is_string()) {
+                        100
+                    } else {
+                        0
+                    }),
                     b(true),
                     t(","),
                 ]);

@@ -2,6 +2,7 @@
 //! PostgreSQL's formats, and the on-disk row encoding (null bitmap, then each
 //! non-null value: fixed-width little-endian, or u32 length + bytes).
 
+pub use crate::array::Array;
 pub use crate::interval::Interval;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use rust_decimal::Decimal;
@@ -30,9 +31,39 @@ pub enum DataType {
     Interval,
     Uuid,
     Time,
+    /// An array of the element type (any number of dimensions).
+    Array(ElemType),
     /// The type of an undecorated string literal before context decides.
     Unknown,
 }
+
+/// The element type of an array type, in a `Copy` form: the element's type
+/// code and modifiers as `DataType::encode` writes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ElemType(u8, u32, u32);
+
+/// (element type OID, array type OID) of the built-in types.
+const ARRAY_OIDS: &[(u32, u32)] = &[
+    (16, 1000),
+    (21, 1005),
+    (23, 1007),
+    (20, 1016),
+    (700, 1021),
+    (701, 1022),
+    (1700, 1231),
+    (25, 1009),
+    (1043, 1015),
+    (1042, 1014),
+    (17, 1001),
+    (1082, 1182),
+    (1114, 1115),
+    (1184, 1185),
+    (26, 1028),
+    (19, 1003),
+    (1186, 1187),
+    (2950, 2951),
+    (1083, 1183),
+];
 
 impl DataType {
     pub fn oid(&self) -> u32 {
@@ -56,8 +87,42 @@ impl DataType {
             DataType::Interval => 1186,
             DataType::Uuid => 2950,
             DataType::Time => 1083,
+            DataType::Array(_) => self.element().map(|e| e.array_oid()).unwrap_or(1009),
             DataType::Unknown => 25,
         }
+    }
+
+    /// The array type whose elements are of this type (an array type is
+    /// its own: PostgreSQL has no arrays of arrays, only more dimensions).
+    pub fn array_of(&self) -> DataType {
+        if let DataType::Array(_) = self {
+            return *self;
+        }
+        let t = if *self == DataType::Unknown {
+            DataType::Text
+        } else {
+            *self
+        };
+        let (c, a, b) = t.code();
+        DataType::Array(ElemType(c, a, b))
+    }
+
+    /// The element type of an array type.
+    pub fn element(&self) -> Option<DataType> {
+        match self {
+            DataType::Array(ElemType(c, a, b)) => DataType::decode(*c, *a, *b),
+            _ => None,
+        }
+    }
+
+    /// pg_type.typarray: the OID of the array type over this one.
+    pub fn array_oid(&self) -> u32 {
+        let oid = self.oid();
+        ARRAY_OIDS
+            .iter()
+            .find(|(e, _)| *e == oid)
+            .map(|(_, a)| *a)
+            .unwrap_or(0)
     }
 
     pub fn from_oid(oid: u32) -> Option<DataType> {
@@ -82,7 +147,10 @@ impl DataType {
             2950 => DataType::Uuid,
             1083 => DataType::Time,
             705 => DataType::Unknown,
-            _ => return None,
+            _ => {
+                let (e, _) = ARRAY_OIDS.iter().find(|(_, a)| *a == oid)?;
+                DataType::from_oid(*e)?.array_of()
+            }
         })
     }
 
@@ -92,6 +160,7 @@ impl DataType {
             DataType::Numeric(Some((p, s))) => (((*p as i32) << 16) | *s as i32) + 4,
             DataType::Varchar(Some(n)) => *n as i32 + 4,
             DataType::Char(n) => *n as i32 + 4,
+            DataType::Array(_) => self.element().map(|e| e.typmod()).unwrap_or(-1),
             _ => -1,
         }
     }
@@ -134,6 +203,10 @@ impl DataType {
             DataType::Interval => "interval".into(),
             DataType::Uuid => "uuid".into(),
             DataType::Time => "time without time zone".into(),
+            DataType::Array(_) => match self.element() {
+                Some(e) => format!("{}[]", e.display_name()),
+                None => "anyarray".into(),
+            },
             DataType::Unknown => "unknown".into(),
         }
     }
@@ -160,6 +233,27 @@ impl DataType {
             DataType::Interval => "interval",
             DataType::Uuid => "uuid",
             DataType::Time => "time",
+            DataType::Array(_) => match self.element().map(|e| e.oid()) {
+                Some(16) => "_bool",
+                Some(21) => "_int2",
+                Some(23) => "_int4",
+                Some(20) => "_int8",
+                Some(700) => "_float4",
+                Some(701) => "_float8",
+                Some(1700) => "_numeric",
+                Some(1043) => "_varchar",
+                Some(1042) => "_bpchar",
+                Some(17) => "_bytea",
+                Some(1082) => "_date",
+                Some(1114) => "_timestamp",
+                Some(1184) => "_timestamptz",
+                Some(26) => "_oid",
+                Some(19) => "_name",
+                Some(1186) => "_interval",
+                Some(2950) => "_uuid",
+                Some(1083) => "_time",
+                _ => "_text",
+            },
             DataType::Unknown => "unknown",
         }
     }
@@ -217,6 +311,7 @@ impl DataType {
             DataType::Interval => (20, 0, 0),
             DataType::Uuid => (21, 0, 0),
             DataType::Time => (22, 0, 0),
+            DataType::Array(ElemType(c, a, b)) => (c + 100, *a, *b),
         }
     }
 
@@ -251,6 +346,10 @@ impl DataType {
             20 => DataType::Interval,
             21 => DataType::Uuid,
             22 => DataType::Time,
+            c @ 101..=199 => {
+                DataType::decode(c - 100, a, b)?;
+                DataType::Array(ElemType(c - 100, a, b))
+            }
             _ => return None,
         })
     }
@@ -274,6 +373,7 @@ pub enum Value {
     Interval(Interval),
     Uuid([u8; 16]),
     Time(chrono::NaiveTime),
+    Array(Box<Array>),
 }
 
 impl Value {
@@ -342,6 +442,7 @@ impl Value {
             (Interval(a), Interval(b)) => a.cmp(b),
             (Uuid(a), Uuid(b)) => a.cmp(b),
             (Time(a), Time(b)) => a.cmp(b),
+            (Array(a), Array(b)) => a.cmp(b),
             (a, b) => {
                 if let (Some(x), Some(y)) = (a.as_i64(), b.as_i64()) {
                     return x.cmp(&y);
@@ -383,6 +484,7 @@ impl Value {
             Value::Interval(_) => DataType::Interval,
             Value::Uuid(_) => DataType::Uuid,
             Value::Time(_) => DataType::Time,
+            Value::Array(a) => a.elem.array_of(),
         }
     }
 }
@@ -406,6 +508,12 @@ impl std::hash::Hash for Value {
             Value::Interval(i) => i.hash(state),
             Value::Uuid(u) => u.hash(state),
             Value::Time(t) => t.hash(state),
+            Value::Array(a) => {
+                a.dims.hash(state);
+                for v in &a.items {
+                    v.hash(state);
+                }
+            }
             v => {
                 // Numbers that compare equal must hash equal across types.
                 if let Some(i) = v.as_i64() {
@@ -508,6 +616,7 @@ impl fmt::Display for Value {
                 }
                 Ok(())
             }
+            Value::Array(a) => write!(f, "{a}"),
             Value::Uuid(u) => {
                 for (k, b) in u.iter().enumerate() {
                     if matches!(k, 4 | 6 | 8 | 10) {
@@ -532,35 +641,61 @@ pub fn encode_row(values: &[Value], out: &mut Vec<u8>) {
             out[bm_start + i / 8] |= 1 << (i % 8);
             continue;
         }
-        match v {
-            Value::Null => {}
-            Value::Bool(b) => out.push(*b as u8),
-            Value::Int2(x) => out.extend_from_slice(&x.to_le_bytes()),
-            Value::Int4(x) => out.extend_from_slice(&x.to_le_bytes()),
-            Value::Int8(x) => out.extend_from_slice(&x.to_le_bytes()),
-            Value::Float4(x) => out.extend_from_slice(&x.to_le_bytes()),
-            Value::Float8(x) => out.extend_from_slice(&x.to_le_bytes()),
-            Value::Numeric(d) => out.extend_from_slice(&d.serialize()),
-            Value::Text(s) => {
-                out.extend_from_slice(&(s.len() as u32).to_le_bytes());
-                out.extend_from_slice(s.as_bytes());
+        encode_value(v, out);
+    }
+}
+
+/// Appends one non-NULL value's heap encoding.
+fn encode_value(v: &Value, out: &mut Vec<u8>) {
+    match v {
+        Value::Null => {}
+        Value::Bool(b) => out.push(*b as u8),
+        Value::Int2(x) => out.extend_from_slice(&x.to_le_bytes()),
+        Value::Int4(x) => out.extend_from_slice(&x.to_le_bytes()),
+        Value::Int8(x) => out.extend_from_slice(&x.to_le_bytes()),
+        Value::Float4(x) => out.extend_from_slice(&x.to_le_bytes()),
+        Value::Float8(x) => out.extend_from_slice(&x.to_le_bytes()),
+        Value::Numeric(d) => out.extend_from_slice(&d.serialize()),
+        Value::Text(s) => {
+            out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+            out.extend_from_slice(s.as_bytes());
+        }
+        Value::Bytea(b) => {
+            out.extend_from_slice(&(b.len() as u32).to_le_bytes());
+            out.extend_from_slice(b);
+        }
+        Value::Date(d) => out.extend_from_slice(&(d.num_days_from_ce()).to_le_bytes()),
+        Value::Timestamp(t) => out.extend_from_slice(&t.and_utc().timestamp_micros().to_le_bytes()),
+        Value::TimestampTz(t) => out.extend_from_slice(&t.timestamp_micros().to_le_bytes()),
+        Value::Interval(i) => {
+            out.extend_from_slice(&i.micros.to_le_bytes());
+            out.extend_from_slice(&i.days.to_le_bytes());
+            out.extend_from_slice(&i.months.to_le_bytes());
+        }
+        Value::Uuid(u) => out.extend_from_slice(u),
+        Value::Time(t) => out.extend_from_slice(&time_micros(t).to_le_bytes()),
+        Value::Array(a) => {
+            // u32 length of the rest; dimension count and (lower, length)
+            // pairs; item count; NULL bitmap; the items.
+            let len_at = out.len();
+            out.extend_from_slice(&[0; 4]);
+            out.push(a.dims.len() as u8);
+            for (lo, n) in &a.dims {
+                out.extend_from_slice(&lo.to_le_bytes());
+                out.extend_from_slice(&n.to_le_bytes());
             }
-            Value::Bytea(b) => {
-                out.extend_from_slice(&(b.len() as u32).to_le_bytes());
-                out.extend_from_slice(b);
+            out.extend_from_slice(&(a.items.len() as u32).to_le_bytes());
+            let bm = out.len();
+            out.resize(bm + a.items.len().div_ceil(8), 0);
+            for (i, v) in a.items.iter().enumerate() {
+                if v.is_null() {
+                    out[bm + i / 8] |= 1 << (i % 8);
+                } else {
+                    encode_value(v, out);
+                }
             }
-            Value::Date(d) => out.extend_from_slice(&(d.num_days_from_ce()).to_le_bytes()),
-            Value::Timestamp(t) => {
-                out.extend_from_slice(&t.and_utc().timestamp_micros().to_le_bytes())
-            }
-            Value::TimestampTz(t) => out.extend_from_slice(&t.timestamp_micros().to_le_bytes()),
-            Value::Interval(i) => {
-                out.extend_from_slice(&i.micros.to_le_bytes());
-                out.extend_from_slice(&i.days.to_le_bytes());
-                out.extend_from_slice(&i.months.to_le_bytes());
-            }
-            Value::Uuid(u) => out.extend_from_slice(u),
-            Value::Time(t) => out.extend_from_slice(&time_micros(t).to_le_bytes()),
+            let len = (out.len() - len_at - 4) as u32;
+            out[len_at..len_at + 4].copy_from_slice(&len.to_le_bytes());
         }
     }
 }
@@ -594,67 +729,89 @@ pub fn decode_row(types: &[DataType], b: &[u8]) -> Option<Vec<Value>> {
             out.push(Value::Null);
             continue;
         }
-        let take = |p: &mut usize, k: usize| -> Option<&[u8]> {
-            let s = b.get(*p..*p + k)?;
-            *p += k;
-            Some(s)
-        };
-        let v = match ty {
-            DataType::Bool => Value::Bool(take(&mut p, 1)?[0] != 0),
-            DataType::Int2 => Value::Int2(i16::from_le_bytes(take(&mut p, 2)?.try_into().ok()?)),
-            DataType::Int4 => Value::Int4(i32::from_le_bytes(take(&mut p, 4)?.try_into().ok()?)),
-            DataType::Int8 | DataType::Oid => {
-                Value::Int8(i64::from_le_bytes(take(&mut p, 8)?.try_into().ok()?))
-            }
-            DataType::Float4 => {
-                Value::Float4(f32::from_le_bytes(take(&mut p, 4)?.try_into().ok()?))
-            }
-            DataType::Float8 => {
-                Value::Float8(f64::from_le_bytes(take(&mut p, 8)?.try_into().ok()?))
-            }
-            DataType::Numeric(_) => {
-                Value::Numeric(Decimal::deserialize(take(&mut p, 16)?.try_into().ok()?))
-            }
-            DataType::Text
-            | DataType::Varchar(_)
-            | DataType::Char(_)
-            | DataType::Name
-            | DataType::Unknown => {
-                let l = u32::from_le_bytes(take(&mut p, 4)?.try_into().ok()?) as usize;
-                Value::Text(String::from_utf8(take(&mut p, l)?.to_vec()).ok()?)
-            }
-            DataType::Bytea => {
-                let l = u32::from_le_bytes(take(&mut p, 4)?.try_into().ok()?) as usize;
-                Value::Bytea(take(&mut p, l)?.to_vec())
-            }
-            DataType::Date => Value::Date(NaiveDate::from_num_days_from_ce_opt(
-                i32::from_le_bytes(take(&mut p, 4)?.try_into().ok()?),
-            )?),
-            DataType::Timestamp => Value::Timestamp(
-                DateTime::from_timestamp_micros(i64::from_le_bytes(
-                    take(&mut p, 8)?.try_into().ok()?,
-                ))?
-                .naive_utc(),
-            ),
-            DataType::TimestampTz => Value::TimestampTz(DateTime::from_timestamp_micros(
-                i64::from_le_bytes(take(&mut p, 8)?.try_into().ok()?),
-            )?),
-            DataType::Uuid => Value::Uuid(take(&mut p, 16)?.try_into().ok()?),
-            DataType::Time => Value::Time(time_from_micros(i64::from_le_bytes(
-                take(&mut p, 8)?.try_into().ok()?,
-            ))?),
-            DataType::Interval => {
-                let b = take(&mut p, 16)?;
-                Value::Interval(Interval {
-                    micros: i64::from_le_bytes(b[0..8].try_into().ok()?),
-                    days: i32::from_le_bytes(b[8..12].try_into().ok()?),
-                    months: i32::from_le_bytes(b[12..16].try_into().ok()?),
-                })
-            }
-        };
-        out.push(v);
+        out.push(decode_value(ty, b, &mut p)?);
     }
     Some(out)
+}
+
+/// Decodes one non-NULL value at `*p`, moving `p` past it.
+fn decode_value(ty: &DataType, b: &[u8], p: &mut usize) -> Option<Value> {
+    let take = |p: &mut usize, k: usize| -> Option<&[u8]> {
+        let s = b.get(*p..*p + k)?;
+        *p += k;
+        Some(s)
+    };
+    Some(match ty {
+        DataType::Bool => Value::Bool(take(p, 1)?[0] != 0),
+        DataType::Int2 => Value::Int2(i16::from_le_bytes(take(p, 2)?.try_into().ok()?)),
+        DataType::Int4 => Value::Int4(i32::from_le_bytes(take(p, 4)?.try_into().ok()?)),
+        DataType::Int8 | DataType::Oid => {
+            Value::Int8(i64::from_le_bytes(take(p, 8)?.try_into().ok()?))
+        }
+        DataType::Float4 => Value::Float4(f32::from_le_bytes(take(p, 4)?.try_into().ok()?)),
+        DataType::Float8 => Value::Float8(f64::from_le_bytes(take(p, 8)?.try_into().ok()?)),
+        DataType::Numeric(_) => Value::Numeric(Decimal::deserialize(take(p, 16)?.try_into().ok()?)),
+        DataType::Text
+        | DataType::Varchar(_)
+        | DataType::Char(_)
+        | DataType::Name
+        | DataType::Unknown => {
+            let l = u32::from_le_bytes(take(p, 4)?.try_into().ok()?) as usize;
+            Value::Text(String::from_utf8(take(p, l)?.to_vec()).ok()?)
+        }
+        DataType::Bytea => {
+            let l = u32::from_le_bytes(take(p, 4)?.try_into().ok()?) as usize;
+            Value::Bytea(take(p, l)?.to_vec())
+        }
+        DataType::Date => Value::Date(NaiveDate::from_num_days_from_ce_opt(i32::from_le_bytes(
+            take(p, 4)?.try_into().ok()?,
+        ))?),
+        DataType::Timestamp => Value::Timestamp(
+            DateTime::from_timestamp_micros(i64::from_le_bytes(take(p, 8)?.try_into().ok()?))?
+                .naive_utc(),
+        ),
+        DataType::TimestampTz => Value::TimestampTz(DateTime::from_timestamp_micros(
+            i64::from_le_bytes(take(p, 8)?.try_into().ok()?),
+        )?),
+        DataType::Uuid => Value::Uuid(take(p, 16)?.try_into().ok()?),
+        DataType::Time => Value::Time(time_from_micros(i64::from_le_bytes(
+            take(p, 8)?.try_into().ok()?,
+        ))?),
+        DataType::Interval => {
+            let b = take(p, 16)?;
+            Value::Interval(Interval {
+                micros: i64::from_le_bytes(b[0..8].try_into().ok()?),
+                days: i32::from_le_bytes(b[8..12].try_into().ok()?),
+                months: i32::from_le_bytes(b[12..16].try_into().ok()?),
+            })
+        }
+        DataType::Array(_) => {
+            let len = u32::from_le_bytes(take(p, 4)?.try_into().ok()?) as usize;
+            let end = *p + len;
+            let nd = take(p, 1)?[0] as usize;
+            let mut dims = Vec::with_capacity(nd);
+            for _ in 0..nd {
+                let lo = i32::from_le_bytes(take(p, 4)?.try_into().ok()?);
+                let n = i32::from_le_bytes(take(p, 4)?.try_into().ok()?);
+                dims.push((lo, n));
+            }
+            let n = u32::from_le_bytes(take(p, 4)?.try_into().ok()?) as usize;
+            let bm = take(p, n.div_ceil(8))?.to_vec();
+            let elem = ty.element()?;
+            let mut items = Vec::with_capacity(n);
+            for i in 0..n {
+                if bm[i / 8] & (1 << (i % 8)) != 0 {
+                    items.push(Value::Null);
+                } else {
+                    items.push(decode_value(&elem, b, p)?);
+                }
+            }
+            if *p != end {
+                return None;
+            }
+            Value::Array(Box::new(Array { elem, dims, items }))
+        }
+    })
 }
 
 /// Appends the memcomparable encoding of a value to an index key: byte order
@@ -699,6 +856,14 @@ pub fn encode_key(v: &Value, out: &mut Vec<u8>) {
         }
         Value::Uuid(u) => out.extend_from_slice(u),
         Value::Time(t) => out.extend_from_slice(&(time_micros(t) as u64).to_be_bytes()),
+        Value::Array(a) => {
+            // Items in turn, then a 0 that sorts below any item's first byte
+            // (1 for a value, 2 for NULL): a prefix sorts first.
+            for v in &a.items {
+                encode_key(v, out);
+            }
+            out.push(0);
+        }
     }
 }
 

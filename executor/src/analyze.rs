@@ -234,6 +234,7 @@ fn width(v: &Value) -> usize {
         Value::Numeric(n) => 3 + n.to_string().len() / 2,
         Value::Interval(_) | Value::Uuid(_) => 16,
         Value::Time(_) => 8,
+        Value::Array(a) => 24 + a.items.iter().map(width).sum::<usize>(),
     }
 }
 

@@ -518,16 +518,11 @@ pub fn eval(e: &Expr, row: &[Value], cx: &EvalCtx<'_>) -> Result<Value> {
         }
         Expr::ArraySubquery(plan) => {
             let rows = (cx.subquery)(plan, &outer_rows(row, cx))?;
-            let elems: Vec<Option<String>> = rows
+            let items: Vec<Value> = rows
                 .into_iter()
-                .map(|r| {
-                    r.into_iter()
-                        .next()
-                        .filter(|v| !v.is_null())
-                        .map(|v| v.to_string())
-                })
+                .map(|r| r.into_iter().next().unwrap_or(Value::Null))
                 .collect();
-            Value::Text(crate::funcs::format_array(&elems))
+            crate::arrays::call("__array", &items).unwrap_or(Ok(Value::Null))?
         }
         Expr::AnyArray {
             expr,
@@ -539,15 +534,22 @@ pub fn eval(e: &Expr, row: &[Value], cx: &EvalCtx<'_>) -> Result<Value> {
             if x.is_null() || arr.is_null() {
                 return Ok(Value::Null);
             }
-            let elems = crate::funcs::parse_array(&arr.to_string())?;
+            let Some(elems) = crate::arrays::as_array(&arr)? else {
+                return Ok(Value::Null);
+            };
+            let text_form = !matches!(arr, Value::Array(_));
             let ty = x.data_type();
             let mut saw_null = false;
-            for e in elems {
-                let Some(e) = e else {
+            for y in elems.items.iter() {
+                if y.is_null() {
                     saw_null = true;
                     continue;
+                }
+                let y = if text_form {
+                    basalt_catalog::cast::cast(y.clone(), &ty)?
+                } else {
+                    y.clone()
                 };
-                let y = basalt_catalog::cast::from_text(&e, &ty)?;
                 let r = eval(
                     &Expr::Binary(
                         *op,

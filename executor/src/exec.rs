@@ -1166,14 +1166,30 @@ fn build_node<'p>(plan: &'p Plan, cx: &Ctx<'_>) -> Result<Box<dyn RowIter + 'p>>
             let mut out = Vec::new();
             while let Some(r) = it.next(cx)? {
                 let mut lists = Vec::with_capacity(calls.len());
-                for (_, args) in calls {
+                for (name, args) in calls {
+                    if name == "__ordinality" {
+                        lists.push(vec![]);
+                        continue;
+                    }
                     let vals = args
                         .iter()
                         .map(|e| eval(e, &r, &cx.eval))
                         .collect::<Result<Vec<_>>>()?;
-                    lists.push(series_values(&vals, cx)?);
+                    lists.push(if name == "unnest" {
+                        match crate::arrays::as_array(&vals[0])? {
+                            Some(a) => a.into_owned().items,
+                            None => vec![],
+                        }
+                    } else {
+                        series_values(&vals, cx)?
+                    });
                 }
                 let n = lists.iter().map(|l| l.len()).max().unwrap_or(0);
+                for (l, (name, _)) in lists.iter_mut().zip(calls) {
+                    if name == "__ordinality" {
+                        *l = (1..=n as i64).map(Value::Int8).collect();
+                    }
+                }
                 for i in 0..n {
                     let mut row = r.clone();
                     row.extend(
@@ -1425,6 +1441,8 @@ pub(crate) enum AggState {
     Str(Option<String>),
     /// Ordered-set aggregates: the fraction, and the values to order.
     Vals(Option<f64>, Vec<Value>),
+    /// array_agg: the values in order, NULLs too.
+    List(Vec<Value>),
 }
 
 pub(crate) fn agg_init(a: &AggCall) -> AggState {
@@ -1435,6 +1453,7 @@ pub(crate) fn agg_init(a: &AggCall) -> AggState {
         AggFunc::Min | AggFunc::Max => AggState::MinMax(None),
         AggFunc::BoolAnd | AggFunc::BoolOr => AggState::Bool(None),
         AggFunc::StringAgg => AggState::Str(None),
+        AggFunc::ArrayAgg => AggState::List(Vec::new()),
         AggFunc::PercentileCont | AggFunc::PercentileDisc => AggState::Vals(None, Vec::new()),
     }
 }
@@ -1466,11 +1485,15 @@ pub(crate) fn agg_step(a: &AggCall, st: &mut AggState, args: &[Value]) -> Result
         }
         return Ok(());
     }
+    if let AggState::List(vals) = st {
+        vals.push(args.first().cloned().unwrap_or(Value::Null));
+        return Ok(());
+    }
     if a.func != AggFunc::CountStar && args.first().is_none_or(|v| v.is_null()) {
         return Ok(());
     }
     match st {
-        AggState::Vals(..) => unreachable!("handled above"),
+        AggState::Vals(..) | AggState::List(_) => unreachable!("handled above"),
         AggState::Count(n) => *n += 1,
         AggState::Sum(s) => {
             let v = widen(args[0].clone());
@@ -1548,6 +1571,13 @@ pub(crate) fn agg_final(a: &AggCall, st: AggState) -> Result<Value> {
         AggState::MinMax(m) => m.unwrap_or(Value::Null),
         AggState::Bool(b) => b.map(Value::Bool).unwrap_or(Value::Null),
         AggState::Str(s) => s.map(Value::Text).unwrap_or(Value::Null),
+        AggState::List(vals) => {
+            if vals.is_empty() {
+                return Ok(Value::Null);
+            }
+            let v = crate::arrays::call("__array", &vals).unwrap_or(Ok(Value::Null))?;
+            basalt_catalog::cast::cast(v, &a.ty)?
+        }
         AggState::Vals(f, mut vals) => {
             let (Some(f), false) = (f, vals.is_empty()) else {
                 return Ok(Value::Null);
@@ -1585,8 +1615,20 @@ fn aggregate(
     aggs: &[AggCall],
     cx: &Ctx<'_>,
 ) -> Result<Vec<Row>> {
-    let mut groups: HashMap<Vec<Value>, (Vec<AggState>, Vec<HashSet<Vec<Value>>>)> = HashMap::new();
+    // Per group: the aggregates' states, the argument lists seen (DISTINCT),
+    // and for `agg(x ORDER BY y)` the (sort keys, arguments) to feed in
+    // order at the end.
+    type Sorted = Vec<(Vec<Value>, Vec<Value>)>;
+    let mut groups: HashMap<Vec<Value>, (Vec<AggState>, Vec<HashSet<Vec<Value>>>, Vec<Sorted>)> =
+        HashMap::new();
     let mut order: Vec<Vec<Value>> = Vec::new();
+    let fresh = || {
+        (
+            aggs.iter().map(agg_init).collect::<Vec<_>>(),
+            aggs.iter().map(|_| HashSet::new()).collect::<Vec<_>>(),
+            aggs.iter().map(|_| Vec::new()).collect::<Vec<_>>(),
+        )
+    };
     while let Some(r) = input.next(cx)? {
         let key = group
             .iter()
@@ -1594,10 +1636,7 @@ fn aggregate(
             .collect::<Result<Vec<_>>>()?;
         let entry = groups.entry(key.clone()).or_insert_with(|| {
             order.push(key);
-            (
-                aggs.iter().map(agg_init).collect(),
-                aggs.iter().map(|_| HashSet::new()).collect(),
-            )
+            fresh()
         });
         for (i, a) in aggs.iter().enumerate() {
             let args = a
@@ -1608,16 +1647,37 @@ fn aggregate(
             if a.distinct && !entry.1[i].insert(args.clone()) {
                 continue;
             }
-            agg_step(a, &mut entry.0[i], &args)?;
+            if a.order.is_empty() {
+                agg_step(a, &mut entry.0[i], &args)?;
+            } else {
+                let keys = a
+                    .order
+                    .iter()
+                    .map(|k| eval(&k.expr, &r, &cx.eval))
+                    .collect::<Result<Vec<_>>>()?;
+                entry.2[i].push((keys, args));
+            }
         }
     }
     if group.is_empty() && groups.is_empty() {
         order.push(vec![]);
-        groups.insert(vec![], (aggs.iter().map(agg_init).collect(), vec![]));
+        groups.insert(vec![], fresh());
+    }
+    for (states, _, sorted) in groups.values_mut() {
+        for (i, a) in aggs.iter().enumerate() {
+            if a.order.is_empty() {
+                continue;
+            }
+            let mut rows = std::mem::take(&mut sorted[i]);
+            rows.sort_by(|x, y| compare_keys(&a.order, &x.0, &y.0));
+            for (_, args) in rows {
+                agg_step(a, &mut states[i], &args)?;
+            }
+        }
     }
     let mut out = Vec::with_capacity(order.len());
     for key in order {
-        let (states, _) = groups.remove(&key).expect("every key has a group");
+        let (states, _, _) = groups.remove(&key).expect("every key has a group");
         let mut row = key;
         for (a, s) in aggs.iter().zip(states) {
             row.push(agg_final(a, s)?);

@@ -391,6 +391,8 @@ impl Explainer<'_> {
                 let mut out: Vec<String> = group.iter().map(|g| expr_text(g, &cols)).collect();
                 out.extend(aggs.iter().map(|a| match a.func {
                     AggFunc::Count | AggFunc::CountStar => "count".to_string(),
+                    AggFunc::ArrayAgg => "array_agg".to_string(),
+                    AggFunc::StringAgg => "string_agg".to_string(),
                     f => format!("{f:?}").to_lowercase(),
                 }));
                 (e, out)

@@ -155,6 +155,9 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
     if let Some(r) = (cx.admin)(name, &a) {
         return r;
     }
+    if let Some(r) = crate::arrays::call(name, &a) {
+        return r;
+    }
     // Functions that are not strict (NULL in, maybe non-NULL out).
     match name {
         "coalesce" => return Ok(a.into_iter().find(|v| !v.is_null()).unwrap_or(Value::Null)),
@@ -222,7 +225,7 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
                 .map(|c| Value::Text(c.1.clone()))
                 .unwrap_or(Value::Null));
         }
-        "shobj_description" | "array_to_string" | "pg_get_expr" => {
+        "shobj_description" | "pg_get_expr" => {
             if name == "pg_get_expr" {
                 return Ok(a.into_iter().next().unwrap_or(Value::Null));
             }
@@ -780,32 +783,6 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
             u[6] = (u[6] & 0x0f) | 0x40;
             u[8] = (u[8] & 0x3f) | 0x80;
             Value::Uuid(u)
-        }
-        "array_upper" | "array_length" | "cardinality" => {
-            let n = parse_array(&s(0))?.len() as i32;
-            if n == 0 || (name != "cardinality" && i(1) != 1) {
-                Value::Null
-            } else {
-                Value::Int4(n)
-            }
-        }
-        "array_lower" => {
-            if parse_array(&s(0))?.is_empty() || i(1) != 1 {
-                Value::Null
-            } else {
-                Value::Int4(1)
-            }
-        }
-        "__subscript" => {
-            let idx = i(1);
-            let elems = parse_array(&s(0))?;
-            match usize::try_from(idx - 1)
-                .ok()
-                .and_then(|k| elems.into_iter().nth(k))
-            {
-                Some(Some(v)) => Value::Text(v),
-                _ => Value::Null,
-            }
         }
         "pg_get_statisticsobjdef_columns" => Value::Null,
         "pg_relation_is_publishable" => Value::Bool(false),

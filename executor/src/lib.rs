@@ -4,6 +4,7 @@
 
 pub mod activity;
 pub mod analyze;
+pub mod arrays;
 pub mod autovacuum;
 mod copy;
 mod ddl;

@@ -28,6 +28,7 @@ fn sqlstate(e: &ExecError) -> &'static str {
             PlanError::Windowing(_) => "42P20",
             PlanError::Syntax(_) => "42601",
             PlanError::NotSupported(_) => "0A000",
+            PlanError::Coded(c, _) => c,
             PlanError::UndefinedObject(_) => "42704",
             PlanError::InvalidTableDefinition(_) => "42P16",
             PlanError::InvalidColumnReference(_) => "42P10",
@@ -88,5 +89,7 @@ fn value_state(v: &ValueError) -> &'static str {
         ValueError::DivisionByZero => "22012",
         ValueError::CannotCast { .. } => "42846",
         ValueError::BadEncoding => "22021",
+        ValueError::Malformed { .. } => "22P02",
+        ValueError::ArraySubscript(_) => "2202E",
     }
 }

@@ -4,6 +4,8 @@
 //! for typing literals: an undecorated string is `unknown` until context
 //! gives it a type, integers are int4 (int8 or numeric when large).
 
+#[path = "bind_arrays.rs"]
+mod bind_arrays;
 #[path = "bind_calls.rs"]
 mod calls;
 #[path = "bind_ddl.rs"]
@@ -249,6 +251,20 @@ pub fn convert_type(t: &ast::DataType) -> Result<DataType> {
                 "name" => DataType::Name,
                 "numeric" => DataType::Numeric(None),
                 "uuid" => DataType::Uuid,
+                n if n.starts_with('_') => {
+                    let e = ast::DataType::Custom(
+                        ast::ObjectName::from(vec![ast::Ident::new(&n[1..])]),
+                        vec![],
+                    );
+                    match convert_type(&e) {
+                        Ok(t) if !matches!(t, DataType::Array(_)) => t.array_of(),
+                        _ => {
+                            return Err(PlanError::UndefinedObject(format!(
+                                "type \"{n}\" does not exist"
+                            )))
+                        }
+                    }
+                }
                 _ => {
                     return Err(PlanError::UndefinedObject(format!(
                         "type \"{n}\" does not exist"
@@ -257,8 +273,11 @@ pub fn convert_type(t: &ast::DataType) -> Result<DataType> {
             }
         }
         A::Regclass => DataType::Oid,
-        // Arrays are carried in their text form until the SQL issue's arrays.
-        A::Array(_) => DataType::Text,
+        A::Array(
+            ast::ArrayElemTypeDef::SquareBracket(e, _)
+            | ast::ArrayElemTypeDef::AngleBracket(e)
+            | ast::ArrayElemTypeDef::Parenthesis(e),
+        ) => convert_type(e)?.array_of(),
         other => {
             return Err(PlanError::UndefinedObject(format!(
                 "type \"{other}\" does not exist"
@@ -277,6 +296,7 @@ fn is_agg_name(n: &str) -> Option<AggFunc> {
         "bool_and" | "every" => AggFunc::BoolAnd,
         "bool_or" => AggFunc::BoolOr,
         "string_agg" => AggFunc::StringAgg,
+        "array_agg" => AggFunc::ArrayAgg,
         "percentile_cont" => AggFunc::PercentileCont,
         "percentile_disc" => AggFunc::PercentileDisc,
         _ => return None,
@@ -377,9 +397,13 @@ fn comparable(a: &DataType, b: &DataType) -> bool {
             DataType::Interval => 6,
             DataType::Uuid => 7,
             DataType::Time => 8,
+            DataType::Array(_) => 9,
             _ => 0,
         }
     };
+    if let (Some(x), Some(y)) = (a.element(), b.element()) {
+        return comparable(&x, &y);
+    }
     cat(a) == cat(b)
 }
 
@@ -1559,6 +1583,68 @@ impl Binder<'_> {
                     scope,
                 ))
             }
+            ast::TableFactor::UNNEST {
+                alias,
+                array_exprs,
+                with_offset: false,
+                with_ordinality,
+                ..
+            } => {
+                // unnest(a, b, ...): the arrays side by side, the shorter
+                // ones padded with NULLs: a ProjectSet over one empty row.
+                let mut calls = Vec::new();
+                let mut types = Vec::new();
+                for e in array_exprs {
+                    let (x, t) = self.expr(e, outer)?;
+                    let (x, t) = self.unnest_arg(vec![x], vec![t])?;
+                    calls.push(("unnest".to_string(), vec![x]));
+                    types.push(t);
+                }
+                if calls.is_empty() {
+                    return Err(PlanError::UndefinedFunction(
+                        "function unnest() does not exist".into(),
+                    ));
+                }
+                let alias_name = alias
+                    .as_ref()
+                    .map(|a| ident(&a.name))
+                    .unwrap_or_else(|| "unnest".into());
+                let names: Vec<String> = alias
+                    .as_ref()
+                    .map(|a| a.columns.iter().map(|c| ident(&c.name)).collect())
+                    .unwrap_or_default();
+                let single = types.len() == 1;
+                if *with_ordinality {
+                    calls.push(("__ordinality".to_string(), vec![]));
+                    types.push(DataType::Int8);
+                }
+                let cols = types
+                    .iter()
+                    .enumerate()
+                    .map(|(k, ty)| ScopeCol {
+                        table: Some(alias_name.clone()),
+                        name: names.get(k).cloned().unwrap_or_else(|| {
+                            if *with_ordinality && k == types.len() - 1 {
+                                "ordinality".into()
+                            } else if single && alias.is_some() {
+                                alias_name.clone()
+                            } else {
+                                "unnest".into()
+                            }
+                        }),
+                        ty: *ty,
+                        source: None,
+                        hidden: false,
+                    })
+                    .collect();
+                Ok((
+                    Plan::ProjectSet {
+                        input: Box::new(Plan::Values { rows: vec![vec![]] }),
+                        calls,
+                    },
+                    Scope { star: None, cols },
+                ))
+            }
             ast::TableFactor::Table {
                 name,
                 alias,
@@ -1648,14 +1734,25 @@ impl Binder<'_> {
         kind: JoinKind,
         on: Option<&ast::Expr>,
     ) -> Result<(FromRels, Scope)> {
-        let ast::TableFactor::Derived {
-            subquery, alias, ..
-        } = item
-        else {
-            return not_supported("LATERAL on this kind of FROM item");
+        let (rplan, rscope) = match item {
+            ast::TableFactor::Derived {
+                subquery, alias, ..
+            } => {
+                let q = self.subquery(subquery, &lscope)?;
+                let rscope = alias_scope(&q.fields, alias.as_ref());
+                (q.plan, rscope)
+            }
+            // A function over columns on its left: bound as a subquery
+            // would be, reading them as its enclosing row.
+            _ => {
+                let saved = self.agg.take();
+                self.outer.push(lscope.clone());
+                let r = self.from_item(item, &Scope::default());
+                self.outer.pop();
+                self.agg = saved;
+                r?
+            }
         };
-        let q = self.subquery(subquery, &lscope)?;
-        let rscope = alias_scope(&q.fields, alias.as_ref());
         let joined = lscope.concat(&rscope);
         let on = match on {
             Some(e) => Some(self.bool_expr(e, &joined)?),
@@ -1666,7 +1763,7 @@ impl Binder<'_> {
         let lplan = join_rels(self, left, &sources(&lscope), None);
         let plan = Plan::LateralJoin {
             left: Box::new(lplan),
-            right: Box::new(q.plan),
+            right: Box::new(rplan),
             kind,
             on,
             right_width: rw,
@@ -2594,6 +2691,17 @@ impl Binder<'_> {
                 expr, data_type, ..
             } => {
                 let ty = convert_type(data_type)?;
+                if let (A::Array(a), DataType::Array(_)) = (expr.as_ref(), ty) {
+                    if a.elem.is_empty() {
+                        let elem = ty.element().unwrap_or(DataType::Text);
+                        return Ok((
+                            Expr::Literal(Value::Array(Box::new(
+                                basalt_catalog::types::Array::from_items(elem, vec![]),
+                            ))),
+                            ty,
+                        ));
+                    }
+                }
                 let (x, t) = self.expr(expr, scope)?;
                 if let Expr::Param(i) = x {
                     if self.params[i] == DataType::Unknown {
@@ -2994,6 +3102,7 @@ impl Binder<'_> {
                 right,
             } => {
                 let all = matches!(e, A::AllOp { .. });
+                let op_name = compare_op.to_string();
                 let op = match compare_op {
                     ast::BinaryOperator::Eq => BinOp::Eq,
                     ast::BinaryOperator::NotEq => BinOp::NotEq,
@@ -3015,12 +3124,36 @@ impl Binder<'_> {
                     return not_supported("ANY/ALL over a subquery with this operator");
                 }
                 let (x, xt) = self.expr(left, scope)?;
-                let x = if xt == DataType::Unknown {
-                    Expr::Cast(Box::new(x), DataType::Text)
-                } else {
-                    x
+                let (a, at) = self.expr(right, scope)?;
+                let (x, a) = match at {
+                    DataType::Array(_) => {
+                        let e = at.element().unwrap_or(DataType::Text);
+                        if xt != DataType::Unknown && !comparable(&xt, &e) {
+                            return Err(PlanError::UndefinedFunction(format!(
+                                "operator does not exist: {} {op_name} {}",
+                                xt.display_name(),
+                                e.display_name()
+                            )));
+                        }
+                        (self.coerce_to(x, xt, e)?, a)
+                    }
+                    DataType::Unknown => {
+                        let xt = if xt == DataType::Unknown {
+                            DataType::Text
+                        } else {
+                            xt
+                        };
+                        let x = self.coerce_to(x, DataType::Unknown, xt)?;
+                        (x, self.coerce_to(a, at, xt.array_of())?)
+                    }
+                    t if t.is_string() => (self.coerce_to(x, xt, DataType::Text)?, a),
+                    t => {
+                        return Err(PlanError::DatatypeMismatch(format!(
+                            "op ANY/ALL (array) requires array on right side, not {}",
+                            t.display_name()
+                        )))
+                    }
                 };
-                let (a, _) = self.expr(right, scope)?;
                 Ok((
                     Expr::AnyArray {
                         expr: Box::new(x),
@@ -3032,22 +3165,10 @@ impl Binder<'_> {
                 ))
             }
             A::CompoundFieldAccess { root, access_chain } => {
-                let (mut x, _) = self.expr(root, scope)?;
-                for a in access_chain {
-                    match a {
-                        ast::AccessExpr::Subscript(ast::Subscript::Index { index }) => {
-                            let (i, _) = self.expr(index, scope)?;
-                            x = Expr::Func(
-                                "__subscript".into(),
-                                vec![x, Expr::Cast(Box::new(i), DataType::Int4)],
-                            );
-                        }
-                        other => return not_supported(format!("access {other}")),
-                    }
-                }
-                // An element of a text-form array takes the type its use asks for.
-                Ok((x, DataType::Unknown))
+                let (x, t) = self.expr(root, scope)?;
+                self.subscripts(x, t, access_chain, scope)
             }
+            A::Array(a) => self.array_constructor(&a.elem, scope),
             A::Tuple(_) => not_supported("row constructors"),
             other => not_supported(format!("expression \"{other}\"")),
         }
@@ -3211,9 +3332,19 @@ impl Binder<'_> {
                 let b = if *op == O::And { BinOp::And } else { BinOp::Or };
                 Ok((Expr::Binary(b, Box::new(x), Box::new(y)), DataType::Bool))
             }
-            O::StringConcat => {
-                let (x, _) = self.expr(l, scope)?;
-                let (y, _) = self.expr(r, scope)?;
+            O::StringConcat | O::AtArrow | O::ArrowAt | O::PGOverlap => {
+                let (x, xt) = self.expr(l, scope)?;
+                let (y, yt) = self.expr(r, scope)?;
+                if let Some(r) = self.array_operator(op, (x.clone(), xt), (y.clone(), yt))? {
+                    return Ok(r);
+                }
+                if *op != O::StringConcat {
+                    return Err(PlanError::UndefinedFunction(format!(
+                        "operator does not exist: {} {op} {}",
+                        xt.display_name(),
+                        yt.display_name()
+                    )));
+                }
                 Ok((
                     Expr::Binary(
                         BinOp::Concat,
@@ -3326,9 +3457,16 @@ impl Binder<'_> {
             }
             _ => {}
         }
+        let mut agg_order: &[ast::OrderByExpr] = &[];
         let (args, distinct, star) = match &f.args {
             ast::FunctionArguments::None => (vec![], false, false),
             ast::FunctionArguments::List(l) => {
+                for c in &l.clauses {
+                    match c {
+                        ast::FunctionArgumentClause::OrderBy(o) => agg_order = o,
+                        other => return not_supported(format!("function argument clause {other}")),
+                    }
+                }
                 let mut v = Vec::new();
                 let mut star = false;
                 for a in &l.args {
@@ -3356,7 +3494,11 @@ impl Binder<'_> {
                         "subquery must return only one column".into(),
                     ));
                 }
-                return Ok((Expr::ArraySubquery(Box::new(q.plan)), DataType::Text));
+                let ty = output_type(q.fields[0].ty).array_of();
+                return Ok((
+                    Expr::Cast(Box::new(Expr::ArraySubquery(Box::new(q.plan))), ty),
+                    ty,
+                ));
             }
             ast::FunctionArguments::Subquery(_) => {
                 return not_supported("subquery as function argument")
@@ -3371,7 +3513,7 @@ impl Binder<'_> {
         if let Some(over) = &f.over {
             return self.window_call(&name, &args, distinct, star, over, scope);
         }
-        if name == "generate_series" && self.srfs.is_some() {
+        if matches!(name.as_str(), "generate_series" | "unnest") && self.srfs.is_some() {
             return self.srf_call(&name, &args, scope);
         }
         if let Some(func) = is_agg_name(&name) {
@@ -3396,11 +3538,20 @@ impl Binder<'_> {
                     }
                 }
             }
+            let mut order = Vec::new();
             let res = (|| {
                 for a in &args {
                     let (x, t) = self.expr(a, &input)?;
                     bound.push(x);
                     types.push(t);
+                }
+                for o in agg_order {
+                    let desc = o.options.asc == Some(false);
+                    order.push(SortKey {
+                        expr: self.expr(&o.expr, &input)?.0,
+                        desc,
+                        nulls_first: o.options.nulls_first.unwrap_or(desc),
+                    });
                 }
                 Ok::<(), PlanError>(())
             })();
@@ -3408,11 +3559,21 @@ impl Binder<'_> {
             res?;
             let (func, ty) = agg_type(func, star || args.is_empty(), &types)?;
             let ctx = self.agg.as_mut().expect("restored above");
+            if distinct && !order.is_empty() {
+                // PostgreSQL: with DISTINCT, ORDER BY must use the arguments.
+                let ok = order.iter().all(|k| bound.contains(&k.expr));
+                if !ok {
+                    return Err(PlanError::InvalidColumnReference(
+                        "in an aggregate with DISTINCT, ORDER BY expressions must appear in argument list".into(),
+                    ));
+                }
+            }
             let call = AggCall {
                 func,
                 args: bound,
                 distinct,
                 ty,
+                order,
             };
             let idx = match ctx.aggs.iter().position(|c| *c == call) {
                 Some(i) => i,
@@ -3429,6 +3590,12 @@ impl Binder<'_> {
             let (x, t) = self.expr(a, scope)?;
             bound.push(x);
             types.push(t);
+        }
+        if let Some(r) = self.array_function(
+            &name,
+            bound.iter().cloned().zip(types.iter().copied()).collect(),
+        )? {
+            return Ok(r);
         }
         let ret = function_type(&name, &types)?;
         // Text-typed arguments: unknown literals become text.
@@ -3490,8 +3657,7 @@ fn cast_allowed(from: &DataType, to: &DataType) -> bool {
 fn function_type(name: &str, args: &[DataType]) -> Result<DataType> {
     let first = args.first().copied().unwrap_or(DataType::Unknown);
     Ok(match name {
-        "array_upper" | "array_lower" | "array_length" | "cardinality" => DataType::Int4,
-        "__subscript" | "pg_get_statisticsobjdef_columns" => DataType::Text,
+        "pg_get_statisticsobjdef_columns" => DataType::Text,
         "pg_relation_is_publishable" => DataType::Bool,
         "current_user" | "session_user" => DataType::Name,
         "version"
@@ -3518,7 +3684,6 @@ fn function_type(name: &str, args: &[DataType]) -> Result<DataType> {
         | "col_description"
         | "shobj_description"
         | "pg_get_expr"
-        | "array_to_string"
         | "quote_ident"
         | "initcap"
         | "reverse"
@@ -3771,6 +3936,7 @@ fn agg_type(func: AggFunc, star: bool, types: &[DataType]) -> Result<(AggFunc, D
         ),
         (AggFunc::BoolAnd | AggFunc::BoolOr, _) => (func, DataType::Bool),
         (AggFunc::StringAgg, _) => (func, DataType::Text),
+        (AggFunc::ArrayAgg, Some(t)) => (func, output_type(*t).array_of()),
         (AggFunc::PercentileCont, _) => match types.get(1) {
             Some(t) if t.is_numeric() || *t == DataType::Unknown => (func, DataType::Float8),
             Some(DataType::Interval) => (func, DataType::Interval),
@@ -3915,8 +4081,30 @@ fn using_column(s: &Scope, name: &str, side: &str) -> Result<usize> {
     }
 }
 
+/// LATERAL items, and functions in FROM whose arguments name columns
+/// (PostgreSQL makes those lateral implicitly).
 fn is_lateral(f: &ast::TableFactor) -> bool {
-    matches!(f, ast::TableFactor::Derived { lateral: true, .. })
+    fn names_columns(e: &impl ast::Visit) -> bool {
+        struct V;
+        impl ast::Visitor for V {
+            type Break = ();
+            fn pre_visit_expr(&mut self, x: &ast::Expr) -> std::ops::ControlFlow<()> {
+                match x {
+                    ast::Expr::Identifier(_) | ast::Expr::CompoundIdentifier(_) => {
+                        std::ops::ControlFlow::Break(())
+                    }
+                    _ => std::ops::ControlFlow::Continue(()),
+                }
+            }
+        }
+        e.visit(&mut V).is_break()
+    }
+    match f {
+        ast::TableFactor::Derived { lateral, .. } => *lateral,
+        ast::TableFactor::UNNEST { array_exprs, .. } => names_columns(array_exprs),
+        ast::TableFactor::Table { args: Some(a), .. } => names_columns(&a.args),
+        _ => false,
+    }
 }
 
 /// The scope of a query's output as a FROM item: named `table`, its
@@ -4042,11 +4230,13 @@ fn column_name(e: &ast::Expr) -> String {
             expr, data_type, ..
         } => match &**expr {
             ast::Expr::Value(_) => convert_type(data_type)
-                .map(|t| t.type_name().to_string())
+                .map(|t| t.element().unwrap_or(t).type_name().to_string())
                 .unwrap_or_else(|_| "?column?".into()),
             e => column_name(e),
         },
         ast::Expr::Nested(x) => column_name(x),
+        ast::Expr::Array(_) => "array".into(),
+        ast::Expr::CompoundFieldAccess { root, .. } => column_name(root),
         ast::Expr::Case { .. } => "case".into(),
         ast::Expr::Exists { .. } => "exists".into(),
         ast::Expr::Extract { .. } => "extract".into(),

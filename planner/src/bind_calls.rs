@@ -205,6 +205,7 @@ impl Binder<'_> {
                         args: bound.clone(),
                         distinct: false,
                         ty,
+                        order: vec![],
                     };
                     (WindowFunc::Agg(f), ty, Some(call))
                 }
@@ -244,6 +245,12 @@ impl Binder<'_> {
             let (x, t) = self.expr(a, scope)?;
             bound.push(x);
             types.push(t);
+        }
+        if name == "unnest" {
+            let (x, ty) = self.unnest_arg(bound, types)?;
+            let calls = self.srfs.as_mut().expect("checked by the caller");
+            calls.push((name.to_string(), vec![x]));
+            return Ok((Expr::Column(SRF_BASE + calls.len() - 1), ty));
         }
         let int = |t: &DataType| t.is_integer() || *t == DataType::Unknown;
         let ty = match types.as_slice() {
@@ -288,6 +295,34 @@ impl Binder<'_> {
         let calls = self.srfs.as_mut().expect("checked by the caller");
         calls.push((name.to_string(), bound));
         Ok((Expr::Column(SRF_BASE + calls.len() - 1), ty))
+    }
+
+    /// unnest's one argument and the type of its rows.
+    pub(super) fn unnest_arg(
+        &mut self,
+        bound: Vec<Expr>,
+        types: Vec<DataType>,
+    ) -> Result<(Expr, DataType)> {
+        match (bound.as_slice(), types.as_slice()) {
+            ([x], [t @ DataType::Array(_)]) => {
+                Ok((x.clone(), t.element().unwrap_or(DataType::Text)))
+            }
+            ([x], [t]) if t.is_string() && *t != DataType::Unknown => {
+                Ok((x.clone(), DataType::Text))
+            }
+            ([_], [DataType::Unknown]) => Err(PlanError::Coded(
+                "42804",
+                "could not determine polymorphic type because input has type unknown".into(),
+            )),
+            _ => Err(PlanError::UndefinedFunction(format!(
+                "function unnest({}) does not exist",
+                types
+                    .iter()
+                    .map(|t| t.display_name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
     }
 
     /// nextval/currval/setval: a sequence named by a constant is found now

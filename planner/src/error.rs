@@ -48,6 +48,9 @@ pub enum PlanError {
     /// 42P10
     #[error("{0}")]
     InvalidColumnReference(String),
+    /// Any other SQLSTATE, with its message.
+    #[error("{1}")]
+    Coded(&'static str, String),
     #[error("{0}")]
     Value(#[from] basalt_catalog::cast::ValueError),
 }

@@ -144,6 +144,8 @@ pub enum AggFunc {
     BoolAnd,
     BoolOr,
     StringAgg,
+    /// array_agg(x): every value, NULLs too.
+    ArrayAgg,
     /// percentile_cont(f) WITHIN GROUP (ORDER BY x): args are f, x.
     PercentileCont,
     /// percentile_disc(f) WITHIN GROUP (ORDER BY x): args are f, x.
@@ -156,6 +158,8 @@ pub struct AggCall {
     pub args: Vec<Expr>,
     pub distinct: bool,
     pub ty: DataType,
+    /// `agg(x ORDER BY y)`: the order the values are fed in.
+    pub order: Vec<SortKey>,
 }
 
 /// A window function: ranking, offset, or an aggregate over a frame.

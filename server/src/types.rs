@@ -43,8 +43,93 @@ pub fn encode_binary(v: &Value, ty: DataType) -> Vec<u8> {
             b.extend_from_slice(&i.months.to_be_bytes());
             b
         }
+        (Value::Array(a), ty) => {
+            // ndim, has-nulls flag, element OID, (length, lower bound) per
+            // dimension, then each item as length + bytes (-1 for NULL).
+            let elem = ty.element().unwrap_or(a.elem);
+            let mut b = Vec::new();
+            b.extend_from_slice(&(a.dims.len() as i32).to_be_bytes());
+            b.extend_from_slice(&(a.items.iter().any(|v| v.is_null()) as i32).to_be_bytes());
+            b.extend_from_slice(&elem.oid().to_be_bytes());
+            for (lo, n) in &a.dims {
+                b.extend_from_slice(&n.to_be_bytes());
+                b.extend_from_slice(&lo.to_be_bytes());
+            }
+            for v in &a.items {
+                if v.is_null() {
+                    b.extend_from_slice(&(-1i32).to_be_bytes());
+                } else {
+                    let e = encode_binary(v, elem);
+                    b.extend_from_slice(&(e.len() as i32).to_be_bytes());
+                    b.extend_from_slice(&e);
+                }
+            }
+            b
+        }
         (v, _) => v.to_string().into_bytes(),
     }
+}
+
+/// An array's binary form (see `encode_binary`).
+fn decode_array(data: &[u8], ty: DataType) -> Result<Value, ExecError> {
+    let mut p = 0usize;
+    let int = |p: &mut usize| -> Result<i32, ExecError> {
+        let b = data.get(*p..*p + 4).ok_or_else(|| bad_binary(ty))?;
+        *p += 4;
+        Ok(i32::from_be_bytes(
+            b.try_into().map_err(|_| bad_binary(ty))?,
+        ))
+    };
+    let nd = int(&mut p)?;
+    let _has_nulls = int(&mut p)?;
+    let elem_oid = int(&mut p)? as u32;
+    if !(0..=basalt_catalog::array::MAX_DIMS as i32).contains(&nd) {
+        return Err(bad_binary(ty));
+    }
+    let elem = ty
+        .element()
+        .or_else(|| DataType::from_oid(elem_oid))
+        .ok_or_else(|| bad_binary(ty))?;
+    let mut dims = Vec::new();
+    let mut count: usize = 1;
+    for _ in 0..nd {
+        let n = int(&mut p)?;
+        let lo = int(&mut p)?;
+        if n < 0 {
+            return Err(bad_binary(ty));
+        }
+        count = count
+            .checked_mul(n as usize)
+            .ok_or_else(|| bad_binary(ty))?;
+        dims.push((lo, n));
+    }
+    if nd == 0 || count == 0 {
+        dims.clear();
+        count = 0;
+    }
+    let mut items = Vec::with_capacity(count.min(data.len()));
+    for _ in 0..count {
+        let len = int(&mut p)?;
+        if len < 0 {
+            items.push(Value::Null);
+            continue;
+        }
+        let start = p;
+        let end = start
+            .checked_add(len as usize)
+            .filter(|e| *e <= data.len())
+            .ok_or_else(|| bad_binary(ty))?;
+        items.push(decode_param(&data[start..end], 1, elem)?);
+        p = end;
+    }
+    if p != data.len() {
+        return Err(bad_binary(ty));
+    }
+    Ok(Value::Array(Box::new(basalt_catalog::array::Array {
+        elem,
+        dims,
+        items,
+    })))
 }
 
 /// numeric's binary form: ndigits, weight, sign, dscale, base-10000 digits.
@@ -118,6 +203,7 @@ pub fn decode_param(data: &[u8], format: i16, ty: DataType) -> Result<Value, Exe
         }
     };
     Ok(match ty {
+        DataType::Array(_) => decode_array(data, ty)?,
         DataType::Bool => Value::Bool(arr(1)?[0] != 0),
         DataType::Int2 => Value::Int2(i16::from_be_bytes(
             arr(2)?.try_into().map_err(|_| bad_binary(ty))?,

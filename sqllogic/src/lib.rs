@@ -137,6 +137,13 @@ pub fn slt_files() -> Vec<std::path::PathBuf> {
             rd.filter_map(|e| e.ok())
                 .map(|e| e.path())
                 .filter(|p| p.extension().is_some_and(|x| x == "slt"))
+                // SLT_FILTER=name runs only the files whose name holds it.
+                .filter(|p| {
+                    std::env::var("SLT_FILTER").map_or(true, |f| {
+                        p.file_name()
+                            .is_some_and(|n| n.to_string_lossy().contains(&f))
+                    })
+                })
                 .collect()
         })
         .unwrap_or_default();
