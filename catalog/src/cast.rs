@@ -27,6 +27,12 @@ pub enum ValueError {
     Malformed { what: String, text: String },
     #[error("{0}")]
     ArraySubscript(String),
+    /// Not JSON; the detail says why.
+    #[error("invalid input syntax for type json")]
+    Json(String),
+    /// 22023
+    #[error("{0}")]
+    InvalidParameter(String),
 }
 
 fn invalid(ty: &DataType, text: &str) -> ValueError {
@@ -256,6 +262,27 @@ pub fn cast(v: Value, to: &DataType) -> Result<Value, ValueError> {
     let to = *to;
     Ok(match (v, to) {
         (Value::Text(s), t) => from_text(&s, &t)?,
+        (Value::Json(s), DataType::Json) => Value::Json(s),
+        (Value::Json(s), DataType::Jsonb) => from_text(&s, &to)?,
+        (Value::Jsonb(j), DataType::Json) => Value::Json(j.to_string()),
+        (v @ Value::Jsonb(_), DataType::Jsonb) => v,
+        (Value::Jsonb(j), t) if t.is_numeric() || t == DataType::Bool => {
+            let v = match (*j, t) {
+                (crate::json::Json::Number(n), t) if t != DataType::Bool => match n {
+                    crate::json::Number::Dec(d) => Value::Numeric(d),
+                    crate::json::Number::Big(b) => Value::Float8(b.parse().unwrap_or(f64::NAN)),
+                },
+                (crate::json::Json::Bool(b), DataType::Bool) => Value::Bool(b),
+                (j, t) => {
+                    return Err(ValueError::InvalidParameter(format!(
+                        "cannot cast jsonb {} to type {}",
+                        j.type_name(),
+                        t.display_name()
+                    )))
+                }
+            };
+            cast(v, &t)?
+        }
         (Value::Array(a), DataType::Array(_)) => {
             let elem = to.element().unwrap_or(DataType::Text);
             if a.elem == elem {
@@ -440,6 +467,13 @@ pub fn from_text(s: &str, ty: &DataType) -> Result<Value, ValueError> {
         DataType::TimestampTz => {
             Value::TimestampTz(parse_timestamptz(s).ok_or_else(|| invalid(ty, s))?)
         }
+        DataType::Json => {
+            crate::json::Json::parse(s).map_err(|e| ValueError::Json(e.0))?;
+            Value::Json(s.to_string())
+        }
+        DataType::Jsonb => Value::Jsonb(Box::new(
+            crate::json::Json::parse(s).map_err(|e| ValueError::Json(e.0))?,
+        )),
         DataType::Array(_) => Value::Array(Box::new(crate::array::Array::parse(
             s,
             &ty.element().unwrap_or(DataType::Text),

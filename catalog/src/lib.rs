@@ -5,6 +5,7 @@
 pub mod array;
 pub mod cast;
 pub mod interval;
+pub mod json;
 pub mod store;
 pub mod system;
 pub mod types;

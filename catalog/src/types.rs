@@ -4,6 +4,7 @@
 
 pub use crate::array::Array;
 pub use crate::interval::Interval;
+pub use crate::json::Json;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use rust_decimal::Decimal;
 use std::cmp::Ordering;
@@ -31,6 +32,8 @@ pub enum DataType {
     Interval,
     Uuid,
     Time,
+    Json,
+    Jsonb,
     /// An array of the element type (any number of dimensions).
     Array(ElemType),
     /// The type of an undecorated string literal before context decides.
@@ -63,6 +66,8 @@ const ARRAY_OIDS: &[(u32, u32)] = &[
     (1186, 1187),
     (2950, 2951),
     (1083, 1183),
+    (114, 199),
+    (3802, 3807),
 ];
 
 impl DataType {
@@ -87,6 +92,8 @@ impl DataType {
             DataType::Interval => 1186,
             DataType::Uuid => 2950,
             DataType::Time => 1083,
+            DataType::Json => 114,
+            DataType::Jsonb => 3802,
             DataType::Array(_) => self.element().map(|e| e.array_oid()).unwrap_or(1009),
             DataType::Unknown => 25,
         }
@@ -147,6 +154,8 @@ impl DataType {
             2950 => DataType::Uuid,
             1083 => DataType::Time,
             705 => DataType::Unknown,
+            114 => DataType::Json,
+            3802 => DataType::Jsonb,
             _ => {
                 let (e, _) = ARRAY_OIDS.iter().find(|(_, a)| *a == oid)?;
                 DataType::from_oid(*e)?.array_of()
@@ -203,6 +212,8 @@ impl DataType {
             DataType::Interval => "interval".into(),
             DataType::Uuid => "uuid".into(),
             DataType::Time => "time without time zone".into(),
+            DataType::Json => "json".into(),
+            DataType::Jsonb => "jsonb".into(),
             DataType::Array(_) => match self.element() {
                 Some(e) => format!("{}[]", e.display_name()),
                 None => "anyarray".into(),
@@ -233,6 +244,8 @@ impl DataType {
             DataType::Interval => "interval",
             DataType::Uuid => "uuid",
             DataType::Time => "time",
+            DataType::Json => "json",
+            DataType::Jsonb => "jsonb",
             DataType::Array(_) => match self.element().map(|e| e.oid()) {
                 Some(16) => "_bool",
                 Some(21) => "_int2",
@@ -252,6 +265,8 @@ impl DataType {
                 Some(1186) => "_interval",
                 Some(2950) => "_uuid",
                 Some(1083) => "_time",
+                Some(114) => "_json",
+                Some(3802) => "_jsonb",
                 _ => "_text",
             },
             DataType::Unknown => "unknown",
@@ -311,6 +326,8 @@ impl DataType {
             DataType::Interval => (20, 0, 0),
             DataType::Uuid => (21, 0, 0),
             DataType::Time => (22, 0, 0),
+            DataType::Json => (23, 0, 0),
+            DataType::Jsonb => (24, 0, 0),
             DataType::Array(ElemType(c, a, b)) => (c + 100, *a, *b),
         }
     }
@@ -346,6 +363,8 @@ impl DataType {
             20 => DataType::Interval,
             21 => DataType::Uuid,
             22 => DataType::Time,
+            23 => DataType::Json,
+            24 => DataType::Jsonb,
             c @ 101..=199 => {
                 DataType::decode(c - 100, a, b)?;
                 DataType::Array(ElemType(c - 100, a, b))
@@ -374,6 +393,9 @@ pub enum Value {
     Uuid([u8; 16]),
     Time(chrono::NaiveTime),
     Array(Box<Array>),
+    /// json: the text as written (validated).
+    Json(String),
+    Jsonb(Box<Json>),
 }
 
 impl Value {
@@ -443,6 +465,8 @@ impl Value {
             (Uuid(a), Uuid(b)) => a.cmp(b),
             (Time(a), Time(b)) => a.cmp(b),
             (Array(a), Array(b)) => a.cmp(b),
+            (Jsonb(a), Jsonb(b)) => a.cmp(b),
+            (Json(a), Json(b)) => a.cmp(b),
             (a, b) => {
                 if let (Some(x), Some(y)) = (a.as_i64(), b.as_i64()) {
                     return x.cmp(&y);
@@ -485,6 +509,8 @@ impl Value {
             Value::Uuid(_) => DataType::Uuid,
             Value::Time(_) => DataType::Time,
             Value::Array(a) => a.elem.array_of(),
+            Value::Json(_) => DataType::Json,
+            Value::Jsonb(_) => DataType::Jsonb,
         }
     }
 }
@@ -508,6 +534,8 @@ impl std::hash::Hash for Value {
             Value::Interval(i) => i.hash(state),
             Value::Uuid(u) => u.hash(state),
             Value::Time(t) => t.hash(state),
+            Value::Json(s) => s.hash(state),
+            Value::Jsonb(j) => j.to_string().hash(state),
             Value::Array(a) => {
                 a.dims.hash(state);
                 for v in &a.items {
@@ -617,6 +645,8 @@ impl fmt::Display for Value {
                 Ok(())
             }
             Value::Array(a) => write!(f, "{a}"),
+            Value::Json(s) => f.write_str(s),
+            Value::Jsonb(j) => write!(f, "{j}"),
             Value::Uuid(u) => {
                 for (k, b) in u.iter().enumerate() {
                     if matches!(k, 4 | 6 | 8 | 10) {
@@ -656,7 +686,12 @@ fn encode_value(v: &Value, out: &mut Vec<u8>) {
         Value::Float4(x) => out.extend_from_slice(&x.to_le_bytes()),
         Value::Float8(x) => out.extend_from_slice(&x.to_le_bytes()),
         Value::Numeric(d) => out.extend_from_slice(&d.serialize()),
-        Value::Text(s) => {
+        Value::Text(s) | Value::Json(s) => {
+            out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+            out.extend_from_slice(s.as_bytes());
+        }
+        Value::Jsonb(j) => {
+            let s = j.to_string();
             out.extend_from_slice(&(s.len() as u32).to_le_bytes());
             out.extend_from_slice(s.as_bytes());
         }
@@ -763,6 +798,15 @@ fn decode_value(ty: &DataType, b: &[u8], p: &mut usize) -> Option<Value> {
             let l = u32::from_le_bytes(take(p, 4)?.try_into().ok()?) as usize;
             Value::Bytea(take(p, l)?.to_vec())
         }
+        DataType::Json | DataType::Jsonb => {
+            let l = u32::from_le_bytes(take(p, 4)?.try_into().ok()?) as usize;
+            let s = String::from_utf8(take(p, l)?.to_vec()).ok()?;
+            if *ty == DataType::Json {
+                Value::Json(s)
+            } else {
+                Value::Jsonb(Box::new(Json::parse(&s).ok()?))
+            }
+        }
         DataType::Date => Value::Date(NaiveDate::from_num_days_from_ce_opt(i32::from_le_bytes(
             take(p, 4)?.try_into().ok()?,
         ))?),
@@ -856,6 +900,8 @@ pub fn encode_key(v: &Value, out: &mut Vec<u8>) {
         }
         Value::Uuid(u) => out.extend_from_slice(u),
         Value::Time(t) => out.extend_from_slice(&(time_micros(t) as u64).to_be_bytes()),
+        Value::Json(s) => encode_bytes_key(s.as_bytes(), out),
+        Value::Jsonb(j) => encode_json_key(j, out),
         Value::Array(a) => {
             // Items in turn, then a 0 that sorts below any item's first byte
             // (1 for a value, 2 for NULL): a prefix sorts first.
@@ -863,6 +909,43 @@ pub fn encode_key(v: &Value, out: &mut Vec<u8>) {
                 encode_key(v, out);
             }
             out.push(0);
+        }
+    }
+}
+
+/// jsonb in its btree order (see `Json::cmp`): a rank byte, then sizes
+/// before members so that bigger containers sort later.
+fn encode_json_key(j: &Json, out: &mut Vec<u8>) {
+    use crate::json::Number;
+    match j {
+        Json::Null => out.push(0),
+        Json::String(s) => {
+            out.push(1);
+            encode_bytes_key(s.as_bytes(), out);
+        }
+        Json::Number(n) => {
+            out.push(2);
+            match n {
+                Number::Dec(d) => encode_decimal_key(d, out),
+                Number::Big(_) => encode_key(&Value::Float8(n.as_f64()), out),
+            }
+        }
+        Json::Bool(b) => out.extend_from_slice(&[3, *b as u8]),
+        Json::Array(a) => {
+            out.push(4);
+            out.extend_from_slice(&(a.len() as u32).to_be_bytes());
+            for v in a {
+                encode_json_key(v, out);
+            }
+        }
+        Json::Object(m) => {
+            out.push(5);
+            out.extend_from_slice(&(m.len() as u32).to_be_bytes());
+            for (k, v) in m {
+                out.extend_from_slice(&(k.len() as u32).to_be_bytes());
+                out.extend_from_slice(k.as_bytes());
+                encode_json_key(v, out);
+            }
         }
     }
 }

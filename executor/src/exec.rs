@@ -1180,6 +1180,8 @@ fn build_node<'p>(plan: &'p Plan, cx: &Ctx<'_>) -> Result<Box<dyn RowIter + 'p>>
                             Some(a) => a.into_owned().items,
                             None => vec![],
                         }
+                    } else if let Some(rows) = crate::json::srf(name, &vals) {
+                        rows?
                     } else {
                         series_values(&vals, cx)?
                     });
@@ -1441,8 +1443,10 @@ pub(crate) enum AggState {
     Str(Option<String>),
     /// Ordered-set aggregates: the fraction, and the values to order.
     Vals(Option<f64>, Vec<Value>),
-    /// array_agg: the values in order, NULLs too.
+    /// array_agg, json_agg: the values in order, NULLs too.
     List(Vec<Value>),
+    /// json_object_agg: the (key, value) pairs in order.
+    Pairs(Vec<(Value, Value)>),
 }
 
 pub(crate) fn agg_init(a: &AggCall) -> AggState {
@@ -1453,7 +1457,8 @@ pub(crate) fn agg_init(a: &AggCall) -> AggState {
         AggFunc::Min | AggFunc::Max => AggState::MinMax(None),
         AggFunc::BoolAnd | AggFunc::BoolOr => AggState::Bool(None),
         AggFunc::StringAgg => AggState::Str(None),
-        AggFunc::ArrayAgg => AggState::List(Vec::new()),
+        AggFunc::ArrayAgg | AggFunc::JsonAgg | AggFunc::JsonbAgg => AggState::List(Vec::new()),
+        AggFunc::JsonObjectAgg | AggFunc::JsonbObjectAgg => AggState::Pairs(Vec::new()),
         AggFunc::PercentileCont | AggFunc::PercentileDisc => AggState::Vals(None, Vec::new()),
     }
 }
@@ -1489,11 +1494,20 @@ pub(crate) fn agg_step(a: &AggCall, st: &mut AggState, args: &[Value]) -> Result
         vals.push(args.first().cloned().unwrap_or(Value::Null));
         return Ok(());
     }
+    if let AggState::Pairs(pairs) = st {
+        pairs.push((
+            args.first().cloned().unwrap_or(Value::Null),
+            args.get(1).cloned().unwrap_or(Value::Null),
+        ));
+        return Ok(());
+    }
     if a.func != AggFunc::CountStar && args.first().is_none_or(|v| v.is_null()) {
         return Ok(());
     }
     match st {
-        AggState::Vals(..) | AggState::List(_) => unreachable!("handled above"),
+        AggState::Vals(..) | AggState::List(_) | AggState::Pairs(_) => {
+            unreachable!("handled above")
+        }
         AggState::Count(n) => *n += 1,
         AggState::Sum(s) => {
             let v = widen(args[0].clone());
@@ -1571,9 +1585,18 @@ pub(crate) fn agg_final(a: &AggCall, st: AggState) -> Result<Value> {
         AggState::MinMax(m) => m.unwrap_or(Value::Null),
         AggState::Bool(b) => b.map(Value::Bool).unwrap_or(Value::Null),
         AggState::Str(s) => s.map(Value::Text).unwrap_or(Value::Null),
+        AggState::Pairs(pairs) => {
+            if pairs.is_empty() {
+                return Ok(Value::Null);
+            }
+            crate::json::object_agg(a.func == AggFunc::JsonbObjectAgg, &pairs)?
+        }
         AggState::List(vals) => {
             if vals.is_empty() {
                 return Ok(Value::Null);
+            }
+            if matches!(a.func, AggFunc::JsonAgg | AggFunc::JsonbAgg) {
+                return Ok(crate::json::agg(a.func == AggFunc::JsonbAgg, &vals));
             }
             let v = crate::arrays::call("__array", &vals).unwrap_or(Ok(Value::Null))?;
             basalt_catalog::cast::cast(v, &a.ty)?

@@ -392,6 +392,10 @@ impl Explainer<'_> {
                 out.extend(aggs.iter().map(|a| match a.func {
                     AggFunc::Count | AggFunc::CountStar => "count".to_string(),
                     AggFunc::ArrayAgg => "array_agg".to_string(),
+                    AggFunc::JsonAgg => "json_agg".to_string(),
+                    AggFunc::JsonbAgg => "jsonb_agg".to_string(),
+                    AggFunc::JsonObjectAgg => "json_object_agg".to_string(),
+                    AggFunc::JsonbObjectAgg => "jsonb_object_agg".to_string(),
                     AggFunc::StringAgg => "string_agg".to_string(),
                     f => format!("{f:?}").to_lowercase(),
                 }));

@@ -158,6 +158,9 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
     if let Some(r) = crate::arrays::call(name, &a) {
         return r;
     }
+    if let Some(r) = crate::json::call(name, &a) {
+        return r;
+    }
     // Functions that are not strict (NULL in, maybe non-NULL out).
     match name {
         "coalesce" => return Ok(a.into_iter().find(|v| !v.is_null()).unwrap_or(Value::Null)),

@@ -91,5 +91,7 @@ fn value_state(v: &ValueError) -> &'static str {
         ValueError::BadEncoding => "22021",
         ValueError::Malformed { .. } => "22P02",
         ValueError::ArraySubscript(_) => "2202E",
+        ValueError::Json(_) => "22P02",
+        ValueError::InvalidParameter(_) => "22023",
     }
 }

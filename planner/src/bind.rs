@@ -6,6 +6,8 @@
 
 #[path = "bind_arrays.rs"]
 mod bind_arrays;
+#[path = "bind_json.rs"]
+mod bind_json;
 #[path = "bind_calls.rs"]
 mod calls;
 #[path = "bind_ddl.rs"]
@@ -251,6 +253,8 @@ pub fn convert_type(t: &ast::DataType) -> Result<DataType> {
                 "name" => DataType::Name,
                 "numeric" => DataType::Numeric(None),
                 "uuid" => DataType::Uuid,
+                "json" => DataType::Json,
+                "jsonb" => DataType::Jsonb,
                 n if n.starts_with('_') => {
                     let e = ast::DataType::Custom(
                         ast::ObjectName::from(vec![ast::Ident::new(&n[1..])]),
@@ -273,6 +277,8 @@ pub fn convert_type(t: &ast::DataType) -> Result<DataType> {
             }
         }
         A::Regclass => DataType::Oid,
+        A::JSON => DataType::Json,
+        A::JSONB => DataType::Jsonb,
         A::Array(
             ast::ArrayElemTypeDef::SquareBracket(e, _)
             | ast::ArrayElemTypeDef::AngleBracket(e)
@@ -297,6 +303,10 @@ fn is_agg_name(n: &str) -> Option<AggFunc> {
         "bool_or" => AggFunc::BoolOr,
         "string_agg" => AggFunc::StringAgg,
         "array_agg" => AggFunc::ArrayAgg,
+        "json_agg" => AggFunc::JsonAgg,
+        "jsonb_agg" => AggFunc::JsonbAgg,
+        "json_object_agg" => AggFunc::JsonObjectAgg,
+        "jsonb_object_agg" => AggFunc::JsonbObjectAgg,
         "percentile_cont" => AggFunc::PercentileCont,
         "percentile_disc" => AggFunc::PercentileDisc,
         _ => return None,
@@ -398,11 +408,17 @@ fn comparable(a: &DataType, b: &DataType) -> bool {
             DataType::Uuid => 7,
             DataType::Time => 8,
             DataType::Array(_) => 9,
+            DataType::Jsonb => 10,
+            // json has no comparison operators.
+            DataType::Json => 11,
             _ => 0,
         }
     };
     if let (Some(x), Some(y)) = (a.element(), b.element()) {
         return comparable(&x, &y);
+    }
+    if *a == DataType::Json || *b == DataType::Json {
+        return false;
     }
     cat(a) == cat(b)
 }
@@ -1633,6 +1649,81 @@ impl Binder<'_> {
                             }
                         }),
                         ty: *ty,
+                        source: None,
+                        hidden: false,
+                    })
+                    .collect();
+                Ok((
+                    Plan::ProjectSet {
+                        input: Box::new(Plan::Values { rows: vec![vec![]] }),
+                        calls,
+                    },
+                    Scope { star: None, cols },
+                ))
+            }
+            ast::TableFactor::Table {
+                name,
+                alias,
+                args: Some(args),
+                ..
+            } if object_parts(name)
+                .last()
+                .and_then(|n| bind_json::json_srf_type(n))
+                .is_some() =>
+            {
+                // The json set-returning functions: a ProjectSet over one
+                // empty row; the each-functions give key and value columns.
+                let fname = object_parts(name).last().cloned().unwrap_or_default();
+                let ty = bind_json::json_srf_type(&fname).unwrap_or(DataType::Text);
+                let [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e))] =
+                    args.args.as_slice()
+                else {
+                    return Err(PlanError::UndefinedFunction(format!(
+                        "function {fname} takes one argument"
+                    )));
+                };
+                let (x, t) = self.expr(e, outer)?;
+                let want = if fname.starts_with("jsonb") {
+                    DataType::Jsonb
+                } else {
+                    DataType::Json
+                };
+                let x = self.coerce_to(x, t, want)?;
+                let (calls, cols): (Vec<(String, Vec<Expr>)>, Vec<(String, DataType)>) =
+                    if fname.contains("each") {
+                        (
+                            vec![
+                                (format!("{fname}.key"), vec![x.clone()]),
+                                (format!("{fname}.value"), vec![x]),
+                            ],
+                            vec![("key".into(), DataType::Text), ("value".into(), ty)],
+                        )
+                    } else {
+                        // A one-column function's column takes the alias.
+                        let col = alias.as_ref().map(|a| ident(&a.name)).unwrap_or_else(|| {
+                            if fname.contains("elements") {
+                                "value".to_string()
+                            } else {
+                                fname.clone()
+                            }
+                        });
+                        (vec![(fname.clone(), vec![x])], vec![(col, ty)])
+                    };
+                let alias_name = alias
+                    .as_ref()
+                    .map(|a| ident(&a.name))
+                    .unwrap_or_else(|| fname.clone());
+                let names: Vec<String> = alias
+                    .as_ref()
+                    .map(|a| a.columns.iter().map(|c| ident(&c.name)).collect())
+                    .unwrap_or_default();
+                let cols = cols
+                    .into_iter()
+                    .enumerate()
+                    .map(|(k, (n, ty))| ScopeCol {
+                        table: Some(alias_name.clone()),
+                        name: names.get(k).cloned().unwrap_or(n),
+                        ty,
                         source: None,
                         hidden: false,
                     })
@@ -3338,6 +3429,9 @@ impl Binder<'_> {
                 if let Some(r) = self.array_operator(op, (x.clone(), xt), (y.clone(), yt))? {
                     return Ok(r);
                 }
+                if let Some(r) = self.json_operator(op, (x.clone(), xt), (y.clone(), yt))? {
+                    return Ok(r);
+                }
                 if *op != O::StringConcat {
                     return Err(PlanError::UndefinedFunction(format!(
                         "operator does not exist: {} {op} {}",
@@ -3353,6 +3447,25 @@ impl Binder<'_> {
                     ),
                     DataType::Text,
                 ))
+            }
+            O::Arrow
+            | O::LongArrow
+            | O::HashArrow
+            | O::HashLongArrow
+            | O::Question
+            | O::QuestionAnd
+            | O::QuestionPipe
+            | O::HashMinus => {
+                let (x, xt) = self.expr(l, scope)?;
+                let (y, yt) = self.expr(r, scope)?;
+                match self.json_operator(op, (x, xt), (y, yt))? {
+                    Some(r) => Ok(r),
+                    None => Err(PlanError::UndefinedFunction(format!(
+                        "operator does not exist: {} {op} {}",
+                        xt.display_name(),
+                        yt.display_name()
+                    ))),
+                }
             }
             O::PGRegexMatch | O::PGRegexIMatch | O::PGRegexNotMatch | O::PGRegexNotIMatch => {
                 let (x, _) = self.expr(l, scope)?;
@@ -3408,6 +3521,11 @@ impl Binder<'_> {
                         e => e,
                     })
                 };
+                if b == BinOp::Sub && xt == DataType::Jsonb {
+                    if let Some(r) = self.json_operator(op, (x.clone(), xt), (y.clone(), yt))? {
+                        return Ok(r);
+                    }
+                }
                 let x = fix(self, x, xt, xt2)?;
                 let y = fix(self, y, yt, yt2)?;
                 if let Some(rt) = datetime_arith(b, &xt2, &yt2) {
@@ -3513,7 +3631,10 @@ impl Binder<'_> {
         if let Some(over) = &f.over {
             return self.window_call(&name, &args, distinct, star, over, scope);
         }
-        if matches!(name.as_str(), "generate_series" | "unnest") && self.srfs.is_some() {
+        if (matches!(name.as_str(), "generate_series" | "unnest")
+            || bind_json::json_srf_type(&name).is_some())
+            && self.srfs.is_some()
+        {
             return self.srf_call(&name, &args, scope);
         }
         if let Some(func) = is_agg_name(&name) {
@@ -3597,6 +3718,12 @@ impl Binder<'_> {
         )? {
             return Ok(r);
         }
+        if let Some(r) = self.json_function(
+            &name,
+            bound.iter().cloned().zip(types.iter().copied()).collect(),
+        )? {
+            return Ok(r);
+        }
         let ret = function_type(&name, &types)?;
         // Text-typed arguments: unknown literals become text.
         let bound = bound
@@ -3640,6 +3767,12 @@ fn cast_allowed(from: &DataType, to: &DataType) -> bool {
     if from.is_numeric() && to.is_numeric() {
         return true;
     }
+    if let (Some(a), Some(b)) = (from.element(), to.element()) {
+        return a == b || cast_allowed(&a, &b);
+    }
+    if *from == DataType::Jsonb && (to.is_numeric() || *to == DataType::Bool) {
+        return true;
+    }
     matches!(
         (from, to),
         (DataType::Bool, DataType::Int4)
@@ -3650,6 +3783,10 @@ fn cast_allowed(from: &DataType, to: &DataType) -> bool {
             )
             | (DataType::Bytea, DataType::Bytea)
             | (DataType::Bool, DataType::Bool)
+            | (
+                DataType::Json | DataType::Jsonb,
+                DataType::Json | DataType::Jsonb
+            )
     )
 }
 
@@ -3937,6 +4074,8 @@ fn agg_type(func: AggFunc, star: bool, types: &[DataType]) -> Result<(AggFunc, D
         (AggFunc::BoolAnd | AggFunc::BoolOr, _) => (func, DataType::Bool),
         (AggFunc::StringAgg, _) => (func, DataType::Text),
         (AggFunc::ArrayAgg, Some(t)) => (func, output_type(*t).array_of()),
+        (AggFunc::JsonAgg | AggFunc::JsonObjectAgg, _) => (func, DataType::Json),
+        (AggFunc::JsonbAgg | AggFunc::JsonbObjectAgg, _) => (func, DataType::Jsonb),
         (AggFunc::PercentileCont, _) => match types.get(1) {
             Some(t) if t.is_numeric() || *t == DataType::Unknown => (func, DataType::Float8),
             Some(DataType::Interval) => (func, DataType::Interval),

@@ -246,6 +246,25 @@ impl Binder<'_> {
             bound.push(x);
             types.push(t);
         }
+        if let Some(ty) = bind_json::json_srf_type(name) {
+            if name.contains("each") {
+                return not_supported(format!("{name} in a SELECT list (use it in FROM)"));
+            }
+            let [x] = bound.as_slice() else {
+                return Err(PlanError::UndefinedFunction(format!(
+                    "function {name} takes one argument"
+                )));
+            };
+            let want = if name.starts_with("jsonb") {
+                DataType::Jsonb
+            } else {
+                DataType::Json
+            };
+            let x = self.coerce_to(x.clone(), types[0], want)?;
+            let calls = self.srfs.as_mut().expect("checked by the caller");
+            calls.push((name.to_string(), vec![x]));
+            return Ok((Expr::Column(SRF_BASE + calls.len() - 1), ty));
+        }
         if name == "unnest" {
             let (x, ty) = self.unnest_arg(bound, types)?;
             let calls = self.srfs.as_mut().expect("checked by the caller");

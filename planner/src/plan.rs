@@ -146,6 +146,10 @@ pub enum AggFunc {
     StringAgg,
     /// array_agg(x): every value, NULLs too.
     ArrayAgg,
+    JsonAgg,
+    JsonbAgg,
+    JsonObjectAgg,
+    JsonbObjectAgg,
     /// percentile_cont(f) WITHIN GROUP (ORDER BY x): args are f, x.
     PercentileCont,
     /// percentile_disc(f) WITHIN GROUP (ORDER BY x): args are f, x.

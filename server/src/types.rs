@@ -43,6 +43,12 @@ pub fn encode_binary(v: &Value, ty: DataType) -> Vec<u8> {
             b.extend_from_slice(&i.months.to_be_bytes());
             b
         }
+        (Value::Jsonb(j), _) => {
+            // Version 1: the text form.
+            let mut b = vec![1u8];
+            b.extend_from_slice(j.to_string().as_bytes());
+            b
+        }
         (Value::Array(a), ty) => {
             // ndim, has-nulls flag, element OID, (length, lower bound) per
             // dimension, then each item as length + bytes (-1 for NULL).
@@ -204,6 +210,19 @@ pub fn decode_param(data: &[u8], format: i16, ty: DataType) -> Result<Value, Exe
     };
     Ok(match ty {
         DataType::Array(_) => decode_array(data, ty)?,
+        DataType::Json | DataType::Jsonb => {
+            let text = if ty == DataType::Jsonb {
+                match data.split_first() {
+                    Some((1, rest)) => rest,
+                    _ => return Err(bad_binary(ty)),
+                }
+            } else {
+                data
+            };
+            let s =
+                std::str::from_utf8(text).map_err(|_| ExecError::Value(ValueError::BadEncoding))?;
+            cast::from_text(s, &ty)?
+        }
         DataType::Bool => Value::Bool(arr(1)?[0] != 0),
         DataType::Int2 => Value::Int2(i16::from_be_bytes(
             arr(2)?.try_into().map_err(|_| bad_binary(ty))?,
