@@ -250,10 +250,81 @@ impl Session {
                 }
                 def.fks.push(fk)
             }
+            AlterAction::SetDefault { column, default } => {
+                def.columns[*column].default = default.clone()
+            }
+            AlterAction::SetNotNull { column, not_null } => {
+                def.columns[*column].not_null = *not_null
+            }
+            AlterAction::DropConstraint { name, cascade } => {
+                def.checks.retain(|c| c.0 != *name);
+                def.fks.retain(|f| f.name != *name);
+                if let Some(i) = def.indexes.iter().position(|ix| ix.name == *name) {
+                    let cols = def.indexes[i].columns.clone();
+                    self.drop_referencing_fks(
+                        &schema,
+                        t,
+                        |fk| fk.ref_cols == cols,
+                        *cascade,
+                        || format!("constraint {name} on table {}", t.name),
+                    )?;
+                    let ix = def.indexes.remove(i);
+                    self.txn
+                        .as_mut()
+                        .expect("in txn")
+                        .drop_on_commit
+                        .push(ix.filenode);
+                }
+            }
+            AlterAction::DropColumn { column, cascade } => {
+                let c = *column;
+                let cname = t.columns[c].name.clone();
+                self.drop_referencing_fks(
+                    &schema,
+                    t,
+                    |fk| fk.ref_cols.contains(&c),
+                    *cascade,
+                    || format!("column {cname} of table {}", t.name),
+                )?;
+                def = self.without_column(&def, c)?;
+                // A serial column's sequence goes with it.
+                for sq in &schema.sequences {
+                    if sq.owned_by == Some((t.oid, c as i16 + 1)) {
+                        self.db
+                            .catalog
+                            .delete_sequence(xid, self.cid(), &schema, sq.oid)?;
+                    }
+                }
+                return self.rewrite_table(t, def, params, move |mut row, _| {
+                    row.remove(c);
+                    Ok(row)
+                });
+            }
+            AlterAction::AlterType { column, ty, using } => {
+                let c = *column;
+                def.columns[c].ty = *ty;
+                let ty = *ty;
+                let using = using.clone();
+                return self.rewrite_table(t, def, params, move |mut row, cx| {
+                    let v = match &using {
+                        Some(e) => crate::eval::eval(e, &row, &cx.eval)?,
+                        None => std::mem::replace(&mut row[c], Value::Null),
+                    };
+                    row[c] = basalt_catalog::cast::cast(v, &ty)?;
+                    Ok(row)
+                });
+            }
         }
         self.db
             .catalog
             .replace_table(xid, self.cid(), &schema, &def)?;
+        if let AlterAction::SetNotNull {
+            column,
+            not_null: true,
+        } = action
+        {
+            self.validate_not_null(&def, *column, params)?;
+        }
         if let AlterAction::AddCheck { .. } | AlterAction::AddForeignKey(_) = action {
             self.validate_new_constraint(&def, action, params)?;
         }
@@ -286,6 +357,177 @@ impl Session {
                 "ALTER TABLE"
             }
             .into(),
+            ..Default::default()
+        })
+    }
+
+    /// SET NOT NULL: no existing row may hold NULL there.
+    fn validate_not_null(&mut self, def: &TableDef, column: usize, params: &[Value]) -> Result<()> {
+        let def = Arc::new(def.clone());
+        let scan_plan = basalt_planner::Plan::SeqScan {
+            table: def.clone(),
+            filter: None,
+        };
+        self.with_ctx(params, |cx| {
+            let mut scan = crate::exec::TableScan::new(&scan_plan, cx)?;
+            while let Some((_, row)) = scan.next_row(cx)? {
+                if row[column].is_null() {
+                    return Err(ExecError::NotNullAdded {
+                        column: def.columns[column].name.clone(),
+                        table: def.name.clone(),
+                    });
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Other tables' foreign keys to `t` that `hit` selects: an error
+    /// naming `what` (2BP01), or with CASCADE they are dropped.
+    fn drop_referencing_fks(
+        &mut self,
+        schema: &basalt_catalog::Schema,
+        t: &TableDef,
+        hit: impl Fn(&basalt_catalog::store::ForeignKey) -> bool,
+        cascade: bool,
+        what: impl Fn() -> String,
+    ) -> Result<()> {
+        let xid = self.xid();
+        for other in schema.tables.iter().filter(|o| o.oid != t.oid) {
+            let deps: Vec<&basalt_catalog::store::ForeignKey> = other
+                .fks
+                .iter()
+                .filter(|f| f.table == t.oid && hit(f))
+                .collect();
+            let Some(first) = deps.first() else {
+                continue;
+            };
+            if !cascade {
+                return Err(ExecError::Coded {
+                    code: "2BP01",
+                    msg: format!("cannot drop {} because other objects depend on it", what()),
+                    detail: Some(format!(
+                        "constraint {} on table {} depends on {}",
+                        first.name,
+                        other.name,
+                        what()
+                    )),
+                });
+            }
+            let mut od = (**other).clone();
+            od.fks.retain(|f| !(f.table == t.oid && hit(f)));
+            self.db
+                .catalog
+                .replace_table(xid, self.cid(), schema, &od)?;
+        }
+        Ok(())
+    }
+
+    /// `def` without column `c`: indexes, foreign keys and CHECKs that use
+    /// it go; later columns move down one.
+    fn without_column(&self, def: &TableDef, c: usize) -> Result<TableDef> {
+        let mut d = def.clone();
+        let name = d.columns.remove(c).name;
+        let shift = |v: &mut Vec<usize>| {
+            for x in v.iter_mut() {
+                if *x > c {
+                    *x -= 1;
+                }
+            }
+        };
+        d.indexes.retain(|ix| !ix.columns.contains(&c));
+        for ix in &mut d.indexes {
+            shift(&mut ix.columns);
+        }
+        d.fks.retain(|f| !f.cols.contains(&c));
+        for f in &mut d.fks {
+            shift(&mut f.cols);
+            if f.table == d.oid {
+                f.ref_cols.retain(|x| *x != c);
+                shift(&mut f.ref_cols);
+            }
+        }
+        // A CHECK that no longer binds named the column.
+        let checks = std::mem::take(&mut d.checks);
+        for (n, sql) in checks {
+            if basalt_planner::bind::bind_check(&basalt_catalog::Schema::default(), &d, &sql)
+                .is_ok()
+            {
+                d.checks.push((n, sql));
+            }
+        }
+        d.comments.retain(|cm| cm.0 != c as i32 + 1);
+        for cm in &mut d.comments {
+            if cm.0 > c as i32 + 1 {
+                cm.0 -= 1;
+            }
+        }
+        let _ = name;
+        Ok(d)
+    }
+
+    /// Rewrites a table (DROP COLUMN, ALTER COLUMN TYPE): every row visible
+    /// now goes, converted by `map`, into a new heap with new indexes under
+    /// the definition `new`; the old files go at commit. Holds an ACCESS
+    /// EXCLUSIVE lock on the table, as PostgreSQL does.
+    fn rewrite_table(
+        &mut self,
+        old: &Arc<TableDef>,
+        mut new: TableDef,
+        params: &[Value],
+        map: impl Fn(Vec<Value>, &crate::exec::Ctx<'_>) -> Result<Vec<Value>>,
+    ) -> Result<ExecResult> {
+        self.lock_table(
+            old.oid,
+            basalt_storage::TableLockMode::AccessExclusive,
+            false,
+            &old.name,
+        )?;
+        let xid = self.xid();
+        let schema = self.schema()?;
+        let st = self.db.st.clone();
+        new.filenode = st.new_oid()?;
+        st.create_heap(new.filenode)?;
+        for ix in &mut new.indexes {
+            ix.filenode = st.new_oid()?;
+            st.btree_create(ix.filenode)?;
+        }
+        {
+            let txn = self.txn.as_mut().expect("in txn");
+            txn.drop_on_abort.push(new.filenode);
+            txn.drop_on_abort
+                .extend(new.indexes.iter().map(|i| i.filenode));
+        }
+        let scan_plan = basalt_planner::Plan::SeqScan {
+            table: old.clone(),
+            filter: None,
+        };
+        let new = Arc::new(new);
+        self.with_ctx(params, |cx| {
+            let mut rows = Vec::new();
+            let mut scan = crate::exec::TableScan::new(&scan_plan, cx)?;
+            while let Some((_, row)) = scan.next_row(cx)? {
+                rows.push(map(row, cx)?);
+            }
+            let mut buf = Vec::new();
+            for row in rows {
+                self.insert_row(&new, &row, cx, &mut buf)?;
+            }
+            Ok(())
+        })
+        .map_err(|e| match e {
+            ExecError::NotNull { column, table } => ExecError::NotNullAdded { column, table },
+            e => e,
+        })?;
+        self.db
+            .catalog
+            .replace_table(xid, self.cid(), &schema, &new)?;
+        let txn = self.txn.as_mut().expect("in txn");
+        txn.drop_on_commit.push(old.filenode);
+        txn.drop_on_commit
+            .extend(old.indexes.iter().map(|i| i.filenode));
+        Ok(ExecResult {
+            tag: "ALTER TABLE".into(),
             ..Default::default()
         })
     }

@@ -25,8 +25,16 @@ impl Session {
         if table.checks.is_empty() {
             return Ok(());
         }
+        let key = (
+            table.checks.clone(),
+            table
+                .columns
+                .iter()
+                .map(|c| format!("{} {:?}", c.name, c.ty))
+                .collect::<Vec<_>>(),
+        );
         let bound = {
-            let cached = self.check_cache.borrow().get(&table.checks).cloned();
+            let cached = self.check_cache.borrow().get(&key).cloned();
             match cached {
                 Some(b) => b,
                 None => {
@@ -38,9 +46,7 @@ impl Session {
                         ));
                     }
                     let b = std::rc::Rc::new(v);
-                    self.check_cache
-                        .borrow_mut()
-                        .insert(table.checks.clone(), b.clone());
+                    self.check_cache.borrow_mut().insert(key, b.clone());
                     b
                 }
             }

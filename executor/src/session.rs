@@ -174,8 +174,10 @@ pub struct Session {
     pub(crate) check_cache: std::cell::RefCell<CheckCache>,
 }
 
+/// Bound CHECK expressions by (checks, column names and types): a table whose
+/// columns moved or changed type binds them again.
 pub(crate) type CheckCache =
-    HashMap<Vec<(String, String)>, std::rc::Rc<Vec<(String, basalt_planner::Expr)>>>;
+    HashMap<(Vec<(String, String)>, Vec<String>), std::rc::Rc<Vec<(String, basalt_planner::Expr)>>>;
 
 impl Drop for Session {
     fn drop(&mut self) {

@@ -566,9 +566,173 @@ impl Binder<'_> {
                     action: AlterAction::AddColumn { column: col, fill },
                 })
             }
+            ast::AlterTableOperation::DropColumn {
+                column_names,
+                if_exists,
+                drop_behavior,
+                ..
+            } => {
+                let [c] = column_names.as_slice() else {
+                    return not_supported("DROP COLUMN of several columns");
+                };
+                let name = ident(c);
+                let Some(column) = table.column_index(&name) else {
+                    if *if_exists {
+                        return Ok(Statement::NoOp {
+                            tag: "ALTER TABLE".into(),
+                            notice: Some(format!(
+                                "column \"{name}\" of relation \"{}\" does not exist, skipping",
+                                table.name
+                            )),
+                        });
+                    }
+                    return Err(PlanError::UndefinedColumnMsg(format!(
+                        "column \"{name}\" of relation \"{}\" does not exist",
+                        table.name
+                    )));
+                };
+                Ok(Statement::AlterTable {
+                    table,
+                    action: AlterAction::DropColumn {
+                        column,
+                        cascade: matches!(drop_behavior, Some(ast::DropBehavior::Cascade)),
+                    },
+                })
+            }
+            ast::AlterTableOperation::AlterColumn { column_name, op } => {
+                let name = ident(column_name);
+                let column = table.column_index(&name).ok_or_else(|| {
+                    PlanError::UndefinedColumnMsg(format!(
+                        "column \"{name}\" of relation \"{}\" does not exist",
+                        table.name
+                    ))
+                })?;
+                let action = match op {
+                    ast::AlterColumnOperation::SetNotNull => AlterAction::SetNotNull {
+                        column,
+                        not_null: true,
+                    },
+                    ast::AlterColumnOperation::DropNotNull => {
+                        if table
+                            .primary_key()
+                            .is_some_and(|ix| ix.columns.contains(&column))
+                        {
+                            return Err(PlanError::Coded(
+                                "42P16",
+                                format!("column \"{name}\" is in a primary key"),
+                            ));
+                        }
+                        AlterAction::SetNotNull {
+                            column,
+                            not_null: false,
+                        }
+                    }
+                    ast::AlterColumnOperation::SetDefault { value } => {
+                        let (x, t) = self.expr(value, &Scope::default())?;
+                        let want = table.columns[column].ty;
+                        if t != DataType::Unknown && t != want && !cast_allowed(&t, &want) {
+                            return Err(PlanError::DatatypeMismatch(format!(
+                                "column \"{name}\" is of type {} but default expression is of type {}",
+                                want.display_name(),
+                                t.display_name()
+                            )));
+                        }
+                        drop(x);
+                        AlterAction::SetDefault {
+                            column,
+                            default: Some(value.to_string()),
+                        }
+                    }
+                    ast::AlterColumnOperation::DropDefault => AlterAction::SetDefault {
+                        column,
+                        default: None,
+                    },
+                    ast::AlterColumnOperation::SetDataType {
+                        data_type, using, ..
+                    } => {
+                        let ty = convert_type(data_type)?;
+                        let old = table.columns[column].ty;
+                        let using = match using {
+                            Some(e) => {
+                                let scope = table_scope(&table, &table.name);
+                                let (x, t) = self.expr(e, &scope)?;
+                                if t != ty && t != DataType::Unknown && !cast_allowed(&t, &ty) {
+                                    return Err(PlanError::DatatypeMismatch(format!(
+                                        "result of USING clause for column \"{name}\" cannot be cast automatically to type {}",
+                                        ty.display_name()
+                                    )));
+                                }
+                                Some(x)
+                            }
+                            None if old == ty || assignment_cast(&old, &ty) => None,
+                            None => {
+                                return Err(PlanError::DatatypeMismatch(format!(
+                                    "column \"{name}\" cannot be cast automatically to type {}",
+                                    ty.display_name()
+                                )))
+                            }
+                        };
+                        AlterAction::AlterType { column, ty, using }
+                    }
+                    other => return not_supported(format!("ALTER COLUMN {other}")),
+                };
+                Ok(Statement::AlterTable { table, action })
+            }
+            ast::AlterTableOperation::DropConstraint {
+                if_exists,
+                name,
+                drop_behavior,
+            } => {
+                let name = ident(name);
+                let exists = table.checks.iter().any(|c| c.0 == name)
+                    || table.fks.iter().any(|f| f.name == name)
+                    || table
+                        .indexes
+                        .iter()
+                        .any(|i| i.name == name && (i.unique || i.primary));
+                if !exists {
+                    if *if_exists {
+                        return Ok(Statement::NoOp {
+                            tag: "ALTER TABLE".into(),
+                            notice: Some(format!(
+                                "constraint \"{name}\" of relation \"{}\" does not exist, skipping",
+                                table.name
+                            )),
+                        });
+                    }
+                    return Err(PlanError::UndefinedObject(format!(
+                        "constraint \"{name}\" of relation \"{}\" does not exist",
+                        table.name
+                    )));
+                }
+                Ok(Statement::AlterTable {
+                    table,
+                    action: AlterAction::DropConstraint {
+                        name,
+                        cascade: matches!(drop_behavior, Some(ast::DropBehavior::Cascade)),
+                    },
+                })
+            }
             other => not_supported(format!("ALTER TABLE {other}")),
         }
     }
+}
+
+/// Conversions ALTER COLUMN TYPE makes without USING (PostgreSQL's
+/// assignment casts).
+fn assignment_cast(from: &DataType, to: &DataType) -> bool {
+    (from.is_numeric() && to.is_numeric())
+        || to.is_string()
+        || (from.is_string() && to.is_string())
+        || matches!(
+            (from, to),
+            (
+                DataType::Date | DataType::Timestamp | DataType::TimestampTz,
+                DataType::Date | DataType::Timestamp | DataType::TimestampTz
+            ) | (DataType::Json, DataType::Jsonb)
+                | (DataType::Jsonb, DataType::Json)
+        )
+        || matches!((from.element(), to.element()), (Some(a), Some(b)) if a == b || assignment_cast(&a, &b))
 }
 
 /// The OIDs of the objects DROP names, and (IF EXISTS) the names not found.

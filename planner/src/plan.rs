@@ -471,6 +471,36 @@ pub enum AlterAction {
         sub: i32,
         text: Option<String>,
     },
+    /// DROP COLUMN: the table is rewritten without it; indexes and
+    /// constraints on it go too (and, with CASCADE, other tables' foreign
+    /// keys to it).
+    DropColumn {
+        column: usize,
+        cascade: bool,
+    },
+    /// ALTER COLUMN TYPE: the table is rewritten with each value converted
+    /// (by `using`, an expression over the old row, or by a cast).
+    AlterType {
+        column: usize,
+        ty: DataType,
+        using: Option<Expr>,
+    },
+    /// ALTER COLUMN SET DEFAULT (SQL text) / DROP DEFAULT (None).
+    SetDefault {
+        column: usize,
+        default: Option<String>,
+    },
+    /// ALTER COLUMN SET NOT NULL (existing rows are checked) / DROP NOT NULL.
+    SetNotNull {
+        column: usize,
+        not_null: bool,
+    },
+    /// DROP CONSTRAINT: a CHECK, a FOREIGN KEY, or the index of a PRIMARY
+    /// KEY / UNIQUE constraint.
+    DropConstraint {
+        name: String,
+        cascade: bool,
+    },
 }
 
 /// SET list of an UPDATE: (column, new value).
