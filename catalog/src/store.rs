@@ -490,6 +490,46 @@ impl SequenceDef {
     }
 }
 
+/// A schema made by CREATE SCHEMA (pg_catalog, public and
+/// information_schema are built in).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SchemaDef {
+    pub oid: u32,
+    pub name: String,
+    pub owner: u32,
+}
+
+impl SchemaDef {
+    fn serialize(&self) -> Vec<u8> {
+        let mut w = W(vec![SCHEMA_RECORD]);
+        w.u32(self.oid);
+        w.str(&self.name);
+        w.u32(self.owner);
+        w.0
+    }
+
+    fn deserialize(b: &[u8]) -> Option<SchemaDef> {
+        let mut r = R(b, 0);
+        if r.u8()? != SCHEMA_RECORD {
+            return None;
+        }
+        Some(SchemaDef {
+            oid: r.u32()?,
+            name: r.str()?,
+            owner: r.u32()?,
+        })
+    }
+}
+
+/// The built-in schemas: (OID, name).
+pub const BUILTIN_SCHEMAS: [(u32, &str); 3] = [
+    (NS_PG_CATALOG, "pg_catalog"),
+    (NS_PUBLIC, "public"),
+    (NS_INFORMATION_SCHEMA, "information_schema"),
+];
+
+/// First byte of a schema record.
+const SCHEMA_RECORD: u8 = b'S';
 /// First byte of a sequence record.
 const SEQUENCE_RECORD: u8 = b'Q';
 /// First byte of a view record.
@@ -763,6 +803,9 @@ pub struct Schema {
     view_tids: HashMap<u32, Tid>,
     pub sequences: Vec<Arc<SequenceDef>>,
     seq_tids: HashMap<u32, Tid>,
+    /// Schemas made by CREATE SCHEMA.
+    pub schemas: Vec<Arc<SchemaDef>>,
+    schema_tids: HashMap<u32, Tid>,
     by_name: HashMap<(u32, String), usize>,
     tids: HashMap<u32, Tid>,
     /// Catalog rows of roles (by OID) and schema ACLs (by namespace OID).
@@ -771,6 +814,28 @@ pub struct Schema {
 }
 
 impl Schema {
+    /// A schema's OID by name (built-in or made by CREATE SCHEMA).
+    pub fn namespace_oid(&self, name: &str) -> Option<u32> {
+        BUILTIN_SCHEMAS
+            .iter()
+            .find(|(_, n)| *n == name)
+            .map(|(o, _)| *o)
+            .or_else(|| self.schemas.iter().find(|s| s.name == name).map(|s| s.oid))
+    }
+    /// A schema's name by OID.
+    pub fn namespace_name(&self, oid: u32) -> String {
+        BUILTIN_SCHEMAS
+            .iter()
+            .find(|(o, _)| *o == oid)
+            .map(|(_, n)| n.to_string())
+            .or_else(|| {
+                self.schemas
+                    .iter()
+                    .find(|s| s.oid == oid)
+                    .map(|s| s.name.clone())
+            })
+            .unwrap_or_else(|| oid.to_string())
+    }
     pub fn sequence(&self, namespace: u32, name: &str) -> Option<&Arc<SequenceDef>> {
         self.sequences
             .iter()
@@ -799,7 +864,14 @@ impl Schema {
             .iter()
             .find(|n| n.namespace == namespace)
             .map(|n| n.acl.clone())
-            .unwrap_or_else(|| NamespaceAcl::default_for(namespace))
+            .unwrap_or_else(|| match self.schemas.iter().find(|d| d.oid == namespace) {
+                Some(d) => vec![AclItem {
+                    grantee: d.owner,
+                    grantor: d.owner,
+                    privs: privs::ALL_SCHEMA,
+                }],
+                None => NamespaceAcl::default_for(namespace),
+            })
     }
     /// Whether a stored schema ACL exists (pg_namespace.nspacl is NULL
     /// until then).
@@ -874,6 +946,12 @@ impl Catalog {
                         .ok_or_else(|| StorageError::Corrupt("catalog sequence row".into()))?;
                     s.seq_tids.insert(v.oid, tid);
                     s.sequences.push(Arc::new(v));
+                }
+                Some(&SCHEMA_RECORD) => {
+                    let v = SchemaDef::deserialize(&data)
+                        .ok_or_else(|| StorageError::Corrupt("catalog schema row".into()))?;
+                    s.schema_tids.insert(v.oid, tid);
+                    s.schemas.push(Arc::new(v));
                 }
                 Some(&VIEW_RECORD) => {
                     let v = ViewDef::deserialize(&data)
@@ -1001,6 +1079,22 @@ impl Catalog {
             schema.seq_tids.get(&v.oid).copied(),
             &v.serialize(),
         )
+    }
+
+    pub fn put_schema(&self, xid: Xid, cid: u32, schema: &Schema, v: &SchemaDef) -> Result<()> {
+        self.put_row(
+            xid,
+            cid,
+            schema.schema_tids.get(&v.oid).copied(),
+            &v.serialize(),
+        )
+    }
+
+    pub fn delete_schema(&self, xid: Xid, cid: u32, schema: &Schema, oid: u32) -> Result<()> {
+        match schema.schema_tids.get(&oid) {
+            Some(tid) => self.delete_row(xid, cid, *tid),
+            None => Ok(()),
+        }
     }
 
     pub fn delete_sequence(&self, xid: Xid, cid: u32, schema: &Schema, oid: u32) -> Result<()> {

@@ -1,9 +1,7 @@
 //! The pg_catalog views clients read (psql's \d, \dt, \l; pgbench; drivers),
 //! computed from the stored table definitions when they are scanned.
 
-use crate::store::{
-    Schema, BOOTSTRAP_SUPERUSER, DATABASE_OID, NS_INFORMATION_SCHEMA, NS_PG_CATALOG, NS_PUBLIC,
-};
+use crate::store::{Schema, BOOTSTRAP_SUPERUSER, DATABASE_OID, NS_PG_CATALOG, NS_PUBLIC};
 use crate::types::{DataType, Value};
 
 use DataType::*;
@@ -520,14 +518,6 @@ pub fn columns(name: &str) -> Option<Vec<(&'static str, DataType)>> {
     })
 }
 
-pub fn namespace_name(oid: u32) -> &'static str {
-    match oid {
-        NS_PG_CATALOG => "pg_catalog",
-        NS_INFORMATION_SCHEMA => "information_schema",
-        _ => "public",
-    }
-}
-
 fn o(v: u32) -> Value {
     Value::Int8(v as i64)
 }
@@ -565,11 +555,12 @@ pub fn rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<Va
     let mut out = Vec::new();
     match name {
         "pg_namespace" => {
-            for (oid, n) in [
-                (NS_PG_CATALOG, "pg_catalog"),
-                (NS_PUBLIC, "public"),
-                (NS_INFORMATION_SCHEMA, "information_schema"),
-            ] {
+            let user = s.schemas.iter().map(|d| (d.oid, d.name.as_str(), d.owner));
+            for (oid, n, owner) in crate::store::BUILTIN_SCHEMAS
+                .iter()
+                .map(|(o, n)| (*o, *n, BOOTSTRAP_SUPERUSER))
+                .chain(user)
+            {
                 let acl = if s.namespace_acl_stored(oid) {
                     t(&crate::store::acl_text(&s.namespace_acl(oid), &|r| {
                         s.role_name(r)
@@ -577,7 +568,12 @@ pub fn rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<Va
                 } else {
                     Value::Null
                 };
-                out.push(vec![o(oid), t(n), o(BOOTSTRAP_SUPERUSER), acl]);
+                let owner = if oid == NS_PUBLIC {
+                    crate::store::PG_DATABASE_OWNER
+                } else {
+                    owner
+                };
+                out.push(vec![o(oid), t(n), o(owner), acl]);
             }
         }
         "pg_description" => {
@@ -946,7 +942,7 @@ pub fn rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<Va
         "pg_tables" => {
             for tb in &s.tables {
                 out.push(vec![
-                    t(namespace_name(tb.namespace)),
+                    t(&s.namespace_name(tb.namespace)),
                     t(&tb.name),
                     t("postgres"),
                     Value::Null,

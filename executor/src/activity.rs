@@ -578,20 +578,13 @@ impl crate::session::Session {
         let schema = self.schema()?;
         let target = match args.first() {
             None | Some(Value::Null) => return Ok(Value::Null),
-            Some(Value::Text(s)) => {
-                let n = s
-                    .rsplit('.')
-                    .next()
-                    .unwrap_or(s)
-                    .trim_matches('"')
-                    .to_lowercase();
-                schema
-                    .relation(basalt_catalog::store::NS_PUBLIC, &n)
-                    .map(|(t, i)| (t.clone(), i))
-                    .ok_or_else(|| {
-                        crate::ExecError::Plan(basalt_planner::PlanError::UndefinedTable(s.clone()))
-                    })?
-            }
+            Some(Value::Text(s)) => self
+                .find_named(&schema, s, |ns, n| {
+                    schema.relation(ns, n).map(|(t, i)| (t.clone(), i))
+                })
+                .ok_or_else(|| {
+                    crate::ExecError::Plan(basalt_planner::PlanError::UndefinedTable(s.clone()))
+                })?,
             Some(v) => {
                 let oid = v.as_i64().unwrap_or(-1);
                 let found = schema.tables.iter().find_map(|t| {

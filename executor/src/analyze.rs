@@ -525,7 +525,7 @@ impl Session {
                 let vals: Vec<String> = s.mcv.iter().map(|m| m.0.clone()).collect();
                 let freqs: Vec<String> = s.mcv.iter().map(|m| format!("{}", m.1 as f32)).collect();
                 out.push(vec![
-                    Value::Text(basalt_catalog::system::namespace_name(t.namespace).into()),
+                    Value::Text(schema.namespace_name(t.namespace)),
                     Value::Text(t.name.clone()),
                     Value::Text(col.name.clone()),
                     Value::Bool(false),

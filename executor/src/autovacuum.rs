@@ -107,7 +107,7 @@ pub fn run_pass(db: &Arc<Database>, cfg: &AutovacuumConfig) -> Vec<String> {
         });
         let name = format!(
             "\"{}\".\"{}\"",
-            basalt_catalog::system::namespace_name(t.namespace),
+            schema.namespace_name(t.namespace),
             t.name.replace('"', "\"\"")
         );
         let sql = match (vacuum, analyze) {

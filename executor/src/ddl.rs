@@ -182,6 +182,7 @@ impl Session {
     /// CREATE [OR REPLACE] VIEW.
     pub(crate) fn create_view(
         &mut self,
+        ns: u32,
         name: &str,
         sql: &str,
         columns: &[String],
@@ -189,7 +190,6 @@ impl Session {
     ) -> Result<ExecResult> {
         let xid = self.ddl_lock()?;
         let schema = self.schema()?;
-        let ns = basalt_catalog::store::NS_PUBLIC;
         if schema.relation(ns, name).is_some() {
             return Err(basalt_planner::PlanError::DuplicateTable(name.into()).into());
         }
@@ -651,13 +651,9 @@ impl Session {
         let schema = self.schema()?;
         let sq = match args.first() {
             Some(Value::Null) | None => return Ok(Value::Null),
-            Some(Value::Text(n)) => {
-                let base = n.rsplit('.').next().unwrap_or(n).to_string();
-                schema
-                    .sequence(basalt_catalog::store::NS_PUBLIC, &base)
-                    .cloned()
-                    .ok_or_else(|| basalt_planner::PlanError::UndefinedTable(base.clone()))?
-            }
+            Some(Value::Text(n)) => self
+                .find_named(&schema, n, |ns, x| schema.sequence(ns, x).cloned())
+                .ok_or_else(|| basalt_planner::PlanError::UndefinedTable(n.clone()))?,
             Some(v) => {
                 let oid = v.as_i64().unwrap_or(-1);
                 schema
@@ -710,6 +706,172 @@ impl Session {
     }
 
     /// DROP VIEW.
+    pub(crate) fn create_schema(
+        &mut self,
+        name: &str,
+        owner: Option<&str>,
+        if_not_exists: bool,
+    ) -> Result<ExecResult> {
+        let xid = self.ddl_lock()?;
+        let schema = self.schema()?;
+        if schema.namespace_oid(name).is_some() {
+            if if_not_exists {
+                return Ok(ExecResult {
+                    tag: "CREATE SCHEMA".into(),
+                    notices: vec![format!("schema \"{name}\" already exists, skipping")],
+                    ..Default::default()
+                });
+            }
+            return Err(ExecError::coded(
+                "42P06",
+                format!("schema \"{name}\" already exists"),
+            ));
+        }
+        if name.starts_with("pg_") {
+            return Err(ExecError::coded(
+                "42939",
+                format!("unacceptable schema name \"{name}\""),
+            ));
+        }
+        let owner = match owner {
+            Some(r) => match schema.role(r) {
+                Some(r) => r.oid,
+                None => {
+                    return Err(ExecError::coded(
+                        "42704",
+                        format!("role \"{r}\" does not exist"),
+                    ))
+                }
+            },
+            None => self.current_role,
+        };
+        if !self.is_superuser()? && owner != self.current_role {
+            return Err(ExecError::denied(format!(
+                "must be able to SET ROLE \"{}\"",
+                schema.role_name(owner)
+            )));
+        }
+        let def = basalt_catalog::store::SchemaDef {
+            oid: self.db.st.new_oid()?,
+            name: name.to_string(),
+            owner,
+        };
+        self.db.catalog.put_schema(xid, self.cid(), &schema, &def)?;
+        Ok(ExecResult {
+            tag: "CREATE SCHEMA".into(),
+            ..Default::default()
+        })
+    }
+
+    /// DROP SCHEMA: an empty schema, or with CASCADE the tables, views and
+    /// sequences in it too.
+    pub(crate) fn drop_schema(
+        &mut self,
+        oids: &[u32],
+        missing: &[String],
+        cascade: bool,
+    ) -> Result<ExecResult> {
+        let xid = self.ddl_lock()?;
+        let schema = self.schema()?;
+        let mut notices = Vec::new();
+        for &ns in oids {
+            let Some(def) = schema.schemas.iter().find(|s| s.oid == ns).cloned() else {
+                // public: it may be dropped in PostgreSQL; here it stays.
+                return Err(ExecError::coded(
+                    "0A000",
+                    format!(
+                        "dropping schema {} is not supported",
+                        schema.namespace_name(ns)
+                    ),
+                ));
+            };
+            if def.owner != self.current_role && !self.is_superuser()? {
+                return Err(ExecError::denied(format!(
+                    "must be owner of schema {}",
+                    def.name
+                )));
+            }
+            let tables: Vec<_> = schema.tables.iter().filter(|t| t.namespace == ns).collect();
+            let views: Vec<_> = schema.views.iter().filter(|v| v.namespace == ns).collect();
+            let seqs: Vec<_> = schema
+                .sequences
+                .iter()
+                .filter(|v| v.namespace == ns)
+                .collect();
+            let mut objects: Vec<String> = tables
+                .iter()
+                .map(|t| format!("table {}.{}", def.name, t.name))
+                .collect();
+            objects.extend(
+                views
+                    .iter()
+                    .map(|v| format!("view {}.{}", def.name, v.name)),
+            );
+            objects.extend(
+                seqs.iter()
+                    .filter(|q| q.owned_by.is_none())
+                    .map(|q| format!("sequence {}.{}", def.name, q.name)),
+            );
+            if !objects.is_empty() && !cascade {
+                return Err(ExecError::Coded {
+                    code: "2BP01",
+                    msg: format!(
+                        "cannot drop schema {} because other objects depend on it",
+                        def.name
+                    ),
+                    detail: Some(
+                        objects
+                            .iter()
+                            .map(|o| format!("{o} depends on schema {}", def.name))
+                            .collect::<Vec<_>>()
+                            .join("\n"),
+                    ),
+                });
+            }
+            if !objects.is_empty() {
+                notices.push(if objects.len() == 1 {
+                    format!("drop cascades to {}", objects[0])
+                } else {
+                    format!("drop cascades to {} other objects", objects.len())
+                });
+            }
+            let cid = self.cid();
+            for v in views {
+                self.db.catalog.delete_view(xid, cid, &schema, v.oid)?;
+            }
+            for q in seqs {
+                self.db.catalog.delete_sequence(xid, cid, &schema, q.oid)?;
+            }
+            // Foreign keys from tables elsewhere to tables here go too.
+            let here: Vec<u32> = tables.iter().map(|t| t.oid).collect();
+            for other in schema.tables.iter().filter(|o| o.namespace != ns) {
+                if other.fks.iter().any(|f| here.contains(&f.table)) {
+                    let mut od = (**other).clone();
+                    od.fks.retain(|f| !here.contains(&f.table));
+                    self.db.catalog.replace_table(xid, cid, &schema, &od)?;
+                }
+            }
+            for t in tables {
+                self.db.catalog.delete_table(xid, cid, &schema, t.oid)?;
+                let txn = self.txn.as_mut().expect("in txn");
+                txn.drop_on_commit.push(t.filenode);
+                txn.drop_on_commit
+                    .extend(t.indexes.iter().map(|i| i.filenode));
+            }
+            self.db.catalog.delete_schema(xid, cid, &schema, ns)?;
+        }
+        notices.extend(
+            missing
+                .iter()
+                .map(|m| format!("schema \"{m}\" does not exist, skipping")),
+        );
+        Ok(ExecResult {
+            tag: "DROP SCHEMA".into(),
+            notices,
+            ..Default::default()
+        })
+    }
+
     pub(crate) fn drop_view(&mut self, views: &[u32], missing: &[String]) -> Result<ExecResult> {
         let xid = self.ddl_lock()?;
         let schema = self.schema()?;

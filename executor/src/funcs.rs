@@ -37,7 +37,7 @@ fn index_def(schema: &basalt_catalog::Schema, oid: u32, constraint: bool) -> Opt
                 "CREATE {}INDEX {} ON {}.{} USING btree ({})",
                 if ix.unique { "UNIQUE " } else { "" },
                 quote_ident(&ix.name),
-                basalt_catalog::system::namespace_name(t.namespace),
+                schema.namespace_name(t.namespace),
                 quote_ident(&t.name),
                 cols.join(", ")
             )

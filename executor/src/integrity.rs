@@ -45,15 +45,8 @@ impl Session {
         let tables: Vec<Arc<TableDef>> = match table {
             None | Some(Value::Null) => schema.tables.clone(),
             Some(Value::Text(n)) => {
-                let n = n
-                    .rsplit('.')
-                    .next()
-                    .unwrap_or(n)
-                    .trim_matches('"')
-                    .to_lowercase();
-                vec![schema
-                    .table(basalt_catalog::store::NS_PUBLIC, &n)
-                    .cloned()
+                vec![self
+                    .find_named(&schema, n, |ns, x| schema.table(ns, x).cloned())
                     .ok_or_else(|| {
                         ExecError::Plan(basalt_planner::PlanError::UndefinedTable(n.clone()))
                     })?]

@@ -123,7 +123,7 @@ impl Session {
             "vacuum done"
         );
         if opts.verbose {
-            let name = qualified(t);
+            let name = qualified(&*self.schema()?, t);
             infos.push(format!("INFO: vacuuming \"{name}\""));
             infos.push(format!(
                 "INFO: finished vacuuming \"{name}\": index scans: {}\n\
@@ -191,11 +191,7 @@ impl Session {
             .table(t.oid)
             .vacuumed(opts.auto, rows.len() as u64, 0);
         if opts.verbose {
-            let name = format!(
-                "{}.{}",
-                basalt_catalog::system::namespace_name(t.namespace),
-                t.name
-            );
+            let name = format!("{}.{}", self.schema()?.namespace_name(t.namespace), t.name);
             infos.push(format!("INFO: vacuuming \"{name}\""));
             infos.push(format!(
                 "INFO: \"{name}\": found {removed} removable, {} nonremovable row versions in {old_pages} pages; now {new_pages} pages",
@@ -398,10 +394,6 @@ fn build_index(
 }
 
 /// "database.schema.table", as VACUUM VERBOSE names a table.
-fn qualified(t: &TableDef) -> String {
-    format!(
-        "postgres.{}.{}",
-        basalt_catalog::system::namespace_name(t.namespace),
-        t.name
-    )
+fn qualified(schema: &basalt_catalog::Schema, t: &TableDef) -> String {
+    format!("postgres.{}.{}", schema.namespace_name(t.namespace), t.name)
 }

@@ -148,7 +148,7 @@ impl Session {
         } else {
             Err(ExecError::denied(format!(
                 "permission denied for schema {}",
-                basalt_catalog::system::namespace_name(ns)
+                schema.namespace_name(ns)
             )))
         }
     }
@@ -215,21 +215,21 @@ impl Session {
         };
         if name == "has_schema_privilege" {
             let ns = match obj {
-                Value::Text(n) => match n.as_str() {
-                    "public" => basalt_catalog::store::NS_PUBLIC,
-                    "pg_catalog" => basalt_catalog::store::NS_PG_CATALOG,
-                    "information_schema" => basalt_catalog::store::NS_INFORMATION_SCHEMA,
-                    other => {
+                Value::Text(n) => match schema.namespace_oid(n) {
+                    Some(o) => o,
+                    None => {
                         return Err(ExecError::coded(
                             "3F000",
-                            format!("schema \"{other}\" does not exist"),
+                            format!("schema \"{n}\" does not exist"),
                         ))
                     }
                 },
                 v => v.as_i64().unwrap_or(0) as u32,
             };
             // pg_catalog and information_schema are USAGE for everyone.
-            let acl_bits = if ns == basalt_catalog::store::NS_PUBLIC {
+            let acl_bits = if ns != basalt_catalog::store::NS_PG_CATALOG
+                && ns != basalt_catalog::store::NS_INFORMATION_SCHEMA
+            {
                 held(&schema.namespace_acl(ns))
             } else {
                 privs::USAGE
@@ -238,15 +238,7 @@ impl Session {
             return Ok(Value::Bool(superuser || acl_bits & bits != 0));
         }
         let t = match obj {
-            Value::Text(n) => {
-                let n = n
-                    .rsplit('.')
-                    .next()
-                    .unwrap_or(n)
-                    .trim_matches('"')
-                    .to_lowercase();
-                schema.table(basalt_catalog::store::NS_PUBLIC, &n).cloned()
-            }
+            Value::Text(n) => self.find_named(&schema, n, |ns, x| schema.table(ns, x).cloned()),
             v => schema
                 .table_by_oid(v.as_i64().unwrap_or(-1) as u32)
                 .cloned(),
@@ -339,8 +331,11 @@ impl Session {
                 .iter()
                 .try_for_each(|t| self.check_table_privs(&schema, t, TRUNCATE)),
             Statement::CreateTable { def, .. } => self.check_schema(&schema, def.namespace, CREATE),
-            Statement::CreateView { .. } | Statement::CreateSequence { .. } => {
-                self.check_schema(&schema, basalt_catalog::store::NS_PUBLIC, CREATE)
+            Statement::CreateView { namespace, .. } => {
+                self.check_schema(&schema, *namespace, CREATE)
+            }
+            Statement::CreateSequence { def, .. } => {
+                self.check_schema(&schema, def.namespace, CREATE)
             }
             Statement::DropTable { tables, .. } => {
                 tables.iter().try_for_each(|t| self.check_owner(&schema, t))
@@ -556,7 +551,7 @@ impl Session {
                 if n.acl.iter().any(|a| a.grantee == r.oid) {
                     deps.push(format!(
                         "privileges for schema {}",
-                        basalt_catalog::system::namespace_name(n.namespace)
+                        schema.namespace_name(n.namespace)
                     ));
                 }
             }
@@ -630,17 +625,21 @@ impl Session {
             }
             GrantTarget::Schemas(nss) => {
                 for &ns in nss {
-                    if !Self::is_superuser_oid(&schema, me) && me != BOOTSTRAP_SUPERUSER {
+                    let schema_owner = schema.schemas.iter().find(|d| d.oid == ns).map(|d| d.owner);
+                    if !Self::is_superuser_oid(&schema, me)
+                        && me != BOOTSTRAP_SUPERUSER
+                        && schema_owner != Some(me)
+                    {
                         return Err(ExecError::denied(format!(
                             "permission denied for schema {}",
-                            basalt_catalog::system::namespace_name(ns)
+                            schema.namespace_name(ns)
                         )));
                     }
                     let mut acl = Some(schema.namespace_acl(ns));
                     let owner = if ns == basalt_catalog::store::NS_PUBLIC {
                         basalt_catalog::store::PG_DATABASE_OWNER
                     } else {
-                        BOOTSTRAP_SUPERUSER
+                        schema_owner.unwrap_or(BOOTSTRAP_SUPERUSER)
                     };
                     for &g in &oids {
                         acl = Some(acl_change(&acl, &[], g, owner, bits, revoke));

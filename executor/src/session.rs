@@ -250,12 +250,65 @@ impl Session {
     ) -> Result<(Statement, Vec<DataType>)> {
         let schema = self.schema()?;
         let est = crate::selectivity::DbEstimates(&self.db);
+        let path = self.search_path(&schema);
         Ok(basalt_planner::plan_statement(
             &schema,
             &est,
             stmt,
             param_types,
+            &path,
         )?)
+    }
+
+    /// An object named in text ('name', 'schema.name', '"Name"'), found
+    /// in its schema or along the search path.
+    pub(crate) fn find_named<T>(
+        &self,
+        schema: &basalt_catalog::Schema,
+        text: &str,
+        find: impl Fn(u32, &str) -> Option<T>,
+    ) -> Option<T> {
+        let parts: Vec<String> = text
+            .split('.')
+            .map(|p| {
+                let p = p.trim();
+                match p.strip_prefix('"').and_then(|q| q.strip_suffix('"')) {
+                    Some(q) => q.to_string(),
+                    None => p.to_lowercase(),
+                }
+            })
+            .collect();
+        match parts.as_slice() {
+            [n] => std::iter::once(basalt_catalog::store::NS_PG_CATALOG)
+                .chain(self.search_path(schema))
+                .find_map(|o| find(o, n)),
+            [.., s, n] => find(schema.namespace_oid(s)?, n),
+            [] => None,
+        }
+    }
+
+    /// The schemas of search_path that exist, in order (`$user` is the
+    /// schema named as the current user, if there is one).
+    pub(crate) fn search_path(&self, schema: &basalt_catalog::Schema) -> Vec<u32> {
+        let setting = self
+            .setting("search_path")
+            .unwrap_or_else(|| "\"$user\", public".into());
+        let user = schema.role_name(self.current_role);
+        setting
+            .split(',')
+            .map(|p| {
+                let p = p.trim();
+                match p.strip_prefix('"').and_then(|q| q.strip_suffix('"')) {
+                    Some(q) => q.replace("\"\"", "\""),
+                    None => p.to_lowercase(),
+                }
+            })
+            .filter_map(|n| {
+                let n = if n == "$user" { user.clone() } else { n };
+                schema.namespace_oid(&n)
+            })
+            .filter(|&o| o != basalt_catalog::store::NS_PG_CATALOG)
+            .collect()
     }
 
     pub fn run_parsed(
@@ -821,11 +874,22 @@ impl Session {
             Statement::SetRole { role, session } => self.set_role(role.as_deref(), *session),
             Statement::Explain { stmt, analyze } => self.explain(stmt, *analyze, params),
             Statement::CreateView {
+                namespace,
                 name,
                 sql,
                 columns,
                 or_replace,
-            } => self.create_view(name, sql, columns, *or_replace),
+            } => self.create_view(*namespace, name, sql, columns, *or_replace),
+            Statement::CreateSchema {
+                name,
+                owner,
+                if_not_exists,
+            } => self.create_schema(name, owner.as_deref(), *if_not_exists),
+            Statement::DropSchema {
+                schemas,
+                missing,
+                cascade,
+            } => self.drop_schema(schemas, missing, *cascade),
             Statement::DropView { views, missing } => self.drop_view(views, missing),
             Statement::NoOp { tag, notice } => Ok(ExecResult {
                 tag: tag.clone(),

@@ -145,6 +145,7 @@ pub(crate) fn builtin_default(name: &str) -> &'static str {
         "default_transaction_read_only" | "transaction_read_only" => "off",
         "log_statement" => "none",
         "log_min_duration_statement" => "-1",
+        "search_path" => "\"$user\", public",
         _ => "",
     }
 }

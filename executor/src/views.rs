@@ -110,7 +110,7 @@ impl crate::session::Session {
             };
             out.push(vec![
                 Value::Int8(tb.oid as i64),
-                Value::Text(basalt_catalog::system::namespace_name(tb.namespace).into()),
+                Value::Text(schema.namespace_name(tb.namespace)),
                 Value::Text(tb.name.clone()),
                 i(g(&c.seq_scan)),
                 i(g(&c.seq_tup_read)),
@@ -151,7 +151,7 @@ impl crate::session::Session {
                 out.push(vec![
                     Value::Int8(tb.oid as i64),
                     Value::Int8(ix.oid as i64),
-                    Value::Text(basalt_catalog::system::namespace_name(tb.namespace).into()),
+                    Value::Text(schema.namespace_name(tb.namespace)),
                     Value::Text(tb.name.clone()),
                     Value::Text(ix.name.clone()),
                     Value::Int8(T::get(&c.idx_scan) as i64),
@@ -223,7 +223,7 @@ impl crate::session::Session {
                 let has_ix = !t.indexes.is_empty();
                 vec![
                     Value::Int8(t.oid as i64),
-                    Value::Text(basalt_catalog::system::namespace_name(t.namespace).into()),
+                    Value::Text(schema.namespace_name(t.namespace)),
                     Value::Text(t.name.clone()),
                     n(hr),
                     n(hh),

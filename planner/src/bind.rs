@@ -85,6 +85,9 @@ struct AggCtx {
 pub struct Binder<'a> {
     pub(crate) schema: &'a Schema,
     pub(crate) est: &'a dyn Estimates,
+    /// Schemas searched for unqualified names, in order; the first is where
+    /// CREATE puts unqualified objects.
+    pub(crate) search_path: Vec<u32>,
     pub params: Vec<DataType>,
     agg: Option<AggCtx>,
     /// Scopes of the queries enclosing the one being bound, outermost
@@ -143,8 +146,10 @@ pub fn plan_statement(
     est: &dyn Estimates,
     stmt: &PStmt,
     params: &[DataType],
+    search_path: &[u32],
 ) -> Result<(Statement, Vec<DataType>)> {
     let mut b = Binder::new(schema, est, params);
+    b.search_path = search_path.to_vec();
     let s = b.statement(stmt)?;
     let params = b
         .params
@@ -292,6 +297,16 @@ pub fn convert_type(t: &ast::DataType) -> Result<DataType> {
     })
 }
 
+/// (schema, name) of a possibly qualified name (a database part is ignored).
+fn split_name(parts: &[String]) -> Result<(Option<&str>, &str)> {
+    Ok(match parts {
+        [n] => (None, n.as_str()),
+        [s, n] => (Some(s.as_str()), n.as_str()),
+        [_, s, n] => (Some(s.as_str()), n.as_str()),
+        _ => return Err(PlanError::Syntax("improper qualified name".into())),
+    })
+}
+
 fn is_agg_name(n: &str) -> Option<AggFunc> {
     Some(match n {
         "count" => AggFunc::Count,
@@ -428,6 +443,7 @@ impl<'a> Binder<'a> {
         Binder {
             schema,
             est,
+            search_path: vec![NS_PUBLIC],
             params: params.to_vec(),
             agg: None,
             outer: Vec::new(),
@@ -480,10 +496,13 @@ impl Binder<'_> {
                     .map(|p| p.trim_matches('"').to_lowercase())
                     .collect();
                 if *index {
-                    let base = parts.last().cloned().unwrap_or_default();
-                    match self.schema.relation(NS_PUBLIC, &base) {
-                        Some((t, Some(i))) => Ok(Statement::Reindex {
-                            table: t.clone(),
+                    match self.resolve(&parts, |ns, n| {
+                        self.schema
+                            .relation(ns, n)
+                            .and_then(|(t, i)| Some((t.clone(), i?)))
+                    })? {
+                        Some((t, i)) => Ok(Statement::Reindex {
+                            table: t,
                             indexes: vec![i],
                         }),
                         _ => Err(PlanError::UndefinedTable(name.clone())),
@@ -529,18 +548,47 @@ impl Binder<'_> {
     }
 
     fn lookup_table(&self, parts: &[String]) -> Result<Option<Arc<TableDef>>> {
-        let (ns, name) = match parts {
-            [n] => (None, n.as_str()),
-            [s, n] => (Some(s.as_str()), n.as_str()),
-            [_, s, n] => (Some(s.as_str()), n.as_str()),
-            _ => return Err(PlanError::Syntax("improper qualified name".into())),
+        self.resolve(parts, |ns, n| self.schema.table(ns, n).cloned())
+    }
+
+    /// An object named by a possibly qualified name: in the schema named,
+    /// else in the first schema of the search path that has it.
+    pub(crate) fn resolve<T>(
+        &self,
+        parts: &[String],
+        find: impl Fn(u32, &str) -> Option<T>,
+    ) -> Result<Option<T>> {
+        let (ns, name) = split_name(parts)?;
+        Ok(match ns {
+            Some(s) => self.schema.namespace_oid(s).and_then(|o| find(o, name)),
+            None => std::iter::once(NS_PG_CATALOG)
+                .chain(self.search_path.iter().copied())
+                .find_map(|o| find(o, name)),
+        })
+    }
+
+    /// current_schema: the first schema of the search path (NULL if none).
+    fn current_schema(&self) -> (Expr, DataType) {
+        let v = match self.search_path.first() {
+            Some(o) => Value::Text(self.schema.namespace_name(*o)),
+            None => Value::Null,
         };
-        let nsoid = match ns {
-            None | Some("public") => NS_PUBLIC,
-            Some("pg_catalog") => NS_PG_CATALOG,
-            Some(_) => return Ok(None),
+        (Expr::Literal(v), DataType::Name)
+    }
+
+    /// Where CREATE puts an object: the schema named, else the first of
+    /// the search path (3F000 when there is none).
+    pub(crate) fn creation_namespace(&self, parts: &[String]) -> Result<(u32, String)> {
+        let (ns, name) = split_name(parts)?;
+        let oid = match ns {
+            Some(s) => self.schema.namespace_oid(s).ok_or_else(|| {
+                PlanError::Coded("3F000", format!("schema \"{s}\" does not exist"))
+            })?,
+            None => *self.search_path.first().ok_or_else(|| {
+                PlanError::Coded("3F000", "no schema has been selected to create in".into())
+            })?,
         };
-        Ok(self.schema.table(nsoid, name).cloned())
+        Ok((oid, name.to_string()))
     }
 
     fn sql(&mut self, s: &ast::Statement) -> Result<Statement> {
@@ -555,8 +603,27 @@ impl Binder<'_> {
                 object_type,
                 if_exists,
                 names,
+                cascade,
                 ..
-            } => self.drop(object_type, *if_exists, names),
+            } => self.drop(object_type, *if_exists, names, *cascade),
+            S::CreateSchema {
+                schema_name,
+                if_not_exists,
+                ..
+            } => {
+                let (name, owner) = match schema_name {
+                    ast::SchemaName::Simple(n) => (object_parts(n).join("."), None),
+                    ast::SchemaName::UnnamedAuthorization(r) => (ident(r), Some(ident(r))),
+                    ast::SchemaName::NamedAuthorization(n, r) => {
+                        (object_parts(n).join("."), Some(ident(r)))
+                    }
+                };
+                Ok(Statement::CreateSchema {
+                    name,
+                    owner,
+                    if_not_exists: *if_not_exists,
+                })
+            }
             S::Truncate(t) => {
                 let mut tables = Vec::new();
                 for n in &t.table_names {
@@ -693,13 +760,15 @@ impl Binder<'_> {
                 temporary: false,
                 ..
             } => {
-                let n = object_parts(name).last().cloned().unwrap_or_default();
+                let (namespace, n) = self.creation_namespace(&object_parts(name))?;
                 let ty = match data_type {
                     Some(t) => convert_type(t)?,
                     None => DataType::Int8,
                 };
+                let mut def = sequence_def(&n, ty, sequence_options)?;
+                def.namespace = namespace;
                 Ok(Statement::CreateSequence {
-                    def: sequence_def(&n, ty, sequence_options)?,
+                    def,
                     if_not_exists: *if_not_exists,
                 })
             }
@@ -765,7 +834,7 @@ impl Binder<'_> {
                 if cv.materialized {
                     return not_supported("CREATE MATERIALIZED VIEW");
                 }
-                let name = object_parts(&cv.name).last().cloned().unwrap_or_default();
+                let (namespace, name) = self.creation_namespace(&object_parts(&cv.name))?;
                 let q = self.query(&cv.query, &Scope::default())?;
                 let mut columns: Vec<String> = q.fields.iter().map(|f| f.name.clone()).collect();
                 if cv.columns.len() > columns.len() {
@@ -783,6 +852,7 @@ impl Binder<'_> {
                     }
                 }
                 Ok(Statement::CreateView {
+                    namespace,
                     name,
                     sql: cv.query.to_string(),
                     columns,
@@ -1505,10 +1575,7 @@ impl Binder<'_> {
                     }
                     return Ok((plan, scope));
                 }
-                if let Some(v) = (parts.len() == 1 || parts[parts.len() - 2] == "public")
-                    .then(|| self.schema.view(NS_PUBLIC, &base).cloned())
-                    .flatten()
-                {
+                if let Some(v) = self.resolve(&parts, |ns, n| self.schema.view(ns, n).cloned())? {
                     return self.view(&v, alias_name.unwrap_or(base.clone()));
                 }
                 if is_sys {
@@ -2754,12 +2821,7 @@ impl Binder<'_> {
                                 DataType::Name,
                             ))
                         }
-                        "current_schema" => {
-                            return Ok((
-                                Expr::Literal(Value::Text("public".into())),
-                                DataType::Name,
-                            ))
-                        }
+                        "current_schema" => return Ok(self.current_schema()),
                         _ => {}
                     }
                 }
@@ -2811,11 +2873,14 @@ impl Binder<'_> {
                                 .collect();
                             let oid = match self.lookup_table(&parts)? {
                                 Some(t) => t.oid,
-                                None => match self.schema.relation(
-                                    NS_PUBLIC,
-                                    parts.last().map(|s| s.as_str()).unwrap_or(""),
-                                ) {
-                                    Some((t, Some(i))) => t.indexes[i].oid,
+                                None => match self.resolve(&parts, |ns, n| {
+                                    self.schema
+                                        .relation(ns, n)
+                                        .and_then(|(t, i)| Some(t.indexes[i?].oid))
+                                        .or_else(|| self.schema.view(ns, n).map(|v| v.oid))
+                                        .or_else(|| self.schema.sequence(ns, n).map(|v| v.oid))
+                                })? {
+                                    Some(oid) => oid,
                                     _ => return Err(PlanError::UndefinedTable(s.clone())),
                                 },
                             };
@@ -3576,6 +3641,30 @@ impl Binder<'_> {
             _ => {}
         }
         let mut agg_order: &[ast::OrderByExpr] = &[];
+        if name == "current_schema" && parts.len() <= 2 {
+            return Ok(self.current_schema());
+        }
+        if name == "current_schemas" {
+            // current_schemas(include_implicit): the search path's schemas.
+            let implicit = matches!(&f.args, ast::FunctionArguments::List(l)
+                if l.args.first().is_some_and(|a| a.to_string().eq_ignore_ascii_case("true")));
+            let mut names: Vec<Value> = Vec::new();
+            if implicit {
+                names.push(Value::Text("pg_catalog".into()));
+            }
+            names.extend(
+                self.search_path
+                    .iter()
+                    .map(|o| Value::Text(self.schema.namespace_name(*o))),
+            );
+            let ty = DataType::Name.array_of();
+            return Ok((
+                Expr::Literal(Value::Array(Box::new(
+                    basalt_catalog::types::Array::from_items(DataType::Name, names),
+                ))),
+                ty,
+            ));
+        }
         let (args, distinct, star) = match &f.args {
             ast::FunctionArguments::None => (vec![], false, false),
             ast::FunctionArguments::List(l) => {

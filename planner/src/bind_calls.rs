@@ -361,15 +361,16 @@ impl Binder<'_> {
                 ast::Value::SingleQuotedString(n) => {
                     let parts: Vec<String> = n
                         .split('.')
-                        .map(|p| p.trim_matches('"').to_string())
+                        .map(|p| {
+                            if p.contains('"') {
+                                p.trim_matches('"').to_string()
+                            } else {
+                                p.to_lowercase()
+                            }
+                        })
                         .collect();
                     let base = parts.last().cloned().unwrap_or_default();
-                    let base = if n.contains('"') {
-                        base
-                    } else {
-                        base.to_lowercase()
-                    };
-                    match self.schema.sequence(NS_PUBLIC, &base) {
+                    match self.resolve(&parts, |ns, x| self.schema.sequence(ns, x).cloned())? {
                         Some(sq) => Expr::Literal(Value::Int8(sq.oid as i64)),
                         None => return Err(PlanError::UndefinedTable(base)),
                     }

@@ -6,13 +6,7 @@ use super::*;
 impl Binder<'_> {
     pub(super) fn create_table(&mut self, ct: &ast::CreateTable) -> Result<Statement> {
         let parts = object_parts(&ct.name);
-        let name = parts.last().cloned().unwrap_or_default();
-        if parts.len() > 1 && parts[parts.len() - 2] != "public" {
-            return Err(PlanError::UndefinedObject(format!(
-                "schema \"{}\" does not exist",
-                parts[parts.len() - 2]
-            )));
-        }
+        let (namespace, name) = self.creation_namespace(&parts)?;
         if ct.query.is_some() {
             return not_supported("CREATE TABLE AS");
         }
@@ -49,9 +43,17 @@ impl Binder<'_> {
                     let seq_name = format!("{name}_{}_seq", col.name);
                     let mut def = sequence_def(&seq_name, ty, opts)?;
                     def.owned_by = Some((0, columns.len() as i16 + 1));
+                    def.namespace = namespace;
                     col.ty = ty;
                     col.not_null = true;
-                    col.default = Some(format!("nextval('{seq_name}'::regclass)"));
+                    col.default = Some(if namespace == NS_PUBLIC {
+                        format!("nextval('{seq_name}'::regclass)")
+                    } else {
+                        format!(
+                            "nextval('{}.{seq_name}'::regclass)",
+                            self.schema.namespace_name(namespace)
+                        )
+                    });
                     sequences.push(def);
                     Ok(())
                 };
@@ -128,7 +130,7 @@ impl Binder<'_> {
         let tmp = TableDef {
             oid: 0,
             name: name.clone(),
-            namespace: NS_PUBLIC,
+            namespace,
             filenode: 0,
             columns,
             indexes: vec![],
@@ -343,8 +345,32 @@ impl Binder<'_> {
         ty: &ast::ObjectType,
         if_exists: bool,
         names: &[ast::ObjectName],
+        cascade: bool,
     ) -> Result<Statement> {
         match ty {
+            ast::ObjectType::Schema => {
+                let (schemas, missing) = oids_named(names, if_exists, |n| {
+                    let name = n.join(".");
+                    if matches!(name.as_str(), "pg_catalog" | "information_schema") {
+                        return Err(PlanError::Coded(
+                            "2BP01",
+                            format!("cannot drop schema {name} because it is required by the database system"),
+                        ));
+                    }
+                    Ok(self.schema.namespace_oid(&name))
+                })
+                .map_err(|e| match e {
+                    PlanError::UndefinedTable(n) => {
+                        PlanError::Coded("3F000", format!("schema \"{n}\" does not exist"))
+                    }
+                    e => e,
+                })?;
+                Ok(Statement::DropSchema {
+                    schemas,
+                    missing,
+                    cascade,
+                })
+            }
             ast::ObjectType::Table => {
                 let mut tables = Vec::new();
                 let mut missing = Vec::new();
@@ -361,11 +387,12 @@ impl Binder<'_> {
                 let n = &names[0];
                 let parts = object_parts(n);
                 let name = parts.last().cloned().unwrap_or_default();
-                match self.schema.relation(NS_PUBLIC, &name) {
-                    Some((t, Some(i))) => Ok(Statement::DropIndex {
-                        table: t.clone(),
-                        index: i,
-                    }),
+                match self.resolve(&parts, |ns, n| {
+                    self.schema
+                        .relation(ns, n)
+                        .and_then(|(t, i)| Some((t.clone(), i?)))
+                })? {
+                    Some((t, i)) => Ok(Statement::DropIndex { table: t, index: i }),
                     _ if if_exists => Ok(Statement::NoOp {
                         tag: "DROP INDEX".into(),
                         notice: Some(format!("index \"{name}\" does not exist, skipping")),
@@ -378,13 +405,13 @@ impl Binder<'_> {
             ast::ObjectType::Role | ast::ObjectType::User => self.drop_role(names, if_exists),
             ast::ObjectType::Sequence => {
                 let (seqs, missing) = oids_named(names, if_exists, |n| {
-                    self.schema.sequence(NS_PUBLIC, n).map(|v| v.oid)
+                    self.resolve(n, |ns, x| self.schema.sequence(ns, x).map(|v| v.oid))
                 })?;
                 Ok(Statement::DropSequence { seqs, missing })
             }
             ast::ObjectType::View => {
                 let (views, missing) = oids_named(names, if_exists, |n| {
-                    self.schema.view(NS_PUBLIC, n).map(|v| v.oid)
+                    self.resolve(n, |ns, x| self.schema.view(ns, x).map(|v| v.oid))
                 })?;
                 Ok(Statement::DropView { views, missing })
             }
@@ -739,12 +766,13 @@ fn assignment_cast(from: &DataType, to: &DataType) -> bool {
 fn oids_named(
     names: &[ast::ObjectName],
     if_exists: bool,
-    find: impl Fn(&str) -> Option<u32>,
+    find: impl Fn(&[String]) -> Result<Option<u32>>,
 ) -> Result<(Vec<u32>, Vec<String>)> {
     let (mut found, mut missing) = (Vec::new(), Vec::new());
     for n in names {
-        let name = object_parts(n).last().cloned().unwrap_or_default();
-        match find(&name) {
+        let parts = object_parts(n);
+        let name = parts.last().cloned().unwrap_or_default();
+        match find(&parts)? {
             Some(oid) => found.push(oid),
             None if if_exists => missing.push(name),
             None => return Err(PlanError::UndefinedTable(name)),

@@ -701,10 +701,24 @@ pub enum Statement {
     },
     /// CREATE [OR REPLACE] VIEW: the query's text and output column names.
     CreateView {
+        namespace: u32,
         name: String,
         sql: String,
         columns: Vec<String>,
         or_replace: bool,
+    },
+    /// CREATE SCHEMA [IF NOT EXISTS] name [AUTHORIZATION role].
+    CreateSchema {
+        name: String,
+        owner: Option<String>,
+        if_not_exists: bool,
+    },
+    /// DROP SCHEMA: schemas by OID; names not found (IF EXISTS); with
+    /// CASCADE the objects in them go too.
+    DropSchema {
+        schemas: Vec<u32>,
+        missing: Vec<String>,
+        cascade: bool,
     },
     /// DROP VIEW: views by OID; names that did not exist (IF EXISTS).
     DropView {

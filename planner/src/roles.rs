@@ -6,7 +6,7 @@
 use super::{ident, not_supported, object_parts, Binder};
 use crate::error::{PlanError, Result};
 use crate::plan::{GrantTarget, RoleOptions, Statement};
-use basalt_catalog::store::{privs, NS_PG_CATALOG, NS_PUBLIC};
+use basalt_catalog::store::privs;
 use sqlparser::ast;
 
 fn password(p: &ast::Password) -> Result<Option<String>> {
@@ -196,13 +196,10 @@ impl Binder<'_> {
     }
 
     fn namespace(&self, n: &ast::ObjectName) -> Result<u32> {
-        match object_parts(n).join(".").as_str() {
-            "public" => Ok(NS_PUBLIC),
-            "pg_catalog" => Ok(NS_PG_CATALOG),
-            other => Err(PlanError::UndefinedObject(format!(
-                "schema \"{other}\" does not exist"
-            ))),
-        }
+        let name = object_parts(n).join(".");
+        self.schema
+            .namespace_oid(&name)
+            .ok_or_else(|| PlanError::Coded("3F000", format!("schema \"{name}\" does not exist")))
     }
 
     pub(super) fn set_role(&mut self, set: &ast::Set) -> Option<Result<Statement>> {
