@@ -17,6 +17,11 @@ pub const CATALOG_REL: u32 = 1;
 pub const NS_PG_CATALOG: u32 = 11;
 pub const NS_PUBLIC: u32 = 2200;
 pub const NS_INFORMATION_SCHEMA: u32 = 13000;
+/// Stands for the session's temporary schema in a CREATE TEMP TABLE until
+/// it runs (the schema is made then, if it is not there yet).
+pub const NS_TEMP: u32 = u32::MAX;
+/// Name prefix of the sessions' temporary schemas (pg_temp_<pid>).
+pub const TEMP_SCHEMA_PREFIX: &str = "pg_temp_";
 pub const BOOTSTRAP_SUPERUSER: u32 = 10;
 pub const DATABASE_OID: u32 = 5;
 

@@ -608,7 +608,15 @@ pub fn rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<Va
                     Value::Float4(-1.0),
                     b(hasidx),
                     b(false),
-                    t("p"),
+                    t(
+                        if s.namespace_name(namespace)
+                            .starts_with(crate::store::TEMP_SCHEMA_PREFIX)
+                        {
+                            "t"
+                        } else {
+                            "p"
+                        },
+                    ),
                     t(kind),
                     Value::Int2(natts as i16),
                     Value::Int2(0),

@@ -17,9 +17,39 @@ impl Session {
         def: &TableDef,
         if_not_exists: bool,
         sequences: &[SequenceDef],
+        query: Option<&basalt_planner::Query>,
+        params: &[Value],
     ) -> Result<ExecResult> {
         let xid = self.ddl_lock()?;
-        let schema = self.schema()?;
+        let mut schema = self.schema()?;
+        // CREATE TEMP TABLE: into this session's temporary schema, made now
+        // if it is not there yet.
+        let mut temp_def;
+        let mut temp_seqs;
+        let (def, sequences) = if def.namespace == basalt_catalog::store::NS_TEMP {
+            let ns = match self.temp_namespace(&schema) {
+                Some(ns) => ns,
+                None => {
+                    let sd = basalt_catalog::store::SchemaDef {
+                        oid: self.db.st.new_oid()?,
+                        name: self.temp_schema_name(),
+                        owner: basalt_catalog::store::BOOTSTRAP_SUPERUSER,
+                    };
+                    self.db.catalog.put_schema(xid, self.cid(), &schema, &sd)?;
+                    schema = self.schema()?;
+                    sd.oid
+                }
+            };
+            temp_def = def.clone();
+            temp_def.namespace = ns;
+            temp_seqs = sequences.to_vec();
+            for s in &mut temp_seqs {
+                s.namespace = ns;
+            }
+            (&temp_def, temp_seqs.as_slice())
+        } else {
+            (def, sequences)
+        };
         if schema.relation(def.namespace, &def.name).is_some()
             || schema.view(def.namespace, &def.name).is_some()
         {
@@ -75,6 +105,23 @@ impl Session {
         txn.drop_on_abort.push(d.filenode);
         txn.drop_on_abort
             .extend(d.indexes.iter().map(|i| i.filenode));
+        if let Some(q) = query {
+            // CREATE TABLE AS: the query's rows go in now.
+            let rows = self.run_query(&q.plan, params)?;
+            let n = rows.len();
+            self.with_ctx(params, |cx| {
+                let mut buf = Vec::new();
+                for r in rows {
+                    let r = crate::dml::coerce_row(&d, r)?;
+                    self.insert_row(&d, &r, cx, &mut buf)?;
+                }
+                Ok(())
+            })?;
+            return Ok(ExecResult {
+                tag: format!("SELECT {n}"),
+                ..Default::default()
+            });
+        }
         Ok(ExecResult {
             tag: "CREATE TABLE".into(),
             ..Default::default()
@@ -785,7 +832,10 @@ impl Session {
                     ),
                 ));
             };
-            if def.owner != self.current_role && !self.is_superuser()? {
+            if def.owner != self.current_role
+                && !self.is_superuser()?
+                && def.name != self.temp_schema_name()
+            {
                 return Err(ExecError::denied(format!(
                     "must be owner of schema {}",
                     def.name

@@ -42,7 +42,7 @@ impl Database {
     ) -> Result<Arc<Database>> {
         let st = Storage::open(dir, opts)?;
         let catalog = Catalog::new(st.clone())?;
-        Ok(Arc::new(Database {
+        let db = Arc::new(Database {
             st,
             catalog,
             settings,
@@ -51,7 +51,28 @@ impl Database {
             table_stats: Default::default(),
             statistics: crate::analyze::Statistics::load(dir),
             statement_counts: Default::default(),
-        }))
+        });
+        // Temporary schemas left by sessions of a previous run go.
+        let leftover: Vec<String> = db
+            .catalog
+            .committed_schema()?
+            .schemas
+            .iter()
+            .filter(|s| {
+                s.name
+                    .starts_with(basalt_catalog::store::TEMP_SCHEMA_PREFIX)
+            })
+            .map(|s| s.name.clone())
+            .collect();
+        if !leftover.is_empty() {
+            let mut s = db.session();
+            for n in leftover {
+                for r in s.execute_sql(&format!("DROP SCHEMA \"{n}\" CASCADE")) {
+                    r?;
+                }
+            }
+        }
+        Ok(db)
     }
 
     pub fn session(self: &Arc<Self>) -> Session {
@@ -182,6 +203,8 @@ pub(crate) type CheckCache =
 impl Drop for Session {
     fn drop(&mut self) {
         let _ = self.finish(false);
+        self.drop_temp_objects();
+        let _ = self.finish(false);
         self.db.st.locks.release_session(self.pid);
         self.db.registry.unregister(self.pid);
     }
@@ -257,7 +280,28 @@ impl Session {
             stmt,
             param_types,
             &path,
+            self.temp_namespace(&schema),
         )?)
+    }
+
+    pub(crate) fn temp_schema_name(&self) -> String {
+        format!("{}{}", basalt_catalog::store::TEMP_SCHEMA_PREFIX, self.pid)
+    }
+
+    /// This session's temporary schema, once it has made one.
+    pub(crate) fn temp_namespace(&self, schema: &basalt_catalog::Schema) -> Option<u32> {
+        schema.namespace_oid(&self.temp_schema_name())
+    }
+
+    /// Drops this session's temporary schema and everything in it.
+    fn drop_temp_objects(&mut self) {
+        let Ok(schema) = self.schema() else {
+            return;
+        };
+        if self.temp_namespace(&schema).is_some() {
+            let sql = format!("DROP SCHEMA \"{}\" CASCADE", self.temp_schema_name());
+            let _ = self.execute_sql(&sql);
+        }
     }
 
     /// An object named in text ('name', 'schema.name', '"Name"'), found
@@ -279,7 +323,10 @@ impl Session {
             })
             .collect();
         match parts.as_slice() {
-            [n] => std::iter::once(basalt_catalog::store::NS_PG_CATALOG)
+            [n] => self
+                .temp_namespace(schema)
+                .into_iter()
+                .chain(std::iter::once(basalt_catalog::store::NS_PG_CATALOG))
                 .chain(self.search_path(schema))
                 .find_map(|o| find(o, n)),
             [.., s, n] => find(schema.namespace_oid(s)?, n),
@@ -626,8 +673,9 @@ impl Session {
             Statement::CreateTable {
                 def,
                 if_not_exists,
+                query,
                 sequences,
-            } => self.create_table(def, *if_not_exists, sequences),
+            } => self.create_table(def, *if_not_exists, sequences, query.as_deref(), params),
             Statement::AlterTable { table, action } => self.alter_table(table, action, params),
             Statement::CreateSequence { def, if_not_exists } => {
                 self.create_sequence(def, *if_not_exists)

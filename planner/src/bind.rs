@@ -88,6 +88,8 @@ pub struct Binder<'a> {
     /// Schemas searched for unqualified names, in order; the first is where
     /// CREATE puts unqualified objects.
     pub(crate) search_path: Vec<u32>,
+    /// The session's temporary schema, searched before all others.
+    pub(crate) temp_ns: Option<u32>,
     pub params: Vec<DataType>,
     agg: Option<AggCtx>,
     /// Scopes of the queries enclosing the one being bound, outermost
@@ -147,9 +149,11 @@ pub fn plan_statement(
     stmt: &PStmt,
     params: &[DataType],
     search_path: &[u32],
+    temp_ns: Option<u32>,
 ) -> Result<(Statement, Vec<DataType>)> {
     let mut b = Binder::new(schema, est, params);
     b.search_path = search_path.to_vec();
+    b.temp_ns = temp_ns;
     let s = b.statement(stmt)?;
     let params = b
         .params
@@ -444,6 +448,7 @@ impl<'a> Binder<'a> {
             schema,
             est,
             search_path: vec![NS_PUBLIC],
+            temp_ns: None,
             params: params.to_vec(),
             agg: None,
             outer: Vec::new(),
@@ -561,7 +566,10 @@ impl Binder<'_> {
         let (ns, name) = split_name(parts)?;
         Ok(match ns {
             Some(s) => self.schema.namespace_oid(s).and_then(|o| find(o, name)),
-            None => std::iter::once(NS_PG_CATALOG)
+            None => self
+                .temp_ns
+                .into_iter()
+                .chain(std::iter::once(NS_PG_CATALOG))
                 .chain(self.search_path.iter().copied())
                 .find_map(|o| find(o, name)),
         })

@@ -6,9 +6,70 @@ use super::*;
 impl Binder<'_> {
     pub(super) fn create_table(&mut self, ct: &ast::CreateTable) -> Result<Statement> {
         let parts = object_parts(&ct.name);
-        let (namespace, name) = self.creation_namespace(&parts)?;
-        if ct.query.is_some() {
-            return not_supported("CREATE TABLE AS");
+        let (namespace, name) = if ct.temporary {
+            if parts.len() > 1 && !parts[parts.len() - 2].starts_with("pg_temp") {
+                return Err(PlanError::Coded(
+                    "42P16",
+                    "cannot create temporary relation in non-temporary schema".into(),
+                ));
+            }
+            if !matches!(ct.on_commit, None | Some(ast::OnCommit::PreserveRows)) {
+                return not_supported("ON COMMIT DELETE ROWS / DROP");
+            }
+            (
+                basalt_catalog::store::NS_TEMP,
+                parts.last().cloned().unwrap_or_default(),
+            )
+        } else {
+            self.creation_namespace(&parts)?
+        };
+        if let Some(q) = &ct.query {
+            // CREATE TABLE ... AS: the columns are the query's.
+            let q = self.query(q, &Scope::default())?;
+            if ct.columns.iter().any(|c| !c.options.is_empty()) {
+                return not_supported("column options in CREATE TABLE AS");
+            }
+            if ct.columns.len() > q.fields.len() {
+                return Err(PlanError::Syntax(
+                    "too many column names were specified".into(),
+                ));
+            }
+            let mut columns: Vec<ColumnDef> = Vec::new();
+            for (k, f) in q.fields.iter().enumerate() {
+                let name = ct
+                    .columns
+                    .get(k)
+                    .map(|c| ident(&c.name))
+                    .unwrap_or_else(|| f.name.clone());
+                if columns.iter().any(|c| c.name == name) {
+                    return Err(PlanError::DuplicateColumn(name));
+                }
+                columns.push(ColumnDef {
+                    name,
+                    ty: output_type(f.ty),
+                    not_null: false,
+                    default: None,
+                });
+            }
+            let def = TableDef {
+                oid: 0,
+                name,
+                namespace,
+                filenode: 0,
+                columns,
+                indexes: vec![],
+                owner: basalt_catalog::store::BOOTSTRAP_SUPERUSER,
+                acl: None,
+                checks: vec![],
+                fks: vec![],
+                comments: vec![],
+            };
+            return Ok(Statement::CreateTable {
+                def,
+                if_not_exists: ct.if_not_exists,
+                query: Some(Box::new(q)),
+                sequences: vec![],
+            });
         }
         let mut columns: Vec<ColumnDef> = Vec::new();
         let mut sequences = Vec::new();
@@ -46,14 +107,16 @@ impl Binder<'_> {
                     def.namespace = namespace;
                     col.ty = ty;
                     col.not_null = true;
-                    col.default = Some(if namespace == NS_PUBLIC {
-                        format!("nextval('{seq_name}'::regclass)")
-                    } else {
-                        format!(
-                            "nextval('{}.{seq_name}'::regclass)",
-                            self.schema.namespace_name(namespace)
-                        )
-                    });
+                    col.default = Some(
+                        if namespace == NS_PUBLIC || namespace == basalt_catalog::store::NS_TEMP {
+                            format!("nextval('{seq_name}'::regclass)")
+                        } else {
+                            format!(
+                                "nextval('{}.{seq_name}'::regclass)",
+                                self.schema.namespace_name(namespace)
+                            )
+                        },
+                    );
                     sequences.push(def);
                     Ok(())
                 };
@@ -213,6 +276,7 @@ impl Binder<'_> {
         Ok(Statement::CreateTable {
             def,
             if_not_exists: ct.if_not_exists,
+            query: None,
             sequences,
         })
     }

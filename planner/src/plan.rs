@@ -606,6 +606,8 @@ pub enum Statement {
     CreateTable {
         def: TableDef,
         if_not_exists: bool,
+        /// CREATE TABLE ... AS query: the rows to fill it with.
+        query: Option<Box<Query>>,
         /// Sequences of serial and identity columns (owned_by: (0, attnum)
         /// until the table has its OID).
         sequences: Vec<basalt_catalog::store::SequenceDef>,

@@ -369,3 +369,52 @@ fn statistics_views_count_live() {
     let _ = code(&mut b, "ROLLBACK");
     assert!(num(&mut c, &format!("SELECT deadlocks {db}")) >= d0 + 1.0);
 }
+
+#[test]
+fn temporary_tables_are_private_and_go_with_their_session() {
+    let dir = TempDir::new("temp-tables");
+    let mut srv = Server::start(&dir.0, &[]);
+    let port = srv.port;
+    let mut a = connect(port);
+    assert_eq!(code(&mut a, "CREATE TEMP TABLE scratch (x int)"), "");
+    assert_eq!(code(&mut a, "INSERT INTO scratch VALUES (1), (2)"), "");
+    assert_eq!(
+        value(&mut a, "SELECT count(*) FROM scratch").as_deref(),
+        Some("2")
+    );
+
+    // Another session does not find it by name.
+    let mut b = connect(port);
+    assert_eq!(code(&mut b, "SELECT * FROM scratch"), "42P01");
+    assert_eq!(code(&mut b, "CREATE TEMP TABLE scratch (y text)"), "");
+    assert_eq!(code(&mut b, "INSERT INTO scratch VALUES ('b')"), "");
+    assert_eq!(
+        value(&mut a, "SELECT count(*) FROM scratch").as_deref(),
+        Some("2")
+    );
+
+    // When a session ends, its temporary tables and schema go.
+    drop(a);
+    eventually("a's temporary schema dropped", || {
+        value(
+            &mut b,
+            "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'pg_temp%'",
+        )
+        .as_deref()
+            == Some("1")
+    });
+
+    // After a crash, the next start drops those left behind.
+    srv.kill();
+    srv.restart();
+    let mut c = connect(srv.port);
+    assert_eq!(
+        value(
+            &mut c,
+            "SELECT count(*) FROM pg_class WHERE relname = 'scratch'"
+        )
+        .as_deref(),
+        Some("0")
+    );
+    assert_eq!(code(&mut c, "SELECT * FROM scratch"), "42P01");
+}
