@@ -933,6 +933,26 @@ impl Session {
                 owner,
                 if_not_exists,
             } => self.create_schema(name, owner.as_deref(), *if_not_exists),
+            Statement::AlterTableSteps(steps) => {
+                let mut notices = Vec::new();
+                for sql in steps {
+                    let parsed = basalt_parser::parse(sql)
+                        .map_err(|e| basalt_planner::PlanError::Syntax(e.0))?;
+                    for p in &parsed {
+                        let (st, _) = self.plan(p, &[])?;
+                        let r = self.execute_in_txn(&st, params, None)?;
+                        notices.extend(r.notices);
+                        if let Some(t) = self.txn.as_mut() {
+                            t.cid += 1;
+                        }
+                    }
+                }
+                Ok(ExecResult {
+                    tag: "ALTER TABLE".into(),
+                    notices,
+                    ..Default::default()
+                })
+            }
             Statement::DropSchema {
                 schemas,
                 missing,

@@ -488,8 +488,13 @@ impl Binder<'_> {
         let table = self
             .lookup_table(&parts)?
             .ok_or_else(|| PlanError::UndefinedTable(at.name.to_string()))?;
-        if at.operations.len() != 1 {
-            return not_supported("ALTER TABLE with several actions");
+        if at.operations.len() > 1 {
+            return Ok(Statement::AlterTableSteps(
+                at.operations
+                    .iter()
+                    .map(|op| format!("ALTER TABLE {} {op}", at.name))
+                    .collect(),
+            ));
         }
         match &at.operations[0] {
             ast::AlterTableOperation::OwnerTo { new_owner } => Ok(Statement::AlterOwner {

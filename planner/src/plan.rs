@@ -709,6 +709,10 @@ pub enum Statement {
         columns: Vec<String>,
         or_replace: bool,
     },
+    /// ALTER TABLE with several actions: each as its own ALTER TABLE
+    /// (SQL text), planned and run in turn in the same transaction, so
+    /// later actions see what earlier ones did.
+    AlterTableSteps(Vec<String>),
     /// CREATE SCHEMA [IF NOT EXISTS] name [AUTHORIZATION role].
     CreateSchema {
         name: String,
