@@ -34,12 +34,23 @@ pub struct ColumnDef {
     pub default: Option<String>,
 }
 
+/// In `IndexDef::columns`, keys at or above this are expressions:
+/// `exprs[key - EXPR_KEY]`.
+pub const EXPR_KEY: usize = 1 << 20;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct IndexDef {
     pub oid: u32,
     pub name: String,
     pub filenode: u32,
+    /// Key columns (table column positions), or `EXPR_KEY + j` for the
+    /// expression `exprs[j]`.
     pub columns: Vec<usize>,
+    /// Expression keys as SQL text over the table's columns.
+    pub exprs: Vec<String>,
+    /// A partial index's WHERE, as SQL text: only rows where it holds
+    /// have entries (and, for UNIQUE, must be unique).
+    pub predicate: Option<String>,
     pub unique: bool,
     pub primary: bool,
 }
@@ -551,6 +562,8 @@ const TABLE_CHECK_EXT: u8 = b'K';
 const TABLE_FK_EXT: u8 = b'F';
 /// Marks the comments.
 const TABLE_COMMENT_EXT: u8 = b'D';
+/// Marks the expression keys and predicates of indexes.
+const TABLE_INDEX_EXPR_EXT: u8 = b'X';
 
 impl TableDef {
     pub fn column_index(&self, name: &str) -> Option<usize> {
@@ -644,6 +657,27 @@ impl TableDef {
                 w.str(e);
             }
         }
+        let special: Vec<(usize, &IndexDef)> = self
+            .indexes
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| !i.exprs.is_empty() || i.predicate.is_some())
+            .collect();
+        if !special.is_empty() {
+            w.0.push(TABLE_INDEX_EXPR_EXT);
+            w.u32(special.len() as u32);
+            for (at, ix) in special {
+                w.u32(at as u32);
+                w.u32(ix.exprs.len() as u32);
+                for e in &ix.exprs {
+                    w.str(e);
+                }
+                w.b(ix.predicate.is_some());
+                if let Some(p) = &ix.predicate {
+                    w.str(p);
+                }
+            }
+        }
         if !self.comments.is_empty() {
             w.0.push(TABLE_COMMENT_EXT);
             w.u32(self.comments.len() as u32);
@@ -715,6 +749,8 @@ impl TableDef {
                 name,
                 filenode,
                 columns: cols,
+                exprs: vec![],
+                predicate: None,
                 unique,
                 primary,
             });
@@ -743,6 +779,21 @@ impl TableDef {
                     let n = r.u32()? as usize;
                     for _ in 0..n.min(1 << 16) {
                         comments.push((r.u32()? as i32, r.str()?));
+                    }
+                }
+                TABLE_INDEX_EXPR_EXT => {
+                    let n = r.u32()? as usize;
+                    for _ in 0..n.min(1 << 16) {
+                        let at = r.u32()? as usize;
+                        let k = r.u32()? as usize;
+                        let mut exprs = Vec::with_capacity(k.min(64));
+                        for _ in 0..k {
+                            exprs.push(r.str()?);
+                        }
+                        let predicate = if r.b()? { Some(r.str()?) } else { None };
+                        let ix = indexes.get_mut(at)?;
+                        ix.exprs = exprs;
+                        ix.predicate = predicate;
                     }
                 }
                 TABLE_CHECK_EXT => {

@@ -277,6 +277,13 @@ pub fn columns(name: &str) -> Option<Vec<(&'static str, DataType)>> {
             ("ev_enabled", Text),
             ("is_instead", Bool),
         ],
+        "pg_indexes" => vec![
+            ("schemaname", Name),
+            ("tablename", Name),
+            ("indexname", Name),
+            ("tablespace", Name),
+            ("indexdef", Text),
+        ],
         "pg_tables" => vec![
             ("schemaname", Name),
             ("tablename", Name),
@@ -720,7 +727,26 @@ pub fn rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<Va
                 }
                 for ix in &tb.indexes {
                     for (i, &c) in ix.columns.iter().enumerate() {
-                        let col = &tb.columns[c];
+                        // An expression key: named after its function, typed
+                        // as text here.
+                        let expr_col;
+                        let col = match tb.columns.get(c) {
+                            Some(col) => col,
+                            None => {
+                                let e = ix.exprs.get(c - crate::store::EXPR_KEY);
+                                let name = e
+                                    .and_then(|e| e.split('(').next())
+                                    .filter(|n| !n.is_empty() && !n.contains(' '))
+                                    .unwrap_or("expr");
+                                expr_col = crate::ColumnDef {
+                                    name: name.to_lowercase(),
+                                    ty: DataType::Text,
+                                    not_null: false,
+                                    default: None,
+                                };
+                                &expr_col
+                            }
+                        };
                         out.push(vec![
                             o(ix.oid),
                             t(&col.name),
@@ -783,7 +809,18 @@ pub fn rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<Va
         "pg_index" => {
             for tb in &s.tables {
                 for ix in &tb.indexes {
-                    let key: Vec<String> = ix.columns.iter().map(|c| (c + 1).to_string()).collect();
+                    let key: Vec<String> = ix
+                        .columns
+                        .iter()
+                        .map(|&c| {
+                            if c >= crate::store::EXPR_KEY {
+                                0
+                            } else {
+                                c + 1
+                            }
+                            .to_string()
+                        })
+                        .collect();
                     out.push(vec![
                         o(ix.oid),
                         o(tb.oid),
@@ -905,7 +942,9 @@ pub fn rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<Va
         }
         "pg_constraint" => {
             for tb in &s.tables {
-                for ix in tb.indexes.iter().filter(|i| i.primary || i.unique) {
+                for ix in tb.indexes.iter().filter(|i| {
+                    (i.primary || i.unique) && i.exprs.is_empty() && i.predicate.is_none()
+                }) {
                     let key: Vec<String> = ix.columns.iter().map(|c| (c + 1).to_string()).collect();
                     out.push(vec![
                         o(ix.oid + 1_000_000),
@@ -961,6 +1000,21 @@ pub fn rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<Va
                 ]);
             }
         }
+        "pg_indexes" => {
+            for tb in &s.tables {
+                for ix in &tb.indexes {
+                    out.push(vec![
+                        t(&s.namespace_name(tb.namespace)),
+                        t(&tb.name),
+                        t(&ix.name),
+                        Value::Null,
+                        index_def(s, ix.oid, false)
+                            .map(|d| t(&d))
+                            .unwrap_or(Value::Null),
+                    ]);
+                }
+            }
+        }
         "pg_settings" => {
             for (k, v) in settings {
                 out.push(vec![t(k), t(v), Value::Null, t("default")]);
@@ -969,4 +1023,70 @@ pub fn rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<Va
         _ => {}
     }
     out
+}
+
+/// CREATE INDEX text of an index (or the PRIMARY KEY / UNIQUE clause of the
+/// constraint it backs), as pg_get_indexdef / pg_get_constraintdef give it.
+pub fn index_def(schema: &Schema, oid: u32, constraint: bool) -> Option<String> {
+    schema.tables.iter().find_map(|t| {
+        let ix = t.indexes.iter().find(|i| i.oid == oid)?;
+        let cols: Vec<String> = ix
+            .columns
+            .iter()
+            .map(|&c| match t.columns.get(c) {
+                Some(col) => quote_ident(&col.name),
+                None => {
+                    let e = ix
+                        .exprs
+                        .get(c - crate::store::EXPR_KEY)
+                        .cloned()
+                        .unwrap_or_default();
+                    // A function call stands alone; other expressions
+                    // are parenthesized, as pg_get_indexdef writes them.
+                    if e.ends_with(')') && e.split('(').next().is_some_and(|f| !f.contains(' ')) {
+                        e
+                    } else {
+                        format!("({e})")
+                    }
+                }
+            })
+            .collect();
+        Some(if constraint {
+            format!(
+                "{} ({})",
+                if ix.primary { "PRIMARY KEY" } else { "UNIQUE" },
+                cols.join(", ")
+            )
+        } else {
+            format!(
+                "CREATE {}INDEX {} ON {}.{} USING btree ({}){}",
+                if ix.unique { "UNIQUE " } else { "" },
+                quote_ident(&ix.name),
+                schema.namespace_name(t.namespace),
+                quote_ident(&t.name),
+                cols.join(", "),
+                match &ix.predicate {
+                    // PostgreSQL parenthesizes operator expressions only.
+                    Some(p) if p.contains(' ') => format!(" WHERE ({p})"),
+                    Some(p) => format!(" WHERE {p}"),
+                    None => String::new(),
+                }
+            )
+        })
+    })
+}
+
+/// An identifier quoted only when PostgreSQL would quote it.
+pub fn quote_ident(s: &str) -> String {
+    let plain = s
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if plain {
+        s.to_string()
+    } else {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    }
 }

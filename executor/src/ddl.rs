@@ -2,7 +2,6 @@
 //! may be live, checking uniqueness among them), views, and sequences
 //! (nextval, currval, setval, lastval).
 
-use crate::dml::{col_names, index_key, key_text};
 use crate::error::{ExecError, Result};
 use crate::session::{ExecResult, Session};
 use basalt_catalog::store::SequenceDef;
@@ -132,7 +131,7 @@ impl Session {
         &mut self,
         table: &Arc<TableDef>,
         name: &str,
-        columns: &[usize],
+        (columns, exprs, predicate): (&[usize], &[String], Option<&str>),
         unique: bool,
         primary: bool,
         if_not_exists: bool,
@@ -160,56 +159,64 @@ impl Session {
             name: name.to_string(),
             filenode: self.new_index_file()?,
             columns: columns.to_vec(),
+            exprs: exprs.to_vec(),
+            predicate: predicate.map(str::to_string),
             unique,
             primary,
         };
         // Build: every tuple that may be live gets an entry; uniqueness is
         // checked among them.
         let types = table.types();
-        let mut seen: HashMap<Vec<u8>, ()> = HashMap::new();
-        for blk in 0..st.nblocks(table.filenode)? {
-            let mut tuples = Vec::new();
-            st.heap_page_all(table.filenode, blk, &mut tuples)?;
-            for (tid, h, data) in tuples {
-                if !st.tuple_maybe_live(&h) {
-                    continue;
-                }
-                let row = basalt_catalog::types::decode_row(&types, &data)
-                    .ok_or_else(|| StorageError::Corrupt("bad row".into()))?;
-                if primary {
-                    for &c in columns {
-                        if row[c].is_null() {
-                            return Err(ExecError::NotNull {
-                                column: table.columns[c].name.clone(),
-                                table: table.name.clone(),
-                            });
+        self.with_ctx(&[], |cx| {
+            let mut seen: HashMap<Vec<u8>, ()> = HashMap::new();
+            for blk in 0..st.nblocks(table.filenode)? {
+                let mut tuples = Vec::new();
+                st.heap_page_all(table.filenode, blk, &mut tuples)?;
+                for (tid, h, data) in tuples {
+                    if !st.tuple_maybe_live(&h) {
+                        continue;
+                    }
+                    let row = basalt_catalog::types::decode_row(&types, &data)
+                        .ok_or_else(|| StorageError::Corrupt("bad row".into()))?;
+                    if primary {
+                        for &c in columns {
+                            if row[c].is_null() {
+                                return Err(ExecError::NotNull {
+                                    column: table.columns[c].name.clone(),
+                                    table: table.name.clone(),
+                                });
+                            }
                         }
                     }
+                    let Some(vals) = self.index_values(table, &ix, &row, cx)? else {
+                        continue;
+                    };
+                    let key = crate::ixkeys::key_bytes(&vals);
+                    let live = h.xmax == 0
+                        || h.flags & basalt_storage::heap::F_LOCK_ONLY != 0
+                        || !st
+                            .clog
+                            .get(h.xmax)
+                            .eq(&basalt_storage::clog::XidStatus::Committed);
+                    if unique
+                        && live
+                        && !vals.iter().any(|v| v.is_null())
+                        && seen.insert(key.clone(), ()).is_some()
+                    {
+                        return Err(ExecError::UniqueBuild {
+                            index: name.to_string(),
+                            detail: format!(
+                                "Key ({})=({}) is duplicated.",
+                                crate::ixkeys::key_names(table, &ix),
+                                crate::ixkeys::values_text(&vals)
+                            ),
+                        });
+                    }
+                    st.btree_insert(ix.filenode, &key, tid)?;
                 }
-                let key = index_key(&row, columns);
-                let live = h.xmax == 0
-                    || h.flags & basalt_storage::heap::F_LOCK_ONLY != 0
-                    || !st
-                        .clog
-                        .get(h.xmax)
-                        .eq(&basalt_storage::clog::XidStatus::Committed);
-                if unique
-                    && live
-                    && !columns.iter().any(|&c| row[c].is_null())
-                    && seen.insert(key.clone(), ()).is_some()
-                {
-                    return Err(ExecError::UniqueBuild {
-                        index: name.to_string(),
-                        detail: format!(
-                            "Key ({})=({}) is duplicated.",
-                            col_names(table, columns),
-                            key_text(&row, columns)
-                        ),
-                    });
-                }
-                st.btree_insert(ix.filenode, &key, tid)?;
             }
-        }
+            Ok(())
+        })?;
         let mut def = (**table).clone();
         if primary {
             for &c in columns {
@@ -281,7 +288,25 @@ impl Session {
         let mut def = (**t).clone();
         match action {
             AlterAction::RenameTable(to) => def.name = to.clone(),
-            AlterAction::RenameColumn { column, to } => def.columns[*column].name = to.clone(),
+            AlterAction::RenameColumn { column, to } => {
+                // Stored expressions name the column: rename it there too.
+                let old = def.columns[*column].name.clone();
+                let ren = |sql: &mut String| {
+                    if let Some(s) = basalt_planner::bind::rename_column_in_sql(sql, &old, to) {
+                        *sql = s;
+                    }
+                };
+                for c in &mut def.checks {
+                    ren(&mut c.1);
+                }
+                for ix in &mut def.indexes {
+                    ix.exprs.iter_mut().for_each(ren);
+                    if let Some(p) = &mut ix.predicate {
+                        ren(p);
+                    }
+                }
+                def.columns[*column].name = to.clone()
+            }
             AlterAction::AddColumn { column, .. } => def.columns.push(column.clone()),
             AlterAction::AddCheck { name, sql } => def.checks.push((name.clone(), sql.clone())),
             AlterAction::Comment { sub, text } => {
@@ -477,12 +502,25 @@ impl Session {
         let name = d.columns.remove(c).name;
         let shift = |v: &mut Vec<usize>| {
             for x in v.iter_mut() {
-                if *x > c {
+                if *x > c && *x < basalt_catalog::store::EXPR_KEY {
                     *x -= 1;
                 }
             }
         };
         d.indexes.retain(|ix| !ix.columns.contains(&c));
+        // Indexes whose expressions or predicate named the column go too.
+        let bare = basalt_catalog::Schema::default();
+        let mut cols_only = d.clone();
+        cols_only.indexes.clear();
+        d.indexes.retain(|ix| {
+            ix.exprs
+                .iter()
+                .all(|e| basalt_planner::bind::bind_table_expr(&bare, &cols_only, e).is_ok())
+                && ix
+                    .predicate
+                    .as_ref()
+                    .is_none_or(|p| basalt_planner::bind_check(&bare, &cols_only, p).is_ok())
+        });
         for ix in &mut d.indexes {
             shift(&mut ix.columns);
         }

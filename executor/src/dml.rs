@@ -108,16 +108,21 @@ impl Session {
     ) -> Result<()> {
         let st = &self.db.st;
         for ix in &table.indexes {
-            let key = index_key(row, &ix.columns);
+            let Some(vals) = self.index_values(table, ix, row, cx)? else {
+                // Outside a partial index.
+                continue;
+            };
+            let key = crate::ixkeys::key_bytes(&vals);
             if let Some(sid) = cx.txn.sid {
                 st.ssi.conflict_in_key(sid, ix.filenode, &key)?;
             }
-            let same_key = old.is_some_and(|o| {
-                ix.columns
-                    .iter()
-                    .all(|&c| o[c].cmp_total(&row[c]) == std::cmp::Ordering::Equal)
-            });
-            if !ix.unique || same_key || ix.columns.iter().any(|&c| row[c].is_null()) {
+            let same_key = match old {
+                Some(o) if ix.unique => {
+                    self.index_entry(table, ix, o, cx)?.as_deref() == Some(key.as_slice())
+                }
+                _ => false,
+            };
+            if !ix.unique || same_key || vals.iter().any(|v| v.is_null()) {
                 st.btree_insert(ix.filenode, &key, tid)?;
                 continue;
             }
@@ -129,8 +134,8 @@ impl Session {
                             index: ix.name.clone(),
                             detail: format!(
                                 "Key ({})=({}) already exists.",
-                                col_names(table, &ix.columns),
-                                key_text(row, &ix.columns)
+                                crate::ixkeys::key_names(table, ix),
+                                crate::ixkeys::values_text(&vals)
                             ),
                         })
                     }
@@ -163,8 +168,12 @@ impl Session {
         let st = &self.db.st;
         let types = table.types();
         let has_key = |data: &[u8]| {
-            basalt_catalog::types::decode_row(&types, data)
-                .is_some_and(|r| index_key(&r, &ix.columns) == key)
+            basalt_catalog::types::decode_row(&types, data).is_some_and(|r| {
+                self.index_entry(table, ix, &r, cx)
+                    .ok()
+                    .flatten()
+                    .is_some_and(|k| k == key)
+            })
         };
         let mut scan = st.btree_scan(ix.filenode, KeyRange::eq(key.to_vec()))?;
         loop {
@@ -196,10 +205,13 @@ impl Session {
     ) -> Result<Option<Tid>> {
         for &ii in &oc.indexes {
             let ix = &table.indexes[ii];
-            if ix.columns.iter().any(|&c| row[c].is_null()) {
+            let Some(vals) = self.index_values(table, ix, row, cx)? else {
+                continue;
+            };
+            if vals.iter().any(|v| v.is_null()) {
                 continue;
             }
-            let key = index_key(row, &ix.columns);
+            let key = crate::ixkeys::key_bytes(&vals);
             loop {
                 match self.live_holder(table, ix, &key, None, cx)? {
                     Ok(Some(t)) => return Ok(Some(t)),
@@ -262,11 +274,7 @@ impl Session {
             self.check_foreign_keys(table, &new, Some(&cur), cx)?;
             let mut buf = Vec::new();
             encode_row(&new, &mut buf);
-            let key_change = table.indexes.iter().filter(|ix| ix.unique).any(|ix| {
-                ix.columns
-                    .iter()
-                    .any(|&c| cur[c].cmp_total(&new[c]) != std::cmp::Ordering::Equal)
-            });
+            let key_change = self.unique_key_changed(table, &cur, &new, cx)?;
             let outcome = st.heap_update(table.filenode, t, &w, &buf, key_change)?;
             cx.serialization_check(&outcome)?;
             match outcome {
@@ -445,11 +453,7 @@ impl Session {
                         self.check_foreign_keys(table, &new, Some(&row), cx)?;
                         buf.clear();
                         encode_row(&new, &mut buf);
-                        let key_change = table.indexes.iter().filter(|ix| ix.unique).any(|ix| {
-                            ix.columns
-                                .iter()
-                                .any(|&c| row[c].cmp_total(&new[c]) != std::cmp::Ordering::Equal)
-                        });
+                        let key_change = self.unique_key_changed(table, &row, &new, cx)?;
                         match st.heap_update(table.filenode, tid, &w, &buf, key_change)? {
                             WriteOutcome::Ok(newtid) => {
                                 if let Some(sid) = sid {
@@ -604,18 +608,4 @@ pub fn index_key(row: &[Value], cols: &[usize]) -> Vec<u8> {
         encode_key(&row[c], &mut k);
     }
     k
-}
-
-pub(crate) fn col_names(t: &TableDef, cols: &[usize]) -> String {
-    cols.iter()
-        .map(|&c| t.columns[c].name.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-pub(crate) fn key_text(row: &[Value], cols: &[usize]) -> String {
-    cols.iter()
-        .map(|&c| row[c].to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
 }

@@ -558,13 +558,21 @@ fn key_range(
 ) -> Result<Option<KeyRange>> {
     let mut prefix = Vec::new();
     for (i, e) in b.eq.iter().enumerate() {
-        let v = crate::eval::cast_keep_type(eval(e, &[], &cx.eval)?, &table.columns[cols[i]].ty)?;
+        let v = eval(e, &[], &cx.eval)?;
+        // Expression keys' bounds already have the expression's type.
+        let v = match table.columns.get(cols[i]) {
+            Some(c) => crate::eval::cast_keep_type(v, &c.ty)?,
+            None => v,
+        };
         if v.is_null() {
             return Ok(None);
         }
         encode_key(&v, &mut prefix);
     }
-    let next_ty = cols.get(b.eq.len()).map(|&c| table.columns[c].ty);
+    let next_ty = cols
+        .get(b.eq.len())
+        .and_then(|&c| table.columns.get(c))
+        .map(|c| c.ty);
     let bound = |e: &Expr| -> Result<Option<Vec<u8>>> {
         let v = eval(e, &[], &cx.eval)?;
         let v = match next_ty {

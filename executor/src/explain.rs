@@ -138,30 +138,34 @@ impl Explainer<'_> {
                 let (rows, pages, stats) = self.table_rows(table);
                 let ix = &table.indexes[*index];
                 let cols: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
+                // The keys as expressions (expression keys bound again).
+                let keys: Vec<Expr> = self
+                    .s
+                    .schema()
+                    .ok()
+                    .and_then(|s| basalt_planner::bind::index_key_exprs(&s, table, ix))
+                    .unwrap_or_else(|| {
+                        ix.columns
+                            .iter()
+                            .map(|&c| Expr::Column(c.min(table.columns.len().saturating_sub(1))))
+                            .collect()
+                    });
                 let mut conds = Vec::new();
                 for (k, v) in bounds.eq.iter().enumerate() {
                     conds.push(Expr::Binary(
                         BinOp::Eq,
-                        Box::new(Expr::Column(ix.columns[k])),
+                        Box::new(keys[k].clone()),
                         Box::new(v.clone()),
                     ));
                 }
-                let next = ix.columns.get(bounds.eq.len()).copied();
-                if let (Some(c), Some((v, incl))) = (next, &bounds.lo) {
+                let next = keys.get(bounds.eq.len()).cloned();
+                if let (Some(c), Some((v, incl))) = (next.clone(), &bounds.lo) {
                     let op = if *incl { BinOp::GtEq } else { BinOp::Gt };
-                    conds.push(Expr::Binary(
-                        op,
-                        Box::new(Expr::Column(c)),
-                        Box::new(v.clone()),
-                    ));
+                    conds.push(Expr::Binary(op, Box::new(c), Box::new(v.clone())));
                 }
                 if let (Some(c), Some((v, incl))) = (next, &bounds.hi) {
                     let op = if *incl { BinOp::LtEq } else { BinOp::Lt };
-                    conds.push(Expr::Binary(
-                        op,
-                        Box::new(Expr::Column(c)),
-                        Box::new(v.clone()),
-                    ));
+                    conds.push(Expr::Binary(op, Box::new(c), Box::new(v.clone())));
                 }
                 let mut sel: f64 = conds
                     .iter()

@@ -84,7 +84,7 @@ impl Session {
         let Some(ix) = parent.indexes.iter().find(|ix| {
             let mut c = ix.columns.clone();
             c.sort();
-            ix.unique && c == sorted
+            ix.unique && ix.predicate.is_none() && c == sorted
         }) else {
             return Ok(false);
         };
@@ -203,7 +203,9 @@ fn referencing_target(child: &Arc<TableDef>, fk: &ForeignKey, old: &[Value]) -> 
         .reduce(|a, b| Expr::Binary(BinOp::And, Box::new(a), Box::new(b)))
         .expect("a foreign key has columns");
     let index = child.indexes.iter().position(|ix| {
-        ix.columns.len() >= fk.cols.len() && ix.columns[..fk.cols.len()] == fk.cols[..]
+        ix.predicate.is_none()
+            && ix.columns.len() >= fk.cols.len()
+            && ix.columns[..fk.cols.len()] == fk.cols[..]
     });
     let scan = match index {
         Some(index) => Plan::IndexScan {

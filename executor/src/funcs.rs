@@ -16,49 +16,7 @@ fn text(v: &Value) -> String {
 /// this (see catalog::system).
 const CONSTRAINT_OID_OFFSET: u32 = 1_000_000;
 
-/// CREATE INDEX text of an index (or the PRIMARY KEY / UNIQUE clause of the
-/// constraint it backs), as pg_get_indexdef / pg_get_constraintdef give it.
-fn index_def(schema: &basalt_catalog::Schema, oid: u32, constraint: bool) -> Option<String> {
-    schema.tables.iter().find_map(|t| {
-        let ix = t.indexes.iter().find(|i| i.oid == oid)?;
-        let cols: Vec<String> = ix
-            .columns
-            .iter()
-            .map(|&c| quote_ident(&t.columns[c].name))
-            .collect();
-        Some(if constraint {
-            format!(
-                "{} ({})",
-                if ix.primary { "PRIMARY KEY" } else { "UNIQUE" },
-                cols.join(", ")
-            )
-        } else {
-            format!(
-                "CREATE {}INDEX {} ON {}.{} USING btree ({})",
-                if ix.unique { "UNIQUE " } else { "" },
-                quote_ident(&ix.name),
-                schema.namespace_name(t.namespace),
-                quote_ident(&t.name),
-                cols.join(", ")
-            )
-        })
-    })
-}
-
-/// An identifier quoted only when PostgreSQL would quote it.
-fn quote_ident(s: &str) -> String {
-    let plain = s
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if plain {
-        s.to_string()
-    } else {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    }
-}
+use basalt_catalog::system::index_def;
 
 /// Parses an array's text form (`{a,"b c",NULL}`) into its elements.
 pub fn parse_array(s: &str) -> Result<Vec<Option<String>>> {

@@ -139,8 +139,12 @@ impl Session {
                         ),
                     ),
                     SlotContent::Tuple(_, data) => {
-                        let matches = decode_row(&types, &data)
-                            .map(|r| crate::dml::index_key(&r, &ix.columns) == *key);
+                        let matches = match decode_row(&types, &data) {
+                            Some(r) => {
+                                Some(self.index_entry_outside(t, ix, &r)?.as_ref() == Some(key))
+                            }
+                            None => None,
+                        };
                         if matches != Some(true) {
                             report(
                                 &ix.name,
@@ -179,7 +183,10 @@ impl Session {
                     continue;
                 };
                 for (ix, set) in t.indexes.iter().zip(&index_entries) {
-                    let key = crate::dml::index_key(&row, &ix.columns);
+                    // Rows outside a partial index have no entry.
+                    let Some(key) = self.index_entry_outside(t, ix, &row)? else {
+                        continue;
+                    };
                     if !set.contains(&(key, *tid)) {
                         report(
                             &ix.name,

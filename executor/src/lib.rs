@@ -16,6 +16,7 @@ mod explain;
 mod fkeys;
 pub mod funcs;
 mod integrity;
+mod ixkeys;
 pub mod json;
 mod locks;
 mod maintenance;

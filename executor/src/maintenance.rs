@@ -175,8 +175,9 @@ impl Session {
                     .ok_or_else(|| StorageError::Corrupt(format!("bad row in {}", t.name)))
             })
             .collect::<std::result::Result<Vec<_>, _>>()?;
+        let table = def.clone();
         for ix in &mut def.indexes {
-            self.rebuild_index(ix, &rows)?;
+            self.rebuild_index(&table, ix, &rows)?;
         }
         self.db
             .catalog
@@ -225,11 +226,12 @@ impl Session {
             }
         }
         let mut def = (**t).clone();
+        let table = def.clone();
         let mut old = Vec::new();
         for &i in which {
             let ix = &mut def.indexes[i];
             old.push(ix.filenode);
-            self.rebuild_index(ix, &rows)?;
+            self.rebuild_index(&table, ix, &rows)?;
         }
         self.db
             .catalog
@@ -352,11 +354,12 @@ impl Session {
     /// and fills it from `rows`.
     fn rebuild_index(
         &mut self,
+        table: &TableDef,
         ix: &mut IndexDef,
         rows: &[(basalt_storage::Tid, Vec<basalt_catalog::Value>)],
     ) -> Result<()> {
         ix.filenode = self.new_index_file()?;
-        build_index(self, ix, rows)
+        build_index(self, table, ix, rows)
     }
 
     /// A new, empty B-tree file, removed if the transaction aborts.
@@ -376,13 +379,16 @@ impl Session {
 /// Inserts every row's entry into a new, empty index, in key order.
 fn build_index(
     s: &Session,
+    table: &TableDef,
     ix: &IndexDef,
     rows: &[(basalt_storage::Tid, Vec<basalt_catalog::Value>)],
 ) -> Result<()> {
-    let mut entries: Vec<(Vec<u8>, basalt_storage::Tid)> = rows
-        .iter()
-        .map(|(tid, r)| (crate::dml::index_key(r, &ix.columns), *tid))
-        .collect();
+    let mut entries: Vec<(Vec<u8>, basalt_storage::Tid)> = Vec::with_capacity(rows.len());
+    for (tid, r) in rows {
+        if let Some(k) = s.index_entry_outside(table, ix, r)? {
+            entries.push((k, *tid));
+        }
+    }
     entries.sort();
     for (i, (key, tid)) in entries.iter().enumerate() {
         if i % 1024 == 0 && s.cancel.load(std::sync::atomic::Ordering::Relaxed) {

@@ -101,6 +101,7 @@ impl Database {
             instrument: None,
             seq_last: Default::default(),
             check_cache: Default::default(),
+            index_cache: Default::default(),
             sql_prepared: HashMap::new(),
         }
     }
@@ -193,6 +194,7 @@ pub struct Session {
     pub(crate) sql_prepared: HashMap<String, crate::prepared::SqlPrepared>,
     /// CHECK constraints bound, by the constraints' text.
     pub(crate) check_cache: std::cell::RefCell<CheckCache>,
+    pub(crate) index_cache: std::cell::RefCell<crate::ixkeys::IndexExprCache>,
 }
 
 /// Bound CHECK expressions by (checks, column names and types): a table whose
@@ -757,10 +759,19 @@ impl Session {
                 table,
                 name,
                 columns,
+                exprs,
+                predicate,
                 unique,
                 primary,
                 if_not_exists,
-            } => self.add_index(table, name, columns, *unique, *primary, *if_not_exists),
+            } => self.add_index(
+                table,
+                name,
+                (columns, exprs, predicate.as_deref()),
+                *unique,
+                *primary,
+                *if_not_exists,
+            ),
             Statement::DropIndex { table, index } => {
                 let xid = self.ddl_lock()?;
                 let schema = self.schema()?;

@@ -180,6 +180,75 @@ pub fn bind_check(schema: &Schema, table: &TableDef, sql: &str) -> Result<Expr> 
     b.to_bool(x, t, "CHECK")
 }
 
+/// A stored expression (CHECK, index key or predicate) with a column
+/// renamed; None if the text does not parse.
+pub fn rename_column_in_sql(sql: &str, old: &str, new: &str) -> Option<String> {
+    let mut e = sqlparser::parser::Parser::new(&sqlparser::dialect::PostgreSqlDialect {})
+        .try_with_sql(sql)
+        .and_then(|mut p| p.parse_expr())
+        .ok()?;
+    let _ = ast::visit_expressions_mut(&mut e, |x| {
+        match x {
+            ast::Expr::Identifier(i) if ident(i) == old => *i = ast::Ident::with_quote('"', new),
+            ast::Expr::CompoundIdentifier(v) => {
+                if let Some(last) = v.last_mut() {
+                    if ident(last) == old {
+                        *last = ast::Ident::with_quote('"', new);
+                    }
+                }
+            }
+            _ => {}
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    Some(e.to_string())
+}
+
+/// An expression over a table's row, stored as SQL text (an index's
+/// expression key).
+pub fn bind_table_expr(schema: &Schema, table: &TableDef, sql: &str) -> Result<(Expr, DataType)> {
+    let mut b = Binder::new(schema, &crate::cost::NoEstimates, &[]);
+    let e = sqlparser::parser::Parser::new(&sqlparser::dialect::PostgreSqlDialect {})
+        .try_with_sql(sql)
+        .and_then(|mut p| p.parse_expr())
+        .map_err(|e| PlanError::Syntax(e.to_string()))?;
+    let (x, t) = b.expr(&e, &table_scope(table, &table.name))?;
+    Ok((x, output_type(t)))
+}
+
+/// An index's keys as expressions over the table's row: its columns, and
+/// its expression keys bound. None if an expression no longer binds.
+pub fn index_key_exprs(
+    schema: &Schema,
+    table: &TableDef,
+    ix: &basalt_catalog::IndexDef,
+) -> Option<Vec<Expr>> {
+    ix.columns
+        .iter()
+        .map(|&c| match c.checked_sub(basalt_catalog::store::EXPR_KEY) {
+            None => Some(Expr::Column(c)),
+            Some(j) => Some(bind_table_expr(schema, table, ix.exprs.get(j)?).ok()?.0),
+        })
+        .collect()
+}
+
+/// Whether a query's conjuncts include every conjunct of a partial
+/// index's predicate (then the index holds every row the query wants).
+pub fn predicate_implied(
+    schema: &Schema,
+    table: &TableDef,
+    ix: &basalt_catalog::IndexDef,
+    conj: &[&Expr],
+) -> bool {
+    let Some(p) = &ix.predicate else {
+        return true;
+    };
+    match bind_check(schema, table, p) {
+        Ok(pe) => conjuncts(&pe).iter().all(|c| conj.contains(c)),
+        Err(_) => false,
+    }
+}
+
 pub fn ident(i: &ast::Ident) -> String {
     if i.quote_style.is_some() {
         i.value.clone()
@@ -330,6 +399,18 @@ fn is_agg_name(n: &str) -> Option<AggFunc> {
         "percentile_disc" => AggFunc::PercentileDisc,
         _ => return None,
     })
+}
+
+/// True when an AST expression holds a subquery.
+fn has_subquery_ast(e: &ast::Expr) -> bool {
+    struct V;
+    impl ast::Visitor for V {
+        type Break = ();
+        fn pre_visit_query(&mut self, _q: &ast::Query) -> std::ops::ControlFlow<()> {
+            std::ops::ControlFlow::Break(())
+        }
+    }
+    ast::Visit::visit(e, &mut V).is_break()
 }
 
 /// True when `e` calls an aggregate at its own level (aggregates inside a
@@ -649,25 +730,69 @@ impl Binder<'_> {
                 let table = self
                     .lookup_table(&parts)?
                     .ok_or_else(|| PlanError::UndefinedTable(ci.table_name.to_string()))?;
-                let columns =
-                    self.index_columns(&table, ci.columns.iter().map(|c| &c.column.expr))?;
+                // Keys: columns, or expressions over the row (stored as SQL).
+                let scope = table_scope(&table, &table.name);
+                let mut columns = Vec::new();
+                let mut exprs = Vec::new();
+                let mut key_names = Vec::new();
+                for c in &ci.columns {
+                    let mut e = &c.column.expr;
+                    while let ast::Expr::Nested(x) = e {
+                        e = x;
+                    }
+                    if let ast::Expr::Identifier(i) = e {
+                        let n = ident(i);
+                        let k = table
+                            .column_index(&n)
+                            .ok_or_else(|| PlanError::UndefinedColumn(n.clone()))?;
+                        columns.push(k);
+                        key_names.push(n);
+                        continue;
+                    }
+                    if has_subquery_ast(e) || contains_agg(e) {
+                        return Err(PlanError::Coded(
+                            "0A000",
+                            "cannot use subquery or aggregate in index expression".into(),
+                        ));
+                    }
+                    self.expr(e, &scope)?;
+                    columns.push(basalt_catalog::store::EXPR_KEY + exprs.len());
+                    exprs.push(e.to_string());
+                    key_names.push(match e {
+                        ast::Expr::Function(f) => {
+                            object_parts(&f.name).last().cloned().unwrap_or_default()
+                        }
+                        _ => "expr".into(),
+                    });
+                }
+                let predicate = match &ci.predicate {
+                    Some(p) => {
+                        let (x, t) = self.expr(p, &scope)?;
+                        self.to_bool(x, t, "WHERE")?;
+                        Some(p.to_string())
+                    }
+                    None => None,
+                };
                 let name = match &ci.name {
                     Some(n) => object_parts(n).last().cloned().unwrap_or_default(),
                     None => {
-                        let cols: Vec<&str> = columns
-                            .iter()
-                            .map(|&c| table.columns[c].name.as_str())
-                            .collect();
-                        format!("{}_{}_idx", table.name, cols.join("_"))
+                        let base = format!("{}_{}_idx", table.name, key_names.join("_"));
+                        // A generated name already taken gets a number.
+                        let mut name = base.clone();
+                        let mut k = 0;
+                        while self.schema.relation(table.namespace, &name).is_some() {
+                            k += 1;
+                            name = format!("{base}{k}");
+                        }
+                        name
                     }
                 };
-                if ci.predicate.is_some() {
-                    return not_supported("partial index");
-                }
                 Ok(Statement::AddIndex {
                     table,
                     name,
                     columns,
+                    exprs,
+                    predicate,
                     unique: ci.unique,
                     primary: false,
                     if_not_exists: ci.if_not_exists,
@@ -2686,7 +2811,17 @@ impl Binder<'_> {
         let conj = conjuncts(&p);
         let mut best: Option<(usize, IndexBounds, usize)> = None;
         for (ii, ix) in table.indexes.iter().enumerate() {
-            let bounds = index_bounds(&conj, &ix.columns);
+            if !predicate_implied(self.schema, table, ix, &conj) {
+                continue;
+            }
+            let keys = match ix.exprs.is_empty() {
+                true => ix.columns.iter().map(|&c| Expr::Column(c)).collect(),
+                false => match index_key_exprs(self.schema, table, ix) {
+                    Some(k) => k,
+                    None => continue,
+                },
+            };
+            let bounds = index_bounds(&conj, &keys);
             let score = bounds.eq.len() * 10
                 + bounds.lo.is_some() as usize
                 + bounds.hi.is_some() as usize
@@ -4483,13 +4618,13 @@ fn column_name(e: &ast::Expr) -> String {
 
 /// The bounds conjuncts give an index on `columns`: equalities on a
 /// prefix, then a range on the next column.
-pub(crate) fn index_bounds(conj: &[&Expr], columns: &[usize]) -> IndexBounds {
+pub(crate) fn index_bounds(conj: &[&Expr], keys: &[Expr]) -> IndexBounds {
     let mut bounds = IndexBounds {
         eq: vec![],
         lo: None,
         hi: None,
     };
-    for &col in columns {
+    for col in keys {
         if let Some(v) = conj.iter().find_map(|c| eq_const(c, col)) {
             bounds.eq.push(v);
         } else {
@@ -4510,11 +4645,11 @@ pub(crate) fn index_bounds(conj: &[&Expr], columns: &[usize]) -> IndexBounds {
     bounds
 }
 
-fn is_col(e: &Expr, col: usize) -> bool {
-    matches!(e, Expr::Column(c) if *c == col)
+fn is_col(e: &Expr, key: &Expr) -> bool {
+    e == key
 }
 
-fn eq_const(c: &Expr, col: usize) -> Option<Expr> {
+fn eq_const(c: &Expr, col: &Expr) -> Option<Expr> {
     if let Expr::Binary(BinOp::Eq, a, b) = c {
         if is_col(a, col) && is_const(b) {
             return Some((**b).clone());
@@ -4526,7 +4661,7 @@ fn eq_const(c: &Expr, col: usize) -> Option<Expr> {
     None
 }
 
-fn cmp_const(c: &Expr, col: usize) -> Option<(BinOp, Expr)> {
+fn cmp_const(c: &Expr, col: &Expr) -> Option<(BinOp, Expr)> {
     if let Expr::Binary(op @ (BinOp::Lt | BinOp::LtEq | BinOp::Gt | BinOp::GtEq), a, b) = c {
         if is_col(a, col) && is_const(b) {
             return Some((*op, (**b).clone()));

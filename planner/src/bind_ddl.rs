@@ -236,6 +236,8 @@ impl Binder<'_> {
                 name: format!("{name}_pkey"),
                 filenode: 0,
                 columns: cols,
+                exprs: vec![],
+                predicate: None,
                 unique: true,
                 primary: true,
             });
@@ -247,6 +249,8 @@ impl Binder<'_> {
                 name: format!("{name}_{}_key", cn.join("_")),
                 filenode: 0,
                 columns: u,
+                exprs: vec![],
+                predicate: None,
                 unique: true,
                 primary: false,
             });
@@ -338,7 +342,7 @@ impl Binder<'_> {
         let unique = parent.indexes.iter().any(|ix| {
             let mut c = ix.columns.clone();
             c.sort();
-            ix.unique && c == sorted
+            ix.unique && ix.predicate.is_none() && c == sorted
         });
         if !unique {
             return Err(PlanError::InvalidForeignKey(format!(
@@ -521,6 +525,8 @@ impl Binder<'_> {
                         table,
                         name,
                         columns,
+                        exprs: vec![],
+                        predicate: None,
                         unique: true,
                         primary: true,
                         if_not_exists: false,
@@ -542,6 +548,8 @@ impl Binder<'_> {
                         table,
                         name,
                         columns,
+                        exprs: vec![],
+                        predicate: None,
                         unique: true,
                         primary: false,
                         if_not_exists: false,

@@ -145,9 +145,10 @@ impl Binder<'_> {
                 want.sort();
                 let found: Vec<usize> = (0..table.indexes.len())
                     .filter(|&i| {
-                        let mut c = table.indexes[i].columns.clone();
+                        let ix = &table.indexes[i];
+                        let mut c = ix.columns.clone();
                         c.sort();
-                        table.indexes[i].unique && c == want
+                        ix.unique && ix.predicate.is_none() && c == want
                     })
                     .collect();
                 if found.is_empty() {

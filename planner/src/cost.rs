@@ -42,10 +42,9 @@ impl Estimates for NoEstimates {
 /// Distinct values of a table's column among `rows` rows: the statistics'
 /// figure, all rows for a single-column unique index, else the default.
 pub fn column_distinct(est: &dyn Estimates, t: &TableDef, col: usize, rows: f64) -> f64 {
-    let unique = t
-        .indexes
-        .iter()
-        .any(|ix| ix.unique && ix.columns.len() == 1 && ix.columns[0] == col);
+    let unique = t.indexes.iter().any(|ix| {
+        ix.unique && ix.predicate.is_none() && ix.columns.len() == 1 && ix.columns[0] == col
+    });
     let nd = if unique {
         est.table_rows(t)
     } else {

@@ -82,7 +82,11 @@ fn sorted_scan(input: &Plan, keys: &[SortKey], limited: bool) -> Option<Plan> {
         } if limited => {
             let conj = scan_filter.as_ref().map(conjuncts).unwrap_or_default();
             let (index, bounds) = table.indexes.iter().enumerate().find_map(|(ii, ix)| {
-                let bounds = index_bounds(&conj, &ix.columns);
+                if ix.predicate.is_some() || !ix.exprs.is_empty() {
+                    return None;
+                }
+                let keys: Vec<Expr> = ix.columns.iter().map(|&c| Expr::Column(c)).collect();
+                let bounds = index_bounds(&conj, &keys);
                 fits(&ix.columns, bounds.eq.len()).then_some((ii, bounds))
             })?;
             Plan::IndexScan {

@@ -636,7 +636,10 @@ pub enum Statement {
     AddIndex {
         table: Arc<TableDef>,
         name: String,
+        /// Key columns; `EXPR_KEY + j` for `exprs[j]`.
         columns: Vec<usize>,
+        exprs: Vec<String>,
+        predicate: Option<String>,
         unique: bool,
         primary: bool,
         if_not_exists: bool,
