@@ -138,12 +138,17 @@ pub fn parse_timestamptz(s: &str) -> Option<DateTime<Utc>> {
     if let Ok(d) = DateTime::parse_from_rfc3339(t) {
         return Some(d.with_timezone(&Utc));
     }
-    // No zone given: the session time zone (UTC).
-    let t2 = t
-        .strip_suffix(" UTC")
-        .or_else(|| t.strip_suffix("Z"))
-        .unwrap_or(t);
-    parse_timestamp(t2).map(|n| n.and_utc())
+    // A zone named after the time: '2024-01-15 12:00 America/New_York'.
+    if let Some((head, zone)) = t.rsplit_once(' ') {
+        if let (Some(z), Some(n)) = (crate::tz::Zone::parse(zone), parse_timestamp(head.trim())) {
+            return Some(z.to_utc(&n));
+        }
+    }
+    if let Some(head) = t.strip_suffix('Z') {
+        return parse_timestamp(head).map(|n| n.and_utc());
+    }
+    // No zone given: the session time zone.
+    parse_timestamp(t).map(|n| crate::tz::from_local(&n))
 }
 
 fn parse_bytea(s: &str) -> Option<Vec<u8>> {
@@ -333,20 +338,22 @@ pub fn cast(v: Value, to: &DataType) -> Result<Value, ValueError> {
         (v @ Value::Date(_), DataType::Date) => v,
         (Value::Date(d), DataType::Timestamp) => Value::Timestamp(d.and_time(NaiveTime::MIN)),
         (Value::Date(d), DataType::TimestampTz) => {
-            Value::TimestampTz(d.and_time(NaiveTime::MIN).and_utc())
+            Value::TimestampTz(crate::tz::from_local(&d.and_time(NaiveTime::MIN)))
         }
         (Value::Timestamp(t), DataType::Date) => Value::Date(t.date()),
         (v @ Value::Timestamp(_), DataType::Timestamp) => v,
-        (Value::Timestamp(t), DataType::TimestampTz) => Value::TimestampTz(t.and_utc()),
-        (Value::TimestampTz(t), DataType::Timestamp) => Value::Timestamp(t.naive_utc()),
-        (Value::TimestampTz(t), DataType::Date) => Value::Date(t.date_naive()),
+        (Value::Timestamp(t), DataType::TimestampTz) => {
+            Value::TimestampTz(crate::tz::from_local(&t))
+        }
+        (Value::TimestampTz(t), DataType::Timestamp) => Value::Timestamp(crate::tz::to_local(&t)),
+        (Value::TimestampTz(t), DataType::Date) => Value::Date(crate::tz::to_local(&t).date()),
         (v @ Value::TimestampTz(_), DataType::TimestampTz) => v,
         (v @ Value::Bytea(_), DataType::Bytea) => v,
         (v @ Value::Interval(_), DataType::Interval) => v,
         (v @ Value::Uuid(_), DataType::Uuid) => v,
         (v @ Value::Time(_), DataType::Time) => v,
         (Value::Timestamp(t), DataType::Time) => Value::Time(t.time()),
-        (Value::TimestampTz(t), DataType::Time) => Value::Time(t.naive_utc().time()),
+        (Value::TimestampTz(t), DataType::Time) => Value::Time(crate::tz::to_local(&t).time()),
         (Value::Interval(i), DataType::Time) => Value::Time(
             crate::types::time_from_micros(i.micros)
                 .ok_or(ValueError::OutOfRange("time".into()))?,

@@ -9,6 +9,7 @@ pub mod json;
 pub mod store;
 pub mod system;
 pub mod types;
+pub mod tz;
 
 pub use interval::Interval;
 pub use store::{Catalog, ColumnDef, IndexDef, Schema, TableDef};

@@ -457,8 +457,8 @@ impl Value {
             (Date(a), Date(b)) => a.cmp(b),
             (Timestamp(a), Timestamp(b)) => a.cmp(b),
             (TimestampTz(a), TimestampTz(b)) => a.cmp(b),
-            (Timestamp(a), TimestampTz(b)) => a.and_utc().cmp(b),
-            (TimestampTz(a), Timestamp(b)) => a.cmp(&b.and_utc()),
+            (Timestamp(a), TimestampTz(b)) => crate::tz::from_local(a).cmp(b),
+            (TimestampTz(a), Timestamp(b)) => a.cmp(&crate::tz::from_local(b)),
             (Date(a), Timestamp(b)) => a.and_hms_opt(0, 0, 0).expect("midnight").cmp(b),
             (Timestamp(a), Date(b)) => a.cmp(&b.and_hms_opt(0, 0, 0).expect("midnight")),
             (Interval(a), Interval(b)) => a.cmp(b),
@@ -633,7 +633,16 @@ impl fmt::Display for Value {
             }
             Value::Date(d) => write!(f, "{}", d.format("%Y-%m-%d")),
             Value::Timestamp(t) => write!(f, "{}", format_timestamp(t)),
-            Value::TimestampTz(t) => write!(f, "{}+00", format_timestamp(&t.naive_utc())),
+            Value::TimestampTz(t) => {
+                let n = t.naive_utc();
+                let off = crate::tz::offset_at(&n);
+                write!(
+                    f,
+                    "{}{}",
+                    format_timestamp(&(n + off)),
+                    crate::tz::offset_text(&off)
+                )
+            }
             Value::Interval(i) => write!(f, "{i}"),
             Value::Time(t) => {
                 let micros = time_micros(t) % 1_000_000;

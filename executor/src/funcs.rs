@@ -203,7 +203,7 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
                 cx.now
             }))
         }
-        "current_date" => return Ok(Value::Date(cx.now.date_naive())),
+        "current_date" => return Ok(Value::Date(basalt_catalog::tz::to_local(&cx.now).date())),
         "version" => {
             return Ok(Value::Text(format!(
                 "PostgreSQL 15.0 (Basalt {}) on x86_64-pc-linux-gnu, compiled by rustc, 64-bit",
@@ -583,7 +583,14 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
                 }
                 Value::Date(d) => d.and_hms_opt(0, 0, 0).expect("midnight"),
                 Value::Timestamp(t) => *t,
-                Value::TimestampTz(t) => t.naive_utc(),
+                // The epoch of a timestamptz is absolute; its fields are
+                // those of the session's local time.
+                Value::TimestampTz(t) if field == "epoch" => t.naive_utc(),
+                Value::TimestampTz(t) if field == "timezone" => {
+                    let off = basalt_catalog::tz::offset_at(&t.naive_utc());
+                    return Ok(Value::Numeric(off.local_minus_utc().into()));
+                }
+                Value::TimestampTz(t) => basalt_catalog::tz::to_local(t),
                 Value::Interval(iv) => {
                     let f = iv.field(&field).ok_or_else(|| {
                         ExecError::Internal(format!(
@@ -635,7 +642,7 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
             let ts = |v: &Value| match v {
                 Value::Date(d) => Some(d.and_hms_opt(0, 0, 0).expect("midnight")),
                 Value::Timestamp(t) => Some(*t),
-                Value::TimestampTz(t) => Some(t.naive_utc()),
+                Value::TimestampTz(t) => Some(basalt_catalog::tz::to_local(t)),
                 _ => None,
             };
             let (x, y) = if a.len() == 1 {
@@ -723,9 +730,9 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
             };
             match &a[1] {
                 Value::Timestamp(t) => Value::Timestamp(tr(*t).ok_or_else(bad)?),
-                Value::TimestampTz(t) => {
-                    Value::TimestampTz(tr(t.naive_utc()).ok_or_else(bad)?.and_utc())
-                }
+                Value::TimestampTz(t) => Value::TimestampTz(basalt_catalog::tz::from_local(
+                    &tr(basalt_catalog::tz::to_local(t)).ok_or_else(bad)?,
+                )),
                 Value::Date(d) => {
                     Value::Timestamp(tr(d.and_hms_opt(0, 0, 0).expect("midnight")).ok_or_else(bad)?)
                 }
@@ -733,6 +740,33 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
             }
         }
         "to_char" => Value::Text(text(&a[0])),
+        "timezone" => {
+            // ts AT TIME ZONE zone: timestamptz → local time there;
+            // timestamp → the instant that local time there names.
+            let zname = s(0);
+            let z = basalt_catalog::tz::Zone::parse(&zname).ok_or_else(|| {
+                ExecError::coded("22023", format!("time zone \"{zname}\" not recognized"))
+            })?;
+            match &a[1] {
+                Value::TimestampTz(t) => {
+                    let n = t.naive_utc();
+                    Value::Timestamp(n + z.offset_at(&n))
+                }
+                Value::Timestamp(t) => Value::TimestampTz(z.to_utc(t)),
+                Value::Date(d) => {
+                    Value::TimestampTz(z.to_utc(&d.and_hms_opt(0, 0, 0).expect("midnight")))
+                }
+                other => {
+                    return Err(ExecError::coded(
+                        "42883",
+                        format!(
+                            "function timezone(unknown, {}) does not exist",
+                            other.data_type().display_name()
+                        ),
+                    ))
+                }
+            }
+        }
         "inet_server_addr" => Value::Text("127.0.0.1".into()),
         "gen_random_uuid" => {
             // Version 4: random but for the version and variant bits.

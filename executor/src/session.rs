@@ -102,6 +102,7 @@ impl Database {
             seq_last: Default::default(),
             check_cache: Default::default(),
             index_cache: Default::default(),
+            zone: Default::default(),
             sql_prepared: HashMap::new(),
         }
     }
@@ -195,6 +196,8 @@ pub struct Session {
     /// CHECK constraints bound, by the constraints' text.
     pub(crate) check_cache: std::cell::RefCell<CheckCache>,
     pub(crate) index_cache: std::cell::RefCell<crate::ixkeys::IndexExprCache>,
+    /// The TimeZone setting last seen, and its zone.
+    zone: std::cell::RefCell<(String, Option<basalt_catalog::tz::Zone>)>,
 }
 
 /// Bound CHECK expressions by (checks, column names and types): a table whose
@@ -268,11 +271,26 @@ impl Session {
         out
     }
 
+    /// Makes this thread work in this session's time zone: timestamptz
+    /// values are parsed and shown in it (see `basalt_catalog::tz`). Called
+    /// at each entry point, and by the server before it decodes parameters
+    /// or encodes rows.
+    pub fn enter(&self) {
+        let s = self.setting("timezone").unwrap_or_default();
+        let mut z = self.zone.borrow_mut();
+        if z.0 != s {
+            let parsed = basalt_catalog::tz::Zone::parse(&s);
+            *z = (s, parsed);
+        }
+        basalt_catalog::tz::set(z.1);
+    }
+
     pub fn plan(
         &mut self,
         stmt: &basalt_parser::Statement,
         param_types: &[DataType],
     ) -> Result<(Statement, Vec<DataType>)> {
+        self.enter();
         let schema = self.schema()?;
         let est = crate::selectivity::DbEstimates(&self.db);
         let path = self.search_path(&schema);
@@ -376,6 +394,7 @@ impl Session {
         params: &[Value],
         sink: Option<&mut dyn RowSink>,
     ) -> Result<ExecResult> {
+        self.enter();
         if self.in_failed_transaction() && !is_txn_end(stmt) {
             return Err(ExecError::InFailedTransaction);
         }

@@ -129,14 +129,30 @@ impl Session {
         {
             return Err(ExecError::InvalidSetting(name.to_string(), v));
         }
-        if k == "timezone"
-            && !matches!(
-                v.to_uppercase().as_str(),
-                "UTC" | "GMT" | "ETC/UTC" | "Z" | "+00" | "0"
-            )
-        {
-            return Err(ExecError::InvalidSetting(name.to_string(), v));
-        }
+        // TimeZone: a tz database name (shown as the database spells
+        // it), UTC, or an ISO offset; LOCAL and DEFAULT mean the server's.
+        let v = if k == "timezone" {
+            let v = if v.eq_ignore_ascii_case("local") || v.eq_ignore_ascii_case("default") {
+                self.db
+                    .settings
+                    .iter()
+                    .find(|(n, _)| n.eq_ignore_ascii_case("timezone"))
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_else(|| "UTC".into())
+            } else {
+                v
+            };
+            match basalt_catalog::tz::Zone::parse(&v) {
+                Some(basalt_catalog::tz::Zone::Named(tz)) => tz.name().to_string(),
+                Some(_) if v.chars().all(|c| c.is_ascii_alphabetic() || c == '/') => {
+                    v.to_uppercase()
+                }
+                Some(_) => v,
+                None => return Err(ExecError::InvalidSetting("TimeZone".into(), v)),
+            }
+        } else {
+            v
+        };
         let v = if k == "client_encoding" {
             "UTF8".to_string()
         } else {

@@ -146,6 +146,7 @@ pub(crate) fn builtin_default(name: &str) -> &'static str {
         "log_statement" => "none",
         "log_min_duration_statement" => "-1",
         "search_path" => "\"$user\", public",
+        "timezone" => "UTC",
         _ => "",
     }
 }

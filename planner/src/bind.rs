@@ -3389,6 +3389,29 @@ impl Binder<'_> {
                 Ok((Expr::Func("substr".into(), args), DataType::Text))
             }
             A::Collate { expr, .. } => self.expr(expr, scope),
+            A::AtTimeZone {
+                timestamp,
+                time_zone,
+            } => {
+                let (x, t) = self.expr(timestamp, scope)?;
+                let (z, zt) = self.expr(time_zone, scope)?;
+                let z = self.coerce_to(z, zt, DataType::Text)?;
+                let (x, ret) = match t {
+                    DataType::TimestampTz => (x, DataType::Timestamp),
+                    DataType::Timestamp | DataType::Date => (x, DataType::TimestampTz),
+                    DataType::Unknown => (
+                        self.coerce_to(x, t, DataType::TimestampTz)?,
+                        DataType::Timestamp,
+                    ),
+                    other => {
+                        return Err(PlanError::UndefinedFunction(format!(
+                            "function timezone(text, {}) does not exist",
+                            other.display_name()
+                        )))
+                    }
+                };
+                Ok((Expr::Func("timezone".into(), vec![z, x]), ret))
+            }
             A::AnyOp {
                 left,
                 compare_op,
@@ -4155,6 +4178,10 @@ fn function_type(name: &str, args: &[DataType]) -> Result<DataType> {
         | "pg_current_wal_insert_lsn"
         | "pg_current_wal_flush_lsn" => DataType::Text,
         "date_trunc" => args.get(1).copied().unwrap_or(DataType::Timestamp),
+        "timezone" => match args.get(1) {
+            Some(DataType::TimestampTz) => DataType::Timestamp,
+            _ => DataType::TimestampTz,
+        },
         "extract" | "date_part" => DataType::Numeric(None),
         "age" | "justify_hours" | "justify_days" | "justify_interval" => DataType::Interval,
         "similar_to_escape" => DataType::Text,

@@ -1040,6 +1040,9 @@ impl Conn<'_> {
             return Ok(());
         };
         let types = prep.param_types.clone();
+        // Text timestamptz parameters without an offset are in the
+        // session's time zone.
+        self.session.enter();
         let mut params = Vec::with_capacity(np);
         for i in 0..np {
             let len = rd_i32(body, &mut pos)?;
