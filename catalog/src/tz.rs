@@ -104,6 +104,23 @@ pub fn offset_at(utc: &NaiveDateTime) -> FixedOffset {
     }
 }
 
+/// The session zone's abbreviation at a UTC instant ("EST", "IST"), or
+/// its offset when it has none.
+pub fn abbrev_at(utc: &NaiveDateTime) -> String {
+    match current() {
+        Some(Zone::Named(tz)) => {
+            let a = tz.offset_from_utc_datetime(utc).to_string();
+            if a.starts_with(['+', '-']) {
+                offset_text(&offset_at(utc))
+            } else {
+                a
+            }
+        }
+        Some(Zone::Fixed(f)) => offset_text(&f),
+        None => "UTC".into(),
+    }
+}
+
 /// Local wall-clock time in the session zone of a UTC instant.
 pub fn to_local(t: &DateTime<Utc>) -> NaiveDateTime {
     let n = t.naive_utc();

@@ -739,7 +739,7 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
                 _ => return Err(bad()),
             }
         }
-        "to_char" => Value::Text(text(&a[0])),
+        "to_char" => crate::to_char::to_char(&a[0], &s(1))?,
         "timezone" => {
             // ts AT TIME ZONE zone: timestamptz → local time there;
             // timestamp → the instant that local time there names.

@@ -30,6 +30,7 @@ pub mod session;
 mod settings;
 mod sqlstate;
 pub mod stats;
+mod to_char;
 pub mod txn;
 mod views;
 mod window;
