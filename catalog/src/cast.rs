@@ -33,6 +33,8 @@ pub enum ValueError {
     /// 22023
     #[error("{0}")]
     InvalidParameter(String),
+    #[error("invalid input value for enum {ty}: \"{text}\"")]
+    InvalidEnum { ty: String, text: String },
 }
 
 fn invalid(ty: &DataType, text: &str) -> ValueError {
@@ -271,6 +273,7 @@ pub fn cast(v: Value, to: &DataType) -> Result<Value, ValueError> {
         (Value::Json(s), DataType::Jsonb) => from_text(&s, &to)?,
         (Value::Jsonb(j), DataType::Json) => Value::Json(j.to_string()),
         (v @ Value::Jsonb(_), DataType::Jsonb) => v,
+        (v @ Value::Enum(_), DataType::Enum(_)) => v,
         (Value::Jsonb(j), t) if t.is_numeric() || t == DataType::Bool => {
             let v = match (*j, t) {
                 (crate::json::Json::Number(n), t) if t != DataType::Bool => match n {
@@ -473,6 +476,14 @@ pub fn from_text(s: &str, ty: &DataType) -> Result<Value, ValueError> {
         ),
         DataType::TimestampTz => {
             Value::TimestampTz(parse_timestamptz(s).ok_or_else(|| invalid(ty, s))?)
+        }
+        DataType::Enum(oid) => {
+            Value::Enum(
+                crate::enums::parse(*oid, s).ok_or_else(|| ValueError::InvalidEnum {
+                    ty: ty.display_name(),
+                    text: s.to_string(),
+                })?,
+            )
         }
         DataType::Json => {
             crate::json::Json::parse(s).map_err(|e| ValueError::Json(e.0))?;

@@ -4,6 +4,7 @@
 
 pub mod array;
 pub mod cast;
+pub mod enums;
 pub mod interval;
 pub mod json;
 pub mod store;

@@ -537,6 +537,48 @@ impl SchemaDef {
     }
 }
 
+/// First byte of an enum type record.
+const ENUM_RECORD: u8 = b'E';
+
+fn serialize_enum(e: &crate::enums::EnumDef) -> Vec<u8> {
+    let mut w = W(vec![ENUM_RECORD]);
+    w.u32(e.oid);
+    w.str(&e.name);
+    w.u32(e.namespace);
+    w.u32(e.owner);
+    w.u32(e.labels.len() as u32);
+    for l in &e.labels {
+        w.u32(l.oid);
+        w.u32(l.sort.to_bits());
+        w.str(&l.name);
+    }
+    w.0
+}
+
+fn deserialize_enum(b: &[u8]) -> Option<crate::enums::EnumDef> {
+    let mut r = R(b, 0);
+    if r.u8()? != ENUM_RECORD {
+        return None;
+    }
+    let (oid, name, namespace, owner) = (r.u32()?, r.str()?, r.u32()?, r.u32()?);
+    let n = r.u32()? as usize;
+    let mut labels = Vec::with_capacity(n.min(1024));
+    for _ in 0..n {
+        labels.push(crate::enums::EnumLabel {
+            oid: r.u32()?,
+            sort: f32::from_bits(r.u32()?),
+            name: r.str()?,
+        });
+    }
+    Some(crate::enums::EnumDef {
+        oid,
+        name,
+        namespace,
+        owner,
+        labels,
+    })
+}
+
 /// The built-in schemas: (OID, name).
 pub const BUILTIN_SCHEMAS: [(u32, &str); 3] = [
     (NS_PG_CATALOG, "pg_catalog"),
@@ -862,6 +904,10 @@ pub struct Schema {
     /// Schemas made by CREATE SCHEMA.
     pub schemas: Vec<Arc<SchemaDef>>,
     schema_tids: HashMap<u32, Tid>,
+    /// Enum types, and the same indexed for values (see `enums::set`).
+    pub enums: Vec<Arc<crate::enums::EnumDef>>,
+    enum_tids: HashMap<u32, Tid>,
+    pub enum_registry: Option<Arc<crate::enums::Registry>>,
     by_name: HashMap<(u32, String), usize>,
     tids: HashMap<u32, Tid>,
     /// Catalog rows of roles (by OID) and schema ACLs (by namespace OID).
@@ -1003,6 +1049,12 @@ impl Catalog {
                     s.seq_tids.insert(v.oid, tid);
                     s.sequences.push(Arc::new(v));
                 }
+                Some(&ENUM_RECORD) => {
+                    let v = deserialize_enum(&data)
+                        .ok_or_else(|| StorageError::Corrupt("catalog enum row".into()))?;
+                    s.enum_tids.insert(v.oid, tid);
+                    s.enums.push(Arc::new(v));
+                }
                 Some(&SCHEMA_RECORD) => {
                     let v = SchemaDef::deserialize(&data)
                         .ok_or_else(|| StorageError::Corrupt("catalog schema row".into()))?;
@@ -1038,6 +1090,9 @@ impl Catalog {
             s.roles.push(Arc::new(RoleDef::predefined(oid, name)));
         }
         s.roles.sort_by_key(|r| r.oid);
+        if !s.enums.is_empty() {
+            s.enum_registry = Some(Arc::new(crate::enums::Registry::new(s.enums.clone())));
+        }
         Ok(s)
     }
 
@@ -1135,6 +1190,28 @@ impl Catalog {
             schema.seq_tids.get(&v.oid).copied(),
             &v.serialize(),
         )
+    }
+
+    pub fn put_enum(
+        &self,
+        xid: Xid,
+        cid: u32,
+        schema: &Schema,
+        v: &crate::enums::EnumDef,
+    ) -> Result<()> {
+        self.put_row(
+            xid,
+            cid,
+            schema.enum_tids.get(&v.oid).copied(),
+            &serialize_enum(v),
+        )
+    }
+
+    pub fn delete_enum(&self, xid: Xid, cid: u32, schema: &Schema, oid: u32) -> Result<()> {
+        match schema.enum_tids.get(&oid) {
+            Some(tid) => self.delete_row(xid, cid, *tid),
+            None => Ok(()),
+        }
     }
 
     pub fn put_schema(&self, xid: Xid, cid: u32, schema: &Schema, v: &SchemaDef) -> Result<()> {

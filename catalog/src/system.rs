@@ -277,6 +277,22 @@ pub fn columns(name: &str) -> Option<Vec<(&'static str, DataType)>> {
             ("ev_enabled", Text),
             ("is_instead", Bool),
         ],
+        // No range types: asyncpg's type introspection joins it.
+        "pg_range" => vec![
+            ("rngtypid", Oid),
+            ("rngsubtype", Oid),
+            ("rngmultitypid", Oid),
+            ("rngcollation", Oid),
+            ("rngsubopc", Oid),
+            ("rngcanonical", Text),
+            ("rngsubdiff", Text),
+        ],
+        "pg_enum" => vec![
+            ("oid", Oid),
+            ("enumtypid", Oid),
+            ("enumsortorder", Float4),
+            ("enumlabel", Name),
+        ],
         "pg_indexes" => vec![
             ("schemaname", Name),
             ("tablename", Name),
@@ -805,6 +821,27 @@ pub fn rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<Va
                     t(","),
                 ]);
             }
+            for e in &s.enums {
+                out.push(vec![
+                    o(e.oid),
+                    t(&e.name),
+                    o(e.namespace),
+                    o(e.owner),
+                    Value::Int2(4),
+                    t("e"),
+                    t("E"),
+                    o(0),
+                    o(0),
+                    o(0),
+                    o(0),
+                    Value::Int4(-1),
+                    b(false),
+                    t("enum_in"),
+                    o(0),
+                    b(true),
+                    t(","),
+                ]);
+            }
         }
         "pg_index" => {
             for tb in &s.tables {
@@ -998,6 +1035,13 @@ pub fn rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<Va
                     b(false),
                     b(false),
                 ]);
+            }
+        }
+        "pg_enum" => {
+            for e in &s.enums {
+                for l in &e.labels {
+                    out.push(vec![o(l.oid), o(e.oid), Value::Float4(l.sort), t(&l.name)]);
+                }
             }
         }
         "pg_indexes" => {

@@ -34,6 +34,8 @@ pub enum DataType {
     Time,
     Json,
     Jsonb,
+    /// An enum type (CREATE TYPE ... AS ENUM), by its OID.
+    Enum(u32),
     /// An array of the element type (any number of dimensions).
     Array(ElemType),
     /// The type of an undecorated string literal before context decides.
@@ -94,6 +96,7 @@ impl DataType {
             DataType::Time => 1083,
             DataType::Json => 114,
             DataType::Jsonb => 3802,
+            DataType::Enum(oid) => *oid,
             DataType::Array(_) => self.element().map(|e| e.array_oid()).unwrap_or(1009),
             DataType::Unknown => 25,
         }
@@ -156,10 +159,13 @@ impl DataType {
             705 => DataType::Unknown,
             114 => DataType::Json,
             3802 => DataType::Jsonb,
-            _ => {
-                let (e, _) = ARRAY_OIDS.iter().find(|(_, a)| *a == oid)?;
-                DataType::from_oid(*e)?.array_of()
-            }
+            _ => match ARRAY_OIDS.iter().find(|(_, a)| *a == oid) {
+                Some((e, _)) => DataType::from_oid(*e)?.array_of(),
+                None => {
+                    crate::enums::type_name(oid)?;
+                    DataType::Enum(oid)
+                }
+            },
         })
     }
 
@@ -182,6 +188,7 @@ impl DataType {
             DataType::Int4 | DataType::Float4 | DataType::Date | DataType::Oid => 4,
             DataType::Int8 | DataType::Float8 | DataType::Timestamp | DataType::TimestampTz => 8,
             DataType::Name => 64,
+            DataType::Enum(_) => 4,
             DataType::Interval | DataType::Uuid => 16,
             DataType::Time => 8,
             _ => -1,
@@ -214,6 +221,7 @@ impl DataType {
             DataType::Time => "time without time zone".into(),
             DataType::Json => "json".into(),
             DataType::Jsonb => "jsonb".into(),
+            DataType::Enum(oid) => crate::enums::type_name(*oid).unwrap_or_else(|| "enum".into()),
             DataType::Array(_) => match self.element() {
                 Some(e) => format!("{}[]", e.display_name()),
                 None => "anyarray".into(),
@@ -246,6 +254,7 @@ impl DataType {
             DataType::Time => "time",
             DataType::Json => "json",
             DataType::Jsonb => "jsonb",
+            DataType::Enum(_) => "anyenum",
             DataType::Array(_) => match self.element().map(|e| e.oid()) {
                 Some(16) => "_bool",
                 Some(21) => "_int2",
@@ -328,6 +337,7 @@ impl DataType {
             DataType::Time => (22, 0, 0),
             DataType::Json => (23, 0, 0),
             DataType::Jsonb => (24, 0, 0),
+            DataType::Enum(oid) => (25, *oid, 0),
             DataType::Array(ElemType(c, a, b)) => (c + 100, *a, *b),
         }
     }
@@ -365,6 +375,7 @@ impl DataType {
             22 => DataType::Time,
             23 => DataType::Json,
             24 => DataType::Jsonb,
+            25 => DataType::Enum(a),
             c @ 101..=199 => {
                 DataType::decode(c - 100, a, b)?;
                 DataType::Array(ElemType(c - 100, a, b))
@@ -395,6 +406,8 @@ pub enum Value {
     Array(Box<Array>),
     /// json: the text as written (validated).
     Json(String),
+    /// A label of an enum type, by its OID (see `enums`).
+    Enum(u32),
     Jsonb(Box<Json>),
 }
 
@@ -466,6 +479,10 @@ impl Value {
             (Time(a), Time(b)) => a.cmp(b),
             (Array(a), Array(b)) => a.cmp(b),
             (Jsonb(a), Jsonb(b)) => a.cmp(b),
+            (Enum(a), Enum(b)) => match (crate::enums::label(*a), crate::enums::label(*b)) {
+                (Some(x), Some(y)) => x.1.total_cmp(&y.1),
+                _ => a.cmp(b),
+            },
             (Json(a), Json(b)) => a.cmp(b),
             (a, b) => {
                 if let (Some(x), Some(y)) = (a.as_i64(), b.as_i64()) {
@@ -510,6 +527,9 @@ impl Value {
             Value::Time(_) => DataType::Time,
             Value::Array(a) => a.elem.array_of(),
             Value::Json(_) => DataType::Json,
+            Value::Enum(l) => crate::enums::label(*l)
+                .map(|(t, _, _)| DataType::Enum(t))
+                .unwrap_or(DataType::Text),
             Value::Jsonb(_) => DataType::Jsonb,
         }
     }
@@ -535,6 +555,7 @@ impl std::hash::Hash for Value {
             Value::Uuid(u) => u.hash(state),
             Value::Time(t) => t.hash(state),
             Value::Json(s) => s.hash(state),
+            Value::Enum(l) => l.hash(state),
             Value::Jsonb(j) => j.to_string().hash(state),
             Value::Array(a) => {
                 a.dims.hash(state);
@@ -655,6 +676,10 @@ impl fmt::Display for Value {
             }
             Value::Array(a) => write!(f, "{a}"),
             Value::Json(s) => f.write_str(s),
+            Value::Enum(l) => match crate::enums::label(*l) {
+                Some((_, _, name)) => f.write_str(&name),
+                None => write!(f, "{l}"),
+            },
             Value::Jsonb(j) => write!(f, "{j}"),
             Value::Uuid(u) => {
                 for (k, b) in u.iter().enumerate() {
@@ -704,6 +729,7 @@ fn encode_value(v: &Value, out: &mut Vec<u8>) {
             out.extend_from_slice(&(s.len() as u32).to_le_bytes());
             out.extend_from_slice(s.as_bytes());
         }
+        Value::Enum(l) => out.extend_from_slice(&l.to_le_bytes()),
         Value::Bytea(b) => {
             out.extend_from_slice(&(b.len() as u32).to_le_bytes());
             out.extend_from_slice(b);
@@ -807,6 +833,7 @@ fn decode_value(ty: &DataType, b: &[u8], p: &mut usize) -> Option<Value> {
             let l = u32::from_le_bytes(take(p, 4)?.try_into().ok()?) as usize;
             Value::Bytea(take(p, l)?.to_vec())
         }
+        DataType::Enum(_) => Value::Enum(u32::from_le_bytes(take(p, 4)?.try_into().ok()?)),
         DataType::Json | DataType::Jsonb => {
             let l = u32::from_le_bytes(take(p, 4)?.try_into().ok()?) as usize;
             let s = String::from_utf8(take(p, l)?.to_vec()).ok()?;
@@ -910,6 +937,18 @@ pub fn encode_key(v: &Value, out: &mut Vec<u8>) {
         Value::Uuid(u) => out.extend_from_slice(u),
         Value::Time(t) => out.extend_from_slice(&(time_micros(t) as u64).to_be_bytes()),
         Value::Json(s) => encode_bytes_key(s.as_bytes(), out),
+        Value::Enum(l) => {
+            // By sort order (a float): its bits made to sort as unsigned.
+            let bits = crate::enums::label(*l)
+                .map(|(_, s, _)| s.to_bits())
+                .unwrap_or(*l);
+            let k = if bits & 0x8000_0000 != 0 {
+                !bits
+            } else {
+                bits ^ 0x8000_0000
+            };
+            out.extend_from_slice(&k.to_be_bytes());
+        }
         Value::Jsonb(j) => encode_json_key(j, out),
         Value::Array(a) => {
             // Items in turn, then a 0 that sorts below any item's first byte

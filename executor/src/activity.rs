@@ -447,6 +447,29 @@ impl crate::session::Session {
             _ => None,
         };
         match name {
+            "set_config" => {
+                // Applied when the statement ends (it needs the session
+                // mutably); the new value is the result now.
+                let (Some(n), Some(v)) = (args.first(), args.get(1)) else {
+                    return Some(Ok(Value::Null));
+                };
+                if n.is_null() {
+                    return Some(Err(crate::ExecError::coded(
+                        "22004",
+                        "SET requires parameter name",
+                    )));
+                }
+                let local = args.get(2).is_some_and(crate::eval::truthy);
+                let v = if v.is_null() {
+                    String::new()
+                } else {
+                    v.to_string()
+                };
+                self.pending_settings
+                    .borrow_mut()
+                    .push((n.to_string(), v.clone(), local));
+                Some(Ok(Value::Text(v)))
+            }
             "nextval" | "currval" | "setval" | "lastval" => {
                 Some(self.sequence_function(name, args))
             }

@@ -236,6 +236,7 @@ fn width(v: &Value) -> usize {
         Value::Time(_) => 8,
         Value::Array(a) => 24 + a.items.iter().map(width).sum::<usize>(),
         Value::Json(s) => s.len() + 4,
+        Value::Enum(_) => 4,
         Value::Jsonb(j) => j.to_string().len() + 4,
     }
 }

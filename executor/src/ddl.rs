@@ -987,3 +987,183 @@ impl Session {
         })
     }
 }
+
+impl Session {
+    /// CREATE TYPE ... AS ENUM, ALTER TYPE and DROP TYPE.
+    pub(crate) fn enum_ddl(&mut self, d: &basalt_planner::EnumDdl) -> Result<ExecResult> {
+        use basalt_catalog::enums::{EnumDef, EnumLabel};
+        use basalt_planner::EnumDdl;
+        let xid = self.ddl_lock()?;
+        let schema = self.schema()?;
+        let cid = self.cid();
+        let find = |oid: u32| -> Result<EnumDef> {
+            schema
+                .enums
+                .iter()
+                .find(|e| e.oid == oid)
+                .map(|e| (**e).clone())
+                .ok_or_else(|| ExecError::coded("42704", "type does not exist"))
+        };
+        let not_label =
+            |l: &str| ExecError::coded("22023", format!("\"{l}\" is not an existing enum label"));
+        let mut notices = Vec::new();
+        let tag = match d {
+            EnumDdl::Create {
+                namespace,
+                name,
+                labels,
+            } => {
+                if schema
+                    .enums
+                    .iter()
+                    .any(|e| e.namespace == *namespace && e.name == *name)
+                    || schema.table(*namespace, name).is_some()
+                {
+                    return Err(ExecError::coded(
+                        "42710",
+                        format!("type \"{name}\" already exists"),
+                    ));
+                }
+                let mut ls = Vec::with_capacity(labels.len());
+                for (i, l) in labels.iter().enumerate() {
+                    ls.push(EnumLabel {
+                        oid: self.db.st.new_oid()?,
+                        sort: (i + 1) as f32,
+                        name: l.clone(),
+                    });
+                }
+                let def = EnumDef {
+                    oid: self.db.st.new_oid()?,
+                    name: name.clone(),
+                    namespace: *namespace,
+                    owner: self.current_role,
+                    labels: ls,
+                };
+                self.db.catalog.put_enum(xid, cid, &schema, &def)?;
+                "CREATE TYPE"
+            }
+            EnumDdl::AddValue {
+                oid,
+                label,
+                place,
+                if_not_exists,
+            } => {
+                let mut def = find(*oid)?;
+                if def.labels.iter().any(|l| l.name == *label) {
+                    if *if_not_exists {
+                        notices.push(format!("enum label \"{label}\" already exists, skipping"));
+                        return Ok(ExecResult {
+                            tag: "ALTER TYPE".into(),
+                            notices,
+                            ..Default::default()
+                        });
+                    }
+                    return Err(ExecError::coded(
+                        "42710",
+                        format!("enum label \"{label}\" already exists"),
+                    ));
+                }
+                // A sort order between the neighbours (existing labels keep
+                // theirs, so stored values keep their order).
+                let at = match place {
+                    None => def.labels.len(),
+                    Some((before, n)) => {
+                        let i = def
+                            .labels
+                            .iter()
+                            .position(|l| l.name == *n)
+                            .ok_or_else(|| not_label(n))?;
+                        if *before {
+                            i
+                        } else {
+                            i + 1
+                        }
+                    }
+                };
+                let lo = at.checked_sub(1).map(|i| def.labels[i].sort);
+                let hi = def.labels.get(at).map(|l| l.sort);
+                let sort = match (lo, hi) {
+                    (Some(a), Some(b)) => (a + b) / 2.0,
+                    (Some(a), None) => a + 1.0,
+                    (None, Some(b)) => b - 1.0,
+                    (None, None) => 1.0,
+                };
+                def.labels.insert(
+                    at,
+                    EnumLabel {
+                        oid: self.db.st.new_oid()?,
+                        sort,
+                        name: label.clone(),
+                    },
+                );
+                self.db.catalog.put_enum(xid, cid, &schema, &def)?;
+                "ALTER TYPE"
+            }
+            EnumDdl::RenameValue { oid, from, to } => {
+                let mut def = find(*oid)?;
+                if def.labels.iter().any(|l| l.name == *to) {
+                    return Err(ExecError::coded(
+                        "42710",
+                        format!("enum label \"{to}\" already exists"),
+                    ));
+                }
+                let l = def
+                    .labels
+                    .iter_mut()
+                    .find(|l| l.name == *from)
+                    .ok_or_else(|| not_label(from))?;
+                l.name = to.clone();
+                self.db.catalog.put_enum(xid, cid, &schema, &def)?;
+                "ALTER TYPE"
+            }
+            EnumDdl::Rename { oid, to } => {
+                let mut def = find(*oid)?;
+                def.name = to.clone();
+                self.db.catalog.put_enum(xid, cid, &schema, &def)?;
+                "ALTER TYPE"
+            }
+            EnumDdl::Drop {
+                oids,
+                missing,
+                cascade,
+            } => {
+                for &oid in oids {
+                    let def = find(oid)?;
+                    let users: Vec<String> = schema
+                        .tables
+                        .iter()
+                        .flat_map(|t| {
+                            t.columns.iter().filter_map(move |c| {
+                                let uses = c.ty == basalt_catalog::DataType::Enum(oid)
+                                    || c.ty.element() == Some(basalt_catalog::DataType::Enum(oid));
+                                uses.then(|| format!("column {} of table {}", c.name, t.name))
+                            })
+                        })
+                        .collect();
+                    if let Some(u) = users.first() {
+                        return Err(ExecError::Coded {
+                            code: if *cascade { "0A000" } else { "2BP01" },
+                            msg: format!(
+                                "cannot drop type {} because other objects depend on it",
+                                def.name
+                            ),
+                            detail: Some(format!("{u} depends on type {}", def.name)),
+                        });
+                    }
+                    self.db.catalog.delete_enum(xid, cid, &schema, oid)?;
+                }
+                notices.extend(
+                    missing
+                        .iter()
+                        .map(|m| format!("type \"{m}\" does not exist, skipping")),
+                );
+                "DROP TYPE"
+            }
+        };
+        Ok(ExecResult {
+            tag: tag.into(),
+            notices,
+            ..Default::default()
+        })
+    }
+}

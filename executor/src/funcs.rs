@@ -225,6 +225,10 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
         "pg_is_in_recovery" => return Ok(Value::Bool(false)),
         _ => {}
     }
+    // format_type takes a NULL typmod as "none".
+    if name == "format_type" && a.len() == 2 && a[1].is_null() && !a[0].is_null() {
+        return call(name, vec![a[0].clone(), Value::Int4(-1)], cx);
+    }
     if a.iter().any(|v| v.is_null()) {
         return Ok(Value::Null);
     }

@@ -103,6 +103,7 @@ impl Database {
             check_cache: Default::default(),
             index_cache: Default::default(),
             zone: Default::default(),
+            pending_settings: Default::default(),
             sql_prepared: HashMap::new(),
         }
     }
@@ -196,6 +197,8 @@ pub struct Session {
     /// CHECK constraints bound, by the constraints' text.
     pub(crate) check_cache: std::cell::RefCell<CheckCache>,
     pub(crate) index_cache: std::cell::RefCell<crate::ixkeys::IndexExprCache>,
+    /// set_config calls of the running statement: (name, value, local).
+    pub(crate) pending_settings: std::cell::RefCell<Vec<(String, String, bool)>>,
     /// The TimeZone setting last seen, and its zone.
     zone: std::cell::RefCell<(String, Option<basalt_catalog::tz::Zone>)>,
 }
@@ -283,6 +286,9 @@ impl Session {
             *z = (s, parsed);
         }
         basalt_catalog::tz::set(z.1);
+        drop(z);
+        // The enum types this session sees, for values shown and read.
+        basalt_catalog::enums::set(self.schema().ok().and_then(|s| s.enum_registry.clone()));
     }
 
     pub fn plan(
@@ -494,7 +500,15 @@ impl Session {
         if timeout.is_some() {
             self.db.registry.set_deadline(&self.backend, timeout);
         }
-        let res = self.execute_in_txn(stmt, params, sink);
+        let mut res = self.execute_in_txn(stmt, params, sink);
+        let pending = std::mem::take(&mut *self.pending_settings.borrow_mut());
+        for (n, v, local) in pending {
+            if res.is_ok() {
+                if let Err(e) = self.set_in_txn(&n, Some(&v), local) {
+                    res = Err(e);
+                }
+            }
+        }
         self.adopt_lazy_xid();
         if timeout.is_some() {
             self.db.registry.set_deadline(&self.backend, None);
@@ -963,6 +977,7 @@ impl Session {
                 owner,
                 if_not_exists,
             } => self.create_schema(name, owner.as_deref(), *if_not_exists),
+            Statement::Enum(d) => self.enum_ddl(d),
             Statement::AlterTableSteps(steps) => {
                 let mut notices = Vec::new();
                 for sql in steps {

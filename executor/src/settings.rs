@@ -124,9 +124,14 @@ impl Session {
                 .map(|(_, v)| v.clone())
                 .unwrap_or_else(|| crate::txn::builtin_default(&k).to_string()),
         };
-        if k == "client_encoding"
-            && !matches!(v.to_uppercase().as_str(), "UTF8" | "UTF-8" | "UNICODE")
-        {
+        // Encoding names compare as PostgreSQL's clean_encoding_name does:
+        // letters and digits only ('utf-8', "'UTF8'" and unicode are UTF8).
+        let clean: String = v
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect::<String>()
+            .to_uppercase();
+        if k == "client_encoding" && !matches!(clean.as_str(), "UTF8" | "UNICODE") {
             return Err(ExecError::InvalidSetting(name.to_string(), v));
         }
         // TimeZone: a tz database name (shown as the database spells

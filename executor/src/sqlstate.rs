@@ -93,5 +93,6 @@ fn value_state(v: &ValueError) -> &'static str {
         ValueError::ArraySubscript(_) => "2202E",
         ValueError::Json(_) => "22P02",
         ValueError::InvalidParameter(_) => "22023",
+        ValueError::InvalidEnum { .. } => "22P02",
     }
 }

@@ -333,6 +333,9 @@ pub fn convert_type(t: &ast::DataType) -> Result<DataType> {
                 "uuid" => DataType::Uuid,
                 "json" => DataType::Json,
                 "jsonb" => DataType::Jsonb,
+                n if basalt_catalog::enums::type_named_anywhere(n).is_some() => {
+                    DataType::Enum(basalt_catalog::enums::type_named_anywhere(n).expect("checked"))
+                }
                 n if n.starts_with('_') => {
                     let e = ast::DataType::Custom(
                         ast::ObjectName::from(vec![ast::Ident::new(&n[1..])]),
@@ -520,6 +523,9 @@ fn comparable(a: &DataType, b: &DataType) -> bool {
     if *a == DataType::Json || *b == DataType::Json {
         return false;
     }
+    if matches!(a, DataType::Enum(_)) || matches!(b, DataType::Enum(_)) {
+        return a == b;
+    }
     cat(a) == cat(b)
 }
 
@@ -695,6 +701,67 @@ impl Binder<'_> {
                 cascade,
                 ..
             } => self.drop(object_type, *if_exists, names, *cascade),
+            S::CreateType {
+                name,
+                representation: Some(ast::UserDefinedTypeRepresentation::Enum { labels }),
+            } => {
+                let (namespace, name) = self.creation_namespace(&object_parts(name))?;
+                let labels: Vec<String> = labels.iter().map(|l| l.value.clone()).collect();
+                for (i, l) in labels.iter().enumerate() {
+                    if l.len() > 63 {
+                        return Err(PlanError::Coded(
+                            "22023",
+                            format!("invalid enum label \"{l}\""),
+                        ));
+                    }
+                    if labels[..i].contains(l) {
+                        return Err(PlanError::Coded(
+                            "42710",
+                            format!("enum label \"{l}\" used more than once"),
+                        ));
+                    }
+                }
+                Ok(Statement::Enum(EnumDdl::Create {
+                    namespace,
+                    name,
+                    labels,
+                }))
+            }
+            S::CreateType { .. } => not_supported("CREATE TYPE other than AS ENUM"),
+            S::AlterType(at) => {
+                let parts = object_parts(&at.name);
+                let oid = self
+                    .resolve(&parts, |ns, n| {
+                        self.schema
+                            .enums
+                            .iter()
+                            .find(|e| e.namespace == ns && e.name == n)
+                            .map(|e| e.oid)
+                    })?
+                    .ok_or_else(|| {
+                        PlanError::UndefinedObject(format!("type \"{}\" does not exist", at.name))
+                    })?;
+                Ok(Statement::Enum(match &at.operation {
+                    ast::AlterTypeOperation::AddValue(a) => EnumDdl::AddValue {
+                        oid,
+                        label: a.value.value.clone(),
+                        place: a.position.as_ref().map(|p| match p {
+                            ast::AlterTypeAddValuePosition::Before(n) => (true, n.value.clone()),
+                            ast::AlterTypeAddValuePosition::After(n) => (false, n.value.clone()),
+                        }),
+                        if_not_exists: a.if_not_exists,
+                    },
+                    ast::AlterTypeOperation::RenameValue(r) => EnumDdl::RenameValue {
+                        oid,
+                        from: r.from.value.clone(),
+                        to: r.to.value.clone(),
+                    },
+                    ast::AlterTypeOperation::Rename(r) => EnumDdl::Rename {
+                        oid,
+                        to: ident(&r.new_name),
+                    },
+                }))
+            }
             S::CreateSchema {
                 schema_name,
                 if_not_exists,
@@ -3004,6 +3071,21 @@ impl Binder<'_> {
                         self.params[i] = ty;
                     }
                 }
+                if let (Expr::Literal(Value::Text(s)), true) = (
+                    &x,
+                    matches!(data_type, ast::DataType::Custom(n, _) if n.to_string().eq_ignore_ascii_case("regtype")),
+                ) {
+                    // 'type name'::regtype → the type's OID.
+                    let parsed =
+                        sqlparser::parser::Parser::new(&sqlparser::dialect::PostgreSqlDialect {})
+                            .try_with_sql(s)
+                            .and_then(|mut p| p.parse_data_type())
+                            .map_err(|_| {
+                                PlanError::UndefinedObject(format!("type \"{s}\" does not exist"))
+                            })?;
+                    let t = convert_type(&parsed)?;
+                    return Ok((Expr::Literal(Value::Int8(t.oid() as i64)), DataType::Oid));
+                }
                 if let Expr::Literal(v) = &x {
                     // regclass literals: 'name'::regclass → the table's OID.
                     if matches!(data_type, ast::DataType::Regclass)
@@ -4184,7 +4266,7 @@ fn function_type(name: &str, args: &[DataType]) -> Result<DataType> {
         },
         "extract" | "date_part" => DataType::Numeric(None),
         "age" | "justify_hours" | "justify_days" | "justify_interval" => DataType::Interval,
-        "similar_to_escape" => DataType::Text,
+        "similar_to_escape" | "set_config" => DataType::Text,
         "gen_random_uuid" => DataType::Uuid,
         _ => {
             let sig: Vec<String> = args.iter().map(|a| a.display_name()).collect();

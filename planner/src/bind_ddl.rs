@@ -416,6 +416,28 @@ impl Binder<'_> {
         cascade: bool,
     ) -> Result<Statement> {
         match ty {
+            ast::ObjectType::Type => {
+                let (oids, missing) = oids_named(names, if_exists, |n| {
+                    self.resolve(n, |ns, x| {
+                        self.schema
+                            .enums
+                            .iter()
+                            .find(|e| e.namespace == ns && e.name == x)
+                            .map(|e| e.oid)
+                    })
+                })
+                .map_err(|e| match e {
+                    PlanError::UndefinedTable(n) => {
+                        PlanError::UndefinedObject(format!("type \"{n}\" does not exist"))
+                    }
+                    e => e,
+                })?;
+                Ok(Statement::Enum(EnumDdl::Drop {
+                    oids,
+                    missing,
+                    cascade,
+                }))
+            }
             ast::ObjectType::Schema => {
                 let (schemas, missing) = oids_named(names, if_exists, |n| {
                     let name = n.join(".");

@@ -446,6 +446,38 @@ pub struct Query {
     pub fields: Vec<Field>,
 }
 
+/// DDL of enum types.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EnumDdl {
+    Create {
+        namespace: u32,
+        name: String,
+        labels: Vec<String>,
+    },
+    /// ALTER TYPE ADD VALUE [IF NOT EXISTS] 'x' [BEFORE | AFTER 'y'];
+    /// `place` is (before?, neighbour).
+    AddValue {
+        oid: u32,
+        label: String,
+        place: Option<(bool, String)>,
+        if_not_exists: bool,
+    },
+    RenameValue {
+        oid: u32,
+        from: String,
+        to: String,
+    },
+    Rename {
+        oid: u32,
+        to: String,
+    },
+    Drop {
+        oids: Vec<u32>,
+        missing: Vec<String>,
+        cascade: bool,
+    },
+}
+
 /// What ALTER TABLE changes.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AlterAction {
@@ -716,6 +748,8 @@ pub enum Statement {
     /// (SQL text), planned and run in turn in the same transaction, so
     /// later actions see what earlier ones did.
     AlterTableSteps(Vec<String>),
+    /// CREATE TYPE ... AS ENUM, ALTER TYPE, DROP TYPE.
+    Enum(EnumDdl),
     /// CREATE SCHEMA [IF NOT EXISTS] name [AUTHORIZATION role].
     CreateSchema {
         name: String,
