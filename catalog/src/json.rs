@@ -207,13 +207,18 @@ impl Json {
 
     /// jsonb_pretty's layout.
     pub fn pretty(&self) -> String {
+        self.pretty_indent(4)
+    }
+
+    /// Pretty layout with `n` spaces per level (EXPLAIN's JSON uses 2).
+    pub fn pretty_indent(&self, n: usize) -> String {
         let mut s = String::new();
-        self.write_pretty(&mut s, 0);
+        self.write_pretty(&mut s, 0, n);
         s
     }
 
-    fn write_pretty(&self, s: &mut String, depth: usize) {
-        let pad = |s: &mut String, d: usize| s.push_str(&"    ".repeat(d));
+    fn write_pretty(&self, s: &mut String, depth: usize, n: usize) {
+        let pad = |s: &mut String, d: usize| s.push_str(&" ".repeat(d * n));
         match self {
             Json::Array(a) if !a.is_empty() => {
                 s.push_str("[\n");
@@ -222,7 +227,7 @@ impl Json {
                         s.push_str(",\n");
                     }
                     pad(s, depth + 1);
-                    v.write_pretty(s, depth + 1);
+                    v.write_pretty(s, depth + 1, n);
                 }
                 s.push('\n');
                 pad(s, depth);
@@ -237,7 +242,7 @@ impl Json {
                     pad(s, depth + 1);
                     write_string(s, k);
                     s.push_str(": ");
-                    v.write_pretty(s, depth + 1);
+                    v.write_pretty(s, depth + 1, n);
                 }
                 s.push('\n');
                 pad(s, depth);

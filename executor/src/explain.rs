@@ -671,10 +671,22 @@ impl Session {
         &mut self,
         stmt: &Statement,
         analyze: bool,
+        json: bool,
+        buffers: bool,
         params: &[Value],
     ) -> Result<ExecResult> {
         // ANALYZE runs the statement first, measuring every node.
         let mut run = None;
+        // BUFFERS: the shared-buffer hits and reads of the relations the
+        // statement touches, over its run.
+        let rels = statement_relations(stmt);
+        let io = |s: &Self| -> (u64, u64) {
+            rels.iter().fold((0, 0), |acc, r| {
+                let (h, rd) = s.db.st.pool.rel_io(*r);
+                (acc.0 + h, acc.1 + rd)
+            })
+        };
+        let io_before = if buffers { io(self) } else { (0, 0) };
         if analyze {
             let ins: crate::exec::Instrument = Default::default();
             self.instrument = Some(ins.clone());
@@ -725,6 +737,25 @@ impl Session {
             _ => {}
         }
         let mut lines = x.lines;
+        if buffers {
+            let after = io(self);
+            let (h, r) = (after.0 - io_before.0, after.1 - io_before.1);
+            let mut b = format!("  Buffers: shared hit={h}");
+            if r > 0 {
+                b.push_str(&format!(" read={r}"));
+            }
+            if h == 0 && r == 0 {
+                b = String::new();
+            }
+            if !b.is_empty() && !lines.is_empty() {
+                // After the top node's own detail lines.
+                let at = 1 + lines[1..]
+                    .iter()
+                    .take_while(|l| l.starts_with("  ") && !l.trim_start().starts_with("->"))
+                    .count();
+                lines.insert(at, b);
+            }
+        }
         if let Some((r, ms, _)) = run {
             // DML has no plan node of its own here: its count goes on the
             // first line.
@@ -741,6 +772,18 @@ impl Session {
             }
             lines.push(format!("Execution Time: {ms:.3} ms"));
         }
+        if json {
+            return Ok(ExecResult {
+                tag: "EXPLAIN".into(),
+                fields: Some(vec![Field {
+                    name: "QUERY PLAN".into(),
+                    ty: DataType::Json,
+                    source: None,
+                }]),
+                rows: vec![vec![Value::Json(lines_to_json(&lines))]],
+                ..Default::default()
+            });
+        }
         Ok(ExecResult {
             tag: "EXPLAIN".into(),
             fields: Some(vec![Field {
@@ -751,5 +794,258 @@ impl Session {
             rows: lines.into_iter().map(|l| vec![Value::Text(l)]).collect(),
             ..Default::default()
         })
+    }
+}
+
+/// The heap and index files of the tables a statement touches.
+fn statement_relations(stmt: &Statement) -> Vec<u32> {
+    let mut tables = Vec::new();
+    match stmt {
+        Statement::Query(q) => crate::locks::plan_tables(&q.plan, &mut tables),
+        Statement::Insert { source, .. } => crate::locks::plan_tables(source, &mut tables),
+        Statement::Update { target, .. } | Statement::Delete { target, .. } => {
+            crate::locks::plan_tables(&target.scan, &mut tables)
+        }
+        _ => {}
+    }
+    let mut out: Vec<u32> = Vec::new();
+    let mut add = |t: &TableDef| {
+        out.push(t.filenode);
+        out.extend(t.indexes.iter().map(|i| i.filenode));
+    };
+    for (t, _) in &tables {
+        add(t);
+    }
+    if let Statement::Insert { table, .. } = stmt {
+        add(table);
+    }
+    if let Statement::Update { target, .. } | Statement::Delete { target, .. } = stmt {
+        add(&target.table);
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// EXPLAIN's text lines as PostgreSQL's FORMAT JSON: nodes nest by their
+/// indentation; each node's line gives its type, relation, index, costs
+/// (and actual figures), its detail lines the keys under it.
+fn lines_to_json(lines: &[String]) -> String {
+    use basalt_catalog::json::{parse_number, Json};
+    struct Node {
+        depth: usize,
+        fields: Vec<(String, Json)>,
+        plans: Vec<Node>,
+    }
+    fn num(s: &str) -> Json {
+        Json::Number(parse_number(s))
+    }
+    fn node_of(line: &str, depth: usize) -> Node {
+        let text = line.trim_start().trim_start_matches("->").trim_start();
+        let (head, rest) = text.split_once("  (").unwrap_or((text, ""));
+        let mut fields: Vec<(String, Json)> = Vec::new();
+        let (kind, rel, index) = if let Some((k, r)) = head.split_once(" on ") {
+            match k.split_once(" using ") {
+                Some((k2, ix)) => (k2.to_string(), Some(r.to_string()), Some(ix.to_string())),
+                None => (k.to_string(), Some(r.to_string()), None),
+            }
+        } else {
+            (head.to_string(), None, None)
+        };
+        let kind = match kind.as_str() {
+            "HashAggregate" | "GroupAggregate" => {
+                fields.push((
+                    "Strategy".into(),
+                    Json::String(
+                        if kind.starts_with("Hash") {
+                            "Hashed"
+                        } else {
+                            "Sorted"
+                        }
+                        .into(),
+                    ),
+                ));
+                "Aggregate".to_string()
+            }
+            _ => kind,
+        };
+        let mut all = vec![("Node Type".to_string(), Json::String(kind))];
+        all.append(&mut fields);
+        all.push(("Parallel Aware".into(), Json::Bool(false)));
+        all.push(("Async Capable".into(), Json::Bool(false)));
+        if let Some(ix) = index {
+            all.push(("Index Name".into(), Json::String(ix)));
+        }
+        if let Some(r) = rel {
+            let (name, alias) = r.split_once(' ').unwrap_or((&r, &r));
+            all.push(("Relation Name".into(), Json::String(name.to_string())));
+            all.push(("Alias".into(), Json::String(alias.to_string())));
+        }
+        // (cost=a..b rows=r width=w) (actual time=x..y rows=r loops=l)
+        let figures = rest.replace(['(', ')'], " ");
+        let mut actual = false;
+        for tok in figures.split_whitespace() {
+            if tok == "actual" {
+                actual = true;
+                continue;
+            }
+            if tok == "never" {
+                all.push(("Actual Loops".into(), num("0")));
+                continue;
+            }
+            let Some((k, v)) = tok.split_once('=') else {
+                continue;
+            };
+            match (k, actual) {
+                ("cost", false) => {
+                    let (a, b) = v.split_once("..").unwrap_or(("0", v));
+                    all.push(("Startup Cost".into(), num(a)));
+                    all.push(("Total Cost".into(), num(b)));
+                }
+                ("rows", false) => all.push(("Plan Rows".into(), num(v))),
+                ("width", false) => all.push(("Plan Width".into(), num(v))),
+                ("time", true) => {
+                    let (a, b) = v.split_once("..").unwrap_or(("0", v));
+                    all.push(("Actual Startup Time".into(), num(a)));
+                    all.push(("Actual Total Time".into(), num(b)));
+                }
+                ("rows", true) => all.push(("Actual Rows".into(), num(v))),
+                ("loops", true) => all.push(("Actual Loops".into(), num(v))),
+                _ => {}
+            }
+        }
+        Node {
+            depth,
+            fields: all,
+            plans: vec![],
+        }
+    }
+    fn detail(n: &mut Node, text: &str) {
+        let Some((k, v)) = text.split_once(": ") else {
+            return;
+        };
+        let val = match k {
+            "Sort Key" | "Group Key" | "Output" => {
+                Json::Array(v.split(", ").map(|s| Json::String(s.to_string())).collect())
+            }
+            "Buffers" => {
+                // shared hit=N read=M
+                for part in v.split_whitespace() {
+                    if let Some((bk, bv)) = part.split_once('=') {
+                        let key = match bk {
+                            "hit" => "Shared Hit Blocks",
+                            "read" => "Shared Read Blocks",
+                            _ => continue,
+                        };
+                        n.fields.push((key.into(), num(bv)));
+                    }
+                }
+                return;
+            }
+            "Rows Removed by Filter" => num(v),
+            _ => Json::String(v.to_string()),
+        };
+        n.fields.push((k.to_string(), val));
+    }
+    // Build the tree: a node line has "->" (or is the first line); any
+    // other line is a detail of the node above it, or a top-level figure.
+    let mut stack: Vec<Node> = Vec::new();
+    let mut top: Vec<(String, Json)> = Vec::new();
+    let fold = |stack: &mut Vec<Node>, depth: usize| {
+        while stack.len() > 1 && stack.last().is_some_and(|n| n.depth >= depth) {
+            let n = stack.pop().expect("checked");
+            stack.last_mut().expect("checked").plans.push(n);
+        }
+    };
+    for (i, l) in lines.iter().enumerate() {
+        let indent = l.len() - l.trim_start().len();
+        if i == 0 {
+            stack.push(node_of(l, 0));
+        } else if l.trim_start().starts_with("->") {
+            let depth = (indent + 4) / 6;
+            fold(&mut stack, depth);
+            stack.push(node_of(l, depth));
+        } else if indent == 0 {
+            if let Some((k, v)) = l.split_once(": ") {
+                let v = v.trim_end_matches(" ms");
+                top.push((k.to_string(), num(v)));
+            }
+        } else if let Some(n) = stack.last_mut() {
+            detail(n, l.trim_start());
+        }
+    }
+    fold(&mut stack, 1);
+    fn to_json(n: Node, parent: Option<&str>) -> Json {
+        let mut f = n.fields;
+        if let Some(p) = parent {
+            f.insert(1, ("Parent Relationship".into(), Json::String(p.into())));
+        }
+        if !n.plans.is_empty() {
+            let kids = n
+                .plans
+                .into_iter()
+                .enumerate()
+                .map(|(i, k)| to_json(k, Some(if i == 0 { "Outer" } else { "Inner" })))
+                .collect();
+            f.push(("Plans".into(), Json::Array(kids)));
+        }
+        Json::Object(f)
+    }
+    let mut root = vec![(
+        "Plan".to_string(),
+        stack
+            .pop()
+            .map(|n| to_json(n, None))
+            .unwrap_or(Json::Object(vec![])),
+    )];
+    root.extend(top);
+    let mut out = String::new();
+    write_explain_json(&Json::Array(vec![Json::Object(root)]), 0, &mut out);
+    out
+}
+
+/// JSON as EXPLAIN writes it: two spaces a level, lists of plain values
+/// on one line.
+fn write_explain_json(j: &basalt_catalog::json::Json, depth: usize, out: &mut String) {
+    use basalt_catalog::json::Json;
+    let pad = |out: &mut String, d: usize| out.push_str(&"  ".repeat(d));
+    match j {
+        Json::Array(a)
+            if !a.is_empty()
+                && a.iter()
+                    .all(|v| !matches!(v, Json::Array(_) | Json::Object(_))) =>
+        {
+            let items: Vec<String> = a.iter().map(|v| v.to_string()).collect();
+            out.push_str(&format!("[{}]", items.join(", ")));
+        }
+        Json::Array(a) if !a.is_empty() => {
+            out.push_str("[\n");
+            for (i, v) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(",\n");
+                }
+                pad(out, depth + 1);
+                write_explain_json(v, depth + 1, out);
+            }
+            out.push('\n');
+            pad(out, depth);
+            out.push(']');
+        }
+        Json::Object(m) if !m.is_empty() => {
+            out.push_str("{\n");
+            for (i, (k, v)) in m.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(",\n");
+                }
+                pad(out, depth + 1);
+                out.push_str(&Json::String(k.clone()).to_string());
+                out.push_str(": ");
+                write_explain_json(v, depth + 1, out);
+            }
+            out.push('\n');
+            pad(out, depth);
+            out.push('}');
+        }
+        other => out.push_str(&other.to_string()),
     }
 }

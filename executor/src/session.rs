@@ -964,7 +964,12 @@ impl Session {
             } => self.grant(*revoke, *privs, target, grantees),
             Statement::AlterOwner { table, owner } => self.alter_owner(table, owner),
             Statement::SetRole { role, session } => self.set_role(role.as_deref(), *session),
-            Statement::Explain { stmt, analyze } => self.explain(stmt, *analyze, params),
+            Statement::Explain {
+                stmt,
+                analyze,
+                json,
+                buffers,
+            } => self.explain(stmt, *analyze, *json, *buffers, params),
             Statement::CreateView {
                 namespace,
                 name,

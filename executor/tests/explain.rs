@@ -118,3 +118,63 @@ fn estimates_from_statistics() {
     drop(db);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn json_format_and_buffers() {
+    use basalt_catalog::json::Json;
+    let dir = std::env::temp_dir().join(format!("basalt-explain-json-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let db = Database::open(
+        &dir,
+        StorageOptions {
+            shared_buffers: 256,
+            synchronous_commit: false,
+        },
+        vec![],
+    )
+    .unwrap();
+    let mut s = db.session();
+    plan(&mut s, "CREATE TABLE j (a int PRIMARY KEY, b text)");
+    plan(
+        &mut s,
+        "INSERT INTO j SELECT g, 'x' || g FROM generate_series(1, 500) g",
+    );
+    let out = plan(
+        &mut s,
+        "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) SELECT b, count(*) FROM j WHERE a < 10 GROUP BY b ORDER BY b",
+    );
+    assert_eq!(out.len(), 1, "one JSON document");
+    let doc = Json::parse(&out[0]).expect("valid JSON");
+    let top = doc.index(0).expect("an array of one plan");
+    let plan_node = top.get("Plan").expect("Plan");
+    assert_eq!(
+        plan_node.get("Node Type"),
+        Some(&Json::String("Sort".into()))
+    );
+    assert_eq!(
+        plan_node.get("Sort Key"),
+        Some(&Json::Array(vec![Json::String("b".into())]))
+    );
+    assert!(plan_node.get("Actual Rows").is_some());
+    assert!(plan_node.get("Shared Hit Blocks").is_some(), "{}", out[0]);
+    assert!(top.get("Execution Time").is_some());
+    // The scan is nested under the aggregate, as the child of the sort.
+    let agg = plan_node
+        .get("Plans")
+        .and_then(|p| p.index(0))
+        .expect("a child");
+    assert_eq!(
+        agg.get("Node Type"),
+        Some(&Json::String("Aggregate".into()))
+    );
+    let scan = agg.get("Plans").and_then(|p| p.index(0)).expect("a scan");
+    assert_eq!(scan.get("Relation Name"), Some(&Json::String("j".into())));
+    // BUFFERS without ANALYZE is an error, as in PostgreSQL 15.
+    assert!(s
+        .execute_sql("EXPLAIN (BUFFERS) SELECT * FROM j")
+        .into_iter()
+        .any(|r| r.is_err()));
+    drop(s);
+    drop(db);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -912,6 +912,7 @@ impl Binder<'_> {
                 ..
             } => {
                 let mut analyze = *analyze;
+                let (mut json, mut buffers) = (false, false);
                 for o in options.iter().flatten() {
                     let name = o.name.value.to_lowercase();
                     let on = o.arg.as_ref().is_none_or(|a| {
@@ -919,15 +920,19 @@ impl Binder<'_> {
                     });
                     match name.as_str() {
                         "analyze" => analyze = on,
-                        "costs" | "verbose" | "buffers" | "timing" | "summary" | "settings"
-                        | "wal" => {}
+                        "buffers" => buffers = on,
+                        "costs" | "verbose" | "timing" | "summary" | "settings" | "wal" => {}
                         "format" => {
                             let f = o.arg.as_ref().map(|a| a.to_string().to_lowercase());
-                            if f.as_deref() != Some("text") {
-                                return not_supported(format!(
-                                    "EXPLAIN format {}",
-                                    f.unwrap_or_default()
-                                ));
+                            match f.as_deref() {
+                                Some("text") => json = false,
+                                Some("json") => json = true,
+                                _ => {
+                                    return not_supported(format!(
+                                        "EXPLAIN format {}",
+                                        f.unwrap_or_default()
+                                    ))
+                                }
                             }
                         }
                         other => {
@@ -947,9 +952,18 @@ impl Binder<'_> {
                 ) {
                     return not_supported("EXPLAIN of this statement");
                 }
+                if buffers && !analyze {
+                    // PostgreSQL 15: BUFFERS needs ANALYZE.
+                    return Err(PlanError::Coded(
+                        "22023",
+                        "EXPLAIN option BUFFERS requires ANALYZE".into(),
+                    ));
+                }
                 Ok(Statement::Explain {
                     stmt: Box::new(inner),
                     analyze,
+                    json,
+                    buffers,
                 })
             }
             S::CreateSequence {

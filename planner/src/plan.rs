@@ -772,6 +772,10 @@ pub enum Statement {
     Explain {
         stmt: Box<Statement>,
         analyze: bool,
+        /// FORMAT JSON (else text).
+        json: bool,
+        /// BUFFERS: shared buffer hits and reads (with ANALYZE).
+        buffers: bool,
     },
     /// CREATE ROLE / CREATE USER (USER: LOGIN unless told otherwise).
     CreateRole {
