@@ -20,6 +20,9 @@ pub struct EvalCtx<'a> {
     /// Runs a subquery plan; the rows given are the enclosing queries'
     /// current rows, innermost first (for `Expr::Outer`).
     pub subquery: &'a dyn Fn(&basalt_planner::Plan, &[Vec<Value>]) -> Result<Vec<Vec<Value>>>,
+    /// The values of `x IN (subquery)`'s subquery, hashed: built once per
+    /// statement for an uncorrelated one. Given the current row.
+    pub in_set: &'a dyn Fn(&basalt_planner::Plan, &[Value]) -> Result<std::rc::Rc<InSet>>,
     /// This query's enclosing rows, innermost first, when it is a subquery.
     pub outer: &'a [Vec<Value>],
     /// The catalog, for pg_get_indexdef and friends.
@@ -29,8 +32,34 @@ pub struct EvalCtx<'a> {
     pub admin: &'a AdminFn<'a>,
 }
 
+/// A subquery's values for IN: hashed, with whether one was NULL.
+#[derive(Default)]
+pub struct InSet {
+    pub vals: std::collections::HashSet<Value>,
+    pub has_null: bool,
+    pub rows: usize,
+}
+
+impl InSet {
+    pub fn of(rows: Vec<Vec<Value>>) -> InSet {
+        let mut s = InSet {
+            rows: rows.len(),
+            ..Default::default()
+        };
+        for r in rows {
+            match r.into_iter().next() {
+                Some(v) if !v.is_null() => {
+                    s.vals.insert(v);
+                }
+                _ => s.has_null = true,
+            }
+        }
+        s
+    }
+}
+
 /// The row a subquery is evaluated on, then the rows enclosing it.
-fn outer_rows(row: &[Value], cx: &EvalCtx<'_>) -> Vec<Vec<Value>> {
+pub fn outer_rows(row: &[Value], cx: &EvalCtx<'_>) -> Vec<Vec<Value>> {
     let mut v = Vec::with_capacity(cx.outer.len() + 1);
     v.push(row.to_vec());
     v.extend(cx.outer.iter().cloned());
@@ -577,24 +606,17 @@ pub fn eval(e: &Expr, row: &[Value], cx: &EvalCtx<'_>) -> Result<Value> {
         }
         Expr::InSubquery(x, plan, negated) => {
             let v = eval(x, row, cx)?;
-            let rows = (cx.subquery)(plan, &outer_rows(row, cx))?;
+            let set = (cx.in_set)(plan, row)?;
             // Over no rows, IN is false (NOT IN true) even for a NULL.
-            if rows.is_empty() {
+            if set.rows == 0 {
                 return Ok(Value::Bool(*negated));
             }
             if v.is_null() {
                 return Ok(Value::Null);
             }
-            let mut saw_null = false;
-            for r in rows {
-                let y = &r[0];
-                if y.is_null() {
-                    saw_null = true;
-                } else if v.cmp_total(y) == Ordering::Equal {
-                    return Ok(Value::Bool(!negated));
-                }
-            }
-            if saw_null {
+            if set.vals.contains(&v) {
+                Value::Bool(!negated)
+            } else if set.has_null {
                 Value::Null
             } else {
                 Value::Bool(*negated)

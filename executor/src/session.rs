@@ -570,6 +570,24 @@ impl Session {
                 .insert(key, (!correlated).then(|| rows.clone()));
             Ok(rows)
         };
+        let sets: std::cell::RefCell<HashMap<usize, std::rc::Rc<crate::eval::InSet>>> =
+            Default::default();
+        let in_set = |p: &Plan, row: &[Value]| -> Result<std::rc::Rc<crate::eval::InSet>> {
+            let key = p as *const Plan as usize;
+            if let Some(s) = sets.borrow().get(&key) {
+                return Ok(s.clone());
+            }
+            let mut o = Vec::with_capacity(outer.len() + 1);
+            o.push(row.to_vec());
+            o.extend(outer.iter().cloned());
+            let rows = sub(p, &o)?;
+            let set = std::rc::Rc::new(crate::eval::InSet::of(rows));
+            // Kept for the statement when the subquery is uncorrelated.
+            if matches!(once.borrow().get(&key), Some(Some(_))) {
+                sets.borrow_mut().insert(key, set.clone());
+            }
+            Ok(set)
+        };
         let cx = Ctx {
             st: &self.db.st,
             snap,
@@ -578,6 +596,7 @@ impl Session {
                 now: self.statement_time(),
                 settings: &getset,
                 subquery: &sub,
+                in_set: &in_set,
                 outer,
                 schema,
                 backend_pid: self.pid,
