@@ -142,7 +142,7 @@ pub(crate) fn push_filter(b: &Binder<'_>, plan: Plan, pred: Expr) -> Plan {
         }
         // Through a projection that only reorders columns (join order).
         Plan::Project { input, exprs }
-            if exprs.iter().all(|e| matches!(e, Expr::Column(_))) && !has_subquery(&pred) =>
+            if exprs.iter().all(|e| matches!(e, Expr::Column(_))) && !has_correlated_subquery(&pred) =>
         {
             let mut pred = pred;
             pred.visit_mut(&mut |x| {
@@ -293,17 +293,18 @@ fn factor_or(e: Expr) -> Vec<Expr> {
     out
 }
 
-/// Whether an expression runs a subquery (which may read any column of the
-/// row it is evaluated on, as numbered where it was bound).
-pub(crate) fn has_subquery(e: &Expr) -> bool {
+/// Whether an expression runs a subquery that reads the row it is
+/// evaluated on (an uncorrelated one reads nothing of it, so the
+/// expression may move to wherever its own columns are).
+pub(crate) fn has_correlated_subquery(e: &Expr) -> bool {
     let mut found = false;
-    e.clone().visit_mut(&mut |x| {
-        if matches!(
-            x,
-            Expr::Subquery(_) | Expr::Exists(..) | Expr::InSubquery(..) | Expr::ArraySubquery(_)
-        ) {
-            found = true;
+    e.clone().visit_mut(&mut |x| match x {
+        Expr::Subquery(p) | Expr::ArraySubquery(p) | Expr::Exists(p, _) | Expr::InSubquery(_, p, _) => {
+            if p.is_correlated() {
+                found = true;
+            }
         }
+        _ => {}
     });
     found
 }
@@ -532,7 +533,7 @@ pub(crate) fn join_rels(
     }
     let rel_of = |c: usize| start.partition_point(|&s| s <= c) - 1;
     let mask_of = |e: &Expr| -> Option<Mask> {
-        if has_subquery(e) {
+        if has_correlated_subquery(e) {
             return None;
         }
         let mut m: Mask = 0;
