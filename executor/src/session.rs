@@ -279,14 +279,25 @@ impl Session {
     /// at each entry point, and by the server before it decodes parameters
     /// or encodes rows.
     pub fn enter(&self) {
-        let s = self.setting("timezone").unwrap_or_default();
-        let mut z = self.zone.borrow_mut();
-        if z.0 != s {
-            let parsed = basalt_catalog::tz::Zone::parse(&s);
-            *z = (s, parsed);
+        {
+            // The session's own TimeZone, else the server's (no allocation
+            // unless it changed).
+            let s: &str = match self.settings.get("timezone") {
+                Some(v) => v,
+                None => self
+                    .db
+                    .settings
+                    .iter()
+                    .find(|(n, _)| n.eq_ignore_ascii_case("timezone"))
+                    .map(|(_, v)| v.as_str())
+                    .unwrap_or("UTC"),
+            };
+            let mut z = self.zone.borrow_mut();
+            if z.0 != s {
+                *z = (s.to_string(), basalt_catalog::tz::Zone::parse(s));
+            }
+            basalt_catalog::tz::set(z.1);
         }
-        basalt_catalog::tz::set(z.1);
-        drop(z);
         // The enum types this session sees, for values shown and read.
         basalt_catalog::enums::set(self.schema().ok().and_then(|s| s.enum_registry.clone()));
     }

@@ -142,7 +142,8 @@ pub(crate) fn push_filter(b: &Binder<'_>, plan: Plan, pred: Expr) -> Plan {
         }
         // Through a projection that only reorders columns (join order).
         Plan::Project { input, exprs }
-            if exprs.iter().all(|e| matches!(e, Expr::Column(_))) && !has_correlated_subquery(&pred) =>
+            if exprs.iter().all(|e| matches!(e, Expr::Column(_)))
+                && !has_correlated_subquery(&pred) =>
         {
             let mut pred = pred;
             pred.visit_mut(&mut |x| {
@@ -299,7 +300,10 @@ fn factor_or(e: Expr) -> Vec<Expr> {
 pub(crate) fn has_correlated_subquery(e: &Expr) -> bool {
     let mut found = false;
     e.clone().visit_mut(&mut |x| match x {
-        Expr::Subquery(p) | Expr::ArraySubquery(p) | Expr::Exists(p, _) | Expr::InSubquery(_, p, _) => {
+        Expr::Subquery(p)
+        | Expr::ArraySubquery(p)
+        | Expr::Exists(p, _)
+        | Expr::InSubquery(_, p, _) => {
             if p.is_correlated() {
                 found = true;
             }
