@@ -799,6 +799,7 @@ impl RowIter for HashJoinIter<'_> {
                 .map(|e| eval(e, &l, &cx.eval))
                 .collect::<Result<Vec<_>>>()?;
             let mut matched = false;
+            let semi = matches!(self.kind, JoinKind::Semi | JoinKind::Anti);
             if !key.iter().any(|v| v.is_null()) {
                 if let Some(ids) = self.table.get(&key) {
                     for &id in ids {
@@ -808,6 +809,10 @@ impl RowIter for HashJoinIter<'_> {
                             Some(p) => truthy(&eval(p, &row, &cx.eval)?),
                             None => true,
                         };
+                        if ok && semi {
+                            matched = true;
+                            break;
+                        }
                         if ok {
                             matched = true;
                             if self.kind == JoinKind::Full {
@@ -818,10 +823,17 @@ impl RowIter for HashJoinIter<'_> {
                     }
                 }
             }
-            if !matched && self.kind != JoinKind::Inner {
-                let mut row = l;
-                row.extend(std::iter::repeat_n(Value::Null, self.right_width));
-                return Ok(Some(row));
+            match self.kind {
+                // Left columns only: a match (semi), or none (anti).
+                JoinKind::Semi if matched => return Ok(Some(l)),
+                JoinKind::Anti if !matched => return Ok(Some(l)),
+                JoinKind::Semi | JoinKind::Anti | JoinKind::Inner => {}
+                JoinKind::Left | JoinKind::Full if !matched => {
+                    let mut row = l;
+                    row.extend(std::iter::repeat_n(Value::Null, self.right_width));
+                    return Ok(Some(row));
+                }
+                _ => {}
             }
         }
     }

@@ -264,6 +264,7 @@ impl Explainer<'_> {
                 match kind {
                     JoinKind::Left => rows = rows.max(l.rows),
                     JoinKind::Full => rows = rows.max(l.rows + r.rows),
+                    JoinKind::Semi | JoinKind::Anti => rows = l.rows * 0.5,
                     JoinKind::Inner => {}
                 }
                 let e = Est {
@@ -277,6 +278,8 @@ impl Explainer<'_> {
                     match kind {
                         JoinKind::Left => "Nested Loop Left Join",
                         JoinKind::Full => "Nested Loop Full Join",
+                        JoinKind::Semi => "Nested Loop Semi Join",
+                        JoinKind::Anti => "Nested Loop Anti Join",
                         JoinKind::Inner => "Nested Loop",
                     },
                     e,
@@ -302,16 +305,23 @@ impl Explainer<'_> {
                 let hash_at = self.open(depth + 1, "Hash");
                 let (r, rc) = self.node(right, depth + 2);
                 self.relabel(hash_at, depth + 1, "Hash", r);
-                let cols: Vec<String> = lc.iter().cloned().chain(rc.iter().cloned()).collect();
+                let semi = matches!(kind, JoinKind::Semi | JoinKind::Anti);
+                // Semi and anti joins give the left columns only.
+                let cols: Vec<String> = if semi {
+                    lc.clone()
+                } else {
+                    lc.iter().cloned().chain(rc.iter().cloned()).collect()
+                };
                 // Each left row meets 1/max(distinct) of the right rows.
                 let rows = (l.rows * r.rows / l.rows.max(r.rows).max(1.0)).max(match kind {
                     JoinKind::Left => l.rows,
                     JoinKind::Full => l.rows + r.rows,
-                    JoinKind::Inner => 1.0,
+                    JoinKind::Inner | JoinKind::Semi | JoinKind::Anti => 1.0,
                 });
+                let rows = if semi { rows.min(l.rows) } else { rows };
                 let e = Est {
                     rows,
-                    width: l.width + r.width,
+                    width: if semi { l.width } else { l.width + r.width },
                     cost: l.cost + r.cost + (l.rows + r.rows) * CPU_OP * 2.0 + rows * CPU_TUPLE,
                 };
                 self.relabel(
@@ -320,6 +330,8 @@ impl Explainer<'_> {
                     match kind {
                         JoinKind::Left => "Hash Left Join",
                         JoinKind::Full => "Hash Full Join",
+                        JoinKind::Semi => "Hash Semi Join",
+                        JoinKind::Anti => "Hash Anti Join",
                         JoinKind::Inner => "Hash Join",
                     },
                     e,

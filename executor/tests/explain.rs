@@ -178,3 +178,33 @@ fn json_format_and_buffers() {
     drop(db);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn exists_becomes_a_semi_join_unless_an_index_answers_it() {
+    let dir = std::env::temp_dir().join(format!("basalt-explain-semi-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let db = Database::open(
+        &dir,
+        StorageOptions {
+            shared_buffers: 256,
+            synchronous_commit: false,
+        },
+        vec![],
+    )
+    .unwrap();
+    let mut s = db.session();
+    plan(&mut s, "CREATE TABLE so (id int PRIMARY KEY, k int)");
+    plan(&mut s, "CREATE TABLE si (k int, v int)");
+    let q = "EXPLAIN SELECT id FROM so WHERE EXISTS (SELECT 1 FROM si WHERE si.k = so.k)";
+    let p = plan(&mut s, q).join("\n");
+    assert!(p.contains("Hash Semi Join"), "{p}");
+    let p = plan(&mut s, &q.replace("EXISTS", "NOT EXISTS")).join("\n");
+    assert!(p.contains("Hash Anti Join"), "{p}");
+    // With an index on the inner key, the subquery probes it per row.
+    plan(&mut s, "CREATE INDEX si_k ON si (k)");
+    let p = plan(&mut s, q).join("\n");
+    assert!(!p.contains("Semi Join") && p.contains("SubPlan"), "{p}");
+    drop(s);
+    drop(db);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -12,6 +12,8 @@ mod bind_json;
 mod calls;
 #[path = "bind_ddl.rs"]
 mod ddl;
+#[path = "decorrelate.rs"]
+mod decorrelate;
 #[path = "bind_dml.rs"]
 mod dml;
 #[path = "roles.rs"]
@@ -2446,20 +2448,68 @@ impl Binder<'_> {
         self.tid_scans = saved_tid_scans;
         let nullable = std::mem::replace(&mut self.nullable, saved_nullable);
         let (from, scope) = from?;
-        // WHERE, and the joins in the cheapest order.
+        // WHERE, and the joins in the cheapest order. [NOT] EXISTS with
+        // equalities to the outer row become semi (anti) joins.
         let mut where_pred = None;
+        let mut semis = Vec::new();
         if let Some(w) = &s.selection {
             if contains_agg(w) {
                 return Err(PlanError::Grouping(
                     "aggregate functions are not allowed in WHERE".into(),
                 ));
             }
+            let mut rest: Vec<&ast::Expr> = Vec::new();
+            for c in decorrelate::ast_conjuncts(w) {
+                match locking.is_none() {
+                    true => match self.exists_as_join(c, &scope)? {
+                        Some(j) => semis.push(j),
+                        None => rest.push(c),
+                    },
+                    false => rest.push(c),
+                }
+            }
             let saved = std::mem::replace(&mut self.window_where, "in WHERE");
-            let r = self.bool_expr(w, &scope);
+            let r = if semis.is_empty() {
+                self.bool_expr(w, &scope).map(Some)
+            } else {
+                let mut acc: Option<Expr> = None;
+                let mut res = Ok(());
+                for c in rest {
+                    match self.bool_expr(c, &scope) {
+                        Ok(x) => {
+                            acc = Some(match acc {
+                                None => x,
+                                Some(a) => Expr::Binary(BinOp::And, Box::new(a), Box::new(x)),
+                            })
+                        }
+                        Err(e) => {
+                            res = Err(e);
+                            break;
+                        }
+                    }
+                }
+                res.map(|_| acc)
+            };
             self.window_where = saved;
-            where_pred = Some(r?);
+            where_pred = r?;
         }
         let mut plan = join_rels(self, from, &sources(&scope), where_pred.clone());
+        let width = scope.cols.len();
+        for j in semis {
+            plan = Plan::HashJoin {
+                left: Box::new(plan),
+                right: Box::new(j.plan),
+                kind: if j.anti {
+                    JoinKind::Anti
+                } else {
+                    JoinKind::Semi
+                },
+                keys: j.keys,
+                residual: j.residual,
+                left_width: width,
+                right_width: j.width,
+            };
+        }
         // FOR UPDATE over joins: lock each row's tuples as it leaves the
         // WHERE clause (all qualifying rows, even past a LIMIT).
         let mut locking = locking;

@@ -221,6 +221,11 @@ pub enum JoinKind {
     /// FULL [OUTER] JOIN: unmatched rows of both sides, padded with NULLs.
     /// (RIGHT JOIN is planned as a LEFT JOIN with the sides swapped.)
     Full,
+    /// EXISTS as a join: each left row once if some right row matches;
+    /// only the left columns (hash joins only).
+    Semi,
+    /// NOT EXISTS as a join: the left rows no right row matches.
+    Anti,
 }
 
 #[derive(Debug, Clone, PartialEq)]
