@@ -357,7 +357,8 @@ pub fn raw_members(s: &str) -> Option<Vec<(Option<String>, &str)>> {
     }
 }
 
-const MAX_DEPTH: usize = 6400;
+/// Nesting limit (values are parsed, shown and compared recursively).
+const MAX_DEPTH: usize = 1000;
 
 struct Parser<'a> {
     b: &'a [u8],
