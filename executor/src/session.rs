@@ -746,32 +746,71 @@ impl Session {
                 self.create_sequence(def, *if_not_exists)
             }
             Statement::DropSequence { seqs, missing } => self.drop_sequences(seqs, missing),
-            Statement::DropTable { tables, missing } => {
+            Statement::DropTable {
+                tables,
+                missing,
+                cascade,
+            } => {
                 let xid = self.ddl_lock()?;
                 let schema = self.schema()?;
                 let cid = self.cid();
                 let mut notices = Vec::new();
-                // A table another (surviving) table's foreign key refers to
-                // stays (DROP ... CASCADE is not supported).
+                let dropped = |oid: u32| tables.iter().any(|d| d.oid == oid);
+                // What depends on them: other tables' foreign keys, views.
+                let mut deps: Vec<String> = Vec::new();
+                let mut fk_owners: Vec<Arc<basalt_catalog::TableDef>> = Vec::new();
                 for t in tables {
-                    for c in &schema.tables {
-                        if tables.iter().any(|d| d.oid == c.oid) {
-                            continue;
-                        }
-                        if let Some(fk) = c.fks.iter().find(|f| f.table == t.oid) {
-                            return Err(ExecError::Coded {
-                                code: "2BP01",
-                                msg: format!(
-                                    "cannot drop table {} because other objects depend on it",
-                                    t.name
-                                ),
-                                detail: Some(format!(
-                                    "constraint {} on table {} depends on table {}",
-                                    fk.name, c.name, t.name
-                                )),
-                            });
+                    for c in schema.tables.iter().filter(|c| !dropped(c.oid)) {
+                        for fk in c.fks.iter().filter(|f| f.table == t.oid) {
+                            deps.push(format!("constraint {} on table {}", fk.name, c.name));
+                            if !fk_owners.iter().any(|o| o.oid == c.oid) {
+                                fk_owners.push(c.clone());
+                            }
                         }
                     }
+                }
+                let names: Vec<&str> = tables.iter().map(|t| t.name.as_str()).collect();
+                let views: Vec<_> = schema
+                    .views
+                    .iter()
+                    .filter(|v| {
+                        basalt_planner::bind::view_relations(&v.sql)
+                            .iter()
+                            .any(|r| names.contains(&r.as_str()))
+                    })
+                    .cloned()
+                    .collect();
+                deps.extend(views.iter().map(|v| format!("view {}", v.name)));
+                if !deps.is_empty() && !*cascade {
+                    let t = &tables[0];
+                    return Err(ExecError::Coded {
+                        code: "2BP01",
+                        msg: format!(
+                            "cannot drop table {} because other objects depend on it",
+                            t.name
+                        ),
+                        detail: Some(
+                            deps.iter()
+                                .map(|d| format!("{d} depends on table {}", t.name))
+                                .collect::<Vec<_>>()
+                                .join("\n"),
+                        ),
+                    });
+                }
+                if !deps.is_empty() {
+                    notices.push(if deps.len() == 1 {
+                        format!("drop cascades to {}", deps[0])
+                    } else {
+                        format!("drop cascades to {} other objects", deps.len())
+                    });
+                }
+                for o in fk_owners {
+                    let mut d = (*o).clone();
+                    d.fks.retain(|f| !dropped(f.table));
+                    self.db.catalog.replace_table(xid, cid, &schema, &d)?;
+                }
+                for v in views {
+                    self.db.catalog.delete_view(xid, cid, &schema, v.oid)?;
                 }
                 for t in tables {
                     self.db.catalog.delete_table(xid, cid, &schema, t.oid)?;

@@ -182,6 +182,25 @@ pub fn bind_check(schema: &Schema, table: &TableDef, sql: &str) -> Result<Expr> 
     b.to_bool(x, t, "CHECK")
 }
 
+/// The tables a view's query names (last name part, lower-cased as
+/// written), for DROP TABLE's dependency check.
+pub fn view_relations(sql: &str) -> Vec<String> {
+    let Ok(q) = sqlparser::parser::Parser::new(&sqlparser::dialect::PostgreSqlDialect {})
+        .try_with_sql(sql)
+        .and_then(|mut p| p.parse_query())
+    else {
+        return vec![];
+    };
+    let mut out = Vec::new();
+    let _ = ast::visit_relations(&q, |r| {
+        if let Some(n) = object_parts(r).last() {
+            out.push(n.clone());
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    out
+}
+
 /// A stored expression (CHECK, index key or predicate) with a column
 /// renamed; None if the text does not parse.
 pub fn rename_column_in_sql(sql: &str, old: &str, new: &str) -> Option<String> {

@@ -471,7 +471,11 @@ impl Binder<'_> {
                         None => return Err(PlanError::UndefinedTable(n.to_string())),
                     }
                 }
-                Ok(Statement::DropTable { tables, missing })
+                Ok(Statement::DropTable {
+                    tables,
+                    missing,
+                    cascade,
+                })
             }
             ast::ObjectType::Index => {
                 let n = &names[0];

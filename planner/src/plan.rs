@@ -666,6 +666,9 @@ pub enum Statement {
     DropTable {
         tables: Vec<Arc<TableDef>>,
         missing: Vec<String>,
+        /// CASCADE: other tables' foreign keys to them, and views over
+        /// them, go too.
+        cascade: bool,
     },
     Truncate {
         tables: Vec<Arc<TableDef>>,
