@@ -83,6 +83,8 @@ pub enum FkAction {
     Restrict,
     Cascade,
     SetNull,
+    /// The referencing columns get their DEFAULT.
+    SetDefault,
 }
 
 /// `FOREIGN KEY (cols) REFERENCES table (ref_cols)`; `table` 0 means this
@@ -103,6 +105,7 @@ fn fk_action_code(a: FkAction) -> u8 {
         FkAction::Restrict => 1,
         FkAction::Cascade => 2,
         FkAction::SetNull => 3,
+        FkAction::SetDefault => 4,
     }
 }
 
@@ -112,6 +115,7 @@ fn fk_action(c: u8) -> Option<FkAction> {
         1 => FkAction::Restrict,
         2 => FkAction::Cascade,
         3 => FkAction::SetNull,
+        4 => FkAction::SetDefault,
         _ => return None,
     })
 }

@@ -176,6 +176,52 @@ impl Session {
                             .collect();
                         self.modify_rows(&target, Some(&asg), None, cx)?;
                     }
+                    FkAction::SetDefault => {
+                        // Each column's DEFAULT (NULL without one); the rows
+                        // are then checked against the parent like any update.
+                        let mut asg: Vec<(usize, Expr)> = Vec::new();
+                        for &c in &fk.cols {
+                            let col = &child.columns[c];
+                            let e = match &col.default {
+                                Some(sql) => {
+                                    let (x, _) = basalt_planner::bind::bind_table_expr(
+                                        cx.schema, child, sql,
+                                    )?;
+                                    Expr::Cast(Box::new(x), col.ty)
+                                }
+                                None => Expr::Literal(Value::Null),
+                            };
+                            asg.push((c, e));
+                        }
+                        // Defaults that are the key going away leave the rows
+                        // referring to nothing: PostgreSQL's check fails.
+                        let defaults: Vec<Value> = asg
+                            .iter()
+                            .map(|(_, e)| crate::eval::eval(e, &[], &cx.eval))
+                            .collect::<Result<_>>()?;
+                        let same = defaults
+                            .iter()
+                            .zip(&fk.ref_cols)
+                            .all(|(d, &p)| !d.is_null() && *d == old[p]);
+                        if same && new.is_none_or(|n| fk.ref_cols.iter().any(|&p| n[p] != old[p])) {
+                            let mut scan = TableScan::new(&target.scan, cx)?;
+                            if scan.next_row(cx)?.is_some() {
+                                return Err(ExecError::ForeignKeyViolation {
+                                    msg: format!(
+                                        "insert or update on table \"{}\" violates foreign key constraint \"{}\"",
+                                        child.name, fk.name
+                                    ),
+                                    detail: format!(
+                                        "Key ({})=({}) is not present in table \"{}\".",
+                                        col_names(child, &fk.cols),
+                                        defaults.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", "),
+                                        table.name
+                                    ),
+                                });
+                            }
+                        }
+                        self.modify_rows(&target, Some(&asg), None, cx)?;
+                    }
                 }
             }
         }

@@ -365,7 +365,7 @@ impl Binder<'_> {
                 Some(ast::ReferentialAction::Restrict) => FkAction::Restrict,
                 Some(ast::ReferentialAction::Cascade) => FkAction::Cascade,
                 Some(ast::ReferentialAction::SetNull) => FkAction::SetNull,
-                Some(other) => return not_supported(format!("ON DELETE/UPDATE {other}")),
+                Some(ast::ReferentialAction::SetDefault) => FkAction::SetDefault,
             })
         };
         let name = match &fk.name {
