@@ -55,6 +55,25 @@ impl From<ParserError> for ParseError {
 
 /// Parses a string holding zero or more statements separated by semicolons.
 pub fn parse(sql: &str) -> Result<Vec<Statement>, ParseError> {
+    // CREATE TABLE ... AS query WITH [NO] DATA: sqlparser knows neither;
+    // WITH NO DATA is the query with LIMIT 0.
+    if let Some((head, no_data)) = strip_with_data(sql) {
+        let mut stmts = parse(head)?;
+        if no_data {
+            if let [Statement::Sql(s)] = stmts.as_mut_slice() {
+                if let ast::Statement::CreateTable(ct) = s.as_mut() {
+                    if let Some(q) = ct.query.as_mut() {
+                        q.limit_clause = Some(ast::LimitClause::LimitOffset {
+                            limit: Some(ast::Expr::value(ast::Value::Number("0".into(), false))),
+                            offset: None,
+                            limit_by: vec![],
+                        });
+                    }
+                }
+            }
+        }
+        return Ok(stmts);
+    }
     let dialect = PostgreSqlDialect {};
     // COPY options take PostgreSQL booleans (on/off); sqlparser wants true/false.
     let fixed;
@@ -104,6 +123,35 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>, ParseError> {
         }
     }
     Ok(out)
+}
+
+/// A single `CREATE TABLE ... AS ...` ending in `WITH [NO] DATA`: the text
+/// before it, and whether it was NO DATA.
+fn strip_with_data(sql: &str) -> Option<(&str, bool)> {
+    let t = sql.trim_end().trim_end_matches(';').trim_end();
+    // Cheap test first: this runs for every statement.
+    if !t
+        .get(t.len().saturating_sub(4)..)
+        .is_some_and(|e| e.eq_ignore_ascii_case("data"))
+    {
+        return None;
+    }
+    let lower = t.to_ascii_lowercase();
+    if !lower.trim_start().starts_with("create") || !lower.contains(" as ") {
+        return None;
+    }
+    let words: Vec<&str> = lower.split_whitespace().collect();
+    let (no_data, k) = match words.as_slice() {
+        [.., "with", "no", "data"] => (true, 3),
+        [.., "with", "data"] => (false, 2),
+        _ => return None,
+    };
+    // Cut at the start of the k-th word from the end.
+    let mut cut = t.len();
+    for _ in 0..k {
+        cut = t[..cut].trim_end().rfind(char::is_whitespace)?;
+    }
+    Some((&t[..cut], no_data))
 }
 
 /// The lock clause of `FOR NO KEY UPDATE` / `FOR KEY SHARE` is marked by
