@@ -25,6 +25,8 @@ pub struct EnumDef {
     pub owner: u32,
     /// In sort order.
     pub labels: Vec<EnumLabel>,
+    /// The OID of the array type over it (`_name`).
+    pub array_oid: u32,
 }
 
 /// The enums of a schema, indexed for lookups by label OID and by name.
@@ -67,6 +69,20 @@ fn with<R>(f: impl FnOnce(&Registry) -> Option<R>) -> Option<R> {
 /// A label's (type OID, sort order, text).
 pub fn label(oid: u32) -> Option<(u32, f32, String)> {
     with(|r| r.label(oid).map(|(t, l)| (t.oid, l.sort, l.name.clone())))
+}
+
+/// The array type OID over an enum type, and the enum type an array OID
+/// is over.
+pub fn array_oid(oid: u32) -> Option<u32> {
+    with(|r| r.types.iter().find(|t| t.oid == oid).map(|t| t.array_oid))
+}
+pub fn of_array_oid(oid: u32) -> Option<u32> {
+    with(|r| {
+        r.types
+            .iter()
+            .find(|t| t.array_oid == oid && oid != 0)
+            .map(|t| t.oid)
+    })
 }
 
 /// An enum type's name.

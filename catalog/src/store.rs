@@ -556,6 +556,7 @@ fn serialize_enum(e: &crate::enums::EnumDef) -> Vec<u8> {
         w.u32(l.sort.to_bits());
         w.str(&l.name);
     }
+    w.u32(e.array_oid);
     w.0
 }
 
@@ -574,12 +575,14 @@ fn deserialize_enum(b: &[u8]) -> Option<crate::enums::EnumDef> {
             name: r.str()?,
         });
     }
+    let array_oid = if r.1 < r.0.len() { r.u32()? } else { 0 };
     Some(crate::enums::EnumDef {
         oid,
         name,
         namespace,
         owner,
         labels,
+        array_oid,
     })
 }
 

@@ -823,6 +823,25 @@ pub fn rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<Va
             }
             for e in &s.enums {
                 out.push(vec![
+                    o(e.array_oid),
+                    t(&format!("_{}", e.name)),
+                    o(e.namespace),
+                    o(e.owner),
+                    Value::Int2(-1),
+                    t("b"),
+                    t("A"),
+                    o(0),
+                    o(e.oid),
+                    o(0),
+                    o(0),
+                    Value::Int4(-1),
+                    b(false),
+                    t("array_in"),
+                    o(0),
+                    b(true),
+                    t(","),
+                ]);
+                out.push(vec![
                     o(e.oid),
                     t(&e.name),
                     o(e.namespace),
@@ -832,7 +851,7 @@ pub fn rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<Va
                     t("E"),
                     o(0),
                     o(0),
-                    o(0),
+                    o(e.array_oid),
                     o(0),
                     Value::Int4(-1),
                     b(false),

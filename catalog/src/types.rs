@@ -127,6 +127,9 @@ impl DataType {
 
     /// pg_type.typarray: the OID of the array type over this one.
     pub fn array_oid(&self) -> u32 {
+        if let DataType::Enum(e) = self {
+            return crate::enums::array_oid(*e).unwrap_or(0);
+        }
         let oid = self.oid();
         ARRAY_OIDS
             .iter()
@@ -161,10 +164,13 @@ impl DataType {
             3802 => DataType::Jsonb,
             _ => match ARRAY_OIDS.iter().find(|(_, a)| *a == oid) {
                 Some((e, _)) => DataType::from_oid(*e)?.array_of(),
-                None => {
-                    crate::enums::type_name(oid)?;
-                    DataType::Enum(oid)
-                }
+                None => match crate::enums::of_array_oid(oid) {
+                    Some(e) => DataType::Enum(e).array_of(),
+                    None => {
+                        crate::enums::type_name(oid)?;
+                        DataType::Enum(oid)
+                    }
+                },
             },
         })
     }

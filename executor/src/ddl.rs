@@ -1038,6 +1038,7 @@ impl Session {
                     namespace: *namespace,
                     owner: self.current_role,
                     labels: ls,
+                    array_oid: self.db.st.new_oid()?,
                 };
                 self.db.catalog.put_enum(xid, cid, &schema, &def)?;
                 "CREATE TYPE"
