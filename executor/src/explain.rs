@@ -231,10 +231,25 @@ impl Explainer<'_> {
                 let (mut e, cols) = self.node(input, depth);
                 e.rows *= DEFAULT_INEQ_SEL;
                 e.cost += e.rows * CPU_OP;
-                let text = format!("Filter: {}", expr_text(pred, &cols));
-                let pad = if depth == 0 { 2 } else { depth * 6 + 2 };
-                self.lines
-                    .insert(at + 1, format!("{}{text}", " ".repeat(pad)));
+                let cond = expr_text(pred, &cols);
+                let pad = " ".repeat(if depth == 0 { 2 } else { depth * 6 + 2 });
+                // One Filter line per node, as PostgreSQL prints it: a
+                // filter over a filtered scan joins the scan's.
+                let existing = self
+                    .lines
+                    .get(at + 1)
+                    .and_then(|l| l.strip_prefix(&format!("{pad}Filter: ")))
+                    .map(str::to_string);
+                match existing {
+                    Some(old) => {
+                        self.lines[at + 1] = format!(
+                            "{pad}Filter: ({} AND {})",
+                            strip_parens(&old),
+                            wrap_parens(&cond)
+                        )
+                    }
+                    None => self.lines.insert(at + 1, format!("{pad}Filter: {cond}")),
+                }
                 (e, cols)
             }
             Plan::Project { input, exprs } => {
@@ -1059,5 +1074,39 @@ fn write_explain_json(j: &basalt_catalog::json::Json, depth: usize, out: &mut St
             out.push('}');
         }
         other => out.push_str(&other.to_string()),
+    }
+}
+
+/// `(x)` → `x` when the parentheses wrap the whole text.
+fn strip_parens(s: &str) -> &str {
+    let Some(inner) = s.strip_prefix('(').and_then(|r| r.strip_suffix(')')) else {
+        return s;
+    };
+    let mut depth = 0i32;
+    for c in inner.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth < 0 {
+                    return s;
+                }
+            }
+            _ => {}
+        }
+    }
+    if depth == 0 {
+        inner
+    } else {
+        s
+    }
+}
+
+/// `x` → `(x)` unless parentheses already wrap the whole text.
+fn wrap_parens(s: &str) -> String {
+    if strip_parens(s).len() < s.len() {
+        s.to_string()
+    } else {
+        format!("({s})")
     }
 }
