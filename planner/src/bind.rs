@@ -2815,7 +2815,17 @@ impl Binder<'_> {
         for o in order {
             let desc = o.options.asc == Some(false);
             let nulls_first = o.options.nulls_first.unwrap_or(desc);
-            // Output position, output alias, or an expression.
+            // Output position, output alias, or an expression. A name two
+            // different output columns carry is ambiguous (PostgreSQL's rule).
+            if let ast::Expr::Identifier(id) = &o.expr {
+                let n = ident(id);
+                let hits: Vec<usize> = (0..fields.len()).filter(|&i| fields[i].name == n).collect();
+                if hits.len() > 1 && hits.iter().any(|&i| exprs[i] != exprs[hits[0]]) {
+                    return Err(PlanError::AmbiguousColumnMsg(format!(
+                        "ORDER BY \"{n}\" is ambiguous"
+                    )));
+                }
+            }
             let col = match &o.expr {
                 ast::Expr::Value(v) if matches!(v.value, ast::Value::Number(..)) => {
                     let n: usize = v.value.to_string().parse().map_err(|_| PlanError::Syntax("bad ORDER BY position".into()))?;
