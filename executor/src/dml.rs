@@ -108,11 +108,10 @@ impl Session {
     ) -> Result<()> {
         let st = &self.db.st;
         for ix in &table.indexes {
-            let Some(vals) = self.index_values(table, ix, row, cx)? else {
+            let Some((key, has_null)) = self.index_key_nulls(table, ix, row, cx)? else {
                 // Outside a partial index.
                 continue;
             };
-            let key = crate::ixkeys::key_bytes(&vals);
             if let Some(sid) = cx.txn.sid {
                 st.ssi.conflict_in_key(sid, ix.filenode, &key)?;
             }
@@ -122,7 +121,7 @@ impl Session {
                 }
                 _ => false,
             };
-            if !ix.unique || same_key || vals.iter().any(|v| v.is_null()) {
+            if !ix.unique || same_key || has_null {
                 st.btree_insert(ix.filenode, &key, tid)?;
                 continue;
             }
@@ -130,6 +129,7 @@ impl Session {
                 let guard = st.unique_lock(ix.filenode, &key);
                 match self.live_holder(table, ix, &key, Some(tid), cx)? {
                     Ok(Some(_)) => {
+                        let vals = self.index_values(table, ix, row, cx)?.unwrap_or_default();
                         return Err(ExecError::UniqueViolation {
                             index: ix.name.clone(),
                             detail: format!(
@@ -137,7 +137,7 @@ impl Session {
                                 crate::ixkeys::key_names(table, ix),
                                 crate::ixkeys::values_text(&vals)
                             ),
-                        })
+                        });
                     }
                     Err(x) => {
                         drop(guard);
@@ -205,13 +205,9 @@ impl Session {
     ) -> Result<Option<Tid>> {
         for &ii in &oc.indexes {
             let ix = &table.indexes[ii];
-            let Some(vals) = self.index_values(table, ix, row, cx)? else {
+            let Some((key, false)) = self.index_key_nulls(table, ix, row, cx)? else {
                 continue;
             };
-            if vals.iter().any(|v| v.is_null()) {
-                continue;
-            }
-            let key = crate::ixkeys::key_bytes(&vals);
             loop {
                 match self.live_holder(table, ix, &key, None, cx)? {
                     Ok(Some(t)) => return Ok(Some(t)),

@@ -113,6 +113,25 @@ impl Session {
         self.with_ctx(&[], |cx| self.index_entry(table, ix, row, cx))
     }
 
+    /// The key of `row` in `ix` and whether a key value is NULL (None:
+    /// outside a partial index). Plain indexes read the row's columns
+    /// without copying them: this runs for every row written.
+    pub(crate) fn index_key_nulls(
+        &self,
+        table: &TableDef,
+        ix: &IndexDef,
+        row: &[Value],
+        cx: &Ctx<'_>,
+    ) -> Result<Option<(Vec<u8>, bool)>> {
+        if plain(ix) {
+            let null = ix.columns.iter().any(|&c| row[c].is_null());
+            return Ok(Some((crate::dml::index_key(row, &ix.columns), null)));
+        }
+        Ok(self
+            .index_values(table, ix, row, cx)?
+            .map(|vals| (key_bytes(&vals), vals.iter().any(|v| v.is_null()))))
+    }
+
     /// Whether an UPDATE from `old` to `new` changes a unique index's key
     /// (or moves the row into or out of a partial one).
     pub(crate) fn unique_key_changed(
@@ -123,7 +142,14 @@ impl Session {
         cx: &Ctx<'_>,
     ) -> Result<bool> {
         for ix in table.indexes.iter().filter(|ix| ix.unique) {
-            if self.index_entry(table, ix, old, cx)? != self.index_entry(table, ix, new, cx)? {
+            let changed = if plain(ix) {
+                ix.columns
+                    .iter()
+                    .any(|&c| old[c].cmp_total(&new[c]) != std::cmp::Ordering::Equal)
+            } else {
+                self.index_entry(table, ix, old, cx)? != self.index_entry(table, ix, new, cx)?
+            };
+            if changed {
                 return Ok(true);
             }
         }

@@ -279,6 +279,13 @@ impl Session {
     /// at each entry point, and by the server before it decodes parameters
     /// or encodes rows.
     pub fn enter(&self) {
+        self.enter_zone();
+        // The enum types this session sees, for values shown and read.
+        basalt_catalog::enums::set(self.schema().ok().and_then(|s| s.enum_registry.clone()));
+    }
+
+    /// The time zone part of `enter`.
+    fn enter_zone(&self) {
         {
             // The session's own TimeZone, else the server's (no allocation
             // unless it changed).
@@ -298,8 +305,6 @@ impl Session {
             }
             basalt_catalog::tz::set(z.1);
         }
-        // The enum types this session sees, for values shown and read.
-        basalt_catalog::enums::set(self.schema().ok().and_then(|s| s.enum_registry.clone()));
     }
 
     pub fn plan(
@@ -307,8 +312,9 @@ impl Session {
         stmt: &basalt_parser::Statement,
         param_types: &[DataType],
     ) -> Result<(Statement, Vec<DataType>)> {
-        self.enter();
+        self.enter_zone();
         let schema = self.schema()?;
+        basalt_catalog::enums::set(schema.enum_registry.clone());
         let est = crate::selectivity::DbEstimates(&self.db);
         let path = self.search_path(&schema);
         Ok(basalt_planner::plan_statement(

@@ -14,6 +14,22 @@ fn plan(s: &mut basalt_executor::Session, sql: &str) -> Vec<String> {
     out
 }
 
+/// A fresh database in a directory of its own under the temp dir.
+fn open_db(name: &str) -> (std::path::PathBuf, std::sync::Arc<Database>) {
+    let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let db = Database::open(
+        &dir,
+        StorageOptions {
+            shared_buffers: 256,
+            synchronous_commit: false,
+        },
+        vec![],
+    )
+    .unwrap();
+    (dir, db)
+}
+
 fn rows_of(line: &str) -> u64 {
     let i = line.find("rows=").expect("an estimate") + 5;
     line[i..]
@@ -27,17 +43,7 @@ fn rows_of(line: &str) -> u64 {
 
 #[test]
 fn estimates_from_statistics() {
-    let dir = std::env::temp_dir().join(format!("basalt-explain-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let db = Database::open(
-        &dir,
-        StorageOptions {
-            shared_buffers: 256,
-            synchronous_commit: false,
-        },
-        vec![],
-    )
-    .unwrap();
+    let (dir, db) = open_db("basalt-explain");
     let mut s = db.session();
     plan(
         &mut s,
@@ -122,17 +128,7 @@ fn estimates_from_statistics() {
 #[test]
 fn json_format_and_buffers() {
     use basalt_catalog::json::Json;
-    let dir = std::env::temp_dir().join(format!("basalt-explain-json-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let db = Database::open(
-        &dir,
-        StorageOptions {
-            shared_buffers: 256,
-            synchronous_commit: false,
-        },
-        vec![],
-    )
-    .unwrap();
+    let (dir, db) = open_db("basalt-explain-json");
     let mut s = db.session();
     plan(&mut s, "CREATE TABLE j (a int PRIMARY KEY, b text)");
     plan(
@@ -181,17 +177,7 @@ fn json_format_and_buffers() {
 
 #[test]
 fn exists_becomes_a_semi_join_unless_an_index_answers_it() {
-    let dir = std::env::temp_dir().join(format!("basalt-explain-semi-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let db = Database::open(
-        &dir,
-        StorageOptions {
-            shared_buffers: 256,
-            synchronous_commit: false,
-        },
-        vec![],
-    )
-    .unwrap();
+    let (dir, db) = open_db("basalt-explain-semi");
     let mut s = db.session();
     plan(&mut s, "CREATE TABLE so (id int PRIMARY KEY, k int)");
     plan(&mut s, "CREATE TABLE si (k int, v int)");

@@ -394,6 +394,50 @@ pub fn convert_type(t: &ast::DataType) -> Result<DataType> {
     })
 }
 
+/// 42883 for an operator the operand types do not have.
+pub(crate) fn no_operator(l: &DataType, op: impl std::fmt::Display, r: &DataType) -> PlanError {
+    PlanError::UndefinedFunction(format!(
+        "operator does not exist: {} {op} {}",
+        l.display_name(),
+        r.display_name()
+    ))
+}
+
+/// A set-returning function in FROM: its calls as a ProjectSet over one
+/// empty row; its columns (name, type), renamed by the alias's column list,
+/// under the alias (else `fname`).
+fn function_scan(
+    calls: Vec<(String, Vec<Expr>)>,
+    alias: Option<&ast::TableAlias>,
+    fname: &str,
+    cols: Vec<(String, DataType)>,
+) -> (Plan, Scope) {
+    let table = alias
+        .map(|a| ident(&a.name))
+        .unwrap_or_else(|| fname.to_string());
+    let names: Vec<String> = alias
+        .map(|a| a.columns.iter().map(|c| ident(&c.name)).collect())
+        .unwrap_or_default();
+    let cols = cols
+        .into_iter()
+        .enumerate()
+        .map(|(k, (n, ty))| ScopeCol {
+            table: Some(table.clone()),
+            name: names.get(k).cloned().unwrap_or(n),
+            ty,
+            source: None,
+            hidden: false,
+        })
+        .collect();
+    (
+        Plan::ProjectSet {
+            input: Box::new(Plan::Values { rows: vec![vec![]] }),
+            calls,
+        },
+        Scope { star: None, cols },
+    )
+}
+
 /// (schema, name) of a possibly qualified name (a database part is ignored).
 fn split_name(parts: &[String]) -> Result<(Option<&str>, &str)> {
     Ok(match parts {
@@ -1923,45 +1967,25 @@ impl Binder<'_> {
                         "function unnest() does not exist".into(),
                     ));
                 }
-                let alias_name = alias
-                    .as_ref()
-                    .map(|a| ident(&a.name))
-                    .unwrap_or_else(|| "unnest".into());
-                let names: Vec<String> = alias
-                    .as_ref()
-                    .map(|a| a.columns.iter().map(|c| ident(&c.name)).collect())
-                    .unwrap_or_default();
                 let single = types.len() == 1;
                 if *with_ordinality {
                     calls.push(("__ordinality".to_string(), vec![]));
                     types.push(DataType::Int8);
                 }
+                // One array's column takes the alias, as a scalar function's does.
                 let cols = types
                     .iter()
                     .enumerate()
-                    .map(|(k, ty)| ScopeCol {
-                        table: Some(alias_name.clone()),
-                        name: names.get(k).cloned().unwrap_or_else(|| {
-                            if *with_ordinality && k == types.len() - 1 {
-                                "ordinality".into()
-                            } else if single && alias.is_some() {
-                                alias_name.clone()
-                            } else {
-                                "unnest".into()
-                            }
-                        }),
-                        ty: *ty,
-                        source: None,
-                        hidden: false,
+                    .map(|(k, ty)| {
+                        let name = match (alias, *with_ordinality && k == types.len() - 1) {
+                            (_, true) => "ordinality".into(),
+                            (Some(a), false) if single => ident(&a.name),
+                            _ => "unnest".into(),
+                        };
+                        (name, *ty)
                     })
                     .collect();
-                Ok((
-                    Plan::ProjectSet {
-                        input: Box::new(Plan::Values { rows: vec![vec![]] }),
-                        calls,
-                    },
-                    Scope { star: None, cols },
-                ))
+                Ok(function_scan(calls, alias.as_ref(), "unnest", cols))
             }
             ast::TableFactor::Table {
                 name,
@@ -2011,32 +2035,7 @@ impl Binder<'_> {
                         });
                         (vec![(fname.clone(), vec![x])], vec![(col, ty)])
                     };
-                let alias_name = alias
-                    .as_ref()
-                    .map(|a| ident(&a.name))
-                    .unwrap_or_else(|| fname.clone());
-                let names: Vec<String> = alias
-                    .as_ref()
-                    .map(|a| a.columns.iter().map(|c| ident(&c.name)).collect())
-                    .unwrap_or_default();
-                let cols = cols
-                    .into_iter()
-                    .enumerate()
-                    .map(|(k, (n, ty))| ScopeCol {
-                        table: Some(alias_name.clone()),
-                        name: names.get(k).cloned().unwrap_or(n),
-                        ty,
-                        source: None,
-                        hidden: false,
-                    })
-                    .collect();
-                Ok((
-                    Plan::ProjectSet {
-                        input: Box::new(Plan::Values { rows: vec![vec![]] }),
-                        calls,
-                    },
-                    Scope { star: None, cols },
-                ))
+                Ok(function_scan(calls, alias.as_ref(), &fname, cols))
             }
             ast::TableFactor::Table {
                 name,
@@ -3626,11 +3625,7 @@ impl Binder<'_> {
                     DataType::Array(_) => {
                         let e = at.element().unwrap_or(DataType::Text);
                         if xt != DataType::Unknown && !comparable(&xt, &e) {
-                            return Err(PlanError::UndefinedFunction(format!(
-                                "operator does not exist: {} {op_name} {}",
-                                xt.display_name(),
-                                e.display_name()
-                            )));
+                            return Err(no_operator(&xt, op_name, &e));
                         }
                         (self.coerce_to(x, xt, e)?, a)
                     }
@@ -3752,11 +3747,7 @@ impl Binder<'_> {
             (DataType::Unknown, t) => Ok((coerce(self, a, t)?, b, t)),
             (t, DataType::Unknown) => Ok((a, coerce(self, b, t)?, t)),
             (x, y) if comparable(&x, &y) => Ok((a, b, x)),
-            (x, y) => Err(PlanError::UndefinedFunction(format!(
-                "operator does not exist: {} {op} {}",
-                x.display_name(),
-                y.display_name()
-            ))),
+            (x, y) => Err(no_operator(&x, op, &y)),
         }
     }
 
@@ -3839,11 +3830,7 @@ impl Binder<'_> {
                     return Ok(r);
                 }
                 if *op != O::StringConcat {
-                    return Err(PlanError::UndefinedFunction(format!(
-                        "operator does not exist: {} {op} {}",
-                        xt.display_name(),
-                        yt.display_name()
-                    )));
+                    return Err(no_operator(&xt, op, &yt));
                 }
                 Ok((
                     Expr::Binary(
@@ -3866,11 +3853,7 @@ impl Binder<'_> {
                 let (y, yt) = self.expr(r, scope)?;
                 match self.json_operator(op, (x, xt), (y, yt))? {
                     Some(r) => Ok(r),
-                    None => Err(PlanError::UndefinedFunction(format!(
-                        "operator does not exist: {} {op} {}",
-                        xt.display_name(),
-                        yt.display_name()
-                    ))),
+                    None => Err(no_operator(&xt, op, &yt)),
                 }
             }
             O::PGRegexMatch | O::PGRegexIMatch | O::PGRegexNotMatch | O::PGRegexNotIMatch => {
@@ -3948,13 +3931,7 @@ impl Binder<'_> {
                 {
                     return Ok((Expr::Binary(b, Box::new(x), Box::new(y)), DataType::Int4));
                 }
-                let rt = arith_type(&xt2, &yt2).ok_or_else(|| {
-                    PlanError::UndefinedFunction(format!(
-                        "operator does not exist: {} {op} {}",
-                        xt.display_name(),
-                        yt.display_name()
-                    ))
-                })?;
+                let rt = arith_type(&xt2, &yt2).ok_or_else(|| no_operator(&xt, op, &yt))?;
                 Ok((
                     Expr::Binary(
                         b,

@@ -164,13 +164,7 @@ impl Binder<'_> {
             matches!(xt, DataType::Array(_)),
             matches!(yt, DataType::Array(_)),
         );
-        let mismatch = || {
-            PlanError::UndefinedFunction(format!(
-                "operator does not exist: {} {op} {}",
-                xt.display_name(),
-                yt.display_name()
-            ))
-        };
+        let mismatch = || no_operator(&xt, op, &yt);
         let func = |n: &str, a: Vec<Expr>| Expr::Func(n.into(), a);
         Ok(Some(match op {
             O::StringConcat => match (xa, ya) {

@@ -655,13 +655,10 @@ impl Binder<'_> {
                 let name = ident(&c.name);
                 if table.column_index(&name).is_some() {
                     if *if_not_exists {
-                        return Ok(Statement::NoOp {
-                            tag: "ALTER TABLE".into(),
-                            notice: Some(format!(
-                                "column \"{name}\" of relation \"{}\" already exists, skipping",
-                                table.name
-                            )),
-                        });
+                        return Ok(alter_skipped(format!(
+                            "column \"{name}\" of relation \"{}\" already exists, skipping",
+                            table.name
+                        )));
                     }
                     return Err(PlanError::DuplicateColumnMsg(format!(
                         "column \"{name}\" of relation \"{}\" already exists",
@@ -708,13 +705,10 @@ impl Binder<'_> {
                 let name = ident(c);
                 let Some(column) = table.column_index(&name) else {
                     if *if_exists {
-                        return Ok(Statement::NoOp {
-                            tag: "ALTER TABLE".into(),
-                            notice: Some(format!(
-                                "column \"{name}\" of relation \"{}\" does not exist, skipping",
-                                table.name
-                            )),
-                        });
+                        return Ok(alter_skipped(format!(
+                            "column \"{name}\" of relation \"{}\" does not exist, skipping",
+                            table.name
+                        )));
                     }
                     return Err(PlanError::UndefinedColumnMsg(format!(
                         "column \"{name}\" of relation \"{}\" does not exist",
@@ -822,13 +816,10 @@ impl Binder<'_> {
                         .any(|i| i.name == name && (i.unique || i.primary));
                 if !exists {
                     if *if_exists {
-                        return Ok(Statement::NoOp {
-                            tag: "ALTER TABLE".into(),
-                            notice: Some(format!(
-                                "constraint \"{name}\" of relation \"{}\" does not exist, skipping",
-                                table.name
-                            )),
-                        });
+                        return Ok(alter_skipped(format!(
+                            "constraint \"{name}\" of relation \"{}\" does not exist, skipping",
+                            table.name
+                        )));
                     }
                     return Err(PlanError::UndefinedObject(format!(
                         "constraint \"{name}\" of relation \"{}\" does not exist",
@@ -845,6 +836,14 @@ impl Binder<'_> {
             }
             other => not_supported(format!("ALTER TABLE {other}")),
         }
+    }
+}
+
+/// An ALTER TABLE ... IF [NOT] EXISTS that has nothing to do.
+fn alter_skipped(notice: String) -> Statement {
+    Statement::NoOp {
+        tag: "ALTER TABLE".into(),
+        notice: Some(notice),
     }
 }
 

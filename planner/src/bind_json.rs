@@ -54,13 +54,7 @@ impl Binder<'_> {
         if !is_json(&xt) && !(is_json(&yt) && matches!(op, O::AtArrow | O::ArrowAt)) {
             return Ok(None);
         }
-        let mismatch = || {
-            PlanError::UndefinedFunction(format!(
-                "operator does not exist: {} {op} {}",
-                xt.display_name(),
-                yt.display_name()
-            ))
-        };
+        let mismatch = || no_operator(&xt, op, &yt);
         let f = |n: &str, a: Vec<Expr>| Expr::Func(n.into(), a);
         let text_arr = DataType::Text.array_of();
         Ok(Some(match op {
