@@ -517,6 +517,8 @@ pub struct SchemaDef {
     pub oid: u32,
     pub name: String,
     pub owner: u32,
+    /// The database the schema belongs to.
+    pub database: u32,
 }
 
 impl SchemaDef {
@@ -525,6 +527,7 @@ impl SchemaDef {
         w.u32(self.oid);
         w.str(&self.name);
         w.u32(self.owner);
+        w.u32(self.database);
         w.0
     }
 
@@ -533,13 +536,125 @@ impl SchemaDef {
         if r.u8()? != SCHEMA_RECORD {
             return None;
         }
+        let (oid, name, owner) = (r.u32()?, r.str()?, r.u32()?);
+        // Rows written before databases existed belong to `postgres`.
+        let database = if r.1 < r.0.len() {
+            r.u32()?
+        } else {
+            DATABASE_OID
+        };
         Some(SchemaDef {
-            oid: r.u32()?,
-            name: r.str()?,
-            owner: r.u32()?,
+            oid,
+            name,
+            owner,
+            database,
         })
     }
 }
+
+/// A database: a set of schemas that sessions connect to by name. Roles,
+/// the WAL, the buffer pool and transaction ids are shared by all of them,
+/// as in PostgreSQL.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DatabaseDef {
+    pub oid: u32,
+    pub name: String,
+    pub owner: u32,
+    pub is_template: bool,
+    pub allow_conn: bool,
+    pub conn_limit: i32,
+    /// ALTER DATABASE ... SET: settings a session starts with.
+    pub settings: Vec<(String, String)>,
+}
+
+/// The databases every cluster has: (OID, name, template, connections
+/// allowed). Each has its own built-in `public` schema (see
+/// `builtin_public`).
+pub const BUILTIN_DATABASES: [(u32, &str, bool, bool); 3] = [
+    (DATABASE_OID, "postgres", false, true),
+    (TEMPLATE1_OID, "template1", true, true),
+    (TEMPLATE0_OID, "template0", true, false),
+];
+pub const TEMPLATE1_OID: u32 = 1;
+pub const TEMPLATE0_OID: u32 = 4;
+/// The built-in `public` schemas of template1 and template0 (postgres's is
+/// NS_PUBLIC).
+pub const NS_PUBLIC_TEMPLATE1: u32 = 2201;
+pub const NS_PUBLIC_TEMPLATE0: u32 = 2202;
+
+/// The OID of a built-in database's built-in `public` schema.
+pub fn builtin_public(db: u32) -> Option<u32> {
+    match db {
+        DATABASE_OID => Some(NS_PUBLIC),
+        TEMPLATE1_OID => Some(NS_PUBLIC_TEMPLATE1),
+        TEMPLATE0_OID => Some(NS_PUBLIC_TEMPLATE0),
+        _ => None,
+    }
+}
+
+/// The database a built-in `public` schema belongs to.
+pub fn builtin_public_db(ns: u32) -> Option<u32> {
+    BUILTIN_DATABASES
+        .iter()
+        .map(|d| d.0)
+        .find(|&d| builtin_public(d) == Some(ns))
+}
+
+impl DatabaseDef {
+    fn builtin(oid: u32, name: &str, is_template: bool, allow_conn: bool) -> DatabaseDef {
+        DatabaseDef {
+            oid,
+            name: name.into(),
+            owner: BOOTSTRAP_SUPERUSER,
+            is_template,
+            allow_conn,
+            conn_limit: -1,
+            settings: vec![],
+        }
+    }
+
+    fn serialize(&self) -> Vec<u8> {
+        let mut w = W(vec![DATABASE_RECORD]);
+        w.u32(self.oid);
+        w.str(&self.name);
+        w.u32(self.owner);
+        w.b(self.is_template);
+        w.b(self.allow_conn);
+        w.u32(self.conn_limit as u32);
+        w.u32(self.settings.len() as u32);
+        for (k, v) in &self.settings {
+            w.str(k);
+            w.str(v);
+        }
+        w.0
+    }
+
+    fn deserialize(b: &[u8]) -> Option<DatabaseDef> {
+        let mut r = R(b, 0);
+        if r.u8()? != DATABASE_RECORD {
+            return None;
+        }
+        Some(DatabaseDef {
+            oid: r.u32()?,
+            name: r.str()?,
+            owner: r.u32()?,
+            is_template: r.b()?,
+            allow_conn: r.b()?,
+            conn_limit: r.u32()? as i32,
+            settings: {
+                let n = r.u32()? as usize;
+                let mut v = Vec::with_capacity(n.min(64));
+                for _ in 0..n {
+                    v.push((r.str()?, r.str()?));
+                }
+                v
+            },
+        })
+    }
+}
+
+/// First byte of a database record.
+const DATABASE_RECORD: u8 = b'D';
 
 /// First byte of an enum type record.
 const ENUM_RECORD: u8 = b'E';
@@ -915,6 +1030,12 @@ pub struct Schema {
     pub enums: Vec<Arc<crate::enums::EnumDef>>,
     enum_tids: HashMap<u32, Tid>,
     pub enum_registry: Option<Arc<crate::enums::Registry>>,
+    /// Every database (built-in ones added unless stored).
+    pub databases: Vec<Arc<DatabaseDef>>,
+    db_tids: HashMap<u32, Tid>,
+    /// The database this schema shows (its objects only), or 0 for the
+    /// whole cluster.
+    pub database: u32,
     by_name: HashMap<(u32, String), usize>,
     tids: HashMap<u32, Tid>,
     /// Catalog rows of roles (by OID) and schema ACLs (by namespace OID).
@@ -923,18 +1044,159 @@ pub struct Schema {
 }
 
 impl Schema {
-    /// A schema's OID by name (built-in or made by CREATE SCHEMA).
-    pub fn namespace_oid(&self, name: &str) -> Option<u32> {
+    /// The built-in schemas this schema shows: pg_catalog,
+    /// information_schema and its database's built-in `public`.
+    fn builtin_namespaces(&self) -> impl Iterator<Item = (u32, &'static str)> + '_ {
         BUILTIN_SCHEMAS
             .iter()
+            .copied()
+            .filter(|(o, _)| *o != NS_PUBLIC)
+            .chain(
+                BUILTIN_DATABASES
+                    .iter()
+                    .filter(|d| self.database == 0 || d.0 == self.database)
+                    .filter_map(|d| builtin_public(d.0))
+                    .map(|o| (o, "public")),
+            )
+    }
+    /// A schema's OID by name (built-in or made by CREATE SCHEMA).
+    pub fn namespace_oid(&self, name: &str) -> Option<u32> {
+        self.builtin_namespaces()
             .find(|(_, n)| *n == name)
-            .map(|(o, _)| *o)
+            .map(|(o, _)| o)
             .or_else(|| self.schemas.iter().find(|s| s.name == name).map(|s| s.oid))
+    }
+    /// The built-in and created schemas this schema shows: (OID, name).
+    pub fn namespaces(&self) -> Vec<(u32, String)> {
+        let mut v: Vec<(u32, String)> = self
+            .builtin_namespaces()
+            .map(|(o, n)| (o, n.to_string()))
+            .collect();
+        v.extend(self.schemas.iter().map(|s| (s.oid, s.name.clone())));
+        v
+    }
+    /// The database a schema belongs to (0 for pg_catalog and
+    /// information_schema, which every database shows).
+    pub fn namespace_database(&self, ns: u32) -> u32 {
+        if ns == NS_PG_CATALOG || ns == NS_INFORMATION_SCHEMA {
+            return 0;
+        }
+        builtin_public_db(ns)
+            .or_else(|| {
+                self.schemas
+                    .iter()
+                    .find(|s| s.oid == ns)
+                    .map(|s| s.database)
+            })
+            .unwrap_or(0)
+    }
+    pub fn database_by_name(&self, name: &str) -> Option<&Arc<DatabaseDef>> {
+        self.databases.iter().find(|d| d.name == name)
+    }
+    pub fn database_by_oid(&self, oid: u32) -> Option<&Arc<DatabaseDef>> {
+        self.databases.iter().find(|d| d.oid == oid)
+    }
+    /// The name of the database this schema shows.
+    pub fn database_name(&self) -> String {
+        self.database_by_oid(self.database)
+            .map(|d| d.name.clone())
+            .unwrap_or_else(|| "postgres".into())
+    }
+    /// The owner of the database this schema shows (who is
+    /// pg_database_owner here).
+    pub fn database_owner(&self) -> u32 {
+        self.database_by_oid(self.database)
+            .map(|d| d.owner)
+            .unwrap_or(BOOTSTRAP_SUPERUSER)
+    }
+    /// Whether a schema is a `public` made for a database by CREATE
+    /// DATABASE or built in: owned by pg_database_owner, with its default
+    /// privileges.
+    fn is_public(&self, ns: u32) -> bool {
+        builtin_public_db(ns).is_some()
+            || self
+                .schemas
+                .iter()
+                .any(|s| s.oid == ns && s.name == "public" && s.owner == PG_DATABASE_OWNER)
+    }
+
+    /// This schema narrowed to one database's objects (roles and the list
+    /// of databases stay whole).
+    pub fn for_database(&self, db: u32) -> Schema {
+        let mine = |ns: u32| {
+            let d = self.namespace_database(ns);
+            d == db || d == 0
+        };
+        let schemas: Vec<Arc<SchemaDef>> = self
+            .schemas
+            .iter()
+            .filter(|s| s.database == db)
+            .cloned()
+            .collect();
+        let tables: Vec<Arc<TableDef>> = self
+            .tables
+            .iter()
+            .filter(|t| mine(t.namespace))
+            .cloned()
+            .collect();
+        let by_name = tables
+            .iter()
+            .enumerate()
+            .map(|(i, t)| ((t.namespace, t.name.clone()), i))
+            .collect();
+        let enums: Vec<_> = self
+            .enums
+            .iter()
+            .filter(|e| mine(e.namespace))
+            .cloned()
+            .collect();
+        Schema {
+            tables,
+            roles: self.roles.clone(),
+            namespace_acls: self
+                .namespace_acls
+                .iter()
+                .filter(|n| mine(n.namespace))
+                .cloned()
+                .collect(),
+            views: self
+                .views
+                .iter()
+                .filter(|v| mine(v.namespace))
+                .cloned()
+                .collect(),
+            view_tids: self.view_tids.clone(),
+            sequences: self
+                .sequences
+                .iter()
+                .filter(|v| mine(v.namespace))
+                .cloned()
+                .collect(),
+            seq_tids: self.seq_tids.clone(),
+            schemas,
+            schema_tids: self.schema_tids.clone(),
+            enum_registry: (!enums.is_empty())
+                .then(|| Arc::new(crate::enums::Registry::new(enums.clone()))),
+            enums,
+            enum_tids: self.enum_tids.clone(),
+            databases: self.databases.clone(),
+            db_tids: self.db_tids.clone(),
+            database: db,
+            by_name,
+            tids: self.tids.clone(),
+            role_tids: self.role_tids.clone(),
+            ns_tids: self.ns_tids.clone(),
+        }
     }
     /// A schema's name by OID.
     pub fn namespace_name(&self, oid: u32) -> String {
         BUILTIN_SCHEMAS
             .iter()
+            .copied()
+            .chain([
+                (NS_PUBLIC_TEMPLATE1, "public"),
+                (NS_PUBLIC_TEMPLATE0, "public"),
+            ])
             .find(|(o, _)| *o == oid)
             .map(|(_, n)| n.to_string())
             .or_else(|| {
@@ -974,6 +1236,7 @@ impl Schema {
             .find(|n| n.namespace == namespace)
             .map(|n| n.acl.clone())
             .unwrap_or_else(|| match self.schemas.iter().find(|d| d.oid == namespace) {
+                Some(_) if self.is_public(namespace) => NamespaceAcl::default_for(NS_PUBLIC),
                 Some(d) => vec![AclItem {
                     grantee: d.owner,
                     grantor: d.owner,
@@ -1015,6 +1278,8 @@ pub struct Catalog {
     st: Arc<Storage>,
     version: AtomicU64,
     cache: RwLock<Option<(u64, Arc<Schema>)>>,
+    /// Each database's narrowed schema, by database OID: (version, schema).
+    db_cache: RwLock<HashMap<u32, (u64, Arc<Schema>)>>,
 }
 
 impl Catalog {
@@ -1024,6 +1289,7 @@ impl Catalog {
             st,
             version: AtomicU64::new(1),
             cache: RwLock::new(None),
+            db_cache: RwLock::new(HashMap::new()),
         })
     }
 
@@ -1062,6 +1328,12 @@ impl Catalog {
                     s.enum_tids.insert(v.oid, tid);
                     s.enums.push(Arc::new(v));
                 }
+                Some(&DATABASE_RECORD) => {
+                    let v = DatabaseDef::deserialize(&data)
+                        .ok_or_else(|| StorageError::Corrupt("catalog database row".into()))?;
+                    s.db_tids.insert(v.oid, tid);
+                    s.databases.push(Arc::new(v));
+                }
                 Some(&SCHEMA_RECORD) => {
                     let v = SchemaDef::deserialize(&data)
                         .ok_or_else(|| StorageError::Corrupt("catalog schema row".into()))?;
@@ -1097,6 +1369,13 @@ impl Catalog {
             s.roles.push(Arc::new(RoleDef::predefined(oid, name)));
         }
         s.roles.sort_by_key(|r| r.oid);
+        for (oid, name, tmpl, conn) in BUILTIN_DATABASES {
+            if !s.databases.iter().any(|d| d.oid == oid) {
+                s.databases
+                    .push(Arc::new(DatabaseDef::builtin(oid, name, tmpl, conn)));
+            }
+        }
+        s.databases.sort_by_key(|d| d.oid);
         if !s.enums.is_empty() {
             s.enum_registry = Some(Arc::new(crate::enums::Registry::new(s.enums.clone())));
         }
@@ -1123,6 +1402,32 @@ impl Catalog {
         let fresh = self.st.txns.snapshot(basalt_storage::INVALID_XID, 0);
         let s = Arc::new(self.load(&fresh)?);
         *self.cache.write() = Some((v, s.clone()));
+        Ok(s)
+    }
+
+    /// `schema` narrowed to one database.
+    pub fn schema_for(&self, db: u32, snap: &Snapshot, own_changes: bool) -> Result<Arc<Schema>> {
+        if own_changes {
+            return Ok(Arc::new(self.load(snap)?.for_database(db)));
+        }
+        self.committed_schema_for(db)
+    }
+
+    /// The committed schema narrowed to one database (cached).
+    pub fn committed_schema_for(&self, db: u32) -> Result<Arc<Schema>> {
+        let v = self.version();
+        if let Some((cv, s)) = self.db_cache.read().get(&db) {
+            if *cv == v {
+                return Ok(s.clone());
+            }
+        }
+        let all = self.committed_schema()?;
+        let s = Arc::new(all.for_database(db));
+        let mut c = self.db_cache.write();
+        if c.len() > 64 {
+            c.retain(|_, (cv, _)| *cv == v);
+        }
+        c.insert(db, (v, s.clone()));
         Ok(s)
     }
 
@@ -1232,6 +1537,31 @@ impl Catalog {
 
     pub fn delete_schema(&self, xid: Xid, cid: u32, schema: &Schema, oid: u32) -> Result<()> {
         match schema.schema_tids.get(&oid) {
+            Some(tid) => self.delete_row(xid, cid, *tid),
+            None => Ok(()),
+        }
+    }
+
+    pub fn put_database(&self, xid: Xid, cid: u32, schema: &Schema, v: &DatabaseDef) -> Result<()> {
+        self.put_row(
+            xid,
+            cid,
+            schema.db_tids.get(&v.oid).copied(),
+            &v.serialize(),
+        )
+    }
+
+    /// Deletes a database's row (its objects are deleted one by one by
+    /// the caller). A built-in database has no row to delete.
+    pub fn delete_database(&self, xid: Xid, cid: u32, schema: &Schema, oid: u32) -> Result<()> {
+        match schema.db_tids.get(&oid) {
+            Some(tid) => self.delete_row(xid, cid, *tid),
+            None => Ok(()),
+        }
+    }
+
+    pub fn delete_namespace_acl(&self, xid: Xid, cid: u32, schema: &Schema, ns: u32) -> Result<()> {
+        match schema.ns_tids.get(&ns) {
             Some(tid) => self.delete_row(xid, cid, *tid),
             None => Ok(()),
         }

@@ -1,7 +1,7 @@
 //! The pg_catalog views clients read (psql's \d, \dt, \l; pgbench; drivers),
 //! computed from the stored table definitions when they are scanned.
 
-use crate::store::{Schema, BOOTSTRAP_SUPERUSER, DATABASE_OID, NS_PG_CATALOG, NS_PUBLIC};
+use crate::store::{Schema, BOOTSTRAP_SUPERUSER, NS_PG_CATALOG};
 use crate::types::{DataType, Value};
 
 use DataType::*;
@@ -578,12 +578,13 @@ pub fn rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<Va
     let mut out = Vec::new();
     match name {
         "pg_namespace" => {
-            let user = s.schemas.iter().map(|d| (d.oid, d.name.as_str(), d.owner));
-            for (oid, n, owner) in crate::store::BUILTIN_SCHEMAS
-                .iter()
-                .map(|(o, n)| (*o, *n, BOOTSTRAP_SUPERUSER))
-                .chain(user)
-            {
+            for (oid, n) in s.namespaces() {
+                let n = n.as_str();
+                let owner = s
+                    .schemas
+                    .iter()
+                    .find(|d| d.oid == oid)
+                    .map_or(BOOTSTRAP_SUPERUSER, |d| d.owner);
                 let acl = if s.namespace_acl_stored(oid) {
                     t(&crate::store::acl_text(&s.namespace_acl(oid), &|r| {
                         s.role_name(r)
@@ -591,7 +592,7 @@ pub fn rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<Va
                 } else {
                     Value::Null
                 };
-                let owner = if oid == NS_PUBLIC {
+                let owner = if crate::store::builtin_public_db(oid).is_some() {
                     crate::store::PG_DATABASE_OWNER
                 } else {
                     owner
@@ -896,21 +897,17 @@ pub fn rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<Va
             }
         }
         "pg_database" => {
-            for (oid, n, tmpl) in [
-                (DATABASE_OID, "postgres", false),
-                (1, "template1", true),
-                (4, "template0", true),
-            ] {
+            for d in &s.databases {
                 out.push(vec![
-                    o(oid),
-                    t(n),
-                    o(BOOTSTRAP_SUPERUSER),
+                    o(d.oid),
+                    t(&d.name),
+                    o(d.owner),
                     Value::Int4(6),
                     t("C.UTF-8"),
                     t("C.UTF-8"),
-                    b(tmpl),
-                    b(oid != 4),
-                    Value::Int4(-1),
+                    b(d.is_template),
+                    b(d.allow_conn),
+                    Value::Int4(d.conn_limit),
                     Value::Null,
                     t("c"),
                     Value::Null,

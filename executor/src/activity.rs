@@ -56,6 +56,8 @@ pub struct Backend {
     pub on_terminate: Mutex<Option<Hook>>,
     /// The VACUUM this backend runs, if any (pg_stat_progress_vacuum).
     pub vacuum: Mutex<Option<Arc<basalt_storage::VacuumProgress>>>,
+    /// The OID of the database the session is connected to.
+    pub database: std::sync::atomic::AtomicU32,
 }
 
 impl Backend {
@@ -130,6 +132,7 @@ impl Registry {
             }),
             on_terminate: Mutex::new(None),
             vacuum: Mutex::new(None),
+            database: std::sync::atomic::AtomicU32::new(basalt_catalog::store::DATABASE_OID),
         });
         self.backends.lock().insert(pid, Arc::downgrade(&b));
         self.started.fetch_add(1, Ordering::Relaxed);
@@ -242,7 +245,14 @@ impl crate::session::Session {
         };
         let mut out = Vec::new();
         let superuser = self.is_superuser().unwrap_or(false);
+        let schema = self.schema().ok();
         for b in self.db.registry.all() {
+            let dboid = b.database.load(Ordering::Relaxed);
+            let dbname = schema
+                .as_ref()
+                .and_then(|s| s.database_by_oid(dboid))
+                .map(|d| d.name.clone())
+                .unwrap_or_default();
             let mut a = b.activity.lock().clone();
             let user_oid = if a.user_oid == 0 {
                 basalt_catalog::store::BOOTSTRAP_SUPERUSER
@@ -275,8 +285,8 @@ impl crate::session::Session {
                 None => (Value::Null, Value::Null),
             };
             out.push(vec![
-                Value::Int8(basalt_catalog::store::DATABASE_OID as i64),
-                text("postgres"),
+                Value::Int8(dboid as i64),
+                text(&dbname),
                 Value::Int4(b.pid),
                 Value::Null,
                 Value::Int8(user_oid as i64),
@@ -317,7 +327,7 @@ impl crate::session::Session {
     fn lock_rows(&self) -> Vec<Vec<Value>> {
         let st = &self.db.st;
         let text = |s: &str| Value::Text(s.to_string());
-        let db = Value::Int8(basalt_catalog::store::DATABASE_OID as i64);
+        let db = Value::Int8(self.database as i64);
         let mut out = Vec::new();
         // (locktype, relation, classid, objid, objsubid, xid, pid, mode, granted, wait)
         type Lock<'a> = (
@@ -578,21 +588,45 @@ impl crate::session::Session {
                     Value::Text(name.unwrap_or_else(|| format!("unknown (OID={oid})")))
                 }
             })),
-            "pg_database_size" => {
-                // Every relation file, by its block count (pages still only
-                // in the buffer pool count too).
-                let st = &self.db.st;
-                let total: u64 = std::fs::read_dir(st.dir.join("base"))
-                    .map(|d| {
-                        d.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-                            .map(|rel| st.relation_size(rel))
-                            .sum()
-                    })
-                    .unwrap_or(0);
-                Some(Ok(Value::Int8(total as i64)))
-            }
+            "pg_database_size" => Some(self.database_size(args.first())),
             _ => None,
         }
+    }
+
+    /// pg_database_size(name or OID): the files of the database's tables
+    /// and indexes (pages still only in the buffer pool count too).
+    fn database_size(&self, arg: Option<&Value>) -> crate::Result<Value> {
+        let all = self.db.catalog.committed_schema()?;
+        let db = match arg {
+            None | Some(Value::Null) => return Ok(Value::Null),
+            Some(Value::Text(n)) => all.database_by_name(n),
+            Some(v) => all.database_by_oid(v.as_i64().unwrap_or(-1) as u32),
+        };
+        let Some(db) = db else {
+            return Err(crate::ExecError::coded(
+                "3D000",
+                match arg {
+                    Some(Value::Text(n)) => format!("database \"{n}\" does not exist"),
+                    _ => "database with the given OID does not exist".into(),
+                },
+            ));
+        };
+        let st = &self.db.st;
+        let schema = self.db.catalog.committed_schema_for(db.oid)?;
+        let mut total: u64 = 0;
+        for t in &schema.tables {
+            total += st.relation_size(t.filenode);
+            total += t
+                .indexes
+                .iter()
+                .map(|i| st.relation_size(i.filenode))
+                .sum::<u64>();
+        }
+        // The catalog is counted with the built-in database `postgres`.
+        if db.oid == basalt_catalog::store::DATABASE_OID {
+            total += st.relation_size(basalt_catalog::store::CATALOG_REL);
+        }
+        Ok(Value::Int8(total as i64))
     }
 
     /// pg_relation_size and friends: sizes of a table's or index's files, by

@@ -84,7 +84,7 @@ pub fn run_pass(db: &Arc<Database>, cfg: &AutovacuumConfig) -> Vec<String> {
         return vec![];
     };
     let mut done = Vec::new();
-    let mut session: Option<crate::Session> = None;
+    let mut sessions: std::collections::HashMap<u32, crate::Session> = Default::default();
     for t in &schema.tables {
         let c = db.table_stats.table(t.oid);
         let reltuples = db
@@ -99,8 +99,14 @@ pub fn run_pass(db: &Arc<Database>, cfg: &AutovacuumConfig) -> Vec<String> {
         if !vacuum && !analyze {
             continue;
         }
-        let s = session.get_or_insert_with(|| {
+        // Each table's VACUUM runs in a session of the table's database.
+        let database = match schema.namespace_database(t.namespace) {
+            0 => basalt_catalog::store::DATABASE_OID,
+            d => d,
+        };
+        let s = sessions.entry(database).or_insert_with(|| {
             let mut s = db.session();
+            s.set_database_oid(database);
             s.autovacuum = true;
             s.backend.activity.lock().autovacuum = true;
             s

@@ -33,6 +33,7 @@ impl Session {
                         oid: self.db.st.new_oid()?,
                         name: self.temp_schema_name(),
                         owner: basalt_catalog::store::BOOTSTRAP_SUPERUSER,
+                        database: self.database,
                     };
                     self.db.catalog.put_schema(xid, self.cid(), &schema, &sd)?;
                     schema = self.schema()?;
@@ -840,6 +841,7 @@ impl Session {
             oid: self.db.st.new_oid()?,
             name: name.to_string(),
             owner,
+            database: self.database,
         };
         self.db.catalog.put_schema(xid, self.cid(), &schema, &def)?;
         Ok(ExecResult {

@@ -210,7 +210,7 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
                 env!("CARGO_PKG_VERSION")
             )))
         }
-        "current_database" => return Ok(Value::Text("postgres".into())),
+        "current_database" => return Ok(Value::Text(cx.schema.database_name())),
         "current_schema" => return Ok(Value::Text("public".into())),
         "pg_backend_pid" => return Ok(Value::Int4(cx.backend_pid)),
         "random" => {

@@ -7,6 +7,7 @@ pub mod analyze;
 pub mod arrays;
 pub mod autovacuum;
 mod copy;
+mod databases;
 mod ddl;
 mod dml;
 pub mod error;

@@ -138,10 +138,15 @@ impl Session {
         if Self::is_superuser_oid(schema, me) {
             return Ok(());
         }
+        let db_owner = schema.database_owner();
         let held = schema
             .namespace_acl(ns)
             .iter()
-            .filter(|a| a.grantee == me || a.grantee == 0)
+            .filter(|a| {
+                a.grantee == me
+                    || a.grantee == 0
+                    || (a.grantee == basalt_catalog::store::PG_DATABASE_OWNER && db_owner == me)
+            })
             .fold(0, |acc, a| acc | a.privs);
         if held & bits == bits {
             Ok(())
@@ -208,9 +213,15 @@ impl Session {
             };
         }
         let superuser = Self::is_superuser_oid(&schema, role);
+        let db_owner = schema.database_owner();
         let held = |acl: &[basalt_catalog::store::AclItem]| {
             acl.iter()
-                .filter(|a| a.grantee == role || a.grantee == 0)
+                .filter(|a| {
+                    a.grantee == role
+                        || a.grantee == 0
+                        || (a.grantee == basalt_catalog::store::PG_DATABASE_OWNER
+                            && db_owner == role)
+                })
                 .fold(0, |acc, a| acc | a.privs)
         };
         if name == "has_schema_privilege" {
@@ -636,7 +647,7 @@ impl Session {
                         )));
                     }
                     let mut acl = Some(schema.namespace_acl(ns));
-                    let owner = if ns == basalt_catalog::store::NS_PUBLIC {
+                    let owner = if basalt_catalog::store::builtin_public_db(ns).is_some() {
                         basalt_catalog::store::PG_DATABASE_OWNER
                     } else {
                         schema_owner.unwrap_or(BOOTSTRAP_SUPERUSER)

@@ -53,7 +53,7 @@ impl Database {
             statement_counts: Default::default(),
         });
         // Temporary schemas left by sessions of a previous run go.
-        let leftover: Vec<String> = db
+        let leftover: Vec<(u32, String)> = db
             .catalog
             .committed_schema()?
             .schemas
@@ -62,14 +62,13 @@ impl Database {
                 s.name
                     .starts_with(basalt_catalog::store::TEMP_SCHEMA_PREFIX)
             })
-            .map(|s| s.name.clone())
+            .map(|s| (s.database, s.name.clone()))
             .collect();
-        if !leftover.is_empty() {
+        for (database, n) in leftover {
             let mut s = db.session();
-            for n in leftover {
-                for r in s.execute_sql(&format!("DROP SCHEMA \"{n}\" CASCADE")) {
-                    r?;
-                }
+            s.set_database_oid(database);
+            for r in s.execute_sql(&format!("DROP SCHEMA \"{n}\" CASCADE")) {
+                r?;
             }
         }
         Ok(db)
@@ -105,6 +104,7 @@ impl Database {
             zone: Default::default(),
             pending_settings: Default::default(),
             sql_prepared: HashMap::new(),
+            database: basalt_catalog::store::DATABASE_OID,
         }
     }
 }
@@ -194,6 +194,8 @@ pub struct Session {
     pub(crate) seq_last: std::cell::RefCell<(HashMap<u32, i64>, Option<i64>)>,
     /// Statements prepared with SQL PREPARE.
     pub(crate) sql_prepared: HashMap<String, crate::prepared::SqlPrepared>,
+    /// The OID of the database this session is connected to.
+    pub database: u32,
     /// CHECK constraints bound, by the constraints' text.
     pub(crate) check_cache: std::cell::RefCell<CheckCache>,
     pub(crate) index_cache: std::cell::RefCell<crate::ixkeys::IndexExprCache>,
@@ -234,9 +236,46 @@ impl Session {
     pub fn schema(&self) -> Result<Arc<Schema>> {
         if self.txn.as_ref().is_some_and(|t| t.ddl) {
             // Our own uncommitted DDL: read the catalog in our snapshot.
-            return Ok(self.db.catalog.schema(&self.snapshot(), true)?);
+            return Ok(self
+                .db
+                .catalog
+                .schema_for(self.database, &self.snapshot(), true)?);
         }
-        Ok(self.db.catalog.committed_schema()?)
+        Ok(self.db.catalog.committed_schema_for(self.database)?)
+    }
+
+    /// Connects this session to the database named (before its first
+    /// statement): 3D000 if there is none, 55000 if it takes no
+    /// connections.
+    pub fn set_database(&mut self, name: &str) -> Result<()> {
+        let schema = self.db.catalog.committed_schema()?;
+        let Some(d) = schema.database_by_name(name) else {
+            return Err(ExecError::coded(
+                "3D000",
+                format!("database \"{name}\" does not exist"),
+            ));
+        };
+        if !d.allow_conn {
+            return Err(ExecError::coded(
+                "55000",
+                format!("database \"{name}\" is not currently accepting connections"),
+            ));
+        }
+        self.set_database_oid(d.oid);
+        Ok(())
+    }
+
+    /// Puts this session in a database known to exist.
+    pub fn set_database_oid(&mut self, oid: u32) {
+        self.database = oid;
+        self.backend.database.store(oid, Ordering::Relaxed);
+    }
+
+    /// The name of the database this session is connected to.
+    pub fn database_name(&self) -> String {
+        self.schema()
+            .map(|s| s.database_name())
+            .unwrap_or_else(|_| "postgres".into())
     }
 
     pub fn catalog_version(&self) -> u64 {
@@ -1022,6 +1061,7 @@ impl Session {
                 incremental_from,
             } => self.backup(to, incremental_from.as_deref()),
             Statement::Reindex { table, indexes } => self.reindex(table, indexes),
+            Statement::Database(d) => self.database_ddl(d),
             Statement::CreateRole {
                 name,
                 opts,

@@ -19,8 +19,8 @@ impl crate::session::Session {
                 |a: &std::sync::atomic::AtomicU64| Value::Int8(a.load(Ordering::Relaxed) as i64);
             out.push(vec![
                 Value::Int4(b.pid),
-                Value::Int8(basalt_catalog::store::DATABASE_OID as i64),
-                Value::Text("postgres".into()),
+                Value::Int8(b.database.load(Ordering::Relaxed) as i64),
+                Value::Text(self.database_name()),
                 n(&p.relid),
                 Value::Text(p.phase().name().into()),
                 n(&p.heap_blks_total),
@@ -34,16 +34,36 @@ impl crate::session::Session {
         out
     }
 
-    /// pg_stat_database: one row for the one database (and PostgreSQL's
-    /// row for shared objects, datid 0, with its counters at zero).
+    /// pg_stat_database: a row per database (and PostgreSQL's row for
+    /// shared objects, datid 0, with its counters at zero). The counters
+    /// are the cluster's: every database's row shows them.
     pub(crate) fn database_stats(&self) -> Vec<Vec<Value>> {
+        let mut out = vec![];
+        let Ok(schema) = self.schema() else {
+            return out;
+        };
+        let backends = self.db.registry.all();
+        for d in &schema.databases {
+            let n = backends
+                .iter()
+                .filter(|b| b.database.load(Ordering::Relaxed) == d.oid)
+                .count();
+            let mut row = self.database_stats_row(d.oid, &d.name, n as i32);
+            if out.is_empty() {
+                out.push(row.remove(0));
+            }
+            out.extend(row);
+        }
+        out
+    }
+
+    fn database_stats_row(&self, oid: u32, name: &str, backends: i32) -> Vec<Vec<Value>> {
         let st = &self.db.st;
         let n = |a: &std::sync::atomic::AtomicU64| Value::Int8(a.load(Ordering::Relaxed) as i64);
         let zero = || Value::Int8(0);
-        let backends = self.db.registry.all().len() as i32;
         let mut db = vec![
-            Value::Int8(basalt_catalog::store::DATABASE_OID as i64),
-            Value::Text("postgres".into()),
+            Value::Int8(oid as i64),
+            Value::Text(name.into()),
             Value::Int4(backends),
             n(&st.stats.commits),
             n(&st.stats.rollbacks),
@@ -91,7 +111,7 @@ impl crate::session::Session {
     /// transactions end and reset by VACUUM and ANALYZE.
     pub(crate) fn table_stats_rows(&self) -> Vec<Vec<Value>> {
         use crate::stats::TableStats as T;
-        let Ok(schema) = self.db.catalog.committed_schema() else {
+        let Ok(schema) = self.schema() else {
             return vec![];
         };
         let mut out = Vec::new();
@@ -140,7 +160,7 @@ impl crate::session::Session {
     /// pg_stat_user_indexes: scans of each index and the rows they fetched.
     pub(crate) fn index_stats_rows(&self) -> Vec<Vec<Value>> {
         use crate::stats::TableStats as T;
-        let Ok(schema) = self.db.catalog.committed_schema() else {
+        let Ok(schema) = self.schema() else {
             return vec![];
         };
         let mut out = Vec::new();
@@ -207,7 +227,7 @@ impl crate::session::Session {
     /// pg_statio_user_tables: pages of each table and its indexes found in
     /// the buffer pool (hit) or read from disk.
     pub(crate) fn statio_rows(&self) -> Vec<Vec<Value>> {
-        let Ok(schema) = self.db.catalog.committed_schema() else {
+        let Ok(schema) = self.schema() else {
             return vec![];
         };
         let n = |v: u64| Value::Int8(v as i64);

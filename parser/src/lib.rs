@@ -32,11 +32,44 @@ pub enum Statement {
         index: bool,
         name: String,
     },
+    Database(DatabaseDdl),
     /// BACKUP DATABASE TO 'dir' [INCREMENTAL FROM 'base dir']
     Backup {
         to: String,
         incremental_from: Option<String>,
     },
+}
+
+/// CREATE, DROP and ALTER DATABASE (sqlparser knows too little of them).
+#[derive(Debug, Clone, PartialEq)]
+pub enum DatabaseDdl {
+    /// CREATE DATABASE name [WITH] [option [=] value] ...: options by
+    /// lower-case name (`connection limit` as two words).
+    Create {
+        name: String,
+        options: Vec<(String, String)>,
+    },
+    /// DROP DATABASE [IF EXISTS] name [[WITH] (FORCE)]
+    Drop {
+        name: String,
+        if_exists: bool,
+        force: bool,
+    },
+    Alter {
+        name: String,
+        action: AlterDatabase,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum AlterDatabase {
+    Rename(String),
+    Owner(String),
+    /// [WITH] ALLOW_CONNECTIONS / CONNECTION LIMIT / IS_TEMPLATE ...
+    Options(Vec<(String, String)>),
+    /// SET name { TO | = } value (None: RESET name, or SET ... DEFAULT);
+    /// RESET ALL is ("all", None).
+    Set(String, Option<String>),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -423,7 +456,136 @@ fn parse_create_sequence(p: &mut Parser<'_>) -> Result<Statement, ParseError> {
     })))
 }
 
+/// An identifier as PostgreSQL folds it: lower case unless quoted.
+fn ident(p: &mut Parser<'_>) -> Result<String, ParseError> {
+    let i = p.parse_identifier()?;
+    Ok(match i.quote_style {
+        Some(_) => i.value,
+        None => i.value.to_lowercase(),
+    })
+}
+
+/// A database option's value: a word, a string, a (signed) number or
+/// DEFAULT, as text.
+fn option_value(p: &mut Parser<'_>) -> Result<String, ParseError> {
+    let t = p.next_token();
+    Ok(match t.token {
+        Token::Word(w) if w.quote_style.is_none() => w.value.to_lowercase(),
+        Token::Word(w) => w.value,
+        Token::SingleQuotedString(s) => s,
+        Token::Number(n, _) => n,
+        Token::Minus => match p.next_token().token {
+            Token::Number(n, _) => format!("-{n}"),
+            other => return Err(ParseError(format!("syntax error at or near \"{other}\""))),
+        },
+        other => return Err(ParseError(format!("syntax error at or near \"{other}\""))),
+    })
+}
+
+/// `[WITH] name [=] value ...` up to the end of the statement.
+fn database_options(p: &mut Parser<'_>) -> Result<Vec<(String, String)>, ParseError> {
+    let _ = p.parse_keyword(Keyword::WITH);
+    let mut out = Vec::new();
+    while !matches!(p.peek_token().token, Token::EOF | Token::SemiColon) {
+        let mut name = ident(p)?;
+        if name == "connection" {
+            if !word_is(p, "LIMIT") {
+                return Err(ParseError("syntax error: expected CONNECTION LIMIT".into()));
+            }
+            p.next_token();
+            name = "connection limit".into();
+        }
+        let _ = p.consume_token(&Token::Eq);
+        out.push((name, option_value(p)?));
+    }
+    Ok(out)
+}
+
+fn parse_database(p: &mut Parser<'_>) -> Result<Statement, ParseError> {
+    let verb = p.next_token().token.to_string().to_uppercase();
+    p.next_token(); // DATABASE
+    let ddl = match verb.as_str() {
+        "CREATE" => DatabaseDdl::Create {
+            name: ident(p)?,
+            options: database_options(p)?,
+        },
+        "DROP" => {
+            let if_exists = p.parse_keywords(&[Keyword::IF, Keyword::EXISTS]);
+            let name = ident(p)?;
+            let mut force = false;
+            let _ = p.parse_keyword(Keyword::WITH);
+            if p.consume_token(&Token::LParen) {
+                loop {
+                    match ident(p)?.as_str() {
+                        "force" => force = true,
+                        o => {
+                            return Err(ParseError(format!(
+                                "unrecognized DROP DATABASE option \"{o}\""
+                            )))
+                        }
+                    }
+                    if p.consume_token(&Token::RParen) {
+                        break;
+                    }
+                    p.expect_token(&Token::Comma)?;
+                }
+            }
+            DatabaseDdl::Drop {
+                name,
+                if_exists,
+                force,
+            }
+        }
+        _ => {
+            let name = ident(p)?;
+            let action = if p.parse_keywords(&[Keyword::RENAME, Keyword::TO]) {
+                AlterDatabase::Rename(ident(p)?)
+            } else if p.parse_keywords(&[Keyword::OWNER, Keyword::TO]) {
+                AlterDatabase::Owner(match p.peek_token().token {
+                    Token::Word(w)
+                        if w.quote_style.is_none()
+                            && w.value.eq_ignore_ascii_case("current_user") =>
+                    {
+                        p.next_token();
+                        "\u{1}current_user".into()
+                    }
+                    _ => ident(p)?,
+                })
+            } else if p.parse_keyword(Keyword::SET) {
+                let name = ident(p)?;
+                if !p.parse_keyword(Keyword::TO) && !p.consume_token(&Token::Eq) {
+                    return Err(ParseError("syntax error: expected TO or =".into()));
+                }
+                let mut vals = vec![];
+                loop {
+                    vals.push(option_value(p)?);
+                    if !p.consume_token(&Token::Comma) {
+                        break;
+                    }
+                }
+                if vals.len() == 1 && vals[0] == "default" {
+                    AlterDatabase::Set(name, None)
+                } else {
+                    AlterDatabase::Set(name, Some(vals.join(", ")))
+                }
+            } else if word_is(p, "RESET") {
+                p.next_token();
+                AlterDatabase::Set(ident(p)?, None)
+            } else {
+                AlterDatabase::Options(database_options(p)?)
+            };
+            DatabaseDdl::Alter { name, action }
+        }
+    };
+    Ok(Statement::Database(ddl))
+}
+
 fn parse_one(p: &mut Parser<'_>) -> Result<Statement, ParseError> {
+    if (word_is(p, "CREATE") || word_is(p, "DROP") || word_is(p, "ALTER"))
+        && matches!(&p.peek_nth_token(1).token, Token::Word(w) if w.value.eq_ignore_ascii_case("DATABASE"))
+    {
+        return parse_database(p);
+    }
     if word_is(p, "CREATE") {
         let w = |n: usize, s: &str| matches!(&p.peek_nth_token(n).token, Token::Word(x) if x.value.eq_ignore_ascii_case(s));
         if w(1, "SEQUENCE") || ((w(1, "TEMP") || w(1, "TEMPORARY")) && w(2, "SEQUENCE")) {

@@ -647,6 +647,7 @@ impl Binder<'_> {
                 to: to.clone(),
                 incremental_from: incremental_from.clone(),
             }),
+            PStmt::Database(d) => Ok(Statement::Database(d.clone())),
             PStmt::Reindex { index, name } => {
                 let parts: Vec<String> = name
                     .split('.')

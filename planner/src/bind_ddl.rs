@@ -108,7 +108,9 @@ impl Binder<'_> {
                     col.ty = ty;
                     col.not_null = true;
                     col.default = Some(
-                        if namespace == NS_PUBLIC || namespace == basalt_catalog::store::NS_TEMP {
+                        if namespace == basalt_catalog::store::NS_TEMP
+                            || self.schema.namespace_name(namespace) == "public"
+                        {
                             format!("nextval('{seq_name}'::regclass)")
                         } else {
                             format!(

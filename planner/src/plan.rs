@@ -744,6 +744,8 @@ pub enum Statement {
         to: String,
         incremental_from: Option<String>,
     },
+    /// CREATE, DROP and ALTER DATABASE, as parsed.
+    Database(basalt_parser::DatabaseDdl),
     /// CREATE [OR REPLACE] VIEW: the query's text and output column names.
     CreateView {
         namespace: u32,

@@ -517,18 +517,18 @@ pub fn serve(shared: &Shared, tcp: TcpStream) -> io::Result<()> {
         }
         None => {}
     }
-    if dbname != "postgres" {
-        return fatal(
-            io.get_mut(),
-            "3D000",
-            &format!("database \"{dbname}\" does not exist"),
-        );
-    }
     if shared.backends.lock().len() >= shared.max_connections {
         return fatal(io.get_mut(), "53300", "sorry, too many clients already");
     }
     let mut session = shared.db.session();
     session.set_session_user(role.oid);
+    if let Err(e) = session
+        .set_database(&dbname)
+        .and_then(|_| session.check_connection_limit())
+    {
+        return fatal(io.get_mut(), e.sqlstate(), &e.to_string());
+    }
+    let db_warnings = session.apply_database_settings();
     tracing::info!(user = %user, pid = session.pid, "connection authorized");
     let mut out = Out { buf: vec![] };
     // Settings given in the startup packet, and -c options in "options".
@@ -581,6 +581,9 @@ pub fn serve(shared: &Shared, tcp: TcpStream) -> io::Result<()> {
         .lock()
         .insert(session.pid, (secret, session.backend.clone()));
     out.msg(b'R', &0i32.to_be_bytes());
+    for w in &db_warnings {
+        out.msg(b'N', &error_body("WARNING", "22023", w, None));
+    }
     for k in basalt_executor::REPORTED_SETTINGS {
         if let Some(v) = session.setting(k) {
             out.parameter_status(k, &v);
