@@ -2,10 +2,9 @@
 //! accepted spellings), numeric widening and narrowing with range checks, and
 //! type-modifier enforcement (varchar(n), char(n), numeric(p,s)).
 
+use crate::numeric::Numeric;
 use crate::types::{DataType, Value};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
-use rust_decimal::prelude::ToPrimitive;
-use rust_decimal::Decimal;
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
 pub enum ValueError {
@@ -201,24 +200,24 @@ fn check_int(v: i64, ty: &DataType) -> Result<Value, ValueError> {
     }
 }
 
-/// Rounds and checks a decimal against numeric(p, s).
-pub fn apply_numeric_typmod(d: Decimal, typmod: Option<(u32, u32)>) -> Result<Decimal, ValueError> {
+/// Rounds and checks a numeric against numeric(p, s): 22003 when it has
+/// more than p - s digits before the point (infinities never fit).
+pub fn apply_numeric_typmod(d: Numeric, typmod: Option<(u32, u32)>) -> Result<Numeric, ValueError> {
     let Some((p, s)) = typmod else { return Ok(d) };
-    let r = d.round_dp_with_strategy(s, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
-    let mut r = r;
-    r.rescale(s);
-    let int_digits = r.trunc().abs().to_string().trim_start_matches('0').len() as u32;
-    if int_digits > p.saturating_sub(s) {
+    if d.is_nan() {
+        return Ok(d);
+    }
+    if d.is_infinite() {
+        return Err(ValueError::NumericOverflow);
+    }
+    if d.scale() as u32 == s && d.int_digits() <= p.saturating_sub(s) as i64 {
+        return Ok(d);
+    }
+    let r = d.round(s as i32).map_err(|_| ValueError::NumericOverflow)?;
+    if r.int_digits() > p.saturating_sub(s) as i64 {
         return Err(ValueError::NumericOverflow);
     }
     Ok(r)
-}
-
-fn parse_numeric(s: &str) -> Option<Decimal> {
-    let t = s.trim();
-    t.parse::<Decimal>()
-        .ok()
-        .or_else(|| Decimal::from_scientific(t).ok())
 }
 
 /// time input: `HH:MM[:SS[.frac]]` (24:00:00 is not supported).
@@ -317,10 +316,15 @@ pub fn cast(v: Value, to: &DataType) -> Result<Value, ValueError> {
         (Value::Float4(f), t) if t.is_integer() => float_to_int(f as f64, &t)?,
         (Value::Float8(f), t) if t.is_integer() => float_to_int(f, &t)?,
         (Value::Numeric(d), t) if t.is_integer() => {
-            let r =
-                d.round_dp_with_strategy(0, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+            if !d.is_finite() {
+                return Err(ValueError::InvalidParameter(format!(
+                    "cannot convert {} to {}",
+                    if d.is_nan() { "NaN" } else { "infinity" },
+                    t.display_name()
+                )));
+            }
             check_int(
-                r.to_i64()
+                d.to_i64_round()
                     .ok_or_else(|| ValueError::OutOfRange(t.display_name()))?,
                 &t,
             )?
@@ -333,8 +337,8 @@ pub fn cast(v: Value, to: &DataType) -> Result<Value, ValueError> {
         }
         (Value::Float4(f), DataType::Numeric(tm)) => float_to_numeric(f as f64, tm)?,
         (Value::Float8(f), DataType::Numeric(tm)) => float_to_numeric(f, tm)?,
-        (v, DataType::Numeric(tm)) if v.as_decimal().is_some() => {
-            Value::Numeric(apply_numeric_typmod(v.as_decimal().expect("checked"), tm)?)
+        (v, DataType::Numeric(tm)) if v.as_numeric().is_some() => {
+            Value::Numeric(apply_numeric_typmod(v.as_numeric().expect("checked"), tm)?)
         }
         (v, DataType::Text | DataType::Name | DataType::Unknown) => Value::Text(v.to_string()),
         (v, t @ (DataType::Varchar(_) | DataType::Char(_))) => from_text(&v.to_string(), &t)?,
@@ -384,14 +388,11 @@ fn float_to_int(f: f64, t: &DataType) -> Result<Value, ValueError> {
 }
 
 fn float_to_numeric(f: f64, tm: Option<(u32, u32)>) -> Result<Value, ValueError> {
-    if !f.is_finite() {
-        return Err(ValueError::CannotCast {
-            from: "double precision".into(),
-            to: "numeric".into(),
-        });
-    }
-    let d =
-        parse_numeric(&crate::types::format_float(f, false)).ok_or(ValueError::NumericOverflow)?;
+    let d = if f.is_finite() {
+        Numeric::parse(&crate::types::format_float(f, false)).ok_or(ValueError::NumericOverflow)?
+    } else {
+        Numeric::from_f64(f).ok_or(ValueError::NumericOverflow)?
+    };
     Ok(Value::Numeric(apply_numeric_typmod(d, tm)?))
 }
 
@@ -427,7 +428,7 @@ pub fn from_text(s: &str, ty: &DataType) -> Result<Value, ValueError> {
             }
         }
         DataType::Numeric(tm) => {
-            let d = parse_numeric(s).ok_or_else(|| invalid(ty, s))?;
+            let d = Numeric::parse(s).ok_or_else(|| invalid(ty, s))?;
             Value::Numeric(apply_numeric_typmod(d, *tm)?)
         }
         DataType::Text | DataType::Name | DataType::Unknown | DataType::Varchar(None) => {

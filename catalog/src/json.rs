@@ -2,7 +2,7 @@
 //! with PostgreSQL's normal form (object keys unique and ordered by length,
 //! then bytes; the last duplicate wins), output format and ordering.
 
-use rust_decimal::Decimal;
+use crate::numeric::Numeric;
 use std::cmp::Ordering;
 use std::fmt;
 
@@ -20,20 +20,20 @@ pub enum Json {
 /// A JSON number: a numeric when it fits in one, else its text.
 #[derive(Debug, Clone)]
 pub enum Number {
-    Dec(Decimal),
+    Dec(Numeric),
     Big(String),
 }
 
 impl Number {
     pub fn as_f64(&self) -> f64 {
         match self {
-            Number::Dec(d) => d.to_string().parse().unwrap_or(f64::NAN),
+            Number::Dec(d) => d.to_f64(),
             Number::Big(s) => s.parse().unwrap_or(f64::NAN),
         }
     }
     fn cmp(&self, o: &Number) -> Ordering {
         match (self, o) {
-            (Number::Dec(a), Number::Dec(b)) => a.cmp(b),
+            (Number::Dec(a), Number::Dec(b)) => a.cmp_total(b),
             _ => self.as_f64().total_cmp(&o.as_f64()),
         }
     }
@@ -609,12 +609,7 @@ impl Parser<'_> {
 
 /// A JSON number as numeric: exponents are applied (`1e2` is `100`).
 pub fn parse_number(text: &str) -> Number {
-    let d = if text.contains(['e', 'E']) {
-        Decimal::from_scientific(text).ok()
-    } else {
-        text.parse::<Decimal>().ok()
-    };
-    match d {
+    match Numeric::parse(text) {
         Some(d) => Number::Dec(d),
         None => Number::Big(text.to_string()),
     }

@@ -7,11 +7,13 @@ pub mod cast;
 pub mod enums;
 pub mod interval;
 pub mod json;
+pub mod numeric;
 pub mod store;
 pub mod system;
 pub mod types;
 pub mod tz;
 
 pub use interval::Interval;
+pub use numeric::Numeric;
 pub use store::{Catalog, ColumnDef, IndexDef, Schema, TableDef};
 pub use types::{DataType, Value};

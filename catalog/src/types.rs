@@ -5,8 +5,8 @@
 pub use crate::array::Array;
 pub use crate::interval::Interval;
 pub use crate::json::Json;
+use crate::numeric::Numeric;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
-use rust_decimal::Decimal;
 use std::cmp::Ordering;
 use std::fmt;
 
@@ -400,7 +400,7 @@ pub enum Value {
     Int8(i64),
     Float4(f32),
     Float8(f64),
-    Numeric(Decimal),
+    Numeric(Numeric),
     Text(String),
     Bytea(Vec<u8>),
     Date(NaiveDate),
@@ -438,19 +438,19 @@ impl Value {
             Value::Int8(v) => Some(*v as f64),
             Value::Float4(v) => Some(*v as f64),
             Value::Float8(v) => Some(*v),
-            Value::Numeric(d) => d.to_string().parse().ok(),
+            Value::Numeric(d) => Some(d.to_f64()),
             _ => None,
         }
     }
 
-    pub fn as_decimal(&self) -> Option<Decimal> {
+    pub fn as_numeric(&self) -> Option<Numeric> {
         match self {
-            Value::Int2(v) => Some(Decimal::from(*v)),
-            Value::Int4(v) => Some(Decimal::from(*v)),
-            Value::Int8(v) => Some(Decimal::from(*v)),
-            Value::Numeric(d) => Some(*d),
-            Value::Float4(f) => Decimal::from_f64_retain(*f as f64),
-            Value::Float8(f) => Decimal::from_f64_retain(*f),
+            Value::Int2(v) => Some(Numeric::from(*v as i64)),
+            Value::Int4(v) => Some(Numeric::from(*v as i64)),
+            Value::Int8(v) => Some(Numeric::from(*v)),
+            Value::Numeric(d) => Some(d.clone()),
+            Value::Float4(f) => Numeric::from_f64(*f as f64),
+            Value::Float8(f) => Numeric::from_f64(*f),
             _ => None,
         }
     }
@@ -497,8 +497,8 @@ impl Value {
                 let float =
                     matches!(a, Float4(_) | Float8(_)) || matches!(b, Float4(_) | Float8(_));
                 if !float {
-                    if let (Some(x), Some(y)) = (a.as_decimal(), b.as_decimal()) {
-                        return x.cmp(&y);
+                    if let (Some(x), Some(y)) = (a.as_numeric(), b.as_numeric()) {
+                        return x.cmp_total(&y);
                     }
                 }
                 match (a.as_f64(), b.as_f64()) {
@@ -572,12 +572,12 @@ impl std::hash::Hash for Value {
             v => {
                 // Numbers that compare equal must hash equal across types.
                 if let Some(i) = v.as_i64() {
-                    Decimal::from(i).normalize().hash(state)
+                    Numeric::hash_i64(i, state)
                 } else if let Value::Numeric(d) = v {
-                    d.normalize().hash(state)
+                    d.hash_into(state)
                 } else if let Some(f) = v.as_f64() {
                     if f.fract() == 0.0 && f.abs() < 1e15 {
-                        Decimal::from(f as i64).normalize().hash(state)
+                        Numeric::hash_i64(f as i64, state)
                     } else {
                         f.to_bits().hash(state)
                     }
@@ -725,7 +725,7 @@ fn encode_value(v: &Value, out: &mut Vec<u8>) {
         Value::Int8(x) => out.extend_from_slice(&x.to_le_bytes()),
         Value::Float4(x) => out.extend_from_slice(&x.to_le_bytes()),
         Value::Float8(x) => out.extend_from_slice(&x.to_le_bytes()),
-        Value::Numeric(d) => out.extend_from_slice(&d.serialize()),
+        Value::Numeric(d) => d.encode(out),
         Value::Text(s) | Value::Json(s) => {
             out.extend_from_slice(&(s.len() as u32).to_le_bytes());
             out.extend_from_slice(s.as_bytes());
@@ -826,7 +826,7 @@ fn decode_value(ty: &DataType, b: &[u8], p: &mut usize) -> Option<Value> {
         }
         DataType::Float4 => Value::Float4(f32::from_le_bytes(take(p, 4)?.try_into().ok()?)),
         DataType::Float8 => Value::Float8(f64::from_le_bytes(take(p, 8)?.try_into().ok()?)),
-        DataType::Numeric(_) => Value::Numeric(Decimal::deserialize(take(p, 16)?.try_into().ok()?)),
+        DataType::Numeric(_) => Value::Numeric(Numeric::decode(b, p)?),
         DataType::Text
         | DataType::Varchar(_)
         | DataType::Char(_)
@@ -925,7 +925,7 @@ pub fn encode_key(v: &Value, out: &mut Vec<u8>) {
             };
             out.extend_from_slice(&k.to_be_bytes());
         }
-        Value::Numeric(d) => encode_decimal_key(d, out),
+        Value::Numeric(d) => d.encode_key(out),
         Value::Text(s) => encode_bytes_key(s.as_bytes(), out),
         Value::Bytea(b) => encode_bytes_key(b, out),
         Value::Date(d) => {
@@ -980,7 +980,7 @@ fn encode_json_key(j: &Json, out: &mut Vec<u8>) {
         Json::Number(n) => {
             out.push(2);
             match n {
-                Number::Dec(d) => encode_decimal_key(d, out),
+                Number::Dec(d) => d.encode_key(out),
                 Number::Big(_) => encode_key(&Value::Float8(n.as_f64()), out),
             }
         }
@@ -1015,33 +1015,6 @@ fn encode_bytes_key(b: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(&[0, 0]);
 }
 
-/// Decimal as sign, exponent and digit string, so byte order = numeric order.
-fn encode_decimal_key(d: &Decimal, out: &mut Vec<u8>) {
-    let d = d.normalize();
-    if d.is_zero() {
-        out.push(1);
-        return;
-    }
-    let neg = d.is_sign_negative();
-    let s = d.abs().to_string();
-    let (int, frac) = s.split_once('.').unwrap_or((&s, ""));
-    let digits: String = format!("{int}{frac}");
-    let lead = digits.len() - digits.trim_start_matches('0').len();
-    let exp = int.len() as i32 - lead as i32; // position of first significant digit
-    let sig = digits.trim_start_matches('0').trim_end_matches('0');
-    let mut body = Vec::with_capacity(sig.len() + 3);
-    body.extend_from_slice(&((exp as i16 as u16) ^ 0x8000).to_be_bytes());
-    body.extend(sig.bytes().map(|c| c - b'0' + 1));
-    body.push(0);
-    if neg {
-        out.push(0);
-        out.extend(body.iter().map(|b| !b));
-    } else {
-        out.push(2);
-        out.extend_from_slice(&body);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1049,17 +1022,17 @@ mod tests {
     #[test]
     fn key_order_matches_value_order() {
         let vals = [
-            Value::Numeric("-100.5".parse().unwrap()),
-            Value::Numeric("-3".parse().unwrap()),
-            Value::Numeric("-0.25".parse().unwrap()),
-            Value::Numeric("0".parse().unwrap()),
-            Value::Numeric("0.001".parse().unwrap()),
-            Value::Numeric("0.01".parse().unwrap()),
-            Value::Numeric("1".parse().unwrap()),
-            Value::Numeric("1.5".parse().unwrap()),
-            Value::Numeric("10".parse().unwrap()),
-            Value::Numeric("99.99".parse().unwrap()),
-            Value::Numeric("100".parse().unwrap()),
+            Value::Numeric(Numeric::parse("-100.5").unwrap()),
+            Value::Numeric(Numeric::parse("-3").unwrap()),
+            Value::Numeric(Numeric::parse("-0.25").unwrap()),
+            Value::Numeric(Numeric::parse("0").unwrap()),
+            Value::Numeric(Numeric::parse("0.001").unwrap()),
+            Value::Numeric(Numeric::parse("0.01").unwrap()),
+            Value::Numeric(Numeric::parse("1").unwrap()),
+            Value::Numeric(Numeric::parse("1.5").unwrap()),
+            Value::Numeric(Numeric::parse("10").unwrap()),
+            Value::Numeric(Numeric::parse("99.99").unwrap()),
+            Value::Numeric(Numeric::parse("100").unwrap()),
         ];
         let keys: Vec<Vec<u8>> = vals
             .iter()
@@ -1098,7 +1071,7 @@ mod tests {
         let row = vec![
             Value::Int4(7),
             Value::Null,
-            Value::Numeric("12.340".parse().unwrap()),
+            Value::Numeric(Numeric::parse("12.340").unwrap()),
             Value::Bool(true),
             Value::Timestamp(
                 NaiveDate::from_ymd_opt(2024, 2, 29)

@@ -4,9 +4,9 @@
 
 use crate::error::{ExecError, Result};
 use basalt_catalog::cast::{self, ValueError};
+use basalt_catalog::Numeric;
 use basalt_catalog::{DataType, Value};
 use basalt_planner::{BinOp, Expr};
-use rust_decimal::Decimal;
 use std::cmp::Ordering;
 
 /// What evaluation needs besides the row.
@@ -221,28 +221,16 @@ pub fn arith(op: BinOp, a: &Value, b: &Value) -> Result<Value> {
     let float = matches!(a, Value::Float4(_) | Value::Float8(_))
         || matches!(b, Value::Float4(_) | Value::Float8(_));
     if !float {
-        if let (Some(x), Some(y)) = (a.as_decimal(), b.as_decimal()) {
+        if let (Some(x), Some(y)) = (numeric_of(a), numeric_of(b)) {
             let r = match op {
-                BinOp::Add => x.checked_add(y),
-                BinOp::Sub => x.checked_sub(y),
-                BinOp::Mul => x.checked_mul(y),
-                BinOp::Div => {
-                    if y.is_zero() {
-                        return Err(ValueError::DivisionByZero.into());
-                    }
-                    x.checked_div(y).map(|q| numeric_div_scale(q, &x, &y))
-                }
-                BinOp::Mod => {
-                    if y.is_zero() {
-                        return Err(ValueError::DivisionByZero.into());
-                    }
-                    x.checked_rem(y)
-                }
+                BinOp::Add => x.add(&y),
+                BinOp::Sub => x.sub(&y),
+                BinOp::Mul => x.mul(&y),
+                BinOp::Div => x.div(&y),
+                BinOp::Mod => x.rem(&y),
                 _ => unreachable!("arith op"),
             };
-            return r
-                .map(Value::Numeric)
-                .ok_or_else(|| ExecError::Value(ValueError::NumericOverflow));
+            return r.map(Value::Numeric).map_err(numeric_error);
         }
     }
     let (x, y) = (
@@ -279,51 +267,22 @@ pub fn arith(op: BinOp, a: &Value, b: &Value) -> Result<Value> {
     )
 }
 
-/// Weight and first digit of a numeric in PostgreSQL's base-10000 digits.
-fn nbase_weight(d: &Decimal) -> (i32, u32) {
-    let s = d.abs().normalize().to_string();
-    let (int, frac) = s.split_once('.').unwrap_or((&s, ""));
-    if int != "0" {
-        let n = int.len() as i32;
-        let w = (n - 1) / 4;
-        let first = int[..(n - 4 * w) as usize].parse().unwrap_or(0);
-        (w, first)
-    } else {
-        let z = frac.chars().take_while(|&c| c == '0').count() as i32;
-        if z as usize == frac.len() {
-            return (0, 0);
-        }
-        let w = -(z / 4 + 1);
-        let start = (4 * (-w - 1)) as usize;
-        let group: String = frac
-            .chars()
-            .chain("0000".chars())
-            .skip(start)
-            .take(4)
-            .collect();
-        (w, group.parse().unwrap_or(0))
+/// A value as numeric, borrowed when it is one.
+pub fn numeric_of(v: &Value) -> Option<std::borrow::Cow<'_, Numeric>> {
+    match v {
+        Value::Numeric(n) => Some(std::borrow::Cow::Borrowed(n)),
+        v => v.as_numeric().map(std::borrow::Cow::Owned),
     }
 }
 
-/// The scale PostgreSQL gives a quotient (select_div_scale): at least 16
-/// significant digits, and no less than either input's scale.
-fn numeric_div_scale(q: Decimal, x: &Decimal, y: &Decimal) -> Decimal {
-    let (w1, f1) = nbase_weight(x);
-    let (w2, f2) = nbase_weight(y);
-    let mut qweight = w1 - w2;
-    if f1 < f2 {
-        qweight -= 1;
+/// A numeric operation's failure as PostgreSQL reports it.
+pub fn numeric_error(e: basalt_catalog::numeric::NumericError) -> ExecError {
+    use basalt_catalog::numeric::NumericError as E;
+    match e {
+        E::Overflow => ExecError::Value(ValueError::NumericOverflow),
+        E::DivisionByZero => ExecError::Value(ValueError::DivisionByZero),
+        E::Domain(m) => ExecError::coded("2201F", m),
     }
-    let want = (16 - qweight * 4)
-        .max(x.scale() as i32)
-        .max(y.scale() as i32)
-        .clamp(0, 28) as u32;
-    let mut r =
-        q.round_dp_with_strategy(want, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
-    if r.scale() < want {
-        r.rescale(want);
-    }
-    r
 }
 
 pub fn compare(op: BinOp, a: &Value, b: &Value) -> Value {
@@ -447,7 +406,7 @@ pub fn eval(e: &Expr, row: &[Value], cx: &EvalCtx<'_>) -> Result<Value> {
             Value::Int8(i) => Value::Int8(i.checked_neg().ok_or_else(|| overflow("bigint"))?),
             Value::Float4(f) => Value::Float4(-f),
             Value::Float8(f) => Value::Float8(-f),
-            Value::Numeric(d) => Value::Numeric(-d),
+            Value::Numeric(d) => Value::Numeric(d.neg()),
             Value::Interval(i) => {
                 Value::Interval(i.checked_neg().ok_or_else(|| overflow("interval"))?)
             }

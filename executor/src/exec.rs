@@ -7,6 +7,7 @@ use crate::error::{ExecError, Result};
 use crate::eval::{eval, truthy, EvalCtx};
 use basalt_catalog::cast;
 use basalt_catalog::types::{decode_row, encode_key};
+use basalt_catalog::Numeric;
 use basalt_catalog::{DataType, TableDef, Value};
 use basalt_planner::{AggCall, AggFunc, Expr, IndexBounds, JoinKind, Plan, SortKey};
 use basalt_storage::ssi::Sid;
@@ -14,7 +15,6 @@ use basalt_storage::{
     BtreeScan, Fetched, KeyRange, RowMode, RowWriter, Snapshot, Storage, StorageError, Tid,
     WaitCtx, WaitPolicy, WriteOutcome, Xid,
 };
-use rust_decimal::Decimal;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -850,7 +850,7 @@ fn series_values(a: &[Value], cx: &Ctx<'_>) -> Result<Vec<Value>> {
         Some(s) => s.clone(),
         None => match &a[0] {
             Value::Int8(_) => Value::Int8(1),
-            Value::Numeric(_) => Value::Numeric(Decimal::ONE),
+            Value::Numeric(_) => Value::Numeric(Numeric::ONE),
             _ => Value::Int4(1),
         },
     };
@@ -1487,7 +1487,7 @@ fn widen(v: Value) -> Value {
     match v {
         Value::Int2(i) => Value::Int8(i as i64),
         Value::Int4(i) => Value::Int8(i as i64),
-        Value::Int8(i) => Value::Numeric(Decimal::from(i)),
+        Value::Int8(i) => Value::Numeric(Numeric::from(i)),
         v => v,
     }
 }
@@ -1541,7 +1541,7 @@ pub(crate) fn agg_step(a: &AggCall, st: &mut AggState, args: &[Value]) -> Result
                 Value::Float4(_) | Value::Float8(_) => {
                     Value::Float8(args[0].as_f64().unwrap_or(0.0))
                 }
-                v => Value::Numeric(v.as_decimal().unwrap_or_default()),
+                v => Value::Numeric(v.as_numeric().unwrap_or_default()),
             };
             *s = Some(match s.take() {
                 None => v,
@@ -1599,7 +1599,7 @@ pub(crate) fn agg_final(a: &AggCall, st: AggState) -> Result<Value> {
             Some(v) => crate::eval::arith(
                 basalt_planner::BinOp::Div,
                 &v,
-                &Value::Numeric(Decimal::from(n)),
+                &Value::Numeric(Numeric::from(n)),
             )?,
         },
         AggState::MinMax(m) => m.unwrap_or(Value::Null),

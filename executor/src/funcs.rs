@@ -4,8 +4,8 @@
 use crate::error::{ExecError, Result};
 use crate::eval::EvalCtx;
 use basalt_catalog::cast::ValueError;
+use basalt_catalog::Numeric;
 use basalt_catalog::{DataType, Value};
-use rust_decimal::prelude::*;
 use std::cmp::Ordering;
 
 fn text(v: &Value) -> String {
@@ -459,41 +459,27 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
                 }
             }
             v => {
-                let d = v.as_decimal().unwrap_or_default();
+                let d = crate::eval::numeric_of(v).unwrap_or_default();
                 let places = if a.len() > 1 { i(1) as i32 } else { 0 };
-                Value::Numeric(match name {
-                    "ceil" | "ceiling" => d.ceil(),
-                    "floor" => d.floor(),
-                    "round" => {
-                        if places >= 0 {
-                            let mut r = d.round_dp_with_strategy(
-                                places as u32,
-                                RoundingStrategy::MidpointAwayFromZero,
-                            );
-                            r.rescale(places as u32);
-                            r
-                        } else {
-                            let p = Decimal::from(10i64.pow((-places) as u32));
-                            (d / p)
-                                .round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero)
-                                * p
-                        }
+                Value::Numeric(
+                    match name {
+                        "ceil" | "ceiling" => Ok(d.ceil()),
+                        "floor" => Ok(d.floor()),
+                        "round" => d.round(places),
+                        "trunc" => d.trunc(places),
+                        _ => Ok(d.signum()),
                     }
-                    "trunc" => {
-                        let mut r = d
-                            .round_dp_with_strategy(places.max(0) as u32, RoundingStrategy::ToZero);
-                        r.rescale(places.max(0) as u32);
-                        r
-                    }
-                    _ => d.signum(),
-                })
+                    .map_err(crate::eval::numeric_error)?,
+                )
             }
         },
         "mod" => crate::eval::arith(basalt_planner::BinOp::Mod, &a[0], &a[1])?,
         "div" => {
             let q = crate::eval::arith(basalt_planner::BinOp::Div, &a[0], &a[1])?;
             match q {
-                Value::Numeric(d) => Value::Numeric(d.trunc()),
+                Value::Numeric(d) => {
+                    Value::Numeric(d.trunc(0).map_err(crate::eval::numeric_error)?)
+                }
                 v => v,
             }
         }
@@ -563,9 +549,11 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
             let field = s(0).to_lowercase();
             // PostgreSQL gives seconds and epochs six decimals.
             let scaled = |f: f64, scale: u32| -> Result<Value> {
-                let d = Decimal::from_f64_retain(f)
+                let d = Numeric::from_f64(f)
                     .ok_or_else(|| ExecError::Internal("extract: value out of range".into()))?;
-                Ok(Value::Numeric(d.round_dp(scale).trunc_with_scale(scale)))
+                Ok(Value::Numeric(
+                    d.round(scale as i32).map_err(crate::eval::numeric_error)?,
+                ))
             };
             let dt = match &a[1] {
                 Value::Time(t) => {
@@ -574,10 +562,10 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
                     return Ok(Value::Numeric(match field.as_str() {
                         "hour" => t.hour().into(),
                         "minute" => t.minute().into(),
-                        "second" => Decimal::new(us % 60_000_000, 6),
-                        "milliseconds" => Decimal::new(us % 60_000_000, 3),
+                        "second" => Numeric::new(us % 60_000_000, 6),
+                        "milliseconds" => Numeric::new(us % 60_000_000, 3),
                         "microseconds" => (us % 60_000_000).into(),
-                        "epoch" => Decimal::new(us, 6),
+                        "epoch" => Numeric::new(us, 6),
                         other => {
                             return Err(ExecError::Internal(format!(
                                 "unit \"{other}\" not supported for type time without time zone"
@@ -604,7 +592,7 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
                     return match field.as_str() {
                         "epoch" | "second" => scaled(f, 6),
                         "milliseconds" => scaled(f, 3),
-                        _ => Ok(Value::Numeric(Decimal::from(f as i64))),
+                        _ => Ok(Value::Numeric(Numeric::from(f as i64))),
                     };
                 }
                 _ => {
@@ -615,19 +603,19 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
             };
             use chrono::{Datelike, Timelike};
             let micros_in_minute = dt.second() as i64 * 1_000_000 + dt.nanosecond() as i64 / 1000;
-            let n: Decimal = match field.as_str() {
+            let n: Numeric = match field.as_str() {
                 "year" => dt.year().into(),
                 "month" => dt.month().into(),
                 "day" => dt.day().into(),
                 "hour" => dt.hour().into(),
                 "minute" => dt.minute().into(),
-                "second" => Decimal::new(micros_in_minute, 6),
-                "milliseconds" => Decimal::new(micros_in_minute, 3),
+                "second" => Numeric::new(micros_in_minute, 6),
+                "milliseconds" => Numeric::new(micros_in_minute, 3),
                 "microseconds" => micros_in_minute.into(),
                 "dow" => dt.weekday().num_days_from_sunday().into(),
                 "isodow" => dt.weekday().number_from_monday().into(),
                 "doy" => dt.ordinal().into(),
-                "epoch" => Decimal::new(dt.and_utc().timestamp_micros(), 6),
+                "epoch" => Numeric::new(dt.and_utc().timestamp_micros(), 6),
                 "quarter" => ((dt.month() - 1) / 3 + 1).into(),
                 "week" => dt.iso_week().week().into(),
                 "isoyear" => dt.iso_week().year().into(),

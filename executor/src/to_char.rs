@@ -5,9 +5,9 @@
 //! and FM for numbers).
 
 use crate::error::{ExecError, Result};
+use basalt_catalog::Numeric;
 use basalt_catalog::Value;
 use chrono::{Datelike, NaiveDateTime, Timelike};
-use rust_decimal::prelude::*;
 
 const MONTHS: [&str; 12] = [
     "January",
@@ -62,10 +62,7 @@ pub fn to_char(v: &Value, fmt: &str) -> Result<Value> {
             }
             Value::Text(s)
         }
-        v => match v
-            .as_decimal()
-            .or_else(|| v.as_f64().and_then(Decimal::from_f64))
-        {
+        v => match v.as_numeric().filter(|n| n.is_finite()) {
             Some(d) => Value::Text(number(d, fmt)),
             None => {
                 return Err(ExecError::coded(
@@ -327,7 +324,7 @@ fn datetime(t: &NaiveDateTime, offset: Option<i32>, fmt: &str) -> String {
 /// Numbers: digit positions 9 (blank when not needed) and 0 (always),
 /// a decimal point (. or D), group separators (, or G), and the sign
 /// patterns S, MI, PL, SG, PR; FM trims the padding.
-fn number(d: Decimal, fmt: &str) -> String {
+fn number(d: Numeric, fmt: &str) -> String {
     let upper = fmt.to_uppercase();
     let fm = upper.contains("FM");
     let pat: String = upper.replace("FM", "");
@@ -342,11 +339,12 @@ fn number(d: Decimal, fmt: &str) -> String {
         .split_once(['.', 'D'])
         .map(|(_, f)| f.chars().filter(|c| *c == '9' || *c == '0').count())
         .unwrap_or(0);
-    let neg = d.is_sign_negative() && !d.is_zero();
-    let r = d
+    let neg = d.is_negative() && !d.is_zero();
+    let s = d
         .abs()
-        .round_dp_with_strategy(frac_digits as u32, RoundingStrategy::MidpointAwayFromZero);
-    let s = format!("{:.*}", frac_digits, r);
+        .round(frac_digits as i32)
+        .map(|r| r.to_string())
+        .unwrap_or_default();
     let (ip, fp) = s.split_once('.').unwrap_or((&s, ""));
     let ip = if ip == "0" { "" } else { ip };
     if ip.len() > int_digits {

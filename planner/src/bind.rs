@@ -3233,7 +3233,7 @@ impl Binder<'_> {
                                     if d.to_string() == "9223372036854775808" {
                                         Some(Value::Int8(i64::MIN))
                                     } else {
-                                        Some(Value::Numeric(-d))
+                                        Some(Value::Numeric(d.neg()))
                                     }
                                 }
                                 Value::Float8(f) => Some(Value::Float8(-f)),

@@ -1,10 +1,10 @@
 //! Binary wire formats of values (results and Bind parameters).
 
 use basalt_catalog::cast::{self, ValueError};
+use basalt_catalog::Numeric;
 use basalt_catalog::{DataType, Value};
 use basalt_executor::ExecError;
 use chrono::NaiveDate;
-use rust_decimal::Decimal;
 
 fn pg_epoch() -> NaiveDate {
     NaiveDate::from_ymd_opt(2000, 1, 1).expect("valid date")
@@ -139,49 +139,17 @@ fn decode_array(data: &[u8], ty: DataType) -> Result<Value, ExecError> {
 }
 
 /// numeric's binary form: ndigits, weight, sign, dscale, base-10000 digits.
-fn numeric_binary(d: &Decimal) -> Vec<u8> {
-    let dscale = d.scale() as i16;
-    let s = d.abs().to_string();
-    let (int, frac) = s.split_once('.').unwrap_or((&s, ""));
-    let int = int.trim_start_matches('0');
-    let pad_int = (4 - int.len() % 4) % 4;
-    let mut digits_str = "0".repeat(pad_int) + int;
-    let weight = (digits_str.len() / 4) as i16 - 1;
-    let pad_frac = (4 - frac.len() % 4) % 4;
-    digits_str.push_str(frac);
-    digits_str.push_str(&"0".repeat(pad_frac));
-    let mut digits: Vec<i16> = digits_str
-        .as_bytes()
-        .chunks(4)
-        .map(|c| std::str::from_utf8(c).unwrap_or("0").parse().unwrap_or(0))
-        .collect();
-    let mut weight = weight;
-    while digits.first() == Some(&0) {
-        digits.remove(0);
-        weight -= 1;
+fn numeric_binary(d: &Numeric) -> Vec<u8> {
+    let (weight, sign, dscale, digits) = d.to_nbase();
+    let mut out = Vec::with_capacity(8 + 2 * digits.len());
+    out.extend_from_slice(&(digits.len() as i16).to_be_bytes());
+    out.extend_from_slice(&weight.to_be_bytes());
+    out.extend_from_slice(&sign.to_be_bytes());
+    out.extend_from_slice(&dscale.to_be_bytes());
+    for g in digits {
+        out.extend_from_slice(&g.to_be_bytes());
     }
-    while digits.last() == Some(&0) {
-        digits.pop();
-    }
-    if digits.is_empty() {
-        weight = 0;
-    }
-    let mut b = Vec::with_capacity(8 + digits.len() * 2);
-    b.extend_from_slice(&(digits.len() as i16).to_be_bytes());
-    b.extend_from_slice(&weight.to_be_bytes());
-    b.extend_from_slice(
-        &(if d.is_sign_negative() && !d.is_zero() {
-            0x4000u16
-        } else {
-            0
-        })
-        .to_be_bytes(),
-    );
-    b.extend_from_slice(&dscale.to_be_bytes());
-    for dg in digits {
-        b.extend_from_slice(&dg.to_be_bytes());
-    }
-    b
+    out
 }
 
 fn bad_binary(ty: DataType) -> ExecError {
@@ -283,22 +251,13 @@ pub fn decode_param(data: &[u8], format: i16, ty: DataType) -> Result<Value, Exe
             if data.len() != 8 + 2 * n {
                 return Err(bad_binary(ty));
             }
-            let mut acc = Decimal::ZERO;
-            for i in 0..n {
-                let dg = i16::from_be_bytes([data[8 + 2 * i], data[9 + 2 * i]]) as i64;
-                let exp = weight - i as i32;
-                let term = if exp >= 0 {
-                    Decimal::from(dg) * Decimal::from(10000i64.pow(exp as u32))
-                } else {
-                    Decimal::from(dg) / Decimal::from(10000i64.pow((-exp) as u32))
-                };
-                acc += term;
-            }
-            if sign == 0x4000 {
-                acc = -acc;
-            }
-            acc.rescale(dscale);
-            Value::Numeric(acc)
+            let groups: Vec<i16> = (0..n)
+                .map(|i| i16::from_be_bytes([data[8 + 2 * i], data[9 + 2 * i]]))
+                .collect();
+            Value::Numeric(
+                Numeric::from_nbase(weight as i16, sign, dscale as u16, &groups)
+                    .ok_or_else(|| bad_binary(ty))?,
+            )
         }
         _ => Value::Text(
             String::from_utf8(data.to_vec())
