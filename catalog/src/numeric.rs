@@ -1355,6 +1355,12 @@ mod tests {
     }
 
     #[test]
+    fn values_stay_small() {
+        assert_eq!(std::mem::size_of::<Numeric>(), 16);
+        assert!(std::mem::size_of::<crate::Value>() <= 32);
+    }
+
+    #[test]
     fn encodings_round_trip() {
         for s in [
             "0",

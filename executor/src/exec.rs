@@ -1682,6 +1682,11 @@ fn aggregate(
             fresh()
         });
         for (i, a) in aggs.iter().enumerate() {
+            if let Some(f) = &a.filter {
+                if !crate::eval::truthy(&eval(f, &r, &cx.eval)?) {
+                    continue;
+                }
+            }
             let args = a
                 .args
                 .iter()

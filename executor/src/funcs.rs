@@ -483,19 +483,57 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
                 v => v,
             }
         }
+        "sqrt" | "exp" | "ln" | "log" | "log10" | "power" | "pow"
+            if a.iter().any(|v| matches!(v, Value::Numeric(_)))
+                && !a
+                    .iter()
+                    .any(|v| matches!(v, Value::Float4(_) | Value::Float8(_))) =>
+        {
+            let n = |k: usize| crate::eval::numeric_of(&a[k]).unwrap_or_default();
+            let r = match (name, a.len()) {
+                ("sqrt", _) => n(0).sqrt(),
+                ("exp", _) => n(0).exp(),
+                ("ln", _) => n(0).ln(),
+                ("log" | "log10", 1) => n(0).log(&Numeric::from(10i64)),
+                ("log", _) => n(1).log(&n(0)),
+                _ => n(0).pow(&n(1)),
+            };
+            Value::Numeric(r.map_err(|e| match e {
+                basalt_catalog::numeric::NumericError::Domain(m) if m.contains("logarithm") => {
+                    ExecError::coded("2201E", m)
+                }
+                e => crate::eval::numeric_error(e),
+            })?)
+        }
         "sqrt" => {
             if f(0) < 0.0 {
-                return Err(ExecError::Internal(
-                    "cannot take square root of a negative number".into(),
+                return Err(ExecError::coded(
+                    "2201F",
+                    "cannot take square root of a negative number",
                 ));
             }
             Value::Float8(f(0).sqrt())
         }
         "cbrt" => Value::Float8(f(0).cbrt()),
         "exp" => Value::Float8(f(0).exp()),
-        "ln" => Value::Float8(f(0).ln()),
-        "log" if a.len() == 2 => Value::Float8(f(1).log(f(0))),
-        "log" => Value::Float8(f(0).log10()),
+        "ln" | "log" | "log10" => {
+            for k in 0..a.len() {
+                if f(k) == 0.0 {
+                    return Err(ExecError::coded("2201E", "cannot take logarithm of zero"));
+                }
+                if f(k) < 0.0 {
+                    return Err(ExecError::coded(
+                        "2201E",
+                        "cannot take logarithm of a negative number",
+                    ));
+                }
+            }
+            Value::Float8(match (name, a.len()) {
+                ("ln", _) => f(0).ln(),
+                (_, 2) => f(1).log(f(0)),
+                _ => f(0).log10(),
+            })
+        }
         "to_hex" => Value::Text(format!("{:x}", i(0))),
         "regexp_replace" => {
             let flags = if a.len() > 3 { s(3) } else { String::new() };
@@ -526,8 +564,26 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
                 re.replace(&text, repl.as_str())
             })
         }
-        "log10" => Value::Float8(f(0).log10()),
-        "power" | "pow" => Value::Float8(f(0).powf(f(1))),
+        "power" | "pow" => {
+            let (x, y) = (f(0), f(1));
+            if x == 0.0 && y < 0.0 {
+                return Err(ExecError::coded(
+                    "2201F",
+                    "zero raised to a negative power is undefined",
+                ));
+            }
+            if x < 0.0 && y.fract() != 0.0 {
+                return Err(ExecError::coded(
+                    "2201F",
+                    "a negative number raised to a non-integer power yields a complex result",
+                ));
+            }
+            let r = x.powf(y);
+            if r.is_infinite() && x.is_finite() && y.is_finite() {
+                return Err(ExecError::coded("22003", "value out of range: overflow"));
+            }
+            Value::Float8(r)
+        }
         "degrees" => Value::Float8(f(0).to_degrees()),
         "radians" => Value::Float8(f(0).to_radians()),
         "sin" => Value::Float8(f(0).sin()),

@@ -3563,6 +3563,26 @@ impl Binder<'_> {
                 }
                 Ok((Expr::Func("substr".into(), args), DataType::Text))
             }
+            A::Ceil { expr, field } | A::Floor { expr, field }
+                if matches!(
+                    field,
+                    ast::CeilFloorKind::DateTimeField(ast::DateTimeField::NoDateTime)
+                ) =>
+            {
+                let name = if matches!(e, A::Ceil { .. }) {
+                    "ceil"
+                } else {
+                    "floor"
+                };
+                let (x, t) = self.expr(expr, scope)?;
+                let rt = function_type(name, &[t])?;
+                let x = if t == DataType::Unknown {
+                    Expr::Cast(Box::new(x), rt)
+                } else {
+                    x
+                };
+                Ok((Expr::Func(name.into(), vec![x]), rt))
+            }
             A::Collate { expr, .. } => self.expr(expr, scope),
             A::AtTimeZone {
                 timestamp,
@@ -3880,6 +3900,24 @@ impl Binder<'_> {
                     DataType::Bool,
                 ))
             }
+            O::PGExp => {
+                // x ^ y is power(x, y).
+                let (x, xt) = self.expr(l, scope)?;
+                let (y, yt) = self.expr(r, scope)?;
+                let rt = function_type("power", &[xt, yt])?;
+                for t in [xt, yt] {
+                    if !t.is_numeric() && t != DataType::Unknown {
+                        return Err(no_operator(&xt, op, &yt));
+                    }
+                }
+                Ok((
+                    Expr::Func(
+                        "power".into(),
+                        vec![Expr::Cast(Box::new(x), rt), Expr::Cast(Box::new(y), rt)],
+                    ),
+                    rt,
+                ))
+            }
             O::Plus | O::Minus | O::Multiply | O::Divide | O::Modulo => {
                 let (x, xt) = self.expr(l, scope)?;
                 let (y, yt) = self.expr(r, scope)?;
@@ -3956,6 +3994,19 @@ impl Binder<'_> {
             }
             "session_user" => {
                 return Ok((Expr::Func("session_user".into(), vec![]), DataType::Name))
+            }
+            "pg_typeof" => {
+                // The argument's type, known here (shown by name, without
+                // its modifier).
+                if let ast::FunctionArguments::List(l) = &f.args {
+                    if let [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(a))] =
+                        l.args.as_slice()
+                    {
+                        let (_, t) = self.expr(a, scope)?;
+                        let t = DataType::from_oid(t.oid()).unwrap_or(t);
+                        return Ok((Expr::Literal(Value::Text(t.display_name())), DataType::Text));
+                    }
+                }
             }
             _ => {}
         }
@@ -4037,7 +4088,15 @@ impl Binder<'_> {
             return Ok((Expr::Func("lastval".into(), vec![]), DataType::Int8));
         }
         if let Some(over) = &f.over {
+            if f.filter.is_some() {
+                return not_supported("FILTER in a window function call");
+            }
             return self.window_call(&name, &args, distinct, star, over, scope);
+        }
+        if f.filter.is_some() && is_agg_name(&name).is_none() {
+            return Err(PlanError::Syntax(format!(
+                "FILTER specified, but {name} is not an aggregate function"
+            )));
         }
         if (matches!(name.as_str(), "generate_series" | "unnest")
             || bind_json::json_srf_type(&name).is_some())
@@ -4068,11 +4127,16 @@ impl Binder<'_> {
                 }
             }
             let mut order = Vec::new();
+            let mut filter = None;
             let res = (|| {
                 for a in &args {
                     let (x, t) = self.expr(a, &input)?;
                     bound.push(x);
                     types.push(t);
+                }
+                if let Some(c) = &f.filter {
+                    let (x, t) = self.expr(c, &input)?;
+                    filter = Some(self.to_bool(x, t, "FILTER")?);
                 }
                 for o in agg_order {
                     let desc = o.options.asc == Some(false);
@@ -4103,6 +4167,7 @@ impl Binder<'_> {
                 distinct,
                 ty,
                 order,
+                filter,
             };
             let idx = match ctx.aggs.iter().position(|c| *c == call) {
                 Some(i) => i,
@@ -4279,6 +4344,16 @@ fn function_type(name: &str, args: &[DataType]) -> Result<DataType> {
         | "clock_timestamp"
         | "pg_postmaster_start_time" => DataType::TimestampTz,
         "current_date" => DataType::Date,
+        // numeric in, numeric out (integers and unknowns go to float8,
+        // PostgreSQL's preferred numeric type).
+        "sqrt" | "exp" | "ln" | "log10" | "log" | "power" | "pow"
+            if args.iter().any(|t| matches!(t, DataType::Numeric(_)))
+                && !args
+                    .iter()
+                    .any(|t| matches!(t, DataType::Float4 | DataType::Float8)) =>
+        {
+            DataType::Numeric(None)
+        }
         "random" | "pi" | "sqrt" | "exp" | "ln" | "log10" | "log" | "power" | "pow" | "cbrt"
         | "degrees" | "radians" | "sin" | "cos" | "tan" => DataType::Float8,
         "abs" | "ceil" | "ceiling" | "floor" | "round" | "trunc" | "sign" => {

@@ -206,6 +206,7 @@ impl Binder<'_> {
                         distinct: false,
                         ty,
                         order: vec![],
+                        filter: None,
                     };
                     (WindowFunc::Agg(f), ty, Some(call))
                 }

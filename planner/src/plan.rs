@@ -164,6 +164,8 @@ pub struct AggCall {
     pub ty: DataType,
     /// `agg(x ORDER BY y)`: the order the values are fed in.
     pub order: Vec<SortKey>,
+    /// `agg(x) FILTER (WHERE c)`: only rows where c is true are fed in.
+    pub filter: Option<Expr>,
 }
 
 /// A window function: ranking, offset, or an aggregate over a frame.
@@ -887,7 +889,11 @@ fn plan_reaches_out(p: &Plan, level: usize) -> bool {
             input, group, aggs, ..
         } => {
             group.iter().any(e)
-                || aggs.iter().any(|a| a.args.iter().any(e))
+                || aggs.iter().any(|a| {
+                    a.args.iter().any(e)
+                        || a.order.iter().any(|k| e(&k.expr))
+                        || a.filter.as_ref().is_some_and(e)
+                })
                 || plan_reaches_out(input, level)
         }
         Plan::ProjectSet { input, calls } => {
