@@ -262,8 +262,22 @@ pub fn parse_uuid(s: &str) -> Option<[u8; 16]> {
 
 /// Converts a value to a type, as CAST does (and assignment, for typmods).
 pub fn cast(v: Value, to: &DataType) -> Result<Value, ValueError> {
-    if v.is_null() {
-        return Ok(Value::Null);
+    // A value already of the type (the planner casts operands to the type
+    // an operator works in): nothing to do.
+    match (&v, to) {
+        (Value::Null, _)
+        | (Value::Numeric(_), DataType::Numeric(None))
+        | (Value::Int8(_), DataType::Int8)
+        | (Value::Int4(_), DataType::Int4)
+        | (Value::Int2(_), DataType::Int2)
+        | (Value::Float8(_), DataType::Float8)
+        | (Value::Float4(_), DataType::Float4)
+        | (Value::Bool(_), DataType::Bool)
+        | (Value::Date(_), DataType::Date)
+        | (Value::Timestamp(_), DataType::Timestamp)
+        | (Value::TimestampTz(_), DataType::TimestampTz)
+        | (Value::Text(_), DataType::Text) => return Ok(v),
+        _ => {}
     }
     let to = *to;
     Ok(match (v, to) {

@@ -4848,26 +4848,66 @@ fn resolve_output_ref(g: &ast::Expr, items: &[ast::SelectItem]) -> Option<ast::E
 
 /// The column name PostgreSQL gives an unnamed select item.
 fn column_name(e: &ast::Expr) -> String {
+    figure_colname(e)
+        .map(|(n, _)| n)
+        .unwrap_or_else(|| "?column?".into())
+}
+
+/// PostgreSQL's FigureColname: a name and its strength (2: a column,
+/// function or the like; 1: a type name from a cast or `case`), so that a
+/// cast of a named expression keeps the name and a cast of anything else
+/// takes the type's.
+fn figure_colname(e: &ast::Expr) -> Option<(String, u8)> {
+    use ast::Expr as A;
+    let named = |n: &str| Some((n.to_string(), 2));
     match e {
-        ast::Expr::Identifier(i) => ident(i),
-        ast::Expr::CompoundIdentifier(v) => v.last().map(ident).unwrap_or_default(),
-        ast::Expr::Function(f) => object_parts(&f.name).last().cloned().unwrap_or_default(),
-        ast::Expr::Cast {
+        A::Identifier(i) => Some((ident(i), 2)),
+        A::CompoundIdentifier(v) => v.last().map(|i| (ident(i), 2)),
+        A::Function(f) => Some((object_parts(&f.name).last().cloned().unwrap_or_default(), 2)),
+        A::Cast {
             expr, data_type, ..
-        } => match &**expr {
-            ast::Expr::Value(_) => convert_type(data_type)
-                .map(|t| t.element().unwrap_or(t).type_name().to_string())
-                .unwrap_or_else(|_| "?column?".into()),
-            e => column_name(e),
+        } => match figure_colname(expr) {
+            Some((n, 2)) => Some((n, 2)),
+            _ => convert_type(data_type)
+                .ok()
+                .map(|t| (t.element().unwrap_or(t).type_name().to_string(), 1)),
         },
-        ast::Expr::Nested(x) => column_name(x),
-        ast::Expr::Array(_) => "array".into(),
-        ast::Expr::CompoundFieldAccess { root, .. } => column_name(root),
-        ast::Expr::Case { .. } => "case".into(),
-        ast::Expr::Exists { .. } => "exists".into(),
-        ast::Expr::Extract { .. } => "extract".into(),
-        ast::Expr::Substring { .. } => "substring".into(),
-        _ => "?column?".into(),
+        A::Nested(x) => figure_colname(x),
+        A::Collate { expr, .. } => figure_colname(expr),
+        A::Array(_) => named("array"),
+        A::CompoundFieldAccess { root, access_chain } => match access_chain.last() {
+            Some(ast::AccessExpr::Dot(ast::Expr::Identifier(i))) => Some((ident(i), 2)),
+            _ => figure_colname(root),
+        },
+        A::Case { .. } => Some(("case".into(), 1)),
+        A::Exists { negated: false, .. } => named("exists"),
+        A::Subquery(q) => match q.body.as_ref() {
+            ast::SetExpr::Select(s) => match s.projection.first() {
+                Some(ast::SelectItem::ExprWithAlias { alias, .. }) => Some((ident(alias), 2)),
+                Some(ast::SelectItem::UnnamedExpr(x)) => {
+                    figure_colname(x).filter(|(_, st)| *st == 2)
+                }
+                _ => None,
+            },
+            _ => None,
+        },
+        A::Extract { .. } => named("extract"),
+        A::Substring { .. } => named("substring"),
+        A::Position { .. } => named("position"),
+        A::Overlay { .. } => named("overlay"),
+        A::Trim { trim_where, .. } => named(match trim_where {
+            Some(ast::TrimWhereField::Leading) => "ltrim",
+            Some(ast::TrimWhereField::Trailing) => "rtrim",
+            _ => "btrim",
+        }),
+        A::Ceil { .. } => named("ceil"),
+        A::Floor { .. } => named("floor"),
+        A::AtTimeZone { .. } => named("timezone"),
+        A::Tuple(_) => named("row"),
+        A::TypedString(ts) => convert_type(&ts.data_type)
+            .ok()
+            .map(|t| (t.element().unwrap_or(t).type_name().to_string(), 1)),
+        _ => None,
     }
 }
 
