@@ -1029,7 +1029,8 @@ fn build_node<'p>(plan: &'p Plan, cx: &Ctx<'_>) -> Result<Box<dyn RowIter + 'p>>
                 cast::cast(eval(stop, &[], &cx.eval)?, ty)?,
             ];
             if let Some(e) = step {
-                args.push(cast::cast(eval(e, &[], &cx.eval)?, ty)?);
+                // The binder cast the step (an interval for timestamps).
+                args.push(eval(e, &[], &cx.eval)?);
             }
             let out: Vec<Row> = series_values(&args, cx)?
                 .into_iter()

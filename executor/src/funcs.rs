@@ -788,6 +788,121 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
             }
         }
         "to_char" => crate::to_char::to_char(&a[0], &s(1))?,
+        "to_date" => Value::Date(crate::to_char::parse_datetime(&s(0), &s(1))?.date()),
+        "to_timestamp" if a.len() == 2 => Value::TimestampTz(basalt_catalog::tz::from_local(
+            &crate::to_char::parse_datetime(&s(0), &s(1))?,
+        )),
+        "to_timestamp" => {
+            let secs = f(0);
+            if !secs.is_finite() {
+                return Ok(Value::TimestampTz(if secs > 0.0 {
+                    chrono::DateTime::<chrono::Utc>::MAX_UTC
+                } else {
+                    chrono::DateTime::<chrono::Utc>::MIN_UTC
+                }));
+            }
+            let us = (secs * 1e6).round();
+            Value::TimestampTz(
+                chrono::DateTime::from_timestamp_micros(us as i64)
+                    .ok_or_else(|| ExecError::coded("22008", "timestamp out of range"))?,
+            )
+        }
+        "to_number" => Value::Numeric(crate::to_char::parse_number(&s(0), &s(1))?),
+        "make_date" | "make_timestamp" | "make_timestamptz" => {
+            let range = || {
+                ExecError::coded(
+                    "22008",
+                    format!(
+                        "date field value out of range: {}-{:02}-{:02}",
+                        i(0),
+                        i(1),
+                        i(2)
+                    ),
+                )
+            };
+            let d = chrono::NaiveDate::from_ymd_opt(i(0) as i32, i(1) as u32, i(2) as u32)
+                .ok_or_else(range)?;
+            if name == "make_date" {
+                Value::Date(d)
+            } else {
+                let secs = f(5);
+                let t = chrono::NaiveTime::from_hms_micro_opt(
+                    i(3) as u32,
+                    i(4) as u32,
+                    secs.trunc() as u32,
+                    ((secs.fract() * 1e6).round() as u32).min(999_999),
+                )
+                .filter(|_| (0.0..60.0).contains(&secs))
+                .ok_or_else(|| {
+                    ExecError::coded(
+                        "22008",
+                        format!(
+                            "time field value out of range: {}:{:02}:{:02}",
+                            i(3),
+                            i(4),
+                            secs
+                        ),
+                    )
+                })?;
+                let dt = d.and_time(t);
+                if name == "make_timestamp" {
+                    Value::Timestamp(dt)
+                } else if a.len() > 6 {
+                    let z = basalt_catalog::tz::Zone::parse(&s(6)).ok_or_else(|| {
+                        ExecError::coded("22023", format!("time zone \"{}\" not recognized", s(6)))
+                    })?;
+                    let prev = basalt_catalog::tz::current();
+                    basalt_catalog::tz::set(Some(z));
+                    let v = basalt_catalog::tz::from_local(&dt);
+                    basalt_catalog::tz::set(prev);
+                    Value::TimestampTz(v)
+                } else {
+                    Value::TimestampTz(basalt_catalog::tz::from_local(&dt))
+                }
+            }
+        }
+        "make_time" => {
+            let secs = f(2);
+            Value::Time(
+                chrono::NaiveTime::from_hms_micro_opt(
+                    i(0) as u32,
+                    i(1) as u32,
+                    secs.trunc() as u32,
+                    ((secs.fract() * 1e6).round() as u32).min(999_999),
+                )
+                .filter(|_| (0.0..60.0).contains(&secs))
+                .ok_or_else(|| ExecError::coded("22008", "time field value out of range"))?,
+            )
+        }
+        "make_interval" => {
+            let g = |k: usize| a.get(k).and_then(|v| v.as_i64()).unwrap_or(0);
+            let secs = a.get(6).and_then(|v| v.as_f64()).unwrap_or(0.0);
+            let months = g(0) * 12 + g(1);
+            let days = g(2) * 7 + g(3);
+            let micros = (g(4) * 3600 + g(5) * 60) as f64 * 1e6 + (secs * 1e6).round();
+            Value::Interval(basalt_catalog::Interval::new(
+                i32::try_from(months)
+                    .map_err(|_| ExecError::coded("22008", "interval out of range"))?,
+                i32::try_from(days)
+                    .map_err(|_| ExecError::coded("22008", "interval out of range"))?,
+                micros as i64,
+            ))
+        }
+        "overlay" => {
+            // overlay(s placing r from n [for m])
+            let src: Vec<char> = s(0).chars().collect();
+            let rep = s(1);
+            let from = (i(2).max(1) - 1) as usize;
+            let count = if a.len() > 3 {
+                i(3).max(0) as usize
+            } else {
+                rep.chars().count()
+            };
+            let mut out: String = src.iter().take(from).collect();
+            out.push_str(&rep);
+            out.extend(src.iter().skip(from + count));
+            Value::Text(out)
+        }
         "timezone" => {
             // ts AT TIME ZONE zone: timestamptz → local time there;
             // timestamp → the instant that local time there names.

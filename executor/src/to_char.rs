@@ -462,3 +462,224 @@ fn number(d: Numeric, fmt: &str) -> String {
         out
     }
 }
+
+fn bad_format(msg: String) -> ExecError {
+    ExecError::coded("22007", msg)
+}
+
+/// to_date / to_timestamp: reads `text` by the pattern `fmt` (YYYY YY MM
+/// DD DDD HH24 HH12 HH MI SS MS US AM PM Mon Month Dy Day J, FM, quoted
+/// text; other pattern characters skip one input character, and blanks
+/// in the input are skipped as PostgreSQL does).
+pub fn parse_datetime(text: &str, fmt: &str) -> Result<NaiveDateTime> {
+    let inp: Vec<char> = text.chars().collect();
+    let f: Vec<char> = fmt.chars().collect();
+    let (mut i, mut k) = (0usize, 0usize);
+    let (mut year, mut month, mut day) = (None::<i32>, None::<u32>, None::<u32>);
+    let (mut hour, mut minute, mut second, mut micros) = (0u32, 0u32, 0u32, 0u32);
+    let mut doy = None::<u32>;
+    let mut julian = None::<i64>;
+    let mut pm = None::<bool>;
+    let upper = fmt.to_uppercase();
+    let up: Vec<char> = upper.chars().collect();
+    let starts = |k: usize, p: &str| -> bool {
+        up.len() >= k + p.len() && up[k..k + p.len()].iter().copied().eq(p.chars())
+    };
+    // Digits (at most `max`), with an optional sign for years.
+    let num = |i: &mut usize, max: usize, what: &str| -> Result<i64> {
+        while *i < inp.len() && inp[*i] == ' ' {
+            *i += 1;
+        }
+        let neg = *i < inp.len() && inp[*i] == '-' && what == "year";
+        if neg {
+            *i += 1;
+        }
+        let start = *i;
+        while *i < inp.len() && *i - start < max && inp[*i].is_ascii_digit() {
+            *i += 1;
+        }
+        if *i == start {
+            return Err(bad_format(format!(
+                "invalid value \"{}\" for \"{what}\"",
+                inp[start..].iter().take(max).collect::<String>()
+            )));
+        }
+        let v: i64 = inp[start..*i]
+            .iter()
+            .collect::<String>()
+            .parse()
+            .unwrap_or(0);
+        Ok(if neg { -v } else { v })
+    };
+    let word = |i: &mut usize, names: &[&str], abbrev: bool| -> Option<usize> {
+        let rest: String = inp[*i..].iter().collect::<String>().to_lowercase();
+        for (n, name) in names.iter().enumerate() {
+            let lower = name.to_lowercase();
+            let w = if abbrev { &lower[..3] } else { lower.as_str() };
+            if rest.starts_with(w) {
+                *i += w.chars().count();
+                return Some(n);
+            }
+        }
+        None
+    };
+    while k < f.len() {
+        if starts(k, "FM") || starts(k, "FX") {
+            k += 2;
+            continue;
+        }
+        if f[k] == '"' {
+            k += 1;
+            while k < f.len() && f[k] != '"' {
+                if i < inp.len() {
+                    i += 1;
+                }
+                k += 1;
+            }
+            k += 1;
+            continue;
+        }
+        let field = [
+            "YYYY", "HH24", "HH12", "MONTH", "MON", "DDD", "DAY", "YYY", "A.M.", "P.M.", "MS",
+            "US", "YY", "MM", "DD", "HH", "MI", "SS", "AM", "PM", "DY", "Y", "J",
+        ]
+        .into_iter()
+        .find(|p| starts(k, p));
+        let Some(p) = field else {
+            // A separator in the pattern: skips one non-alphanumeric input
+            // character (or none when the input has a digit there).
+            if f[k] == ' ' {
+                while i < inp.len() && inp[i] == ' ' {
+                    i += 1;
+                }
+            } else if i < inp.len() && !inp[i].is_alphanumeric() {
+                i += 1;
+            }
+            k += 1;
+            continue;
+        };
+        k += p.len();
+        match p {
+            "YYYY" => year = Some(num(&mut i, 4, "year")? as i32),
+            "YYY" => year = Some(num(&mut i, 3, "year")? as i32 + 2000),
+            "YY" => {
+                let y = num(&mut i, 2, "year")? as i32;
+                year = Some(if y < 70 { 2000 + y } else { 1900 + y });
+            }
+            "Y" => year = Some(num(&mut i, 1, "year")? as i32 + 2000),
+            "MM" => month = Some(num(&mut i, 2, "month")? as u32),
+            "DD" => day = Some(num(&mut i, 2, "day")? as u32),
+            "DDD" => doy = Some(num(&mut i, 3, "day of year")? as u32),
+            "J" => julian = Some(num(&mut i, 8, "julian day")?),
+            "HH24" | "HH12" | "HH" => hour = num(&mut i, 2, "hour")? as u32,
+            "MI" => minute = num(&mut i, 2, "minute")? as u32,
+            "SS" => second = num(&mut i, 2, "second")? as u32,
+            "MS" => {
+                let s = i;
+                let v = num(&mut i, 3, "millisecond")? as u32;
+                micros = v * 10u32.pow(3 - (i - s).min(3) as u32) * 1000;
+            }
+            "US" => {
+                let s = i;
+                let v = num(&mut i, 6, "microsecond")? as u32;
+                micros = v * 10u32.pow(6 - (i - s).min(6) as u32);
+            }
+            "AM" | "PM" | "A.M." | "P.M." => {
+                let rest: String = inp[i..].iter().take(4).collect::<String>().to_uppercase();
+                if rest.starts_with("A.M.") || rest.starts_with("P.M.") {
+                    pm = Some(rest.starts_with('P'));
+                    i += 4;
+                } else if rest.starts_with("AM") || rest.starts_with("PM") {
+                    pm = Some(rest.starts_with('P'));
+                    i += 2;
+                } else {
+                    return Err(bad_format(format!("invalid value \"{rest}\" for \"{p}\"")));
+                }
+            }
+            "MONTH" | "MON" => {
+                let n = word(&mut i, &MONTHS, p == "MON").ok_or_else(|| {
+                    bad_format(format!(
+                        "invalid value \"{}\" for \"{}\"",
+                        inp[i..].iter().take(9).collect::<String>(),
+                        &fmt[k - p.len()..k]
+                    ))
+                })?;
+                month = Some(n as u32 + 1);
+                if p == "MONTH" {
+                    while i < inp.len() && inp[i].is_alphabetic() {
+                        i += 1;
+                    }
+                }
+            }
+            "DAY" | "DY" => {
+                word(&mut i, &DAYS, p == "DY").ok_or_else(|| {
+                    bad_format(format!(
+                        "invalid value \"{}\" for \"{}\"",
+                        inp[i..].iter().take(9).collect::<String>(),
+                        &fmt[k - p.len()..k]
+                    ))
+                })?;
+            }
+            _ => {}
+        }
+    }
+    if let Some(pm) = pm {
+        if hour > 12 || hour == 0 {
+            return Err(bad_format(format!(
+                "hour \"{hour}\" is invalid for the 12-hour clock"
+            )));
+        }
+        hour = hour % 12 + if pm { 12 } else { 0 };
+    }
+    let date = if let Some(j) = julian {
+        chrono::NaiveDate::from_num_days_from_ce_opt((j - 1_721_425) as i32)
+    } else if let (Some(d), None, None) = (doy, month, day) {
+        chrono::NaiveDate::from_yo_opt(year.unwrap_or(1), d)
+    } else {
+        chrono::NaiveDate::from_ymd_opt(year.unwrap_or(1), month.unwrap_or(1), day.unwrap_or(1))
+    };
+    let range = || {
+        ExecError::coded(
+            "22008",
+            format!("date/time field value out of range: \"{text}\""),
+        )
+    };
+    let date = date.ok_or_else(range)?;
+    let time =
+        chrono::NaiveTime::from_hms_micro_opt(hour, minute, second, micros).ok_or_else(range)?;
+    Ok(date.and_time(time))
+}
+
+/// to_number(text, fmt): the digits, sign and decimal point the pattern
+/// places (9 0 . D , G S MI PL PR, other characters skipped).
+pub fn parse_number(text: &str, fmt: &str) -> Result<Numeric> {
+    let mut digits = String::new();
+    let mut neg = false;
+    let upper = fmt.to_uppercase();
+    let has_point = upper.contains(['.', 'D']);
+    let mut seen_point = false;
+    for c in text.chars() {
+        match c {
+            '0'..='9' => digits.push(c),
+            '.' if has_point && !seen_point => {
+                seen_point = true;
+                digits.push('.');
+            }
+            '-' | '<' => neg = true,
+            _ => {}
+        }
+    }
+    if digits.is_empty() || digits == "." {
+        return Err(ExecError::coded(
+            "22P02",
+            format!("invalid input syntax for type numeric: \"{text}\""),
+        ));
+    }
+    let n = Numeric::parse(&digits).ok_or_else(|| {
+        ExecError::coded(
+            "22P02",
+            format!("invalid input syntax for type numeric: \"{text}\""),
+        )
+    })?;
+    Ok(if neg { n.neg() } else { n })
+}

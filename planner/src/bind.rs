@@ -2045,18 +2045,14 @@ impl Binder<'_> {
                 ..
             } if object_parts(name).last().map(String::as_str) == Some("generate_series") => {
                 let mut exprs = Vec::new();
-                let mut ty = DataType::Int4;
+                let mut types = Vec::new();
                 for a in &args.args {
                     let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) = a else {
                         return not_supported(format!("function argument {a}"));
                     };
                     let (x, t) = self.expr(e, outer)?;
-                    if t == DataType::Int8 {
-                        ty = DataType::Int8;
-                    } else if !matches!(t, DataType::Int2 | DataType::Int4 | DataType::Unknown) {
-                        return not_supported(format!("generate_series over {}", t.display_name()));
-                    }
                     exprs.push(x);
+                    types.push(t);
                 }
                 if !(2..=3).contains(&exprs.len()) {
                     return Err(PlanError::UndefinedFunction(
@@ -2064,10 +2060,10 @@ impl Binder<'_> {
                             .into(),
                     ));
                 }
-                let cast = |x: Expr| Expr::Cast(Box::new(x), ty);
+                let (exprs, ty) = calls::series_args(exprs, &types)?;
                 let mut it = exprs.into_iter();
-                let (start, stop) = (it.next().map(cast), it.next().map(cast));
-                let step = it.next().map(cast);
+                let (start, stop) = (it.next(), it.next());
+                let step = it.next();
                 let (Some(start), Some(stop)) = (start, stop) else {
                     return not_supported("generate_series arguments");
                 };
@@ -3583,6 +3579,22 @@ impl Binder<'_> {
                 };
                 Ok((Expr::Func(name.into(), vec![x]), rt))
             }
+            A::Overlay {
+                expr,
+                overlay_what,
+                overlay_from,
+                overlay_for,
+            } => {
+                let mut args = vec![
+                    Expr::Cast(Box::new(self.expr(expr, scope)?.0), DataType::Text),
+                    Expr::Cast(Box::new(self.expr(overlay_what, scope)?.0), DataType::Text),
+                    Expr::Cast(Box::new(self.expr(overlay_from, scope)?.0), DataType::Int8),
+                ];
+                if let Some(f) = overlay_for {
+                    args.push(Expr::Cast(Box::new(self.expr(f, scope)?.0), DataType::Int8));
+                }
+                Ok((Expr::Func("overlay".into(), args), DataType::Text))
+            }
             A::Collate { expr, .. } => self.expr(expr, scope),
             A::AtTimeZone {
                 timestamp,
@@ -4046,12 +4058,37 @@ impl Binder<'_> {
                 }
                 let mut v = Vec::new();
                 let mut star = false;
+                // make_interval's arguments by name (years => 1, ...).
+                const INTERVAL_ARGS: [&str; 7] =
+                    ["years", "months", "weeks", "days", "hours", "mins", "secs"];
                 for a in &l.args {
                     match a {
                         ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
                             v.push(e.clone())
                         }
                         ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard) => star = true,
+                        ast::FunctionArg::Named {
+                            name: n,
+                            arg: ast::FunctionArgExpr::Expr(e),
+                            ..
+                        }
+                        | ast::FunctionArg::ExprNamed {
+                            name: ast::Expr::Identifier(n),
+                            arg: ast::FunctionArgExpr::Expr(e),
+                            ..
+                        } if name == "make_interval" => {
+                            let Some(pos) = INTERVAL_ARGS.iter().position(|x| *x == ident(n))
+                            else {
+                                return Err(PlanError::UndefinedFunction(format!(
+                                    "function make_interval({} => ...) does not exist",
+                                    ident(n)
+                                )));
+                            };
+                            while v.len() <= pos {
+                                v.push(ast::Expr::value(ast::Value::Number("0".into(), false)));
+                            }
+                            v[pos] = e.clone();
+                        }
                         other => return not_supported(format!("function argument {other}")),
                     }
                 }
@@ -4343,7 +4380,13 @@ fn function_type(name: &str, args: &[DataType]) -> Result<DataType> {
         | "transaction_timestamp"
         | "clock_timestamp"
         | "pg_postmaster_start_time" => DataType::TimestampTz,
-        "current_date" => DataType::Date,
+        "current_date" | "make_date" | "to_date" => DataType::Date,
+        "make_time" => DataType::Time,
+        "make_timestamp" => DataType::Timestamp,
+        "make_timestamptz" | "to_timestamp" => DataType::TimestampTz,
+        "make_interval" => DataType::Interval,
+        "to_number" => DataType::Numeric(None),
+        "overlay" => DataType::Text,
         // numeric in, numeric out (integers and unknowns go to float8,
         // PostgreSQL's preferred numeric type).
         "sqrt" | "exp" | "ln" | "log10" | "log" | "power" | "pow"

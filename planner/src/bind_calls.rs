@@ -272,46 +272,7 @@ impl Binder<'_> {
             calls.push((name.to_string(), vec![x]));
             return Ok((Expr::Column(SRF_BASE + calls.len() - 1), ty));
         }
-        let int = |t: &DataType| t.is_integer() || *t == DataType::Unknown;
-        let ty = match types.as_slice() {
-            [a, b] | [a, b, _] if int(a) && int(b) && types.iter().all(int) => {
-                if types.contains(&DataType::Int8) {
-                    DataType::Int8
-                } else {
-                    DataType::Int4
-                }
-            }
-            [a, b] | [a, b, _] if a.is_numeric() && b.is_numeric() => DataType::Numeric(None),
-            [DataType::Timestamp | DataType::Date, _, DataType::Interval] => DataType::Timestamp,
-            [DataType::TimestampTz, _, DataType::Interval] => DataType::TimestampTz,
-            _ => {
-                return Err(PlanError::UndefinedFunction(format!(
-                    "function generate_series({}) does not exist",
-                    types
-                        .iter()
-                        .map(|t| t.display_name())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )))
-            }
-        };
-        let bound = bound
-            .into_iter()
-            .zip(&types)
-            .enumerate()
-            .map(|(i, (x, t))| {
-                let want = if i == 2 && ty != DataType::Numeric(None) && !ty.is_integer() {
-                    DataType::Interval
-                } else {
-                    ty
-                };
-                if *t == want {
-                    x
-                } else {
-                    Expr::Cast(Box::new(x), want)
-                }
-            })
-            .collect();
+        let (bound, ty) = series_args(bound, &types)?;
         let calls = self.srfs.as_mut().expect("checked by the caller");
         calls.push((name.to_string(), bound));
         Ok((Expr::Column(SRF_BASE + calls.len() - 1), ty))
@@ -396,4 +357,64 @@ impl Binder<'_> {
         }
         Ok((Expr::Func(name.to_string(), bound), DataType::Int8))
     }
+}
+
+/// generate_series's arguments cast to the series' type (the step of a
+/// timestamp series to interval), and that type.
+pub(crate) fn series_args(bound: Vec<Expr>, types: &[DataType]) -> Result<(Vec<Expr>, DataType)> {
+    let int = |t: &DataType| t.is_integer() || *t == DataType::Unknown;
+    let step_ok = |t: &DataType| matches!(t, DataType::Interval | DataType::Unknown);
+    let ty = match types {
+        [a, b] | [a, b, _] if int(a) && int(b) && types.iter().all(int) => {
+            if types.contains(&DataType::Int8) {
+                DataType::Int8
+            } else {
+                DataType::Int4
+            }
+        }
+        [a, b] | [a, b, _]
+            if (a.is_numeric() || *a == DataType::Unknown)
+                && (b.is_numeric() || *b == DataType::Unknown)
+                && types
+                    .iter()
+                    .all(|t| t.is_numeric() || *t == DataType::Unknown) =>
+        {
+            DataType::Numeric(None)
+        }
+        // A date goes to timestamptz, the preferred type, as in PostgreSQL.
+        [DataType::Timestamp, _, s] if step_ok(s) => DataType::Timestamp,
+        [DataType::TimestampTz | DataType::Date, _, s] if step_ok(s) => DataType::TimestampTz,
+        [DataType::Unknown, DataType::Timestamp, s] if step_ok(s) => DataType::Timestamp,
+        [DataType::Unknown, DataType::TimestampTz | DataType::Unknown, s] if step_ok(s) => {
+            DataType::TimestampTz
+        }
+        _ => {
+            return Err(PlanError::UndefinedFunction(format!(
+                "function generate_series({}) does not exist",
+                types
+                    .iter()
+                    .map(|t| t.display_name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )))
+        }
+    };
+    let bound = bound
+        .into_iter()
+        .zip(types)
+        .enumerate()
+        .map(|(i, (x, t))| {
+            let want = if i == 2 && ty != DataType::Numeric(None) && !ty.is_integer() {
+                DataType::Interval
+            } else {
+                ty
+            };
+            if *t == want {
+                x
+            } else {
+                Expr::Cast(Box::new(x), want)
+            }
+        })
+        .collect();
+    Ok((bound, ty))
 }
