@@ -1257,6 +1257,19 @@ fn build_node<'p>(plan: &'p Plan, cx: &Ctx<'_>) -> Result<Box<dyn RowIter + 'p>>
                             row[i] = r[k].clone();
                         }
                         row.extend(r[set.len()..].iter().cloned());
+                        for (j, a) in aggs.iter().enumerate() {
+                            if a.func == AggFunc::Grouping {
+                                let mut bits = 0i32;
+                                for arg in &a.args {
+                                    let p = match arg {
+                                        Expr::Literal(Value::Int4(p)) => *p as usize,
+                                        _ => usize::MAX,
+                                    };
+                                    bits = (bits << 1) | i32::from(!set.contains(&p));
+                                }
+                                row[group.len() + j] = Value::Int4(bits);
+                            }
+                        }
                         out.push(row);
                     }
                 }
@@ -1481,6 +1494,8 @@ pub(crate) fn agg_init(a: &AggCall) -> AggState {
         AggFunc::ArrayAgg | AggFunc::JsonAgg | AggFunc::JsonbAgg => AggState::List(Vec::new()),
         AggFunc::JsonObjectAgg | AggFunc::JsonbObjectAgg => AggState::Pairs(Vec::new()),
         AggFunc::PercentileCont | AggFunc::PercentileDisc => AggState::Vals(None, Vec::new()),
+        AggFunc::Mode => AggState::List(Vec::new()),
+        AggFunc::Grouping => AggState::Count(0),
     }
 }
 
@@ -1494,6 +1509,16 @@ fn widen(v: Value) -> Value {
 }
 
 pub(crate) fn agg_step(a: &AggCall, st: &mut AggState, args: &[Value]) -> Result<()> {
+    match (a.func, &mut *st) {
+        (AggFunc::Grouping, _) => return Ok(()),
+        (AggFunc::Mode, AggState::List(vals)) => {
+            if let Some(v) = args.first().filter(|v| !v.is_null()) {
+                vals.push(v.clone());
+            }
+            return Ok(());
+        }
+        _ => {}
+    }
     if let AggState::Vals(frac, vals) = st {
         // NULL values are skipped; the fraction is the same for every row.
         if let Some(f) = args.first().and_then(|v| v.as_f64()) {
@@ -1588,6 +1613,32 @@ pub(crate) fn agg_step(a: &AggCall, st: &mut AggState, args: &[Value]) -> Result
 }
 
 pub(crate) fn agg_final(a: &AggCall, st: AggState) -> Result<Value> {
+    match (a.func, st) {
+        // Without grouping sets every GROUP BY expression is in the set.
+        (AggFunc::Grouping, _) => Ok(Value::Int4(0)),
+        (AggFunc::Mode, AggState::List(mut vals)) => {
+            vals.sort_by(|x, y| x.cmp_total(y));
+            let mut best: Option<(usize, usize)> = None; // (start, count)
+            let mut i = 0;
+            while i < vals.len() {
+                let mut j = i + 1;
+                while j < vals.len() && vals[j].cmp_total(&vals[i]).is_eq() {
+                    j += 1;
+                }
+                if best.is_none_or(|(_, n)| j - i > n) {
+                    best = Some((i, j - i));
+                }
+                i = j;
+            }
+            Ok(best
+                .map(|(i, _)| vals.swap_remove(i))
+                .unwrap_or(Value::Null))
+        }
+        (_, st) => agg_final_state(a, st),
+    }
+}
+
+fn agg_final_state(a: &AggCall, st: AggState) -> Result<Value> {
     Ok(match st {
         AggState::Count(n) => Value::Int8(n),
         AggState::Sum(s) => match s {

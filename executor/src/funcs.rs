@@ -888,6 +888,37 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
                 micros as i64,
             ))
         }
+        "int_and" | "int_or" | "int_xor" | "int_shl" | "int_shr" | "int_not" => {
+            let (x, y) = (i(0), i(1));
+            let r = match name {
+                "int_and" => x & y,
+                "int_or" => x | y,
+                "int_xor" => x ^ y,
+                "int_not" => !x,
+                // PostgreSQL shifts by the count modulo the type's width.
+                _ => {
+                    let bits = match a[0] {
+                        Value::Int2(_) => 16,
+                        Value::Int4(_) => 32,
+                        _ => 64,
+                    };
+                    let n = (y.rem_euclid(bits)) as u32;
+                    match (name, &a[0]) {
+                        ("int_shl", Value::Int2(v)) => v.wrapping_shl(n) as i64,
+                        ("int_shl", Value::Int4(v)) => v.wrapping_shl(n) as i64,
+                        ("int_shl", _) => x.wrapping_shl(n),
+                        (_, Value::Int2(v)) => (v >> n) as i64,
+                        (_, Value::Int4(v)) => (v >> n) as i64,
+                        _ => x >> n,
+                    }
+                }
+            };
+            match a[0] {
+                Value::Int2(_) => Value::Int2(r as i16),
+                Value::Int4(_) => Value::Int4(r as i32),
+                _ => Value::Int8(r),
+            }
+        }
         "overlay" => {
             // overlay(s placing r from n [for m])
             let src: Vec<char> = s(0).chars().collect();

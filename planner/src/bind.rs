@@ -464,6 +464,8 @@ fn is_agg_name(n: &str) -> Option<AggFunc> {
         "json_object_agg" => AggFunc::JsonObjectAgg,
         "jsonb_object_agg" => AggFunc::JsonbObjectAgg,
         "percentile_cont" => AggFunc::PercentileCont,
+        "mode" => AggFunc::Mode,
+        "grouping" => AggFunc::Grouping,
         "percentile_disc" => AggFunc::PercentileDisc,
         _ => return None,
     })
@@ -3249,6 +3251,38 @@ impl Binder<'_> {
                         Ok((Expr::Neg(Box::new(x)), t))
                     }
                     ast::UnaryOperator::Plus => Ok((x, t)),
+                    // |/ x, ||/ x, @ x, ~ x: sqrt, cbrt, abs, bitwise not.
+                    ast::UnaryOperator::PGSquareRoot | ast::UnaryOperator::PGCubeRoot => {
+                        let f = if *op == ast::UnaryOperator::PGSquareRoot {
+                            "sqrt"
+                        } else {
+                            "cbrt"
+                        };
+                        let x = self.coerce_to(x, t, DataType::Float8)?;
+                        Ok((Expr::Func(f.into(), vec![x]), DataType::Float8))
+                    }
+                    ast::UnaryOperator::PGAbs if t.is_numeric() || t == DataType::Unknown => {
+                        let t = if t == DataType::Unknown {
+                            DataType::Float8
+                        } else {
+                            t
+                        };
+                        Ok((
+                            Expr::Func("abs".into(), vec![Expr::Cast(Box::new(x), t)]),
+                            t,
+                        ))
+                    }
+                    ast::UnaryOperator::BitwiseNot if t.is_integer() || t == DataType::Unknown => {
+                        let t = if t == DataType::Unknown {
+                            DataType::Int4
+                        } else {
+                            t
+                        };
+                        Ok((
+                            Expr::Func("int_not".into(), vec![Expr::Cast(Box::new(x), t)]),
+                            t,
+                        ))
+                    }
                     other => not_supported(format!("operator {other}")),
                 }
             }
@@ -3650,10 +3684,32 @@ impl Binder<'_> {
                             DataType::Bool,
                         ));
                     }
-                    return not_supported("ANY/ALL over a subquery with this operator");
+                    if op == BinOp::NotEq && all {
+                        let (x, _) = self.expr(left, scope)?;
+                        let q = self.subquery(q, scope)?;
+                        return Ok((
+                            Expr::InSubquery(Box::new(x), Box::new(q.plan), true),
+                            DataType::Bool,
+                        ));
+                    }
                 }
                 let (x, xt) = self.expr(left, scope)?;
-                let (a, at) = self.expr(right, scope)?;
+                // x op ANY/ALL (subquery) is x op ANY/ALL over the array of
+                // the subquery's values: the same three-valued answer.
+                let (a, at) = match right.as_ref() {
+                    A::Subquery(q) => {
+                        let q = self.subquery(q, scope)?;
+                        if q.fields.len() != 1 {
+                            return Err(PlanError::Syntax("subquery has too many columns".into()));
+                        }
+                        let t = output_type(q.fields[0].ty).array_of();
+                        (
+                            Expr::Cast(Box::new(Expr::ArraySubquery(Box::new(q.plan))), t),
+                            t,
+                        )
+                    }
+                    r => self.expr(r, scope)?,
+                };
                 let (x, a) = match at {
                     DataType::Array(_) => {
                         let e = at.element().unwrap_or(DataType::Text);
@@ -3912,6 +3968,50 @@ impl Binder<'_> {
                     DataType::Bool,
                 ))
             }
+            O::BitwiseAnd
+            | O::BitwiseOr
+            | O::PGBitwiseXor
+            | O::PGBitwiseShiftLeft
+            | O::PGBitwiseShiftRight => {
+                let (x, xt) = self.expr(l, scope)?;
+                let (y, yt) = self.expr(r, scope)?;
+                let int = |t: &DataType| t.is_integer() || *t == DataType::Unknown;
+                if !int(&xt) || !int(&yt) {
+                    return Err(no_operator(&xt, op, &yt));
+                }
+                let f = match op {
+                    O::BitwiseAnd => "int_and",
+                    O::BitwiseOr => "int_or",
+                    O::PGBitwiseXor => "int_xor",
+                    O::PGBitwiseShiftLeft => "int_shl",
+                    _ => "int_shr",
+                };
+                let known = |t: DataType| {
+                    if t == DataType::Unknown {
+                        DataType::Int4
+                    } else {
+                        t
+                    }
+                };
+                // Shifts keep the left operand's type; the others the wider.
+                let rt = if matches!(op, O::PGBitwiseShiftLeft | O::PGBitwiseShiftRight) {
+                    known(xt)
+                } else {
+                    arith_type(&known(xt), &known(yt)).unwrap_or(DataType::Int8)
+                };
+                let yt2 = if matches!(op, O::PGBitwiseShiftLeft | O::PGBitwiseShiftRight) {
+                    DataType::Int4
+                } else {
+                    rt
+                };
+                Ok((
+                    Expr::Func(
+                        f.into(),
+                        vec![Expr::Cast(Box::new(x), rt), Expr::Cast(Box::new(y), yt2)],
+                    ),
+                    rt,
+                ))
+            }
             O::PGExp => {
                 // x ^ y is power(x, y).
                 let (x, xt) = self.expr(l, scope)?;
@@ -4152,7 +4252,10 @@ impl Binder<'_> {
             let mut types = Vec::new();
             // Ordered-set aggregates: the WITHIN GROUP value is the last argument.
             let mut args = args.clone();
-            if matches!(func, AggFunc::PercentileCont | AggFunc::PercentileDisc) {
+            if matches!(
+                func,
+                AggFunc::PercentileCont | AggFunc::PercentileDisc | AggFunc::Mode
+            ) {
                 match f.within_group.as_slice() {
                     [o] if o.options.asc != Some(false) => args.push(o.expr.clone()),
                     [_] => return not_supported("WITHIN GROUP (ORDER BY ... DESC)"),
@@ -4187,6 +4290,29 @@ impl Binder<'_> {
             })();
             self.agg = Some(ctx);
             res?;
+            if func == AggFunc::Grouping {
+                // grouping(a, b): each argument by its GROUP BY position.
+                let group = &self.agg.as_ref().expect("restored above").group;
+                bound = bound
+                    .iter()
+                    .map(|x| {
+                        group
+                            .iter()
+                            .position(|g| g == x)
+                            .map(|p| Expr::Literal(Value::Int4(p as i32)))
+                            .ok_or_else(|| {
+                                PlanError::Grouping(
+                                    "arguments to GROUPING must be grouping expressions of the associated query level".into(),
+                                )
+                            })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                if bound.is_empty() || bound.len() > 31 {
+                    return Err(PlanError::Syntax(
+                        "GROUPING must have between 1 and 31 arguments".into(),
+                    ));
+                }
+            }
             let (func, ty) = agg_type(func, star || args.is_empty(), &types)?;
             let ctx = self.agg.as_mut().expect("restored above");
             if distinct && !order.is_empty() {
@@ -4616,6 +4742,15 @@ fn agg_type(func: AggFunc, star: bool, types: &[DataType]) -> Result<(AggFunc, D
             }
         },
         (AggFunc::PercentileDisc, _) => (func, types.get(1).copied().unwrap_or(DataType::Text)),
+        (AggFunc::Grouping, _) => (func, DataType::Int4),
+        (AggFunc::Mode, Some(t)) => (
+            func,
+            if *t == DataType::Unknown {
+                DataType::Text
+            } else {
+                *t
+            },
+        ),
         (f, None) => {
             return Err(PlanError::UndefinedFunction(
                 format!("function {f:?}() does not exist").to_lowercase(),

@@ -154,6 +154,12 @@ pub enum AggFunc {
     PercentileCont,
     /// percentile_disc(f) WITHIN GROUP (ORDER BY x): args are f, x.
     PercentileDisc,
+    /// mode() WITHIN GROUP (ORDER BY x): the most frequent x (the first
+    /// in order among ties).
+    Mode,
+    /// grouping(a, ...): args are the GROUP BY positions (literals); the
+    /// bits of those the current grouping set leaves out.
+    Grouping,
 }
 
 #[derive(Debug, Clone, PartialEq)]
