@@ -109,44 +109,120 @@ pub fn parse_bool(s: &str) -> Option<bool> {
 
 pub fn parse_timestamp(s: &str) -> Option<NaiveDateTime> {
     let s = s.trim();
-    for f in [
-        "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%d %H:%M",
-        "%Y-%m-%d %H:%M:%S",
-    ] {
-        if let Ok(t) = NaiveDateTime::parse_from_str(s, f) {
-            return Some(t);
+    match s.to_ascii_lowercase().as_str() {
+        "infinity" | "+infinity" => return Some(crate::types::ts_infinity(true)),
+        "-infinity" => return Some(crate::types::ts_infinity(false)),
+        "epoch" => return DateTime::from_timestamp(0, 0).map(|d| d.naive_utc()),
+        w @ ("now" | "today" | "tomorrow" | "yesterday") => {
+            let now = crate::tz::to_local(&Utc::now());
+            return Some(match w {
+                "now" => now,
+                _ => {
+                    let d = now.date()
+                        + chrono::Duration::days(match w {
+                            "tomorrow" => 1,
+                            "yesterday" => -1,
+                            _ => 0,
+                        });
+                    d.and_time(NaiveTime::MIN)
+                }
+            });
         }
+        _ => {}
     }
-    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+    // A date, then optionally a time after a blank or a 'T'.
+    let (date, time) = match s.find([' ', 'T', 't']) {
+        Some(p) => (&s[..p], s[p + 1..].trim()),
+        None => (s, ""),
+    };
+    let d = parse_date_part(date)?;
+    if time.is_empty() {
         return d.and_hms_opt(0, 0, 0);
     }
-    None
+    // A zone on a timestamp without time zone is ignored, as in PostgreSQL.
+    let t = parse_time(time).or_else(|| {
+        let p = time.rfind(['+', '-'])?;
+        parse_offset(&time[p..])?;
+        parse_time(time[..p].trim())
+    })?;
+    Some(d.and_time(t))
+}
+
+/// A date as PostgreSQL reads it in ISO order: YYYY-MM-DD (also with
+/// slashes), or YYYYMMDD.
+fn parse_date_part(s: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .or_else(|_| NaiveDate::parse_from_str(s, "%Y/%m/%d"))
+        .ok()
+        .or_else(|| {
+            (s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| NaiveDate::parse_from_str(s, "%Y%m%d").ok())
+                .flatten()
+        })
+}
+
+/// A UTC offset written after a time: +HH, +HHMM, +HH:MM, +HH:MM:SS.
+fn parse_offset(z: &str) -> Option<i32> {
+    let (sign, rest) = match z.as_bytes().first()? {
+        b'+' => (1, &z[1..]),
+        b'-' => (-1, &z[1..]),
+        _ => return None,
+    };
+    let parts: Vec<&str> = if rest.contains(':') {
+        rest.split(':').collect()
+    } else {
+        match rest.len() {
+            1 | 2 => vec![rest],
+            4 => vec![&rest[..2], &rest[2..]],
+            6 => vec![&rest[..2], &rest[2..4], &rest[4..]],
+            _ => return None,
+        }
+    };
+    if parts.len() > 3
+        || parts
+            .iter()
+            .any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return None;
+    }
+    let n = |i: usize| parts.get(i).map_or(Some(0), |p| p.parse::<i32>().ok());
+    let (h, m, sec) = (n(0)?, n(1)?, n(2)?);
+    if h > 15 || m > 59 || sec > 59 {
+        return None;
+    }
+    Some(sign * (h * 3600 + m * 60 + sec))
 }
 
 pub fn parse_timestamptz(s: &str) -> Option<DateTime<Utc>> {
     let t = s.trim();
-    for f in [
-        "%Y-%m-%d %H:%M:%S%.f%#z",
-        "%Y-%m-%dT%H:%M:%S%.f%#z",
-        "%Y-%m-%d %H:%M:%S%#z",
-    ] {
-        if let Ok(d) = DateTime::parse_from_str(t, f) {
-            return Some(d.with_timezone(&Utc));
-        }
+    match t.to_ascii_lowercase().as_str() {
+        "infinity" | "+infinity" => return Some(crate::types::ts_infinity(true).and_utc()),
+        "-infinity" => return Some(crate::types::ts_infinity(false).and_utc()),
+        "epoch" => return DateTime::from_timestamp(0, 0),
+        "now" => return Some(Utc::now()),
+        _ => {}
     }
-    if let Ok(d) = DateTime::parse_from_rfc3339(t) {
-        return Some(d.with_timezone(&Utc));
+    if let Some(head) = t.strip_suffix(['Z', 'z']) {
+        return parse_timestamp(head).map(|n| n.and_utc());
+    }
+    // An offset after the time: the last '+' or '-' past the date.
+    if let Some(p) = t.rfind(['+', '-']).filter(|&p| p > 10) {
+        if let (Some(secs), Some(n)) = (parse_offset(t[p..].trim()), parse_timestamp(t[..p].trim()))
+        {
+            return Some((n - chrono::Duration::seconds(secs as i64)).and_utc());
+        }
     }
     // A zone named after the time: '2024-01-15 12:00 America/New_York'.
     if let Some((head, zone)) = t.rsplit_once(' ') {
+        let zone = zone.trim();
+        if zone.eq_ignore_ascii_case("utc") || zone.eq_ignore_ascii_case("gmt") {
+            if let Some(n) = parse_timestamp(head.trim()) {
+                return Some(n.and_utc());
+            }
+        }
         if let (Some(z), Some(n)) = (crate::tz::Zone::parse(zone), parse_timestamp(head.trim())) {
             return Some(z.to_utc(&n));
         }
-    }
-    if let Some(head) = t.strip_suffix('Z') {
-        return parse_timestamp(head).map(|n| n.and_utc());
     }
     // No zone given: the session time zone.
     parse_timestamp(t).map(|n| crate::tz::from_local(&n))
@@ -476,12 +552,13 @@ pub fn from_text(s: &str, ty: &DataType) -> Result<Value, ValueError> {
         DataType::Bytea => Value::Bytea(parse_bytea(s).ok_or_else(|| invalid(ty, s))?),
         DataType::Date => {
             let t = s.trim();
-            Value::Date(
-                NaiveDate::parse_from_str(t, "%Y-%m-%d")
-                    .ok()
+            Value::Date(match t.to_ascii_lowercase().as_str() {
+                "infinity" | "+infinity" => NaiveDate::MAX,
+                "-infinity" => NaiveDate::MIN,
+                _ => parse_date_part(t)
                     .or_else(|| parse_timestamp(t).map(|x| x.date()))
                     .ok_or_else(|| invalid(ty, s))?,
-            )
+            })
         }
         DataType::Timestamp => Value::Timestamp(parse_timestamp(s).ok_or_else(|| invalid(ty, s))?),
         DataType::Uuid => Value::Uuid(parse_uuid(s).ok_or_else(|| invalid(ty, s))?),

@@ -189,18 +189,25 @@ impl Json {
     /// array `o` in the array `self` (a scalar array contains its scalar).
     pub fn contains(&self, o: &Json) -> bool {
         match (self, o) {
-            (Json::Object(a), Json::Object(b)) => b.iter().all(|(k, v)| {
-                a.binary_search_by(|(x, _)| key_order(x, k))
-                    .ok()
-                    .is_some_and(|i| a[i].1.contains(v))
-            }),
-            (Json::Array(a), Json::Array(b)) => b.iter().all(|v| match v {
-                Json::Array(_) | Json::Object(_) => a.iter().any(|x| x.contains(v)),
-                s => a.iter().any(|x| x == s),
-            }),
+            // Only at the top level does an array contain a bare scalar.
             (Json::Array(a), s) if !matches!(s, Json::Array(_) | Json::Object(_)) => {
                 a.iter().any(|x| x == s)
             }
+            _ => self.contains_nested(o),
+        }
+    }
+
+    fn contains_nested(&self, o: &Json) -> bool {
+        match (self, o) {
+            (Json::Object(a), Json::Object(b)) => b.iter().all(|(k, v)| {
+                a.binary_search_by(|(x, _)| key_order(x, k))
+                    .ok()
+                    .is_some_and(|i| a[i].1.contains_nested(v))
+            }),
+            (Json::Array(a), Json::Array(b)) => b.iter().all(|v| match v {
+                Json::Array(_) | Json::Object(_) => a.iter().any(|x| x.contains_nested(v)),
+                s => a.iter().any(|x| x == s),
+            }),
             (a, b) => a == b,
         }
     }

@@ -1023,6 +1023,80 @@ pub fn rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<Va
                         Value::Null,
                     ]);
                 }
+                let key = |cols: &[usize]| {
+                    let k: Vec<String> = cols.iter().map(|c| (c + 1).to_string()).collect();
+                    t(&format!("{{{}}}", k.join(",")))
+                };
+                for (k, (name, sql)) in tb.checks.iter().enumerate() {
+                    let cols: Vec<usize> = (0..tb.columns.len())
+                        .filter(|&c| sql_mentions(sql, &tb.columns[c].name))
+                        .collect();
+                    out.push(vec![
+                        o(check_constraint_oid(tb.oid, k)),
+                        t(name),
+                        o(tb.namespace),
+                        t("c"),
+                        o(tb.oid),
+                        o(0),
+                        o(0),
+                        key(&cols),
+                        b(false),
+                        b(false),
+                        b(true),
+                        o(0),
+                        o(0),
+                        t(" "),
+                        t(" "),
+                        t(" "),
+                        b(true),
+                        Value::Int4(0),
+                        b(false),
+                        Value::Null,
+                        t(sql),
+                    ]);
+                }
+                for (k, fk) in tb.fks.iter().enumerate() {
+                    let target = s.table_by_oid(fk.table);
+                    let index = target
+                        .and_then(|r| {
+                            r.indexes
+                                .iter()
+                                .find(|i| i.unique && i.columns == fk.ref_cols)
+                        })
+                        .map_or(0, |i| i.oid);
+                    let code = |a: crate::store::FkAction| {
+                        t(match a {
+                            crate::store::FkAction::NoAction => "a",
+                            crate::store::FkAction::Restrict => "r",
+                            crate::store::FkAction::Cascade => "c",
+                            crate::store::FkAction::SetNull => "n",
+                            crate::store::FkAction::SetDefault => "d",
+                        })
+                    };
+                    out.push(vec![
+                        o(fk_constraint_oid(tb.oid, k)),
+                        t(&fk.name),
+                        o(tb.namespace),
+                        t("f"),
+                        o(tb.oid),
+                        o(index),
+                        o(fk.table),
+                        key(&fk.cols),
+                        b(false),
+                        b(false),
+                        b(true),
+                        o(0),
+                        o(0),
+                        code(fk.on_update),
+                        code(fk.on_delete),
+                        t("s"),
+                        b(true),
+                        Value::Int4(0),
+                        b(true),
+                        key(&fk.ref_cols),
+                        Value::Null,
+                    ]);
+                }
             }
         }
         "pg_attrdef" => {
@@ -1087,6 +1161,74 @@ pub fn rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<Va
 
 /// CREATE INDEX text of an index (or the PRIMARY KEY / UNIQUE clause of the
 /// constraint it backs), as pg_get_indexdef / pg_get_constraintdef give it.
+/// The OID pg_constraint shows for a table's k-th CHECK constraint.
+pub fn check_constraint_oid(table: u32, k: usize) -> u32 {
+    0x8000_0000 | (table & 0x00FF_FFFF) << 6 | (k as u32 & 63)
+}
+
+/// The OID pg_constraint shows for a table's k-th foreign key.
+pub fn fk_constraint_oid(table: u32, k: usize) -> u32 {
+    0xC000_0000 | (table & 0x00FF_FFFF) << 6 | (k as u32 & 63)
+}
+
+/// Whether SQL text names a column (as a whole word, or quoted).
+fn sql_mentions(sql: &str, col: &str) -> bool {
+    let quoted = format!("\"{col}\"");
+    sql.contains(&quoted)
+        || sql
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .any(|w| w.eq_ignore_ascii_case(col))
+}
+
+/// pg_get_constraintdef of a CHECK or FOREIGN KEY constraint by the OID
+/// pg_constraint shows for it.
+pub fn constraint_def(schema: &Schema, oid: u32) -> Option<String> {
+    if oid & 0x8000_0000 == 0 {
+        return None;
+    }
+    let fk = oid & 0x4000_0000 != 0;
+    let k = (oid & 63) as usize;
+    let low = (oid >> 6) & 0x00FF_FFFF;
+    let t = schema.tables.iter().find(|t| t.oid & 0x00FF_FFFF == low)?;
+    if !fk {
+        let (_, sql) = t.checks.get(k)?;
+        return Some(format!("CHECK (({sql}))"));
+    }
+    let f = t.fks.get(k)?;
+    let target = schema.table_by_oid(f.table)?;
+    let names = |tb: &crate::TableDef, cols: &[usize]| {
+        cols.iter()
+            .filter_map(|&c| tb.columns.get(c).map(|c| quote_ident(&c.name)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let ns = schema.namespace_name(target.namespace);
+    let rel = if ns == "public" {
+        quote_ident(&target.name)
+    } else {
+        format!("{}.{}", quote_ident(&ns), quote_ident(&target.name))
+    };
+    let action = |a: crate::store::FkAction| match a {
+        crate::store::FkAction::NoAction => None,
+        crate::store::FkAction::Restrict => Some("RESTRICT"),
+        crate::store::FkAction::Cascade => Some("CASCADE"),
+        crate::store::FkAction::SetNull => Some("SET NULL"),
+        crate::store::FkAction::SetDefault => Some("SET DEFAULT"),
+    };
+    let mut out = format!(
+        "FOREIGN KEY ({}) REFERENCES {rel}({})",
+        names(t, &f.cols),
+        names(target, &f.ref_cols)
+    );
+    if let Some(a) = action(f.on_update) {
+        out.push_str(&format!(" ON UPDATE {a}"));
+    }
+    if let Some(a) = action(f.on_delete) {
+        out.push_str(&format!(" ON DELETE {a}"));
+    }
+    Some(out)
+}
+
 pub fn index_def(schema: &Schema, oid: u32, constraint: bool) -> Option<String> {
     schema.tables.iter().find_map(|t| {
         let ix = t.indexes.iter().find(|i| i.oid == oid)?;

@@ -587,6 +587,25 @@ impl std::hash::Hash for Value {
     }
 }
 
+/// The timestamps that stand for 'infinity' and '-infinity': the latest
+/// and earliest whole microseconds chrono holds (so they survive storage).
+pub fn ts_infinity(positive: bool) -> NaiveDateTime {
+    static BOUNDS: std::sync::OnceLock<(NaiveDateTime, NaiveDateTime)> = std::sync::OnceLock::new();
+    let (lo, hi) = BOUNDS.get_or_init(|| {
+        let whole = |t: NaiveDateTime| {
+            chrono::DateTime::from_timestamp_micros(t.and_utc().timestamp_micros())
+                .map(|d| d.naive_utc())
+                .unwrap_or(t)
+        };
+        (whole(NaiveDateTime::MIN), whole(NaiveDateTime::MAX))
+    });
+    if positive {
+        *hi
+    } else {
+        *lo
+    }
+}
+
 /// PostgreSQL's float output: shortest text that reads back to the same value.
 pub fn format_float(f: f64, single: bool) -> String {
     if f.is_nan() {
@@ -658,7 +677,15 @@ impl fmt::Display for Value {
                 }
                 Ok(())
             }
+            Value::Date(d) if *d == NaiveDate::MAX => f.write_str("infinity"),
+            Value::Date(d) if *d == NaiveDate::MIN => f.write_str("-infinity"),
             Value::Date(d) => write!(f, "{}", d.format("%Y-%m-%d")),
+            Value::Timestamp(t) if *t == ts_infinity(true) => f.write_str("infinity"),
+            Value::Timestamp(t) if *t == ts_infinity(false) => f.write_str("-infinity"),
+            Value::TimestampTz(t) if t.naive_utc() == ts_infinity(true) => f.write_str("infinity"),
+            Value::TimestampTz(t) if t.naive_utc() == ts_infinity(false) => {
+                f.write_str("-infinity")
+            }
             Value::Timestamp(t) => write!(f, "{}", format_timestamp(t)),
             Value::TimestampTz(t) => {
                 let n = t.naive_utc();

@@ -185,6 +185,7 @@ impl Session {
                                 return Err(ExecError::NotNull {
                                     column: table.columns[c].name.clone(),
                                     table: table.name.clone(),
+                                    detail: crate::dml::failing_row(&row),
                                 });
                             }
                         }
@@ -417,7 +418,7 @@ impl Session {
             let asg = vec![(def.columns.len() - 1, fill.clone())];
             self.with_ctx(params, |cx| self.modify_rows(&target, Some(&asg), None, cx))
                 .map_err(|e| match e {
-                    ExecError::NotNull { column, table } => {
+                    ExecError::NotNull { column, table, .. } => {
                         ExecError::NotNullAdded { column, table }
                     }
                     e => e,
@@ -602,7 +603,7 @@ impl Session {
             Ok(())
         })
         .map_err(|e| match e {
-            ExecError::NotNull { column, table } => ExecError::NotNullAdded { column, table },
+            ExecError::NotNull { column, table, .. } => ExecError::NotNullAdded { column, table },
             e => e,
         })?;
         self.db

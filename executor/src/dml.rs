@@ -56,17 +56,7 @@ impl Session {
                 return Err(ExecError::CheckViolation {
                     table: table.name.clone(),
                     constraint: name.clone(),
-                    detail: format!(
-                        "Failing row contains ({}).",
-                        row.iter()
-                            .map(|v| if v.is_null() {
-                                "null".to_string()
-                            } else {
-                                v.to_string()
-                            })
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
+                    detail: failing_row(row),
                 });
             }
         }
@@ -576,6 +566,21 @@ impl<'p> FromRows<'p> {
     }
 }
 
+/// PostgreSQL's DETAIL for a row a constraint refuses.
+pub(crate) fn failing_row(row: &[Value]) -> String {
+    format!(
+        "Failing row contains ({}).",
+        row.iter()
+            .map(|v| if v.is_null() {
+                "null".to_string()
+            } else {
+                v.to_string()
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
 pub(crate) fn check_not_null(table: &TableDef, row: &[Value]) -> Result<()> {
     match table
         .columns
@@ -586,6 +591,7 @@ pub(crate) fn check_not_null(table: &TableDef, row: &[Value]) -> Result<()> {
         Some((c, _)) => Err(ExecError::NotNull {
             column: c.name.clone(),
             table: table.name.clone(),
+            detail: failing_row(row),
         }),
         None => Ok(()),
     }

@@ -27,7 +27,11 @@ pub enum ExecError {
     #[error(
         "null value in column \"{column}\" of relation \"{table}\" violates not-null constraint"
     )]
-    NotNull { column: String, table: String },
+    NotNull {
+        column: String,
+        table: String,
+        detail: String,
+    },
     /// 23502 when a column added NOT NULL finds rows without a value.
     #[error("column \"{column}\" of relation \"{table}\" contains null values")]
     NotNullAdded { column: String, table: String },
@@ -111,6 +115,8 @@ impl ExecError {
         match self {
             ExecError::UniqueViolation { detail, .. }
             | ExecError::UniqueBuild { detail, .. }
+            | ExecError::ForeignKeyViolation { detail, .. }
+            | ExecError::NotNull { detail, .. }
             | ExecError::CheckViolation { detail, .. } => Some(detail),
             ExecError::Storage(StorageError::Deadlock(detail)) => Some(detail),
             ExecError::Coded {

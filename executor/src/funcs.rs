@@ -204,6 +204,10 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
             }))
         }
         "current_date" => return Ok(Value::Date(basalt_catalog::tz::to_local(&cx.now).date())),
+        // current_time is timetz in PostgreSQL; Basalt gives the local time.
+        "current_time" | "localtime" => {
+            return Ok(Value::Time(basalt_catalog::tz::to_local(&cx.now).time()))
+        }
         "version" => {
             return Ok(Value::Text(format!(
                 "PostgreSQL 15.0 (Basalt {}) on x86_64-pc-linux-gnu, compiled by rustc, 64-bit",
@@ -919,6 +923,7 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
                 _ => Value::Int8(r),
             }
         }
+        "basalt_truncate" => Value::Text(s(0).chars().take(i(1).max(0) as usize).collect()),
         "overlay" => {
             // overlay(s placing r from n [for m])
             let src: Vec<char> = s(0).chars().collect();
@@ -975,15 +980,35 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
         }
         "pg_get_statisticsobjdef_columns" => Value::Null,
         "pg_relation_is_publishable" => Value::Bool(false),
+        "pg_get_viewdef" => {
+            // By OID or by (possibly qualified) name; the defining query
+            // as stored, ending in a semicolon as PostgreSQL's does.
+            let view = match &a[0] {
+                Value::Text(n) => {
+                    let name = n.rsplit('.').next().unwrap_or(n).trim_matches('"');
+                    cx.schema.views.iter().find(|v| v.name == name)
+                }
+                v => {
+                    let oid = v.as_i64().unwrap_or(-1) as u32;
+                    cx.schema.views.iter().find(|v| v.oid == oid)
+                }
+            };
+            view.map_or(Value::Null, |v| {
+                Value::Text(format!(" {};", v.sql.trim().trim_end_matches(';')))
+            })
+        }
         "pg_get_indexdef" => {
             index_def(cx.schema, i(0) as u32, false).map_or(Value::Null, Value::Text)
         }
-        "pg_get_constraintdef" => index_def(
-            cx.schema,
-            (i(0) as u32).wrapping_sub(CONSTRAINT_OID_OFFSET),
-            true,
-        )
-        .map_or(Value::Null, Value::Text),
+        "pg_get_constraintdef" => basalt_catalog::system::constraint_def(cx.schema, i(0) as u32)
+            .or_else(|| {
+                index_def(
+                    cx.schema,
+                    (i(0) as u32).wrapping_sub(CONSTRAINT_OID_OFFSET),
+                    true,
+                )
+            })
+            .map_or(Value::Null, Value::Text),
         other => {
             return Err(ExecError::Internal(format!(
                 "function {other} is not implemented"

@@ -3104,11 +3104,23 @@ impl Binder<'_> {
             A::Identifier(i) => {
                 if i.quote_style.is_none() {
                     match i.value.to_lowercase().as_str() {
-                        "current_timestamp" | "localtimestamp" => {
+                        "current_timestamp" => {
                             return Ok((Expr::Func("now".into(), vec![]), DataType::TimestampTz))
+                        }
+                        "localtimestamp" => {
+                            return Ok((
+                                Expr::Cast(
+                                    Box::new(Expr::Func("now".into(), vec![])),
+                                    DataType::Timestamp,
+                                ),
+                                DataType::Timestamp,
+                            ))
                         }
                         "current_date" => {
                             return Ok((Expr::Func("current_date".into(), vec![]), DataType::Date))
+                        }
+                        "current_time" | "localtime" => {
+                            return Ok((Expr::Func("current_time".into(), vec![]), DataType::Time))
                         }
                         "current_user" | "user" | "current_role" => {
                             return Ok((Expr::Func("current_user".into(), vec![]), DataType::Name))
@@ -3162,6 +3174,20 @@ impl Binder<'_> {
                         self.params[i] = ty;
                     }
                 }
+                // An explicit cast to varchar(n) or char(n) truncates.
+                let x = match ty {
+                    DataType::Varchar(Some(n)) | DataType::Char(n)
+                        if t != DataType::Unknown || matches!(x, Expr::Literal(_)) =>
+                    {
+                        let text = self.coerce_to(x, t, DataType::Text)?;
+                        let e = Expr::Func(
+                            "basalt_truncate".into(),
+                            vec![text, Expr::Literal(Value::Int4(n as i32))],
+                        );
+                        return Ok((Expr::Cast(Box::new(e), ty), ty));
+                    }
+                    _ => x,
+                };
                 if let (Expr::Literal(Value::Text(s)), true) = (
                     &x,
                     matches!(data_type, ast::DataType::Custom(n, _) if n.to_string().eq_ignore_ascii_case("regtype")),
@@ -4068,6 +4094,26 @@ impl Binder<'_> {
                 }
                 let x = fix(self, x, xt, xt2)?;
                 let y = fix(self, y, yt, yt2)?;
+                // Mixed date/timestamp subtraction: the date side widens.
+                let (x, y, xt2, yt2) = {
+                    use DataType::{Date, Timestamp, TimestampTz};
+                    let up = |e: Expr, t: DataType| Expr::Cast(Box::new(e), t);
+                    match (xt2, yt2) {
+                        (Timestamp, Date) if b == BinOp::Sub => {
+                            (x, up(y, Timestamp), Timestamp, Timestamp)
+                        }
+                        (Date, Timestamp) if b == BinOp::Sub => {
+                            (up(x, Timestamp), y, Timestamp, Timestamp)
+                        }
+                        (TimestampTz, Date | Timestamp) if b == BinOp::Sub => {
+                            (x, up(y, TimestampTz), TimestampTz, TimestampTz)
+                        }
+                        (Date | Timestamp, TimestampTz) if b == BinOp::Sub => {
+                            (up(x, TimestampTz), y, TimestampTz, TimestampTz)
+                        }
+                        p => (x, y, p.0, p.1),
+                    }
+                };
                 if let Some(rt) = datetime_arith(b, &xt2, &yt2) {
                     return Ok((Expr::Binary(b, Box::new(x), Box::new(y)), rt));
                 }
@@ -4465,6 +4511,7 @@ fn function_type(name: &str, args: &[DataType]) -> Result<DataType> {
         | "pg_size_pretty"
         | "current_schema"
         | "pg_get_indexdef"
+        | "pg_get_viewdef"
         | "pg_get_constraintdef"
         | "translate"
         | "regexp_replace"
@@ -4507,7 +4554,7 @@ fn function_type(name: &str, args: &[DataType]) -> Result<DataType> {
         | "clock_timestamp"
         | "pg_postmaster_start_time" => DataType::TimestampTz,
         "current_date" | "make_date" | "to_date" => DataType::Date,
-        "make_time" => DataType::Time,
+        "make_time" | "current_time" | "localtime" => DataType::Time,
         "make_timestamp" => DataType::Timestamp,
         "make_timestamptz" | "to_timestamp" => DataType::TimestampTz,
         "make_interval" => DataType::Interval,
@@ -5082,6 +5129,7 @@ fn figure_colname(e: &ast::Expr) -> Option<(String, u8)> {
         A::Floor { .. } => named("floor"),
         A::AtTimeZone { .. } => named("timezone"),
         A::Tuple(_) => named("row"),
+        A::Interval(_) => Some(("interval".into(), 1)),
         A::TypedString(ts) => convert_type(&ts.data_type)
             .ok()
             .map(|t| (t.element().unwrap_or(t).type_name().to_string(), 1)),
