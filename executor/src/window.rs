@@ -42,7 +42,13 @@ fn one_call(rows: &[Row], c: &WindowCall, cx: &Ctx<'_>) -> Result<(Vec<Value>, V
     let mut part = Vec::with_capacity(n);
     let mut keys = Vec::with_capacity(n);
     let mut args = Vec::with_capacity(n);
+    // FILTER (WHERE ...) of an aggregate: the rows it feeds in.
+    let mut pass = Vec::with_capacity(n);
     for r in rows {
+        pass.push(match c.agg.as_ref().and_then(|a| a.filter.as_ref()) {
+            Some(f) => crate::eval::truthy(&eval(f, r, &cx.eval)?),
+            None => true,
+        });
         part.push(
             c.partition
                 .iter()
@@ -81,7 +87,7 @@ fn one_call(rows: &[Row], c: &WindowCall, cx: &Ctx<'_>) -> Result<(Vec<Value>, V
         while j < n && part[idx[j]] == part[idx[i]] {
             j += 1;
         }
-        partition(&idx[i..j], &keys, &args, c, &mut out)?;
+        partition(&idx[i..j], &keys, &args, &pass, c, &mut out)?;
         i = j;
     }
     Ok((out, idx))
@@ -92,6 +98,7 @@ fn partition(
     p: &[usize],
     keys: &[Vec<Value>],
     args: &[Vec<Value>],
+    pass: &[bool],
     c: &WindowCall,
     out: &mut [Value],
 ) -> Result<()> {
@@ -123,6 +130,29 @@ fn partition(
             }),
         }
     };
+    // Where each peer group starts, by group number (GROUPS offsets).
+    let mut group_starts: Vec<usize> = Vec::new();
+    for k in 0..n {
+        if k == 0 || group_start[k] == k {
+            group_starts.push(k);
+        }
+    }
+    // RANGE offsets: a row's distance from row k along the one ORDER BY
+    // key, in the sort's direction (NULLs at their end of the order).
+    let key_of = |j: usize| keys[p[j]].first().and_then(|v| v.as_f64());
+    let (desc, nulls_first) = c
+        .order
+        .first()
+        .map(|o| (o.desc, o.nulls_first))
+        .unwrap_or((false, false));
+    let dist = |j: usize, from: f64| -> f64 {
+        match key_of(j) {
+            Some(x) if desc => from - x,
+            Some(x) => x - from,
+            None if nulls_first => f64::NEG_INFINITY,
+            None => f64::INFINITY,
+        }
+    };
     // The frame of position k: [lo, hi) within the partition.
     let frame = |k: usize| -> (usize, usize) {
         let f = &c.frame;
@@ -130,6 +160,52 @@ fn partition(
             match b {
                 FrameBound::UnboundedPreceding => 0,
                 FrameBound::UnboundedFollowing => n as i64,
+                FrameBound::Preceding(o) | FrameBound::Following(o) if f.groups => {
+                    let g = dense[k]
+                        + if matches!(b, FrameBound::Following(_)) {
+                            o
+                        } else {
+                            -o
+                        };
+                    if g < 0 {
+                        0
+                    } else if g as usize >= group_starts.len() {
+                        n as i64
+                    } else if start {
+                        group_starts[g as usize] as i64
+                    } else {
+                        group_end[group_starts[g as usize]] as i64
+                    }
+                }
+                FrameBound::Preceding(o) | FrameBound::Following(o) if !f.rows => {
+                    let Some(from) = key_of(k) else {
+                        // A NULL key's frame is its peers.
+                        return if start { group_start[k] } else { group_end[k] } as i64;
+                    };
+                    let off = if matches!(b, FrameBound::Following(_)) {
+                        o
+                    } else {
+                        -o
+                    } as f64;
+                    // The distance grows along the partition: binary search.
+                    let first = |pred: &dyn Fn(usize) -> bool| {
+                        let (mut lo, mut hi) = (0usize, n);
+                        while lo < hi {
+                            let mid = (lo + hi) / 2;
+                            if pred(mid) {
+                                lo = mid + 1;
+                            } else {
+                                hi = mid;
+                            }
+                        }
+                        lo as i64
+                    };
+                    if start {
+                        first(&|j| dist(j, from) < off)
+                    } else {
+                        first(&|j| dist(j, from) <= off)
+                    }
+                }
                 FrameBound::Preceding(o) => k as i64 - o + i64::from(!start),
                 FrameBound::Following(o) => k as i64 + o + i64::from(!start),
                 FrameBound::CurrentRow if f.rows => k as i64 + i64::from(!start),
@@ -249,14 +325,18 @@ fn partition(
                 let (lo, hi) = frame(k);
                 if running && lo == 0 && hi >= upto {
                     while upto < hi {
-                        agg_step(a, &mut st, &args[p[upto]])?;
+                        if pass[p[upto]] {
+                            agg_step(a, &mut st, &args[p[upto]])?;
+                        }
                         upto += 1;
                     }
                     out[p[k]] = agg_final(a, st.clone())?;
                 } else {
                     let mut s = agg_init(a);
                     for x in lo..hi {
-                        agg_step(a, &mut s, &args[p[x]])?;
+                        if pass[p[x]] {
+                            agg_step(a, &mut s, &args[p[x]])?;
+                        }
                     }
                     out[p[k]] = agg_final(a, s)?;
                 }

@@ -4271,10 +4271,26 @@ impl Binder<'_> {
             return Ok((Expr::Func("lastval".into(), vec![]), DataType::Int8));
         }
         if let Some(over) = &f.over {
-            if f.filter.is_some() {
-                return not_supported("FILTER in a window function call");
+            if f.filter.is_some() && is_agg_name(&name).is_none() {
+                return Err(PlanError::Coded(
+                    "0A000",
+                    "FILTER is not implemented for non-aggregate window functions".into(),
+                ));
             }
-            return self.window_call(&name, &args, distinct, star, over, scope);
+            let r = self.window_call(&name, &args, distinct, star, over, scope)?;
+            if let Some(c) = &f.filter {
+                let (x, t) = self.expr(c, scope)?;
+                let pred = self.to_bool(x, t, "FILTER")?;
+                if let Some(call) = self
+                    .windows
+                    .as_mut()
+                    .and_then(|w| w.last_mut())
+                    .and_then(|c| c.agg.as_mut())
+                {
+                    call.filter = Some(pred);
+                }
+            }
+            return Ok(r);
         }
         if f.filter.is_some() && is_agg_name(&name).is_none() {
             return Err(PlanError::Syntax(format!(

@@ -89,13 +89,16 @@ impl Binder<'_> {
             partition.push(self.expr(e, scope)?.0);
         }
         let mut order = Vec::new();
+        let mut order_types = Vec::new();
         for o in &spec.order_by {
             let desc = o.options.asc == Some(false);
+            let (x, t) = self.expr(&o.expr, scope)?;
             order.push(SortKey {
-                expr: self.expr(&o.expr, scope)?.0,
+                expr: x,
                 desc,
                 nulls_first: o.options.nulls_first.unwrap_or(desc),
             });
+            order_types.push(t);
         }
         let bound_of = |b: &ast::WindowFrameBound, start: bool| -> Result<FrameBound> {
             let off = |e: &Option<Box<ast::Expr>>| -> Result<Option<i64>> {
@@ -128,27 +131,57 @@ impl Binder<'_> {
         let frame = match &spec.window_frame {
             None => WindowFrame {
                 rows: false,
+                groups: false,
                 start: FrameBound::UnboundedPreceding,
                 end: FrameBound::CurrentRow,
             },
             Some(f) => {
-                let rows = match f.units {
-                    ast::WindowFrameUnits::Rows => true,
-                    ast::WindowFrameUnits::Range => false,
-                    ast::WindowFrameUnits::Groups => return not_supported("GROUPS frames"),
+                let (rows, groups) = match f.units {
+                    ast::WindowFrameUnits::Rows => (true, false),
+                    ast::WindowFrameUnits::Range => (false, false),
+                    ast::WindowFrameUnits::Groups => (false, true),
                 };
                 let start = bound_of(&f.start_bound, true)?;
                 let end = match &f.end_bound {
                     Some(b) => bound_of(b, false)?,
                     None => FrameBound::CurrentRow,
                 };
-                if !rows
-                    && (matches!(start, FrameBound::Preceding(_) | FrameBound::Following(_))
-                        || matches!(end, FrameBound::Preceding(_) | FrameBound::Following(_)))
-                {
-                    return not_supported("RANGE frames with offsets");
+                let offsets = matches!(start, FrameBound::Preceding(_) | FrameBound::Following(_))
+                    || matches!(end, FrameBound::Preceding(_) | FrameBound::Following(_));
+                if offsets && !rows {
+                    if groups && order.is_empty() {
+                        return Err(PlanError::Syntax(
+                            "GROUPS mode requires an ORDER BY clause".into(),
+                        ));
+                    }
+                    if !groups && (order.len() != 1 || !order_types[0].is_numeric()) {
+                        if order.len() != 1 {
+                            return Err(PlanError::Syntax(
+                                "RANGE with offset PRECEDING/FOLLOWING requires exactly one ORDER BY column".into(),
+                            ));
+                        }
+                        return not_supported(format!(
+                            "RANGE with offset PRECEDING/FOLLOWING over {}",
+                            order_types[0].display_name()
+                        ));
+                    }
                 }
-                WindowFrame { rows, start, end }
+                for b in [start, end] {
+                    if let FrameBound::Preceding(n) | FrameBound::Following(n) = b {
+                        if n < 0 {
+                            return Err(PlanError::Coded(
+                                "22013",
+                                "frame starting offset must not be negative".into(),
+                            ));
+                        }
+                    }
+                }
+                WindowFrame {
+                    rows,
+                    groups,
+                    start,
+                    end,
+                }
             }
         };
         let first = || types.first().copied().unwrap_or(DataType::Int8);

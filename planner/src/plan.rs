@@ -205,6 +205,8 @@ pub enum FrameBound {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct WindowFrame {
     pub rows: bool,
+    /// GROUPS: offsets count peer groups (`rows` is false).
+    pub groups: bool,
     pub start: FrameBound,
     pub end: FrameBound,
 }
