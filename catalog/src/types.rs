@@ -837,6 +837,51 @@ pub fn decode_row(types: &[DataType], b: &[u8]) -> Option<Vec<Value>> {
     Some(out)
 }
 
+/// Decodes a heap row, but only the columns `want` marks: the others come
+/// back NULL without being read into values (a query that uses 3 of a
+/// table's 16 columns skips the rest, its long texts above all).
+pub fn decode_row_some(types: &[DataType], b: &[u8], want: &[bool]) -> Option<Vec<Value>> {
+    let n = u16::from_le_bytes(b.get(0..2)?.try_into().ok()?) as usize;
+    let bm = b.get(2..2 + n.div_ceil(8))?;
+    let mut p = 2 + n.div_ceil(8);
+    let mut out = Vec::with_capacity(types.len());
+    for (i, ty) in types.iter().enumerate() {
+        if i >= n || bm[i / 8] & (1 << (i % 8)) != 0 {
+            out.push(Value::Null);
+            continue;
+        }
+        if want.get(i).copied().unwrap_or(true) {
+            out.push(decode_value(ty, b, &mut p)?);
+        } else {
+            skip_value(ty, b, &mut p)?;
+            out.push(Value::Null);
+        }
+    }
+    Some(out)
+}
+
+/// Moves `p` past one non-NULL value without building it.
+fn skip_value(ty: &DataType, b: &[u8], p: &mut usize) -> Option<()> {
+    match ty {
+        DataType::Text
+        | DataType::Varchar(_)
+        | DataType::Char(_)
+        | DataType::Name
+        | DataType::Unknown
+        | DataType::Bytea
+        | DataType::Json
+        | DataType::Jsonb
+        | DataType::Array(_) => {
+            let l = u32::from_le_bytes(b.get(*p..*p + 4)?.try_into().ok()?) as usize;
+            *p += 4;
+            b.get(*p..*p + l)?;
+            *p += l;
+            Some(())
+        }
+        ty => decode_value(ty, b, p).map(|_| ()),
+    }
+}
+
 /// Decodes one non-NULL value at `*p`, moving `p` past it.
 fn decode_value(ty: &DataType, b: &[u8], p: &mut usize) -> Option<Value> {
     let take = |p: &mut usize, k: usize| -> Option<&[u8]> {

@@ -44,6 +44,9 @@ pub struct Ctx<'a> {
     pub work_tables: std::cell::RefCell<HashMap<usize, std::rc::Rc<Vec<Row>>>>,
     /// EXPLAIN ANALYZE: where each node's measurements go.
     pub instrument: Option<Instrument>,
+    /// The columns each table scan of the statement's plan decodes (see
+    /// `colmask`), by scan node address; scans not listed decode all.
+    pub scan_columns: std::cell::RefCell<HashMap<usize, std::rc::Rc<Vec<bool>>>>,
 }
 
 /// What a statement needs of its transaction to write and lock rows.
@@ -114,6 +117,8 @@ pub trait RowIter {
 pub struct TableScan {
     table: Arc<TableDef>,
     types: Vec<DataType>,
+    /// The columns to decode (None: all).
+    want: Option<std::rc::Rc<Vec<bool>>>,
     filter: Option<Expr>,
     mode: ScanMode,
     buf: VecDeque<(Tid, Vec<u8>)>,
@@ -166,6 +171,7 @@ impl TableScan {
                 }
                 Ok(TableScan {
                     types: table.types(),
+                    want: None,
                     table: table.clone(),
                     filter: filter.clone(),
                     mode: ScanMode::Seq {
@@ -195,6 +201,7 @@ impl TableScan {
                 }
                 Ok(TableScan {
                     types: table.types(),
+                    want: None,
                     table: table.clone(),
                     filter: filter.clone(),
                     mode: ScanMode::Index {
@@ -357,8 +364,11 @@ impl TableScan {
                 return Ok(None);
             }
             let (tid, data) = self.buf.pop_front().expect("refilled");
-            let row = decode_row(&self.types, &data)
-                .ok_or_else(|| StorageError::Corrupt(format!("bad row in {}", self.table.name)))?;
+            let row = match &self.want {
+                None => decode_row(&self.types, &data),
+                Some(w) => basalt_catalog::types::decode_row_some(&self.types, &data, w),
+            }
+            .ok_or_else(|| StorageError::Corrupt(format!("bad row in {}", self.table.name)))?;
             if let Some(f) = &self.filter {
                 if !truthy(&eval(f, &row, &cx.eval)?) {
                     continue;
@@ -956,7 +966,15 @@ pub fn build<'p>(plan: &'p Plan, cx: &Ctx<'_>) -> Result<Box<dyn RowIter + 'p>> 
 fn build_node<'p>(plan: &'p Plan, cx: &Ctx<'_>) -> Result<Box<dyn RowIter + 'p>> {
     Ok(match plan {
         Plan::Single => Box::new(VecIter(vec![vec![]].into_iter())),
-        Plan::SeqScan { .. } | Plan::IndexScan { .. } => Box::new(TableScan::new(plan, cx)?),
+        Plan::SeqScan { .. } | Plan::IndexScan { .. } => {
+            let mut scan = TableScan::new(plan, cx)?;
+            scan.want = cx
+                .scan_columns
+                .borrow()
+                .get(&(plan as *const Plan as usize))
+                .cloned();
+            Box::new(scan)
+        }
         Plan::WithTid { input } => Box::new(WithTid(TableScan::new(input, cx)?)),
         Plan::LockRows {
             input,

@@ -6,6 +6,7 @@ pub mod activity;
 pub mod analyze;
 pub mod arrays;
 pub mod autovacuum;
+mod colmask;
 mod copy;
 mod databases;
 mod ddl;

@@ -673,6 +673,7 @@ impl Session {
             table_fn: &|name, args| self.table_function(name, args),
             work_tables: Default::default(),
             instrument: self.instrument.clone(),
+            scan_columns: Default::default(),
         };
         f(&cx)
     }
@@ -708,6 +709,7 @@ impl Session {
         mut f: impl FnMut(&Row) -> Result<()>,
     ) -> Result<u64> {
         self.with_ctx(params, |cx| {
+            *cx.scan_columns.borrow_mut() = crate::colmask::scan_columns(plan);
             let mut it = exec::build(plan, cx)?;
             let mut n = 0u64;
             while let Some(row) = it.next(cx)? {
@@ -721,6 +723,7 @@ impl Session {
     /// Runs a query plan to completion and returns its rows.
     pub(crate) fn run_query(&self, plan: &Plan, params: &[Value]) -> Result<Vec<Row>> {
         self.with_ctx(params, |cx| {
+            *cx.scan_columns.borrow_mut() = crate::colmask::scan_columns(plan);
             let mut it = exec::build(plan, cx)?;
             exec::collect(it.as_mut(), cx)
         })
