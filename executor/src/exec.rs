@@ -1573,12 +1573,26 @@ pub(crate) fn agg_step(a: &AggCall, st: &mut AggState, args: &[Value]) -> Result
             unreachable!("handled above")
         }
         AggState::Count(n) => *n += 1,
+        AggState::Sum(Some(Value::Numeric(acc))) if matches!(args[0], Value::Numeric(_)) => {
+            // The common case, added in place.
+            let Value::Numeric(v) = &args[0] else {
+                unreachable!("matched")
+            };
+            *acc = acc.add(v).map_err(crate::eval::numeric_error)?;
+        }
         AggState::Sum(s) => {
             let v = widen(args[0].clone());
             *s = Some(match s.take() {
                 None => v,
                 Some(x) => crate::eval::arith(basalt_planner::BinOp::Add, &x, &v)?,
             });
+        }
+        AggState::Avg(Some(Value::Numeric(acc)), n) if matches!(args[0], Value::Numeric(_)) => {
+            let Value::Numeric(v) = &args[0] else {
+                unreachable!("matched")
+            };
+            *acc = acc.add(v).map_err(crate::eval::numeric_error)?;
+            *n += 1;
         }
         AggState::Avg(s, n) => {
             let v = match &args[0] {
@@ -1742,26 +1756,30 @@ fn aggregate(
             aggs.iter().map(|_| Vec::new()).collect::<Vec<_>>(),
         )
     };
+    // One buffer for the group key and one for an aggregate's arguments,
+    // reused row after row (the key is copied only for a new group).
+    let mut key: Vec<Value> = Vec::with_capacity(group.len());
+    let mut args: Vec<Value> = Vec::new();
     while let Some(r) = input.next(cx)? {
-        let key = group
-            .iter()
-            .map(|e| eval(e, &r, &cx.eval))
-            .collect::<Result<Vec<_>>>()?;
-        let entry = groups.entry(key.clone()).or_insert_with(|| {
-            order.push(key);
-            fresh()
-        });
+        key.clear();
+        for e in group {
+            key.push(eval(e, &r, &cx.eval)?);
+        }
+        if !groups.contains_key(&key) {
+            order.push(key.clone());
+            groups.insert(key.clone(), fresh());
+        }
+        let entry = groups.get_mut(&key).expect("inserted above");
         for (i, a) in aggs.iter().enumerate() {
             if let Some(f) = &a.filter {
                 if !crate::eval::truthy(&eval(f, &r, &cx.eval)?) {
                     continue;
                 }
             }
-            let args = a
-                .args
-                .iter()
-                .map(|e| eval(e, &r, &cx.eval))
-                .collect::<Result<Vec<_>>>()?;
+            args.clear();
+            for e in &a.args {
+                args.push(eval(e, &r, &cx.eval)?);
+            }
             if a.distinct && !entry.1[i].insert(args.clone()) {
                 continue;
             }
@@ -1773,7 +1791,7 @@ fn aggregate(
                     .iter()
                     .map(|k| eval(&k.expr, &r, &cx.eval))
                     .collect::<Result<Vec<_>>>()?;
-                entry.2[i].push((keys, args));
+                entry.2[i].push((keys, std::mem::take(&mut args)));
             }
         }
     }
