@@ -53,12 +53,59 @@ pub fn call(name: &str, a: &[Value]) -> Option<Result<Value>> {
         "array_to_string" => to_string(a),
         "string_to_array" => Ok(from_string(a)),
         "array_append" | "array_prepend" | "array_cat" | "__array_concat" => concat(name, a),
+        "__array_set" => set_element(a),
         "array_position" | "array_positions" => position(name, a),
         "array_remove" | "array_replace" => replace(name, a),
         "__array_contains" | "__array_contained" | "__array_overlap" => contains(name, a),
         _ => return None,
     };
     Some(r)
+}
+
+/// `a[i] = v` in UPDATE: the array with element i replaced; a subscript
+/// past either end extends it with NULLs, and a NULL array becomes one
+/// holding just v at i, as in PostgreSQL.
+fn set_element(a: &[Value]) -> Result<Value> {
+    let i = match &a[1] {
+        Value::Null => {
+            return Err(ExecError::coded(
+                "22004",
+                "array subscript in assignment must not be null",
+            ))
+        }
+        v => v.as_i64().unwrap_or(0) as i32,
+    };
+    let mut x = match as_array(&a[0])? {
+        Some(x) if !x.items.is_empty() => x.into_owned(),
+        _ => {
+            return Ok(arr(Array {
+                elem: elem_of(&a[2]),
+                dims: vec![(i, 1)],
+                items: vec![a[2].clone()],
+            }))
+        }
+    };
+    if x.dims.len() > 1 {
+        return Err(subscript_error(
+            "assigning to one element of a multidimensional array is not supported",
+        ));
+    }
+    let (lo, n) = x.dims[0];
+    let hi = lo + n - 1;
+    if i < lo {
+        let pad = (lo - i) as usize;
+        let mut items = vec![Value::Null; pad];
+        items.append(&mut x.items);
+        x.items = items;
+        x.dims = vec![(i, x.items.len() as i32)];
+    } else if i > hi {
+        x.items
+            .extend(std::iter::repeat_n(Value::Null, (i - hi) as usize));
+        x.dims = vec![(lo, x.items.len() as i32)];
+    }
+    let lo = x.dims[0].0;
+    x.items[(i - lo) as usize] = a[2].clone();
+    Ok(arr(x))
 }
 
 /// ARRAY[...]: items of one type, or sub-arrays of matching dimensions.

@@ -126,12 +126,16 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>, ParseError> {
     } else {
         String::new()
     };
-    p = if lower.contains("key") || lower.contains("deferrable") {
+    let subscript_set = lower.contains("update") && lower.contains('[');
+    p = if lower.contains("key") || lower.contains("deferrable") || subscript_set {
         let mut toks = sqlparser::tokenizer::Tokenizer::new(&dialect, sql)
             .tokenize_with_location()
             .map_err(|e| ParseError(e.to_string()))?;
         mark_key_locks(&mut toks);
         strip_deferrable(&mut toks);
+        if subscript_set {
+            toks = subscript_assignments(toks);
+        }
         p.with_tokens_with_locations(toks)
     } else {
         p.try_with_sql(sql)?
@@ -192,6 +196,160 @@ fn strip_with_data(sql: &str) -> Option<(&str, bool)> {
 /// the planner reads the strength from it.
 pub const NO_KEY_UPDATE_MARK: &str = "basalt$no_key_update";
 pub const KEY_SHARE_MARK: &str = "basalt$key_share";
+
+/// `SET a[i] = v` (UPDATE, ON CONFLICT DO UPDATE), which sqlparser does not
+/// read, becomes `SET a = __array_set(a, (i), (v))`.
+fn subscript_assignments(
+    toks: Vec<sqlparser::tokenizer::TokenWithSpan>,
+) -> Vec<sqlparser::tokenizer::TokenWithSpan> {
+    use sqlparser::tokenizer::{TokenWithSpan, Whitespace};
+    let is_word = |t: &Token, w: &str| matches!(t, Token::Word(x) if x.quote_style.is_none() && x.value.eq_ignore_ascii_case(w));
+    let code = |t: &Token| !matches!(t, Token::Whitespace(_));
+    let mut out: Vec<TokenWithSpan> = Vec::with_capacity(toks.len() + 16);
+    let mut i = 0;
+    let mut in_set = false;
+    let mut depth = 0i32;
+    let mut set_depth = 0i32;
+    let mut insert_target: Option<sqlparser::tokenizer::Word> = None;
+    let mut on_conflict = false;
+    while i < toks.len() {
+        let t = &toks[i].token;
+        match t {
+            Token::LParen => depth += 1,
+            Token::RParen => depth -= 1,
+            _ => {}
+        }
+        // INSERT INTO name [AS alias]: what ON CONFLICT DO UPDATE names
+        // the target row by (an unqualified column is ambiguous there).
+        if is_word(t, "into") {
+            let words: Vec<&Token> = toks[i + 1..]
+                .iter()
+                .map(|x| &x.token)
+                .filter(|x| code(x))
+                .take(5)
+                .collect();
+            let mut name = None;
+            let mut k = 0;
+            while let Some(Token::Word(w)) = words.get(k) {
+                name = Some(w.clone());
+                if words.get(k + 1) == Some(&&Token::Period) {
+                    k += 2;
+                } else {
+                    k += 1;
+                    break;
+                }
+            }
+            match (words.get(k), words.get(k + 1)) {
+                (Some(Token::Word(a)), Some(Token::Word(alias)))
+                    if a.value.eq_ignore_ascii_case("as") =>
+                {
+                    name = Some(alias.clone())
+                }
+                _ => {}
+            }
+            insert_target = name;
+        }
+        if is_word(t, "set") {
+            in_set = true;
+            set_depth = depth;
+            // After DO UPDATE the target column is qualified.
+            let prev: Vec<&Token> = out
+                .iter()
+                .rev()
+                .map(|x| &x.token)
+                .filter(|x| code(x))
+                .take(2)
+                .collect();
+            on_conflict = prev.len() == 2 && is_word(prev[0], "update") && is_word(prev[1], "do");
+            out.push(toks[i].clone());
+            i += 1;
+            continue;
+        }
+        if in_set
+            && depth == set_depth
+            && (is_word(t, "from")
+                || is_word(t, "where")
+                || is_word(t, "returning")
+                || *t == Token::SemiColon)
+        {
+            in_set = false;
+        }
+        // At an assignment target: Word, then `[`.
+        let next_code = |from: usize| (from..toks.len()).find(|&k| code(&toks[k].token));
+        if in_set && depth == set_depth && matches!(t, Token::Word(_)) {
+            if let Some(lb) = next_code(i + 1).filter(|&k| toks[k].token == Token::LBracket) {
+                // The subscript, to its `]`; one plain subscript only.
+                let mut k = lb + 1;
+                let mut d = 0;
+                let mut plain = true;
+                while k < toks.len() {
+                    match toks[k].token {
+                        Token::LBracket | Token::LParen => d += 1,
+                        Token::RBracket if d == 0 => break,
+                        Token::RBracket | Token::RParen => d -= 1,
+                        Token::Colon if d == 0 => plain = false,
+                        _ => {}
+                    }
+                    k += 1;
+                }
+                let rb = k;
+                let eq = next_code(rb + 1);
+                if plain && rb < toks.len() && eq.is_some_and(|e| toks[e].token == Token::Eq) {
+                    let eq = eq.expect("checked");
+                    // The value: up to a top-level comma or the clause's end.
+                    let mut v = eq + 1;
+                    let mut d = 0;
+                    while v < toks.len() {
+                        let vt = &toks[v].token;
+                        match vt {
+                            Token::LParen | Token::LBracket => d += 1,
+                            Token::RParen | Token::RBracket if d == 0 => break,
+                            Token::RParen | Token::RBracket => d -= 1,
+                            Token::Comma | Token::SemiColon if d == 0 => break,
+                            _ if d == 0
+                                && (is_word(vt, "from")
+                                    || is_word(vt, "where")
+                                    || is_word(vt, "returning")) =>
+                            {
+                                break
+                            }
+                            _ => {}
+                        }
+                        v += 1;
+                    }
+                    let span = toks[i].span;
+                    let mk = |t: Token| TokenWithSpan { token: t, span };
+                    let name = toks[i].clone();
+                    out.push(name.clone());
+                    out.push(mk(Token::Whitespace(Whitespace::Space)));
+                    out.push(mk(Token::Eq));
+                    out.push(mk(Token::Whitespace(Whitespace::Space)));
+                    out.push(mk(Token::make_word("__array_set", None)));
+                    out.push(mk(Token::LParen));
+                    if let (true, Some(q)) = (on_conflict, &insert_target) {
+                        out.push(mk(Token::Word(q.clone())));
+                        out.push(mk(Token::Period));
+                    }
+                    out.push(name);
+                    out.push(mk(Token::Comma));
+                    out.push(mk(Token::LParen));
+                    out.extend(toks[lb + 1..rb].iter().cloned());
+                    out.push(mk(Token::RParen));
+                    out.push(mk(Token::Comma));
+                    out.push(mk(Token::LParen));
+                    out.extend(toks[eq + 1..v].iter().cloned());
+                    out.push(mk(Token::RParen));
+                    out.push(mk(Token::RParen));
+                    i = v;
+                    continue;
+                }
+            }
+        }
+        out.push(toks[i].clone());
+        i += 1;
+    }
+    out
+}
 
 /// Rewrites `FOR NO KEY UPDATE [OF t]` to `FOR UPDATE OF <mark>` and
 /// `FOR KEY SHARE [OF t]` to `FOR SHARE OF <mark>`.

@@ -3772,6 +3772,23 @@ impl Binder<'_> {
                 ))
             }
             A::CompoundFieldAccess { root, access_chain } => {
+                // t.col[i]: the leading `.name` parts name the column.
+                if let A::Identifier(first) = root.as_ref() {
+                    let dots = access_chain
+                        .iter()
+                        .take_while(|a| matches!(a, ast::AccessExpr::Dot(A::Identifier(_))))
+                        .count();
+                    if dots > 0 {
+                        let mut parts = vec![first.clone()];
+                        for a in &access_chain[..dots] {
+                            if let ast::AccessExpr::Dot(A::Identifier(i)) = a {
+                                parts.push(i.clone());
+                            }
+                        }
+                        let (x, t) = self.expr(&A::CompoundIdentifier(parts), scope)?;
+                        return self.subscripts(x, t, &access_chain[dots..], scope);
+                    }
+                }
                 let (x, t) = self.expr(root, scope)?;
                 self.subscripts(x, t, access_chain, scope)
             }

@@ -285,6 +285,17 @@ impl Binder<'_> {
                 arity(2, 3, &args)?;
                 DataType::Text.array_of()
             }
+            "__array_set" => {
+                // UPDATE ... SET a[i] = v: (array, subscript, value).
+                arity(3, 3, &args)?;
+                let hint = args[2].1;
+                let at = array_at(self, &mut args, 0, hint)?;
+                let (i, it) = args[1].clone();
+                args[1] = (self.coerce_to(i, it, DataType::Int4)?, DataType::Int4);
+                let (x, t) = args[2].clone();
+                args[2] = (self.element_arg(x, t, elem_of(at))?, elem_of(at));
+                at
+            }
             "array_append" | "array_prepend" => {
                 arity(2, 2, &args)?;
                 let (ak, ek) = if name == "array_append" {
