@@ -923,6 +923,115 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
                 _ => Value::Int8(r),
             }
         }
+        "substring_regex" | "regexp_match" => {
+            let flags = if name == "regexp_match" && a.len() > 2 {
+                s(2)
+            } else {
+                String::new()
+            };
+            let re = crate::regex::Regex::new(&s(1), flags.contains('i'))
+                .map_err(ExecError::InvalidRegex)?;
+            match re.captures(&s(0)) {
+                None => Value::Null,
+                Some(groups) if name == "substring_regex" => groups
+                    .into_iter()
+                    .next()
+                    .flatten()
+                    .map(Value::Text)
+                    .unwrap_or(Value::Null),
+                Some(groups) => Value::Array(Box::new(basalt_catalog::types::Array::from_items(
+                    basalt_catalog::DataType::Text,
+                    groups
+                        .into_iter()
+                        .map(|g| g.map(Value::Text).unwrap_or(Value::Null))
+                        .collect(),
+                ))),
+            }
+        }
+        "encode" => {
+            let b = match &a[0] {
+                Value::Bytea(b) => b.clone(),
+                v => v.to_string().into_bytes(),
+            };
+            Value::Text(match s(1).to_lowercase().as_str() {
+                "hex" => b.iter().map(|x| format!("{x:02x}")).collect(),
+                "base64" => {
+                    use base64::Engine;
+                    // PostgreSQL breaks base64 lines at 76 characters.
+                    let t = base64::engine::general_purpose::STANDARD.encode(&b);
+                    t.as_bytes()
+                        .chunks(76)
+                        .map(|c| String::from_utf8_lossy(c).into_owned())
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                }
+                "escape" => b
+                    .iter()
+                    .map(|&x| match x {
+                        b'\\' => "\\\\".to_string(),
+                        0 | 0x80..=0xff => format!("\\{x:03o}"),
+                        x => (x as char).to_string(),
+                    })
+                    .collect(),
+                f => {
+                    return Err(ExecError::coded(
+                        "22023",
+                        format!("unrecognized encoding: \"{f}\""),
+                    ))
+                }
+            })
+        }
+        "decode" => {
+            let t = s(0);
+            Value::Bytea(match s(1).to_lowercase().as_str() {
+                "hex" => {
+                    let h: Vec<u8> = t.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+                    if h.len() % 2 != 0 {
+                        return Err(ExecError::coded(
+                            "22023",
+                            "invalid hexadecimal data: odd number of digits",
+                        ));
+                    }
+                    h.chunks(2)
+                        .map(|c| {
+                            u8::from_str_radix(std::str::from_utf8(c).unwrap_or("zz"), 16)
+                                .map_err(|_| ExecError::coded("22023", "invalid hexadecimal digit"))
+                        })
+                        .collect::<Result<Vec<u8>>>()?
+                }
+                "base64" => {
+                    use base64::Engine;
+                    let clean: String = t.chars().filter(|c| !c.is_whitespace()).collect();
+                    base64::engine::general_purpose::STANDARD
+                        .decode(clean)
+                        .map_err(|_| ExecError::coded("22023", "invalid base64 sequence"))?
+                }
+                "escape" => basalt_catalog::cast::from_text(&t, &basalt_catalog::DataType::Bytea)
+                    .map_err(ExecError::Value)
+                    .and_then(|v| match v {
+                        Value::Bytea(b) => Ok(b),
+                        _ => Err(ExecError::coded("22023", "invalid escape data")),
+                    })?,
+                f => {
+                    return Err(ExecError::coded(
+                        "22023",
+                        format!("unrecognized encoding: \"{f}\""),
+                    ))
+                }
+            })
+        }
+        "sha256" | "sha384" | "sha512" => {
+            let b = match &a[0] {
+                Value::Bytea(b) => b.clone(),
+                v => v.to_string().into_bytes(),
+            };
+            let alg = match name {
+                "sha256" => &ring::digest::SHA256,
+                "sha384" => &ring::digest::SHA384,
+                _ => &ring::digest::SHA512,
+            };
+            Value::Bytea(ring::digest::digest(alg, &b).as_ref().to_vec())
+        }
         "basalt_truncate" => Value::Text(s(0).chars().take(i(1).max(0) as usize).collect()),
         "overlay" => {
             // overlay(s placing r from n [for m])

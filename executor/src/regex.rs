@@ -34,6 +34,19 @@ impl Regex {
     pub fn replace(&self, s: &str, rep: &str) -> String {
         self.0.replace(s, rep).into_owned()
     }
+    /// The first match's parenthesized groups (or the whole match when
+    /// there are none); None when nothing matches.
+    pub fn captures(&self, s: &str) -> Option<Vec<Option<String>>> {
+        let c = self.0.captures(s)?;
+        if c.len() == 1 {
+            return Some(vec![c.get(0).map(|m| m.as_str().to_string())]);
+        }
+        Some(
+            (1..c.len())
+                .map(|i| c.get(i).map(|m| m.as_str().to_string()))
+                .collect(),
+        )
+    }
     pub fn replace_all(&self, s: &str, rep: &str) -> String {
         self.0.replace_all(s, rep).into_owned()
     }

@@ -3393,6 +3393,47 @@ impl Binder<'_> {
                 expr,
                 list,
                 negated,
+            } if row_items(expr).is_some() => {
+                // (a, b) IN ((1, 2), (3, 4)): row equalities ORed.
+                let x = row_items(expr).expect("checked");
+                let mut any: Option<ast::Expr> = None;
+                for item in list {
+                    let Some(y) = row_items(item) else {
+                        return Err(PlanError::DatatypeMismatch(
+                            "IN list items must be rows of the same size as the row on the left"
+                                .into(),
+                        ));
+                    };
+                    if y.len() != x.len() {
+                        return Err(PlanError::Syntax(
+                            "unequal number of entries in row expressions".into(),
+                        ));
+                    }
+                    let eq = row_comparison(&x, &ast::BinaryOperator::Eq, &y);
+                    any = Some(match any {
+                        None => eq,
+                        Some(a) => ast::Expr::BinaryOp {
+                            left: Box::new(a),
+                            op: ast::BinaryOperator::Or,
+                            right: Box::new(eq),
+                        },
+                    });
+                }
+                let e = any.unwrap_or(ast::Expr::value(ast::Value::Boolean(false)));
+                let e = if *negated {
+                    ast::Expr::UnaryOp {
+                        op: ast::UnaryOperator::Not,
+                        expr: Box::new(ast::Expr::Nested(Box::new(e))),
+                    }
+                } else {
+                    e
+                };
+                self.expr(&e, scope)
+            }
+            A::InList {
+                expr,
+                list,
+                negated,
             } => {
                 let (x, t) = self.expr(expr, scope)?;
                 let mut items = Vec::new();
@@ -3609,6 +3650,14 @@ impl Binder<'_> {
             } => {
                 let (x, _) = self.expr(expr, scope)?;
                 let mut args = vec![Expr::Cast(Box::new(x), DataType::Text)];
+                if let (Some(f), None) = (substring_from, substring_for) {
+                    // substring(s FROM pattern): a text pattern is a regex.
+                    let (p, pt) = self.expr(f, scope)?;
+                    if pt == DataType::Unknown || pt.is_string() {
+                        args.push(Expr::Cast(Box::new(p), DataType::Text));
+                        return Ok((Expr::Func("substring_regex".into(), args), DataType::Text));
+                    }
+                }
                 if let Some(f) = substring_from {
                     args.push(Expr::Cast(Box::new(self.expr(f, scope)?.0), DataType::Int8));
                 } else {
@@ -3891,6 +3940,18 @@ impl Binder<'_> {
         scope: &Scope,
     ) -> Result<(Expr, DataType)> {
         use ast::BinaryOperator as O;
+        // Row comparisons: (a, b) = (1, 2), (a, b) < (c, d).
+        if let (Some(x), Some(y)) = (row_items(l), row_items(r)) {
+            if matches!(op, O::Eq | O::NotEq | O::Lt | O::LtEq | O::Gt | O::GtEq) {
+                if x.len() != y.len() {
+                    return Err(PlanError::Syntax(
+                        "unequal number of entries in row expressions".into(),
+                    ));
+                }
+                let e = row_comparison(&x, op, &y);
+                return self.expr(&e, scope);
+            }
+        }
         // OPERATOR(pg_catalog.~) and friends, as psql writes them.
         if let O::PGCustomBinaryOperator(parts) = op {
             let std_op = match parts.as_slice() {
@@ -4592,6 +4653,9 @@ fn function_type(name: &str, args: &[DataType]) -> Result<DataType> {
         "make_timestamptz" | "to_timestamp" => DataType::TimestampTz,
         "make_interval" => DataType::Interval,
         "to_number" => DataType::Numeric(None),
+        "substring_regex" | "encode" => DataType::Text,
+        "regexp_match" => DataType::Text.array_of(),
+        "decode" | "sha256" | "sha384" | "sha512" => DataType::Bytea,
         "overlay" => DataType::Text,
         // numeric in, numeric out (integers and unknowns go to float8,
         // PostgreSQL's preferred numeric type).
@@ -5101,6 +5165,71 @@ fn resolve_output_ref(g: &ast::Expr, items: &[ast::SelectItem]) -> Option<ast::E
             _ => None,
         }),
         _ => None,
+    }
+}
+
+/// The items of a row constructor: `(a, b)` or `ROW(a, b)`.
+fn row_items(e: &ast::Expr) -> Option<Vec<ast::Expr>> {
+    match e {
+        ast::Expr::Tuple(v) => Some(v.clone()),
+        ast::Expr::Nested(x) => row_items(x),
+        ast::Expr::Function(f)
+            if object_parts(&f.name).last().map(String::as_str) == Some("row") =>
+        {
+            match &f.args {
+                ast::FunctionArguments::List(l) => l
+                    .args
+                    .iter()
+                    .map(|a| match a {
+                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(x)) => Some(x.clone()),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// A row comparison as its column comparisons: = is all equal, <> any
+/// unequal, and the orderings are decided by the first unequal pair.
+fn row_comparison(x: &[ast::Expr], op: &ast::BinaryOperator, y: &[ast::Expr]) -> ast::Expr {
+    use ast::BinaryOperator as O;
+    let bin = |l: ast::Expr, op: O, r: ast::Expr| {
+        ast::Expr::Nested(Box::new(ast::Expr::BinaryOp {
+            left: Box::new(l),
+            op,
+            right: Box::new(r),
+        }))
+    };
+    let pairs = x.iter().cloned().zip(y.iter().cloned());
+    match op {
+        O::Eq | O::NotEq => {
+            let join = if *op == O::Eq { O::And } else { O::Or };
+            pairs
+                .map(|(a, b)| bin(a, op.clone(), b))
+                .reduce(|a, b| bin(a, join.clone(), b))
+                .unwrap_or(ast::Expr::value(ast::Value::Boolean(*op == O::Eq)))
+        }
+        _ => {
+            let strict = match op {
+                O::Lt | O::LtEq => O::Lt,
+                _ => O::Gt,
+            };
+            // From the last pair back: x_i strict y_i OR (x_i = y_i AND rest).
+            let n = x.len().min(y.len());
+            if n == 0 {
+                return ast::Expr::value(ast::Value::Boolean(matches!(op, O::LtEq | O::GtEq)));
+            }
+            let mut acc = bin(x[n - 1].clone(), op.clone(), y[n - 1].clone());
+            for i in (0..n - 1).rev() {
+                let first = bin(x[i].clone(), strict.clone(), y[i].clone());
+                let eq = bin(x[i].clone(), O::Eq, y[i].clone());
+                acc = bin(first, O::Or, bin(eq, O::And, acc));
+            }
+            acc
+        }
     }
 }
 
