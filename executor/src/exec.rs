@@ -657,6 +657,60 @@ impl RowIter for ProjectIter<'_> {
     }
 }
 
+/// FETCH ... WITH TIES over sorted rows.
+struct LimitTiesIter<'p> {
+    input: Box<dyn RowIter + 'p>,
+    skip: u64,
+    left: Option<u64>,
+    keys: &'p [SortKey],
+    /// The sort keys of the last row within the limit.
+    last: Option<Vec<Value>>,
+}
+impl RowIter for LimitTiesIter<'_> {
+    fn next(&mut self, cx: &Ctx<'_>) -> Result<Option<Row>> {
+        while self.skip > 0 {
+            if self.input.next(cx)?.is_none() {
+                return Ok(None);
+            }
+            self.skip -= 1;
+        }
+        let Some(r) = self.input.next(cx)? else {
+            return Ok(None);
+        };
+        let key = |r: &Row| -> Result<Vec<Value>> {
+            self.keys
+                .iter()
+                .map(|k| eval(&k.expr, r, &cx.eval))
+                .collect()
+        };
+        match &mut self.left {
+            Some(0) => {
+                // Past the limit: only rows tied with the last one.
+                let k = key(&r)?;
+                let tied = self
+                    .last
+                    .as_ref()
+                    .is_some_and(|l| l.iter().zip(&k).all(|(a, b)| a.cmp_total(b).is_eq()));
+                if tied {
+                    Ok(Some(r))
+                } else {
+                    self.left = Some(u64::MAX);
+                    Ok(None)
+                }
+            }
+            Some(u64::MAX) => Ok(None),
+            Some(l) => {
+                *l -= 1;
+                if *l == 0 {
+                    self.last = Some(key(&r)?);
+                }
+                Ok(Some(r))
+            }
+            None => Ok(Some(r)),
+        }
+    }
+}
+
 struct LimitIter<'p> {
     input: Box<dyn RowIter + 'p>,
     skip: u64,
@@ -1326,6 +1380,42 @@ fn build_node<'p>(plan: &'p Plan, cx: &Ctx<'_>) -> Result<Box<dyn RowIter + 'p>>
                 input: build(input, cx)?,
                 skip: num(offset)?.unwrap_or(0),
                 left: num(limit)?,
+            })
+        }
+        Plan::LimitTies {
+            input,
+            limit,
+            offset,
+            keys,
+        } => {
+            let num = |e: &Option<Expr>| -> Result<Option<u64>> {
+                match e {
+                    None => Ok(None),
+                    Some(e) => match eval(e, &[], &cx.eval)? {
+                        Value::Null => Ok(None),
+                        v => {
+                            let n = v.as_i64().unwrap_or(0);
+                            if n < 0 {
+                                return Err(ExecError::Internal(
+                                    "LIMIT must not be negative".into(),
+                                ));
+                            }
+                            Ok(Some(n as u64))
+                        }
+                    },
+                }
+            };
+            let left = num(limit)?;
+            Box::new(LimitTiesIter {
+                input: build(input, cx)?,
+                skip: num(offset)?.unwrap_or(0),
+                left: if left == Some(0) {
+                    Some(u64::MAX)
+                } else {
+                    left
+                },
+                keys,
+                last: None,
             })
         }
         Plan::Distinct { input } => {

@@ -458,7 +458,7 @@ impl Explainer<'_> {
                 );
                 (e, cols)
             }
-            Plan::Limit { input, limit, .. } => {
+            Plan::Limit { input, limit, .. } | Plan::LimitTies { input, limit, .. } => {
                 let at = self.open(depth, "Limit");
                 let (c, cols) = self.node(input, depth + 1);
                 let n = match limit {

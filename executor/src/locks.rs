@@ -79,6 +79,7 @@ pub(crate) fn plan_tables<'p>(plan: &'p Plan, out: &mut Vec<(&'p Arc<TableDef>, 
         | Plan::ProjectSet { input, .. }
         | Plan::Sort { input, .. }
         | Plan::Limit { input, .. }
+        | Plan::LimitTies { input, .. }
         | Plan::Distinct { input }
         | Plan::DistinctOn { input, .. }
         | Plan::WithTid { input } => plan_tables(input, out),

@@ -1625,11 +1625,44 @@ impl Binder<'_> {
                 Some(e) => Some(self.int_expr(e)?),
                 None => Some(Expr::Literal(Value::Int8(1))),
             };
-            query.plan = Plan::Limit {
-                input: Box::new(query.plan),
-                limit,
-                offset: None,
-            };
+            if f.percent {
+                return not_supported("FETCH FIRST ... PERCENT");
+            }
+            if f.with_ties {
+                // The ties are found under the projection, on the sort's keys.
+                let (inner, offset) = match std::mem::replace(&mut query.plan, Plan::Single) {
+                    Plan::Limit {
+                        input,
+                        limit: None,
+                        offset,
+                    } => (*input, offset),
+                    p => (p, None),
+                };
+                fn place(p: Plan, limit: Option<Expr>, offset: Option<Expr>) -> Result<Plan> {
+                    match p {
+                        Plan::Project { input, exprs } => Ok(Plan::Project {
+                            input: Box::new(place(*input, limit, offset)?),
+                            exprs,
+                        }),
+                        Plan::Sort { input, keys } => Ok(Plan::LimitTies {
+                            keys: keys.clone(),
+                            input: Box::new(Plan::Sort { input, keys }),
+                            limit,
+                            offset,
+                        }),
+                        _ => Err(PlanError::Syntax(
+                            "WITH TIES cannot be specified without ORDER BY clause".into(),
+                        )),
+                    }
+                }
+                query.plan = place(inner, limit, offset)?;
+            } else {
+                query.plan = Plan::Limit {
+                    input: Box::new(query.plan),
+                    limit,
+                    offset: None,
+                };
+            }
         }
         query.plan = crate::order::index_order(query.plan, false);
         Ok(query)

@@ -100,7 +100,7 @@ pub fn plan_rows(est: &dyn Estimates, p: &Plan) -> f64 {
                 (plan_rows(est, input) / 10.0).min(DEFAULT_NUM_DISTINCT.powi(group.len() as i32))
             }
         }
-        Plan::Limit { input, limit, .. } => {
+        Plan::Limit { input, limit, .. } | Plan::LimitTies { input, limit, .. } => {
             let n = plan_rows(est, input);
             match limit {
                 Some(Expr::Literal(v)) => match v {

@@ -354,6 +354,15 @@ pub enum Plan {
         limit: Option<Expr>,
         offset: Option<Expr>,
     },
+    /// FETCH FIRST n ROWS WITH TIES: after `offset` rows, `limit` rows and
+    /// then every row equal to the last in the sort `keys` (its input is
+    /// the Sort).
+    LimitTies {
+        input: Box<Plan>,
+        limit: Option<Expr>,
+        offset: Option<Expr>,
+        keys: Vec<SortKey>,
+    },
     Distinct {
         input: Box<Plan>,
     },
@@ -922,6 +931,17 @@ fn plan_reaches_out(p: &Plan, level: usize) -> bool {
             limit,
             offset,
         } => opt(limit) || opt(offset) || plan_reaches_out(input, level),
+        Plan::LimitTies {
+            input,
+            limit,
+            offset,
+            keys,
+        } => {
+            opt(limit)
+                || opt(offset)
+                || keys.iter().any(|k| e(&k.expr))
+                || plan_reaches_out(input, level)
+        }
         Plan::Distinct { input } | Plan::DistinctOn { input, .. } | Plan::WithTid { input } => {
             plan_reaches_out(input, level)
         }
