@@ -430,6 +430,10 @@ pub fn cast(v: Value, to: &DataType) -> Result<Value, ValueError> {
         (v, DataType::Numeric(tm)) if v.as_numeric().is_some() => {
             Value::Numeric(apply_numeric_typmod(v.as_numeric().expect("checked"), tm)?)
         }
+        // A boolean cast to text is 'true'/'false' (its output form is t/f).
+        (Value::Bool(b), DataType::Text | DataType::Varchar(_)) => {
+            Value::Text(if b { "true" } else { "false" }.into())
+        }
         (v, DataType::Text | DataType::Name | DataType::Unknown) => Value::Text(v.to_string()),
         (v, t @ (DataType::Varchar(_) | DataType::Char(_))) => from_text(&v.to_string(), &t)?,
         (v @ Value::Date(_), DataType::Date) => v,

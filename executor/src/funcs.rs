@@ -771,9 +771,34 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
                         NaiveDate::from_ymd_opt(d.year(), d.month(), 1)?.and_hms_opt(0, 0, 0)?
                     }
                     "day" => d.and_hms_opt(0, 0, 0)?,
+                    "week" => {
+                        (d - chrono::Duration::days(d.weekday().num_days_from_monday() as i64))
+                            .and_hms_opt(0, 0, 0)?
+                    }
+                    "quarter" => NaiveDate::from_ymd_opt(d.year(), (d.month() - 1) / 3 * 3 + 1, 1)?
+                        .and_hms_opt(0, 0, 0)?,
+                    "decade" => NaiveDate::from_ymd_opt(d.year().div_euclid(10) * 10, 1, 1)?
+                        .and_hms_opt(0, 0, 0)?,
+                    "century" => {
+                        let y = d.year();
+                        let c = if y > 0 { (y - 1) / 100 * 100 + 1 } else { y };
+                        NaiveDate::from_ymd_opt(c, 1, 1)?.and_hms_opt(0, 0, 0)?
+                    }
+                    "millennium" => {
+                        let y = d.year();
+                        let m = if y > 0 { (y - 1) / 1000 * 1000 + 1 } else { y };
+                        NaiveDate::from_ymd_opt(m, 1, 1)?.and_hms_opt(0, 0, 0)?
+                    }
                     "hour" => d.and_hms_opt(t.hour(), 0, 0)?,
                     "minute" => d.and_hms_opt(t.hour(), t.minute(), 0)?,
                     "second" => d.and_hms_opt(t.hour(), t.minute(), t.second())?,
+                    "milliseconds" => d.and_hms_micro_opt(
+                        t.hour(),
+                        t.minute(),
+                        t.second(),
+                        t.nanosecond() / 1_000_000 * 1000,
+                    )?,
+                    "microseconds" => t,
                     _ => return None,
                 })
             };
@@ -785,8 +810,34 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
                 Value::TimestampTz(t) => Value::TimestampTz(basalt_catalog::tz::from_local(
                     &tr(basalt_catalog::tz::to_local(t)).ok_or_else(bad)?,
                 )),
-                Value::Date(d) => {
-                    Value::Timestamp(tr(d.and_hms_opt(0, 0, 0).expect("midnight")).ok_or_else(bad)?)
+                Value::Date(d) => Value::TimestampTz(basalt_catalog::tz::from_local(
+                    &tr(d.and_hms_opt(0, 0, 0).expect("midnight")).ok_or_else(bad)?,
+                )),
+                Value::Interval(iv) => {
+                    // Fields below the unit become zero.
+                    let (m, dd, us) = (iv.months, iv.days, iv.micros);
+                    let h = 3_600_000_000i64;
+                    let r = match unit.as_str() {
+                        "millennium" => (m / 12000 * 12000, 0, 0),
+                        "century" => (m / 1200 * 1200, 0, 0),
+                        "decade" => (m / 120 * 120, 0, 0),
+                        "year" => (m / 12 * 12, 0, 0),
+                        "quarter" => (m / 3 * 3, 0, 0),
+                        "month" => (m, 0, 0),
+                        "day" => (m, dd, 0),
+                        "hour" => (m, dd, us / h * h),
+                        "minute" => (m, dd, us / 60_000_000 * 60_000_000),
+                        "second" => (m, dd, us / 1_000_000 * 1_000_000),
+                        "milliseconds" => (m, dd, us / 1000 * 1000),
+                        "microseconds" => (m, dd, us),
+                        _ => {
+                            return Err(ExecError::coded(
+                                "22023",
+                                format!("unit \"{unit}\" not supported for type interval"),
+                            ))
+                        }
+                    };
+                    Value::Interval(basalt_catalog::Interval::new(r.0, r.1, r.2))
                 }
                 _ => return Err(bad()),
             }
@@ -1031,6 +1082,47 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
                 _ => &ring::digest::SHA512,
             };
             Value::Bytea(ring::digest::digest(alg, &b).as_ref().to_vec())
+        }
+        "pg_get_serial_sequence" => {
+            // The sequence a column owns, schema-qualified.
+            let tname = s(0);
+            let (ns, tn) = match tname.rsplit_once('.') {
+                Some((n, t)) => (
+                    Some(n.trim_matches('"').to_string()),
+                    t.trim_matches('"').to_string(),
+                ),
+                None => (None, tname.trim_matches('"').to_string()),
+            };
+            let t = cx.schema.tables.iter().find(|t| {
+                t.name == tn
+                    && ns
+                        .as_ref()
+                        .is_none_or(|n| cx.schema.namespace_name(t.namespace) == *n)
+            });
+            let Some(t) = t else {
+                return Err(ExecError::coded(
+                    "42P01",
+                    format!("relation \"{tname}\" does not exist"),
+                ));
+            };
+            let col = s(1);
+            let Some(c) = t.columns.iter().position(|c| c.name == col) else {
+                return Err(ExecError::coded(
+                    "42703",
+                    format!("column \"{col}\" of relation \"{}\" does not exist", t.name),
+                ));
+            };
+            cx.schema
+                .sequences
+                .iter()
+                .find(|q| q.owned_by == Some((t.oid, c as i16 + 1)))
+                .map_or(Value::Null, |q| {
+                    Value::Text(format!(
+                        "{}.{}",
+                        basalt_catalog::system::quote_ident(&cx.schema.namespace_name(q.namespace)),
+                        basalt_catalog::system::quote_ident(&q.name)
+                    ))
+                })
         }
         "basalt_truncate" => Value::Text(s(0).chars().take(i(1).max(0) as usize).collect()),
         "overlay" => {

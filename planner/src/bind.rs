@@ -338,9 +338,9 @@ pub fn convert_type(t: &ast::DataType) -> Result<DataType> {
         A::Custom(name, mods) => {
             let n = object_parts(name).last().cloned().unwrap_or_default();
             match n.as_str() {
-                "int2" => DataType::Int2,
-                "int4" | "int" | "integer" | "serial" => DataType::Int4,
-                "int8" | "bigserial" => DataType::Int8,
+                "int2" | "smallserial" | "serial2" => DataType::Int2,
+                "int4" | "int" | "integer" | "serial" | "serial4" => DataType::Int4,
+                "int8" | "bigserial" | "serial8" => DataType::Int8,
                 "float4" => DataType::Float4,
                 "float8" => DataType::Float8,
                 "bool" => DataType::Bool,
@@ -4264,6 +4264,45 @@ impl Binder<'_> {
             "session_user" => {
                 return Ok((Expr::Func("session_user".into(), vec![]), DataType::Name))
             }
+            "enum_first" | "enum_last" | "enum_range" => {
+                // By the argument's enum type (its value is not used).
+                if let ast::FunctionArguments::List(l) = &f.args {
+                    if let [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(a))] =
+                        l.args.as_slice()
+                    {
+                        let (_, t) = self.expr(a, scope)?;
+                        let DataType::Enum(oid) = t else {
+                            return Err(PlanError::UndefinedFunction(format!(
+                                "function {name}({}) does not exist",
+                                t.display_name()
+                            )));
+                        };
+                        let Some(def) = self.schema.enums.iter().find(|e| e.oid == oid) else {
+                            return Err(PlanError::UndefinedObject(format!(
+                                "type with OID {oid} does not exist"
+                            )));
+                        };
+                        let labels: Vec<Value> =
+                            def.labels.iter().map(|l| Value::Enum(l.oid)).collect();
+                        return Ok(match name.as_str() {
+                            "enum_range" => (
+                                Expr::Literal(Value::Array(Box::new(
+                                    basalt_catalog::types::Array::from_items(t, labels),
+                                ))),
+                                t.array_of(),
+                            ),
+                            "enum_first" => (
+                                Expr::Literal(labels.first().cloned().unwrap_or(Value::Null)),
+                                t,
+                            ),
+                            _ => (
+                                Expr::Literal(labels.last().cloned().unwrap_or(Value::Null)),
+                                t,
+                            ),
+                        });
+                    }
+                }
+            }
             "pg_typeof" => {
                 // The argument's type, known here (shown by name, without
                 // its modifier).
@@ -4686,7 +4725,7 @@ fn function_type(name: &str, args: &[DataType]) -> Result<DataType> {
         "make_timestamptz" | "to_timestamp" => DataType::TimestampTz,
         "make_interval" => DataType::Interval,
         "to_number" => DataType::Numeric(None),
-        "substring_regex" | "encode" => DataType::Text,
+        "substring_regex" | "encode" | "pg_get_serial_sequence" => DataType::Text,
         "regexp_match" => DataType::Text.array_of(),
         "decode" | "sha256" | "sha384" | "sha512" => DataType::Bytea,
         "overlay" => DataType::Text,
@@ -4751,7 +4790,12 @@ fn function_type(name: &str, args: &[DataType]) -> Result<DataType> {
         | "pg_current_wal_lsn"
         | "pg_current_wal_insert_lsn"
         | "pg_current_wal_flush_lsn" => DataType::Text,
-        "date_trunc" => args.get(1).copied().unwrap_or(DataType::Timestamp),
+        // A date is truncated as a timestamptz, PostgreSQL's choice.
+        "date_trunc" => match args.get(1).copied() {
+            Some(DataType::Date) | Some(DataType::Unknown) => DataType::TimestampTz,
+            Some(t) => t,
+            None => DataType::Timestamp,
+        },
         "timezone" => match args.get(1) {
             Some(DataType::TimestampTz) => DataType::Timestamp,
             _ => DataType::TimestampTz,
