@@ -593,7 +593,7 @@ impl Numeric {
                 "cannot take square root of a negative number",
             ));
         }
-        let Some((m, s)) = self.parts() else {
+        let Some((_, s)) = self.parts() else {
             return Ok(self.clone());
         };
         let (w, _) = self.nbase_weight();
@@ -601,6 +601,21 @@ impl Numeric {
         let r = (MIN_SIG_DIGITS - sweight)
             .max(s as i32)
             .clamp(0, MAX_RESULT_SCALE);
+        self.sqrt_to(r)
+    }
+
+    /// Square root at `r` decimals, rounded (stddev's scale is its
+    /// variance's).
+    pub fn sqrt_to(&self, r: i32) -> Result<Numeric> {
+        if self.is_negative() {
+            return Err(NumericError::Domain(
+                "cannot take square root of a negative number",
+            ));
+        }
+        let Some((m, s)) = self.parts() else {
+            return Ok(self.clone());
+        };
+        let r = r.clamp(0, MAX_RESULT_SCALE);
         // sqrt(m·10^-s) at r+1 decimals = isqrt(m·10^(2(r+1) - s)).
         let k = 2 * (r + 1) - s as i32;
         let x = if k >= 0 {

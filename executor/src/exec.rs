@@ -1589,6 +1589,14 @@ pub(crate) enum AggState {
     List(Vec<Value>),
     /// json_object_agg: the (key, value) pairs in order.
     Pairs(Vec<(Value, Value)>),
+    /// variance and stddev of numerics: count, sum, sum of squares.
+    NumMoments(i64, Numeric, Numeric),
+    /// ... of floats, as PostgreSQL accumulates them (Youngs-Cramer):
+    /// count, sum, sum of squared deviations.
+    FltMoments(f64, f64, f64),
+    /// Two-argument statistics: N, Sx, Sy, Sxx, Syy, Sxy.
+    Regr([f64; 6]),
+    Bits(Option<i64>),
 }
 
 pub(crate) fn agg_init(a: &AggCall) -> AggState {
@@ -1604,6 +1612,12 @@ pub(crate) fn agg_init(a: &AggCall) -> AggState {
         AggFunc::PercentileCont | AggFunc::PercentileDisc => AggState::Vals(None, Vec::new()),
         AggFunc::Mode => AggState::List(Vec::new()),
         AggFunc::Grouping => AggState::Count(0),
+        AggFunc::Variance { .. } if matches!(a.ty, DataType::Numeric(_)) => {
+            AggState::NumMoments(0, Numeric::ZERO, Numeric::ZERO)
+        }
+        AggFunc::Variance { .. } => AggState::FltMoments(0.0, 0.0, 0.0),
+        AggFunc::Regr(_) => AggState::Regr([0.0; 6]),
+        AggFunc::BitAnd | AggFunc::BitOr => AggState::Bits(None),
     }
 }
 
@@ -1619,6 +1633,28 @@ fn widen(v: Value) -> Value {
 pub(crate) fn agg_step(a: &AggCall, st: &mut AggState, args: &[Value]) -> Result<()> {
     match (a.func, &mut *st) {
         (AggFunc::Grouping, _) => return Ok(()),
+        (AggFunc::Regr(_), AggState::Regr(m)) => {
+            // (y, x); a row with either NULL is skipped.
+            let (Some(y), Some(x)) = (
+                args.first().and_then(|v| v.as_f64()),
+                args.get(1).and_then(|v| v.as_f64()),
+            ) else {
+                return Ok(());
+            };
+            let [n, sx, sy, sxx, syy, sxy] = m;
+            *n += 1.0;
+            *sx += x;
+            *sy += y;
+            if *n > 1.0 {
+                let tx = x * *n - *sx;
+                let ty = y * *n - *sy;
+                let scale = 1.0 / (*n * (*n - 1.0));
+                *sxx += tx * tx * scale;
+                *syy += ty * ty * scale;
+                *sxy += tx * ty * scale;
+            }
+            return Ok(());
+        }
         (AggFunc::Mode, AggState::List(vals)) => {
             if let Some(v) = args.first().filter(|v| !v.is_null()) {
                 vals.push(v.clone());
@@ -1722,6 +1758,31 @@ pub(crate) fn agg_step(a: &AggCall, st: &mut AggState, args: &[Value]) -> Result
                 (Some(x), _) => x || v,
             });
         }
+        AggState::NumMoments(n, sum, sumsq) => {
+            let v = crate::eval::numeric_of(&args[0]).unwrap_or_default();
+            *n += 1;
+            *sum = sum.add(&v).map_err(crate::eval::numeric_error)?;
+            let sq = v.mul(&v).map_err(crate::eval::numeric_error)?;
+            *sumsq = sumsq.add(&sq).map_err(crate::eval::numeric_error)?;
+        }
+        AggState::FltMoments(n, sx, sxx) => {
+            let x = args[0].as_f64().unwrap_or(f64::NAN);
+            *n += 1.0;
+            *sx += x;
+            if *n > 1.0 {
+                let t = x * *n - *sx;
+                *sxx += t * t / (*n * (*n - 1.0));
+            }
+        }
+        AggState::Bits(b) => {
+            let v = args[0].as_i64().unwrap_or(0);
+            *b = Some(match (*b, a.func) {
+                (None, _) => v,
+                (Some(x), AggFunc::BitAnd) => x & v,
+                (Some(x), _) => x | v,
+            });
+        }
+        AggState::Regr(_) => {}
         AggState::Str(s) => {
             let sep = args.get(1).map(|v| v.to_string()).unwrap_or_default();
             let v = args[0].to_string();
@@ -1762,6 +1823,83 @@ pub(crate) fn agg_final(a: &AggCall, st: AggState) -> Result<Value> {
 
 fn agg_final_state(a: &AggCall, st: AggState) -> Result<Value> {
     Ok(match st {
+        AggState::NumMoments(n, sum, sumsq) => {
+            let (pop, sqrt) = match a.func {
+                AggFunc::Variance { pop, sqrt } => (pop, sqrt),
+                _ => (false, false),
+            };
+            if n == 0 || (!pop && n == 1) {
+                return Ok(Value::Null);
+            }
+            let e = crate::eval::numeric_error;
+            let nn = Numeric::from(n);
+            let num = nn
+                .mul(&sumsq)
+                .map_err(e)?
+                .sub(&sum.mul(&sum).map_err(e)?)
+                .map_err(e)?;
+            if num.cmp_total(&Numeric::ZERO) != std::cmp::Ordering::Greater {
+                return Ok(Value::Numeric(Numeric::ZERO));
+            }
+            let den = if pop {
+                nn.mul(&nn).map_err(e)?
+            } else {
+                nn.mul(&Numeric::from(n - 1)).map_err(e)?
+            };
+            let v = num.div(&den).map_err(e)?;
+            Value::Numeric(if sqrt {
+                v.sqrt_to(v.scale() as i32).map_err(e)?
+            } else {
+                v
+            })
+        }
+        AggState::FltMoments(n, _, sxx) => {
+            let (pop, sqrt) = match a.func {
+                AggFunc::Variance { pop, sqrt } => (pop, sqrt),
+                _ => (false, false),
+            };
+            if n == 0.0 || (!pop && n == 1.0) {
+                return Ok(Value::Null);
+            }
+            let v = if pop { sxx / n } else { sxx / (n - 1.0) };
+            Value::Float8(if sqrt { v.sqrt() } else { v })
+        }
+        AggState::Regr([n, sx, sy, sxx, syy, sxy]) => {
+            use basalt_planner::RegrKind as K;
+            let AggFunc::Regr(k) = a.func else {
+                return Ok(Value::Null);
+            };
+            if k == K::Count {
+                return Ok(Value::Int8(n as i64));
+            }
+            let f = |x: f64| Ok(Value::Float8(x));
+            if n < 1.0 || (k == K::CovarSamp && n < 2.0) {
+                return Ok(Value::Null);
+            }
+            return match k {
+                K::Count => unreachable!("above"),
+                K::Sxx => f(sxx),
+                K::Syy => f(syy),
+                K::Sxy => f(sxy),
+                K::AvgX => f(sx / n),
+                K::AvgY => f(sy / n),
+                K::CovarPop => f(sxy / n),
+                K::CovarSamp => f(sxy / (n - 1.0)),
+                K::Corr if sxx == 0.0 || syy == 0.0 => Ok(Value::Null),
+                K::Corr => f(sxy / (sxx * syy).sqrt()),
+                K::R2 if sxx == 0.0 => Ok(Value::Null),
+                K::R2 if syy == 0.0 => f(1.0),
+                K::R2 => f(sxy * sxy / (sxx * syy)),
+                K::Slope if sxx == 0.0 => Ok(Value::Null),
+                K::Slope => f(sxy / sxx),
+                K::Intercept if sxx == 0.0 => Ok(Value::Null),
+                K::Intercept => f((sy - sx * sxy / sxx) / n),
+            };
+        }
+        AggState::Bits(b) => match b {
+            None => Value::Null,
+            Some(v) => crate::eval::cast_keep_type(Value::Int8(v), &a.ty)?,
+        },
         AggState::Count(n) => Value::Int8(n),
         AggState::Sum(s) => match s {
             None => Value::Null,

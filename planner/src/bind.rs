@@ -466,6 +466,36 @@ fn is_agg_name(n: &str) -> Option<AggFunc> {
         "percentile_cont" => AggFunc::PercentileCont,
         "mode" => AggFunc::Mode,
         "grouping" => AggFunc::Grouping,
+        "variance" | "var_samp" => AggFunc::Variance {
+            pop: false,
+            sqrt: false,
+        },
+        "var_pop" => AggFunc::Variance {
+            pop: true,
+            sqrt: false,
+        },
+        "stddev" | "stddev_samp" => AggFunc::Variance {
+            pop: false,
+            sqrt: true,
+        },
+        "stddev_pop" => AggFunc::Variance {
+            pop: true,
+            sqrt: true,
+        },
+        "regr_count" => AggFunc::Regr(crate::plan::RegrKind::Count),
+        "regr_sxx" => AggFunc::Regr(crate::plan::RegrKind::Sxx),
+        "regr_syy" => AggFunc::Regr(crate::plan::RegrKind::Syy),
+        "regr_sxy" => AggFunc::Regr(crate::plan::RegrKind::Sxy),
+        "regr_avgx" => AggFunc::Regr(crate::plan::RegrKind::AvgX),
+        "regr_avgy" => AggFunc::Regr(crate::plan::RegrKind::AvgY),
+        "covar_pop" => AggFunc::Regr(crate::plan::RegrKind::CovarPop),
+        "covar_samp" => AggFunc::Regr(crate::plan::RegrKind::CovarSamp),
+        "corr" => AggFunc::Regr(crate::plan::RegrKind::Corr),
+        "regr_r2" => AggFunc::Regr(crate::plan::RegrKind::R2),
+        "regr_slope" => AggFunc::Regr(crate::plan::RegrKind::Slope),
+        "regr_intercept" => AggFunc::Regr(crate::plan::RegrKind::Intercept),
+        "bit_and" => AggFunc::BitAnd,
+        "bit_or" => AggFunc::BitOr,
         "percentile_disc" => AggFunc::PercentileDisc,
         _ => return None,
     })
@@ -4964,6 +4994,45 @@ fn agg_type(func: AggFunc, star: bool, types: &[DataType]) -> Result<(AggFunc, D
         },
         (AggFunc::PercentileDisc, _) => (func, types.get(1).copied().unwrap_or(DataType::Text)),
         (AggFunc::Grouping, _) => (func, DataType::Int4),
+        (AggFunc::Variance { .. }, Some(t)) => (
+            func,
+            match t {
+                DataType::Float4 | DataType::Float8 | DataType::Unknown => DataType::Float8,
+                t if t.is_numeric() => DataType::Numeric(None),
+                t => {
+                    return Err(PlanError::UndefinedFunction(format!(
+                        "function variance({}) does not exist",
+                        t.display_name()
+                    )))
+                }
+            },
+        ),
+        (AggFunc::Regr(k), _) => {
+            if types.len() != 2
+                || !types
+                    .iter()
+                    .all(|t| t.is_numeric() || *t == DataType::Unknown)
+            {
+                return Err(PlanError::UndefinedFunction(
+                    "statistical aggregates take two numeric arguments".into(),
+                ));
+            }
+            (
+                func,
+                if k == crate::plan::RegrKind::Count {
+                    DataType::Int8
+                } else {
+                    DataType::Float8
+                },
+            )
+        }
+        (AggFunc::BitAnd | AggFunc::BitOr, Some(t)) if t.is_integer() => (func, *t),
+        (AggFunc::BitAnd | AggFunc::BitOr, Some(t)) => {
+            return Err(PlanError::UndefinedFunction(format!(
+                "function bit_and({}) does not exist",
+                t.display_name()
+            )))
+        }
         (AggFunc::Mode, Some(t)) => (
             func,
             if *t == DataType::Unknown {

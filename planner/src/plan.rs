@@ -160,6 +160,31 @@ pub enum AggFunc {
     /// grouping(a, ...): args are the GROUP BY positions (literals); the
     /// bits of those the current grouping set leaves out.
     Grouping,
+    /// variance/var_samp/var_pop/stddev/stddev_samp/stddev_pop.
+    Variance {
+        pop: bool,
+        sqrt: bool,
+    },
+    /// The two-argument statistics over (y, x).
+    Regr(RegrKind),
+    BitAnd,
+    BitOr,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegrKind {
+    Count,
+    Sxx,
+    Syy,
+    Sxy,
+    AvgX,
+    AvgY,
+    CovarPop,
+    CovarSamp,
+    Corr,
+    R2,
+    Slope,
+    Intercept,
 }
 
 #[derive(Debug, Clone, PartialEq)]
