@@ -483,6 +483,8 @@ pub fn columns(name: &str) -> Option<Vec<(&'static str, DataType)>> {
             ("fastpath", Bool),
             ("waitstart", TimestampTz),
         ],
+        // A sequence read as a relation (SELECT last_value FROM seq).
+        "__sequence_state" => vec![("last_value", Int8), ("log_cnt", Int8), ("is_called", Bool)],
         // Set-returning functions (FROM basalt_check_integrity(...)).
         "basalt_check_integrity" => vec![
             ("relation", Name),

@@ -725,6 +725,49 @@ impl Session {
 
     /// nextval, currval, setval and lastval: `target` is the sequence's
     /// OID (found by the planner) or its name.
+    /// ALTER SEQUENCE: the new definition in the catalog, and RESTART's
+    /// value (the next nextval returns it).
+    pub(crate) fn alter_sequence(
+        &mut self,
+        def: Option<&SequenceDef>,
+        name: &str,
+        restart: Option<i64>,
+    ) -> Result<ExecResult> {
+        let Some(def) = def else {
+            return Ok(ExecResult {
+                tag: "ALTER SEQUENCE".into(),
+                notices: vec![format!("relation \"{name}\" does not exist, skipping")],
+                ..Default::default()
+            });
+        };
+        let xid = self.ddl_lock()?;
+        let schema = self.schema()?;
+        if def.owner != self.current_role && !self.is_superuser()? {
+            return Err(ExecError::denied(format!(
+                "must be owner of sequence {}",
+                def.name
+            )));
+        }
+        self.db
+            .catalog
+            .put_sequence(xid, self.cid(), &schema, def)?;
+        if let Some(v) = restart {
+            let p = basalt_storage::sequence::SeqParams {
+                start: def.start,
+                increment: def.increment,
+                min: def.min,
+                max: def.max,
+                cycle: def.cycle,
+            };
+            let st = &self.db.st;
+            st.seqs.setval(&st.wal, def.oid, &def.name, &p, v, false)?;
+        }
+        Ok(ExecResult {
+            tag: "ALTER SEQUENCE".into(),
+            ..Default::default()
+        })
+    }
+
     pub(crate) fn sequence_function(&self, name: &str, args: &[Value]) -> Result<Value> {
         use basalt_storage::sequence::SeqParams;
         if name == "lastval" {

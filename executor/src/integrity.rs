@@ -17,6 +17,23 @@ use std::sync::Arc;
 impl Session {
     /// Set-returning functions of the server (`FROM name(args)`).
     pub(crate) fn table_function(&self, name: &str, args: &[Value]) -> Result<Vec<Row>> {
+        if name == "__sequence_state" {
+            // A sequence's state: never used, it shows its start.
+            let oid = args.first().and_then(|v| v.as_i64()).unwrap_or(-1) as u32;
+            let schema = self.schema()?;
+            let Some(q) = schema.sequences.iter().find(|q| q.oid == oid) else {
+                return Ok(vec![]);
+            };
+            let (last, called) = match self.db.st.seqs.state(oid) {
+                Some(s) => (s.last, s.is_called),
+                None => (q.start, false),
+            };
+            return Ok(vec![vec![
+                Value::Int8(last),
+                Value::Int8(0),
+                Value::Bool(called),
+            ]]);
+        }
         self.require_superuser(&format!("must be superuser to call {name}"))?;
         match name {
             "basalt_check_integrity" => self.check_integrity(args.first()),

@@ -1065,6 +1065,9 @@ impl Session {
             } => self.backup(to, incremental_from.as_deref()),
             Statement::Reindex { table, indexes } => self.reindex(table, indexes),
             Statement::Database(d) => self.database_ddl(d),
+            Statement::AlterSequence { def, name, restart } => {
+                self.alter_sequence(def.as_ref(), name, *restart)
+            }
             Statement::CreateRole {
                 name,
                 opts,

@@ -33,6 +33,18 @@ pub enum Statement {
         name: String,
     },
     Database(DatabaseDdl),
+    /// ALTER SEQUENCE [IF EXISTS] name options (sqlparser has no ALTER
+    /// SEQUENCE): the options as CREATE SEQUENCE takes them, RESTART
+    /// [[WITH] n] (Some(None): back to START), OWNED BY table.column |
+    /// NONE (Some(None)).
+    AlterSequence {
+        name: ast::ObjectName,
+        if_exists: bool,
+        data_type: Option<ast::DataType>,
+        options: Vec<ast::SequenceOptions>,
+        restart: Option<Option<ast::Expr>>,
+        owned_by: Option<Option<ast::ObjectName>>,
+    },
     /// BACKUP DATABASE TO 'dir' [INCREMENTAL FROM 'base dir']
     Backup {
         to: String,
@@ -614,6 +626,80 @@ fn parse_create_sequence(p: &mut Parser<'_>) -> Result<Statement, ParseError> {
     })))
 }
 
+fn parse_alter_sequence(p: &mut Parser<'_>) -> Result<Statement, ParseError> {
+    use ast::SequenceOptions as O;
+    p.next_token(); // ALTER
+    p.next_token(); // SEQUENCE
+    let if_exists = p.parse_keywords(&[Keyword::IF, Keyword::EXISTS]);
+    let name = p.parse_object_name(false)?;
+    let mut data_type = None;
+    let mut options = Vec::new();
+    let mut restart = None;
+    let mut owned_by = None;
+    loop {
+        if p.parse_keyword(Keyword::AS) {
+            data_type = Some(p.parse_data_type()?);
+        } else if p.parse_keyword(Keyword::INCREMENT) {
+            let by = p.parse_keyword(Keyword::BY);
+            options.push(O::IncrementBy(p.parse_expr()?, by));
+        } else if p.parse_keyword(Keyword::MINVALUE) {
+            options.push(O::MinValue(Some(p.parse_expr()?)));
+        } else if p.parse_keyword(Keyword::MAXVALUE) {
+            options.push(O::MaxValue(Some(p.parse_expr()?)));
+        } else if p.parse_keyword(Keyword::START) {
+            let with = p.parse_keyword(Keyword::WITH);
+            options.push(O::StartWith(p.parse_expr()?, with));
+        } else if word_is(p, "RESTART") {
+            p.next_token();
+            let with = p.parse_keyword(Keyword::WITH);
+            restart = Some(match p.peek_token().token {
+                Token::Number(..) | Token::Minus | Token::Plus => Some(p.parse_expr()?),
+                _ if with => Some(p.parse_expr()?),
+                _ => None,
+            });
+        } else if p.parse_keyword(Keyword::CACHE) {
+            options.push(O::Cache(p.parse_expr()?));
+        } else if p.parse_keyword(Keyword::CYCLE) {
+            options.push(O::Cycle(false));
+        } else if p.parse_keyword(Keyword::NO) {
+            if p.parse_keyword(Keyword::MINVALUE) {
+                options.push(O::MinValue(None));
+            } else if p.parse_keyword(Keyword::MAXVALUE) {
+                options.push(O::MaxValue(None));
+            } else if p.parse_keyword(Keyword::CYCLE) {
+                options.push(O::Cycle(true));
+            } else {
+                return Err(ParseError(format!(
+                    "syntax error at or near \"{}\"",
+                    p.peek_token().token
+                )));
+            }
+        } else if p.parse_keywords(&[Keyword::OWNED, Keyword::BY]) {
+            owned_by = Some(if p.parse_keyword(Keyword::NONE) {
+                None
+            } else {
+                Some(p.parse_object_name(false)?)
+            });
+        } else {
+            break;
+        }
+    }
+    if !matches!(p.peek_token().token, Token::EOF | Token::SemiColon) {
+        return Err(ParseError(format!(
+            "syntax error at or near \"{}\"",
+            p.peek_token().token
+        )));
+    }
+    Ok(Statement::AlterSequence {
+        name,
+        if_exists,
+        data_type,
+        options,
+        restart,
+        owned_by,
+    })
+}
+
 /// An identifier as PostgreSQL folds it: lower case unless quoted.
 fn ident(p: &mut Parser<'_>) -> Result<String, ParseError> {
     let i = p.parse_identifier()?;
@@ -739,6 +825,11 @@ fn parse_database(p: &mut Parser<'_>) -> Result<Statement, ParseError> {
 }
 
 fn parse_one(p: &mut Parser<'_>) -> Result<Statement, ParseError> {
+    if word_is(p, "ALTER")
+        && matches!(&p.peek_nth_token(1).token, Token::Word(w) if w.value.eq_ignore_ascii_case("SEQUENCE"))
+    {
+        return parse_alter_sequence(p);
+    }
     if (word_is(p, "CREATE") || word_is(p, "DROP") || word_is(p, "ALTER"))
         && matches!(&p.peek_nth_token(1).token, Token::Word(w) if w.value.eq_ignore_ascii_case("DATABASE"))
     {

@@ -680,6 +680,21 @@ impl Binder<'_> {
                 incremental_from: incremental_from.clone(),
             }),
             PStmt::Database(d) => Ok(Statement::Database(d.clone())),
+            PStmt::AlterSequence {
+                name,
+                if_exists,
+                data_type,
+                options,
+                restart,
+                owned_by,
+            } => self.alter_sequence(
+                name,
+                *if_exists,
+                data_type.as_ref(),
+                options,
+                restart,
+                owned_by,
+            ),
             PStmt::Reindex { index, name } => {
                 let parts: Vec<String> = name
                     .split('.')
@@ -735,6 +750,122 @@ impl Binder<'_> {
                 Ok((t, cols))
             })
             .collect()
+    }
+
+    /// ALTER SEQUENCE: the options given change the sequence; the others
+    /// keep their values.
+    fn alter_sequence(
+        &mut self,
+        name: &ast::ObjectName,
+        if_exists: bool,
+        data_type: Option<&ast::DataType>,
+        options: &[ast::SequenceOptions],
+        restart: &Option<Option<ast::Expr>>,
+        owned_by: &Option<Option<ast::ObjectName>>,
+    ) -> Result<Statement> {
+        let parts = object_parts(name);
+        let Some(old) = self.resolve(&parts, |ns, n| self.schema.sequence(ns, n).cloned())? else {
+            if if_exists {
+                return Ok(Statement::AlterSequence {
+                    def: None,
+                    name: parts.join("."),
+                    restart: None,
+                });
+            }
+            return Err(PlanError::UndefinedTable(parts.join(".")));
+        };
+        let ty = match data_type {
+            Some(t) => convert_type(t)?,
+            None => old.ty,
+        };
+        let type_max = |t: DataType| match t {
+            DataType::Int2 => Ok(i16::MAX as i64),
+            DataType::Int4 => Ok(i32::MAX as i64),
+            DataType::Int8 => Ok(i64::MAX),
+            _ => Err(PlanError::DatatypeMismatch(
+                "sequence type must be smallint, integer, or bigint".into(),
+            )),
+        };
+        let (old_max, new_max) = (type_max(old.ty)?, type_max(ty)?);
+        let num = |e: &ast::Expr| -> Result<i64> {
+            let text = e.to_string().replace(' ', "");
+            text.parse::<i64>()
+                .map_err(|_| PlanError::Syntax(format!("invalid sequence option value {text}")))
+        };
+        let mut def = (*old).clone();
+        def.ty = ty;
+        // Bounds that were the old type's limits follow the new type.
+        let mut min = Some(if old.min == -old_max - 1 {
+            -new_max - 1
+        } else {
+            old.min
+        });
+        let mut max = Some(if old.max == old_max { new_max } else { old.max });
+        for o in options {
+            match o {
+                ast::SequenceOptions::IncrementBy(e, _) => def.increment = num(e)?,
+                ast::SequenceOptions::MinValue(e) => min = e.as_ref().map(num).transpose()?,
+                ast::SequenceOptions::MaxValue(e) => max = e.as_ref().map(num).transpose()?,
+                ast::SequenceOptions::StartWith(e, _) => def.start = num(e)?,
+                ast::SequenceOptions::Cache(e) => def.cache = num(e)?,
+                ast::SequenceOptions::Cycle(no) => def.cycle = !*no,
+            }
+        }
+        if def.increment == 0 {
+            return Err(PlanError::Syntax("INCREMENT must not be zero".into()));
+        }
+        def.min = min.unwrap_or(if def.increment > 0 { 1 } else { -new_max - 1 });
+        def.max = max.unwrap_or(if def.increment > 0 { new_max } else { -1 });
+        if def.min >= def.max {
+            return Err(PlanError::Syntax(format!(
+                "MINVALUE ({}) must be less than MAXVALUE ({})",
+                def.min, def.max
+            )));
+        }
+        let check = |what: &str, v: i64| -> Result<()> {
+            if v < def.min || v > def.max {
+                return Err(PlanError::Syntax(format!(
+                    "{what} value ({v}) cannot be {} than {} ({})",
+                    if v < def.min { "less" } else { "greater" },
+                    if v < def.min { "MINVALUE" } else { "MAXVALUE" },
+                    if v < def.min { def.min } else { def.max }
+                )));
+            }
+            Ok(())
+        };
+        check("START", def.start)?;
+        let restart = match restart {
+            None => None,
+            Some(None) => Some(def.start),
+            Some(Some(e)) => {
+                let v = num(e)?;
+                check("RESTART", v)?;
+                Some(v)
+            }
+        };
+        match owned_by {
+            None => {}
+            Some(None) => def.owned_by = None,
+            Some(Some(n)) => {
+                let mut p = object_parts(n);
+                let col = p.pop().unwrap_or_default();
+                let t = self
+                    .lookup_table(&p)?
+                    .ok_or_else(|| PlanError::UndefinedTable(p.join(".")))?;
+                let c = t.column_index(&col).ok_or_else(|| {
+                    PlanError::UndefinedColumnMsg(format!(
+                        "column \"{col}\" of relation \"{}\" does not exist",
+                        t.name
+                    ))
+                })?;
+                def.owned_by = Some((t.oid, c as i16 + 1));
+            }
+        }
+        Ok(Statement::AlterSequence {
+            def: Some(def),
+            name: parts.join("."),
+            restart,
+        })
     }
 
     fn lookup_table(&self, parts: &[String]) -> Result<Option<Arc<TableDef>>> {
@@ -1922,6 +2053,33 @@ impl Binder<'_> {
                 }
                 if let Some(v) = self.resolve(&parts, |ns, n| self.schema.view(ns, n).cloned())? {
                     return self.view(&v, alias_name.unwrap_or(base.clone()));
+                }
+                // A sequence reads as one row: last_value, log_cnt, is_called.
+                if let Some(q) =
+                    self.resolve(&parts, |ns, n| self.schema.sequence(ns, n).cloned())?
+                {
+                    let tname = alias_name.unwrap_or(base.clone());
+                    let cols = system::columns("__sequence_state").unwrap_or_default();
+                    let scope = Scope {
+                        star: None,
+                        cols: cols
+                            .iter()
+                            .map(|(n, t)| ScopeCol {
+                                table: Some(tname.clone()),
+                                name: n.to_string(),
+                                ty: *t,
+                                source: None,
+                                hidden: false,
+                            })
+                            .collect(),
+                    };
+                    return Ok((
+                        Plan::Function {
+                            name: "__sequence_state".into(),
+                            args: vec![Expr::Literal(Value::Int8(q.oid as i64))],
+                        },
+                        scope,
+                    ));
                 }
                 if is_sys {
                     if let Some(cols) = system::columns(&base) {

@@ -702,6 +702,13 @@ pub enum Statement {
         def: basalt_catalog::store::SequenceDef,
         if_not_exists: bool,
     },
+    /// ALTER SEQUENCE: the sequence as it becomes (None: it did not exist,
+    /// IF EXISTS named it), and the value RESTART sets.
+    AlterSequence {
+        def: Option<basalt_catalog::store::SequenceDef>,
+        name: String,
+        restart: Option<i64>,
+    },
     /// DROP SEQUENCE: sequences by OID; names that did not exist.
     DropSequence {
         seqs: Vec<u32>,
