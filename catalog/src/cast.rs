@@ -34,6 +34,25 @@ pub enum ValueError {
     InvalidParameter(String),
     #[error("invalid input value for enum {ty}: \"{text}\"")]
     InvalidEnum { ty: String, text: String },
+    /// 22008: a well-formed date or time with a field out of range.
+    #[error("date/time field value out of range: \"{0}\"")]
+    DatetimeRange(String),
+}
+
+/// Why date/time text did not read: a field out of range when it has a
+/// date's or time's shape (digits and separators), else bad syntax.
+fn datetime_error(ty: &DataType, text: &str) -> ValueError {
+    let t = text.trim();
+    let shaped = !t.is_empty()
+        && t.chars().next().is_some_and(|c| c.is_ascii_digit())
+        && t.chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '-' | ':' | '.' | ' ' | 'T' | '+' | '/'))
+        && t.contains(['-', ':', '/']);
+    if shaped {
+        ValueError::DatetimeRange(text.to_string())
+    } else {
+        invalid(ty, text)
+    }
 }
 
 fn invalid(ty: &DataType, text: &str) -> ValueError {
@@ -561,17 +580,19 @@ pub fn from_text(s: &str, ty: &DataType) -> Result<Value, ValueError> {
                 "-infinity" => NaiveDate::MIN,
                 _ => parse_date_part(t)
                     .or_else(|| parse_timestamp(t).map(|x| x.date()))
-                    .ok_or_else(|| invalid(ty, s))?,
+                    .ok_or_else(|| datetime_error(ty, s))?,
             })
         }
-        DataType::Timestamp => Value::Timestamp(parse_timestamp(s).ok_or_else(|| invalid(ty, s))?),
+        DataType::Timestamp => {
+            Value::Timestamp(parse_timestamp(s).ok_or_else(|| datetime_error(ty, s))?)
+        }
         DataType::Uuid => Value::Uuid(parse_uuid(s).ok_or_else(|| invalid(ty, s))?),
-        DataType::Time => Value::Time(parse_time(s).ok_or_else(|| invalid(ty, s))?),
+        DataType::Time => Value::Time(parse_time(s).ok_or_else(|| datetime_error(ty, s))?),
         DataType::Interval => Value::Interval(
             crate::interval::Interval::parse(s, None).ok_or_else(|| invalid(ty, s))?,
         ),
         DataType::TimestampTz => {
-            Value::TimestampTz(parse_timestamptz(s).ok_or_else(|| invalid(ty, s))?)
+            Value::TimestampTz(parse_timestamptz(s).ok_or_else(|| datetime_error(ty, s))?)
         }
         DataType::Enum(oid) => {
             Value::Enum(

@@ -85,6 +85,7 @@ fn value_state(v: &ValueError) -> &'static str {
         ValueError::InvalidText { .. } => "22P02",
         ValueError::OutOfRange(_) => "22003",
         ValueError::NumericOverflow => "22003",
+        ValueError::DatetimeRange(_) => "22008",
         ValueError::StringTooLong(_) => "22001",
         ValueError::DivisionByZero => "22012",
         ValueError::CannotCast { .. } => "42846",
