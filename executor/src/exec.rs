@@ -948,6 +948,34 @@ fn series_values(a: &[Value], cx: &Ctx<'_>) -> Result<Vec<Value>> {
     Ok(out)
 }
 
+/// regexp_matches(s, pattern [, flags]): a text[] of the groups per match;
+/// all matches with flag g, else the first.
+fn regexp_matches(a: &[Value]) -> Result<Vec<Value>> {
+    if a.iter().take(2).any(|v| v.is_null()) {
+        return Ok(vec![]);
+    }
+    let flags = a.get(2).map(|v| v.to_string()).unwrap_or_default();
+    let re = crate::regex::Regex::new(&a[1].to_string(), flags.contains('i'))
+        .map_err(ExecError::InvalidRegex)?;
+    let text = a[0].to_string();
+    let mut all = re.captures_all(&text);
+    if !flags.contains('g') {
+        all.truncate(1);
+    }
+    Ok(all
+        .into_iter()
+        .map(|groups| {
+            Value::Array(Box::new(basalt_catalog::types::Array::from_items(
+                DataType::Text,
+                groups
+                    .into_iter()
+                    .map(|g| g.map(Value::Text).unwrap_or(Value::Null))
+                    .collect(),
+            )))
+        })
+        .collect())
+}
+
 pub fn collect(it: &mut dyn RowIter, cx: &Ctx<'_>) -> Result<Vec<Row>> {
     let mut out = Vec::new();
     while let Some(r) = it.next(cx)? {
@@ -1275,6 +1303,8 @@ fn build_node<'p>(plan: &'p Plan, cx: &Ctx<'_>) -> Result<Box<dyn RowIter + 'p>>
                         }
                     } else if let Some(rows) = crate::json::srf(name, &vals) {
                         rows?
+                    } else if name == "regexp_matches" {
+                        regexp_matches(&vals)?
                     } else {
                         series_values(&vals, cx)?
                     });

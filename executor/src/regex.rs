@@ -47,6 +47,21 @@ impl Regex {
                 .collect(),
         )
     }
+    /// Every match's groups (as `captures` gives one match's).
+    pub fn captures_all(&self, s: &str) -> Vec<Vec<Option<String>>> {
+        self.0
+            .captures_iter(s)
+            .map(|c| {
+                if c.len() == 1 {
+                    vec![c.get(0).map(|m| m.as_str().to_string())]
+                } else {
+                    (1..c.len())
+                        .map(|i| c.get(i).map(|m| m.as_str().to_string()))
+                        .collect()
+                }
+            })
+            .collect()
+    }
     pub fn replace_all(&self, s: &str, rep: &str) -> String {
         self.0.replace_all(s, rep).into_owned()
     }

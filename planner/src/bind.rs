@@ -4635,8 +4635,10 @@ impl Binder<'_> {
                 "FILTER specified, but {name} is not an aggregate function"
             )));
         }
-        if (matches!(name.as_str(), "generate_series" | "unnest")
-            || bind_json::json_srf_type(&name).is_some())
+        if (matches!(
+            name.as_str(),
+            "generate_series" | "unnest" | "regexp_matches"
+        ) || bind_json::json_srf_type(&name).is_some())
             && self.srfs.is_some()
         {
             return self.srf_call(&name, &args, scope);

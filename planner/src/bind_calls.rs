@@ -280,6 +280,24 @@ impl Binder<'_> {
             bound.push(x);
             types.push(t);
         }
+        if name == "regexp_matches" {
+            if !(2..=3).contains(&bound.len()) {
+                return Err(PlanError::UndefinedFunction(
+                    "function regexp_matches takes two or three arguments".into(),
+                ));
+            }
+            let args = bound
+                .into_iter()
+                .zip(types)
+                .map(|(x, t)| self.coerce_to(x, t, DataType::Text))
+                .collect::<Result<Vec<_>>>()?;
+            let calls = self.srfs.as_mut().expect("checked by the caller");
+            calls.push((name.to_string(), args));
+            return Ok((
+                Expr::Column(SRF_BASE + calls.len() - 1),
+                DataType::Text.array_of(),
+            ));
+        }
         if let Some(ty) = bind_json::json_srf_type(name) {
             if name.contains("each") {
                 return not_supported(format!("{name} in a SELECT list (use it in FROM)"));
