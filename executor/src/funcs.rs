@@ -1124,6 +1124,7 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
                     ))
                 })
         }
+        "basalt_rtrim_blank" => Value::Text(s(0).trim_end_matches(' ').to_string()),
         "basalt_truncate" => Value::Text(s(0).chars().take(i(1).max(0) as usize).collect()),
         "overlay" => {
             // overlay(s placing r from n [for m])

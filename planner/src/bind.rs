@@ -3400,7 +3400,10 @@ impl Binder<'_> {
                     DataType::Varchar(Some(n)) | DataType::Char(n)
                         if t != DataType::Unknown || matches!(x, Expr::Literal(_)) =>
                     {
-                        let text = self.coerce_to(x, t, DataType::Text)?;
+                        let text = match t {
+                            DataType::Char(_) => text_of(x, t),
+                            _ => self.coerce_to(x, t, DataType::Text)?,
+                        };
                         let e = Expr::Func(
                             "basalt_truncate".into(),
                             vec![text, Expr::Literal(Value::Int4(n as i32))],
@@ -3458,6 +3461,11 @@ impl Binder<'_> {
                         t.display_name(),
                         ty.display_name()
                     )));
+                }
+                if matches!(t, DataType::Char(_))
+                    && matches!(ty, DataType::Text | DataType::Varchar(None))
+                {
+                    return Ok((Expr::Cast(Box::new(text_of(x, t)), ty), ty));
                 }
                 Ok((Expr::Cast(Box::new(x), ty), ty))
             }
@@ -4249,8 +4257,8 @@ impl Binder<'_> {
                 Ok((
                     Expr::Binary(
                         BinOp::Concat,
-                        Box::new(Expr::Cast(Box::new(x), DataType::Text)),
-                        Box::new(Expr::Cast(Box::new(y), DataType::Text)),
+                        Box::new(text_of(x, xt)),
+                        Box::new(text_of(y, yt)),
                     ),
                     DataType::Text,
                 ))
@@ -4763,16 +4771,16 @@ impl Binder<'_> {
             return Ok(r);
         }
         let ret = function_type(&name, &types)?;
+        // char(n)'s padding does not count in its length (bpchar's length).
+        let strip = matches!(name.as_str(), "length" | "char_length" | "character_length");
         // Text-typed arguments: unknown literals become text.
         let bound = bound
             .into_iter()
             .zip(&types)
-            .map(|(x, t)| {
-                if *t == DataType::Unknown {
-                    Expr::Cast(Box::new(x), DataType::Text)
-                } else {
-                    x
-                }
+            .map(|(x, t)| match t {
+                DataType::Unknown => Expr::Cast(Box::new(x), DataType::Text),
+                DataType::Char(_) if strip => text_of(x, *t),
+                _ => x,
             })
             .collect();
         Ok((Expr::Func(name, bound), ret))
@@ -5471,6 +5479,15 @@ fn resolve_output_ref(g: &ast::Expr, items: &[ast::SelectItem]) -> Option<ast::E
             _ => None,
         }),
         _ => None,
+    }
+}
+
+/// An expression as text: char(n) loses its trailing blanks on the way,
+/// as bpchar's cast to text does.
+fn text_of(x: Expr, t: DataType) -> Expr {
+    match t {
+        DataType::Char(_) => Expr::Func("basalt_rtrim_blank".into(), vec![x]),
+        _ => Expr::Cast(Box::new(x), DataType::Text),
     }
 }
 
