@@ -194,6 +194,24 @@ pub fn call(name: &str, a: &[Value]) -> Option<Result<Value>> {
             jsonb(to_jsonb(&a[0]))
         }),
         "json_build_object" | "jsonb_build_object" => build_object(name, a),
+        // A whole row (row_to_json(t)): compact, as PostgreSQL writes records.
+        "__json_row" | "__json_agg_row" => Ok(Value::Json(format!(
+            "{}{{{}}}",
+            if name == "__json_agg_row" {
+                RECORD_MARK.to_string()
+            } else {
+                String::new()
+            },
+            a.chunks(2)
+                .map(|kv| format!("{}:{}", quoted(&kv[0].to_string()), to_json_text(&kv[1])))
+                .collect::<Vec<_>>()
+                .join(",")
+        ))),
+        "__jsonb_row" => Ok(jsonb(Json::object(
+            a.chunks(2)
+                .map(|kv| (kv[0].to_string(), to_jsonb(&kv[1])))
+                .collect(),
+        ))),
         "json_build_array" => Ok(Value::Json(format!(
             "[{}]",
             a.iter().map(to_json_text).collect::<Vec<_>>().join(", ")
@@ -621,12 +639,37 @@ pub fn agg(jsonb_out: bool, vals: &[Value]) -> Value {
     if jsonb_out {
         jsonb(Json::Array(vals.iter().map(to_jsonb).collect()))
     } else {
-        Value::Json(format!(
-            "[{}]",
-            vals.iter().map(to_json_text).collect::<Vec<_>>().join(", ")
-        ))
+        // PostgreSQL starts each record or array after the first on a new
+        // line.
+        let mut out = String::from("[");
+        for (i, v) in vals.iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            match v {
+                Value::Json(t) if t.starts_with(RECORD_MARK) => {
+                    if i > 0 {
+                        out.push_str("\n ");
+                    }
+                    out.push_str(&t[RECORD_MARK.len_utf8()..]);
+                }
+                Value::Array(_) => {
+                    if i > 0 {
+                        out.push_str("\n ");
+                    }
+                    out.push_str(&to_json_text(v));
+                }
+                v => out.push_str(&to_json_text(v)),
+            }
+        }
+        out.push(']');
+        Value::Json(out)
     }
 }
+
+/// Marks a record's json inside json_agg (which lays records out apart);
+/// only `json_agg(t)` makes such values, and it removes the mark.
+pub const RECORD_MARK: char = '\u{1}';
 
 /// json_object_agg / jsonb_object_agg of the collected pairs.
 pub fn object_agg(jsonb_out: bool, pairs: &[(Value, Value)]) -> Result<Value> {

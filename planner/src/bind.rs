@@ -752,6 +752,80 @@ impl Binder<'_> {
             .collect()
     }
 
+    /// `row_to_json(t)` and friends, with `t` a relation of the scope: the
+    /// call over `__json[b]_row('col', t.col, ...)` (None otherwise).
+    fn whole_row_json(&self, name: &str, f: &ast::Function, scope: &Scope) -> Option<ast::Expr> {
+        if !matches!(
+            name,
+            "row_to_json" | "to_json" | "to_jsonb" | "json_agg" | "jsonb_agg"
+        ) {
+            return None;
+        }
+        let ast::FunctionArguments::List(l) = &f.args else {
+            return None;
+        };
+        let [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(ast::Expr::Identifier(rel)))] =
+            l.args.as_slice()
+        else {
+            return None;
+        };
+        let rel_name = ident(rel);
+        if scope.cols.iter().any(|c| c.name == rel_name && !c.hidden) {
+            return None;
+        }
+        let cols: Vec<&ScopeCol> = scope
+            .cols
+            .iter()
+            .filter(|c| {
+                c.table.as_deref() == Some(rel_name.as_str()) && !c.hidden && c.name != TID_COLUMN
+            })
+            .collect();
+        if cols.is_empty() {
+            return None;
+        }
+        let jsonb = name.starts_with("jsonb") || name == "to_jsonb";
+        let mut args = Vec::new();
+        for c in cols {
+            args.push(ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(
+                ast::Expr::value(ast::Value::SingleQuotedString(c.name.clone())),
+            )));
+            args.push(ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(
+                ast::Expr::CompoundIdentifier(vec![
+                    rel.clone(),
+                    ast::Ident::with_quote('"', c.name.clone()),
+                ]),
+            )));
+        }
+        let call = |fname: &str, args: Vec<ast::FunctionArg>| {
+            let mut g = f.clone();
+            g.name = ast::ObjectName::from(vec![ast::Ident::new(fname)]);
+            g.args = ast::FunctionArguments::List(ast::FunctionArgumentList {
+                duplicate_treatment: None,
+                args,
+                clauses: vec![],
+            });
+            ast::Expr::Function(g)
+        };
+        let row = call(
+            match (jsonb, name) {
+                (true, _) => "__jsonb_row",
+                (false, "json_agg") => "__json_agg_row",
+                _ => "__json_row",
+            },
+            args,
+        );
+        Some(match name {
+            "json_agg" | "jsonb_agg" => {
+                let mut g = f.clone();
+                if let ast::FunctionArguments::List(l) = &mut g.args {
+                    l.args = vec![ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(row))];
+                }
+                ast::Expr::Function(g)
+            }
+            _ => row,
+        })
+    }
+
     /// ALTER SEQUENCE: the options given change the sequence; the others
     /// keep their values.
     fn alter_sequence(
@@ -4452,6 +4526,11 @@ impl Binder<'_> {
     fn function(&mut self, f: &ast::Function, scope: &Scope) -> Result<(Expr, DataType)> {
         let parts = object_parts(&f.name);
         let mut name = parts.last().cloned().unwrap_or_default();
+        // A whole row as json: row_to_json(t), to_json[b](t), json[b]_agg(t)
+        // name a table of the FROM list, not a column.
+        if let Some(rewritten) = self.whole_row_json(&name, f, scope) {
+            return self.expr(&rewritten, scope);
+        }
         match name.as_str() {
             "current_timestamp" | "localtimestamp" => name = "now".into(),
             "current_user" | "user" | "current_role" => {
@@ -4924,6 +5003,8 @@ fn function_type(name: &str, args: &[DataType]) -> Result<DataType> {
         "make_interval" => DataType::Interval,
         "to_number" => DataType::Numeric(None),
         "substring_regex" | "encode" | "pg_get_serial_sequence" => DataType::Text,
+        "__json_row" | "__json_agg_row" => DataType::Json,
+        "__jsonb_row" => DataType::Jsonb,
         "regexp_match" => DataType::Text.array_of(),
         "decode" | "sha256" | "sha384" | "sha512" => DataType::Bytea,
         "overlay" => DataType::Text,
