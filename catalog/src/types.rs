@@ -823,21 +823,11 @@ use chrono::Datelike;
 /// Decodes a heap row; `types` must be the table's column types. Columns
 /// added after the row was written read as NULL.
 pub fn decode_row(types: &[DataType], b: &[u8]) -> Option<Vec<Value>> {
-    let n = u16::from_le_bytes(b.get(0..2)?.try_into().ok()?) as usize;
-    let bm = b.get(2..2 + n.div_ceil(8))?;
-    let mut p = 2 + n.div_ceil(8);
-    let mut out = Vec::with_capacity(types.len());
-    for (i, ty) in types.iter().enumerate() {
-        if i >= n || bm[i / 8] & (1 << (i % 8)) != 0 {
-            out.push(Value::Null);
-            continue;
-        }
-        out.push(decode_value(ty, b, &mut p)?);
-    }
-    Some(out)
+    decode_row_some(types, b, &[])
 }
 
-/// Decodes a heap row, but only the columns `want` marks: the others come
+/// Decodes a heap row, but only the columns `want` marks (every column
+/// past its end is wanted): the others come
 /// back NULL without being read into values (a query that uses 3 of a
 /// table's 16 columns skips the rest, its long texts above all).
 pub fn decode_row_some(types: &[DataType], b: &[u8], want: &[bool]) -> Option<Vec<Value>> {

@@ -123,6 +123,17 @@ pub fn scan_columns(plan: &Plan) -> HashMap<usize, Rc<Vec<bool>>> {
     out
 }
 
+/// What a join's parent reads, as columns of left ++ right: a semi or anti
+/// join passes out only the left ones (the right ones are read by its
+/// condition alone).
+fn join_output(need: Need, kind: JoinKind, left_width: usize) -> Need {
+    match (kind, need) {
+        (JoinKind::Semi | JoinKind::Anti, Need::All) => Need::Some(vec![true; left_width]),
+        (JoinKind::Semi | JoinKind::Anti, n) => n.slice(0, left_width),
+        (_, n) => n,
+    }
+}
+
 fn walk(p: &Plan, need: Need, out: &mut HashMap<usize, Rc<Vec<bool>>>) {
     match p {
         Plan::SeqScan { table, filter } | Plan::IndexScan { table, filter, .. } => {
@@ -230,15 +241,7 @@ fn walk(p: &Plan, need: Need, out: &mut HashMap<usize, Rc<Vec<bool>>>) {
             left_width,
             right_width,
         } => {
-            let mut n = need;
-            if matches!(kind, JoinKind::Semi | JoinKind::Anti) {
-                // Only the left columns come out; the right ones are read
-                // by the condition alone.
-                n = match n {
-                    Need::All => Need::Some(vec![true; *left_width]),
-                    s => s.slice(0, *left_width),
-                };
-            }
+            let mut n = join_output(need, *kind, *left_width);
             if let Some(c) = on {
                 n.add_expr(c);
             }
@@ -254,13 +257,7 @@ fn walk(p: &Plan, need: Need, out: &mut HashMap<usize, Rc<Vec<bool>>>) {
             left_width,
             right_width,
         } => {
-            let mut n = need;
-            if matches!(kind, JoinKind::Semi | JoinKind::Anti) {
-                n = match n {
-                    Need::All => Need::Some(vec![true; *left_width]),
-                    s => s.slice(0, *left_width),
-                };
-            }
+            let mut n = join_output(need, *kind, *left_width);
             if let Some(r) = residual {
                 n.add_expr(r);
             }

@@ -976,6 +976,23 @@ fn regexp_matches(a: &[Value]) -> Result<Vec<Value>> {
         .collect())
 }
 
+/// A LIMIT or OFFSET count (None: no limit).
+fn limit_count(e: &Option<Expr>, cx: &Ctx<'_>) -> Result<Option<u64>> {
+    match e {
+        None => Ok(None),
+        Some(e) => match eval(e, &[], &cx.eval)? {
+            Value::Null => Ok(None),
+            v => {
+                let n = v.as_i64().unwrap_or(0);
+                if n < 0 {
+                    return Err(ExecError::Internal("LIMIT must not be negative".into()));
+                }
+                Ok(Some(n as u64))
+            }
+        },
+    }
+}
+
 pub fn collect(it: &mut dyn RowIter, cx: &Ctx<'_>) -> Result<Vec<Row>> {
     let mut out = Vec::new();
     while let Some(r) = it.next(cx)? {
@@ -1389,23 +1406,7 @@ fn build_node<'p>(plan: &'p Plan, cx: &Ctx<'_>) -> Result<Box<dyn RowIter + 'p>>
             limit,
             offset,
         } => {
-            let num = |e: &Option<Expr>| -> Result<Option<u64>> {
-                match e {
-                    None => Ok(None),
-                    Some(e) => match eval(e, &[], &cx.eval)? {
-                        Value::Null => Ok(None),
-                        v => {
-                            let n = v.as_i64().unwrap_or(0);
-                            if n < 0 {
-                                return Err(ExecError::Internal(
-                                    "LIMIT must not be negative".into(),
-                                ));
-                            }
-                            Ok(Some(n as u64))
-                        }
-                    },
-                }
-            };
+            let num = |e: &Option<Expr>| limit_count(e, cx);
             Box::new(LimitIter {
                 input: build(input, cx)?,
                 skip: num(offset)?.unwrap_or(0),
@@ -1418,23 +1419,7 @@ fn build_node<'p>(plan: &'p Plan, cx: &Ctx<'_>) -> Result<Box<dyn RowIter + 'p>>
             offset,
             keys,
         } => {
-            let num = |e: &Option<Expr>| -> Result<Option<u64>> {
-                match e {
-                    None => Ok(None),
-                    Some(e) => match eval(e, &[], &cx.eval)? {
-                        Value::Null => Ok(None),
-                        v => {
-                            let n = v.as_i64().unwrap_or(0);
-                            if n < 0 {
-                                return Err(ExecError::Internal(
-                                    "LIMIT must not be negative".into(),
-                                ));
-                            }
-                            Ok(Some(n as u64))
-                        }
-                    },
-                }
-            };
+            let num = |e: &Option<Expr>| limit_count(e, cx);
             let left = num(limit)?;
             Box::new(LimitTiesIter {
                 input: build(input, cx)?,

@@ -568,7 +568,6 @@ fn rest_names(p: &mut Parser<'_>) -> Result<Vec<(String, Vec<String>)>, ParseErr
 /// CREATE [TEMP] SEQUENCE with its options in any order (PostgreSQL takes
 /// them so; sqlparser wants a fixed order).
 fn parse_create_sequence(p: &mut Parser<'_>) -> Result<Statement, ParseError> {
-    use ast::SequenceOptions as O;
     p.next_token(); // CREATE
     let temporary = word_is(p, "TEMP") || word_is(p, "TEMPORARY");
     if temporary {
@@ -583,33 +582,7 @@ fn parse_create_sequence(p: &mut Parser<'_>) -> Result<Statement, ParseError> {
     loop {
         if p.parse_keyword(Keyword::AS) {
             data_type = Some(p.parse_data_type()?);
-        } else if p.parse_keyword(Keyword::INCREMENT) {
-            let by = p.parse_keyword(Keyword::BY);
-            opts.push(O::IncrementBy(p.parse_expr()?, by));
-        } else if p.parse_keyword(Keyword::MINVALUE) {
-            opts.push(O::MinValue(Some(p.parse_expr()?)));
-        } else if p.parse_keyword(Keyword::MAXVALUE) {
-            opts.push(O::MaxValue(Some(p.parse_expr()?)));
-        } else if p.parse_keyword(Keyword::START) {
-            let with = p.parse_keyword(Keyword::WITH);
-            opts.push(O::StartWith(p.parse_expr()?, with));
-        } else if p.parse_keyword(Keyword::CACHE) {
-            opts.push(O::Cache(p.parse_expr()?));
-        } else if p.parse_keyword(Keyword::CYCLE) {
-            opts.push(O::Cycle(false));
-        } else if p.parse_keyword(Keyword::NO) {
-            if p.parse_keyword(Keyword::MINVALUE) {
-                opts.push(O::MinValue(None));
-            } else if p.parse_keyword(Keyword::MAXVALUE) {
-                opts.push(O::MaxValue(None));
-            } else if p.parse_keyword(Keyword::CYCLE) {
-                opts.push(O::Cycle(true));
-            } else {
-                return Err(ParseError(format!(
-                    "syntax error at or near \"{}\"",
-                    p.peek_token().token
-                )));
-            }
+        } else if sequence_option(p, &mut opts)? {
         } else if p.parse_keywords(&[Keyword::OWNED, Keyword::BY]) {
             owned_by = Some(p.parse_object_name(false)?);
         } else {
@@ -626,8 +599,47 @@ fn parse_create_sequence(p: &mut Parser<'_>) -> Result<Statement, ParseError> {
     })))
 }
 
-fn parse_alter_sequence(p: &mut Parser<'_>) -> Result<Statement, ParseError> {
+/// One option CREATE and ALTER SEQUENCE share (INCREMENT, MIN/MAXVALUE,
+/// START, CACHE, [NO] CYCLE), added to `opts`; false when none is next.
+fn sequence_option(
+    p: &mut Parser<'_>,
+    opts: &mut Vec<ast::SequenceOptions>,
+) -> Result<bool, ParseError> {
     use ast::SequenceOptions as O;
+    if p.parse_keyword(Keyword::INCREMENT) {
+        let by = p.parse_keyword(Keyword::BY);
+        opts.push(O::IncrementBy(p.parse_expr()?, by));
+    } else if p.parse_keyword(Keyword::MINVALUE) {
+        opts.push(O::MinValue(Some(p.parse_expr()?)));
+    } else if p.parse_keyword(Keyword::MAXVALUE) {
+        opts.push(O::MaxValue(Some(p.parse_expr()?)));
+    } else if p.parse_keyword(Keyword::START) {
+        let with = p.parse_keyword(Keyword::WITH);
+        opts.push(O::StartWith(p.parse_expr()?, with));
+    } else if p.parse_keyword(Keyword::CACHE) {
+        opts.push(O::Cache(p.parse_expr()?));
+    } else if p.parse_keyword(Keyword::CYCLE) {
+        opts.push(O::Cycle(false));
+    } else if p.parse_keyword(Keyword::NO) {
+        if p.parse_keyword(Keyword::MINVALUE) {
+            opts.push(O::MinValue(None));
+        } else if p.parse_keyword(Keyword::MAXVALUE) {
+            opts.push(O::MaxValue(None));
+        } else if p.parse_keyword(Keyword::CYCLE) {
+            opts.push(O::Cycle(true));
+        } else {
+            return Err(ParseError(format!(
+                "syntax error at or near \"{}\"",
+                p.peek_token().token
+            )));
+        }
+    } else {
+        return Ok(false);
+    }
+    Ok(true)
+}
+
+fn parse_alter_sequence(p: &mut Parser<'_>) -> Result<Statement, ParseError> {
     p.next_token(); // ALTER
     p.next_token(); // SEQUENCE
     let if_exists = p.parse_keywords(&[Keyword::IF, Keyword::EXISTS]);
@@ -639,16 +651,7 @@ fn parse_alter_sequence(p: &mut Parser<'_>) -> Result<Statement, ParseError> {
     loop {
         if p.parse_keyword(Keyword::AS) {
             data_type = Some(p.parse_data_type()?);
-        } else if p.parse_keyword(Keyword::INCREMENT) {
-            let by = p.parse_keyword(Keyword::BY);
-            options.push(O::IncrementBy(p.parse_expr()?, by));
-        } else if p.parse_keyword(Keyword::MINVALUE) {
-            options.push(O::MinValue(Some(p.parse_expr()?)));
-        } else if p.parse_keyword(Keyword::MAXVALUE) {
-            options.push(O::MaxValue(Some(p.parse_expr()?)));
-        } else if p.parse_keyword(Keyword::START) {
-            let with = p.parse_keyword(Keyword::WITH);
-            options.push(O::StartWith(p.parse_expr()?, with));
+        } else if sequence_option(p, &mut options)? {
         } else if word_is(p, "RESTART") {
             p.next_token();
             let with = p.parse_keyword(Keyword::WITH);
@@ -657,23 +660,6 @@ fn parse_alter_sequence(p: &mut Parser<'_>) -> Result<Statement, ParseError> {
                 _ if with => Some(p.parse_expr()?),
                 _ => None,
             });
-        } else if p.parse_keyword(Keyword::CACHE) {
-            options.push(O::Cache(p.parse_expr()?));
-        } else if p.parse_keyword(Keyword::CYCLE) {
-            options.push(O::Cycle(false));
-        } else if p.parse_keyword(Keyword::NO) {
-            if p.parse_keyword(Keyword::MINVALUE) {
-                options.push(O::MinValue(None));
-            } else if p.parse_keyword(Keyword::MAXVALUE) {
-                options.push(O::MaxValue(None));
-            } else if p.parse_keyword(Keyword::CYCLE) {
-                options.push(O::Cycle(true));
-            } else {
-                return Err(ParseError(format!(
-                    "syntax error at or near \"{}\"",
-                    p.peek_token().token
-                )));
-            }
         } else if p.parse_keywords(&[Keyword::OWNED, Keyword::BY]) {
             owned_by = Some(if p.parse_keyword(Keyword::NONE) {
                 None

@@ -2134,19 +2134,7 @@ impl Binder<'_> {
                 {
                     let tname = alias_name.unwrap_or(base.clone());
                     let cols = system::columns("__sequence_state").unwrap_or_default();
-                    let scope = Scope {
-                        star: None,
-                        cols: cols
-                            .iter()
-                            .map(|(n, t)| ScopeCol {
-                                table: Some(tname.clone()),
-                                name: n.to_string(),
-                                ty: *t,
-                                source: None,
-                                hidden: false,
-                            })
-                            .collect(),
-                    };
+                    let scope = columns_scope(&tname, &cols);
                     return Ok((
                         Plan::Function {
                             name: "__sequence_state".into(),
@@ -2158,19 +2146,7 @@ impl Binder<'_> {
                 if is_sys {
                     if let Some(cols) = system::columns(&base) {
                         let tname = alias_name.unwrap_or(base.clone());
-                        let scope = Scope {
-                            star: None,
-                            cols: cols
-                                .iter()
-                                .map(|(n, t)| ScopeCol {
-                                    table: Some(tname.clone()),
-                                    name: n.to_string(),
-                                    ty: *t,
-                                    source: None,
-                                    hidden: false,
-                                })
-                                .collect(),
-                        };
+                        let scope = columns_scope(&tname, &cols);
                         return Ok((
                             Plan::System {
                                 name: base,
@@ -2222,19 +2198,7 @@ impl Binder<'_> {
                     .as_ref()
                     .map(|a| ident(&a.name))
                     .unwrap_or(fname.clone());
-                let scope = Scope {
-                    star: None,
-                    cols: cols
-                        .iter()
-                        .map(|(n, t)| ScopeCol {
-                            table: Some(tname.clone()),
-                            name: n.to_string(),
-                            ty: *t,
-                            source: None,
-                            hidden: false,
-                        })
-                        .collect(),
-                };
+                let scope = columns_scope(&tname, &cols);
                 Ok((
                     Plan::Function {
                         name: fname,
@@ -5560,6 +5524,23 @@ fn resolve_output_ref(g: &ast::Expr, items: &[ast::SelectItem]) -> Option<ast::E
             _ => None,
         }),
         _ => None,
+    }
+}
+
+/// The scope of a relation whose columns are (name, type) pairs.
+fn columns_scope(table: &str, cols: &[(&str, DataType)]) -> Scope {
+    Scope {
+        star: None,
+        cols: cols
+            .iter()
+            .map(|(n, t)| ScopeCol {
+                table: Some(table.to_string()),
+                name: n.to_string(),
+                ty: *t,
+                source: None,
+                hidden: false,
+            })
+            .collect(),
     }
 }
 
