@@ -15,5 +15,5 @@ pub mod tz;
 
 pub use interval::Interval;
 pub use numeric::Numeric;
-pub use store::{Catalog, ColumnDef, IndexDef, Schema, TableDef};
+pub use store::{Catalog, ColumnDef, Identity, IndexDef, Schema, TableDef};
 pub use types::{DataType, Value};

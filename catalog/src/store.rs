@@ -30,8 +30,29 @@ pub struct ColumnDef {
     pub name: String,
     pub ty: DataType,
     pub not_null: bool,
-    /// DEFAULT expression as SQL text.
+    /// DEFAULT expression as SQL text (an identity column's is the
+    /// nextval of its sequence, not shown as a default).
     pub default: Option<String>,
+    /// GENERATED { ALWAYS | BY DEFAULT } AS IDENTITY.
+    pub identity: Option<Identity>,
+}
+
+/// How an identity column takes explicit values: ALWAYS refuses them
+/// (unless OVERRIDING SYSTEM VALUE), BY DEFAULT takes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Identity {
+    Always,
+    ByDefault,
+}
+
+impl Identity {
+    /// pg_attribute.attidentity.
+    pub fn code(self) -> &'static str {
+        match self {
+            Identity::Always => "a",
+            Identity::ByDefault => "d",
+        }
+    }
 }
 
 /// In `IndexDef::columns`, keys at or above this are expressions:
@@ -728,6 +749,8 @@ const TABLE_FK_EXT: u8 = b'F';
 const TABLE_COMMENT_EXT: u8 = b'D';
 /// Marks the expression keys and predicates of indexes.
 const TABLE_INDEX_EXPR_EXT: u8 = b'X';
+/// Marks the identity columns.
+const TABLE_IDENTITY_EXT: u8 = b'I';
 
 impl TableDef {
     pub fn column_index(&self, name: &str) -> Option<usize> {
@@ -868,6 +891,20 @@ impl TableDef {
                 w.0.push(fk_action_code(f.on_update));
             }
         }
+        let identities: Vec<(usize, Identity)> = self
+            .columns
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| Some((i, c.identity?)))
+            .collect();
+        if !identities.is_empty() {
+            w.0.push(TABLE_IDENTITY_EXT);
+            w.u32(identities.len() as u32);
+            for (i, k) in identities {
+                w.u32(i as u32);
+                w.0.push(k.code().as_bytes()[0]);
+            }
+        }
         w.0
     }
 
@@ -893,6 +930,7 @@ impl TableDef {
                 ty,
                 not_null,
                 default,
+                identity: None,
             });
         }
         let ni = r.u32()?;
@@ -991,6 +1029,18 @@ impl TableDef {
                             on_delete,
                             on_update,
                         });
+                    }
+                }
+                TABLE_IDENTITY_EXT => {
+                    let n = r.u32()? as usize;
+                    for _ in 0..n.min(1 << 16) {
+                        let at = r.u32()? as usize;
+                        let k = match r.u8()? {
+                            b'a' => Identity::Always,
+                            b'd' => Identity::ByDefault,
+                            _ => return None,
+                        };
+                        columns.get_mut(at)?.identity = Some(k);
                     }
                 }
                 _ => return None,
@@ -1643,5 +1693,43 @@ fn writer(xid: Xid, cid: u32, own: &[Xid]) -> basalt_storage::RowWriter<'_> {
         own,
         wait: None,
         policy: basalt_storage::WaitPolicy::Block,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_def_keeps_identity_columns() {
+        let col = |name: &str, identity: Option<Identity>| ColumnDef {
+            name: name.into(),
+            ty: DataType::Int8,
+            not_null: identity.is_some(),
+            default: identity.map(|_| format!("nextval('t_{name}_seq'::regclass)")),
+            identity,
+        };
+        let def = TableDef {
+            oid: 16384,
+            name: "t".into(),
+            namespace: NS_PUBLIC,
+            filenode: 16385,
+            columns: vec![
+                col("a", Some(Identity::Always)),
+                col("b", None),
+                col("c", Some(Identity::ByDefault)),
+            ],
+            indexes: vec![],
+            owner: BOOTSTRAP_SUPERUSER,
+            acl: None,
+            checks: vec![],
+            fks: vec![],
+            comments: vec![],
+        };
+        let back = TableDef::deserialize(&def.serialize()).expect("decodes");
+        assert_eq!(back, def);
+        let mut plain = def.clone();
+        plain.columns.iter_mut().for_each(|c| c.identity = None);
+        assert_eq!(TableDef::deserialize(&plain.serialize()), Some(plain));
     }
 }

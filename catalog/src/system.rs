@@ -737,8 +737,8 @@ pub fn rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<Va
                         Value::Int2(i as i16 + 1),
                         Value::Int4(c.ty.typmod()),
                         b(c.not_null),
-                        b(c.default.is_some()),
-                        t(""),
+                        b(c.default.is_some() && c.identity.is_none()),
+                        t(c.identity.map_or("", |k| k.code())),
                         t(""),
                         b(false),
                         o(if c.ty.is_string() { 100 } else { 0 }),
@@ -762,6 +762,7 @@ pub fn rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<Va
                                     ty: DataType::Text,
                                     not_null: false,
                                     default: None,
+                                    identity: None,
                                 };
                                 &expr_col
                             }
@@ -1104,7 +1105,7 @@ pub fn rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<Va
         "pg_attrdef" => {
             for tb in &s.tables {
                 for (i, c) in tb.columns.iter().enumerate() {
-                    if let Some(d) = &c.default {
+                    if let (Some(d), None) = (&c.default, c.identity) {
                         out.push(vec![
                             o(tb.oid * 100 + i as u32),
                             o(tb.oid),

@@ -327,6 +327,33 @@ impl Session {
             AlterAction::SetDefault { column, default } => {
                 def.columns[*column].default = default.clone()
             }
+            AlterAction::AddIdentity {
+                column,
+                identity,
+                sequence,
+                default,
+            } => {
+                if schema
+                    .relation(sequence.namespace, &sequence.name)
+                    .is_some()
+                    || schema
+                        .sequence(sequence.namespace, &sequence.name)
+                        .is_some()
+                {
+                    return Err(
+                        basalt_planner::PlanError::DuplicateTable(sequence.name.clone()).into(),
+                    );
+                }
+                let mut sq = sequence.clone();
+                sq.oid = self.db.st.new_oid()?;
+                sq.owner = self.current_role;
+                self.db
+                    .catalog
+                    .put_sequence(xid, self.cid(), &schema, &sq)?;
+                let c = &mut def.columns[*column];
+                c.identity = Some(*identity);
+                c.default = Some(default.clone());
+            }
             AlterAction::SetNotNull { column, not_null } => {
                 def.columns[*column].not_null = *not_null
             }

@@ -122,6 +122,15 @@ impl ExecError {
             ExecError::Coded {
                 detail: Some(d), ..
             } => Some(d),
+            ExecError::Plan(basalt_planner::PlanError::Detailed { detail, .. }) => Some(detail),
+            _ => None,
+        }
+    }
+
+    /// HINT line for the error response, if any.
+    pub fn hint(&self) -> Option<&str> {
+        match self {
+            ExecError::Plan(basalt_planner::PlanError::Detailed { hint, .. }) => hint.as_deref(),
             _ => None,
         }
     }

@@ -29,6 +29,7 @@ fn sqlstate(e: &ExecError) -> &'static str {
             PlanError::Syntax(_) => "42601",
             PlanError::NotSupported(_) => "0A000",
             PlanError::Coded(c, _) => c,
+            PlanError::Detailed { code, .. } => code,
             PlanError::UndefinedObject(_) => "42704",
             PlanError::InvalidTableDefinition(_) => "42P16",
             PlanError::InvalidColumnReference(_) => "42P10",

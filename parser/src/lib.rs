@@ -139,7 +139,8 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>, ParseError> {
         String::new()
     };
     let subscript_set = lower.contains("update") && lower.contains('[');
-    p = if lower.contains("key") || lower.contains("deferrable") || subscript_set {
+    let identity = lower.contains("overriding") || lower.contains("identity");
+    p = if lower.contains("key") || lower.contains("deferrable") || subscript_set || identity {
         let mut toks = sqlparser::tokenizer::Tokenizer::new(&dialect, sql)
             .tokenize_with_location()
             .map_err(|e| ParseError(e.to_string()))?;
@@ -147,6 +148,9 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>, ParseError> {
         strip_deferrable(&mut toks);
         if subscript_set {
             toks = subscript_assignments(toks);
+        }
+        if identity {
+            identity_clauses(&mut toks);
         }
         p.with_tokens_with_locations(toks)
     } else {
@@ -208,6 +212,159 @@ fn strip_with_data(sql: &str) -> Option<(&str, bool)> {
 /// the planner reads the strength from it.
 pub const NO_KEY_UPDATE_MARK: &str = "basalt$no_key_update";
 pub const KEY_SHARE_MARK: &str = "basalt$key_share";
+/// Optimizer-hint prefix that carries `OVERRIDING {SYSTEM | USER} VALUE`
+/// (which sqlparser does not know) on an INSERT: the hint's text is
+/// `overriding system` or `overriding user`.
+pub const HINT_PREFIX: &str = "basalt";
+
+/// What an INSERT's OVERRIDING clause says, read from its hints.
+pub fn insert_overriding(hints: &[ast::OptimizerHint]) -> Option<bool> {
+    hints
+        .iter()
+        .filter(|h| h.prefix == HINT_PREFIX)
+        .find_map(|h| match h.text.as_str() {
+            "overriding system" => Some(true),
+            "overriding user" => Some(false),
+            _ => None,
+        })
+}
+
+/// `OVERRIDING {SYSTEM | USER} VALUE` in an INSERT becomes a hint after
+/// its INSERT keyword. An identity column's sequence options, `AS IDENTITY
+/// ( ... )`, are put in the one order sqlparser reads them in, and
+/// `SEQUENCE NAME name` among them (pg_dump writes it) is dropped: the
+/// sequence is named `<table>_<column>_seq`, as pg_dump's own are unless
+/// renamed.
+fn identity_clauses(toks: &mut Vec<sqlparser::tokenizer::TokenWithSpan>) {
+    use sqlparser::tokenizer::Whitespace;
+    let is = |t: &Token, w: &str| matches!(t, Token::Word(x) if x.quote_style.is_none() && x.value.eq_ignore_ascii_case(w));
+    let next_code = |toks: &[sqlparser::tokenizer::TokenWithSpan], mut i: usize| {
+        while i < toks.len() && matches!(toks[i].token, Token::Whitespace(_)) {
+            i += 1;
+        }
+        i
+    };
+    let mut i = 0;
+    let mut last_insert = None;
+    while i < toks.len() {
+        let t = &toks[i].token;
+        if is(t, "insert") {
+            last_insert = Some(i);
+        } else if is(t, "identity") {
+            let open = next_code(toks, i + 1);
+            if open < toks.len() && toks[open].token == Token::LParen {
+                let mut depth = 0;
+                let mut close = open;
+                while close < toks.len() {
+                    match toks[close].token {
+                        Token::LParen => depth += 1,
+                        Token::RParen => {
+                            depth -= 1;
+                            if depth == 0 {
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                    close += 1;
+                }
+                if close < toks.len() {
+                    let span = toks[open].span;
+                    let inner = identity_options(&toks[open + 1..close], span);
+                    toks.splice(open + 1..close, inner);
+                }
+            }
+        } else if is(t, "overriding") {
+            let j = next_code(toks, i + 1);
+            let k = next_code(toks, j + 1);
+            if let (Some(at), true) = (last_insert, k < toks.len() && is(&toks[k].token, "value")) {
+                let which = if is(&toks[j].token, "system") {
+                    "system"
+                } else if is(&toks[j].token, "user") {
+                    "user"
+                } else {
+                    i += 1;
+                    continue;
+                };
+                toks.drain(i..=k);
+                let span = toks[at].span;
+                let hint = format!("{HINT_PREFIX}+overriding {which}");
+                toks.splice(
+                    at + 1..at + 1,
+                    [
+                        Token::Whitespace(Whitespace::Space),
+                        Token::Whitespace(Whitespace::MultiLineComment(hint)),
+                    ]
+                    .map(|t| sqlparser::tokenizer::TokenWithSpan::new(t, span)),
+                );
+                i += 2;
+                continue;
+            }
+        }
+        i += 1;
+    }
+}
+
+/// The sequence options of `AS IDENTITY ( ... )` in sqlparser's order
+/// (INCREMENT, MINVALUE, MAXVALUE, START, CACHE, CYCLE), without SEQUENCE
+/// NAME.
+fn identity_options(
+    toks: &[sqlparser::tokenizer::TokenWithSpan],
+    span: sqlparser::tokenizer::Span,
+) -> Vec<sqlparser::tokenizer::TokenWithSpan> {
+    use sqlparser::tokenizer::Whitespace;
+    let word = |t: &Token| match t {
+        Token::Word(x) if x.quote_style.is_none() => x.value.to_ascii_lowercase(),
+        _ => String::new(),
+    };
+    let code: Vec<&Token> = toks
+        .iter()
+        .map(|t| &t.token)
+        .filter(|t| !matches!(t, Token::Whitespace(_)))
+        .collect();
+    // Each option: its rank and its tokens.
+    let mut groups: Vec<(usize, Vec<Token>)> = Vec::new();
+    let mut k = 0;
+    while k < code.len() {
+        let w = word(code[k]);
+        let second = code.get(k + 1).map(|t| word(t)).unwrap_or_default();
+        let rank = match (w.as_str(), second.as_str()) {
+            ("increment", _) => Some(0),
+            ("minvalue", _) | ("no", "minvalue") => Some(1),
+            ("maxvalue", _) | ("no", "maxvalue") => Some(2),
+            ("start", _) => Some(3),
+            ("cache", _) => Some(4),
+            ("cycle", _) | ("no", "cycle") => Some(5),
+            ("sequence", "name") => Some(usize::MAX),
+            _ => None,
+        };
+        match (rank, groups.last_mut()) {
+            (Some(r), _) => groups.push((r, vec![code[k].clone()])),
+            (None, Some(g)) => g.1.push(code[k].clone()),
+            (None, None) => groups.push((6, vec![code[k].clone()])),
+        }
+        // NO MINVALUE and SEQUENCE NAME: the second word is the option's.
+        if w == "no" || (w == "sequence" && second == "name") {
+            k += 1;
+            if let (Some(t), Some(g)) = (code.get(k), groups.last_mut()) {
+                g.1.push((*t).clone());
+            }
+        }
+        k += 1;
+    }
+    groups.retain(|g| g.0 != usize::MAX);
+    groups.sort_by_key(|g| g.0);
+    let mut out = Vec::new();
+    for (_, g) in groups {
+        for t in g {
+            out.push(t);
+            out.push(Token::Whitespace(Whitespace::Space));
+        }
+    }
+    out.into_iter()
+        .map(|t| sqlparser::tokenizer::TokenWithSpan::new(t, span))
+        .collect()
+}
 
 /// `SET a[i] = v` (UPDATE, ON CONFLICT DO UPDATE), which sqlparser does not
 /// read, becomes `SET a = __array_set(a, (i), (v))`.

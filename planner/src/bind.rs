@@ -26,7 +26,7 @@ use crate::joins::{
 };
 use crate::plan::*;
 use basalt_catalog::store::{NS_PG_CATALOG, NS_PUBLIC};
-use basalt_catalog::{cast, system, ColumnDef, DataType, Schema, TableDef, Value};
+use basalt_catalog::{cast, system, ColumnDef, DataType, Identity, Schema, TableDef, Value};
 use basalt_parser::Statement as PStmt;
 use sqlparser::ast;
 use std::sync::Arc;

@@ -49,6 +49,7 @@ impl Binder<'_> {
                     ty: output_type(f.ty),
                     not_null: false,
                     default: None,
+                    identity: None,
                 });
             }
             let def = TableDef {
@@ -88,6 +89,7 @@ impl Binder<'_> {
                 ty,
                 not_null: false,
                 default: None,
+                identity: None,
             };
             let serial = match &c.data_type {
                 ast::DataType::Custom(n, _) => match n.to_string().to_lowercase().as_str() {
@@ -99,6 +101,7 @@ impl Binder<'_> {
                 _ => None,
             };
             // serial: an integer column defaulting to its own sequence.
+            let schema = self.schema;
             let mut owned_seq =
                 |col: &mut ColumnDef, ty: DataType, opts: &[ast::SequenceOptions]| -> Result<()> {
                     let seq_name = format!("{name}_{}_seq", col.name);
@@ -107,18 +110,7 @@ impl Binder<'_> {
                     def.namespace = namespace;
                     col.ty = ty;
                     col.not_null = true;
-                    col.default = Some(
-                        if namespace == basalt_catalog::store::NS_TEMP
-                            || self.schema.namespace_name(namespace) == "public"
-                        {
-                            format!("nextval('{seq_name}'::regclass)")
-                        } else {
-                            format!(
-                                "nextval('{}.{seq_name}'::regclass)",
-                                self.schema.namespace_name(namespace)
-                            )
-                        },
-                    );
+                    col.default = Some(nextval_default(schema, namespace, &seq_name));
                     sequences.push(def);
                     Ok(())
                 };
@@ -130,17 +122,38 @@ impl Binder<'_> {
                     ast::ColumnOption::Generated {
                         generation_expr: None,
                         sequence_options,
+                        generated_as,
                         ..
                     } => {
                         if !ty.is_integer() {
-                            return Err(PlanError::DatatypeMismatch(
+                            return Err(PlanError::Coded(
+                                "22023",
                                 "identity column type must be smallint, integer, or bigint".into(),
                             ));
                         }
+                        if col.identity.is_some() {
+                            return Err(PlanError::Syntax(format!(
+                                "multiple identity specifications for column \"{}\" of table \"{name}\"",
+                                col.name
+                            )));
+                        }
+                        if col.default.is_some() || serial.is_some() {
+                            return Err(PlanError::Syntax(format!(
+                                "both default and identity specified for column \"{}\" of table \"{name}\"",
+                                col.name
+                            )));
+                        }
                         owned_seq(&mut col, ty, sequence_options.as_deref().unwrap_or(&[]))?;
+                        col.identity = Some(identity_kind(generated_as));
                     }
                     ast::ColumnOption::NotNull => col.not_null = true,
                     ast::ColumnOption::Null => col.not_null = false,
+                    ast::ColumnOption::Default(_) if col.identity.is_some() => {
+                        return Err(PlanError::Syntax(format!(
+                            "both default and identity specified for column \"{}\" of table \"{name}\"",
+                            col.name
+                        )));
+                    }
                     ast::ColumnOption::Default(e) => {
                         // Check that it binds (no columns allowed), keep the text.
                         let (_, t) = self.expr(e, &Scope::default())?;
@@ -673,6 +686,7 @@ impl Binder<'_> {
                     ty,
                     not_null: false,
                     default: None,
+                    identity: None,
                 };
                 for o in &c.options {
                     match &o.option {
@@ -800,7 +814,62 @@ impl Binder<'_> {
                         };
                         AlterAction::AlterType { column, ty, using }
                     }
-                    other => return not_supported(format!("ALTER COLUMN {other}")),
+                    ast::AlterColumnOperation::AddGenerated {
+                        generated_as,
+                        sequence_options,
+                    } => {
+                        let col = &table.columns[column];
+                        if !col.ty.is_integer() {
+                            return Err(PlanError::Coded(
+                                "22023",
+                                "identity column type must be smallint, integer, or bigint".into(),
+                            ));
+                        }
+                        if !col.not_null {
+                            return Err(PlanError::Coded(
+                                "55000",
+                                format!(
+                                    "column \"{name}\" of relation \"{}\" must be declared NOT NULL before identity can be added",
+                                    table.name
+                                ),
+                            ));
+                        }
+                        if col.identity.is_some() {
+                            return Err(PlanError::Coded(
+                                "55000",
+                                format!(
+                                    "column \"{name}\" of relation \"{}\" is already an identity column",
+                                    table.name
+                                ),
+                            ));
+                        }
+                        if col.default.is_some() {
+                            return Err(PlanError::Coded(
+                                "55000",
+                                format!(
+                                    "column \"{name}\" of relation \"{}\" already has a default value",
+                                    table.name
+                                ),
+                            ));
+                        }
+                        let mut seq = sequence_def(
+                            &format!("{}_{name}_seq", table.name),
+                            col.ty,
+                            sequence_options.as_deref().unwrap_or(&[]),
+                        )?;
+                        seq.owned_by = Some((table.oid, column as i16 + 1));
+                        seq.namespace = table.namespace;
+                        let kind = match generated_as {
+                            Some(g) => identity_kind(g),
+                            None => Identity::Always,
+                        };
+                        AlterAction::AddIdentity {
+                            column,
+                            identity: kind,
+                            default: nextval_default(&self.schema, seq.namespace, &seq.name),
+                            sequence: seq,
+                        }
+                    }
                 };
                 Ok(Statement::AlterTable { table, action })
             }
@@ -883,4 +952,25 @@ fn oids_named(
         }
     }
     Ok((found, missing))
+}
+
+/// ALWAYS or BY DEFAULT, from sqlparser's GENERATED clause.
+fn identity_kind(g: &ast::GeneratedAs) -> Identity {
+    match g {
+        ast::GeneratedAs::ByDefault => Identity::ByDefault,
+        _ => Identity::Always,
+    }
+}
+
+/// The DEFAULT of a serial or identity column: nextval of its sequence,
+/// schema-qualified outside public.
+fn nextval_default(schema: &Schema, namespace: u32, seq_name: &str) -> String {
+    if namespace == basalt_catalog::store::NS_TEMP || schema.namespace_name(namespace) == "public" {
+        format!("nextval('{seq_name}'::regclass)")
+    } else {
+        format!(
+            "nextval('{}.{seq_name}'::regclass)",
+            schema.namespace_name(namespace)
+        )
+    }
 }

@@ -31,6 +31,16 @@ impl Binder<'_> {
         let Some(src) = &ins.source else {
             return not_supported("INSERT without VALUES or SELECT");
         };
+        // OVERRIDING SYSTEM VALUE lets values into GENERATED ALWAYS identity
+        // columns; OVERRIDING USER VALUE replaces those given for any
+        // identity column by the column's sequence.
+        let overriding = basalt_parser::insert_overriding(&ins.optimizer_hints);
+        let refuse = |col: &ColumnDef| -> Result<()> {
+            if col.identity == Some(Identity::Always) && overriding.is_none() {
+                return Err(identity_always(col, true));
+            }
+            Ok(())
+        };
         // VALUES rows are bound with the target column types as context, so
         // literals and parameters take the column's type.
         let (src_plan, src_types, width) = match (
@@ -48,11 +58,11 @@ impl Binder<'_> {
                     let mut row = Vec::new();
                     for (i, e) in r.content.iter().enumerate() {
                         let col = &table.columns[targets[i]];
-                        if matches!(e, ast::Expr::Identifier(id) if id.quote_style.is_none() && id.value.eq_ignore_ascii_case("default"))
-                        {
+                        if is_default_keyword(e) {
                             row.push(self.default_expr(col)?);
                             continue;
                         }
+                        refuse(col)?;
                         let (x, t) = self.expr(e, &Scope::default())?;
                         row.push(self.assign_coerce(x, t, col)?);
                     }
@@ -74,6 +84,9 @@ impl Binder<'_> {
                 }
                 let types = q.fields.iter().map(|f| f.ty).collect::<Vec<_>>();
                 let w = q.fields.len();
+                for &ti in &targets[..w] {
+                    refuse(&table.columns[ti])?;
+                }
                 (q.plan, types, w)
             }
         };
@@ -81,7 +94,7 @@ impl Binder<'_> {
         let mut exprs = Vec::with_capacity(table.columns.len());
         for (ci, col) in table.columns.iter().enumerate() {
             match targets.iter().position(|&t| t == ci) {
-                Some(p) if p < width => {
+                Some(p) if p < width && !(overriding == Some(false) && col.identity.is_some()) => {
                     let e = self.assign_coerce(Expr::Column(p), src_types[p], col)?;
                     exprs.push(e);
                 }
@@ -198,6 +211,13 @@ impl Binder<'_> {
                         ))
                     })?;
                     let col = table.columns[ci].clone();
+                    if is_default_keyword(&a.value) {
+                        asg.push((ci, self.default_expr(&col)?));
+                        continue;
+                    }
+                    if col.identity == Some(Identity::Always) {
+                        return Err(identity_always(&col, false));
+                    }
                     let (x, t) = self.expr(&a.value, &scope)?;
                     asg.push((ci, self.assign_coerce(x, t, &col)?));
                 }
@@ -397,9 +417,10 @@ impl Binder<'_> {
                 ))
             })?;
             let col = target.table.columns[ci].clone();
-            let e = if matches!(&a.value, ast::Expr::Identifier(id) if id.quote_style.is_none() && id.value.eq_ignore_ascii_case("default"))
-            {
+            let e = if is_default_keyword(&a.value) {
                 self.default_expr(&col)?
+            } else if col.identity == Some(Identity::Always) {
+                return Err(identity_always(&col, false));
             } else {
                 let (x, t) = self.expr(&a.value, &scope)?;
                 self.assign_coerce(x, t, &col)?
@@ -429,5 +450,26 @@ impl Binder<'_> {
         let (target, scope) = self.target(name, alias, d.selection.as_ref(), using)?;
         let returning = self.returning_in(d.returning.as_deref(), &scope)?;
         Ok(Statement::Delete { target, returning })
+    }
+}
+
+/// The bare word DEFAULT in a VALUES row or SET list.
+fn is_default_keyword(e: &ast::Expr) -> bool {
+    matches!(e, ast::Expr::Identifier(id) if id.quote_style.is_none() && id.value.eq_ignore_ascii_case("default"))
+}
+
+/// 428C9: a value given for a GENERATED ALWAYS identity column by an
+/// INSERT (`insert`) or UPDATE.
+fn identity_always(col: &ColumnDef, insert: bool) -> PlanError {
+    let name = &col.name;
+    PlanError::Detailed {
+        code: "428C9",
+        msg: if insert {
+            format!("cannot insert a non-DEFAULT value into column \"{name}\"")
+        } else {
+            format!("column \"{name}\" can only be updated to DEFAULT")
+        },
+        detail: format!("Column \"{name}\" is an identity column defined as GENERATED ALWAYS."),
+        hint: insert.then(|| "Use OVERRIDING SYSTEM VALUE to override.".into()),
     }
 }

@@ -51,6 +51,14 @@ pub enum PlanError {
     /// Any other SQLSTATE, with its message.
     #[error("{1}")]
     Coded(&'static str, String),
+    /// Any SQLSTATE, with a DETAIL and perhaps a HINT.
+    #[error("{msg}")]
+    Detailed {
+        code: &'static str,
+        msg: String,
+        detail: String,
+        hint: Option<String>,
+    },
     #[error("{0}")]
     Value(#[from] basalt_catalog::cast::ValueError),
 }

@@ -571,6 +571,14 @@ pub enum AlterAction {
         column: usize,
         default: Option<String>,
     },
+    /// ALTER COLUMN ADD GENERATED ... AS IDENTITY: the column's sequence is
+    /// made and it defaults to it.
+    AddIdentity {
+        column: usize,
+        identity: basalt_catalog::Identity,
+        sequence: basalt_catalog::store::SequenceDef,
+        default: String,
+    },
     /// ALTER COLUMN SET NOT NULL (existing rows are checked) / DROP NOT NULL.
     SetNotNull {
         column: usize,

@@ -203,7 +203,13 @@ fn rd_i32(b: &[u8], pos: &mut usize) -> io::Result<i32> {
     Ok(i32::from_be_bytes([v[0], v[1], v[2], v[3]]))
 }
 
-fn error_body(severity: &str, code: &str, msg: &str, detail: Option<&str>) -> Vec<u8> {
+fn error_body(
+    severity: &str,
+    code: &str,
+    msg: &str,
+    detail: Option<&str>,
+    hint: Option<&str>,
+) -> Vec<u8> {
     let mut b = Vec::new();
     b.push(b'S');
     cstr(&mut b, severity);
@@ -216,6 +222,10 @@ fn error_body(severity: &str, code: &str, msg: &str, detail: Option<&str>) -> Ve
     if let Some(d) = detail {
         b.push(b'D');
         cstr(&mut b, d);
+    }
+    if let Some(h) = hint {
+        b.push(b'H');
+        cstr(&mut b, h);
     }
     b.push(0);
     b
@@ -309,7 +319,7 @@ fn send(io: &mut impl Write, out: &mut Out) -> io::Result<()> {
 
 fn fatal(io: &mut impl Write, code: &str, msg: &str) -> io::Result<()> {
     let mut o = Out { buf: vec![] };
-    o.msg(b'E', &error_body("FATAL", code, msg, None));
+    o.msg(b'E', &error_body("FATAL", code, msg, None, None));
     send(io, &mut o)
 }
 
@@ -582,7 +592,7 @@ pub fn serve(shared: &Shared, tcp: TcpStream) -> io::Result<()> {
         .insert(session.pid, (secret, session.backend.clone()));
     out.msg(b'R', &0i32.to_be_bytes());
     for w in &db_warnings {
-        out.msg(b'N', &error_body("WARNING", "22023", w, None));
+        out.msg(b'N', &error_body("WARNING", "22023", w, None, None));
     }
     for k in basalt_executor::REPORTED_SETTINGS {
         if let Some(v) = session.setting(k) {
@@ -641,7 +651,8 @@ impl Conn<'_> {
             self.closing = true;
         }
         let msg = e.to_string();
-        self.out.msg(b'E', &error_body(sev, code, &msg, e.detail()));
+        self.out
+            .msg(b'E', &error_body(sev, code, &msg, e.detail(), e.hint()));
     }
 
     /// Arms the idle-in-transaction timeout while a transaction block is
@@ -690,6 +701,7 @@ impl Conn<'_> {
                         "25P03",
                         "terminating connection due to idle-in-transaction timeout",
                         None,
+                        None,
                     ),
                 );
                 let _ = self.flush();
@@ -708,7 +720,7 @@ impl Conn<'_> {
             ("NOTICE", n)
         };
         let code = if sev == "WARNING" { "25001" } else { "00000" };
-        self.out.msg(b'N', &error_body(sev, code, msg, None));
+        self.out.msg(b'N', &error_body(sev, code, msg, None, None));
     }
 
     fn run(&mut self) -> io::Result<()> {
@@ -764,6 +776,7 @@ impl Conn<'_> {
                             "FATAL",
                             "08P01",
                             &format!("invalid frontend message type {other}"),
+                            None,
                             None,
                         ),
                     );
