@@ -101,6 +101,12 @@ fn width(p: &Plan) -> Option<usize> {
             left_width,
             right_width,
             ..
+        }
+        | Plan::IndexJoin {
+            kind,
+            left_width,
+            right_width,
+            ..
         } => {
             if matches!(kind, JoinKind::Semi | JoinKind::Anti) {
                 *left_width
@@ -269,6 +275,26 @@ fn walk(p: &Plan, need: Need, out: &mut HashMap<usize, Rc<Vec<bool>>>) {
             }
             walk(left, l, out);
             walk(right, r, out);
+        }
+        Plan::IndexJoin {
+            left,
+            right,
+            kind,
+            residual,
+            left_width,
+            right_width,
+        } => {
+            let mut n = join_output(need, *kind, *left_width);
+            if let Some(r) = residual {
+                n.add_expr(r);
+            }
+            let mut l = n.slice(0, *left_width);
+            // The probe's bounds read the left row.
+            if let Plan::IndexScan { bounds, .. } = right.as_ref() {
+                bounds.eq.iter().for_each(|e| l.add_expr(e));
+            }
+            walk(left, l, out);
+            walk(right, n.slice(*left_width, *right_width), out);
         }
         // Everything else reads whole rows of its inputs (or has none).
         Plan::LateralJoin { left, right, .. } => {

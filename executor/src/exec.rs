@@ -187,6 +187,15 @@ impl TableScan {
                     returned: 0,
                 })
             }
+            Plan::IndexScan { .. } => Self::probe(plan, &[], cx),
+            _ => Err(ExecError::Internal("not a table scan".into())),
+        }
+    }
+
+    /// An index scan whose bounds are evaluated on `row` (the outer row of
+    /// an index nested loop; empty for a plain index scan).
+    pub fn probe(plan: &Plan, row: &[Value], cx: &Ctx<'_>) -> Result<TableScan> {
+        match plan {
             Plan::IndexScan {
                 table,
                 index,
@@ -194,7 +203,7 @@ impl TableScan {
                 filter,
             } => {
                 let ix = &table.indexes[*index];
-                let range = key_range(table, &ix.columns, bounds, cx)?;
+                let range = key_range(table, &ix.columns, bounds, row, cx)?;
                 let unique_eq = ix.unique && bounds.eq.len() == ix.columns.len();
                 if let (Some(sid), Some(r)) = (cx.txn.sid, &range) {
                     cx.st.ssi.read_range(sid, ix.filenode, r.clone())?;
@@ -231,6 +240,57 @@ impl TableScan {
 
     pub fn table(&self) -> &Arc<TableDef> {
         &self.table
+    }
+
+    /// Starts an index scan (`plan`, whose bounds are over `row`) again
+    /// from the start, for the bounds' values on `row`: an index nested
+    /// loop's probe for one outer row.
+    pub fn rescan(&mut self, plan: &Plan, row: &[Value], cx: &Ctx<'_>) -> Result<()> {
+        let Plan::IndexScan {
+            table,
+            index,
+            bounds,
+            ..
+        } = plan
+        else {
+            return Err(ExecError::Internal("rescan of a scan not by index".into()));
+        };
+        let ix = &table.indexes[*index];
+        let new_range = key_range(table, &ix.columns, bounds, row, cx)?;
+        if let (Some(sid), Some(r)) = (cx.txn.sid, &new_range) {
+            cx.st.ssi.read_range(sid, ix.filenode, r.clone())?;
+        }
+        let heap = self.table.filenode;
+        let ScanMode::Index {
+            rel,
+            ix_oid,
+            scan,
+            range,
+            done,
+            seen,
+            pending,
+            dead,
+            ..
+        } = &mut self.mode
+        else {
+            return Err(ExecError::Internal("rescan of a scan not by index".into()));
+        };
+        if !dead.is_empty() {
+            if let Some(sc) = scan.as_ref() {
+                cx.st.btree_kill(*rel, heap, sc, dead)?;
+            }
+            dead.clear();
+        }
+        *scan = None;
+        *done = new_range.is_none();
+        *range = new_range.unwrap_or_default();
+        seen.clear();
+        pending.clear();
+        self.buf.clear();
+        self.last_tid = None;
+        crate::stats::count(cx.table_stats, self.table.oid, crate::stats::IDX_SCAN, 1);
+        crate::stats::count(cx.table_stats, *ix_oid, crate::stats::IDX_SCAN, 1);
+        Ok(())
     }
 
     fn refill(&mut self, cx: &Ctx<'_>) -> Result<bool> {
@@ -560,15 +620,19 @@ impl RowIter for LockRows<'_> {
 }
 
 /// Encodes index-scan bounds; None when a bound is NULL (nothing matches).
+/// The key range of index bounds, evaluated on `row` (an index nested
+/// loop's outer row; empty for a plain scan). None when a bound is NULL:
+/// nothing matches.
 fn key_range(
     table: &TableDef,
     cols: &[usize],
     b: &IndexBounds,
+    row: &[Value],
     cx: &Ctx<'_>,
 ) -> Result<Option<KeyRange>> {
     let mut prefix = Vec::new();
     for (i, e) in b.eq.iter().enumerate() {
-        let v = eval(e, &[], &cx.eval)?;
+        let v = eval(e, row, &cx.eval)?;
         // Expression keys' bounds already have the expression's type.
         let v = match table.columns.get(cols[i]) {
             Some(c) => crate::eval::cast_keep_type(v, &c.ty)?,
@@ -584,7 +648,7 @@ fn key_range(
         .and_then(|&c| table.columns.get(c))
         .map(|c| c.ty);
     let bound = |e: &Expr| -> Result<Option<Vec<u8>>> {
-        let v = eval(e, &[], &cx.eval)?;
+        let v = eval(e, row, &cx.eval)?;
         let v = match next_ty {
             Some(t) => crate::eval::cast_keep_type(v, &t)?,
             None => v,
@@ -609,6 +673,84 @@ fn key_range(
         return Ok(None);
     };
     Ok(Some(KeyRange { lo, hi }))
+}
+
+/// Index nested loop: for each left row, the right index scan restarted
+/// at the key the row gives.
+struct IndexJoin<'p> {
+    left: Box<dyn RowIter + 'p>,
+    right: &'p Plan,
+    /// The right scan, made at the first probe and restarted for each.
+    scan: Option<TableScan>,
+    kind: JoinKind,
+    residual: Option<&'p Expr>,
+    right_width: usize,
+    /// The left row being probed for, and whether it has matched.
+    current: Option<(Row, bool)>,
+}
+
+impl RowIter for IndexJoin<'_> {
+    fn next(&mut self, cx: &Ctx<'_>) -> Result<Option<Row>> {
+        loop {
+            if let (Some((lr, matched)), Some(scan)) = (&mut self.current, &mut self.scan) {
+                let started = cx.instrument.as_ref().map(|_| std::time::Instant::now());
+                let mut found = None;
+                let mut fetched = 0;
+                while let Some(r) = scan.next(cx)? {
+                    fetched += 1;
+                    let mut row = Vec::with_capacity(lr.len() + r.len());
+                    row.extend_from_slice(lr);
+                    row.extend(r);
+                    if match self.residual {
+                        Some(p) => truthy(&eval(p, &row, &cx.eval)?),
+                        None => true,
+                    } {
+                        found = Some(row);
+                        break;
+                    }
+                }
+                if let (Some(ins), Some(t)) = (&cx.instrument, started) {
+                    let mut m = ins.lock();
+                    let s = m.entry(self.right as *const Plan as usize).or_default();
+                    s.total += t.elapsed();
+                    s.rows += fetched;
+                    s.first.get_or_insert(t.elapsed());
+                }
+                if let Some(row) = found {
+                    *matched = true;
+                    return Ok(Some(row));
+                }
+                let (lr, matched) = self.current.take().expect("probing");
+                if !matched && self.kind == JoinKind::Left {
+                    let mut row = lr;
+                    row.extend(std::iter::repeat_n(Value::Null, self.right_width));
+                    return Ok(Some(row));
+                }
+            }
+            let Some(lr) = self.left.next(cx)? else {
+                return Ok(None);
+            };
+            match &mut self.scan {
+                Some(scan) => scan.rescan(self.right, &lr, cx)?,
+                None => {
+                    let mut s = TableScan::probe(self.right, &lr, cx)?;
+                    s.want = cx
+                        .scan_columns
+                        .borrow()
+                        .get(&(self.right as *const Plan as usize))
+                        .cloned();
+                    self.scan = Some(s);
+                }
+            }
+            if let Some(ins) = &cx.instrument {
+                ins.lock()
+                    .entry(self.right as *const Plan as usize)
+                    .or_default()
+                    .loops += 1;
+            }
+            self.current = Some((lr, false));
+        }
+    }
 }
 
 struct VecIter(std::vec::IntoIter<Row>);
@@ -1239,6 +1381,22 @@ fn build_node<'p>(plan: &'p Plan, cx: &Ctx<'_>) -> Result<Box<dyn RowIter + 'p>>
             }
             Box::new(VecIter(out.into_iter()))
         }
+        Plan::IndexJoin {
+            left,
+            right,
+            kind,
+            residual,
+            right_width,
+            ..
+        } => Box::new(IndexJoin {
+            left: build(left, cx)?,
+            right,
+            scan: None,
+            kind: *kind,
+            residual: residual.as_ref(),
+            right_width: *right_width,
+            current: None,
+        }),
         Plan::HashJoin {
             left,
             right,

@@ -35,6 +35,9 @@ struct Explainer<'a> {
     lines: Vec<String>,
     /// EXPLAIN ANALYZE: what each node did, by the address of its plan.
     actual: Option<HashMap<usize, NodeStats>>,
+    /// The outer row's column names while the inner index scan of an index
+    /// nested loop is shown (its bounds read that row).
+    probe_cols: Option<Vec<String>>,
 }
 
 impl Explainer<'_> {
@@ -150,12 +153,31 @@ impl Explainer<'_> {
                             .map(|&c| Expr::Column(c.min(table.columns.len().saturating_sub(1))))
                             .collect()
                     });
+                // An index nested loop's probe: its bounds are over the
+                // outer row, shown by those columns' names.
+                let probe = self.probe_cols.take();
+                let cond_cols: Vec<String> = match &probe {
+                    Some(outer) => cols.iter().chain(outer).cloned().collect(),
+                    None => cols.clone(),
+                };
+                let bound = |v: &Expr| match probe {
+                    Some(_) => {
+                        let mut v = v.clone();
+                        v.visit_mut(&mut |x| {
+                            if let Expr::Column(c) = x {
+                                *c += table.columns.len();
+                            }
+                        });
+                        v
+                    }
+                    None => v.clone(),
+                };
                 let mut conds = Vec::new();
                 for (k, v) in bounds.eq.iter().enumerate() {
                     conds.push(Expr::Binary(
                         BinOp::Eq,
                         Box::new(keys[k].clone()),
-                        Box::new(v.clone()),
+                        Box::new(bound(v)),
                     ));
                 }
                 let next = keys.get(bounds.eq.len()).cloned();
@@ -167,16 +189,35 @@ impl Explainer<'_> {
                     let op = if *incl { BinOp::LtEq } else { BinOp::Lt };
                     conds.push(Expr::Binary(op, Box::new(c), Box::new(v.clone())));
                 }
-                let mut sel: f64 = conds
-                    .iter()
-                    .map(|c| selectivity(c, table, stats.as_deref(), rows))
-                    .product();
+                let mut sel: f64 = match probe {
+                    // Each probe: one key value's share of the rows.
+                    Some(_) => bounds
+                        .eq
+                        .iter()
+                        .enumerate()
+                        .map(|(k, _)| {
+                            let nd = match keys[k] {
+                                Expr::Column(c) => stats
+                                    .as_deref()
+                                    .and_then(|s| s.columns.iter().find(|x| x.0 == c))
+                                    .map(|x| crate::selectivity::n_distinct(&x.1, rows)),
+                                _ => None,
+                            };
+                            1.0 / nd.unwrap_or(200.0).max(1.0)
+                        })
+                        .product(),
+                    None => conds
+                        .iter()
+                        .map(|c| selectivity(c, table, stats.as_deref(), rows))
+                        .product(),
+                };
                 if ix.unique && bounds.eq.len() == ix.columns.len() {
                     sel = sel.min(1.0 / rows.max(1.0));
                 }
                 // The executor re-checks the whole WHERE clause; only the
                 // conjuncts the index does not answer filter further.
-                let cond_text: Vec<String> = conds.iter().map(|c| expr_text(c, &cols)).collect();
+                let cond_text: Vec<String> =
+                    conds.iter().map(|c| expr_text(c, &cond_cols)).collect();
                 let rest: Vec<&Expr> = filter
                     .as_ref()
                     .map(conjuncts)
@@ -304,6 +345,72 @@ impl Explainer<'_> {
                     self.lines.insert(
                         at + 1,
                         format!("{}Join Filter: {}", " ".repeat(pad), expr_text(on, &cols)),
+                    );
+                }
+                (e, cols)
+            }
+            Plan::IndexJoin {
+                left,
+                right,
+                kind,
+                residual,
+                ..
+            } => {
+                let at = self.open(depth, "Nested Loop");
+                let (l, lc) = self.node(left, depth + 1);
+                self.probe_cols = Some(lc.clone());
+                let (r, rc) = self.node(right, depth + 1);
+                self.probe_cols = None;
+                let cols: Vec<String> = lc.iter().cloned().chain(rc).collect();
+                let mut rows = l.rows * r.rows;
+                if *kind == JoinKind::Left {
+                    rows = rows.max(l.rows);
+                }
+                let e = Est {
+                    rows,
+                    width: l.width + r.width,
+                    cost: l.cost + l.rows * r.cost + rows * CPU_TUPLE,
+                };
+                self.relabel(
+                    at,
+                    depth,
+                    match kind {
+                        JoinKind::Left => "Nested Loop Left Join",
+                        _ => "Nested Loop",
+                    },
+                    e,
+                );
+                // What the probe does not answer is checked on the joined row.
+                let keys: Vec<(usize, usize)> = match right.as_ref() {
+                    Plan::IndexScan {
+                        table,
+                        index,
+                        bounds,
+                        ..
+                    } => table.indexes[*index]
+                        .columns
+                        .iter()
+                        .zip(&bounds.eq)
+                        .filter_map(|(&c, b)| match b {
+                            Expr::Column(o) => Some((*o, lc.len() + c)),
+                            _ => None,
+                        })
+                        .collect(),
+                    _ => vec![],
+                };
+                let shown: Vec<String> = residual
+                    .as_ref()
+                    .map(conjuncts)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|c| !is_probe_key(c, &keys))
+                    .map(|c| expr_text(c, &cols))
+                    .collect();
+                if !shown.is_empty() {
+                    let pad = if depth == 0 { 2 } else { depth * 6 + 2 };
+                    self.lines.insert(
+                        at + 1,
+                        format!("{}Join Filter: {}", " ".repeat(pad), shown.join(" AND ")),
                     );
                 }
                 (e, cols)
@@ -692,6 +799,21 @@ impl Explainer<'_> {
     }
 }
 
+/// Whether `c` is one of the equalities (outer column, inner column) an
+/// index nested loop probes by (shown in its Index Cond, not again as a
+/// join filter).
+fn is_probe_key(c: &Expr, keys: &[(usize, usize)]) -> bool {
+    match c {
+        Expr::Binary(BinOp::Eq, a, b) => match (&**a, &**b) {
+            (Expr::Column(x), Expr::Column(y)) => {
+                keys.contains(&(*x, *y)) || keys.contains(&(*y, *x))
+            }
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
 impl Session {
     /// EXPLAIN [ANALYZE] of a planned statement.
     pub(crate) fn explain(
@@ -726,6 +848,7 @@ impl Session {
             run = Some((r, ms, actual));
         }
         let mut x = Explainer {
+            probe_cols: None,
             s: self,
             lines: Vec::new(),
             actual: run.as_mut().map(|r| std::mem::take(&mut r.2)),

@@ -194,3 +194,59 @@ fn exists_becomes_a_semi_join_unless_an_index_answers_it() {
     drop(db);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn few_outer_rows_probe_the_inner_index() {
+    let (dir, db) = open_db("basalt-explain-index-join");
+    let mut s = db.session();
+    plan(&mut s, "CREATE TABLE jc (id int PRIMARY KEY, name text)");
+    plan(
+        &mut s,
+        "CREATE TABLE jo (id int PRIMARY KEY, cid int, amt int)",
+    );
+    plan(
+        &mut s,
+        "INSERT INTO jc SELECT g, 'c' || g FROM generate_series(1, 20000) g",
+    );
+    plan(
+        &mut s,
+        "INSERT INTO jo SELECT g, g % 500 + 1, g FROM generate_series(1, 20000) g",
+    );
+    plan(&mut s, "ANALYZE jc");
+    plan(&mut s, "ANALYZE jo");
+    // Nine orders: their customers are looked up by key, not scanned.
+    let q = "SELECT * FROM jo JOIN jc ON jc.id = jo.cid WHERE jo.id < 10";
+    let p = plan(&mut s, &format!("EXPLAIN ANALYZE {q}"));
+    assert!(p[0].starts_with("Nested Loop  (cost="), "{p:?}");
+    assert!(
+        p[1].starts_with("  ->  Index Scan using jo_pkey on jo"),
+        "{p:?}"
+    );
+    assert_eq!(p[2], "        Index Cond: (id < 10)", "{p:?}");
+    assert!(
+        p[3].starts_with("  ->  Index Scan using jc_pkey on jc"),
+        "{p:?}"
+    );
+    assert!(p[3].ends_with("rows=1 loops=9)"), "{p:?}");
+    assert_eq!(p[4], "        Index Cond: (id = cid)", "{p:?}");
+    assert!(!p.join("\n").contains("Seq Scan"), "{p:?}");
+    // Every row of both: one pass over each is cheaper than 20,000 probes.
+    let p = plan(
+        &mut s,
+        "EXPLAIN SELECT count(*) FROM jo JOIN jc ON jc.id = jo.cid",
+    )
+    .join("\n");
+    assert!(p.contains("Hash Join") && !p.contains("Nested Loop"), "{p}");
+    // An index on the other side's key serves the other direction.
+    plan(&mut s, "CREATE INDEX jo_cid ON jo (cid)");
+    let p = plan(
+        &mut s,
+        "EXPLAIN SELECT * FROM jc JOIN jo ON jo.cid = jc.id WHERE jc.id = 7",
+    )
+    .join("\n");
+    assert!(p.contains("Index Scan using jo_cid on jo"), "{p}");
+    assert!(p.contains("Index Cond: (cid = id)"), "{p}");
+    drop(s);
+    drop(db);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -6,6 +6,8 @@
 use crate::bind::Binder;
 use crate::cost::{column_distinct, plan_rows, DEFAULT_NUM_DISTINCT, DEFAULT_SEL};
 use crate::plan::*;
+use basalt_catalog::{DataType, TableDef};
+use std::sync::Arc;
 
 pub(crate) fn conjuncts(e: &Expr) -> Vec<&Expr> {
     match e {
@@ -69,6 +71,159 @@ pub(crate) fn push_into_join(
     (left, right, keep)
 }
 
+/// The type of output column `c` of `p`, when it is a table's column
+/// passed up unchanged.
+fn column_type(p: &Plan, c: usize) -> Option<DataType> {
+    match p {
+        Plan::SeqScan { table, .. } | Plan::IndexScan { table, .. } => {
+            table.columns.get(c).map(|x| x.ty)
+        }
+        Plan::Filter { input, .. }
+        | Plan::Sort { input, .. }
+        | Plan::Limit { input, .. }
+        | Plan::LimitTies { input, .. } => column_type(input, c),
+        Plan::Project { input, exprs } => match exprs.get(c)? {
+            Expr::Column(i) => column_type(input, *i),
+            _ => None,
+        },
+        Plan::Join {
+            left,
+            right,
+            kind,
+            left_width,
+            ..
+        }
+        | Plan::HashJoin {
+            left,
+            right,
+            kind,
+            left_width,
+            ..
+        }
+        | Plan::IndexJoin {
+            left,
+            right,
+            kind,
+            left_width,
+            ..
+        } => match (c < *left_width, kind) {
+            (true, _) => column_type(left, c),
+            (false, JoinKind::Semi | JoinKind::Anti) => None,
+            (false, _) => column_type(right, c - left_width),
+        },
+        _ => None,
+    }
+}
+
+/// A LEFT JOIN of `left` with a table, as an index nested loop when an
+/// index of the table leads with a key column (equal, of the same type,
+/// to a left column) and probing it once per left row costs less than
+/// hashing the table; else the hash join it was.
+fn left_index_join(
+    b: &Binder<'_>,
+    left: Plan,
+    right: Plan,
+    keys: Vec<(Expr, Expr)>,
+    residual: Option<Expr>,
+    lw: usize,
+    rw: usize,
+) -> Plan {
+    let hash =
+        |left: Plan, right: Plan, keys: Vec<(Expr, Expr)>, residual: Option<Expr>| Plan::HashJoin {
+            left: Box::new(left),
+            right: Box::new(right),
+            kind: JoinKind::Left,
+            keys,
+            residual,
+            left_width: lw,
+            right_width: rw,
+        };
+    let Plan::SeqScan {
+        table,
+        filter: None,
+    } = &right
+    else {
+        return hash(left, right, keys, residual);
+    };
+    // (table column, left column) pairs usable as probe keys.
+    let pairs: Vec<(usize, usize)> = keys
+        .iter()
+        .filter_map(|(l, r)| match (l, r) {
+            (Expr::Column(lc), Expr::Column(rc))
+                if column_type(&left, *lc).is_some()
+                    && column_type(&left, *lc) == table.columns.get(*rc).map(|c| c.ty) =>
+            {
+                Some((*rc, *lc))
+            }
+            _ => None,
+        })
+        .collect();
+    let mut best: Option<(usize, Vec<Expr>)> = None;
+    for (ii, ix) in table.indexes.iter().enumerate() {
+        if ix.predicate.is_some() || !ix.exprs.is_empty() {
+            continue;
+        }
+        let eq: Vec<Expr> = ix
+            .columns
+            .iter()
+            .map_while(|c| pairs.iter().find(|p| p.0 == *c).map(|p| Expr::Column(p.1)))
+            .collect();
+        if !eq.is_empty() && best.as_ref().is_none_or(|b| eq.len() > b.1.len()) {
+            best = Some((ii, eq));
+        }
+    }
+    let Some((index, eq)) = best else {
+        return hash(left, right, keys, residual);
+    };
+    let all = b.est.table_rows(table);
+    let first = table.indexes[index].columns[0];
+    let fanout = all / column_distinct(b.est, table, first, all);
+    let outer = plan_rows(b.est, &left);
+    let probing = outer * (PROBE_COST + fanout * FETCH_COST);
+    let hashing = all * 2.0 + outer;
+    if probing >= hashing {
+        return hash(left, right, keys, residual);
+    }
+    // Every key is checked again on the joined row, with the rest.
+    let mut on: Vec<Expr> = keys
+        .into_iter()
+        .map(|(l, mut r)| {
+            r.visit_mut(&mut |x| {
+                if let Expr::Column(c) = x {
+                    *c += lw;
+                }
+            });
+            Expr::Binary(BinOp::Eq, Box::new(l), Box::new(r))
+        })
+        .collect();
+    // Conditions on the table's columns alone filter its rows.
+    let mut own = Vec::new();
+    for c in residual.iter().flat_map(conjuncts) {
+        if refs_only(c, lw, lw + rw) && !has_correlated_subquery(c) {
+            own.push(shift(c, lw));
+        } else {
+            on.push(c.clone());
+        }
+    }
+    Plan::IndexJoin {
+        left: Box::new(left),
+        right: Box::new(Plan::IndexScan {
+            table: table.clone(),
+            index,
+            bounds: IndexBounds {
+                eq,
+                lo: None,
+                hi: None,
+            },
+            filter: and_all(own),
+        }),
+        kind: JoinKind::Left,
+        residual: and_all(on),
+        left_width: lw,
+        right_width: rw,
+    }
+}
+
 /// A filter above `input`, if there is anything to filter by.
 pub(crate) fn filter_over(input: Plan, preds: Vec<Expr>) -> Plan {
     match and_all(preds) {
@@ -115,6 +270,11 @@ pub(crate) fn push_filter(b: &Binder<'_>, plan: Plan, pred: Expr) -> Plan {
             right_width: rw,
         } => {
             let (left, right, keep) = push_into_join(b, *left, *right, kind, &pred, lw, rw);
+            if kind == JoinKind::Left {
+                // The WHERE may have left few outer rows: probe by index.
+                let j = left_index_join(b, left, right, keys, residual, lw, rw);
+                return filter_over(j, keep);
+            }
             if kind == JoinKind::Inner {
                 let mut res: Vec<Expr> = residual.iter().cloned().collect();
                 res.extend(keep);
@@ -352,8 +512,26 @@ impl FromRels {
 #[derive(Clone)]
 enum Tree {
     Leaf(usize),
-    Join(Box<Tree>, Box<Tree>),
+    /// The right side is the hash join's build side, or, with `index`, a
+    /// relation whose index is probed once per left row.
+    Join(Box<Tree>, Box<Tree>, bool),
 }
+
+/// A relation an index nested loop can probe: an equality between one of
+/// its table's columns that leads an index and a column of another
+/// relation (of the same type).
+struct Probe {
+    /// The other relation.
+    other: Mask,
+    /// Rows of the table per key value.
+    fanout: f64,
+}
+
+/// Cost of one probe of an index (a descent of the tree), in the units of
+/// one row scanned or hashed.
+const PROBE_COST: f64 = 8.0;
+/// Cost of each row a probe fetches from the heap (scattered reads).
+const FETCH_COST: f64 = 2.0;
 
 type Mask = u128;
 
@@ -369,6 +547,10 @@ struct JoinPred {
 struct Orderer {
     rows: Vec<f64>,
     preds: Vec<JoinPred>,
+    /// Rows each relation's scan reads (before its filter).
+    scan: Vec<f64>,
+    /// How each relation can be probed by index.
+    probes: Vec<Vec<Probe>>,
 }
 
 impl Orderer {
@@ -397,9 +579,12 @@ impl Orderer {
         (any, equi)
     }
 
-    /// The cost of joining `a` (cost `ca`) and `b` (cost `cb`), and which
-    /// goes on the right (built or materialized): the smaller one.
-    fn join_cost(&self, a: Mask, ca: f64, b: Mask, cb: f64) -> (f64, bool) {
+    /// The cost of joining `a` (cost `ca`) and `b` (cost `cb`, its scan
+    /// included), which goes on the right (built or materialized): the
+    /// smaller one, and whether `b`, a single relation, is better probed by
+    /// index once per row of `a` (then it is on the right, and not
+    /// scanned).
+    fn join_cost(&self, a: Mask, ca: f64, b: Mask, cb: f64) -> (f64, bool, bool) {
         let (ra, rb) = (self.rows(a), self.rows(b));
         let out = self.rows(a | b);
         let (_, equi) = self.connected(a, b);
@@ -409,7 +594,22 @@ impl Orderer {
         } else {
             build * probe
         };
-        (ca + cb + work + out, rb <= ra)
+        let hash = ca + cb + work + out;
+        if b.count_ones() == 1 {
+            let r = b.trailing_zeros() as usize;
+            let best = self.probes[r]
+                .iter()
+                .filter(|p| p.other & a == p.other)
+                .map(|p| p.fanout)
+                .min_by(f64::total_cmp);
+            if let Some(fanout) = best {
+                let index = ca + ra * (PROBE_COST + fanout * FETCH_COST) + out;
+                if index < hash {
+                    return (index, true, true);
+                }
+            }
+        }
+        (hash, rb <= ra, false)
     }
 
     /// The cheapest left-deep order over all subsets (n ≤ 10).
@@ -418,7 +618,7 @@ impl Orderer {
         let full: Mask = (1 << n) - 1;
         let mut best: Vec<Option<(f64, Tree)>> = vec![None; 1 << n];
         for i in 0..n {
-            best[1 << i] = Some((0.0, Tree::Leaf(i)));
+            best[1 << i] = Some((self.scan[i], Tree::Leaf(i)));
         }
         for s in 1..=full {
             let Some((cs, ts)) = best[s as usize].clone() else {
@@ -438,13 +638,13 @@ impl Orderer {
             let cands = if linked.is_empty() { outside } else { linked };
             for r in cands {
                 let m = s | (1 << r);
-                let (c, right_is_r) = self.join_cost(s, cs, 1 << r, 0.0);
+                let (c, right_is_r, index) = self.join_cost(s, cs, 1 << r, self.scan[r]);
                 if best[m as usize].as_ref().is_none_or(|b| c < b.0) {
                     let leaf = Box::new(Tree::Leaf(r));
                     let t = if right_is_r {
-                        Tree::Join(Box::new(ts.clone()), leaf)
+                        Tree::Join(Box::new(ts.clone()), leaf, index)
                     } else {
-                        Tree::Join(leaf, Box::new(ts.clone()))
+                        Tree::Join(leaf, Box::new(ts.clone()), false)
                     };
                     best[m as usize] = Some((c, t));
                 }
@@ -465,7 +665,7 @@ impl Orderer {
             .expect("at least one relation");
         let mut s: Mask = 1 << first;
         let mut tree = Tree::Leaf(first);
-        let mut cost = 0.0;
+        let mut cost = self.scan[first];
         while s.count_ones() as usize != n {
             let outside: Vec<usize> = (0..n).filter(|i| s & (1 << i) == 0).collect();
             let linked: Vec<usize> = outside
@@ -474,11 +674,11 @@ impl Orderer {
                 .filter(|&i| self.connected(s, 1 << i).0)
                 .collect();
             let cands = if linked.is_empty() { outside } else { linked };
-            let (r, c, right_is_r) = cands
+            let (r, c, (right_is_r, index)) = cands
                 .into_iter()
                 .map(|r| {
-                    let (c, o) = self.join_cost(s, cost, 1 << r, 0.0);
-                    (r, c, o)
+                    let (c, o, ix) = self.join_cost(s, cost, 1 << r, self.scan[r]);
+                    (r, c, (o, ix))
                 })
                 .min_by(|a, b| {
                     self.rows(s | (1 << a.0))
@@ -488,9 +688,9 @@ impl Orderer {
                 .expect("a relation is left");
             let leaf = Box::new(Tree::Leaf(r));
             tree = if right_is_r {
-                Tree::Join(Box::new(tree), leaf)
+                Tree::Join(Box::new(tree), leaf, index)
             } else {
-                Tree::Join(leaf, Box::new(tree))
+                Tree::Join(leaf, Box::new(tree), false)
             };
             s |= 1 << r;
             cost = c;
@@ -604,15 +804,38 @@ pub(crate) fn join_rels(
     }
     let mut plans: Vec<Option<Plan>> = Vec::with_capacity(n);
     let mut rows = Vec::with_capacity(n);
+    let mut bases = Vec::with_capacity(n);
+    let mut scan = Vec::with_capacity(n);
     let widths: Vec<usize> = rels.iter().map(|r| r.1).collect();
     for ((p, _), l) in rels.into_iter().zip(local) {
+        // A table (with its own conditions) can be probed by index instead.
+        let base = match &p {
+            Plan::SeqScan {
+                table,
+                filter: None,
+            } => Some((table.clone(), and_all(l.clone()))),
+            _ => None,
+        };
         let p = match and_all(l) {
             Some(f) => push_filter(b, p, f),
             None => p,
         };
         rows.push(plan_rows(b.est, &p));
+        scan.push(match &base {
+            Some((t, _)) => b.est.table_rows(t),
+            None => plan_rows(b.est, &p),
+        });
+        bases.push(base);
         plans.push(Some(p));
     }
+    // Each written column's type, when it is a table's column.
+    let types: Vec<Option<DataType>> = (0..sources.len().max(start[n - 1] + widths[n - 1]))
+        .map(|c| {
+            let (oid, att) = sources.get(c).copied().flatten()?;
+            let t = b.schema.table_by_oid(oid)?;
+            Some(t.columns.get((att as usize).checked_sub(1)?)?.ty)
+        })
+        .collect();
     // Distinct values of a column, for an equality's selectivity.
     let distinct = |c: usize| -> f64 {
         let r = rows[rel_of(c)];
@@ -647,13 +870,53 @@ pub(crate) fn join_rels(
             }
         })
         .collect();
-    let ord = Orderer { rows, preds };
+    let mut probes: Vec<Vec<Probe>> = (0..n).map(|_| Vec::new()).collect();
+    for p in &preds {
+        let Expr::Binary(BinOp::Eq, x, y) = &p.expr else {
+            continue;
+        };
+        for (mine, theirs) in [(x, y), (y, x)] {
+            let (Expr::Column(mc), Expr::Column(tc)) = (&**mine, &**theirs) else {
+                continue;
+            };
+            let r = rel_of(*mc);
+            let Some((table, _)) = &bases[r] else {
+                continue;
+            };
+            let col = mc - start[r];
+            if rel_of(*tc) == r
+                || types.get(*tc).copied().flatten() != Some(table.columns[col].ty)
+                || index_led_by(table, col).is_none()
+            {
+                continue;
+            }
+            let all = b.est.table_rows(table);
+            probes[r].push(Probe {
+                other: 1 << rel_of(*tc),
+                fanout: all / column_distinct(b.est, table, col, all),
+            });
+        }
+    }
+    let ord = Orderer {
+        rows,
+        preds,
+        scan,
+        probes,
+    };
     let tree = if n <= 10 {
         ord.exhaustive()
     } else {
         ord.greedy()
     };
-    let (plan, layout, _) = build_tree(&tree, &mut plans, &widths, &start, &ord.preds);
+    let mut bt = BuildTree {
+        plans,
+        bases,
+        widths: &widths,
+        start: &start,
+        preds: &ord.preds,
+        types: &types,
+    };
+    let (plan, layout, _) = bt.build(&tree);
     let total: usize = widths.iter().sum();
     // Each written column's position in the joined row.
     let mut pos = vec![0; total];
@@ -675,55 +938,180 @@ pub(crate) fn join_rels(
     filter_over(plan, top)
 }
 
-/// The plan of a join order: its relations' layout (in output order) and
-/// their mask.
-fn build_tree(
-    t: &Tree,
-    plans: &mut [Option<Plan>],
-    widths: &[usize],
-    start: &[usize],
-    preds: &[JoinPred],
-) -> (Plan, Vec<usize>, Mask) {
-    match t {
-        Tree::Leaf(i) => (
-            plans[*i].take().expect("each relation once"),
-            vec![*i],
-            1 << i,
-        ),
-        Tree::Join(l, r) => {
-            let (lp, mut layout, lm) = build_tree(l, plans, widths, start, preds);
-            let (rp, rl, rm) = build_tree(r, plans, widths, start, preds);
-            let lw: usize = layout.iter().map(|&i| widths[i]).sum();
-            let rw: usize = rl.iter().map(|&i| widths[i]).sum();
-            layout.extend(rl);
-            // Written column → position in this join's row.
-            let mut at = 0;
-            let mut place = std::collections::HashMap::new();
-            for &rel in &layout {
-                for k in 0..widths[rel] {
-                    place.insert(start[rel] + k, at + k);
+/// The first index of `table` whose leading key is column `col` (not
+/// partial, not an expression index).
+fn index_led_by(table: &TableDef, col: usize) -> Option<usize> {
+    table.indexes.iter().position(|ix| {
+        ix.predicate.is_none() && ix.exprs.is_empty() && ix.columns.first() == Some(&col)
+    })
+}
+
+/// What turns a join order into a plan.
+struct BuildTree<'a> {
+    plans: Vec<Option<Plan>>,
+    /// The relations that are tables, with their own conditions.
+    bases: Vec<Option<(Arc<TableDef>, Option<Expr>)>>,
+    widths: &'a [usize],
+    start: &'a [usize],
+    preds: &'a [JoinPred],
+    types: &'a [Option<DataType>],
+}
+
+impl BuildTree<'_> {
+    /// The plan of a join order: its relations' layout (in output order)
+    /// and their mask.
+    fn build(&mut self, t: &Tree) -> (Plan, Vec<usize>, Mask) {
+        match t {
+            Tree::Leaf(i) => (
+                self.plans[*i].take().expect("each relation once"),
+                vec![*i],
+                1 << i,
+            ),
+            Tree::Join(l, r, index) => {
+                let (lp, mut layout, lm) = self.build(l);
+                let probed = match (index, r.as_ref()) {
+                    (true, Tree::Leaf(i)) => Some(*i),
+                    _ => None,
+                };
+                let (rp, rl, rm) = match probed {
+                    Some(i) => (Plan::Single, vec![i], 1 << i),
+                    None => self.build(r),
+                };
+                let widths = self.widths;
+                let lw: usize = layout.iter().map(|&i| widths[i]).sum();
+                let rw: usize = rl.iter().map(|&i| widths[i]).sum();
+                layout.extend(rl);
+                // Written column → position in this join's row.
+                let mut at = 0;
+                let mut place = std::collections::HashMap::new();
+                for &rel in &layout {
+                    for k in 0..widths[rel] {
+                        place.insert(self.start[rel] + k, at + k);
+                    }
+                    at += widths[rel];
                 }
-                at += widths[rel];
+                let m = lm | rm;
+                let on: Vec<Expr> = self
+                    .preds
+                    .iter()
+                    .filter(|p| {
+                        p.mask & m == p.mask && p.mask & lm != p.mask && p.mask & rm != p.mask
+                    })
+                    .map(|p| {
+                        let mut e = p.expr.clone();
+                        e.visit_mut(&mut |x| {
+                            if let Expr::Column(c) = x {
+                                *c = place[c];
+                            }
+                        });
+                        e
+                    })
+                    .collect();
+                if let Some(i) = probed {
+                    let lp = match self.index_join(i, lp, &layout[..layout.len() - 1], &on) {
+                        Ok(j) => return (j, layout, m),
+                        Err(lp) => lp,
+                    };
+                    // No usable index after all: scan it.
+                    let rp = self.plans[i].take().expect("each relation once");
+                    return (
+                        make_join(lp, rp, JoinKind::Inner, and_all(on), lw, rw),
+                        layout,
+                        m,
+                    );
+                }
+                (
+                    make_join(lp, rp, JoinKind::Inner, and_all(on), lw, rw),
+                    layout,
+                    m,
+                )
             }
-            let m = lm | rm;
-            let on: Vec<Expr> = preds
-                .iter()
-                .filter(|p| p.mask & m == p.mask && p.mask & lm != p.mask && p.mask & rm != p.mask)
-                .map(|p| {
-                    let mut e = p.expr.clone();
-                    e.visit_mut(&mut |x| {
-                        if let Expr::Column(c) = x {
-                            *c = place[c];
-                        }
-                    });
-                    e
-                })
-                .collect();
-            (
-                make_join(lp, rp, JoinKind::Inner, and_all(on), lw, rw),
-                layout,
-                m,
-            )
         }
+    }
+
+    /// Relation `r` probed by index once per row of `left` (whose
+    /// relations are `left_rels`) under the join conditions `on` (over the
+    /// joined row): by the index whose leading columns the equalities with
+    /// left columns of the same type cover most. Every condition is checked
+    /// again on the joined row. `left` back when no index serves.
+    fn index_join(
+        &mut self,
+        r: usize,
+        left: Plan,
+        left_rels: &[usize],
+        on: &[Expr],
+    ) -> std::result::Result<Plan, Plan> {
+        let Some((table, filter)) = self.bases[r].clone() else {
+            return Err(left);
+        };
+        let lw: usize = left_rels.iter().map(|&i| self.widths[i]).sum();
+        let rw = self.widths[r];
+        // The type of each left position's column, when known.
+        let mut left_types = Vec::with_capacity(lw);
+        for &rel in left_rels {
+            for k in 0..self.widths[rel] {
+                left_types.push(self.types.get(self.start[rel] + k).copied().flatten());
+            }
+        }
+        // (table column, the left position it equals).
+        let mut keys: Vec<(usize, usize)> = Vec::new();
+        for c in on {
+            let Expr::Binary(BinOp::Eq, x, y) = c else {
+                continue;
+            };
+            for (mine, theirs) in [(x, y), (y, x)] {
+                if let (Expr::Column(mc), Expr::Column(tc)) = (&**mine, &**theirs) {
+                    if (lw..lw + rw).contains(mc)
+                        && *tc < lw
+                        && left_types[*tc] == Some(table.columns[mc - lw].ty)
+                    {
+                        keys.push((mc - lw, *tc));
+                    }
+                }
+            }
+        }
+        let mut best: Option<(usize, Vec<Expr>, bool)> = None;
+        for (ii, ix) in table.indexes.iter().enumerate() {
+            if ix.predicate.is_some() || !ix.exprs.is_empty() {
+                continue;
+            }
+            let mut eq = Vec::new();
+            for &col in &ix.columns {
+                match keys.iter().find(|k| k.0 == col) {
+                    Some(&(_, at)) => eq.push(Expr::Column(at)),
+                    None => break,
+                }
+            }
+            let full = ix.unique && eq.len() == ix.columns.len();
+            let better = match &best {
+                None => !eq.is_empty(),
+                Some((_, e, f)) => (full && !f) || (full == *f && eq.len() > e.len()),
+            };
+            if better {
+                best = Some((ii, eq, full));
+            }
+        }
+        let Some((index, eq, _)) = best else {
+            return Err(left);
+        };
+        // The scan it replaces is not needed.
+        self.plans[r] = None;
+        Ok(Plan::IndexJoin {
+            left: Box::new(left),
+            right: Box::new(Plan::IndexScan {
+                table,
+                index,
+                bounds: IndexBounds {
+                    eq,
+                    lo: None,
+                    hi: None,
+                },
+                filter,
+            }),
+            kind: JoinKind::Inner,
+            residual: and_all(on.to_vec()),
+            left_width: lw,
+            right_width: rw,
+        })
     }
 }

@@ -349,6 +349,17 @@ pub enum Plan {
         left_width: usize,
         right_width: usize,
     },
+    /// Index nested loop: for each left row, `right` (an IndexScan whose
+    /// bounds are expressions over the left row) is probed, and the joined
+    /// rows that pass `residual` come out; Inner or Left.
+    IndexJoin {
+        left: Box<Plan>,
+        right: Box<Plan>,
+        kind: JoinKind,
+        residual: Option<Expr>,
+        left_width: usize,
+        right_width: usize,
+    },
     Aggregate {
         input: Box<Plan>,
         group: Vec<Expr>,
@@ -942,6 +953,12 @@ fn plan_reaches_out(p: &Plan, level: usize) -> bool {
                 || plan_reaches_out(left, level)
                 || plan_reaches_out(right, level)
         }
+        Plan::IndexJoin {
+            left,
+            right,
+            residual,
+            ..
+        } => opt(residual) || plan_reaches_out(left, level) || plan_reaches_out(right, level),
         Plan::Aggregate {
             input, group, aggs, ..
         } => {
