@@ -41,7 +41,7 @@ pub struct Ctx<'a> {
     /// Runs a set-returning function of the server (`Plan::Function`).
     pub table_fn: &'a TableFn<'a>,
     /// The rows of each WITH RECURSIVE work table in the current round.
-    pub work_tables: std::cell::RefCell<HashMap<usize, std::rc::Rc<Vec<Row>>>>,
+    pub work_tables: std::cell::RefCell<HashMap<usize, Arc<Vec<Row>>>>,
     /// EXPLAIN ANALYZE: where each node's measurements go.
     pub instrument: Option<Instrument>,
     /// The columns each table scan of the statement's plan decodes (see
@@ -1622,7 +1622,7 @@ fn build_node<'p>(plan: &'p Plan, cx: &Ctx<'_>) -> Result<Box<dyn RowIter + 'p>>
                 cx.check_cancel()?;
                 cx.work_tables
                     .borrow_mut()
-                    .insert(*id, std::rc::Rc::new(std::mem::take(&mut work)));
+                    .insert(*id, Arc::new(std::mem::take(&mut work)));
                 let mut it = build(recursive, cx)?;
                 while let Some(r) = it.next(cx)? {
                     if *all || seen.insert(r.clone()) {

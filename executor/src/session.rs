@@ -103,6 +103,7 @@ impl Database {
             index_cache: Default::default(),
             zone: Default::default(),
             pending_settings: Default::default(),
+            cte_rows: Default::default(),
             sql_prepared: HashMap::new(),
             database: basalt_catalog::store::DATABASE_OID,
         }
@@ -201,6 +202,9 @@ pub struct Session {
     pub(crate) index_cache: std::cell::RefCell<crate::ixkeys::IndexExprCache>,
     /// set_config calls of the running statement: (name, value, local).
     pub(crate) pending_settings: std::cell::RefCell<Vec<(String, String, bool)>>,
+    /// The RETURNING rows of the running statement's data-modifying WITH
+    /// queries, by work table.
+    cte_rows: std::cell::RefCell<HashMap<usize, Arc<Vec<Row>>>>,
     /// The TimeZone setting last seen, and its zone.
     zone: std::cell::RefCell<(String, Option<basalt_catalog::tz::Zone>)>,
 }
@@ -671,7 +675,7 @@ impl Session {
             live_view: &|name| self.live_view(name),
             table_stats: &self.pending_stats,
             table_fn: &|name, args| self.table_function(name, args),
-            work_tables: Default::default(),
+            work_tables: std::cell::RefCell::new(self.cte_rows.borrow().clone()),
             instrument: self.instrument.clone(),
             scan_columns: Default::default(),
         };
@@ -744,6 +748,17 @@ impl Session {
         self.check_privileges(stmt)?;
         self.lock_statement_tables(stmt)?;
         match stmt {
+            Statement::WithDml { pre, main } => {
+                let r = (|| {
+                    for (id, st) in pre {
+                        let rows = self.execute_in_txn(st, params, None)?.rows;
+                        self.cte_rows.borrow_mut().insert(*id, Arc::new(rows));
+                    }
+                    self.execute_in_txn(main, params, sink)
+                })();
+                self.cte_rows.borrow_mut().clear();
+                r
+            }
             Statement::Query(q) if sink.is_some() => {
                 let sink = sink.expect("checked");
                 sink.describe(&q.fields)?;

@@ -108,6 +108,9 @@ pub struct Binder<'a> {
     nullable: Vec<String>,
     /// Common table expressions in scope (WITH), innermost last.
     ctes: Vec<CteDef>,
+    /// The statement's data-modifying WITH queries, with the work table
+    /// each one's RETURNING rows fill.
+    dml_ctes: Vec<(usize, Statement)>,
     /// Work tables numbered so far (WITH RECURSIVE).
     work_tables: usize,
     /// Window function calls of the SELECT list being bound (None where
@@ -136,6 +139,9 @@ struct CteDef {
     plan: Plan,
     fields: Vec<Field>,
     columns: Vec<String>,
+    /// An INSERT, UPDATE or DELETE without RETURNING: it runs, but has no
+    /// rows to read.
+    no_rows: bool,
 }
 
 /// Name of the hidden column that carries a row's TID in a locking join;
@@ -640,6 +646,7 @@ impl<'a> Binder<'a> {
             tid_scans: false,
             nullable: Vec::new(),
             ctes: Vec::new(),
+            dml_ctes: Vec::new(),
             work_tables: 0,
             windows: None,
             named_windows: Vec::new(),
@@ -992,7 +999,31 @@ impl Binder<'_> {
     fn sql(&mut self, s: &ast::Statement) -> Result<Statement> {
         use ast::Statement as S;
         match s {
-            S::Query(q) => Ok(Statement::Query(self.query(q, &Scope::default())?)),
+            S::Query(q) => {
+                let main = match &*q.body {
+                    // WITH ... INSERT / UPDATE / DELETE.
+                    ast::SetExpr::Insert(st)
+                    | ast::SetExpr::Update(st)
+                    | ast::SetExpr::Delete(st) => {
+                        let saved = self.ctes.len();
+                        let r = match &q.with {
+                            Some(w) => self.push_ctes(w, &Scope::default()),
+                            None => Ok(()),
+                        }
+                        .and_then(|_| self.sql(st));
+                        self.ctes.truncate(saved);
+                        r?
+                    }
+                    _ => Statement::Query(self.query(q, &Scope::default())?),
+                };
+                if self.dml_ctes.is_empty() {
+                    return Ok(main);
+                }
+                Ok(Statement::WithDml {
+                    pre: std::mem::take(&mut self.dml_ctes),
+                    main: Box::new(main),
+                })
+            }
             S::Insert(ins) => self.insert(ins),
             S::Update(u) => self.update(u),
             S::Delete(d) => self.delete(d),
@@ -1648,6 +1679,16 @@ impl Binder<'_> {
     /// A query with its WITH clause's queries in scope.
     fn with_query(&mut self, q: &ast::Query, outer: &Scope) -> Result<Query> {
         if let Some(with) = &q.with {
+            self.push_ctes(with, outer)?;
+        }
+        self.query_body(q, outer)
+    }
+
+    /// A WITH clause's queries, put in scope in order. An INSERT, UPDATE
+    /// or DELETE among them is planned to run before the statement, its
+    /// RETURNING rows read as a work table.
+    fn push_ctes(&mut self, with: &ast::With, outer: &Scope) -> Result<()> {
+        {
             for cte in &with.cte_tables {
                 let name = ident(&cte.alias.name);
                 let columns: Vec<String> =
@@ -1665,6 +1706,39 @@ impl Binder<'_> {
                 }
                 let def = match (&*cte.query.body, with.recursive) {
                     (
+                        ast::SetExpr::Insert(st)
+                        | ast::SetExpr::Update(st)
+                        | ast::SetExpr::Delete(st),
+                        _,
+                    ) => {
+                        if !self.outer.is_empty() || !outer.cols.is_empty() {
+                            return Err(PlanError::NotSupported(
+                                "WITH clause containing a data-modifying statement must be at the top level".into(),
+                            ));
+                        }
+                        let stmt = self.sql(st)?;
+                        let returning = match &stmt {
+                            Statement::Insert { returning, .. }
+                            | Statement::Update { returning, .. }
+                            | Statement::Delete { returning, .. } => returning.clone(),
+                            _ => None,
+                        };
+                        let id = self.work_tables;
+                        self.work_tables += 1;
+                        self.dml_ctes.push((id, stmt));
+                        let fields = returning.map(|q| q.fields).unwrap_or_default();
+                        CteDef {
+                            name,
+                            plan: Plan::WorkTable {
+                                id,
+                                width: fields.len(),
+                            },
+                            no_rows: fields.is_empty(),
+                            fields,
+                            columns,
+                        }
+                    }
+                    (
                         ast::SetExpr::SetOperation {
                             op: ast::SetOperator::Union,
                             set_quantifier,
@@ -1680,6 +1754,7 @@ impl Binder<'_> {
                             plan: body.plan,
                             fields: body.fields,
                             columns,
+                            no_rows: false,
                         }
                     }
                 };
@@ -1694,6 +1769,11 @@ impl Binder<'_> {
                 self.ctes.push(def);
             }
         }
+        Ok(())
+    }
+
+    /// A query's body, ORDER BY, LIMIT and locking (its WITH in scope).
+    fn query_body(&mut self, q: &ast::Query, outer: &Scope) -> Result<Query> {
         let order: &[ast::OrderByExpr] = match &q.order_by {
             Some(ob) => match &ob.kind {
                 ast::OrderByKind::Expressions(v) => v,
@@ -1944,6 +2024,7 @@ impl Binder<'_> {
             },
             fields: base.fields.clone(),
             columns: columns.clone(),
+            no_rows: false,
         });
         let rec = self.set_expr_query(recursive, outer);
         self.ctes.pop();
@@ -1989,6 +2070,7 @@ impl Binder<'_> {
             },
             fields: base.fields,
             columns,
+            no_rows: false,
         })
     }
 
@@ -2093,6 +2175,12 @@ impl Binder<'_> {
                 let is_sys = parts.len() == 1 || parts[parts.len() - 2] == "pg_catalog";
                 if parts.len() == 1 {
                     if let Some(c) = self.ctes.iter().rev().find(|c| c.name == base) {
+                        if c.no_rows {
+                            return Err(PlanError::Coded(
+                                "0A000",
+                                format!("WITH query \"{base}\" does not have a RETURNING clause"),
+                            ));
+                        }
                         let tname = alias_name.clone().unwrap_or(base.clone());
                         // Names from the alias, then from WITH name (cols).
                         let mut names: Vec<String> = alias

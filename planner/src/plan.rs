@@ -688,6 +688,13 @@ pub enum GrantTarget {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Statement {
     Query(Query),
+    /// A statement whose WITH clause holds INSERT, UPDATE or DELETE: each
+    /// of those runs first, in order, its RETURNING rows becoming work
+    /// table `id` (`Plan::WorkTable`) that `main` reads.
+    WithDml {
+        pre: Vec<(usize, Statement)>,
+        main: Box<Statement>,
+    },
     Insert {
         table: Arc<TableDef>,
         source: Plan,

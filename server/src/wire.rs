@@ -1321,6 +1321,7 @@ fn is_txn_control(s: &basalt_parser::Statement) -> bool {
 fn result_fields(s: &Statement) -> Option<Vec<Field>> {
     match s {
         Statement::Query(q) => Some(q.fields.clone()),
+        Statement::WithDml { main, .. } => result_fields(main),
         Statement::Insert {
             returning: Some(q), ..
         }
