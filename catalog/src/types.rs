@@ -1066,6 +1066,106 @@ fn encode_json_key(j: &Json, out: &mut Vec<u8>) {
     }
 }
 
+/// Whether `decode_key` gives back every value of this type exactly as
+/// stored (an index-only scan may then read it from the index).
+pub fn key_decodable(ty: &DataType) -> bool {
+    matches!(
+        ty,
+        DataType::Bool
+            | DataType::Int2
+            | DataType::Int4
+            | DataType::Int8
+            | DataType::Float4
+            | DataType::Float8
+            | DataType::Text
+            | DataType::Varchar(_)
+            | DataType::Bytea
+            | DataType::Date
+            | DataType::Timestamp
+            | DataType::TimestampTz
+            | DataType::Uuid
+            | DataType::Time
+    )
+}
+
+/// Reads one value of type `ty` written by `encode_key` at `*p`, moving
+/// past it (None: not a key of that type, or a type `key_decodable`
+/// refuses).
+pub fn decode_key(ty: &DataType, b: &[u8], p: &mut usize) -> Option<Value> {
+    let tag = *b.get(*p)?;
+    *p += 1;
+    if tag == 2 {
+        return Some(Value::Null);
+    }
+    let mut fixed = |n: usize| -> Option<&[u8]> {
+        let s = b.get(*p..*p + n)?;
+        *p += n;
+        Some(s)
+    };
+    let u64_at = |s: &[u8]| u64::from_be_bytes(s.try_into().expect("8 bytes"));
+    Some(match ty {
+        DataType::Bool => Value::Bool(fixed(1)?[0] != 0),
+        DataType::Int2 | DataType::Int4 | DataType::Int8 => {
+            let i = (u64_at(fixed(8)?) ^ (1 << 63)) as i64;
+            match ty {
+                DataType::Int2 => Value::Int2(i16::try_from(i).ok()?),
+                DataType::Int4 => Value::Int4(i32::try_from(i).ok()?),
+                _ => Value::Int8(i),
+            }
+        }
+        DataType::Float4 | DataType::Float8 => {
+            let k = u64_at(fixed(8)?);
+            let bits = if k & (1 << 63) != 0 {
+                k ^ (1 << 63)
+            } else {
+                !k
+            };
+            let f = f64::from_bits(bits);
+            match ty {
+                DataType::Float4 => Value::Float4(f as f32),
+                _ => Value::Float8(f),
+            }
+        }
+        DataType::Text | DataType::Varchar(_) | DataType::Bytea => {
+            let mut out = Vec::new();
+            loop {
+                let c = *b.get(*p)?;
+                *p += 1;
+                if c != 0 {
+                    out.push(c);
+                    continue;
+                }
+                let next = *b.get(*p)?;
+                *p += 1;
+                match next {
+                    0 => break,
+                    0xff => out.push(0),
+                    _ => return None,
+                }
+            }
+            match ty {
+                DataType::Bytea => Value::Bytea(out),
+                _ => Value::Text(String::from_utf8(out).ok()?),
+            }
+        }
+        DataType::Date => {
+            let k = u32::from_be_bytes(fixed(4)?.try_into().ok()?) ^ (1 << 31);
+            Value::Date(chrono::NaiveDate::from_num_days_from_ce_opt(k as i32)?)
+        }
+        DataType::Timestamp => {
+            let us = (u64_at(fixed(8)?) ^ (1 << 63)) as i64;
+            Value::Timestamp(chrono::DateTime::from_timestamp_micros(us)?.naive_utc())
+        }
+        DataType::TimestampTz => {
+            let us = (u64_at(fixed(8)?) ^ (1 << 63)) as i64;
+            Value::TimestampTz(chrono::DateTime::from_timestamp_micros(us)?)
+        }
+        DataType::Uuid => Value::Uuid(fixed(16)?.try_into().ok()?),
+        DataType::Time => Value::Time(time_from_micros(u64_at(fixed(8)?) as i64)?),
+        _ => return None,
+    })
+}
+
 fn encode_bytes_key(b: &[u8], out: &mut Vec<u8>) {
     for &c in b {
         if c == 0 {
@@ -1080,6 +1180,41 @@ fn encode_bytes_key(b: &[u8], out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decodable_keys_come_back_as_stored() {
+        let date = chrono::NaiveDate::from_ymd_opt(2024, 2, 29).unwrap();
+        let ts = date.and_hms_micro_opt(13, 4, 5, 678_901).unwrap();
+        let vals = [
+            (DataType::Bool, Value::Bool(true)),
+            (DataType::Int2, Value::Int2(-7)),
+            (DataType::Int4, Value::Int4(i32::MIN)),
+            (DataType::Int8, Value::Int8(i64::MAX)),
+            (DataType::Float4, Value::Float4(-1.5)),
+            (DataType::Float8, Value::Float8(-0.0)),
+            (DataType::Float8, Value::Float8(f64::INFINITY)),
+            (DataType::Text, Value::Text("a\0b\u{e9}".into())),
+            (DataType::Varchar(Some(3)), Value::Text(String::new())),
+            (DataType::Bytea, Value::Bytea(vec![0, 0, 255, 1])),
+            (DataType::Date, Value::Date(date)),
+            (DataType::Timestamp, Value::Timestamp(ts)),
+            (DataType::TimestampTz, Value::TimestampTz(ts.and_utc())),
+            (DataType::Uuid, Value::Uuid([9; 16])),
+            (DataType::Time, Value::Time(ts.time())),
+            (DataType::Int4, Value::Null),
+        ];
+        let mut key = Vec::new();
+        for (_, v) in &vals {
+            encode_key(v, &mut key);
+        }
+        let mut p = 0;
+        for (ty, v) in &vals {
+            assert!(key_decodable(ty));
+            let back = decode_key(ty, &key, &mut p).expect("decodes");
+            assert_eq!(format!("{back:?}"), format!("{v:?}"));
+        }
+        assert_eq!(p, key.len());
+    }
 
     #[test]
     fn key_order_matches_value_order() {

@@ -122,6 +122,16 @@ pub struct TableScan {
     filter: Option<Expr>,
     mode: ScanMode,
     buf: VecDeque<(Tid, Vec<u8>)>,
+    /// Index-only: the index's key columns (table position, type) when
+    /// they hold every column wanted; entries on all-visible heap pages
+    /// are then answered from their keys.
+    index_only: Option<Vec<(usize, DataType)>>,
+    /// Index-only: keys of entries answered without the heap.
+    from_index: VecDeque<(Tid, Vec<u8>)>,
+    /// Index-only: entries that had to be looked up in the heap.
+    heap_fetches: u64,
+    /// Under EXPLAIN ANALYZE: where the heap fetches are reported.
+    node: Option<(Instrument, usize)>,
     pub last_tid: Option<Tid>,
     stats: crate::stats::Local,
     /// Rows returned so far, added to the table's counters on drop.
@@ -131,6 +141,9 @@ pub struct TableScan {
 impl Drop for TableScan {
     fn drop(&mut self) {
         use crate::stats::{count, IDX_TUP_FETCH, SEQ_TUP_READ};
+        if let (Some((ins, key)), Some(_)) = (&self.node, &self.index_only) {
+            ins.lock().entry(*key).or_default().heap_fetches += self.heap_fetches;
+        }
         match self.mode {
             ScanMode::Seq { .. } => count(&self.stats, self.table.oid, SEQ_TUP_READ, self.returned),
             ScanMode::Index { ix_oid, .. } => {
@@ -179,6 +192,10 @@ impl TableScan {
                         nblocks: cx.st.nblocks(table.filenode)?,
                     },
                     buf: VecDeque::new(),
+                    index_only: None,
+                    from_index: VecDeque::new(),
+                    heap_fetches: 0,
+                    node: None,
                     last_tid: None,
                     stats: {
                         crate::stats::count(cx.table_stats, table.oid, crate::stats::SEQ_SCAN, 1);
@@ -225,6 +242,10 @@ impl TableScan {
                         dead: Vec::new(),
                     },
                     buf: VecDeque::new(),
+                    index_only: None,
+                    from_index: VecDeque::new(),
+                    heap_fetches: 0,
+                    node: None,
                     last_tid: None,
                     stats: {
                         crate::stats::count(cx.table_stats, table.oid, crate::stats::IDX_SCAN, 1);
@@ -240,6 +261,38 @@ impl TableScan {
 
     pub fn table(&self) -> &Arc<TableDef> {
         &self.table
+    }
+
+    /// Sets the columns to decode (`want`, from `colmask`) of the scan
+    /// made for `plan`, and, when an index scan needs only its index's key
+    /// columns, lets it answer from the index where the heap page is
+    /// all-visible (not under SERIALIZABLE, whose read tracking wants the
+    /// tuples).
+    pub fn set_columns(&mut self, plan: &Plan, cx: &Ctx<'_>) {
+        let key = plan as *const Plan as usize;
+        self.want = cx.scan_columns.borrow().get(&key).cloned();
+        if let Some(ins) = &cx.instrument {
+            self.node = Some((ins.clone(), key));
+        }
+        self.index_only = match (plan, &self.want) {
+            (Plan::IndexScan { table, index, .. }, Some(want)) if cx.txn.sid.is_none() => {
+                index_only_columns(table, *index, want)
+            }
+            _ => None,
+        };
+    }
+
+    /// A row from an index entry's key: its columns in place, the others
+    /// NULL (not wanted).
+    fn row_from_key(&self, cols: &[(usize, DataType)], key: &[u8]) -> Result<Row> {
+        let mut row = vec![Value::Null; self.types.len()];
+        let mut p = 0;
+        for (c, ty) in cols {
+            row[*c] = basalt_catalog::types::decode_key(ty, key, &mut p).ok_or_else(|| {
+                StorageError::Corrupt(format!("bad index key of {}", self.table.name))
+            })?;
+        }
+        Ok(row)
     }
 
     /// Starts an index scan (`plan`, whose bounds are over `row`) again
@@ -287,6 +340,7 @@ impl TableScan {
         seen.clear();
         pending.clear();
         self.buf.clear();
+        self.from_index.clear();
         self.last_tid = None;
         crate::stats::count(cx.table_stats, self.table.oid, crate::stats::IDX_SCAN, 1);
         crate::stats::count(cx.table_stats, *ix_oid, crate::stats::IDX_SCAN, 1);
@@ -337,7 +391,7 @@ impl TableScan {
             } => {
                 // Heap tuples are fetched one entry at a time, so a scan
                 // stopped early (LIMIT) reads only what it returned.
-                while self.buf.is_empty() {
+                while self.buf.is_empty() && self.from_index.is_empty() {
                     if pending.is_empty() {
                         // Entries of versions no snapshot can see: drop them
                         // (while the scan is still on their leaf) so later
@@ -372,6 +426,17 @@ impl TableScan {
                     while let Some((key, tid)) = pending.pop_front() {
                         if !seen.insert(tid) {
                             continue;
+                        }
+                        if self.index_only.is_some() {
+                            if cx.st.page_all_visible(heap, tid.blk) {
+                                self.from_index.push_back((tid, key));
+                                if *unique_eq {
+                                    *done = true;
+                                    pending.clear();
+                                }
+                                break;
+                            }
+                            self.heap_fetches += 1;
                         }
                         let mut ssi_w = cx.txn.sid.map(|_| Vec::new());
                         let mut h = || cx.st.txns.horizon();
@@ -420,15 +485,23 @@ impl TableScan {
 
     pub fn next_row(&mut self, cx: &Ctx<'_>) -> Result<Option<(Tid, Row)>> {
         loop {
-            if self.buf.is_empty() && !self.refill(cx)? {
+            if self.buf.is_empty() && self.from_index.is_empty() && !self.refill(cx)? {
                 return Ok(None);
             }
-            let (tid, data) = self.buf.pop_front().expect("refilled");
-            let row = match &self.want {
-                None => decode_row(&self.types, &data),
-                Some(w) => basalt_catalog::types::decode_row_some(&self.types, &data, w),
-            }
-            .ok_or_else(|| StorageError::Corrupt(format!("bad row in {}", self.table.name)))?;
+            let (tid, row) = match (self.from_index.pop_front(), &self.index_only) {
+                (Some((tid, key)), Some(cols)) => (tid, self.row_from_key(cols, &key)?),
+                _ => {
+                    let (tid, data) = self.buf.pop_front().expect("refilled");
+                    let row = match &self.want {
+                        None => decode_row(&self.types, &data),
+                        Some(w) => basalt_catalog::types::decode_row_some(&self.types, &data, w),
+                    }
+                    .ok_or_else(|| {
+                        StorageError::Corrupt(format!("bad row in {}", self.table.name))
+                    })?;
+                    (tid, row)
+                }
+            };
             if let Some(f) = &self.filter {
                 if !truthy(&eval(f, &row, &cx.eval)?) {
                     continue;
@@ -620,6 +693,34 @@ impl RowIter for LockRows<'_> {
 }
 
 /// Encodes index-scan bounds; None when a bound is NULL (nothing matches).
+/// The key columns (table position, type) of index `index` when they
+/// include every column `want` asks for and each decodes from the key
+/// exactly: an index-only scan can answer from the index then.
+pub(crate) fn index_only_columns(
+    table: &TableDef,
+    index: usize,
+    want: &[bool],
+) -> Option<Vec<(usize, DataType)>> {
+    let ix = table.indexes.get(index)?;
+    if !ix.exprs.is_empty() || ix.predicate.is_some() {
+        return None;
+    }
+    let cols: Vec<(usize, DataType)> = ix
+        .columns
+        .iter()
+        .map(|&c| Some((c, table.columns.get(c)?.ty)))
+        .collect::<Option<_>>()?;
+    let covered = want
+        .iter()
+        .enumerate()
+        .all(|(i, &w)| !w || ix.columns.contains(&i));
+    (covered
+        && cols
+            .iter()
+            .all(|(_, t)| basalt_catalog::types::key_decodable(t)))
+    .then_some(cols)
+}
+
 /// The key range of index bounds, evaluated on `row` (an index nested
 /// loop's outer row; empty for a plain scan). None when a bound is NULL:
 /// nothing matches.
@@ -734,11 +835,7 @@ impl RowIter for IndexJoin<'_> {
                 Some(scan) => scan.rescan(self.right, &lr, cx)?,
                 None => {
                     let mut s = TableScan::probe(self.right, &lr, cx)?;
-                    s.want = cx
-                        .scan_columns
-                        .borrow()
-                        .get(&(self.right as *const Plan as usize))
-                        .cloned();
+                    s.set_columns(self.right, cx);
                     self.scan = Some(s);
                 }
             }
@@ -1149,6 +1246,8 @@ pub fn collect(it: &mut dyn RowIter, cx: &Ctx<'_>) -> Result<Vec<Row>> {
 pub struct NodeStats {
     pub rows: u64,
     pub loops: u64,
+    /// An index-only scan's heap lookups (pages not all-visible).
+    pub heap_fetches: u64,
     pub first: Option<std::time::Duration>,
     pub total: std::time::Duration,
 }
@@ -1209,11 +1308,7 @@ fn build_node<'p>(plan: &'p Plan, cx: &Ctx<'_>) -> Result<Box<dyn RowIter + 'p>>
         Plan::Single => Box::new(VecIter(vec![vec![]].into_iter())),
         Plan::SeqScan { .. } | Plan::IndexScan { .. } => {
             let mut scan = TableScan::new(plan, cx)?;
-            scan.want = cx
-                .scan_columns
-                .borrow()
-                .get(&(plan as *const Plan as usize))
-                .cloned();
+            scan.set_columns(plan, cx);
             Box::new(scan)
         }
         Plan::WithTid { input } => Box::new(WithTid(TableScan::new(input, cx)?)),

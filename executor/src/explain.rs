@@ -38,6 +38,11 @@ struct Explainer<'a> {
     /// The outer row's column names while the inner index scan of an index
     /// nested loop is shown (its bounds read that row).
     probe_cols: Option<Vec<String>>,
+    /// The columns each scan decodes (as the executor works them out),
+    /// which tells an index-only scan.
+    scan_cols: HashMap<usize, std::rc::Rc<Vec<bool>>>,
+    /// An index-only scan's heap fetches, to print after its filter.
+    heap_fetches: Option<(usize, u64)>,
 }
 
 impl Explainer<'_> {
@@ -247,13 +252,32 @@ impl Explainer<'_> {
                         + io
                         + fetched * (CPU_TUPLE + 0.005 + CPU_OP * (1 + rest.len()) as f64),
                 };
+                let index_only = self
+                    .scan_cols
+                    .get(&(plan as *const Plan as usize))
+                    .and_then(|w| crate::exec::index_only_columns(table, *index, w))
+                    .is_some();
+                let kind = if index_only {
+                    "Index Only Scan"
+                } else {
+                    "Index Scan"
+                };
                 self.line(
                     depth,
-                    &format!("Index Scan using {} on {}", ix.name, table.name),
+                    &format!("{kind} using {} on {}", ix.name, table.name),
                     e,
                 );
                 if !conds.is_empty() {
                     self.detail(depth, format!("Index Cond: {}", cond_text.join(" AND ")));
+                }
+                let fetches = self
+                    .actual
+                    .as_ref()
+                    .and_then(|a| a.get(&(plan as *const Plan as usize)))
+                    .map(|a| a.heap_fetches);
+                if let (true, Some(n)) = (index_only, fetches) {
+                    // After the filter line, as PostgreSQL prints it.
+                    self.heap_fetches = Some((depth, n));
                 }
                 if !rest.is_empty() {
                     let text: Vec<String> = rest.iter().map(|f| expr_text(f, &cols)).collect();
@@ -263,6 +287,9 @@ impl Explainer<'_> {
                         format!("({})", text.join(" AND "))
                     };
                     self.detail(depth, format!("Filter: {text}"));
+                }
+                if let Some((d, n)) = self.heap_fetches.take() {
+                    self.detail(d, format!("Heap Fetches: {n}"));
                 }
                 (e, cols)
             }
@@ -849,6 +876,12 @@ impl Session {
         }
         let mut x = Explainer {
             probe_cols: None,
+            scan_cols: match stmt {
+                Statement::Query(q) => crate::colmask::scan_columns(&q.plan),
+                Statement::Insert { source, .. } => crate::colmask::scan_columns(source),
+                _ => HashMap::new(),
+            },
+            heap_fetches: None,
             s: self,
             lines: Vec::new(),
             actual: run.as_mut().map(|r| std::mem::take(&mut r.2)),

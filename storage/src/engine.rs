@@ -113,6 +113,8 @@ pub struct Storage {
     /// Free space map: heap pages VACUUM found room on (kept in memory; a
     /// restart forgets it until the next VACUUM).
     pub(crate) fsm: Mutex<HashMap<RelId, std::collections::BTreeSet<u32>>>,
+    /// Heap pages whose tuples every snapshot sees (see vismap.rs).
+    pub(crate) vismap: crate::vismap::VisMap,
     tree_locks: Mutex<HashMap<RelId, Arc<RwLock<()>>>>,
     unique_locks: Vec<Mutex<()>>,
     /// Held shared from a commit record's insert until its clog update, and
@@ -255,6 +257,7 @@ impl Storage {
             next_oid: Mutex::new((next_oid, next_oid)),
             insert_hint: Mutex::new(HashMap::new()),
             fsm: Mutex::new(HashMap::new()),
+            vismap: Default::default(),
             tree_locks: Mutex::new(HashMap::new()),
             unique_locks: (0..UNIQUE_STRIPES).map(|_| Mutex::new(())).collect(),
             commit_lock: RwLock::new(()),

@@ -283,6 +283,7 @@ impl Storage {
         if page.page().free_space() < tuple.len() + crate::page::SLOT_SIZE {
             return Ok(None);
         }
+        self.vismap.clear(rel, blk);
         let slot = page.page_mut().add_item(tuple).expect("checked free space");
         let tid = Tid {
             blk,
@@ -529,6 +530,7 @@ impl Storage {
         h.cmax = cmax;
         h.next = next;
         h.flags = flags;
+        self.vismap.clear(rel, tid.blk);
         let mut pm = page.page_mut();
         h.write(pm.item_mut(tid.slot as usize).expect("row exists"));
         if flags & F_LOCK_ONLY == 0 {

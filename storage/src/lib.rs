@@ -20,6 +20,7 @@ pub mod smgr;
 pub mod ssi;
 pub mod txn;
 pub mod vacuum;
+pub mod vismap;
 pub mod wal;
 
 pub use btree::{BtreeScan, KeyRange};

@@ -114,6 +114,8 @@ pub struct VacuumStats {
     /// Free bytes in the heap after the vacuum.
     pub free_bytes: u64,
     pub horizon: Xid,
+    /// Pages marked all-visible in the visibility map.
+    pub all_visible_pages: u64,
 }
 
 impl Storage {
@@ -130,6 +132,30 @@ impl Storage {
             && h.flags & F_LOCK_ONLY == 0
             && h.xmax < horizon
             && self.clog.get(h.xmax) == XidStatus::Committed
+    }
+
+    /// Whether every tuple on a (latched) heap page is seen by every
+    /// snapshot now and later: inserted by a transaction committed below
+    /// `horizon`, not deleted (a lock or an aborted deleter is no
+    /// deletion), and no dead stub left for an index entry to name.
+    fn page_visible_to_all(&self, p: &crate::page::Page<'_>, horizon: Xid) -> bool {
+        if p.is_new() || p.kind() != PageKind::Heap as u16 {
+            return false;
+        }
+        (0..p.nslots()).all(|slot| {
+            if p.slot_is_dead(slot) {
+                return false;
+            }
+            let Some(item) = p.item(slot) else {
+                return true;
+            };
+            let h = TupleHeader::read(item);
+            h.xmin < horizon
+                && self.clog.get(h.xmin) == XidStatus::Committed
+                && (h.xmax == INVALID_XID
+                    || h.flags & F_LOCK_ONLY != 0
+                    || self.clog.get(h.xmax) == XidStatus::Aborted)
+        })
     }
 
     /// Prunes a write-latched heap page. Without a horizon (a writer looking
@@ -284,8 +310,14 @@ impl Storage {
         progress.set_phase(VacuumPhase::PerformingFinalCleanup);
         let nblocks = self.smgr.nblocks(heap)?;
         for blk in 0..nblocks {
+            // Latched shared: no change can come between the check and
+            // the mark (changes clear it under the exclusive latch).
             let pg = self.pool.read(heap, blk)?;
             st.free_bytes += pg.page().free_space() as u64;
+            if self.page_visible_to_all(&pg.page(), horizon) {
+                self.vismap.set(heap, blk);
+                st.all_visible_pages += 1;
+            }
         }
         Ok(st)
     }
