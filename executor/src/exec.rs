@@ -274,8 +274,13 @@ impl TableScan {
         if let Some(ins) = &cx.instrument {
             self.node = Some((ins.clone(), key));
         }
+        let allowed = (cx.eval.settings)("enable_indexonlyscan")
+            .and_then(|v| basalt_catalog::cast::parse_bool(&v))
+            .unwrap_or(true);
         self.index_only = match (plan, &self.want) {
-            (Plan::IndexScan { table, index, .. }, Some(want)) if cx.txn.sid.is_none() => {
+            (Plan::IndexScan { table, index, .. }, Some(want))
+                if cx.txn.sid.is_none() && allowed =>
+            {
                 index_only_columns(table, *index, want)
             }
             _ => None,

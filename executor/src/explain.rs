@@ -252,11 +252,17 @@ impl Explainer<'_> {
                         + io
                         + fetched * (CPU_TUPLE + 0.005 + CPU_OP * (1 + rest.len()) as f64),
                 };
-                let index_only = self
-                    .scan_cols
-                    .get(&(plan as *const Plan as usize))
-                    .and_then(|w| crate::exec::index_only_columns(table, *index, w))
-                    .is_some();
+                let allowed = self
+                    .s
+                    .setting("enable_indexonlyscan")
+                    .and_then(|v| basalt_catalog::cast::parse_bool(&v))
+                    .unwrap_or(true);
+                let index_only = allowed
+                    && self
+                        .scan_cols
+                        .get(&(plan as *const Plan as usize))
+                        .and_then(|w| crate::exec::index_only_columns(table, *index, w))
+                        .is_some();
                 let kind = if index_only {
                     "Index Only Scan"
                 } else {

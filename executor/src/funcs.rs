@@ -246,6 +246,8 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
     Ok(match name {
         "current_setting" => match (cx.settings)(&s(0)) {
             Some(v) => Value::Text(v),
+            // current_setting(name, missing_ok => true)
+            None if a.get(1).is_some_and(crate::eval::truthy) => Value::Null,
             None => return Err(ExecError::UnknownSetting(s(0))),
         },
         "pg_table_is_visible" | "pg_type_is_visible" | "has_database_privilege" => {

@@ -17,6 +17,7 @@ pub mod exec;
 mod explain;
 mod fkeys;
 pub mod funcs;
+mod guc;
 mod integrity;
 mod ixkeys;
 pub mod json;

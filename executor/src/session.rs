@@ -360,6 +360,17 @@ impl Session {
         basalt_catalog::enums::set(schema.enum_registry.clone());
         let est = crate::selectivity::DbEstimates(&self.db);
         let path = self.search_path(&schema);
+        let on = |n: &str| {
+            self.setting(n)
+                .and_then(|v| basalt_catalog::cast::parse_bool(&v))
+                .unwrap_or(true)
+        };
+        let flags = basalt_planner::PlannerFlags {
+            seqscan: on("enable_seqscan"),
+            indexscan: on("enable_indexscan"),
+            hashjoin: on("enable_hashjoin"),
+            nestloop: on("enable_nestloop"),
+        };
         Ok(basalt_planner::plan_statement(
             &schema,
             &est,
@@ -367,6 +378,7 @@ impl Session {
             param_types,
             &path,
             self.temp_namespace(&schema),
+            flags,
         )?)
     }
 
@@ -610,7 +622,17 @@ impl Session {
         f: impl FnOnce(&Ctx<'_>) -> Result<R>,
     ) -> Result<R> {
         let settings = || self.all_settings();
-        let getset = |n: &str| self.setting(n);
+        // A set_config earlier in the statement counts already.
+        let getset = |n: &str| {
+            let pending = self
+                .pending_settings
+                .borrow()
+                .iter()
+                .rev()
+                .find(|(k, _, _)| k.eq_ignore_ascii_case(n))
+                .map(|(_, v, _)| v.clone());
+            pending.or_else(|| self.setting(n))
+        };
         // Uncorrelated subqueries run once per statement (PostgreSQL's
         // InitPlans): the same rows for every outer row, and a FOR UPDATE
         // SKIP LOCKED inside one picks its rows once.

@@ -30,6 +30,7 @@ impl Session {
                 let d = crate::txn::builtin_default(&k);
                 (!d.is_empty()).then(|| d.to_string())
             })
+            .or_else(|| crate::guc::find(&k).map(|g| g.1.to_string()))
     }
 
     /// SET name = value (None: DEFAULT). Returns the ParameterStatus to
@@ -105,6 +106,33 @@ impl Session {
             return Err(ExecError::CantChangeSetting(format!(
                 "parameter \"{k}\" cannot be changed now"
             )));
+        }
+        // A custom parameter (a dotted name, as extensions and
+        // applications use): any string; RESET forgets the session's.
+        if k.contains('.') {
+            match value {
+                Some(v) => {
+                    self.settings.insert(k, v.to_string());
+                }
+                None => {
+                    self.settings.insert(k, String::new());
+                }
+            }
+            return Ok(None);
+        }
+        if let Some(&(_, default, kind)) = crate::guc::find(&k) {
+            let v = match value {
+                None => default.to_string(),
+                Some(v) => crate::guc::check(kind, v).ok_or_else(|| match kind {
+                    crate::guc::Kind::Bool => ExecError::coded(
+                        "22023",
+                        format!("parameter \"{k}\" requires a Boolean value"),
+                    ),
+                    _ => ExecError::InvalidSetting(name.to_string(), v.to_string()),
+                })?,
+            };
+            self.settings.insert(k, v);
+            return Ok(None);
         }
         if !SESSION_ONLY.contains(&k.as_str()) {
             return Err(match self.setting(&k) {
@@ -245,6 +273,12 @@ impl Session {
                 )
             })
             .collect();
+        for (n, d, _) in crate::guc::GUCS {
+            if !v.iter().any(|(k, _)| k.eq_ignore_ascii_case(n)) {
+                let val = self.settings.get(*n).cloned().unwrap_or(d.to_string());
+                v.push((n.to_string(), val));
+            }
+        }
         v.sort();
         v
     }

@@ -316,3 +316,44 @@ fn index_only_scans_skip_all_visible_pages() {
     drop(db);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn scan_choice_follows_selectivity_and_the_method_switches() {
+    let (dir, db) = open_db("basalt-explain-switches");
+    let mut s = db.session();
+    plan(&mut s, "CREATE TABLE sw (id int PRIMARY KEY, k int)");
+    plan(&mut s, "CREATE TABLE sw2 (id int PRIMARY KEY, k int)");
+    plan(
+        &mut s,
+        "INSERT INTO sw SELECT g, g % 50 FROM generate_series(1, 20000) g",
+    );
+    plan(&mut s, "INSERT INTO sw2 SELECT * FROM sw");
+    plan(&mut s, "ANALYZE sw");
+    plan(&mut s, "ANALYZE sw2");
+    // Most of the table: read in order, not through the index.
+    let wide = "EXPLAIN SELECT * FROM sw WHERE id > 100";
+    assert!(plan(&mut s, wide)[0].starts_with("Seq Scan on sw"));
+    assert!(plan(&mut s, "EXPLAIN SELECT * FROM sw WHERE id < 100")[0]
+        .starts_with("Index Scan using sw_pkey on sw"));
+    plan(&mut s, "SET enable_seqscan = off");
+    assert!(plan(&mut s, wide)[0].starts_with("Index Scan using sw_pkey on sw"));
+    plan(&mut s, "RESET enable_seqscan");
+    plan(&mut s, "SET enable_indexscan = off");
+    assert!(plan(&mut s, "EXPLAIN SELECT * FROM sw WHERE id = 7")[0].starts_with("Seq Scan on sw"));
+    plan(&mut s, "RESET enable_indexscan");
+    // Every row joined: hashed, unless hash joins are off.
+    let join = "EXPLAIN SELECT count(*) FROM sw JOIN sw2 ON sw2.id = sw.k";
+    assert!(plan(&mut s, join).join("\n").contains("Hash Join"));
+    plan(&mut s, "SET enable_hashjoin = off");
+    let p = plan(&mut s, join).join("\n");
+    assert!(p.contains("Nested Loop") && p.contains("sw2_pkey"), "{p}");
+    plan(&mut s, "RESET enable_hashjoin");
+    // Few rows joined: probed by index, unless nested loops are off.
+    let few = "EXPLAIN SELECT * FROM sw JOIN sw2 ON sw2.id = sw.k WHERE sw.id < 5";
+    assert!(plan(&mut s, few).join("\n").contains("Nested Loop"));
+    plan(&mut s, "SET enable_nestloop = off");
+    assert!(plan(&mut s, few).join("\n").contains("Hash Join"));
+    drop(s);
+    drop(db);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -108,6 +108,8 @@ pub struct Binder<'a> {
     nullable: Vec<String>,
     /// Common table expressions in scope (WITH), innermost last.
     ctes: Vec<CteDef>,
+    /// Which scan and join methods may be chosen.
+    pub(crate) flags: PlannerFlags,
     /// The statement's data-modifying WITH queries, with the work table
     /// each one's RETURNING rows fill.
     dml_ctes: Vec<(usize, Statement)>,
@@ -144,6 +146,10 @@ struct CteDef {
     no_rows: bool,
 }
 
+/// The largest share of a table an index scan is chosen to read (beyond
+/// it a sequential scan costs less).
+const INDEX_SCAN_MAX_SHARE: f64 = 0.2;
+
 /// Name of the hidden column that carries a row's TID in a locking join;
 /// no SQL identifier can name it, and `*` does not expand to it.
 const TID_COLUMN: &str = "\u{1}ctid";
@@ -151,6 +157,7 @@ const TID_COLUMN: &str = "\u{1}ctid";
 /// Plans one parsed statement. `params` are the parameter types the client
 /// declared (Unknown where it left them open); the returned vector has the
 /// types the statement gave them.
+#[allow(clippy::too_many_arguments)]
 pub fn plan_statement(
     schema: &Schema,
     est: &dyn Estimates,
@@ -158,10 +165,12 @@ pub fn plan_statement(
     params: &[DataType],
     search_path: &[u32],
     temp_ns: Option<u32>,
+    flags: PlannerFlags,
 ) -> Result<(Statement, Vec<DataType>)> {
     let mut b = Binder::new(schema, est, params);
     b.search_path = search_path.to_vec();
     b.temp_ns = temp_ns;
+    b.flags = flags;
     let s = b.statement(stmt)?;
     let params = b
         .params
@@ -646,6 +655,7 @@ impl<'a> Binder<'a> {
             tid_scans: false,
             nullable: Vec::new(),
             ctes: Vec::new(),
+            flags: PlannerFlags::default(),
             dml_ctes: Vec::new(),
             work_tables: 0,
             windows: None,
@@ -1426,7 +1436,14 @@ impl Binder<'_> {
                 local: false,
             }),
             S::ShowVariable { variable } => {
-                let name = variable.iter().map(ident).collect::<Vec<_>>().join(" ");
+                let parts: Vec<String> = variable.iter().map(ident).collect();
+                // SHOW TRANSACTION ISOLATION LEVEL, SESSION AUTHORIZATION,
+                // TIME ZONE; else a dotted (custom) parameter name.
+                let spaced = matches!(
+                    parts.first().map(String::as_str),
+                    Some("transaction" | "session" | "time")
+                );
+                let name = parts.join(if spaced { " " } else { "." });
                 Ok(Statement::Show { name })
             }
             S::Copy {
@@ -3305,14 +3322,37 @@ impl Binder<'_> {
         Ok((exprs, fields))
     }
 
-    /// Chooses an index scan when the predicate pins a prefix of an index.
+    /// Chooses an index scan when the predicate pins a prefix of an index
+    /// to few enough rows that reading them through the index costs less
+    /// than reading the whole table (or when sequential scans are
+    /// switched off).
     pub(crate) fn access_path(&self, table: &Arc<TableDef>, pred: Option<Expr>) -> Plan {
         let Some(p) = pred else {
+            if !self.flags.seqscan && self.flags.indexscan {
+                if let Some(index) = table.indexes.iter().position(|ix| ix.predicate.is_none()) {
+                    return Plan::IndexScan {
+                        table: table.clone(),
+                        index,
+                        bounds: IndexBounds {
+                            eq: vec![],
+                            lo: None,
+                            hi: None,
+                        },
+                        filter: None,
+                    };
+                }
+            }
             return Plan::SeqScan {
                 table: table.clone(),
                 filter: None,
             };
         };
+        if !self.flags.indexscan {
+            return Plan::SeqScan {
+                table: table.clone(),
+                filter: Some(p),
+            };
+        }
         let conj = conjuncts(&p);
         let mut best: Option<(usize, IndexBounds, usize)> = None;
         for (ii, ix) in table.indexes.iter().enumerate() {
@@ -3337,6 +3377,54 @@ impl Binder<'_> {
                 };
             if score > 0 && best.as_ref().is_none_or(|b| score > b.2) {
                 best = Some((ii, bounds, score));
+            }
+        }
+        // The share of the table the index conditions keep: beyond a fifth,
+        // scattered heap reads cost more than reading every page in order.
+        let unique_eq = |ii: usize, b: &IndexBounds| {
+            let ix = &table.indexes[ii];
+            ix.unique && b.eq.len() == ix.columns.len()
+        };
+        if let Some((ii, bounds, _)) = &best {
+            if self.flags.seqscan && !unique_eq(*ii, bounds) {
+                let ix = &table.indexes[*ii];
+                let keys: Vec<Expr> = match ix.exprs.is_empty() {
+                    true => ix.columns.iter().map(|&c| Expr::Column(c)).collect(),
+                    false => index_key_exprs(self.schema, table, ix).unwrap_or_default(),
+                };
+                let mut conds = Vec::new();
+                for (k, v) in bounds.eq.iter().enumerate() {
+                    conds.push(Expr::Binary(
+                        BinOp::Eq,
+                        Box::new(keys[k].clone()),
+                        Box::new(v.clone()),
+                    ));
+                }
+                if let Some(next) = keys.get(bounds.eq.len()) {
+                    if let Some((v, incl)) = &bounds.lo {
+                        let op = if *incl { BinOp::GtEq } else { BinOp::Gt };
+                        conds.push(Expr::Binary(
+                            op,
+                            Box::new(next.clone()),
+                            Box::new(v.clone()),
+                        ));
+                    }
+                    if let Some((v, incl)) = &bounds.hi {
+                        let op = if *incl { BinOp::LtEq } else { BinOp::Lt };
+                        conds.push(Expr::Binary(
+                            op,
+                            Box::new(next.clone()),
+                            Box::new(v.clone()),
+                        ));
+                    }
+                }
+                let sel = match and_all(conds) {
+                    Some(c) if keys.len() == ix.columns.len() => self.est.selectivity(table, &c),
+                    _ => 0.0,
+                };
+                if sel > INDEX_SCAN_MAX_SHARE {
+                    best = None;
+                }
             }
         }
         match best {

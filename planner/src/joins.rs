@@ -181,7 +181,8 @@ fn left_index_join(
     let outer = plan_rows(b.est, &left);
     let probing = outer * (PROBE_COST + fanout * FETCH_COST);
     let hashing = all * 2.0 + outer;
-    if probing >= hashing {
+    let prefer = !b.flags.hashjoin || !b.flags.seqscan;
+    if !b.flags.nestloop || (probing >= hashing && !prefer) {
         return hash(left, right, keys, residual);
     }
     // Every key is checked again on the joined row, with the rest.
@@ -532,6 +533,9 @@ struct Probe {
 const PROBE_COST: f64 = 8.0;
 /// Cost of each row a probe fetches from the heap (scattered reads).
 const FETCH_COST: f64 = 2.0;
+/// What a switched-off method costs (PostgreSQL's disable_cost): chosen
+/// only when nothing else can do the work.
+const DISABLE_COST: f64 = 1.0e10;
 
 type Mask = u128;
 
@@ -551,6 +555,8 @@ struct Orderer {
     scan: Vec<f64>,
     /// How each relation can be probed by index.
     probes: Vec<Vec<Probe>>,
+    /// Added to a hash join's cost when hash joins are switched off.
+    hash_penalty: f64,
 }
 
 impl Orderer {
@@ -594,7 +600,7 @@ impl Orderer {
         } else {
             build * probe
         };
-        let hash = ca + cb + work + out;
+        let hash = ca + cb + work + out + self.hash_penalty;
         if b.count_ones() == 1 {
             let r = b.trailing_zeros() as usize;
             let best = self.probes[r]
@@ -822,6 +828,11 @@ pub(crate) fn join_rels(
         };
         rows.push(plan_rows(b.est, &p));
         scan.push(match &base {
+            // A table read whole: the cost of switched-off sequential
+            // scans (an index probe avoids it).
+            Some((t, _)) if !b.flags.seqscan && matches!(p, Plan::SeqScan { .. }) => {
+                b.est.table_rows(t) + DISABLE_COST
+            }
             Some((t, _)) => b.est.table_rows(t),
             None => plan_rows(b.est, &p),
         });
@@ -897,11 +908,15 @@ pub(crate) fn join_rels(
             });
         }
     }
+    if !b.flags.nestloop {
+        probes.iter_mut().for_each(Vec::clear);
+    }
     let ord = Orderer {
         rows,
         preds,
         scan,
         probes,
+        hash_penalty: if b.flags.hashjoin { 0.0 } else { DISABLE_COST },
     };
     let tree = if n <= 10 {
         ord.exhaustive()

@@ -279,6 +279,28 @@ pub struct IndexBounds {
     pub hi: Option<(Expr, bool)>,
 }
 
+/// The planner method switches (enable_seqscan, enable_indexscan,
+/// enable_hashjoin, enable_nestloop): a method switched off is used only
+/// when nothing else can do the work, as PostgreSQL's disable cost does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlannerFlags {
+    pub seqscan: bool,
+    pub indexscan: bool,
+    pub hashjoin: bool,
+    pub nestloop: bool,
+}
+
+impl Default for PlannerFlags {
+    fn default() -> Self {
+        PlannerFlags {
+            seqscan: true,
+            indexscan: true,
+            hashjoin: true,
+            nestloop: true,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Plan {
     /// One row with no columns (SELECT without FROM).
