@@ -107,6 +107,12 @@ fn width(p: &Plan) -> Option<usize> {
             left_width,
             right_width,
             ..
+        }
+        | Plan::MergeJoin {
+            kind,
+            left_width,
+            right_width,
+            ..
         } => {
             if matches!(kind, JoinKind::Semi | JoinKind::Anti) {
                 *left_width
@@ -255,6 +261,15 @@ fn walk(p: &Plan, need: Need, out: &mut HashMap<usize, Rc<Vec<bool>>>) {
             walk(right, n.slice(*left_width, *right_width), out);
         }
         Plan::HashJoin {
+            left,
+            right,
+            kind,
+            keys,
+            residual,
+            left_width,
+            right_width,
+        }
+        | Plan::MergeJoin {
             left,
             right,
             kind,

@@ -781,6 +781,96 @@ fn key_range(
     Ok(Some(KeyRange { lo, hi }))
 }
 
+/// Merge join over inputs sorted on their keys: each left row meets the
+/// run of right rows with its key (rows with a NULL key meet none).
+struct MergeJoin<'p> {
+    left: Box<dyn RowIter + 'p>,
+    keys: &'p [(Expr, Expr)],
+    /// Ascending, NULLs last: the order both inputs come in.
+    sort: Vec<SortKey>,
+    /// The right rows in order, with their keys.
+    right: Vec<(Vec<Value>, Row)>,
+    /// Right rows that met a left row (for FULL).
+    matched: Vec<bool>,
+    /// The first right row whose key is not below the current left key.
+    at: usize,
+    kind: JoinKind,
+    residual: Option<&'p Expr>,
+    left_width: usize,
+    right_width: usize,
+    out: VecDeque<Row>,
+    left_done: bool,
+    /// FULL: the next right row to check for having met none.
+    tail: usize,
+}
+
+impl RowIter for MergeJoin<'_> {
+    fn next(&mut self, cx: &Ctx<'_>) -> Result<Option<Row>> {
+        use std::cmp::Ordering;
+        loop {
+            if let Some(r) = self.out.pop_front() {
+                return Ok(Some(r));
+            }
+            if self.left_done {
+                // FULL: right rows that met nothing, padded on the left.
+                while self.tail < self.right.len() {
+                    let i = self.tail;
+                    self.tail += 1;
+                    if !self.matched[i] {
+                        let mut row = vec![Value::Null; self.left_width];
+                        row.extend(self.right[i].1.iter().cloned());
+                        return Ok(Some(row));
+                    }
+                }
+                return Ok(None);
+            }
+            let Some(lr) = self.left.next(cx)? else {
+                self.left_done = true;
+                if self.kind != JoinKind::Full {
+                    self.tail = self.right.len();
+                }
+                continue;
+            };
+            cx.check_cancel()?;
+            let lk = self
+                .keys
+                .iter()
+                .map(|(k, _)| eval(k, &lr, &cx.eval))
+                .collect::<Result<Vec<_>>>()?;
+            let mut any = false;
+            if !lk.iter().any(Value::is_null) {
+                while self.at < self.right.len()
+                    && compare_keys(&self.sort, &self.right[self.at].0, &lk) == Ordering::Less
+                {
+                    self.at += 1;
+                }
+                let mut i = self.at;
+                while i < self.right.len()
+                    && compare_keys(&self.sort, &self.right[i].0, &lk) == Ordering::Equal
+                {
+                    let mut row = Vec::with_capacity(lr.len() + self.right_width);
+                    row.extend_from_slice(&lr);
+                    row.extend(self.right[i].1.iter().cloned());
+                    if match self.residual {
+                        Some(p) => truthy(&eval(p, &row, &cx.eval)?),
+                        None => true,
+                    } {
+                        any = true;
+                        self.matched[i] = true;
+                        self.out.push_back(row);
+                    }
+                    i += 1;
+                }
+            }
+            if !any && matches!(self.kind, JoinKind::Left | JoinKind::Full) {
+                let mut row = lr;
+                row.extend(std::iter::repeat_n(Value::Null, self.right_width));
+                self.out.push_back(row);
+            }
+        }
+    }
+}
+
 /// Index nested loop: for each left row, the right index scan restarted
 /// at the key the row gives.
 struct IndexJoin<'p> {
@@ -1480,6 +1570,49 @@ fn build_node<'p>(plan: &'p Plan, cx: &Ctx<'_>) -> Result<Box<dyn RowIter + 'p>>
                 }
             }
             Box::new(VecIter(out.into_iter()))
+        }
+        Plan::MergeJoin {
+            left,
+            right,
+            kind,
+            keys,
+            residual,
+            left_width,
+            right_width,
+        } => {
+            // The right side in memory (with its keys), the left streamed.
+            let mut r = build(right, cx)?;
+            let mut rows = Vec::new();
+            while let Some(row) = r.next(cx)? {
+                let key = keys
+                    .iter()
+                    .map(|(_, rk)| eval(rk, &row, &cx.eval))
+                    .collect::<Result<Vec<_>>>()?;
+                rows.push((key, row));
+            }
+            let n = rows.len();
+            Box::new(MergeJoin {
+                left: build(left, cx)?,
+                keys,
+                sort: keys
+                    .iter()
+                    .map(|(k, _)| SortKey {
+                        expr: k.clone(),
+                        desc: false,
+                        nulls_first: false,
+                    })
+                    .collect(),
+                right: rows,
+                matched: vec![false; n],
+                at: 0,
+                kind: *kind,
+                residual: residual.as_ref(),
+                left_width: *left_width,
+                right_width: *right_width,
+                out: VecDeque::new(),
+                left_done: false,
+                tail: 0,
+            })
         }
         Plan::IndexJoin {
             left,

@@ -448,6 +448,52 @@ impl Explainer<'_> {
                 }
                 (e, cols)
             }
+            Plan::MergeJoin {
+                left,
+                right,
+                kind,
+                keys,
+                residual,
+                ..
+            } => {
+                let at = self.open(depth, "Merge Join");
+                let (l, lc) = self.node(left, depth + 1);
+                let (r, rc) = self.node(right, depth + 1);
+                let cols: Vec<String> = lc.iter().cloned().chain(rc.iter().cloned()).collect();
+                let rows = (l.rows * r.rows / l.rows.max(r.rows).max(1.0)).max(match kind {
+                    JoinKind::Left => l.rows,
+                    JoinKind::Full => l.rows + r.rows,
+                    _ => 1.0,
+                });
+                let e = Est {
+                    rows,
+                    width: l.width + r.width,
+                    cost: l.cost + r.cost + (l.rows + r.rows) * CPU_OP + rows * CPU_TUPLE,
+                };
+                self.relabel(
+                    at,
+                    depth,
+                    match kind {
+                        JoinKind::Left => "Merge Left Join",
+                        JoinKind::Full => "Merge Full Join",
+                        _ => "Merge Join",
+                    },
+                    e,
+                );
+                let conds: Vec<String> = keys
+                    .iter()
+                    .map(|(a, b)| format!("({} = {})", expr_text(a, &lc), expr_text(b, &rc)))
+                    .collect();
+                let pad = " ".repeat(if depth == 0 { 2 } else { depth * 6 + 2 });
+                let mut extra = vec![format!("{pad}Merge Cond: {}", conds.join(" AND "))];
+                if let Some(f) = residual {
+                    extra.push(format!("{pad}Join Filter: {}", expr_text(f, &cols)));
+                }
+                for (i, x) in extra.into_iter().enumerate() {
+                    self.lines.insert(at + 1 + i, x);
+                }
+                (e, cols)
+            }
             Plan::HashJoin {
                 left,
                 right,

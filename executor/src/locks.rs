@@ -86,6 +86,7 @@ pub(crate) fn plan_tables<'p>(plan: &'p Plan, out: &mut Vec<(&'p Arc<TableDef>, 
         Plan::Join { left, right, .. }
         | Plan::HashJoin { left, right, .. }
         | Plan::IndexJoin { left, right, .. }
+        | Plan::MergeJoin { left, right, .. }
         | Plan::LateralJoin { left, right, .. } => {
             plan_tables(left, out);
             plan_tables(right, out);

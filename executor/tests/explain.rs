@@ -347,7 +347,26 @@ fn scan_choice_follows_selectivity_and_the_method_switches() {
     plan(&mut s, "SET enable_hashjoin = off");
     let p = plan(&mut s, join).join("\n");
     assert!(p.contains("Nested Loop") && p.contains("sw2_pkey"), "{p}");
+    // Without nested loops either: sorted and merged.
+    plan(&mut s, "SET enable_nestloop = off");
+    let p = plan(&mut s, join).join("\n");
+    assert!(
+        p.contains("Merge Join") && p.contains("Merge Cond: (k = id)"),
+        "{p}"
+    );
+    assert!(p.contains("Sort Key: k"), "{p}");
+    // The other side comes in order from its primary key.
+    assert!(p.contains("Scan using sw2_pkey on sw2"), "{p}");
+    plan(&mut s, "RESET enable_nestloop");
     plan(&mut s, "RESET enable_hashjoin");
+    // Both sides read in key order by their primary keys: merged as they
+    // come, nothing sorted.
+    let p = plan(
+        &mut s,
+        "EXPLAIN SELECT * FROM sw JOIN sw2 ON sw2.id = sw.id WHERE sw.id BETWEEN 100 AND 900 AND sw2.id BETWEEN 200 AND 1000",
+    )
+    .join("\n");
+    assert!(p.contains("Merge Join") && !p.contains("Sort"), "{p}");
     // Few rows joined: probed by index, unless nested loops are off.
     let few = "EXPLAIN SELECT * FROM sw JOIN sw2 ON sw2.id = sw.k WHERE sw.id < 5";
     assert!(plan(&mut s, few).join("\n").contains("Nested Loop"));

@@ -2755,7 +2755,10 @@ impl Binder<'_> {
                     } else {
                         JoinKind::Full
                     };
-                    let mut plan = make_join(left, rplan, jk, on, lw, rw);
+                    let mut plan = crate::joins::merge_if_better(
+                        make_join(left, rplan, jk, on, lw, rw),
+                        self.flags.hashjoin,
+                    );
                     if kind == Side::Full && !pairs.is_empty() {
                         let mut exprs: Vec<Expr> = (0..lw + rw).map(Expr::Column).collect();
                         for (li, ri, _, ty) in &pairs {
@@ -2794,7 +2797,10 @@ impl Binder<'_> {
                         });
                         e
                     });
-                    let plan = make_join(rplan, left, JoinKind::Left, on, rw, lw);
+                    let plan = crate::joins::merge_if_better(
+                        make_join(rplan, left, JoinKind::Left, on, rw, lw),
+                        self.flags.hashjoin,
+                    );
                     let exprs = (0..lw)
                         .map(|i| Expr::Column(rw + i))
                         .chain((0..rw).map(Expr::Column))

@@ -91,9 +91,9 @@ pub fn plan_rows(est: &dyn Estimates, p: &Plan) -> f64 {
                 n
             }
         }
-        Plan::HashJoin { left, right, .. } | Plan::IndexJoin { left, right, .. } => {
-            plan_rows(est, left).max(plan_rows(est, right))
-        }
+        Plan::HashJoin { left, right, .. }
+        | Plan::IndexJoin { left, right, .. }
+        | Plan::MergeJoin { left, right, .. } => plan_rows(est, left).max(plan_rows(est, right)),
         Plan::LateralJoin { left, right, .. } => plan_rows(est, left) * plan_rows(est, right),
         Plan::Aggregate { input, group, .. } => {
             if group.is_empty() {

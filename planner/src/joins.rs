@@ -71,6 +71,137 @@ pub(crate) fn push_into_join(
     (left, right, keep)
 }
 
+/// Whether `p` gives its rows in ascending order (NULLs last) of `keys`:
+/// an index scan whose leading columns they are, or a sort by them.
+fn sorted_on(p: &Plan, keys: &[&Expr]) -> bool {
+    match p {
+        Plan::IndexScan {
+            table,
+            index,
+            bounds,
+            ..
+        } => {
+            let ix = &table.indexes[*index];
+            // Equal leading columns leave the rest in order.
+            let rest = &ix.columns[bounds.eq.len().min(ix.columns.len())..];
+            ix.exprs.is_empty()
+                && keys.len() <= rest.len()
+                && keys
+                    .iter()
+                    .zip(rest)
+                    .all(|(k, c)| matches!(k, Expr::Column(x) if x == c))
+        }
+        Plan::Sort { keys: sk, .. } => {
+            keys.len() <= sk.len()
+                && keys
+                    .iter()
+                    .zip(sk)
+                    .all(|(k, s)| &&s.expr == k && !s.desc && !s.nulls_first)
+        }
+        Plan::Filter { input, .. } => sorted_on(input, keys),
+        _ => false,
+    }
+}
+
+/// `p` in ascending order of `keys`: as it is when it already comes so, a
+/// table read through an index that leads with the keys, else sorted.
+fn sort_on(p: Plan, keys: &[&Expr]) -> Plan {
+    if sorted_on(&p, keys) {
+        return p;
+    }
+    if let Plan::SeqScan { table, filter } = &p {
+        let by_index = table.indexes.iter().position(|ix| {
+            ix.predicate.is_none()
+                && ix.exprs.is_empty()
+                && keys.len() <= ix.columns.len()
+                && keys
+                    .iter()
+                    .zip(&ix.columns)
+                    .all(|(k, c)| matches!(k, Expr::Column(x) if x == c))
+        });
+        if let Some(index) = by_index {
+            return Plan::IndexScan {
+                table: table.clone(),
+                index,
+                bounds: IndexBounds {
+                    eq: vec![],
+                    lo: None,
+                    hi: None,
+                },
+                filter: filter.clone(),
+            };
+        }
+    }
+    Plan::Sort {
+        input: Box::new(p),
+        keys: keys
+            .iter()
+            .map(|k| SortKey {
+                expr: (*k).clone(),
+                desc: false,
+                nulls_first: false,
+            })
+            .collect(),
+    }
+}
+
+/// Whether `j` is a hash join whose inputs both come in key order.
+fn both_sorted(j: &Plan) -> bool {
+    let Plan::HashJoin {
+        left, right, keys, ..
+    } = j
+    else {
+        return false;
+    };
+    let lk: Vec<&Expr> = keys.iter().map(|k| &k.0).collect();
+    let rk: Vec<&Expr> = keys.iter().map(|k| &k.1).collect();
+    sorted_on(left, &lk) && sorted_on(right, &rk)
+}
+
+/// A hash join as a merge join when both inputs already come in key order,
+/// or when hash joins are switched off (sorting what is not in order);
+/// other plans as they are.
+pub(crate) fn merge_if_better(plan: Plan, hashjoin: bool) -> Plan {
+    let Plan::HashJoin {
+        left,
+        right,
+        kind,
+        keys,
+        residual,
+        left_width,
+        right_width,
+    } = plan
+    else {
+        return plan;
+    };
+    let lk: Vec<&Expr> = keys.iter().map(|k| &k.0).collect();
+    let rk: Vec<&Expr> = keys.iter().map(|k| &k.1).collect();
+    let mergeable = matches!(kind, JoinKind::Inner | JoinKind::Left | JoinKind::Full);
+    let sorted = sorted_on(&left, &lk) && sorted_on(&right, &rk);
+    if !mergeable || (hashjoin && !sorted) {
+        return Plan::HashJoin {
+            left,
+            right,
+            kind,
+            keys,
+            residual,
+            left_width,
+            right_width,
+        };
+    }
+    let left = Box::new(sort_on(*left, &lk));
+    let right = Box::new(sort_on(*right, &rk));
+    Plan::MergeJoin {
+        left,
+        right,
+        kind,
+        keys,
+        residual,
+        left_width,
+        right_width,
+    }
+}
+
 /// The type of output column `c` of `p`, when it is a table's column
 /// passed up unchanged.
 fn column_type(p: &Plan, c: usize) -> Option<DataType> {
@@ -106,6 +237,13 @@ fn column_type(p: &Plan, c: usize) -> Option<DataType> {
             kind,
             left_width,
             ..
+        }
+        | Plan::MergeJoin {
+            left,
+            right,
+            kind,
+            left_width,
+            ..
         } => match (c < *left_width, kind) {
             (true, _) => column_type(left, c),
             (false, JoinKind::Semi | JoinKind::Anti) => None,
@@ -128,8 +266,8 @@ fn left_index_join(
     lw: usize,
     rw: usize,
 ) -> Plan {
-    let hash =
-        |left: Plan, right: Plan, keys: Vec<(Expr, Expr)>, residual: Option<Expr>| Plan::HashJoin {
+    let hash = |left: Plan, right: Plan, keys: Vec<(Expr, Expr)>, residual: Option<Expr>| {
+        let j = Plan::HashJoin {
             left: Box::new(left),
             right: Box::new(right),
             kind: JoinKind::Left,
@@ -138,6 +276,8 @@ fn left_index_join(
             left_width: lw,
             right_width: rw,
         };
+        merge_if_better(j, b.flags.hashjoin)
+    };
     let Plan::SeqScan {
         table,
         filter: None,
@@ -298,6 +438,36 @@ pub(crate) fn push_filter(b: &Binder<'_>, plan: Plan, pred: Expr) -> Plan {
                     left_width: lw,
                     right_width: rw,
                 };
+                filter_over(j, keep)
+            }
+        }
+        Plan::MergeJoin {
+            left,
+            right,
+            kind,
+            keys,
+            residual,
+            left_width: lw,
+            right_width: rw,
+        } => {
+            let (left, right, keep) = push_into_join(b, *left, *right, kind, &pred, lw, rw);
+            let inner = kind == JoinKind::Inner;
+            let mut res: Vec<Expr> = residual.into_iter().collect();
+            if inner {
+                res.extend(keep.iter().cloned());
+            }
+            let j = Plan::MergeJoin {
+                left: Box::new(left),
+                right: Box::new(right),
+                kind,
+                keys,
+                residual: and_all(res),
+                left_width: lw,
+                right_width: rw,
+            };
+            if inner {
+                j
+            } else {
                 filter_over(j, keep)
             }
         }
@@ -930,6 +1100,7 @@ pub(crate) fn join_rels(
         start: &start,
         preds: &ord.preds,
         types: &types,
+        hashjoin: b.flags.hashjoin,
     };
     let (plan, layout, _) = bt.build(&tree);
     let total: usize = widths.iter().sum();
@@ -970,6 +1141,7 @@ struct BuildTree<'a> {
     start: &'a [usize],
     preds: &'a [JoinPred],
     types: &'a [Option<DataType>],
+    hashjoin: bool,
 }
 
 impl BuildTree<'_> {
@@ -1023,23 +1195,33 @@ impl BuildTree<'_> {
                     })
                     .collect();
                 if let Some(i) = probed {
+                    // Both sides already in key order: merging them costs
+                    // less than probing.
+                    if let Some(rp) = self.plans[i].as_ref() {
+                        let j = make_join(
+                            lp.clone(),
+                            rp.clone(),
+                            JoinKind::Inner,
+                            and_all(on.clone()),
+                            lw,
+                            rw,
+                        );
+                        if both_sorted(&j) {
+                            self.plans[i] = None;
+                            return (merge_if_better(j, true), layout, m);
+                        }
+                    }
                     let lp = match self.index_join(i, lp, &layout[..layout.len() - 1], &on) {
                         Ok(j) => return (j, layout, m),
                         Err(lp) => lp,
                     };
                     // No usable index after all: scan it.
                     let rp = self.plans[i].take().expect("each relation once");
-                    return (
-                        make_join(lp, rp, JoinKind::Inner, and_all(on), lw, rw),
-                        layout,
-                        m,
-                    );
+                    let j = make_join(lp, rp, JoinKind::Inner, and_all(on), lw, rw);
+                    return (merge_if_better(j, self.hashjoin), layout, m);
                 }
-                (
-                    make_join(lp, rp, JoinKind::Inner, and_all(on), lw, rw),
-                    layout,
-                    m,
-                )
+                let j = make_join(lp, rp, JoinKind::Inner, and_all(on), lw, rw);
+                (merge_if_better(j, self.hashjoin), layout, m)
             }
         }
     }

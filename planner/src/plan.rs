@@ -371,6 +371,17 @@ pub enum Plan {
         left_width: usize,
         right_width: usize,
     },
+    /// Merge join: both inputs sorted ascending (NULLs last) on their key
+    /// expressions; rows with equal keys meet; Inner, Left or Full.
+    MergeJoin {
+        left: Box<Plan>,
+        right: Box<Plan>,
+        kind: JoinKind,
+        keys: Vec<(Expr, Expr)>,
+        residual: Option<Expr>,
+        left_width: usize,
+        right_width: usize,
+    },
     /// Index nested loop: for each left row, `right` (an IndexScan whose
     /// bounds are expressions over the left row) is probed, and the joined
     /// rows that pass `residual` come out; Inner or Left.
@@ -988,6 +999,18 @@ fn plan_reaches_out(p: &Plan, level: usize) -> bool {
             residual,
             ..
         } => opt(residual) || plan_reaches_out(left, level) || plan_reaches_out(right, level),
+        Plan::MergeJoin {
+            left,
+            right,
+            keys,
+            residual,
+            ..
+        } => {
+            keys.iter().any(|(a, b)| e(a) || e(b))
+                || opt(residual)
+                || plan_reaches_out(left, level)
+                || plan_reaches_out(right, level)
+        }
         Plan::Aggregate {
             input, group, aggs, ..
         } => {
