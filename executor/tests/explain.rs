@@ -186,6 +186,13 @@ fn exists_becomes_a_semi_join_unless_an_index_answers_it() {
     assert!(p.contains("Hash Semi Join"), "{p}");
     let p = plan(&mut s, &q.replace("EXISTS", "NOT EXISTS")).join("\n");
     assert!(p.contains("Hash Anti Join"), "{p}");
+    // x IN (correlated subquery) too.
+    let p = plan(
+        &mut s,
+        "EXPLAIN SELECT id FROM so WHERE id IN (SELECT v FROM si WHERE si.k = so.k)",
+    )
+    .join("\n");
+    assert!(p.contains("Hash Semi Join") && !p.contains("SubPlan"), "{p}");
     // With an index on the inner key, the subquery probes it per row.
     plan(&mut s, "CREATE INDEX si_k ON si (k)");
     let p = plan(&mut s, q).join("\n");

@@ -41,7 +41,26 @@ impl Binder<'_> {
         conjunct: &ast::Expr,
         scope: &Scope,
     ) -> Result<Option<SemiJoin>> {
+        // `x IN (SELECT y ...)`: EXISTS (SELECT ... AND y = x). (NOT IN
+        // is left alone: its NULLs make it no anti join.)
+        let mut in_key: Option<(&ast::Expr, &ast::Expr)> = None;
         let (q, anti) = match conjunct {
+            ast::Expr::InSubquery {
+                expr,
+                subquery,
+                negated: false,
+            } => {
+                let ast::SetExpr::Select(sel) = subquery.body.as_ref() else {
+                    return Ok(None);
+                };
+                let [ast::SelectItem::UnnamedExpr(y) | ast::SelectItem::ExprWithAlias { expr: y, .. }] =
+                    sel.projection.as_slice()
+                else {
+                    return Ok(None);
+                };
+                in_key = Some((expr.as_ref(), y));
+                (subquery, false)
+            }
             ast::Expr::Exists { subquery, negated } => (subquery, *negated),
             ast::Expr::UnaryOp {
                 op: ast::UnaryOperator::Not,
@@ -76,14 +95,14 @@ impl Binder<'_> {
         {
             return Ok(None);
         }
-        let Some(w) = &sel.selection else {
+        if sel.selection.is_none() && in_key.is_none() {
             return Ok(None);
-        };
+        }
         // Bind with no enclosing queries: a column of neither side (of a
         // query further out) makes this give up.
         let saved_outer = std::mem::take(&mut self.outer);
         let saved_agg = self.agg.take();
-        let r = self.exists_parts(sel, w, scope);
+        let r = self.exists_parts(sel, sel.selection.as_ref(), in_key, scope);
         self.outer = saved_outer;
         self.agg = saved_agg;
         let Some((plan, width, keys, residual)) = r.ok().flatten() else {
@@ -102,7 +121,8 @@ impl Binder<'_> {
     fn exists_parts(
         &mut self,
         sel: &ast::Select,
-        w: &ast::Expr,
+        w: Option<&ast::Expr>,
+        in_key: Option<(&ast::Expr, &ast::Expr)>,
         scope: &Scope,
     ) -> Result<Option<(Plan, usize, Vec<(Expr, Expr)>, Option<Expr>)>> {
         let (rels, inner) = self.select_from(sel, &Scope::default())?;
@@ -111,7 +131,19 @@ impl Binder<'_> {
         let mut local = Vec::new();
         let mut keys = Vec::new();
         let mut residual = Vec::new();
-        for c in ast_conjuncts(w) {
+        if let Some((x, y)) = in_key {
+            // x over the outer row, y over the subquery's, of types that
+            // compare as they are.
+            let (Ok((oe, ot)), Ok((ie, it))) = (self.expr(x, scope), self.expr(y, &inner)) else {
+                return Ok(None);
+            };
+            if ot != it || ot == DataType::Unknown {
+                return Ok(None);
+            }
+            keys.push((oe, ie));
+        }
+        let conj = w.map(ast_conjuncts).unwrap_or_default();
+        for c in conj {
             if has_subquery_ast(c) {
                 return Ok(None);
             }
