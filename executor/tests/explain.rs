@@ -192,7 +192,10 @@ fn exists_becomes_a_semi_join_unless_an_index_answers_it() {
         "EXPLAIN SELECT id FROM so WHERE id IN (SELECT v FROM si WHERE si.k = so.k)",
     )
     .join("\n");
-    assert!(p.contains("Hash Semi Join") && !p.contains("SubPlan"), "{p}");
+    assert!(
+        p.contains("Hash Semi Join") && !p.contains("SubPlan"),
+        "{p}"
+    );
     // With an index on the inner key, the subquery probes it per row.
     plan(&mut s, "CREATE INDEX si_k ON si (k)");
     let p = plan(&mut s, q).join("\n");

@@ -140,7 +140,13 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>, ParseError> {
     };
     let subscript_set = lower.contains("update") && lower.contains('[');
     let identity = lower.contains("overriding") || lower.contains("identity");
-    p = if lower.contains("key") || lower.contains("deferrable") || subscript_set || identity {
+    let symmetric = lower.contains("symmetric");
+    p = if lower.contains("key")
+        || lower.contains("deferrable")
+        || subscript_set
+        || identity
+        || symmetric
+    {
         let mut toks = sqlparser::tokenizer::Tokenizer::new(&dialect, sql)
             .tokenize_with_location()
             .map_err(|e| ParseError(e.to_string()))?;
@@ -151,6 +157,9 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>, ParseError> {
         }
         if identity {
             identity_clauses(&mut toks);
+        }
+        if symmetric {
+            between_symmetric(&mut toks);
         }
         p.with_tokens_with_locations(toks)
     } else {
@@ -212,6 +221,64 @@ fn strip_with_data(sql: &str) -> Option<(&str, bool)> {
 /// the planner reads the strength from it.
 pub const NO_KEY_UPDATE_MARK: &str = "basalt$no_key_update";
 pub const KEY_SHARE_MARK: &str = "basalt$key_share";
+/// The function name `BETWEEN SYMMETRIC a AND b` wraps `a` in (sqlparser
+/// does not know SYMMETRIC); the planner tries both orders of the bounds.
+pub const SYMMETRIC_MARK: &str = "\"basalt$symmetric\"";
+
+/// `BETWEEN SYMMETRIC low AND high` → `BETWEEN "basalt$symmetric"(low) AND
+/// high`; `BETWEEN ASYMMETRIC` is plain BETWEEN.
+fn between_symmetric(toks: &mut Vec<sqlparser::tokenizer::TokenWithSpan>) {
+    let is = |t: &Token, w: &str| matches!(t, Token::Word(x) if x.quote_style.is_none() && x.value.eq_ignore_ascii_case(w));
+    let mut i = 0;
+    while i < toks.len() {
+        if !is(&toks[i].token, "between") {
+            i += 1;
+            continue;
+        }
+        let mut j = i + 1;
+        while j < toks.len() && matches!(toks[j].token, Token::Whitespace(_)) {
+            j += 1;
+        }
+        if j >= toks.len() {
+            break;
+        }
+        if is(&toks[j].token, "asymmetric") {
+            toks.remove(j);
+            i = j;
+            continue;
+        }
+        if !is(&toks[j].token, "symmetric") {
+            i = j;
+            continue;
+        }
+        // The low bound runs to the first AND outside parentheses.
+        let mut depth = 0i32;
+        let mut k = j + 1;
+        while k < toks.len() {
+            match &toks[k].token {
+                Token::LParen | Token::LBracket => depth += 1,
+                Token::RParen | Token::RBracket => depth -= 1,
+                t if depth == 0 && is(t, "and") => break,
+                _ => {}
+            }
+            k += 1;
+        }
+        if k >= toks.len() {
+            break;
+        }
+        let span = toks[j].span;
+        let mk = |t: Token| sqlparser::tokenizer::TokenWithSpan::new(t, span);
+        toks.insert(k, mk(Token::RParen));
+        toks.insert(
+            k,
+            mk(Token::Whitespace(sqlparser::tokenizer::Whitespace::Space)),
+        );
+        toks[j] = mk(Token::make_word("basalt$symmetric", Some('"')));
+        toks.insert(j + 1, mk(Token::LParen));
+        i = k + 3;
+    }
+}
+
 /// Optimizer-hint prefix that carries `OVERRIDING {SYSTEM | USER} VALUE`
 /// (which sqlparser does not know) on an INSERT: the hint's text is
 /// `overriding system` or `overriding user`.

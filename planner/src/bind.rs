@@ -2409,6 +2409,38 @@ impl Binder<'_> {
                 alias,
                 args: Some(args),
                 ..
+            } if object_parts(name).last().map(String::as_str) == Some("regexp_matches") => {
+                // regexp_matches(s, re [, flags]) in FROM: one text[] row per
+                // match.
+                let mut bound = Vec::new();
+                for a in &args.args {
+                    let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) = a else {
+                        return not_supported("named arguments to regexp_matches");
+                    };
+                    let (x, t) = self.expr(e, outer)?;
+                    bound.push(self.coerce_to(x, t, DataType::Text)?);
+                }
+                if !(2..=3).contains(&bound.len()) {
+                    return Err(PlanError::UndefinedFunction(
+                        "function regexp_matches takes two or three arguments".into(),
+                    ));
+                }
+                let col = alias
+                    .as_ref()
+                    .map(|a| ident(&a.name))
+                    .unwrap_or_else(|| "regexp_matches".into());
+                Ok(function_scan(
+                    vec![("regexp_matches".into(), bound)],
+                    alias.as_ref(),
+                    "regexp_matches",
+                    vec![(col, DataType::Text.array_of())],
+                ))
+            }
+            ast::TableFactor::Table {
+                name,
+                alias,
+                args: Some(args),
+                ..
             } if object_parts(name).last().map(String::as_str) == Some("generate_series") => {
                 let mut exprs = Vec::new();
                 let mut types = Vec::new();
@@ -3822,21 +3854,51 @@ impl Binder<'_> {
                 low,
                 high,
             } => {
+                // BETWEEN SYMMETRIC (its low bound marked by the parser):
+                // either order of the bounds.
+                let symmetric = match low.as_ref() {
+                    A::Function(f) if f.name.to_string() == basalt_parser::SYMMETRIC_MARK => {
+                        match &f.args {
+                            ast::FunctionArguments::List(l) => match l.args.as_slice() {
+                                [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(x))] => {
+                                    Some(x)
+                                }
+                                _ => None,
+                            },
+                            _ => None,
+                        }
+                    }
+                    _ => None,
+                };
+                let low = match symmetric {
+                    Some(x) => x,
+                    None => low.as_ref(),
+                };
                 let (a, lo, _) = self.comparison_operands(expr, low, scope, ">=")?;
                 let (_, hi, _) = self.comparison_operands(expr, high, scope, "<=")?;
-                let both = Expr::Binary(
-                    BinOp::And,
-                    Box::new(Expr::Binary(BinOp::GtEq, Box::new(a.clone()), Box::new(lo))),
-                    Box::new(Expr::Binary(BinOp::LtEq, Box::new(a), Box::new(hi))),
-                );
-                Ok((
+                let between = |lo: Expr, hi: Expr| {
+                    Expr::Binary(
+                        BinOp::And,
+                        Box::new(Expr::Binary(BinOp::GtEq, Box::new(a.clone()), Box::new(lo))),
+                        Box::new(Expr::Binary(BinOp::LtEq, Box::new(a.clone()), Box::new(hi))),
+                    )
+                };
+                let both = match symmetric {
+                    Some(_) => Expr::Binary(
+                        BinOp::Or,
+                        Box::new(between(lo.clone(), hi.clone())),
+                        Box::new(between(hi, lo)),
+                    ),
+                    None => between(lo, hi),
+                };
+                return Ok((
                     if *negated {
                         Expr::Not(Box::new(both))
                     } else {
                         both
                     },
                     DataType::Bool,
-                ))
+                ));
             }
             A::InList {
                 expr,
@@ -4311,6 +4373,7 @@ impl Binder<'_> {
             }
             ast::Value::SingleQuotedString(s)
             | ast::Value::EscapedStringLiteral(s)
+            | ast::Value::UnicodeStringLiteral(s)
             | ast::Value::DollarQuotedString(ast::DollarQuotedString { value: s, .. }) => {
                 (Expr::Literal(Value::Text(s.clone())), DataType::Unknown)
             }

@@ -53,8 +53,8 @@ impl Binder<'_> {
                 let ast::SetExpr::Select(sel) = subquery.body.as_ref() else {
                     return Ok(None);
                 };
-                let [ast::SelectItem::UnnamedExpr(y) | ast::SelectItem::ExprWithAlias { expr: y, .. }] =
-                    sel.projection.as_slice()
+                let [ast::SelectItem::UnnamedExpr(y)
+                | ast::SelectItem::ExprWithAlias { expr: y, .. }] = sel.projection.as_slice()
                 else {
                     return Ok(None);
                 };
