@@ -360,9 +360,16 @@ impl Session {
         basalt_catalog::enums::set(schema.enum_registry.clone());
         let est = crate::selectivity::DbEstimates(&self.db);
         let path = self.search_path(&schema);
+        // The session's value, else the server's (all default on).
         let on = |n: &str| {
-            self.setting(n)
-                .and_then(|v| basalt_catalog::cast::parse_bool(&v))
+            let v = self.raw_setting(n).or_else(|| {
+                self.db
+                    .settings
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(n))
+                    .map(|(_, v)| v.clone())
+            });
+            v.and_then(|v| basalt_catalog::cast::parse_bool(&v))
                 .unwrap_or(true)
         };
         let flags = basalt_planner::PlannerFlags {

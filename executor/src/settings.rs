@@ -24,7 +24,7 @@ impl Session {
         self.db
             .settings
             .iter()
-            .find(|(n, _)| n.to_lowercase() == k)
+            .find(|(n, _)| n.eq_ignore_ascii_case(&k))
             .map(|(_, v)| v.clone())
             .or_else(|| {
                 let d = crate::txn::builtin_default(&k);
@@ -148,7 +148,7 @@ impl Session {
                 .db
                 .settings
                 .iter()
-                .find(|(n, _)| n.to_lowercase() == k)
+                .find(|(n, _)| n.eq_ignore_ascii_case(&k))
                 .map(|(_, v)| v.clone())
                 .unwrap_or_else(|| crate::txn::builtin_default(&k).to_string()),
         };
@@ -220,7 +220,7 @@ impl Session {
                     .db
                     .settings
                     .iter()
-                    .find(|(n, _)| n.to_lowercase() == k)
+                    .find(|(n, _)| n.eq_ignore_ascii_case(&k))
                     .map(|(n, _)| n.clone())
                     .unwrap_or(k.clone());
                 (disp, v)
