@@ -5,6 +5,7 @@
 pub mod array;
 pub mod cast;
 pub mod enums;
+pub mod infoschema;
 pub mod interval;
 pub mod json;
 pub mod numeric;

@@ -8,6 +8,9 @@ use DataType::*;
 
 /// Column names and types of a system view, or None if there is no such view.
 pub fn columns(name: &str) -> Option<Vec<(&'static str, DataType)>> {
+    if let Some(v) = name.strip_prefix("information_schema.") {
+        return crate::infoschema::columns(v);
+    }
     Some(match name {
         "pg_namespace" => vec![
             ("oid", Oid),
@@ -577,6 +580,9 @@ const BUILTIN_TYPES: &[DataType] = &[
 
 /// The rows of a system view. `settings` feeds pg_settings.
 pub fn rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<Value>> {
+    if let Some(v) = name.strip_prefix("information_schema.") {
+        return crate::infoschema::rows(v, s);
+    }
     let mut out = Vec::new();
     match name {
         "pg_namespace" => {
@@ -1175,7 +1181,7 @@ pub fn fk_constraint_oid(table: u32, k: usize) -> u32 {
 }
 
 /// Whether SQL text names a column (as a whole word, or quoted).
-fn sql_mentions(sql: &str, col: &str) -> bool {
+pub(crate) fn sql_mentions(sql: &str, col: &str) -> bool {
     let quoted = format!("\"{col}\"");
     sql.contains(&quoted)
         || sql

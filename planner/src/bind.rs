@@ -2248,6 +2248,21 @@ impl Binder<'_> {
                         scope,
                     ));
                 }
+                // information_schema's views, by their qualified names.
+                if parts.len() == 2 && parts[0] == "information_schema" {
+                    let qualified = format!("information_schema.{base}");
+                    if let Some(cols) = system::columns(&qualified) {
+                        let tname = alias_name.unwrap_or(base.clone());
+                        let scope = columns_scope(&tname, &cols);
+                        return Ok((
+                            Plan::System {
+                                name: qualified,
+                                filter: None,
+                            },
+                            scope,
+                        ));
+                    }
+                }
                 if is_sys {
                     if let Some(cols) = system::columns(&base) {
                         let tname = alias_name.unwrap_or(base.clone());
