@@ -177,23 +177,7 @@ impl Explainer<'_> {
                     }
                     None => v.clone(),
                 };
-                let mut conds = Vec::new();
-                for (k, v) in bounds.eq.iter().enumerate() {
-                    conds.push(Expr::Binary(
-                        BinOp::Eq,
-                        Box::new(keys[k].clone()),
-                        Box::new(bound(v)),
-                    ));
-                }
-                let next = keys.get(bounds.eq.len()).cloned();
-                if let (Some(c), Some((v, incl))) = (next.clone(), &bounds.lo) {
-                    let op = if *incl { BinOp::GtEq } else { BinOp::Gt };
-                    conds.push(Expr::Binary(op, Box::new(c), Box::new(v.clone())));
-                }
-                if let (Some(c), Some((v, incl))) = (next, &bounds.hi) {
-                    let op = if *incl { BinOp::LtEq } else { BinOp::Lt };
-                    conds.push(Expr::Binary(op, Box::new(c), Box::new(v.clone())));
-                }
+                let conds = bounds.conditions(&keys, &bound);
                 let mut sel: f64 = match probe {
                     // Each probe: one key value's share of the rows.
                     Some(_) => bounds

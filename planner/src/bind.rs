@@ -2248,28 +2248,20 @@ impl Binder<'_> {
                         scope,
                     ));
                 }
-                // information_schema's views, by their qualified names.
-                if parts.len() == 2 && parts[0] == "information_schema" {
-                    let qualified = format!("information_schema.{base}");
-                    if let Some(cols) = system::columns(&qualified) {
+                // A pg_catalog view, or one of information_schema's (by its
+                // qualified name).
+                let view = if parts.len() == 2 && parts[0] == "information_schema" {
+                    Some(format!("information_schema.{base}"))
+                } else {
+                    is_sys.then(|| base.clone())
+                };
+                if let Some(view) = view {
+                    if let Some(cols) = system::columns(&view) {
                         let tname = alias_name.unwrap_or(base.clone());
                         let scope = columns_scope(&tname, &cols);
                         return Ok((
                             Plan::System {
-                                name: qualified,
-                                filter: None,
-                            },
-                            scope,
-                        ));
-                    }
-                }
-                if is_sys {
-                    if let Some(cols) = system::columns(&base) {
-                        let tname = alias_name.unwrap_or(base.clone());
-                        let scope = columns_scope(&tname, &cols);
-                        return Ok((
-                            Plan::System {
-                                name: base,
+                                name: view,
                                 filter: None,
                             },
                             scope,
@@ -3445,32 +3437,7 @@ impl Binder<'_> {
                     true => ix.columns.iter().map(|&c| Expr::Column(c)).collect(),
                     false => index_key_exprs(self.schema, table, ix).unwrap_or_default(),
                 };
-                let mut conds = Vec::new();
-                for (k, v) in bounds.eq.iter().enumerate() {
-                    conds.push(Expr::Binary(
-                        BinOp::Eq,
-                        Box::new(keys[k].clone()),
-                        Box::new(v.clone()),
-                    ));
-                }
-                if let Some(next) = keys.get(bounds.eq.len()) {
-                    if let Some((v, incl)) = &bounds.lo {
-                        let op = if *incl { BinOp::GtEq } else { BinOp::Gt };
-                        conds.push(Expr::Binary(
-                            op,
-                            Box::new(next.clone()),
-                            Box::new(v.clone()),
-                        ));
-                    }
-                    if let Some((v, incl)) = &bounds.hi {
-                        let op = if *incl { BinOp::LtEq } else { BinOp::Lt };
-                        conds.push(Expr::Binary(
-                            op,
-                            Box::new(next.clone()),
-                            Box::new(v.clone()),
-                        ));
-                    }
-                }
+                let conds = bounds.conditions(&keys, &|v| v.clone());
                 let sel = match and_all(conds) {
                     Some(c) if keys.len() == ix.columns.len() => self.est.selectivity(table, &c),
                     _ => 0.0,

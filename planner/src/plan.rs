@@ -279,6 +279,31 @@ pub struct IndexBounds {
     pub hi: Option<(Expr, bool)>,
 }
 
+impl IndexBounds {
+    /// The bounds as conditions on the index's key expressions `keys`
+    /// (`key = v` for each equality, then `>`/`>=` and `<`/`<=` on the
+    /// next key), each bound value passed through `value` first.
+    pub fn conditions(&self, keys: &[Expr], value: &dyn Fn(&Expr) -> Expr) -> Vec<Expr> {
+        let mut conds: Vec<Expr> = self
+            .eq
+            .iter()
+            .zip(keys)
+            .map(|(v, k)| Expr::Binary(BinOp::Eq, Box::new(k.clone()), Box::new(value(v))))
+            .collect();
+        if let Some(next) = keys.get(self.eq.len()) {
+            if let Some((v, incl)) = &self.lo {
+                let op = if *incl { BinOp::GtEq } else { BinOp::Gt };
+                conds.push(Expr::Binary(op, Box::new(next.clone()), Box::new(value(v))));
+            }
+            if let Some((v, incl)) = &self.hi {
+                let op = if *incl { BinOp::LtEq } else { BinOp::Lt };
+                conds.push(Expr::Binary(op, Box::new(next.clone()), Box::new(value(v))));
+            }
+        }
+        conds
+    }
+}
+
 /// The planner method switches (enable_seqscan, enable_indexscan,
 /// enable_hashjoin, enable_nestloop): a method switched off is used only
 /// when nothing else can do the work, as PostgreSQL's disable cost does.
