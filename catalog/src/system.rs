@@ -66,6 +66,19 @@ pub fn columns(name: &str) -> Option<Vec<(&'static str, DataType)>> {
             ("attgenerated", Text),
             ("attisdropped", Bool),
             ("attcollation", Oid),
+            // Filled in by `extend_rows`.
+            ("attstorage", Text),
+            ("attcompression", Text),
+            ("attstattarget", Int4),
+            ("attndims", Int4),
+            ("attbyval", Bool),
+            ("attalign", Text),
+            ("attinhcount", Int4),
+            ("attislocal", Bool),
+            ("atthasmissing", Bool),
+            ("attacl", Text),
+            ("attoptions", Text),
+            ("attfdwoptions", Text),
         ],
         "pg_type" => vec![
             ("oid", Oid),
@@ -100,6 +113,85 @@ pub fn columns(name: &str) -> Option<Vec<(&'static str, DataType)>> {
             ("indislive", Bool),
             ("indisreplident", Bool),
             ("indkey", Text),
+            // Filled in by `extend_rows`.
+            ("indnkeyatts", Int2),
+            ("indcheckxmin", Bool),
+            ("indnullsnotdistinct", Bool),
+            ("indoption", Text),
+            ("indcollation", Text),
+            ("indclass", Text),
+            ("indexprs", Text),
+            ("indpred", Text),
+        ],
+        "pg_sequence" => vec![
+            ("seqrelid", Oid),
+            ("seqtypid", Oid),
+            ("seqstart", Int8),
+            ("seqincrement", Int8),
+            ("seqmax", Int8),
+            ("seqmin", Int8),
+            ("seqcache", Int8),
+            ("seqcycle", Bool),
+        ],
+        // Basalt has no user-defined functions: pg_proc is empty, but
+        // its columns are there for the queries that read it.
+        "pg_proc" => vec![
+            ("oid", Oid),
+            ("proname", Name),
+            ("pronamespace", Oid),
+            ("proowner", Oid),
+            ("prolang", Oid),
+            ("procost", Float4),
+            ("prorows", Float4),
+            ("provariadic", Oid),
+            ("prosupport", Oid),
+            ("prokind", Text),
+            ("prosecdef", Bool),
+            ("proleakproof", Bool),
+            ("proisstrict", Bool),
+            ("proretset", Bool),
+            ("provolatile", Text),
+            ("proparallel", Text),
+            ("pronargs", Int2),
+            ("pronargdefaults", Int2),
+            ("prorettype", Oid),
+            ("proargtypes", Text),
+            ("proallargtypes", Text),
+            ("proargmodes", Text),
+            ("proargnames", Text),
+            ("proargdefaults", Text),
+            ("protrftypes", Text),
+            ("prosrc", Text),
+            ("probin", Text),
+            ("prosqlbody", Text),
+            ("proconfig", Text),
+            ("proacl", Text),
+        ],
+        "pg_extension" => vec![
+            ("oid", Oid),
+            ("extname", Name),
+            ("extowner", Oid),
+            ("extnamespace", Oid),
+            ("extrelocatable", Bool),
+            ("extversion", Text),
+            ("extconfig", Text),
+            ("extcondition", Text),
+        ],
+        "pg_depend" => vec![
+            ("classid", Oid),
+            ("objid", Oid),
+            ("objsubid", Int4),
+            ("refclassid", Oid),
+            ("refobjid", Oid),
+            ("refobjsubid", Int4),
+            ("deptype", Text),
+        ],
+        "pg_tablespace" => vec![
+            ("oid", Oid),
+            ("spcname", Name),
+            ("spcowner", Oid),
+            ("spcacl", Text),
+            ("spcoptions", Text),
         ],
         "pg_database" => vec![
             ("oid", Oid),
@@ -114,6 +206,8 @@ pub fn columns(name: &str) -> Option<Vec<(&'static str, DataType)>> {
             ("datacl", Text),
             ("datlocprovider", Text),
             ("daticulocale", Text),
+            // Filled in by `extend_rows`.
+            ("dattablespace", Oid),
         ],
         "pg_roles" => vec![
             ("rolname", Name),
@@ -583,6 +677,142 @@ pub fn rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<Va
     if let Some(v) = name.strip_prefix("information_schema.") {
         return crate::infoschema::rows(v, s);
     }
+    let mut out = base_rows(name, s, settings);
+    extend_rows(name, &mut out);
+    out
+}
+
+/// The OID of a pg_catalog table by name, as 'pg_class'::regclass gives
+/// it (PostgreSQL's fixed OIDs).
+pub fn catalog_oid(name: &str) -> Option<u32> {
+    Some(match name {
+        "pg_class" => 1259,
+        "pg_attribute" => 1249,
+        "pg_type" => 1247,
+        "pg_proc" => 1255,
+        "pg_namespace" => 2615,
+        "pg_constraint" => 2606,
+        "pg_index" => 2610,
+        "pg_database" => 1262,
+        "pg_authid" => 1260,
+        "pg_tablespace" => 1213,
+        "pg_depend" => 2608,
+        "pg_description" => 2609,
+        "pg_attrdef" => 2604,
+        "pg_rewrite" => 2618,
+        "pg_trigger" => 2620,
+        "pg_sequence" => 2224,
+        "pg_am" => 2601,
+        "pg_collation" => 3456,
+        "pg_extension" => 3079,
+        "pg_inherits" => 2611,
+        "pg_statistic_ext" => 3381,
+        "pg_policy" => 3256,
+        "pg_publication" => 6104,
+        "pg_enum" => 3501,
+        "pg_foreign_table" => 3118,
+        "pg_event_trigger" => 3466,
+        "pg_largeobject" => 2613,
+        "pg_largeobject_metadata" => 2995,
+        _ => return None,
+    })
+}
+
+/// The name of a pg_catalog table by its fixed OID.
+pub fn catalog_name(oid: u32) -> Option<&'static str> {
+    [
+        "pg_class",
+        "pg_attribute",
+        "pg_type",
+        "pg_proc",
+        "pg_namespace",
+        "pg_constraint",
+        "pg_index",
+        "pg_database",
+        "pg_tablespace",
+        "pg_depend",
+        "pg_description",
+        "pg_attrdef",
+        "pg_sequence",
+        "pg_extension",
+    ]
+    .into_iter()
+    .find(|n| catalog_oid(n) == Some(oid))
+}
+
+/// The columns appended to some views' rows, computed from the others
+/// (storage, alignment) or PostgreSQL's defaults.
+fn extend_rows(name: &str, rows: &mut [Vec<Value>]) {
+    match name {
+        "pg_attribute" => {
+            for r in rows {
+                let len = match r[3] {
+                    Value::Int2(l) => l,
+                    _ => -1,
+                };
+                let ty = match r[2] {
+                    Value::Int8(o) => DataType::from_oid(o as u32),
+                    _ => None,
+                };
+                let dims = ty.is_some_and(|t| t.element().is_some()) as i32;
+                let align = match len {
+                    1 => "c",
+                    2 => "s",
+                    4 => "i",
+                    8 => "d",
+                    _ => "i",
+                };
+                let numeric = ty.is_some_and(|t| matches!(t, DataType::Numeric(_)));
+                r.extend([
+                    t(match (len, numeric) {
+                        (_, true) => "m",
+                        (-1, _) => "x",
+                        _ => "p",
+                    }),
+                    t(""),
+                    Value::Int4(-1),
+                    Value::Int4(dims),
+                    b(len > 0 && len <= 8),
+                    t(align),
+                    Value::Int4(0),
+                    b(true),
+                    b(false),
+                    Value::Null,
+                    Value::Null,
+                    Value::Null,
+                ]);
+            }
+        }
+        "pg_database" => {
+            for r in rows {
+                // dattablespace: pg_default.
+                r.push(o(1663));
+            }
+        }
+        "pg_index" => {
+            for r in rows {
+                let n = match r[2] {
+                    Value::Int2(n) => n,
+                    _ => 0,
+                };
+                let zeros = vec!["0"; n as usize].join(" ");
+                r.extend([
+                    Value::Int2(n),
+                    b(false),
+                    b(false),
+                    t(&zeros),
+                    t(&zeros),
+                    t(&zeros),
+                    Value::Null,
+                    Value::Null,
+                ]);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn base_rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<Value>> {
     let mut out = Vec::new();
     match name {
         "pg_namespace" => {
@@ -606,6 +836,53 @@ pub fn rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<Va
                     owner
                 };
                 out.push(vec![o(oid), t(n), o(owner), acl]);
+            }
+        }
+        "pg_sequence" => {
+            for q in &s.sequences {
+                out.push(vec![
+                    o(q.oid),
+                    o(q.ty.oid()),
+                    Value::Int8(q.start),
+                    Value::Int8(q.increment),
+                    Value::Int8(q.max),
+                    Value::Int8(q.min),
+                    Value::Int8(q.cache),
+                    b(q.cycle),
+                ]);
+            }
+        }
+        "pg_depend" => {
+            // A sequence's owning column: automatic for serial, internal
+            // for identity columns.
+            for q in &s.sequences {
+                let Some((tab, col)) = q.owned_by else {
+                    continue;
+                };
+                let identity = s
+                    .table_by_oid(tab)
+                    .and_then(|tb| tb.columns.get((col as usize).wrapping_sub(1)))
+                    .is_some_and(|c| c.identity.is_some());
+                out.push(vec![
+                    o(1259),
+                    o(q.oid),
+                    Value::Int4(0),
+                    o(1259),
+                    o(tab),
+                    Value::Int4(col as i32),
+                    t(if identity { "i" } else { "a" }),
+                ]);
+            }
+        }
+        "pg_tablespace" => {
+            for (oid, name) in [(1663, "pg_default"), (1664, "pg_global")] {
+                out.push(vec![
+                    o(oid),
+                    t(name),
+                    o(BOOTSTRAP_SUPERUSER),
+                    Value::Null,
+                    Value::Null,
+                ]);
             }
         }
         "pg_description" => {
@@ -676,7 +953,7 @@ pub fn rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<Va
                     Some(acl) => t(&crate::store::acl_text(acl, &|r| s.role_name(r))),
                     None => Value::Null,
                 };
-                out.push(row(
+                let mut r = row(
                     tb.oid,
                     &tb.name,
                     tb.namespace,
@@ -687,7 +964,16 @@ pub fn rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<Va
                     tb.filenode,
                     !tb.indexes.is_empty(),
                     relacl,
-                ));
+                );
+                // relchecks, and relhastriggers for a table with foreign
+                // keys either way (PostgreSQL's are triggers): psql's \d
+                // lists those constraints only then.
+                r[15] = Value::Int2(tb.checks.len() as i16);
+                r[17] = b(!tb.fks.is_empty()
+                    || s.tables
+                        .iter()
+                        .any(|o| o.fks.iter().any(|f| f.table == tb.oid)));
+                out.push(r);
                 for ix in &tb.indexes {
                     out.push(row(
                         ix.oid,

@@ -1184,6 +1184,59 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
         }
         "pg_get_statisticsobjdef_columns" => Value::Null,
         "pg_relation_is_publishable" => Value::Bool(false),
+        "pg_function_is_visible" => Value::Bool(true),
+        "pg_partition_ancestors" | "pg_partition_root" => {
+            match a[0].as_i64().or_else(|| s(0).parse().ok()) {
+                Some(o) => Value::Int8(o),
+                None => match cx.schema.tables.iter().find(|t| t.name == s(0)) {
+                    Some(t) => Value::Int8(t.oid as i64),
+                    None => Value::Null,
+                },
+            }
+        }
+        "__regclass_name" => {
+            let oid = i(0) as u32;
+            let sc = cx.schema;
+            let name = sc
+                .tables
+                .iter()
+                .find_map(|t| {
+                    if t.oid == oid {
+                        return Some(t.name.clone());
+                    }
+                    t.indexes
+                        .iter()
+                        .find(|x| x.oid == oid)
+                        .map(|x| x.name.clone())
+                })
+                .or_else(|| {
+                    sc.views
+                        .iter()
+                        .find(|v| v.oid == oid)
+                        .map(|v| v.name.clone())
+                })
+                .or_else(|| {
+                    sc.sequences
+                        .iter()
+                        .find(|q| q.oid == oid)
+                        .map(|q| q.name.clone())
+                })
+                .or_else(|| {
+                    basalt_catalog::system::catalog_name(oid).map(|n| format!("pg_catalog.{n}"))
+                });
+            Value::Text(name.unwrap_or_else(|| oid.to_string()))
+        }
+        "__regtype_name" => Value::Text(match DataType::from_oid(i(0) as u32) {
+            Some(t) => t.display_name(),
+            None => i(0).to_string(),
+        }),
+        // The built-in tablespaces live in the data directory.
+        "pg_tablespace_location" => Value::Text(String::new()),
+        "pg_get_ruledef"
+        | "pg_get_triggerdef"
+        | "pg_get_function_result"
+        | "pg_get_function_arguments"
+        | "pg_get_function_identity_arguments" => Value::Null,
         "pg_get_viewdef" => {
             // By OID or by (possibly qualified) name; the defining query
             // as stored, ending in a semicolon as PostgreSQL's does.
@@ -1201,6 +1254,24 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
                 Value::Text(format!(" {};", v.sql.trim().trim_end_matches(';')))
             })
         }
+        // pg_get_indexdef(index, column, pretty): that key column's
+        // definition; column 0 (or none): the CREATE INDEX.
+        "pg_get_indexdef" if a.len() >= 2 && i(1) != 0 => {
+            let oid = i(0) as u32;
+            let key = cx.schema.tables.iter().find_map(|t| {
+                let ix = t.indexes.iter().find(|x| x.oid == oid)?;
+                let c = *ix.columns.get(i(1) as usize - 1)?;
+                Some(match t.columns.get(c) {
+                    Some(col) => basalt_catalog::system::quote_ident(&col.name),
+                    None => ix
+                        .exprs
+                        .get(c - basalt_catalog::store::EXPR_KEY)
+                        .cloned()
+                        .unwrap_or_default(),
+                })
+            });
+            key.map_or(Value::Null, Value::Text)
+        }
         "pg_get_indexdef" => {
             index_def(cx.schema, i(0) as u32, false).map_or(Value::Null, Value::Text)
         }
@@ -1212,6 +1283,20 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
                     true,
                 )
             })
+            .map(|d| {
+                // pretty: a CHECK without its doubled parentheses.
+                match (
+                    a.get(1).is_some_and(crate::eval::truthy),
+                    d.strip_prefix("CHECK (("),
+                ) {
+                    (true, Some(rest))
+                        if rest.ends_with("))") && balanced(&rest[..rest.len() - 2]) =>
+                    {
+                        format!("CHECK ({}", &rest[..rest.len() - 1])
+                    }
+                    _ => d,
+                }
+            })
             .map_or(Value::Null, Value::Text),
         other => {
             return Err(ExecError::Internal(format!(
@@ -1219,6 +1304,25 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
             )))
         }
     })
+}
+
+/// Whether every parenthesis in `s` closes one opened before it, and all
+/// are closed.
+fn balanced(s: &str) -> bool {
+    let mut depth = 0i32;
+    for c in s.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth < 0 {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+    }
+    depth == 0
 }
 
 /// MD5 (RFC 1321), for md5().

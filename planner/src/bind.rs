@@ -2325,9 +2325,69 @@ impl Binder<'_> {
                 with_offset: false,
                 with_ordinality,
                 ..
-            } => {
-                // unnest(a, b, ...): the arrays side by side, the shorter
-                // ones padded with NULLs: a ProjectSet over one empty row.
+            } => self.unnest_scan(array_exprs, alias.as_ref(), *with_ordinality, outer),
+            // pg_catalog.unnest(...) [WITH ORDINALITY]: the same.
+            ast::TableFactor::Table {
+                name,
+                alias,
+                args: Some(args),
+                with_ordinality,
+                ..
+            } if object_parts(name).last().map(String::as_str) == Some("unnest") => {
+                let mut exprs = Vec::new();
+                for a in &args.args {
+                    let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) = a else {
+                        return not_supported("named arguments to unnest");
+                    };
+                    exprs.push(e.clone());
+                }
+                self.unnest_scan(&exprs, alias.as_ref(), *with_ordinality, outer)
+            }
+            // pg_partition_ancestors(rel) [WITH ORDINALITY]: no table is
+            // partitioned, so the relation alone (at depth 1).
+            ast::TableFactor::Table {
+                name,
+                alias,
+                args: Some(args),
+                with_ordinality,
+                ..
+            } if object_parts(name).last().map(String::as_str)
+                == Some("pg_partition_ancestors") =>
+            {
+                let [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e))] =
+                    args.args.as_slice()
+                else {
+                    return Err(PlanError::UndefinedFunction(
+                        "function pg_partition_ancestors takes one argument".into(),
+                    ));
+                };
+                let (x, t) = self.expr(e, outer)?;
+                let x = self.coerce_to(x, t, DataType::Oid)?;
+                let mut row = vec![x];
+                let mut cols = vec![("relid".to_string(), DataType::Oid)];
+                if *with_ordinality {
+                    row.push(Expr::Literal(Value::Int8(1)));
+                    cols.push(("ordinality".into(), DataType::Int8));
+                }
+                let (_, scope) =
+                    function_scan(vec![], alias.as_ref(), "pg_partition_ancestors", cols);
+                Ok((Plan::Values { rows: vec![row] }, scope))
+            }
+            other => self.from_item_rest(other, outer),
+        }
+    }
+
+    /// unnest(a, b, ...) in FROM: the arrays side by side, the shorter
+    /// ones padded with NULLs: a ProjectSet over one empty row.
+    fn unnest_scan(
+        &mut self,
+        array_exprs: &[ast::Expr],
+        alias: Option<&ast::TableAlias>,
+        with_ordinality: bool,
+        outer: &Scope,
+    ) -> Result<(Plan, Scope)> {
+        {
+            {
                 let mut calls = Vec::new();
                 let mut types = Vec::new();
                 for e in array_exprs {
@@ -2342,7 +2402,7 @@ impl Binder<'_> {
                     ));
                 }
                 let single = types.len() == 1;
-                if *with_ordinality {
+                if with_ordinality {
                     calls.push(("__ordinality".to_string(), vec![]));
                     types.push(DataType::Int8);
                 }
@@ -2351,7 +2411,7 @@ impl Binder<'_> {
                     .iter()
                     .enumerate()
                     .map(|(k, ty)| {
-                        let name = match (alias, *with_ordinality && k == types.len() - 1) {
+                        let name = match (alias, with_ordinality && k == types.len() - 1) {
                             (_, true) => "ordinality".into(),
                             (Some(a), false) if single => ident(&a.name),
                             _ => "unnest".into(),
@@ -2359,8 +2419,14 @@ impl Binder<'_> {
                         (name, *ty)
                     })
                     .collect();
-                Ok(function_scan(calls, alias.as_ref(), "unnest", cols))
+                Ok(function_scan(calls, alias, "unnest", cols))
             }
+        }
+    }
+
+    /// The FROM items other than unnest.
+    fn from_item_rest(&mut self, item: &ast::TableFactor, outer: &Scope) -> Result<(Plan, Scope)> {
+        match item {
             ast::TableFactor::Table {
                 name,
                 alias,
@@ -3661,18 +3727,46 @@ impl Binder<'_> {
                     let t = convert_type(&parsed)?;
                     return Ok((Expr::Literal(Value::Int8(t.oid() as i64)), DataType::Oid));
                 }
+                // A column or expression cast to regclass or regtype shows
+                // as the relation's or type's name (the OID's own text when
+                // there is none).
+                let reg = match data_type {
+                    ast::DataType::Regclass => Some("regclass"),
+                    ast::DataType::Custom(n, _) => match object_parts(n).last().map(String::as_str)
+                    {
+                        Some("regclass") => Some("regclass"),
+                        Some("regtype") => Some("regtype"),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                if let (Some(reg), false) = (reg, matches!(x, Expr::Literal(_) | Expr::Param(_))) {
+                    let f = format!("__{reg}_name");
+                    return Ok((Expr::Func(f, vec![x]), DataType::Text));
+                }
                 if let Expr::Literal(v) = &x {
                     // regclass literals: 'name'::regclass → the table's OID.
                     if matches!(data_type, ast::DataType::Regclass)
-                        || matches!(data_type, ast::DataType::Custom(n, _) if n.to_string().eq_ignore_ascii_case("regclass"))
+                        || matches!(data_type, ast::DataType::Custom(n, _) if object_parts(n).last().is_some_and(|l| l == "regclass"))
                     {
                         if let Value::Text(s) = v {
                             let parts: Vec<String> = s
                                 .split('.')
                                 .map(|p| p.trim_matches('"').to_lowercase())
                                 .collect();
+                            let catalog = match parts.as_slice() {
+                                [n] | [_, n] if parts.len() == 1 || parts[0] == "pg_catalog" => {
+                                    system::catalog_oid(n)
+                                }
+                                _ => None,
+                            };
+                            // An OID given as a number stands for itself.
+                            if let Ok(oid) = s.trim().parse::<u32>() {
+                                return Ok((Expr::Literal(Value::Int8(oid as i64)), DataType::Oid));
+                            }
                             let oid = match self.lookup_table(&parts)? {
                                 Some(t) => t.oid,
+                                None if catalog.is_some() => catalog.expect("checked"),
                                 None => match self.resolve(&parts, |ns, n| {
                                     self.schema
                                         .relation(ns, n)
@@ -5111,7 +5205,17 @@ fn function_type(name: &str, args: &[DataType]) -> Result<DataType> {
     let first = args.first().copied().unwrap_or(DataType::Unknown);
     Ok(match name {
         "pg_get_statisticsobjdef_columns" => DataType::Text,
-        "pg_relation_is_publishable" => DataType::Bool,
+        "pg_relation_is_publishable" | "pg_function_is_visible" => DataType::Bool,
+        "__regclass_name" | "__regtype_name" => DataType::Text,
+        // No table is partitioned: a relation's only ancestor is itself.
+        "pg_partition_ancestors" | "pg_partition_root" => DataType::Oid,
+        // Of functions, rules and triggers Basalt has none to describe.
+        "pg_tablespace_location"
+        | "pg_get_ruledef"
+        | "pg_get_triggerdef"
+        | "pg_get_function_result"
+        | "pg_get_function_arguments"
+        | "pg_get_function_identity_arguments" => DataType::Text,
         "current_user" | "session_user" => DataType::Name,
         "version"
         | "current_database"

@@ -45,3 +45,96 @@ Indexes:
         "{l}"
     );
 }
+
+/// `\d` of tables with constraints both ways, of a sequence and of an
+/// index, as psql prints them against PostgreSQL 15 (outputs taken from
+/// PostgreSQL for the same DDL).
+#[test]
+fn describe_constraints_sequences_indexes() {
+    if !have("psql") {
+        eprintln!("psql not installed; skipping psql test");
+        return;
+    }
+    let dir = TempDir::new("psql-describe");
+    let server = Server::start(&dir.0.join("data"), &[]);
+    for sql in [
+        "CREATE TABLE is_parent (id serial PRIMARY KEY, code varchar(10) UNIQUE NOT NULL, price numeric(10,2), note text, made timestamptz DEFAULT now())",
+        "CREATE TABLE is_child (cid int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, pid int REFERENCES is_parent(id) ON DELETE CASCADE, qty smallint CHECK (qty > 0), flag boolean, amount double precision, d date)",
+        "CREATE SEQUENCE is_seq START 5 INCREMENT 2",
+    ] {
+        server.psql(sql).unwrap();
+    }
+    let describe = |what: &str| {
+        let out = server
+            .psql_cmd()
+            .args(["-X", "-c", &format!("\\d {what}")])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim_end().to_string()
+    };
+    let child = r#"                             Table "public.is_child"
+ Column |       Type       | Collation | Nullable |           Default            
+--------+------------------+-----------+----------+------------------------------
+ cid    | integer          |           | not null | generated always as identity
+ pid    | integer          |           |          | 
+ qty    | smallint         |           |          | 
+ flag   | boolean          |           |          | 
+ amount | double precision |           |          | 
+ d      | date             |           |          | 
+Indexes:
+    "is_child_pkey" PRIMARY KEY, btree (cid)
+Check constraints:
+    "is_child_qty_check" CHECK (qty > 0)
+Foreign-key constraints:
+    "is_child_pid_fkey" FOREIGN KEY (pid) REFERENCES is_parent(id) ON DELETE CASCADE"#;
+    assert_eq!(describe("is_child"), child);
+    let parent = r#"                                     Table "public.is_parent"
+ Column |           Type           | Collation | Nullable |                Default                
+--------+--------------------------+-----------+----------+---------------------------------------
+ id     | integer                  |           | not null | nextval('is_parent_id_seq'::regclass)
+ code   | character varying(10)    |           | not null | 
+ price  | numeric(10,2)            |           |          | 
+ note   | text                     |           |          | 
+ made   | timestamp with time zone |           |          | now()
+Indexes:
+    "is_parent_pkey" PRIMARY KEY, btree (id)
+    "is_parent_code_key" UNIQUE CONSTRAINT, btree (code)
+Referenced by:
+    TABLE "is_child" CONSTRAINT "is_child_pid_fkey" FOREIGN KEY (pid) REFERENCES is_parent(id) ON DELETE CASCADE"#;
+    assert_eq!(describe("is_parent"), parent);
+    let seq = r#"                           Sequence "public.is_seq"
+  Type  | Start | Minimum |       Maximum       | Increment | Cycles? | Cache 
+--------+-------+---------+---------------------+-----------+---------+-------
+ bigint |     5 |       1 | 9223372036854775807 |         2 | no      |     1"#;
+    assert_eq!(describe("is_seq"), seq);
+    let index = r#"    Index "public.is_parent_pkey"
+ Column |  Type   | Key? | Definition 
+--------+---------+------+------------
+ id     | integer | yes  | id
+primary key, btree, for table "public.is_parent""#;
+    assert_eq!(describe("is_parent_pkey"), index);
+    // The other listings run without error.
+    for cmd in [
+        "\\d+ is_parent",
+        "\\df",
+        "\\dx",
+        "\\db",
+        "\\dp",
+        "\\ds",
+        "\\di",
+        "\\dn+",
+        "\\l+",
+    ] {
+        let out = server.psql_cmd().args(["-X", "-c", cmd]).output().unwrap();
+        assert!(
+            out.status.success() && out.stderr.is_empty(),
+            "{cmd}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
