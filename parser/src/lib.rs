@@ -141,11 +141,13 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>, ParseError> {
     let subscript_set = lower.contains("update") && lower.contains('[');
     let identity = lower.contains("overriding") || lower.contains("identity");
     let symmetric = lower.contains("symmetric");
+    let storage = lower.contains("unlogged") || lower.contains("tablespace");
     p = if lower.contains("key")
         || lower.contains("deferrable")
         || subscript_set
         || identity
         || symmetric
+        || storage
     {
         let mut toks = sqlparser::tokenizer::Tokenizer::new(&dialect, sql)
             .tokenize_with_location()
@@ -160,6 +162,9 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>, ParseError> {
         }
         if symmetric {
             between_symmetric(&mut toks);
+        }
+        if storage {
+            storage_clauses(&mut toks);
         }
         p.with_tokens_with_locations(toks)
     } else {
@@ -276,6 +281,44 @@ fn between_symmetric(toks: &mut Vec<sqlparser::tokenizer::TokenWithSpan>) {
         toks[j] = mk(Token::make_word("basalt$symmetric", Some('"')));
         toks.insert(j + 1, mk(Token::LParen));
         i = k + 3;
+    }
+}
+
+/// `CREATE UNLOGGED TABLE` is a plain (logged) table here: more durable
+/// than asked, never less. `[USING INDEX] TABLESPACE pg_default` (the one
+/// tablespace, which pgbench and pg_dump name) is dropped.
+fn storage_clauses(toks: &mut Vec<sqlparser::tokenizer::TokenWithSpan>) {
+    let is = |t: &Token, w: &str| matches!(t, Token::Word(x) if x.value.eq_ignore_ascii_case(w));
+    let code: Vec<usize> = (0..toks.len())
+        .filter(|&i| !matches!(toks[i].token, Token::Whitespace(_)))
+        .collect();
+    let mut drop: Vec<(usize, usize)> = Vec::new();
+    for (k, &i) in code.iter().enumerate() {
+        let next = |n: usize| code.get(k + n).map(|&j| &toks[j].token);
+        if is(&toks[i].token, "unlogged")
+            && k > 0
+            && is(&toks[code[k - 1]].token, "create")
+            && next(1).is_some_and(|t| is(t, "table"))
+        {
+            drop.push((i, i));
+        }
+        if is(&toks[i].token, "tablespace")
+            && next(1).is_some_and(|t| is(t, "pg_default") || is(t, "pg_global"))
+        {
+            // With USING INDEX before it, those go too.
+            let from = if k >= 2
+                && is(&toks[code[k - 2]].token, "using")
+                && is(&toks[code[k - 1]].token, "index")
+            {
+                code[k - 2]
+            } else {
+                i
+            };
+            drop.push((from, code[k + 1]));
+        }
+    }
+    for (a, b) in drop.into_iter().rev() {
+        toks.drain(a..=b);
     }
 }
 

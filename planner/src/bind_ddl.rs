@@ -5,6 +5,9 @@ use super::*;
 
 impl Binder<'_> {
     pub(super) fn create_table(&mut self, ct: &ast::CreateTable) -> Result<Statement> {
+        if ct.partition_by.is_some() || ct.partition_of.is_some() {
+            return not_supported("partitioning (PARTITION BY, PARTITION OF)");
+        }
         let parts = object_parts(&ct.name);
         let (namespace, name) = if ct.temporary {
             if parts.len() > 1 && !parts[parts.len() - 2].starts_with("pg_temp") {
