@@ -1185,6 +1185,22 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
         "pg_get_statisticsobjdef_columns" => Value::Null,
         "pg_relation_is_publishable" => Value::Bool(false),
         "pg_function_is_visible" => Value::Bool(true),
+        // acldefault(kind, owner): the privileges an object of that kind
+        // has before any GRANT or REVOKE (as aclitem[] text).
+        "acldefault" => {
+            let owner = cx.schema.role_name(i(1) as u32);
+            let items = match s(0).as_str() {
+                "r" => format!("{owner}=arwdDxt/{owner}"),
+                "s" => format!("{owner}=rwU/{owner}"),
+                "n" => format!("{owner}=UC/{owner}"),
+                "d" => format!("=Tc/{owner},{owner}=CTc/{owner}"),
+                "f" => format!("=X/{owner},{owner}=X/{owner}"),
+                "T" => format!("=U/{owner},{owner}=U/{owner}"),
+                "c" => format!("{owner}=arwx/{owner}"),
+                _ => String::new(),
+            };
+            Value::Text(format!("{{{items}}}"))
+        }
         "pg_partition_ancestors" | "pg_partition_root" => {
             match a[0].as_i64().or_else(|| s(0).parse().ok()) {
                 Some(o) => Value::Int8(o),

@@ -363,7 +363,11 @@ pub fn convert_type(t: &ast::DataType) -> Result<DataType> {
                 "varchar" => DataType::Varchar(mods.first().and_then(|m| m.parse().ok())),
                 "bpchar" => DataType::Char(mods.first().and_then(|m| m.parse().ok()).unwrap_or(1)),
                 "timestamptz" => DataType::TimestampTz,
-                "oid" | "regclass" | "regtype" | "regproc" | "regnamespace" => DataType::Oid,
+                "oid" | "regclass" | "regtype" | "regproc" | "regnamespace" | "regrole"
+                | "regprocedure" | "regoper" | "regconfig" => DataType::Oid,
+                // The catalogs' one-byte "char", aclitem and expression
+                // trees read as text.
+                "char" | "aclitem" | "pg_node_tree" => DataType::Text,
                 "name" => DataType::Name,
                 "numeric" => DataType::Numeric(None),
                 "uuid" => DataType::Uuid,
@@ -2258,14 +2262,34 @@ impl Binder<'_> {
                 if let Some(view) = view {
                     if let Some(cols) = system::columns(&view) {
                         let tname = alias_name.unwrap_or(base.clone());
-                        let scope = columns_scope(&tname, &cols);
-                        return Ok((
-                            Plan::System {
-                                name: view,
-                                filter: None,
-                            },
-                            scope,
-                        ));
+                        let mut scope = columns_scope(&tname, &cols);
+                        let plan = Plan::System {
+                            name: view.clone(),
+                            filter: None,
+                        };
+                        // A catalog table's tableoid system column (pg_dump
+                        // reads it): not part of `*`.
+                        if let Some(oid) = system::catalog_oid(&view) {
+                            let n = cols.len();
+                            scope.star = Some((0..n).collect());
+                            scope.cols.push(ScopeCol {
+                                table: Some(tname),
+                                name: "tableoid".into(),
+                                ty: DataType::Oid,
+                                source: None,
+                                hidden: false,
+                            });
+                            let mut exprs: Vec<Expr> = (0..n).map(Expr::Column).collect();
+                            exprs.push(Expr::Literal(Value::Int8(oid as i64)));
+                            return Ok((
+                                Plan::Project {
+                                    input: Box::new(plan),
+                                    exprs,
+                                },
+                                scope,
+                            ));
+                        }
+                        return Ok((plan, scope));
                     }
                 }
                 Err(PlanError::UndefinedTable(name.to_string()))
@@ -5206,7 +5230,7 @@ fn function_type(name: &str, args: &[DataType]) -> Result<DataType> {
     Ok(match name {
         "pg_get_statisticsobjdef_columns" => DataType::Text,
         "pg_relation_is_publishable" | "pg_function_is_visible" => DataType::Bool,
-        "__regclass_name" | "__regtype_name" => DataType::Text,
+        "__regclass_name" | "__regtype_name" | "acldefault" => DataType::Text,
         // No table is partitioned: a relation's only ancestor is itself.
         "pg_partition_ancestors" | "pg_partition_root" => DataType::Oid,
         // Of functions, rules and triggers Basalt has none to describe.
