@@ -11,6 +11,9 @@ pub fn columns(name: &str) -> Option<Vec<(&'static str, DataType)>> {
     if let Some(v) = name.strip_prefix("information_schema.") {
         return crate::infoschema::columns(v);
     }
+    if let Some(cols) = empty_catalog(name) {
+        return Some(cols);
+    }
     Some(match name {
         "pg_namespace" => vec![
             ("oid", Oid),
@@ -77,8 +80,9 @@ pub fn columns(name: &str) -> Option<Vec<(&'static str, DataType)>> {
             ("attislocal", Bool),
             ("atthasmissing", Bool),
             ("attacl", Text),
-            ("attoptions", Text),
-            ("attfdwoptions", Text),
+            ("attoptions", DataType::Text.array_of()),
+            ("attfdwoptions", DataType::Text.array_of()),
+            ("attmissingval", Text),
         ],
         "pg_type" => vec![
             ("oid", Oid),
@@ -98,6 +102,9 @@ pub fn columns(name: &str) -> Option<Vec<(&'static str, DataType)>> {
             ("typcollation", Oid),
             ("typisdefined", Bool),
             ("typdelim", Text),
+            // Filled in by `extend_rows`.
+            ("typacl", Text),
+            ("typstorage", Text),
         ],
         "pg_index" => vec![
             ("indexrelid", Oid),
@@ -265,7 +272,13 @@ pub fn columns(name: &str) -> Option<Vec<(&'static str, DataType)>> {
         "pg_partitioned_table" => {
             vec![("partrelid", Oid), ("partstrat", Text), ("partnatts", Int2)]
         }
-        "pg_am" => vec![("oid", Oid), ("amname", Name), ("amtype", Text)],
+        "pg_am" => vec![
+            ("oid", Oid),
+            ("amname", Name),
+            ("amtype", Text),
+            // Filled in by `extend_rows`.
+            ("amhandler", Oid),
+        ],
         "pg_description" => vec![
             ("objoid", Oid),
             ("classoid", Oid),
@@ -670,6 +683,8 @@ const BUILTIN_TYPES: &[DataType] = &[
     Interval,
     Uuid,
     Time,
+    Json,
+    Jsonb,
 ];
 
 /// The rows of a system view. `settings` feeds pg_settings.
@@ -680,6 +695,180 @@ pub fn rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<Va
     let mut out = base_rows(name, s, settings);
     extend_rows(name, &mut out);
     out
+}
+
+/// Catalogs of things Basalt does not have (foreign data, operators,
+/// casts, languages, text search, publications, ...): no rows, but their
+/// columns, for the tools (pg_dump) that read them.
+fn empty_catalog(name: &str) -> Option<Vec<(&'static str, DataType)>> {
+    let text = |names: &[&'static str]| names.iter().map(|n| (*n, Text)).collect::<Vec<_>>();
+    let oids = |names: &[&'static str]| names.iter().map(|n| (*n, Oid)).collect::<Vec<_>>();
+    let mut v = match name {
+        "pg_foreign_table" => oids(&["ftrelid", "ftserver"]),
+        "pg_foreign_server" => oids(&["oid", "srvowner", "srvfdw"]),
+        "pg_foreign_data_wrapper" => oids(&["oid", "fdwowner", "fdwhandler", "fdwvalidator"]),
+        "pg_user_mapping" => oids(&["oid", "umuser", "umserver"]),
+        "pg_init_privs" => oids(&["objoid", "classoid"]),
+        "pg_transform" => oids(&["oid", "trftype", "trflang", "trffromsql", "trftosql"]),
+        "pg_opclass" => oids(&[
+            "oid",
+            "opcmethod",
+            "opcnamespace",
+            "opcowner",
+            "opcfamily",
+            "opcintype",
+            "opckeytype",
+        ]),
+        "pg_opfamily" => oids(&["oid", "opfmethod", "opfnamespace", "opfowner"]),
+        "pg_operator" => oids(&[
+            "oid",
+            "oprnamespace",
+            "oprowner",
+            "oprleft",
+            "oprright",
+            "oprresult",
+            "oprcom",
+            "oprnegate",
+            "oprcode",
+            "oprrest",
+            "oprjoin",
+        ]),
+        "pg_amop" => oids(&[
+            "oid",
+            "amopfamily",
+            "amoplefttype",
+            "amoprighttype",
+            "amopopr",
+            "amopmethod",
+            "amopsortfamily",
+        ]),
+        "pg_amproc" => oids(&[
+            "oid",
+            "amprocfamily",
+            "amproclefttype",
+            "amprocrighttype",
+            "amproc",
+        ]),
+        "pg_cast" => oids(&["oid", "castsource", "casttarget", "castfunc"]),
+        "pg_range" => oids(&[
+            "rngtypid",
+            "rngsubtype",
+            "rngmultitypid",
+            "rngcollation",
+            "rngsubopc",
+            "rngcanonical",
+            "rngsubdiff",
+        ]),
+        "pg_ts_template" => oids(&["oid", "tmplnamespace", "tmplinit", "tmpllexize"]),
+        "pg_ts_parser" => oids(&[
+            "oid",
+            "prsnamespace",
+            "prsstart",
+            "prstoken",
+            "prsend",
+            "prsheadline",
+            "prslextype",
+        ]),
+        "pg_ts_dict" => oids(&["oid", "dictnamespace", "dictowner", "dicttemplate"]),
+        "pg_ts_config" => oids(&["oid", "cfgnamespace", "cfgowner", "cfgparser"]),
+        "pg_ts_config_map" => oids(&["mapcfg", "mapdict"]),
+        "pg_subscription" => oids(&["oid", "subdbid", "subowner"]),
+        "pg_subscription_rel" => oids(&["srsubid", "srrelid"]),
+        "pg_publication_rel" => oids(&["oid", "prpubid", "prrelid"]),
+        "pg_publication_namespace" => oids(&["oid", "pnpubid", "pnnspid"]),
+        "pg_partitioned_table" => oids(&["partrelid", "partdefid"]),
+        "pg_largeobject_metadata" => oids(&["oid", "lomowner"]),
+        "pg_language" => oids(&[
+            "oid",
+            "lanowner",
+            "lanplcallfoid",
+            "laninline",
+            "lanvalidator",
+        ]),
+        "pg_event_trigger" => oids(&["oid", "evtowner", "evtfoid"]),
+        "pg_default_acl" => oids(&["oid", "defaclrole", "defaclnamespace"]),
+        "pg_conversion" => oids(&["oid", "connamespace", "conowner", "conproc"]),
+        "pg_seclabels" => oids(&["objoid", "classoid", "objnamespace"]),
+        "pg_seclabel" | "pg_shseclabel" => oids(&["objoid", "classoid"]),
+        "pg_aggregate" => oids(&["aggfnoid", "aggtransfn", "aggfinalfn", "aggtranstype"]),
+        "pg_statistic_ext_data" => oids(&["stxoid"]),
+        _ => return None,
+    };
+    v.extend(match name {
+        "pg_foreign_table" => text(&["ftoptions"]),
+        "pg_foreign_server" => text(&["srvname", "srvtype", "srvversion", "srvacl", "srvoptions"]),
+        "pg_foreign_data_wrapper" => text(&["fdwname", "fdwacl", "fdwoptions"]),
+        "pg_user_mapping" => text(&["umoptions"]),
+        "pg_init_privs" => vec![("objsubid", Int4), ("privtype", Text), ("initprivs", Text)],
+        "pg_opclass" => vec![("opcname", Name), ("opcdefault", Bool)],
+        "pg_opfamily" => vec![("opfname", Name)],
+        "pg_operator" => vec![
+            ("oprname", Name),
+            ("oprkind", Text),
+            ("oprcanmerge", Bool),
+            ("oprcanhash", Bool),
+        ],
+        "pg_amop" => vec![("amopstrategy", Int2), ("amoppurpose", Text)],
+        "pg_amproc" => vec![("amprocnum", Int2)],
+        "pg_cast" => text(&["castcontext", "castmethod"]),
+        "pg_ts_template" => vec![("tmplname", Name)],
+        "pg_ts_parser" => vec![("prsname", Name)],
+        "pg_ts_dict" => vec![("dictname", Name), ("dictinitoption", Text)],
+        "pg_ts_config" => vec![("cfgname", Name)],
+        "pg_ts_config_map" => vec![("maptokentype", Int4), ("mapseqno", Int4)],
+        "pg_subscription" => vec![
+            ("subname", Name),
+            ("subenabled", Bool),
+            ("subbinary", Bool),
+            ("substream", Bool),
+            ("subtwophasestate", Text),
+            ("subdisableonerr", Bool),
+            ("subconninfo", Text),
+            ("subslotname", Name),
+            ("subsynccommit", Text),
+            ("subpublications", Text),
+        ],
+        "pg_subscription_rel" => text(&["srsubstate", "srsublsn"]),
+        "pg_publication_rel" => text(&["prqual", "prattrs"]),
+        "pg_partitioned_table" => vec![
+            ("partstrat", Text),
+            ("partnatts", Int2),
+            ("partclass", Oid.array_of()),
+        ],
+        "pg_largeobject_metadata" => text(&["lomacl"]),
+        "pg_language" => vec![
+            ("lanname", Name),
+            ("lanispl", Bool),
+            ("lanpltrusted", Bool),
+            ("lanacl", Text),
+        ],
+        "pg_event_trigger" => vec![
+            ("evtname", Name),
+            ("evtevent", Name),
+            ("evtenabled", Text),
+            ("evttags", Text.array_of()),
+        ],
+        "pg_default_acl" => text(&["defaclobjtype", "defaclacl"]),
+        "pg_conversion" => vec![
+            ("conname", Name),
+            ("conforencoding", Int4),
+            ("contoencoding", Int4),
+            ("condefault", Bool),
+        ],
+        "pg_seclabels" => vec![
+            ("objsubid", Int4),
+            ("objtype", Text),
+            ("objname", Text),
+            ("provider", Text),
+            ("label", Text),
+        ],
+        "pg_seclabel" | "pg_shseclabel" => {
+            vec![("objsubid", Int4), ("provider", Text), ("label", Text)]
+        }
+        "pg_aggregate" => text(&["aggkind", "agginitval"]),
+        _ => vec![],
+    });
+    Some(v)
 }
 
 /// The OID of a pg_catalog table by name, as 'pg_class'::regclass gives
@@ -714,6 +903,30 @@ pub fn catalog_oid(name: &str) -> Option<u32> {
         "pg_event_trigger" => 3466,
         "pg_largeobject" => 2613,
         "pg_largeobject_metadata" => 2995,
+        "pg_init_privs" => 3394,
+        "pg_transform" => 3576,
+        "pg_opclass" => 2616,
+        "pg_opfamily" => 2753,
+        "pg_operator" => 2617,
+        "pg_amop" => 2602,
+        "pg_amproc" => 2603,
+        "pg_cast" => 2605,
+        "pg_range" => 3541,
+        "pg_ts_template" => 3764,
+        "pg_ts_parser" => 3601,
+        "pg_ts_dict" => 3600,
+        "pg_ts_config" => 3602,
+        "pg_subscription" => 6100,
+        "pg_publication_rel" => 6106,
+        "pg_publication_namespace" => 6237,
+        "pg_partitioned_table" => 3350,
+        "pg_language" => 2612,
+        "pg_foreign_server" => 1417,
+        "pg_foreign_data_wrapper" => 2328,
+        "pg_user_mapping" => 1418,
+        "pg_default_acl" => 826,
+        "pg_conversion" => 2607,
+        "pg_aggregate" => 2600,
         _ => return None,
     })
 }
@@ -780,6 +993,7 @@ fn extend_rows(name: &str, rows: &mut [Vec<Value>]) {
                     Value::Null,
                     Value::Null,
                     Value::Null,
+                    Value::Null,
                 ]);
             }
         }
@@ -787,6 +1001,25 @@ fn extend_rows(name: &str, rows: &mut [Vec<Value>]) {
             for r in rows {
                 // dattablespace: pg_default.
                 r.push(o(1663));
+            }
+        }
+        "pg_am" => {
+            for r in rows {
+                // amhandler: heap_tableam_handler, bthandler, ...
+                r.push(o(0));
+            }
+        }
+        "pg_type" => {
+            for r in rows {
+                // typacl: the default; typstorage by length.
+                let varlena = matches!(r[4], Value::Int2(-1));
+                let numeric = matches!(r[0], Value::Int8(1700));
+                r.push(Value::Null);
+                r.push(t(match (numeric, varlena) {
+                    (true, _) => "m",
+                    (_, true) => "x",
+                    _ => "p",
+                }));
             }
         }
         "pg_index" => {
@@ -853,6 +1086,55 @@ fn base_rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<V
             }
         }
         "pg_depend" => {
+            // A column default that calls nextval depends on its sequence
+            // (pg_dump then creates the default after the sequence).
+            for tb in &s.tables {
+                for (i, c) in tb.columns.iter().enumerate() {
+                    let Some(seq) = c
+                        .default
+                        .as_deref()
+                        .and_then(|d| d.strip_prefix("nextval('"))
+                        .and_then(|d| d.split('\'').next())
+                    else {
+                        continue;
+                    };
+                    let seq = seq.rsplit('.').next().unwrap_or(seq);
+                    if let Some(q) = s.sequences.iter().find(|q| q.name == seq) {
+                        out.push(vec![
+                            o(2604),
+                            o(tb.oid * 100 + i as u32),
+                            Value::Int4(0),
+                            o(1259),
+                            o(q.oid),
+                            Value::Int4(0),
+                            t("n"),
+                        ]);
+                    }
+                }
+            }
+            // A view depends on the tables and views its query names (so
+            // pg_dump creates it after them).
+            for v in &s.views {
+                let named = s.tables.iter().map(|t| (t.oid, &t.name)).chain(
+                    s.views
+                        .iter()
+                        .filter(|w| w.oid != v.oid)
+                        .map(|w| (w.oid, &w.name)),
+                );
+                for (oid, name) in named {
+                    if sql_mentions(&v.sql, name) {
+                        out.push(vec![
+                            o(1259),
+                            o(v.oid),
+                            Value::Int4(0),
+                            o(1259),
+                            o(oid),
+                            Value::Int4(0),
+                            t("n"),
+                        ]);
+                    }
+                }
+            }
             // A sequence's owning column: automatic for serial, internal
             // for identity columns.
             for q in &s.sequences {
@@ -886,6 +1168,17 @@ fn base_rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<V
             }
         }
         "pg_description" => {
+            // The public schema's comment, as initdb gives it.
+            for (oid, _) in s.namespaces() {
+                if crate::store::builtin_public_db(oid).is_some() {
+                    out.push(vec![
+                        o(oid),
+                        o(2615),
+                        Value::Int4(0),
+                        t("standard public schema"),
+                    ]);
+                }
+            }
             for tb in &s.tables {
                 for (k, c) in &tb.comments {
                     out.push(vec![o(tb.oid), o(1259), Value::Int4(*k), t(c)]);

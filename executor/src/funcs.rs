@@ -188,7 +188,10 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
         }
         "shobj_description" | "pg_get_expr" => {
             if name == "pg_get_expr" {
-                return Ok(a.into_iter().next().unwrap_or(Value::Null));
+                return Ok(match a.into_iter().next() {
+                    Some(Value::Text(e)) => Value::Text(qualify_nextval(&e, cx)),
+                    other => other.unwrap_or(Value::Null),
+                });
             }
             return Ok(Value::Null);
         }
@@ -408,6 +411,16 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
                 .unwrap_or_default(),
         ),
         "ascii" => Value::Int4(s(0).chars().next().map(|c| c as i32).unwrap_or(0)),
+        // 'text' with quotes doubled; E'...' when it holds a backslash.
+        "quote_literal" | "quote_nullable" => {
+            let v = s(0);
+            let q = v.replace('\'', "''");
+            Value::Text(if v.contains('\\') {
+                format!("E'{}'", q.replace('\\', "\\\\"))
+            } else {
+                format!("'{q}'")
+            })
+        }
         "quote_ident" => {
             let t = s(0);
             if t.chars()
@@ -1267,7 +1280,8 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
                 }
             };
             view.map_or(Value::Null, |v| {
-                Value::Text(format!(" {};", v.sql.trim().trim_end_matches(';')))
+                let sql = qualify_relations(v.sql.trim().trim_end_matches(';'), v.namespace, cx);
+                Value::Text(format!(" {sql};"))
             })
         }
         // pg_get_indexdef(index, column, pretty): that key column's
@@ -1299,6 +1313,7 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
                     true,
                 )
             })
+            .map(|d| qualify_references(&d, cx))
             .map(|d| {
                 // pretty: a CHECK without its doubled parentheses.
                 match (
@@ -1320,6 +1335,107 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
             )))
         }
     })
+}
+
+/// Whether schema `ns` is on the session's search_path (its names need
+/// no qualification then, as PostgreSQL's deparsing decides).
+fn on_search_path(ns: &str, cx: &crate::eval::EvalCtx<'_>) -> bool {
+    let path = (cx.settings)("search_path").unwrap_or_default();
+    ns == "pg_catalog"
+        || path.split(',').any(|p| {
+            let p = p.trim().trim_matches('"');
+            p == ns
+        })
+}
+
+/// A stored view query with each table it names qualified by its schema
+/// when that schema is not on the search_path (pg_dump sets an empty one).
+fn qualify_relations(sql: &str, view_ns: u32, cx: &crate::eval::EvalCtx<'_>) -> String {
+    use sqlparser::ast::{visit_relations_mut, Ident, ObjectNamePart};
+    let Ok(mut stmts) = basalt_parser::sqlparser::parser::Parser::parse_sql(
+        &basalt_parser::sqlparser::dialect::PostgreSqlDialect {},
+        sql,
+    ) else {
+        return sql.to_string();
+    };
+    let schema = cx.schema;
+    let _ = visit_relations_mut(&mut stmts, |name| {
+        if let [ObjectNamePart::Identifier(id)] = name.0.as_slice() {
+            let n = id.value.to_lowercase();
+            let ns = [view_ns, basalt_catalog::store::NS_PUBLIC]
+                .into_iter()
+                .chain(schema.schemas.iter().map(|s| s.oid))
+                .find(|&ns| {
+                    schema.relation(ns, &n).is_some()
+                        || schema.view(ns, &n).is_some()
+                        || schema.sequence(ns, &n).is_some()
+                });
+            if let Some(ns) = ns {
+                let nsname = schema.namespace_name(ns);
+                if !on_search_path(&nsname, cx) {
+                    name.0
+                        .insert(0, ObjectNamePart::Identifier(Ident::new(nsname)));
+                }
+            }
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    stmts
+        .iter()
+        .map(|s| s.to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// A foreign key's `REFERENCES table(...)` with the table's schema when
+/// that is not on the search_path.
+fn qualify_references(def: &str, cx: &crate::eval::EvalCtx<'_>) -> String {
+    let Some((head, rest)) = def.split_once(" REFERENCES ") else {
+        return def.to_string();
+    };
+    let Some((table, tail)) = rest.split_once('(') else {
+        return def.to_string();
+    };
+    let bare = table.trim().trim_matches('"');
+    if table.contains('.') {
+        return def.to_string();
+    }
+    match cx.schema.tables.iter().find(|t| t.name == bare) {
+        Some(t) => {
+            let ns = cx.schema.namespace_name(t.namespace);
+            if on_search_path(&ns, cx) {
+                def.to_string()
+            } else {
+                format!("{head} REFERENCES {ns}.{table}({tail}")
+            }
+        }
+        None => def.to_string(),
+    }
+}
+
+/// A default's `nextval('seq'::regclass)` with the sequence's schema when
+/// that is not on the search_path.
+fn qualify_nextval(expr: &str, cx: &crate::eval::EvalCtx<'_>) -> String {
+    let Some(rest) = expr.strip_prefix("nextval('") else {
+        return expr.to_string();
+    };
+    let Some((seq, tail)) = rest.split_once('\'') else {
+        return expr.to_string();
+    };
+    if seq.contains('.') {
+        return expr.to_string();
+    }
+    match cx.schema.sequences.iter().find(|q| q.name == seq) {
+        Some(q) => {
+            let ns = cx.schema.namespace_name(q.namespace);
+            if on_search_path(&ns, cx) {
+                expr.to_string()
+            } else {
+                format!("nextval('{ns}.{seq}'{tail}")
+            }
+        }
+        None => expr.to_string(),
+    }
 }
 
 /// Whether every parenthesis in `s` closes one opened before it, and all

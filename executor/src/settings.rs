@@ -107,6 +107,21 @@ impl Session {
                 "parameter \"{k}\" cannot be changed now"
             )));
         }
+        // Strings always follow the standard here: setting it on (as
+        // pg_dump does) is accepted, off is not supported.
+        if k == "standard_conforming_strings" {
+            return match value.map(basalt_catalog::cast::parse_bool) {
+                None | Some(Some(true)) => Ok(None),
+                Some(Some(false)) => Err(ExecError::coded(
+                    "0A000",
+                    "standard_conforming_strings = off is not supported",
+                )),
+                Some(None) => Err(ExecError::coded(
+                    "22023",
+                    format!("parameter \"{k}\" requires a Boolean value"),
+                )),
+            };
+        }
         // A custom parameter (a dotted name, as extensions and
         // applications use): any string; RESET forgets the session's.
         if k.contains('.') {

@@ -2397,6 +2397,21 @@ impl Binder<'_> {
                     function_scan(vec![], alias.as_ref(), "pg_partition_ancestors", cols);
                 Ok((Plan::Values { rows: vec![row] }, scope))
             }
+            // pg_options_to_table(options): the options of foreign objects,
+            // which Basalt has none of.
+            ast::TableFactor::Table {
+                name,
+                alias,
+                args: Some(_),
+                ..
+            } if object_parts(name).last().map(String::as_str) == Some("pg_options_to_table") => {
+                let cols = vec![
+                    ("option_name".to_string(), DataType::Text),
+                    ("option_value".to_string(), DataType::Text),
+                ];
+                let (_, scope) = function_scan(vec![], alias.as_ref(), "pg_options_to_table", cols);
+                Ok((Plan::Values { rows: vec![] }, scope))
+            }
             other => self.from_item_rest(other, outer),
         }
     }
@@ -3764,6 +3779,21 @@ impl Binder<'_> {
                     },
                     _ => None,
                 };
+                // 'name'::regnamespace: the schema's OID.
+                if let (Expr::Literal(Value::Text(s)), true) = (
+                    &x,
+                    matches!(data_type, ast::DataType::Custom(n, _) if object_parts(n).last().is_some_and(|l| l == "regnamespace")),
+                ) {
+                    let name = s.trim_matches('"').to_string();
+                    let oid = self
+                        .schema
+                        .namespace_oid(&name)
+                        .or_else(|| s.trim().parse::<u32>().ok())
+                        .ok_or_else(|| {
+                            PlanError::Coded("3F000", format!("schema \"{name}\" does not exist"))
+                        })?;
+                    return Ok((Expr::Literal(Value::Int8(oid as i64)), DataType::Oid));
+                }
                 if let (Some(reg), false) = (reg, matches!(x, Expr::Literal(_) | Expr::Param(_))) {
                     let f = format!("__{reg}_name");
                     return Ok((Expr::Func(f, vec![x]), DataType::Text));
@@ -5230,7 +5260,8 @@ fn function_type(name: &str, args: &[DataType]) -> Result<DataType> {
     Ok(match name {
         "pg_get_statisticsobjdef_columns" => DataType::Text,
         "pg_relation_is_publishable" | "pg_function_is_visible" => DataType::Bool,
-        "__regclass_name" | "__regtype_name" | "acldefault" => DataType::Text,
+        "__regclass_name" | "__regtype_name" | "acldefault" | "quote_literal"
+        | "quote_nullable" => DataType::Text,
         // No table is partitioned: a relation's only ancestor is itself.
         "pg_partition_ancestors" | "pg_partition_root" => DataType::Oid,
         // Of functions, rules and triggers Basalt has none to describe.

@@ -81,6 +81,24 @@ impl Binder<'_> {
         let mut k = 0;
         while k < chain.len() {
             match &chain[k] {
+                // name[i]: PostgreSQL's name is an array of characters from 0.
+                ast::AccessExpr::Subscript(ast::Subscript::Index { index })
+                    if ty == DataType::Name =>
+                {
+                    let (i, it) = self.expr(index, scope)?;
+                    let i = self.int_index(i, it)?;
+                    let from = Expr::Binary(
+                        BinOp::Add,
+                        Box::new(i),
+                        Box::new(Expr::Literal(Value::Int4(1))),
+                    );
+                    x = Expr::Func(
+                        "substr".into(),
+                        vec![x, from, Expr::Literal(Value::Int4(1))],
+                    );
+                    ty = DataType::Text;
+                    k += 1;
+                }
                 ast::AccessExpr::Subscript(ast::Subscript::Index { .. }) => {
                     let mut args = vec![x];
                     while let Some(ast::AccessExpr::Subscript(ast::Subscript::Index { index })) =

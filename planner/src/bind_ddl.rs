@@ -173,7 +173,10 @@ impl Binder<'_> {
                                 t.display_name()
                             )));
                         }
-                        col.default = Some(e.to_string());
+                        col.default = Some(canonical_default(
+                            &e.to_string(),
+                            &self.schema.namespace_name(namespace),
+                        ));
                     }
                     ast::ColumnOption::PrimaryKey(_) => {
                         if pk.is_some() {
@@ -200,7 +203,7 @@ impl Binder<'_> {
                             .or(o.name.as_ref())
                             .map(ident)
                             .unwrap_or_else(|| format!("{name}_{}_check", col.name));
-                        checks.push((n, (*ck.expr).clone()));
+                        checks.push((n, unparenthesized(&ck.expr).clone()));
                     }
                     ast::ColumnOption::Collation(_) | ast::ColumnOption::Comment(_) => {}
                     other => return not_supported(format!("column option {other}")),
@@ -230,7 +233,7 @@ impl Binder<'_> {
                         .as_ref()
                         .map(ident)
                         .unwrap_or_else(|| check_name(&tmp, &ck.expr));
-                    checks.push((n, (*ck.expr).clone()));
+                    checks.push((n, unparenthesized(&ck.expr).clone()));
                 }
                 ast::TableConstraint::PrimaryKey(p) => {
                     if pk.is_some() {
@@ -533,6 +536,28 @@ impl Binder<'_> {
 
     pub(super) fn alter_table(&mut self, at: &ast::AlterTable) -> Result<Statement> {
         let parts = object_parts(&at.name);
+        // ALTER TABLE on a sequence or view (pg_dump's OWNER TO): the owner
+        // it already has is accepted; another is not supported yet.
+        if let [ast::AlterTableOperation::OwnerTo { new_owner }] = at.operations.as_slice() {
+            if self.lookup_table(&parts)?.is_none() {
+                let owner = self
+                    .resolve(&parts, |ns, n| self.schema.sequence(ns, n).map(|q| q.owner))?
+                    .or(self.resolve(&parts, |ns, n| self.schema.view(ns, n).map(|v| v.owner))?);
+                if let Some(owner) = owner {
+                    let want = match new_owner {
+                        ast::Owner::Ident(i) => ident(i),
+                        _ => self.schema.role_name(owner),
+                    };
+                    if want == self.schema.role_name(owner) {
+                        return Ok(Statement::NoOp {
+                            tag: "ALTER TABLE".into(),
+                            notice: None,
+                        });
+                    }
+                    return not_supported("changing the owner of a sequence or view");
+                }
+            }
+        }
         let table = self
             .lookup_table(&parts)?
             .ok_or_else(|| PlanError::UndefinedTable(at.name.to_string()))?;
@@ -625,7 +650,7 @@ impl Binder<'_> {
                         table,
                         action: AlterAction::AddCheck {
                             name,
-                            sql: ck.expr.to_string(),
+                            sql: unparenthesized(&ck.expr).to_string(),
                         },
                     })
                 }
@@ -783,7 +808,10 @@ impl Binder<'_> {
                         drop(x);
                         AlterAction::SetDefault {
                             column,
-                            default: Some(value.to_string()),
+                            default: Some(canonical_default(
+                                &value.to_string(),
+                                &self.schema.namespace_name(table.namespace),
+                            )),
                         }
                     }
                     ast::AlterColumnOperation::DropDefault => AlterAction::SetDefault {
@@ -976,4 +1004,29 @@ fn nextval_default(schema: &Schema, namespace: u32, seq_name: &str) -> String {
             schema.namespace_name(namespace)
         )
     }
+}
+
+/// A DEFAULT as stored: `nextval('<schema>.seq'::REGCLASS)` (pg_dump's
+/// form) as `nextval('seq'::regclass)` when the sequence is in the
+/// table's own schema, like the defaults serial columns get.
+fn canonical_default(text: &str, table_ns: &str) -> String {
+    let lower = text.to_ascii_lowercase();
+    let (Some(rest), true) = (
+        text.strip_prefix("nextval('"),
+        lower.ends_with("'::regclass)"),
+    ) else {
+        return text.to_string();
+    };
+    let name = &rest[..rest.len() - "'::regclass)".len()];
+    let name = name.strip_prefix(&format!("{table_ns}.")).unwrap_or(name);
+    format!("nextval('{name}'::regclass)")
+}
+
+/// An expression without the parentheses around it (a CHECK written as
+/// pg_dump writes it, `CHECK ((a > 0))`, is stored as `a > 0`).
+fn unparenthesized(mut e: &ast::Expr) -> &ast::Expr {
+    while let ast::Expr::Nested(inner) = e {
+        e = inner;
+    }
+    e
 }
