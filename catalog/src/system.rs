@@ -215,6 +215,9 @@ pub fn columns(name: &str) -> Option<Vec<(&'static str, DataType)>> {
             ("daticulocale", Text),
             // Filled in by `extend_rows`.
             ("dattablespace", Oid),
+            ("datfrozenxid", Oid),
+            ("datminmxid", Oid),
+            ("datcollversion", Text),
         ],
         "pg_roles" => vec![
             ("rolname", Name),
@@ -792,6 +795,7 @@ fn empty_catalog(name: &str) -> Option<Vec<(&'static str, DataType)>> {
         "pg_seclabel" | "pg_shseclabel" => oids(&["objoid", "classoid"]),
         "pg_aggregate" => oids(&["aggfnoid", "aggtransfn", "aggfinalfn", "aggtranstype"]),
         "pg_statistic_ext_data" => oids(&["stxoid"]),
+        "pg_db_role_setting" => oids(&["setdatabase", "setrole"]),
         _ => return None,
     };
     v.extend(match name {
@@ -866,6 +870,7 @@ fn empty_catalog(name: &str) -> Option<Vec<(&'static str, DataType)>> {
             vec![("objsubid", Int4), ("provider", Text), ("label", Text)]
         }
         "pg_aggregate" => text(&["aggkind", "agginitval"]),
+        "pg_db_role_setting" => vec![("setconfig", Text.array_of())],
         _ => vec![],
     });
     Some(v)
@@ -927,6 +932,7 @@ pub fn catalog_oid(name: &str) -> Option<u32> {
         "pg_default_acl" => 826,
         "pg_conversion" => 2607,
         "pg_aggregate" => 2600,
+        "pg_db_role_setting" => 2964,
         _ => return None,
     })
 }
@@ -999,8 +1005,8 @@ fn extend_rows(name: &str, rows: &mut [Vec<Value>]) {
         }
         "pg_database" => {
             for r in rows {
-                // dattablespace: pg_default.
-                r.push(o(1663));
+                // dattablespace: pg_default; no xid wraparound horizon.
+                r.extend([o(1663), o(0), o(1), Value::Null]);
             }
         }
         "pg_am" => {

@@ -56,7 +56,13 @@ impl Session {
                 c.header_skipped = true;
                 continue;
             }
-            if c.options.format == CopyFormat::Text && line == "\\." {
+            if c.ended {
+                continue;
+            }
+            // End of data (text and CSV): anything after it is ignored, as
+            // PostgreSQL does (pg_restore sends blank lines after it).
+            if line == "\\." {
+                c.ended = true;
                 continue;
             }
             let fields = parse_copy_line(line, &c.options);

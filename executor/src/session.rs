@@ -164,6 +164,8 @@ pub struct CopyIn {
     pub rows: u64,
     pub header_skipped: bool,
     pub ncols: usize,
+    /// The end-of-data line `\.` has come: what follows is ignored.
+    pub ended: bool,
 }
 
 pub struct Session {
@@ -1043,6 +1045,7 @@ impl Session {
                         partial: Vec::new(),
                         rows: 0,
                         header_skipped: !options.header,
+                        ended: false,
                         ncols: columns.len(),
                     }),
                     ..Default::default()

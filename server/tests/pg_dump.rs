@@ -105,6 +105,57 @@ fn plain_dump_restores_into_a_fresh_database() {
     ] {
         assert_eq!(in_db("postgres", q), in_db("restored", q), "{q}");
     }
+    // Custom format, restored with pg_restore.
+    let custom = dir.0.join("dump.custom");
+    let out = Command::new("pg_dump")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &server.port.to_string(),
+            "-U",
+            "postgres",
+            "-Fc",
+            "-f",
+        ])
+        .arg(&custom)
+        .arg("postgres")
+        .env_remove("PGPASSWORD")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    server.psql("CREATE DATABASE restored_fc").unwrap();
+    let out = Command::new("pg_restore")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &server.port.to_string(),
+            "-U",
+            "postgres",
+            "-d",
+            "restored_fc",
+            "--exit-on-error",
+        ])
+        .arg(&custom)
+        .env_remove("PGPASSWORD")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for t in ["parent", "child", "expensive"] {
+        let q = format!(
+            "SELECT count(*), md5(string_agg(row_to_json(t)::text, ',' ORDER BY row_to_json(t)::text)) FROM {t} t"
+        );
+        assert_eq!(in_db("restored", &q), in_db("restored_fc", &q), "{t}");
+    }
     // Identity stays GENERATED ALWAYS.
     let out = server
         .psql_cmd()
