@@ -77,7 +77,10 @@ impl Session {
                 }));
             }
             let mut row = vec![Value::Null; c.table.columns.len()];
-            // Columns not listed get NULL (defaults are not evaluated for COPY yet).
+            // Columns not listed get their DEFAULT (else NULL).
+            for (i, e) in &c.defaults {
+                row[*i] = crate::eval::eval(e, &[], &cx.eval)?;
+            }
             for (i, f) in fields.into_iter().enumerate() {
                 let col = &c.table.columns[c.columns[i]];
                 row[c.columns[i]] = match f {

@@ -166,6 +166,8 @@ pub struct CopyIn {
     pub ncols: usize,
     /// The end-of-data line `\.` has come: what follows is ignored.
     pub ended: bool,
+    /// The DEFAULTs of the columns not listed, evaluated for each row.
+    pub defaults: Vec<(usize, basalt_planner::Expr)>,
 }
 
 pub struct Session {
@@ -1034,6 +1036,7 @@ impl Session {
                 table,
                 columns,
                 options,
+                defaults,
             } => {
                 self.xid();
                 Ok(ExecResult {
@@ -1046,6 +1049,7 @@ impl Session {
                         rows: 0,
                         header_skipped: !options.header,
                         ended: false,
+                        defaults: defaults.clone(),
                         ncols: columns.len(),
                     }),
                     ..Default::default()

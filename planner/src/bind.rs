@@ -1618,10 +1618,17 @@ impl Binder<'_> {
                 ast::CopyTarget::Stdin,
             ) => {
                 let (table, cols) = self.copy_table(table_name, columns)?;
+                let mut defaults = Vec::new();
+                for (i, c) in table.columns.iter().enumerate() {
+                    if !cols.contains(&i) && c.default.is_some() {
+                        defaults.push((i, self.default_expr(c)?));
+                    }
+                }
                 Ok(Statement::CopyFrom {
                     table,
                     columns: cols,
                     options: o,
+                    defaults,
                 })
             }
             (

@@ -859,6 +859,8 @@ pub enum Statement {
         table: Arc<TableDef>,
         columns: Vec<usize>,
         options: CopyOptions,
+        /// The DEFAULTs of the columns the COPY does not list.
+        defaults: Vec<(usize, Expr)>,
     },
     CopyTo {
         query: Query,

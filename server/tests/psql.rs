@@ -138,3 +138,43 @@ primary key, btree, for table "public.is_parent""#;
         );
     }
 }
+
+/// `COPY t (some columns) FROM STDIN`: the other columns get their
+/// defaults (a serial key from its sequence), and a `\.` line ends the data.
+#[test]
+fn copy_fills_in_defaults_of_unlisted_columns() {
+    if !have("psql") {
+        eprintln!("psql not installed; skipping psql test");
+        return;
+    }
+    let dir = TempDir::new("psql-copy-defaults");
+    let server = Server::start(&dir.0.join("data"), &[]);
+    server
+        .psql("CREATE TABLE cpd (id serial PRIMARY KEY, v text, n int DEFAULT 7)")
+        .unwrap();
+    let mut child = server
+        .psql_cmd()
+        .args([
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            "COPY cpd (v) FROM STDIN",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a\nb\n\\.\n")
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(
+        server.psql("SELECT id, v, n FROM cpd ORDER BY id").unwrap(),
+        "1|a|7\n2|b|7"
+    );
+}
