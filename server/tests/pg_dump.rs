@@ -6,7 +6,6 @@
 mod common;
 
 use common::{have, Server, TempDir};
-use std::process::Command;
 
 #[test]
 fn plain_dump_restores_into_a_fresh_database() {
@@ -30,19 +29,11 @@ fn plain_dump_restores_into_a_fresh_database() {
         server.psql(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
     let dump = dir.0.join("dump.sql");
-    let out = Command::new("pg_dump")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &server.port.to_string(),
-            "-U",
-            "postgres",
-            "-f",
-        ])
+    let out = server
+        .tool("pg_dump")
+        .args(["-f"])
         .arg(&dump)
         .arg("postgres")
-        .env_remove("PGPASSWORD")
         .output()
         .unwrap();
     assert!(
@@ -76,9 +67,7 @@ fn plain_dump_restores_into_a_fresh_database() {
         String::from_utf8_lossy(&out.stdout).to_string()
     };
     for t in ["parent", "child", "expensive"] {
-        let q = format!(
-            "SELECT count(*), md5(string_agg(row_to_json(t)::text, ',' ORDER BY row_to_json(t)::text)) FROM {t} t"
-        );
+        let q = digest(t);
         assert_eq!(in_db("postgres", &q), in_db("restored", &q), "{t}");
     }
     // Schema: columns, constraints, indexes, identity, defaults.
@@ -107,20 +96,11 @@ fn plain_dump_restores_into_a_fresh_database() {
     }
     // Custom format, restored with pg_restore.
     let custom = dir.0.join("dump.custom");
-    let out = Command::new("pg_dump")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &server.port.to_string(),
-            "-U",
-            "postgres",
-            "-Fc",
-            "-f",
-        ])
+    let out = server
+        .tool("pg_dump")
+        .args(["-Fc", "-f"])
         .arg(&custom)
         .arg("postgres")
-        .env_remove("PGPASSWORD")
         .output()
         .unwrap();
     assert!(
@@ -129,20 +109,10 @@ fn plain_dump_restores_into_a_fresh_database() {
         String::from_utf8_lossy(&out.stderr)
     );
     server.psql("CREATE DATABASE restored_fc").unwrap();
-    let out = Command::new("pg_restore")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &server.port.to_string(),
-            "-U",
-            "postgres",
-            "-d",
-            "restored_fc",
-            "--exit-on-error",
-        ])
+    let out = server
+        .tool("pg_restore")
+        .args(["-d", "restored_fc", "--exit-on-error"])
         .arg(&custom)
-        .env_remove("PGPASSWORD")
         .output()
         .unwrap();
     assert!(
@@ -151,9 +121,7 @@ fn plain_dump_restores_into_a_fresh_database() {
         String::from_utf8_lossy(&out.stderr)
     );
     for t in ["parent", "child", "expensive"] {
-        let q = format!(
-            "SELECT count(*), md5(string_agg(row_to_json(t)::text, ',' ORDER BY row_to_json(t)::text)) FROM {t} t"
-        );
+        let q = digest(t);
         assert_eq!(in_db("restored", &q), in_db("restored_fc", &q), "{t}");
     }
     // Identity stays GENERATED ALWAYS.
@@ -169,4 +137,11 @@ fn plain_dump_restores_into_a_fresh_database() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot insert a non-DEFAULT value"));
+}
+
+/// A query giving a table's row count and a digest of its rows.
+fn digest(table: &str) -> String {
+    format!(
+        "SELECT count(*), md5(string_agg(row_to_json(t)::text, ',' ORDER BY row_to_json(t)::text)) FROM {table} t"
+    )
 }

@@ -5,21 +5,12 @@
 mod common;
 
 use common::{have, Server, TempDir};
-use std::process::Command;
 
 fn pgbench(server: &Server, args: &[&str]) -> (bool, String) {
-    let out = Command::new("pgbench")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &server.port.to_string(),
-            "-U",
-            "postgres",
-        ])
+    let out = server
+        .tool("pgbench")
         .args(args)
         .arg("postgres")
-        .env_remove("PGPASSWORD")
         .output()
         .unwrap();
     let text = format!(

@@ -135,6 +135,23 @@ impl Server {
         )
     }
 
+    /// A PostgreSQL client program (pg_dump, pg_restore, pgbench) with
+    /// connection arguments for this server.
+    #[allow(dead_code)]
+    pub fn tool(&self, name: &str) -> Command {
+        let mut c = Command::new(name);
+        c.args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &self.port.to_string(),
+            "-U",
+            "postgres",
+        ]);
+        c.env_remove("PGPASSWORD").env_remove("PGSSLMODE");
+        c
+    }
+
     /// `psql` with connection arguments for this server.
     pub fn psql_cmd(&self) -> Command {
         let mut c = Command::new("psql");
