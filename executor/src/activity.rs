@@ -58,6 +58,8 @@ pub struct Backend {
     pub vacuum: Mutex<Option<Arc<basalt_storage::VacuumProgress>>>,
     /// The OID of the database the session is connected to.
     pub database: std::sync::atomic::AtomicU32,
+    /// LISTEN channels and undelivered notifications.
+    pub listener: crate::notify::Listener,
 }
 
 impl Backend {
@@ -133,6 +135,7 @@ impl Registry {
             on_terminate: Mutex::new(None),
             vacuum: Mutex::new(None),
             database: std::sync::atomic::AtomicU32::new(basalt_catalog::store::DATABASE_OID),
+            listener: Default::default(),
         });
         self.backends.lock().insert(pid, Arc::downgrade(&b));
         self.started.fetch_add(1, Ordering::Relaxed);
@@ -529,6 +532,20 @@ impl crate::session::Session {
             }
             n if n.starts_with("pg_advisory") || n.starts_with("pg_try_advisory") => {
                 Some(self.advisory(n, args))
+            }
+            "pg_notify" => {
+                let channel = match args.first() {
+                    Some(v) if !v.is_null() => v.to_string(),
+                    _ => String::new(),
+                };
+                let payload = match args.get(1) {
+                    Some(v) if !v.is_null() => v.to_string(),
+                    _ => String::new(),
+                };
+                Some(
+                    self.queue_notify(&channel, &payload)
+                        .map(|_| Value::Text(String::new())),
+                )
             }
             "pg_sleep" => {
                 let secs = match args.first() {

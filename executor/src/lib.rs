@@ -23,6 +23,7 @@ mod ixkeys;
 pub mod json;
 mod locks;
 mod maintenance;
+pub mod notify;
 mod prepared;
 pub mod regex;
 mod roles;

@@ -24,6 +24,7 @@ impl Session {
             xid: None,
             drop_on_commit: t.drop_on_commit.len(),
             drop_on_abort: t.drop_on_abort.len(),
+            notify_mark: t.notify.mark(),
         });
         Ok(ExecResult {
             tag: "SAVEPOINT".into(),
@@ -74,6 +75,8 @@ impl Session {
             t.savepoints[i].drop_on_abort,
         );
         t.drop_on_commit.truncate(dc);
+        let mark = t.savepoints[i].notify_mark;
+        t.notify.truncate(mark);
         for r in t.drop_on_abort.split_off(da) {
             let _ = st.drop_relation(r);
         }

@@ -103,6 +103,7 @@ impl Database {
             index_cache: Default::default(),
             zone: Default::default(),
             pending_settings: Default::default(),
+            pending_notifies: Default::default(),
             cte_rows: Default::default(),
             sql_prepared: HashMap::new(),
             database: basalt_catalog::store::DATABASE_OID,
@@ -206,6 +207,8 @@ pub struct Session {
     pub(crate) index_cache: std::cell::RefCell<crate::ixkeys::IndexExprCache>,
     /// set_config calls of the running statement: (name, value, local).
     pub(crate) pending_settings: std::cell::RefCell<Vec<(String, String, bool)>>,
+    /// pg_notify calls of the running statement: (channel, payload).
+    pub(crate) pending_notifies: std::cell::RefCell<Vec<(String, String)>>,
     /// The RETURNING rows of the running statement's data-modifying WITH
     /// queries, by work table.
     cte_rows: std::cell::RefCell<HashMap<usize, Arc<Vec<Row>>>>,
@@ -592,6 +595,7 @@ impl Session {
                 }
             }
         }
+        self.adopt_notifies(res.is_ok());
         self.adopt_lazy_xid();
         if timeout.is_some() {
             self.db.registry.set_deadline(&self.backend, None);
@@ -1094,6 +1098,15 @@ impl Session {
             Statement::Checkpoint => {
                 self.db.st.checkpoint_requested()?;
                 ok("CHECKPOINT")
+            }
+            Statement::Listen(c) => self.listen(crate::notify::ListenAction::Listen(c.clone())),
+            Statement::Unlisten(Some(c)) => {
+                self.listen(crate::notify::ListenAction::Unlisten(c.clone()))
+            }
+            Statement::Unlisten(None) => self.listen(crate::notify::ListenAction::UnlistenAll),
+            Statement::Notify { channel, payload } => {
+                self.queue_notify(channel, payload)?;
+                ok("NOTIFY")
             }
             Statement::Vacuum {
                 full,

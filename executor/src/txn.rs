@@ -53,6 +53,8 @@ pub(crate) struct Savepoint {
     pub xid: Option<Xid>,
     pub drop_on_commit: usize,
     pub drop_on_abort: usize,
+    /// The transaction's LISTEN/NOTIFY queue lengths when it was set.
+    pub notify_mark: (usize, usize),
 }
 
 pub(crate) struct Txn {
@@ -82,6 +84,8 @@ pub(crate) struct Txn {
     pub settings_backup: Option<(HashMap<String, String>, TxnSettings)>,
     /// SET LOCAL: each such setting's value to return to at commit.
     pub local_prev: Vec<(String, Option<String>)>,
+    /// LISTEN/UNLISTEN/NOTIFY to carry out at commit.
+    pub notify: crate::notify::Pending,
 }
 
 /// Settings a session consults on every statement, parsed once when set.
@@ -233,6 +237,7 @@ impl Session {
                 savepoints: vec![],
                 settings_backup: None,
                 local_prev: vec![],
+                notify: Default::default(),
             });
             self.backend.activity.lock().xact_start = Some(start);
         }
@@ -353,9 +358,10 @@ impl Session {
     /// Ends the transaction (commit unless `commit` is false or it failed),
     /// releasing its locks.
     pub(crate) fn finish(&mut self, commit: bool) -> Result<()> {
-        let Some(t) = self.txn.take() else {
+        let Some(mut t) = self.txn.take() else {
             return Ok(());
         };
+        let notify = std::mem::take(&mut t.notify);
         let st = self.db.st.clone();
         let mut res = Ok(());
         let committing = commit && !t.aborted;
@@ -406,6 +412,9 @@ impl Session {
             st.ssi.end(sid, committing && res.is_ok());
         }
         st.locks.release_all(self.pid);
+        if committing && res.is_ok() && !notify.is_empty() {
+            self.commit_notifies(notify);
+        }
         self.db
             .table_stats
             .flush(&self.pending_stats, committing && res.is_ok());

@@ -293,6 +293,19 @@ pub fn ident(i: &ast::Ident) -> String {
     }
 }
 
+/// An identifier cut to PostgreSQL's 63 bytes, as its lexer does.
+fn name_ident(i: &ast::Ident) -> String {
+    let mut s = ident(i);
+    if s.len() > 63 {
+        let mut end = 63;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+    }
+    s
+}
+
 fn object_parts(n: &ast::ObjectName) -> Vec<String> {
     n.0.iter()
         .map(|p| match p {
@@ -1224,6 +1237,15 @@ impl Binder<'_> {
             } => Ok(Statement::RollbackToSavepoint(ident(n))),
             S::Savepoint { name } => Ok(Statement::Savepoint(ident(name))),
             S::ReleaseSavepoint { name } => Ok(Statement::ReleaseSavepoint(ident(name))),
+            S::LISTEN { channel } => Ok(Statement::Listen(name_ident(channel))),
+            S::UNLISTEN { channel } => Ok(Statement::Unlisten(
+                (channel.quote_style.is_some() || channel.value != "*")
+                    .then(|| name_ident(channel)),
+            )),
+            S::NOTIFY { channel, payload } => Ok(Statement::Notify {
+                channel: name_ident(channel),
+                payload: payload.clone().unwrap_or_default(),
+            }),
             S::Lock(l) => {
                 let mut tables = Vec::new();
                 for t in &l.tables {
@@ -5343,6 +5365,7 @@ fn function_type(name: &str, args: &[DataType]) -> Result<DataType> {
         | "pg_advisory_unlock_shared"
         | "starts_with" => DataType::Bool,
         "pg_sleep"
+        | "pg_notify"
         | "pg_advisory_lock"
         | "pg_advisory_lock_shared"
         | "pg_advisory_xact_lock"

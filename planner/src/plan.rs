@@ -867,6 +867,15 @@ pub enum Statement {
         options: CopyOptions,
     },
     Checkpoint,
+    /// LISTEN channel.
+    Listen(String),
+    /// UNLISTEN channel; None for UNLISTEN *.
+    Unlisten(Option<String>),
+    /// NOTIFY channel [, payload].
+    Notify {
+        channel: String,
+        payload: String,
+    },
     /// Tables with the columns named for ANALYZE (empty: all).
     Vacuum {
         full: bool,

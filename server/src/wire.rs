@@ -29,6 +29,9 @@ pub struct Shared {
 
 const MAX_MESSAGE: usize = 256 * 1024 * 1024;
 
+/// How often an idle listening session looks for notifications.
+const LISTEN_POLL: Duration = Duration::from_millis(10);
+
 struct Out {
     buf: Vec<u8>,
 }
@@ -636,8 +639,58 @@ impl Conn<'_> {
         } else {
             (b'I', "idle")
         };
+        if st == b'I' {
+            self.notifications();
+        }
         self.session.report_activity(state, None);
         self.out.msg(b'Z', &[st]);
+    }
+
+    /// NotificationResponse for each notification waiting for this session
+    /// (sent between transactions only, as PostgreSQL does).
+    fn notifications(&mut self) {
+        for n in self.session.take_notifications() {
+            let mut b = n.pid.to_be_bytes().to_vec();
+            cstr(&mut b, &n.channel);
+            cstr(&mut b, &n.payload);
+            self.out.msg(b'A', &b);
+        }
+    }
+
+    /// While idle outside a transaction with LISTENs in force, waits for
+    /// the client's next message by short timed reads, delivering
+    /// notifications committed meanwhile. Nothing is consumed until a whole
+    /// read succeeds, so no message is torn.
+    fn wait_listening(&mut self) -> io::Result<()> {
+        use std::io::BufRead;
+        let Some(sock) = self.sock.as_ref().and_then(|s| s.try_clone().ok()) else {
+            return Ok(());
+        };
+        while self.io.buffer().is_empty()
+            && self.session.is_listening()
+            && !self.session.in_transaction_block()
+            && !self.session.backend.terminated()
+        {
+            sock.set_read_timeout(Some(LISTEN_POLL))?;
+            let r = self.io.fill_buf().map(|_| ());
+            let _ = sock.set_read_timeout(None);
+            match r {
+                Ok(()) => break,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+                    ) =>
+                {
+                    self.notifications();
+                    if !self.out.buf.is_empty() {
+                        self.flush()?;
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 
     fn error(&mut self, e: &ExecError) {
@@ -675,6 +728,9 @@ impl Conn<'_> {
     /// Reads the next message; on a terminate request or an idle timeout
     /// sends the FATAL error and answers None (close).
     fn next_message(&mut self) -> io::Result<Option<(u8, Vec<u8>)>> {
+        if self.read_timeout.is_none() && self.session.is_listening() {
+            self.wait_listening()?;
+        }
         let r = read_exact_msg(&mut self.io);
         if self.read_timeout.is_some() {
             if let Some(s) = &self.sock {
