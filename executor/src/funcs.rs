@@ -317,7 +317,7 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
             Value::Bytea(b) => b.len() as i32,
             v => text(v).len() as i32,
         }),
-        "md5" => Value::Text(format!("{:x}", md5_digest(s(0).as_bytes()))),
+        "md5" => Value::Text(md5_hex(s(0).as_bytes())),
         "btrim" | "ltrim" | "rtrim" => {
             let chars: Vec<char> = if a.len() > 1 {
                 s(1).chars().collect()
@@ -1457,8 +1457,13 @@ fn balanced(s: &str) -> bool {
     depth == 0
 }
 
-/// MD5 (RFC 1321), for md5().
-fn md5_digest(data: &[u8]) -> u128 {
+/// The 32 lowercase hex digits of MD5(data).
+pub fn md5_hex(data: &[u8]) -> String {
+    format!("{:032x}", md5_digest(data))
+}
+
+/// MD5 (RFC 1321), for md5() and MD5 passwords.
+pub(crate) fn md5_digest(data: &[u8]) -> u128 {
     let s: [u32; 64] = [
         7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 5, 9, 14, 20, 5, 9, 14, 20, 5,
         9, 14, 20, 5, 9, 14, 20, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 6, 10,

@@ -26,7 +26,7 @@ mod maintenance;
 pub mod notify;
 mod prepared;
 pub mod regex;
-mod roles;
+pub mod roles;
 mod savepoint;
 pub mod scram;
 mod selectivity;

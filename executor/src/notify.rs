@@ -79,7 +79,8 @@ impl Listener {
         if s.channels.is_empty() {
             s.queue.clear();
         }
-        self.listening.store(!s.channels.is_empty(), Ordering::Release);
+        self.listening
+            .store(!s.channels.is_empty(), Ordering::Release);
     }
 }
 

@@ -22,15 +22,35 @@ fn done(tag: &str) -> Result<ExecResult> {
     })
 }
 
-/// A password as stored: a SCRAM verifier (kept as given when it already
-/// is one, as pg_dump's output has them), never the clear text.
-fn verifier_of(p: &str) -> Result<String> {
+/// Whether `p` is an MD5 password hash as PostgreSQL stores them.
+pub fn is_md5_secret(p: &str) -> bool {
+    p.len() == 35
+        && p.starts_with("md5")
+        && p[3..]
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// A password as stored: a SCRAM verifier, or with password_encryption =
+/// md5 PostgreSQL's `md5` hash of password and role name (either kept as
+/// given when it already is one, as pg_dumpall's output has them), never
+/// the clear text.
+fn verifier_of(p: &str, role: &str, md5: bool) -> Result<String> {
     if p.starts_with("SCRAM-SHA-256$") {
         crate::scram::Verifier::from_secret(p).map_err(|e| ExecError::coded("22023", e))?;
         return Ok(p.to_string());
     }
+    if is_md5_secret(p) {
+        return Ok(p.to_string());
+    }
     if p.is_empty() {
         return Err(ExecError::coded("22023", "empty password is not allowed"));
+    }
+    if md5 {
+        return Ok(format!(
+            "md5{}",
+            crate::funcs::md5_hex(format!("{p}{role}").as_bytes())
+        ));
     }
     crate::scram::Verifier::from_password(p)
         .map(|v| v.to_pg_format())
@@ -392,7 +412,7 @@ impl Session {
             .ok_or_else(|| ExecError::coded("42704", format!("role \"{name}\" does not exist")))
     }
 
-    fn apply(r: &mut RoleDef, o: &RoleOptions) -> Result<()> {
+    fn apply(&self, r: &mut RoleDef, o: &RoleOptions) -> Result<()> {
         if let Some(v) = o.superuser {
             r.superuser = v;
         }
@@ -412,7 +432,13 @@ impl Session {
             r.connlimit = v;
         }
         if let Some(p) = &o.password {
-            r.password = p.as_deref().map(verifier_of).transpose()?;
+            let md5 = self
+                .setting("password_encryption")
+                .is_some_and(|e| e.eq_ignore_ascii_case("md5"));
+            r.password = p
+                .as_deref()
+                .map(|p| verifier_of(p, &r.name, md5))
+                .transpose()?;
         }
         Ok(())
     }
@@ -475,7 +501,7 @@ impl Session {
             connlimit: -1,
             password: None,
         };
-        Self::apply(&mut r, o)?;
+        self.apply(&mut r, o)?;
         self.db.catalog.put_role(xid, self.cid(), &schema, &r)?;
         tracing::info!(role = %name, by = %self.current_user_name(), "role created");
         done("CREATE ROLE")
@@ -505,7 +531,8 @@ impl Session {
                 "permission denied to alter role\nDETAIL: The bootstrap user must have the SUPERUSER attribute.",
             ));
         }
-        Self::apply(&mut r, o)?;
+        self.apply(&mut r, o)?;
+        let mut notices = vec![];
         let tag = if let Some(new) = rename {
             if schema.role(new).is_some() {
                 return Err(ExecError::coded(
@@ -517,13 +544,20 @@ impl Session {
                 return Err(ExecError::coded("0A000", "session user cannot be renamed"));
             }
             r.name = new.to_string();
+            // The MD5 hash salts with the name: it no longer matches.
+            if r.password.as_deref().is_some_and(is_md5_secret) {
+                r.password = None;
+                notices.push("MD5 password cleared because of role rename".to_string());
+            }
             "ALTER ROLE"
         } else {
             "ALTER ROLE"
         };
         self.db.catalog.put_role(xid, self.cid(), &schema, &r)?;
         tracing::info!(role = %name, by = %self.current_user_name(), "role altered");
-        done(tag)
+        let mut res = done(tag)?;
+        res.notices = notices;
+        Ok(res)
     }
 
     pub(crate) fn drop_role(&mut self, names: &[String], if_exists: bool) -> Result<ExecResult> {

@@ -76,6 +76,7 @@ impl Session {
             "client_encoding",
             "datestyle",
             "timezone",
+            "password_encryption",
         ];
         const RESTART: &[&str] = &[
             "shared_buffers",
@@ -148,6 +149,13 @@ impl Session {
             };
             self.settings.insert(k, v);
             return Ok(None);
+        }
+        if k == "password_encryption" {
+            if let Some(v) = value
+                .filter(|v| !["md5", "scram-sha-256"].contains(&v.to_ascii_lowercase().as_str()))
+            {
+                return Err(ExecError::InvalidSetting(name.to_string(), v.to_string()));
+            }
         }
         if !SESSION_ONLY.contains(&k.as_str()) {
             return Err(match self.setting(&k) {

@@ -456,6 +456,37 @@ fn authenticate(
     }
 }
 
+/// MD5 challenge: the client answers `md5` + md5(stored hash + salt);
+/// Ok(false) when it failed (already told why).
+fn authenticate_md5(io: &mut BufReader<Stream>, stored: &str, user: &str) -> io::Result<bool> {
+    let mut salt = [0u8; 4];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut salt)
+        .map_err(|_| io::Error::other("no randomness for the MD5 salt"))?;
+    let mut out = Out { buf: vec![] };
+    let mut b = 5i32.to_be_bytes().to_vec();
+    b.extend_from_slice(&salt);
+    out.msg(b'R', &b);
+    send(io.get_mut(), &mut out)?;
+    let Some((b'p', body)) = read_exact_msg(io)? else {
+        fatal(io.get_mut(), "08P01", "expected password response")?;
+        return Ok(false);
+    };
+    let mut pos = 0;
+    let given = read_cstr(&body, &mut pos)?;
+    let mut inner = stored.as_bytes()[3..].to_vec();
+    inner.extend_from_slice(&salt);
+    let want = format!("md5{}", basalt_executor::funcs::md5_hex(&inner));
+    if !basalt_executor::scram::ct_eq(want.as_bytes(), given.as_bytes()) {
+        fatal(
+            io.get_mut(),
+            "28P01",
+            &format!("password authentication failed for user \"{user}\""),
+        )?;
+        return Ok(false);
+    }
+    Ok(true)
+}
+
 /// Handles one client connection from its first byte to its last.
 pub fn serve(shared: &Shared, tcp: TcpStream) -> io::Result<()> {
     let _ = tcp.set_nodelay(true);
@@ -496,8 +527,20 @@ pub fn serve(shared: &Shared, tcp: TcpStream) -> io::Result<()> {
         );
     }
     // The role's own verifier; the bootstrap superuser's may come from the
-    // server's password setting instead.
+    // server's password setting instead. A role whose password is an MD5
+    // hash logs in by MD5 challenge, as PostgreSQL's `md5` method does.
+    if let Some(p) = role
+        .password
+        .as_deref()
+        .filter(|p| basalt_executor::roles::is_md5_secret(p))
+    {
+        if !authenticate_md5(&mut io, p, &user)? {
+            tracing::info!(user = %user, "password authentication failed");
+            return Ok(());
+        }
+    }
     let verifier = match &role.password {
+        Some(p) if basalt_executor::roles::is_md5_secret(p) => None,
         Some(p) => match auth::Verifier::from_secret(p) {
             Ok(v) => Some(v),
             Err(e) => return fatal(io.get_mut(), "XX000", &e),
@@ -512,7 +555,7 @@ pub fn serve(shared: &Shared, tcp: TcpStream) -> io::Result<()> {
                 return Ok(());
             }
         }
-        // The server asks for passwords, and this role has none.
+        None if role.password.is_some() => {}
         None if shared.verifier.is_some() => {
             tracing::info!(user = %user, "password authentication failed: role has no password");
             return fatal(
@@ -679,7 +722,9 @@ impl Conn<'_> {
                 Err(e)
                     if matches!(
                         e.kind(),
-                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+                        io::ErrorKind::WouldBlock
+                            | io::ErrorKind::TimedOut
+                            | io::ErrorKind::Interrupted
                     ) =>
                 {
                     self.notifications();

@@ -219,3 +219,71 @@ fn roles_log_in_with_their_passwords() {
     }
     assert_eq!(server.psql_conn(admin, "SELECT 1").unwrap(), "1");
 }
+
+/// A role whose password was set under password_encryption = md5 (or given
+/// as an `md5...` hash, as pg_dumpall writes it) logs in by MD5 challenge;
+/// a wrong password is refused with 28P01; a rename clears the hash.
+#[test]
+fn md5_passwords_log_in_by_md5_challenge() {
+    if !have("psql") {
+        eprintln!("psql not installed; skipping md5 test");
+        return;
+    }
+    let dir = TempDir::new("md5");
+    let server = Server::start_env(&dir.0.join("data"), &[], &[("BASALT_PASSWORD", "boss")]);
+    let admin = "password=boss sslmode=disable";
+    let hashed = format!("md5{}", "9f1a1bfd6da2eda9e1f1d61e2a0b1f44");
+    for sql in [
+        "SET password_encryption = 'md5'; CREATE ROLE m5 LOGIN PASSWORD 'five'".to_string(),
+        format!("CREATE ROLE given LOGIN PASSWORD '{hashed}'"),
+    ] {
+        server.psql_conn(admin, &sql).unwrap();
+    }
+    assert_eq!(
+        server
+            .psql_conn(
+                admin,
+                "SELECT rolpassword FROM pg_authid WHERE rolname = 'm5'"
+            )
+            .unwrap(),
+        // md5('five' || 'm5')
+        "md5f3cb7f441a4644b3bd6d448ad82f526d"
+    );
+    assert_eq!(
+        server
+            .psql_conn(
+                "user=m5 password=five sslmode=disable",
+                "SELECT current_user"
+            )
+            .unwrap(),
+        "m5"
+    );
+    let err = server
+        .psql_conn("user=m5 password=six sslmode=disable", "SELECT 1")
+        .unwrap_err();
+    assert!(
+        err.contains("password authentication failed for user \"m5\""),
+        "{err}"
+    );
+    assert_eq!(
+        server
+            .psql_conn(
+                admin,
+                "SELECT rolpassword FROM pg_authid WHERE rolname = 'given'"
+            )
+            .unwrap(),
+        hashed
+    );
+    server
+        .psql_conn(admin, "ALTER ROLE m5 RENAME TO m6")
+        .unwrap();
+    assert_eq!(
+        server
+            .psql_conn(
+                admin,
+                "SELECT rolpassword IS NULL FROM pg_authid WHERE rolname = 'm6'"
+            )
+            .unwrap(),
+        "t"
+    );
+}

@@ -11,7 +11,11 @@ use std::time::{Duration, Instant};
 
 /// (pid, channel, payload) of a NotificationResponse.
 fn notification(m: &Message) -> (i32, String, String) {
-    assert_eq!(m.tag, b'A', "expected a notification, got {:?}", m.tag as char);
+    assert_eq!(
+        m.tag, b'A',
+        "expected a notification, got {:?}",
+        m.tag as char
+    );
     let pid = i32::from_be_bytes([m.body[0], m.body[1], m.body[2], m.body[3]]);
     let mut parts = m.body[4..].split(|b| *b == 0);
     let mut next = || String::from_utf8_lossy(parts.next().unwrap_or_default()).to_string();
@@ -22,7 +26,10 @@ fn notification(m: &Message) -> (i32, String, String) {
 fn next_unprompted(c: &mut Client) -> Message {
     let t0 = Instant::now();
     while !c.ready_to_read().unwrap() {
-        assert!(t0.elapsed() < Duration::from_secs(10), "no notification came");
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "no notification came"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
     c.read().unwrap()
@@ -84,7 +91,10 @@ fn notifications_reach_idle_listeners_at_commit() {
     ok(&mut sender, "NOTIFY jobs, 'later'");
     quiet(&mut listener);
     let msgs = ok(&mut listener, "COMMIT");
-    let a = msgs.iter().position(|m| m.tag == b'A').expect("notification");
+    let a = msgs
+        .iter()
+        .position(|m| m.tag == b'A')
+        .expect("notification");
     assert_eq!(notification(&msgs[a]).2, "later");
     assert!(a < msgs.len() - 1 && msgs.last().unwrap().tag == b'Z');
 
@@ -106,7 +116,10 @@ fn notifications_reach_idle_listeners_at_commit() {
     let mut far = Client::connect("127.0.0.1", srv.port, "postgres", "elsewhere", None).unwrap();
     ok(&mut far, "LISTEN other_channel");
     ok(&mut sender, "NOTIFY other_channel");
-    assert_eq!(notification(&next_unprompted(&mut other)).1, "other_channel");
+    assert_eq!(
+        notification(&next_unprompted(&mut other)).1,
+        "other_channel"
+    );
     quiet(&mut far);
 
     // Bad channel names are refused and the connection lives on.
