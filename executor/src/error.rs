@@ -122,7 +122,9 @@ impl ExecError {
             ExecError::Coded {
                 detail: Some(d), ..
             } => Some(d),
-            ExecError::Plan(basalt_planner::PlanError::Detailed { detail, .. }) => Some(detail),
+            ExecError::Plan(basalt_planner::PlanError::Detailed { detail, .. }) => {
+                (!detail.is_empty()).then_some(detail.as_str())
+            }
             _ => None,
         }
     }

@@ -104,6 +104,7 @@ impl Database {
             zone: Default::default(),
             pending_settings: Default::default(),
             pending_notifies: Default::default(),
+            cursors: Default::default(),
             cte_rows: Default::default(),
             sql_prepared: HashMap::new(),
             database: basalt_catalog::store::DATABASE_OID,
@@ -207,6 +208,8 @@ pub struct Session {
     pub(crate) index_cache: std::cell::RefCell<crate::ixkeys::IndexExprCache>,
     /// set_config calls of the running statement: (name, value, local).
     pub(crate) pending_settings: std::cell::RefCell<Vec<(String, String, bool)>>,
+    /// Open cursors (DECLARE), by name.
+    pub(crate) cursors: crate::cursor::Cursors,
     /// pg_notify calls of the running statement: (channel, payload).
     pub(crate) pending_notifies: std::cell::RefCell<Vec<(String, String)>>,
     /// The RETURNING rows of the running statement's data-modifying WITH
@@ -1099,6 +1102,18 @@ impl Session {
                 self.db.st.checkpoint_requested()?;
                 ok("CHECKPOINT")
             }
+            Statement::DeclareCursor {
+                name,
+                query,
+                hold,
+                scroll,
+            } => self.declare_cursor(name, query, *hold, *scroll, params),
+            Statement::Fetch {
+                cursor,
+                dir,
+                move_only,
+            } => self.fetch(cursor, *dir, *move_only),
+            Statement::CloseCursor(c) => self.close_cursor(c.as_deref()),
             Statement::Listen(c) => self.listen(crate::notify::ListenAction::Listen(c.clone())),
             Statement::Unlisten(Some(c)) => {
                 self.listen(crate::notify::ListenAction::Unlisten(c.clone()))

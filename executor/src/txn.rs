@@ -412,6 +412,7 @@ impl Session {
             st.ssi.end(sid, committing && res.is_ok());
         }
         st.locks.release_all(self.pid);
+        self.end_cursors(committing && res.is_ok());
         if committing && res.is_ok() && !notify.is_empty() {
             self.commit_notifies(notify);
         }

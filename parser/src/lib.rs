@@ -15,6 +15,14 @@ use sqlparser::tokenizer::Token;
 pub enum Statement {
     Sql(Box<ast::Statement>),
     Checkpoint,
+    /// FETCH or (move_only) MOVE on a cursor.
+    Fetch {
+        cursor: String,
+        dir: FetchDir,
+        move_only: bool,
+    },
+    /// CLOSE name, or CLOSE ALL (None).
+    CloseCursor(Option<String>),
     /// VACUUM [FULL] [VERBOSE] [ANALYZE] [tables]; options are recorded as
     /// given so the executor can say what it did.
     Vacuum {
@@ -96,6 +104,19 @@ impl From<ParserError> for ParseError {
         };
         ParseError(msg)
     }
+}
+
+/// Where FETCH and MOVE go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FetchDir {
+    /// FORWARD n (NEXT is 1, a bare count n); None: ALL.
+    Forward(Option<i64>),
+    /// BACKWARD n (PRIOR is 1); None: ALL.
+    Backward(Option<i64>),
+    /// ABSOLUTE n (FIRST is 1, LAST is -1).
+    Absolute(i64),
+    /// RELATIVE n.
+    Relative(i64),
 }
 
 /// Parses a string holding zero or more statements separated by semicolons.
@@ -796,6 +817,89 @@ fn fix_copy_booleans(sql: &str) -> String {
     out
 }
 
+/// A cursor's name: folded to lower case unless quoted.
+fn cursor_name(p: &mut Parser<'_>) -> Result<String, ParseError> {
+    let id = p.parse_identifier()?;
+    Ok(if id.quote_style.is_some() {
+        id.value
+    } else {
+        id.value.to_lowercase()
+    })
+}
+
+/// A signed integer count.
+fn fetch_count(p: &mut Parser<'_>) -> Result<Option<i64>, ParseError> {
+    let neg = p.consume_token(&Token::Minus);
+    if !neg {
+        let _ = p.consume_token(&Token::Plus);
+    }
+    match p.peek_token().token {
+        Token::Number(n, _) => {
+            p.next_token();
+            let v: i64 = n
+                .parse()
+                .map_err(|_| ParseError(format!("syntax error at or near \"{n}\"")))?;
+            Ok(Some(if neg { -v } else { v }))
+        }
+        _ if neg => Err(ParseError("syntax error at or near \"-\"".into())),
+        _ => Ok(None),
+    }
+}
+
+/// FETCH/MOVE [direction] [FROM | IN] cursor, as PostgreSQL's grammar has
+/// them.
+fn parse_fetch(p: &mut Parser<'_>) -> Result<Statement, ParseError> {
+    let move_only = word_is(p, "MOVE");
+    p.next_token();
+    let word = |p: &Parser<'_>, w: &str| word_is(p, w);
+    let dir = if p.parse_keyword(Keyword::NEXT) {
+        FetchDir::Forward(Some(1))
+    } else if p.parse_keyword(Keyword::PRIOR) {
+        FetchDir::Backward(Some(1))
+    } else if p.parse_keyword(Keyword::FIRST) {
+        FetchDir::Absolute(1)
+    } else if p.parse_keyword(Keyword::LAST) {
+        FetchDir::Absolute(-1)
+    } else if p.parse_keyword(Keyword::ABSOLUTE) {
+        FetchDir::Absolute(
+            fetch_count(p)?
+                .ok_or_else(|| ParseError("syntax error: ABSOLUTE needs a count".into()))?,
+        )
+    } else if p.parse_keyword(Keyword::RELATIVE) {
+        FetchDir::Relative(
+            fetch_count(p)?
+                .ok_or_else(|| ParseError("syntax error: RELATIVE needs a count".into()))?,
+        )
+    } else if p.parse_keyword(Keyword::ALL) {
+        FetchDir::Forward(None)
+    } else if word(p, "FORWARD") || word(p, "BACKWARD") {
+        let fwd = word(p, "FORWARD");
+        p.next_token();
+        let n = if p.parse_keyword(Keyword::ALL) {
+            None
+        } else {
+            Some(fetch_count(p)?.unwrap_or(1))
+        };
+        if fwd {
+            FetchDir::Forward(n)
+        } else {
+            FetchDir::Backward(n)
+        }
+    } else {
+        match fetch_count(p)? {
+            Some(n) => FetchDir::Forward(Some(n)),
+            None => FetchDir::Forward(Some(1)),
+        }
+    };
+    let _ = p.parse_keyword(Keyword::FROM) || p.parse_keyword(Keyword::IN);
+    let cursor = cursor_name(p)?;
+    Ok(Statement::Fetch {
+        cursor,
+        dir,
+        move_only,
+    })
+}
+
 fn word_is(p: &Parser<'_>, w: &str) -> bool {
     matches!(&p.peek_token().token, Token::Word(x) if x.value.eq_ignore_ascii_case(w))
 }
@@ -1078,6 +1182,16 @@ fn parse_database(p: &mut Parser<'_>) -> Result<Statement, ParseError> {
 }
 
 fn parse_one(p: &mut Parser<'_>) -> Result<Statement, ParseError> {
+    if word_is(p, "FETCH") || word_is(p, "MOVE") {
+        return parse_fetch(p);
+    }
+    if word_is(p, "CLOSE") {
+        p.next_token();
+        if p.parse_keyword(Keyword::ALL) {
+            return Ok(Statement::CloseCursor(None));
+        }
+        return Ok(Statement::CloseCursor(Some(cursor_name(p)?)));
+    }
     if word_is(p, "ALTER")
         && matches!(&p.peek_nth_token(1).token, Token::Word(w) if w.value.eq_ignore_ascii_case("SEQUENCE"))
     {

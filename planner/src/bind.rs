@@ -689,6 +689,16 @@ impl Binder<'_> {
     fn statement(&mut self, s: &PStmt) -> Result<Statement> {
         match s {
             PStmt::Checkpoint => Ok(Statement::Checkpoint),
+            PStmt::Fetch {
+                cursor,
+                dir,
+                move_only,
+            } => Ok(Statement::Fetch {
+                cursor: cursor.clone(),
+                dir: *dir,
+                move_only: *move_only,
+            }),
+            PStmt::CloseCursor(c) => Ok(Statement::CloseCursor(c.clone())),
             PStmt::Vacuum {
                 full,
                 verbose,
@@ -1237,6 +1247,33 @@ impl Binder<'_> {
             } => Ok(Statement::RollbackToSavepoint(ident(n))),
             S::Savepoint { name } => Ok(Statement::Savepoint(ident(name))),
             S::ReleaseSavepoint { name } => Ok(Statement::ReleaseSavepoint(ident(name))),
+            S::Declare { stmts } => {
+                let [d] = stmts.as_slice() else {
+                    return Err(PlanError::Coded("42601", "DECLARE names one cursor".into()));
+                };
+                let (Some(q), [name]) = (&d.for_query, d.names.as_slice()) else {
+                    return Err(PlanError::Coded(
+                        "0A000",
+                        "DECLARE of variables is not supported (only cursors)".into(),
+                    ));
+                };
+                let query = match self.sql(&S::Query(q.clone()))? {
+                    Statement::Query(q) => q,
+                    _ => {
+                        return Err(PlanError::Coded(
+                            "0A000",
+                            "DECLARE CURSOR must not contain data-modifying statements in WITH"
+                                .into(),
+                        ))
+                    }
+                };
+                Ok(Statement::DeclareCursor {
+                    name: ident(name),
+                    query,
+                    hold: d.hold == Some(true),
+                    scroll: d.scroll != Some(false),
+                })
+            }
             S::LISTEN { channel } => Ok(Statement::Listen(name_ident(channel))),
             S::UNLISTEN { channel } => Ok(Statement::Unlisten(
                 (channel.quote_style.is_some() || channel.value != "*")

@@ -867,6 +867,22 @@ pub enum Statement {
         options: CopyOptions,
     },
     Checkpoint,
+    /// DECLARE name [SCROLL] CURSOR [WITH HOLD] FOR query; `scroll` is
+    /// false for NO SCROLL.
+    DeclareCursor {
+        name: String,
+        query: Query,
+        hold: bool,
+        scroll: bool,
+    },
+    /// FETCH / MOVE.
+    Fetch {
+        cursor: String,
+        dir: basalt_parser::FetchDir,
+        move_only: bool,
+    },
+    /// CLOSE name / CLOSE ALL (None).
+    CloseCursor(Option<String>),
     /// LISTEN channel.
     Listen(String),
     /// UNLISTEN channel; None for UNLISTEN *.

@@ -247,7 +247,39 @@ struct Portal {
     stmt: String,
     params: Vec<Value>,
     formats: Vec<i16>,
+    /// Once run: the result's tag and columns, and how many rows have gone.
     result: Option<(ExecResult, usize)>,
+    /// A row-limited portal's rows, kept between Executes (in bounded
+    /// memory: the rest on disk).
+    rows: Option<basalt_executor::rowstore::RowStore>,
+}
+
+/// Keeps a row-limited portal's rows for later Executes.
+struct StoreSink {
+    rows: basalt_executor::rowstore::RowStore,
+    fields: Option<Vec<Field>>,
+}
+
+impl RowSink for StoreSink {
+    fn describe(&mut self, fields: &[Field]) -> Result<(), ExecError> {
+        self.fields = Some(fields.to_vec());
+        Ok(())
+    }
+
+    fn row(&mut self, row: &basalt_executor::exec::Row) -> Result<(), ExecError> {
+        self.rows.push(row)
+    }
+
+    fn copy_start(&mut self, _: usize) -> Result<(), ExecError> {
+        Err(ExecError::coded(
+            "0A000",
+            "COPY TO STDOUT cannot run in a portal with a row limit",
+        ))
+    }
+
+    fn copy_line(&mut self, _: &[u8]) -> Result<(), ExecError> {
+        Ok(())
+    }
 }
 
 pub struct Conn<'a> {
@@ -1193,6 +1225,7 @@ impl Conn<'_> {
                 params,
                 formats,
                 result: None,
+                rows: None,
             },
         );
         self.out.msg(b'2', &[]);
@@ -1242,9 +1275,15 @@ impl Conn<'_> {
             match self.portals.get(&name) {
                 Some(p) => (p.stmt.clone(), p.formats.clone(), true),
                 None => {
-                    self.fail_extended(ExecError::Internal(format!(
-                        "portal \"{name}\" does not exist"
-                    )));
+                    // A cursor DECLAREd in SQL is a portal too.
+                    if let Some(fields) = self.session.cursor_fields(&name) {
+                        self.out.row_description(&fields, &[]);
+                        return Ok(());
+                    }
+                    self.fail_extended(ExecError::coded(
+                        "34000",
+                        format!("portal \"{name}\" does not exist"),
+                    ));
                     return Ok(());
                 }
             }
@@ -1269,7 +1308,16 @@ impl Conn<'_> {
             }
             self.out.msg(b't', &b);
         }
-        match plan.as_ref().and_then(result_fields) {
+        let fields = plan.as_ref().and_then(|p| match p {
+            // A FETCH returns its cursor's columns.
+            Statement::Fetch {
+                cursor,
+                move_only: false,
+                ..
+            } => self.session.cursor_fields(cursor),
+            p => result_fields(p),
+        });
+        match fields {
             Some(fields) => self.out.row_description(&fields, &formats),
             None => self.out.msg(b'n', &[]),
         }
@@ -1281,9 +1329,10 @@ impl Conn<'_> {
         let name = read_cstr(body, &mut pos)?;
         let max = rd_i32(body, &mut pos)?;
         let Some(portal) = self.portals.get(&name) else {
-            self.fail_extended(ExecError::Internal(format!(
-                "portal \"{name}\" does not exist"
-            )));
+            self.fail_extended(ExecError::coded(
+                "34000",
+                format!("portal \"{name}\" does not exist"),
+            ));
             return Ok(());
         };
         let stmt_name = portal.stmt.clone();
@@ -1356,14 +1405,28 @@ impl Conn<'_> {
                     }
                 }
             }
-            let r = self.session.execute(&plan, &params);
+            let mut sink = StoreSink {
+                rows: basalt_executor::rowstore::RowStore::new(&self.session.db.st.dir),
+                fields: None,
+            };
+            let r = self.session.execute_to(&plan, &params, Some(&mut sink));
             match r {
                 Ok(mut r) => {
                     if let Some(c) = r.copy_in.take() {
                         return self.copy_in(c);
                     }
+                    for row in std::mem::take(&mut r.rows) {
+                        if let Err(e) = sink.rows.push(&row) {
+                            self.fail_extended(e);
+                            return Ok(());
+                        }
+                    }
+                    if r.fields.is_none() {
+                        r.fields = sink.fields.take();
+                    }
                     if let Some(p) = self.portals.get_mut(name) {
                         p.result = Some((r, 0));
+                        p.rows = Some(sink.rows);
                     }
                 }
                 Err(ExecError::StalePlan) if tries < 5 => self.forget_plan(stmt_name),
@@ -1376,33 +1439,56 @@ impl Conn<'_> {
         let portal = self.portals.get_mut(name).expect("checked above");
         let formats = portal.formats.clone();
         let (res, at) = portal.result.as_mut().expect("set above");
-        let total = res.rows.len();
-        if max > 0 && *at + (max as usize) < total {
-            // A partial batch: send it and suspend the portal.
-            let end = *at + max as usize;
-            let fields = res.fields.clone().unwrap_or_default();
-            let rows = std::mem::take(&mut res.rows);
-            for row in &rows[*at..end] {
-                self.out.data_row(row, &fields, &formats);
+        let fields = res.fields.clone().unwrap_or_default();
+        let Some(rows) = portal.rows.as_mut() else {
+            // Run to completion before: only the tag is left.
+            let done = ExecResult {
+                tag: res.tag.clone(),
+                ..Default::default()
+            };
+            return self.send_result(done, &formats, false);
+        };
+        let total = rows.len();
+        let end = if max > 0 {
+            total.min(*at + max as usize)
+        } else {
+            total
+        };
+        for i in *at..end {
+            match rows.get(i) {
+                Ok(Some(row)) => self.out.data_row(&row, &fields, &formats),
+                Ok(None) => break,
+                Err(e) => {
+                    self.fail_extended(e);
+                    return Ok(());
+                }
             }
-            let portal = self.portals.get_mut(name).expect("checked above");
-            let (res, at) = portal.result.as_mut().expect("set above");
-            res.rows = rows;
-            *at = end;
+            if self.out.buf.len() > 1 << 16 {
+                send(self.io.get_mut(), &mut self.out)?;
+            }
+        }
+        *at = end;
+        if end < total {
             self.out.msg(b's', &[]);
             return Ok(());
         }
-        // The rest of the result, its notices and its tag.
-        let (mut res, at) = portal.result.take().expect("set above");
-        res.rows.drain(..at);
-        // An exhausted portal answers later Executes with its tag and no rows.
+        // All sent: the tag; later Executes answer with the tag alone.
         let done = ExecResult {
             tag: res.tag.clone(),
-            fields: res.fields.clone(),
+            notices: std::mem::take(&mut res.notices),
+            parameter_status: res.parameter_status.take(),
             ..Default::default()
         };
-        portal.result = Some((done, 0));
-        self.send_result(res, &formats, false)
+        portal.rows = None;
+        portal.result = Some((
+            ExecResult {
+                tag: done.tag.clone(),
+                fields: res.fields.clone(),
+                ..Default::default()
+            },
+            0,
+        ));
+        self.send_result(done, &formats, false)
     }
 }
 
