@@ -12,6 +12,12 @@ impl Session {
     /// Feeds COPY data; complete lines are inserted in batches of about 256 KiB.
     pub fn copy_data(&mut self, c: &mut CopyIn, data: &[u8]) -> Result<()> {
         c.partial.extend_from_slice(data);
+        if c.options.format == CopyFormat::Binary {
+            if c.partial.len() < 256 * 1024 {
+                return Ok(());
+            }
+            return self.copy_binary(c, false);
+        }
         // Lines are inserted in batches: a client may send one row per
         // message, and each batch sets up its statement context once.
         if c.partial.len() < 256 * 1024 {
@@ -99,7 +105,9 @@ impl Session {
 
     /// End of COPY data: the last line, then commit if autocommit.
     pub fn copy_done(&mut self, mut c: CopyIn) -> Result<ExecResult> {
-        if !c.partial.is_empty() {
+        if c.options.format == CopyFormat::Binary {
+            self.copy_binary(&mut c, true)?;
+        } else if !c.partial.is_empty() {
             let rest = std::mem::take(&mut c.partial);
             self.copy_lines(&mut c, &rest)?;
         }
@@ -116,10 +124,155 @@ impl Session {
     }
 }
 
+/// The signature that starts binary COPY data.
+const BINARY_SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
+
+fn bad_binary(m: &str) -> ExecError {
+    ExecError::BadCopyData(m.to_string())
+}
+
+impl Session {
+    /// Inserts the complete tuples of binary COPY data received so far
+    /// (all of it, at the end).
+    fn copy_binary(&mut self, c: &mut CopyIn, last: bool) -> Result<()> {
+        self.xid();
+        let data = std::mem::take(&mut c.partial);
+        let used = self.with_ctx(&[], |cx| {
+            let mut buf = Vec::new();
+            let mut added = 0u64;
+            let r = self.copy_binary_in(c, &data, cx, &mut buf, &mut added);
+            crate::stats::count(cx.table_stats, c.table.oid, crate::stats::N_TUP_INS, added);
+            r
+        })?;
+        c.partial = data[used..].to_vec();
+        if last && !c.ended {
+            return Err(bad_binary("unexpected EOF in COPY data"));
+        }
+        Ok(())
+    }
+
+    /// Reads tuples from `d`; answers how many bytes it used.
+    fn copy_binary_in(
+        &self,
+        c: &mut CopyIn,
+        d: &[u8],
+        cx: &Ctx<'_>,
+        buf: &mut Vec<u8>,
+        added: &mut u64,
+    ) -> Result<usize> {
+        let i16_at = |p: usize| d.get(p..p + 2).map(|b| i16::from_be_bytes([b[0], b[1]]));
+        let i32_at = |p: usize| {
+            d.get(p..p + 4)
+                .map(|b| i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        };
+        let mut pos = 0;
+        if !c.binary_header {
+            let Some(ext) = i32_at(15) else {
+                return Ok(0);
+            };
+            if !d.starts_with(BINARY_SIGNATURE) {
+                return Err(bad_binary("COPY file signature not recognized"));
+            }
+            let flags = i32_at(11).unwrap_or(0);
+            if flags & (1 << 16) != 0 {
+                return Err(bad_binary("invalid COPY file header (WITH OIDS)"));
+            }
+            let end = 19 + ext.max(0) as usize;
+            if d.len() < end {
+                return Ok(0);
+            }
+            c.binary_header = true;
+            pos = end;
+        }
+        while !c.ended {
+            let Some(n) = i16_at(pos) else { break };
+            if n == -1 {
+                c.ended = true;
+                return Ok(d.len());
+            }
+            if n as usize != c.ncols {
+                return Err(bad_binary(&format!(
+                    "row field count is {n}, expected {}",
+                    c.ncols
+                )));
+            }
+            // The whole tuple must be here.
+            let mut p = pos + 2;
+            let mut fields = Vec::with_capacity(c.ncols);
+            for _ in 0..c.ncols {
+                let Some(len) = i32_at(p) else { return Ok(pos) };
+                p += 4;
+                if len < 0 {
+                    fields.push(None);
+                    continue;
+                }
+                let Some(f) = d.get(p..p + len as usize) else {
+                    return Ok(pos);
+                };
+                fields.push(Some(f));
+                p += len as usize;
+            }
+            let mut row = vec![Value::Null; c.table.columns.len()];
+            for (i, e) in &c.defaults {
+                row[*i] = crate::eval::eval(e, &[], &cx.eval)?;
+            }
+            for (i, f) in fields.into_iter().enumerate() {
+                let col = &c.table.columns[c.columns[i]];
+                row[c.columns[i]] = match f {
+                    None => Value::Null,
+                    Some(b) => {
+                        cast_keep_type(crate::pgbinary::decode_param(b, 1, col.ty)?, &col.ty)?
+                    }
+                };
+            }
+            self.insert_row(&c.table, &row, cx, buf)?;
+            c.rows += 1;
+            *added += 1;
+            pos = p;
+        }
+        Ok(if c.ended { d.len() } else { pos })
+    }
+}
+
+/// What COPY TO sends before the rows: the header line, or the binary
+/// file header.
+pub(crate) fn copy_prologue(fields: &[basalt_planner::Field], o: &CopyOptions) -> Option<Vec<u8>> {
+    if o.format == CopyFormat::Binary {
+        let mut h = BINARY_SIGNATURE.to_vec();
+        h.extend_from_slice(&0i32.to_be_bytes());
+        h.extend_from_slice(&0i32.to_be_bytes());
+        return Some(h);
+    }
+    if !o.header {
+        return None;
+    }
+    // Names are quoted as needed, never forced.
+    let plain = CopyOptions {
+        force_quote: vec![],
+        ..o.clone()
+    };
+    let names: Vec<String> = fields
+        .iter()
+        .map(|f| {
+            let row = [Value::Text(f.name.clone())];
+            let line = copy_format_row(&row, &plain, &[basalt_catalog::DataType::Text]);
+            String::from_utf8_lossy(&line[..line.len() - 1]).to_string()
+        })
+        .collect();
+    Some(format!("{}\n", names.join(&o.delimiter.to_string())).into_bytes())
+}
+
+/// What COPY TO sends after the rows: the binary trailer.
+pub(crate) fn copy_epilogue(o: &CopyOptions) -> Option<Vec<u8>> {
+    (o.format == CopyFormat::Binary).then(|| (-1i16).to_be_bytes().to_vec())
+}
+
 /// Splits one COPY line into fields (None = NULL).
 pub fn parse_copy_line(line: &str, o: &CopyOptions) -> Vec<Option<String>> {
     let mut out = Vec::new();
     match o.format {
+        // Binary data is not made of lines.
+        CopyFormat::Binary => {}
         CopyFormat::Text => {
             for raw in line.split(o.delimiter) {
                 if raw == o.null {
@@ -188,7 +341,25 @@ pub fn parse_copy_line(line: &str, o: &CopyOptions) -> Vec<Option<String>> {
     out
 }
 
-pub(crate) fn copy_format_row(r: &[Value], o: &CopyOptions) -> Vec<u8> {
+pub(crate) fn copy_format_row(
+    r: &[Value],
+    o: &CopyOptions,
+    types: &[basalt_catalog::DataType],
+) -> Vec<u8> {
+    if o.format == CopyFormat::Binary {
+        let mut t = (r.len() as i16).to_be_bytes().to_vec();
+        for (i, v) in r.iter().enumerate() {
+            if v.is_null() {
+                t.extend_from_slice(&(-1i32).to_be_bytes());
+                continue;
+            }
+            let ty = types.get(i).copied().unwrap_or_else(|| v.data_type());
+            let b = crate::pgbinary::encode_binary(v, ty);
+            t.extend_from_slice(&(b.len() as i32).to_be_bytes());
+            t.extend_from_slice(&b);
+        }
+        return t;
+    }
     let mut line = String::new();
     for (i, v) in r.iter().enumerate() {
         if i > 0 {
@@ -200,6 +371,8 @@ pub(crate) fn copy_format_row(r: &[Value], o: &CopyOptions) -> Vec<u8> {
         }
         let s = v.to_string();
         match o.format {
+            // Encoded above.
+            CopyFormat::Binary => line.push_str(&s),
             CopyFormat::Text => {
                 for ch in s.chars() {
                     match ch {
@@ -216,7 +389,8 @@ pub(crate) fn copy_format_row(r: &[Value], o: &CopyOptions) -> Vec<u8> {
                 }
             }
             CopyFormat::Csv => {
-                if s.contains(o.delimiter)
+                if o.force_quote.contains(&i)
+                    || s.contains(o.delimiter)
                     || s.contains(o.quote)
                     || s.contains('\n')
                     || s.contains('\r')

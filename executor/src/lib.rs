@@ -25,6 +25,7 @@ pub mod json;
 mod locks;
 mod maintenance;
 pub mod notify;
+pub mod pgbinary;
 mod prepared;
 pub mod regex;
 pub mod roles;

@@ -123,6 +123,8 @@ pub struct ExecResult {
     pub copy_in: Option<CopyIn>,
     /// Set by COPY TO STDOUT: the lines to send.
     pub copy_out: Option<Vec<Vec<u8>>>,
+    /// COPY in binary format (the Copy responses say so).
+    pub copy_binary: bool,
     /// SET of a parameter the client tracks (ParameterStatus).
     pub parameter_status: Option<(String, String)>,
 }
@@ -152,7 +154,7 @@ pub trait RowSink {
     fn describe(&mut self, fields: &[Field]) -> Result<()>;
     fn row(&mut self, row: &Row) -> Result<()>;
     /// COPY TO STDOUT begins, with this many columns.
-    fn copy_start(&mut self, ncols: usize) -> Result<()>;
+    fn copy_start(&mut self, ncols: usize, binary: bool) -> Result<()>;
     /// One line of COPY TO STDOUT data.
     fn copy_line(&mut self, line: &[u8]) -> Result<()>;
 }
@@ -166,8 +168,11 @@ pub struct CopyIn {
     pub rows: u64,
     pub header_skipped: bool,
     pub ncols: usize,
-    /// The end-of-data line `\.` has come: what follows is ignored.
+    /// The end-of-data line `\.` (binary: the trailer) has come: what
+    /// follows is ignored.
     pub ended: bool,
+    /// Binary format: the file header has been read.
+    pub binary_header: bool,
     /// The DEFAULTs of the columns not listed, evaluated for each row.
     pub defaults: Vec<(usize, basalt_planner::Expr)>,
 }
@@ -1056,6 +1061,7 @@ impl Session {
                         rows: 0,
                         header_skipped: !options.header,
                         ended: false,
+                        binary_header: false,
                         defaults: defaults.clone(),
                         ncols: columns.len(),
                     }),
@@ -1064,16 +1070,32 @@ impl Session {
             }
             Statement::CopyTo { query, options } if sink.is_some() => {
                 let sink = sink.expect("checked");
-                sink.copy_start(query.fields.len())?;
-                if options.header {
-                    let h: Vec<String> = query.fields.iter().map(|f| f.name.clone()).collect();
-                    sink.copy_line(
-                        format!("{}\n", h.join(&options.delimiter.to_string())).as_bytes(),
-                    )?;
+                let binary = options.format == basalt_planner::CopyFormat::Binary;
+                sink.copy_start(query.fields.len(), binary)?;
+                let types: Vec<_> = query.fields.iter().map(|f| f.ty).collect();
+                // Binary: the file header goes in one message with the
+                // first row (or the trailer), as PostgreSQL sends it.
+                let mut pending = crate::copy::copy_prologue(&query.fields, options);
+                if !binary {
+                    if let Some(h) = pending.take() {
+                        sink.copy_line(&h)?;
+                    }
                 }
                 let n = self.for_each_row(&query.plan, params, |row| {
-                    sink.copy_line(&copy_format_row(row, options))
+                    let line = copy_format_row(row, options, &types);
+                    match pending.take() {
+                        Some(mut h) => {
+                            h.extend_from_slice(&line);
+                            sink.copy_line(&h)
+                        }
+                        None => sink.copy_line(&line),
+                    }
                 })?;
+                if let Some(t) = crate::copy::copy_epilogue(options) {
+                    let mut h = pending.take().unwrap_or_default();
+                    h.extend_from_slice(&t);
+                    sink.copy_line(&h)?;
+                }
                 Ok(ExecResult {
                     tag: format!("COPY {n}"),
                     ..Default::default()
@@ -1081,19 +1103,21 @@ impl Session {
             }
             Statement::CopyTo { query, options } => {
                 let rows = self.run_query(&query.plan, params)?;
-                let lines = rows
-                    .iter()
-                    .map(|r| copy_format_row(r, options))
-                    .collect::<Vec<_>>();
+                let types: Vec<_> = query.fields.iter().map(|f| f.ty).collect();
                 let mut out = Vec::new();
-                if options.header {
-                    let h: Vec<String> = query.fields.iter().map(|f| f.name.clone()).collect();
-                    out.push(format!("{}\n", h.join(&options.delimiter.to_string())).into_bytes());
+                out.extend(crate::copy::copy_prologue(&query.fields, options));
+                out.extend(rows.iter().map(|r| copy_format_row(r, options, &types)));
+                out.extend(crate::copy::copy_epilogue(options));
+                if options.format == basalt_planner::CopyFormat::Binary && out.len() >= 2 {
+                    let rest = out.split_off(1);
+                    let first = rest[0].clone();
+                    out[0].extend_from_slice(&first);
+                    out.extend(rest.into_iter().skip(1));
                 }
-                out.extend(lines);
                 Ok(ExecResult {
                     tag: format!("COPY {}", rows.len()),
                     copy_out: Some(out),
+                    copy_binary: options.format == basalt_planner::CopyFormat::Binary,
                     fields: Some(query.fields.clone()),
                     ..Default::default()
                 })

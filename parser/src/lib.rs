@@ -799,6 +799,8 @@ fn fix_copy_booleans(sql: &str) -> String {
         .split_inclusive(|c: char| c.is_whitespace() || c == ',' || c == ')' || c == '(')
         .collect();
     let mut prev_opt = false;
+    let mut prev = String::new();
+    let mut force_quote = false;
     for w in words {
         let core =
             w.trim_end_matches(|c: char| c.is_whitespace() || c == ',' || c == ')' || c == '(');
@@ -807,11 +809,17 @@ fn fix_copy_booleans(sql: &str) -> String {
         if prev_opt && (lower == "on" || lower == "off") {
             out.push_str(if lower == "on" { "TRUE" } else { "FALSE" });
             out.push_str(tail);
+        } else if force_quote && core == "*" {
+            // FORCE_QUOTE *: every column (sqlparser wants a column list).
+            out.push_str("(\"*\")");
+            out.push_str(tail);
         } else {
             out.push_str(w);
         }
         if !core.is_empty() {
             prev_opt = matches!(lower.as_str(), "freeze" | "header");
+            force_quote = lower == "force_quote" || (prev == "force" && lower == "quote");
+            prev = lower;
         }
     }
     out

@@ -293,6 +293,33 @@ pub fn ident(i: &ast::Ident) -> String {
     }
 }
 
+/// FORCE_QUOTE's columns as positions in the COPY's output.
+fn force_quoted(names: &[String], fields: &[Field], o: &CopyOptions) -> Result<Vec<usize>> {
+    if names.is_empty() {
+        return Ok(vec![]);
+    }
+    if o.format != CopyFormat::Csv {
+        return Err(PlanError::Coded(
+            "0A000",
+            "COPY FORCE_QUOTE requires CSV mode".into(),
+        ));
+    }
+    if names.iter().any(|n| n == "*") {
+        return Ok((0..fields.len()).collect());
+    }
+    names
+        .iter()
+        .map(|n| {
+            fields.iter().position(|f| &f.name == n).ok_or_else(|| {
+                PlanError::Coded(
+                    "42703",
+                    format!("FORCE_QUOTE column \"{n}\" not referenced by COPY"),
+                )
+            })
+        })
+        .collect()
+}
+
 /// An identifier cut to PostgreSQL's 63 bytes, as its lexer does.
 fn name_ident(i: &ast::Ident) -> String {
     let mut s = ident(i);
@@ -1609,7 +1636,10 @@ impl Binder<'_> {
             header: false,
             quote: '"',
             escape: '"',
+            force_quote: vec![],
         };
+        // FORCE_QUOTE's columns, by name ("*": all).
+        let mut force_quote: Vec<String> = vec![];
         let mut delim_set = false;
         let mut null_set = false;
         for opt in options {
@@ -1617,6 +1647,7 @@ impl Binder<'_> {
                 ast::CopyOption::Format(f) => match f.value.to_lowercase().as_str() {
                     "csv" => o.format = CopyFormat::Csv,
                     "text" => o.format = CopyFormat::Text,
+                    "binary" => o.format = CopyFormat::Binary,
                     f => return not_supported(format!("COPY format \"{f}\"")),
                 },
                 ast::CopyOption::Delimiter(c) => {
@@ -1631,6 +1662,7 @@ impl Binder<'_> {
                 ast::CopyOption::Quote(c) => o.quote = *c,
                 ast::CopyOption::Escape(c) => o.escape = *c,
                 ast::CopyOption::Freeze(_) | ast::CopyOption::Encoding(_) => {}
+                ast::CopyOption::ForceQuote(cols) => force_quote.extend(cols.iter().map(ident)),
                 other => return not_supported(format!("COPY option {other}")),
             }
         }
@@ -1643,6 +1675,9 @@ impl Binder<'_> {
                             ast::CopyLegacyCsvOption::Header => o.header = true,
                             ast::CopyLegacyCsvOption::Quote(q) => o.quote = *q,
                             ast::CopyLegacyCsvOption::Escape(e) => o.escape = *e,
+                            ast::CopyLegacyCsvOption::ForceQuote(cols) => {
+                                force_quote.extend(cols.iter().map(ident))
+                            }
                             _ => {}
                         }
                     }
@@ -1656,7 +1691,25 @@ impl Binder<'_> {
                     null_set = true
                 }
                 ast::CopyLegacyOption::Header => o.header = true,
+                ast::CopyLegacyOption::Binary => o.format = CopyFormat::Binary,
                 other => return not_supported(format!("COPY option {other}")),
+            }
+        }
+        if o.format == CopyFormat::Binary {
+            let clash = if delim_set {
+                Some("DELIMITER")
+            } else if null_set {
+                Some("NULL")
+            } else if o.header {
+                Some("HEADER")
+            } else {
+                None
+            };
+            if let Some(what) = clash {
+                return Err(PlanError::Coded(
+                    "42601",
+                    format!("cannot specify {what} in BINARY mode"),
+                ));
             }
         }
         if o.format == CopyFormat::Csv {
@@ -1699,7 +1752,7 @@ impl Binder<'_> {
                 ast::CopyTarget::Stdout,
             ) => {
                 let (table, cols) = self.copy_table(table_name, columns)?;
-                let fields = cols
+                let fields: Vec<Field> = cols
                     .iter()
                     .map(|&c| Field {
                         name: table.columns[c].name.clone(),
@@ -1714,15 +1767,21 @@ impl Binder<'_> {
                     }),
                     exprs: cols.iter().map(|&c| Expr::Column(c)).collect(),
                 };
+                o.force_quote = force_quoted(&force_quote, &fields, &o)?;
                 Ok(Statement::CopyTo {
                     query: Query { plan, fields },
                     options: o,
                 })
             }
-            (ast::CopySource::Query(q), true, ast::CopyTarget::Stdout) => Ok(Statement::CopyTo {
-                query: self.query(q, &Scope::default())?,
-                options: o,
-            }),
+            (ast::CopySource::Query(q), true, ast::CopyTarget::Stdout) => {
+                let query = self.query(q, &Scope::default())?;
+                o.force_quote = force_quoted(&force_quote, &query.fields, &o)?;
+                Ok(Statement::CopyTo { query, options: o })
+            }
+            _ if !force_quote.is_empty() => Err(PlanError::Coded(
+                "0A000",
+                "COPY FORCE_QUOTE cannot be used with COPY FROM".into(),
+            )),
             _ => not_supported(
                 "COPY to or from a file or program (use STDIN/STDOUT, or psql's \\copy)",
             ),

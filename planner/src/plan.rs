@@ -710,6 +710,7 @@ pub enum TxnMode {
 pub enum CopyFormat {
     Text,
     Csv,
+    Binary,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -720,6 +721,8 @@ pub struct CopyOptions {
     pub header: bool,
     pub quote: char,
     pub escape: char,
+    /// CSV out: the columns (by position) always quoted.
+    pub force_quote: Vec<usize>,
 }
 
 /// Role attributes given to CREATE/ALTER ROLE (None: not mentioned).

@@ -8,7 +8,6 @@
 mod auth;
 mod config;
 mod http;
-mod types;
 mod wire;
 
 use basalt_executor::Database;

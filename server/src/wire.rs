@@ -4,9 +4,9 @@
 //! A malformed message ends that connection only.
 
 use crate::auth;
-use crate::types::{decode_param, encode_binary};
 use basalt_catalog::{DataType, Value};
 use basalt_executor::activity::{Backend, Interrupt};
+use basalt_executor::pgbinary::{decode_param, encode_binary};
 use basalt_executor::{CopyIn, Database, ExecError, ExecResult, RowSink, Session};
 use basalt_planner::{Field, Statement};
 use parking_lot::Mutex;
@@ -81,13 +81,8 @@ impl Out {
     }
 
     /// CopyOutResponse: text format, `n` columns.
-    fn copy_out_response(&mut self, n: usize) {
-        let mut b = vec![0u8];
-        b.extend_from_slice(&(n as i16).to_be_bytes());
-        for _ in 0..n {
-            b.extend_from_slice(&0i16.to_be_bytes());
-        }
-        self.msg(b'H', &b);
+    fn copy_out_response(&mut self, n: usize, binary: bool) {
+        self.msg(b'H', &copy_response(n, binary));
     }
 
     fn msg(&mut self, tag: u8, body: &[u8]) {
@@ -136,8 +131,8 @@ impl RowSink for WireSink<'_> {
         self.maybe_flush()
     }
 
-    fn copy_start(&mut self, ncols: usize) -> Result<(), ExecError> {
-        self.out.copy_out_response(ncols);
+    fn copy_start(&mut self, ncols: usize, binary: bool) -> Result<(), ExecError> {
+        self.out.copy_out_response(ncols, binary);
         self.copying = true;
         Ok(())
     }
@@ -270,7 +265,7 @@ impl RowSink for StoreSink {
         self.rows.push(row)
     }
 
-    fn copy_start(&mut self, _: usize) -> Result<(), ExecError> {
+    fn copy_start(&mut self, _: usize, _: bool) -> Result<(), ExecError> {
         Err(ExecError::coded(
             "0A000",
             "COPY TO STDOUT cannot run in a portal with a row limit",
@@ -942,7 +937,7 @@ impl Conn<'_> {
         }
         if let Some(lines) = &r.copy_out {
             let n = r.fields.as_ref().map(|f| f.len()).unwrap_or(0);
-            self.out.copy_out_response(n);
+            self.out.copy_out_response(n, r.copy_binary);
             for l in lines {
                 self.out.msg(b'd', l);
             }
@@ -1046,12 +1041,8 @@ impl Conn<'_> {
     }
 
     fn copy_in(&mut self, mut c: CopyIn) -> io::Result<()> {
-        let mut b = vec![0u8];
-        b.extend_from_slice(&(c.ncols as i16).to_be_bytes());
-        for _ in 0..c.ncols {
-            b.extend_from_slice(&0i16.to_be_bytes());
-        }
-        self.out.msg(b'G', &b);
+        let binary = c.options.format == basalt_planner::CopyFormat::Binary;
+        self.out.msg(b'G', &copy_response(c.ncols, binary));
         self.flush()?;
         let mut failed: Option<ExecError> = None;
         loop {
@@ -1490,6 +1481,18 @@ impl Conn<'_> {
         ));
         self.send_result(done, &formats, false)
     }
+}
+
+/// CopyInResponse / CopyOutResponse body: the overall format and each
+/// column's.
+fn copy_response(ncols: usize, binary: bool) -> Vec<u8> {
+    let f = binary as i16;
+    let mut b = vec![f as u8];
+    b.extend_from_slice(&(ncols as i16).to_be_bytes());
+    for _ in 0..ncols {
+        b.extend_from_slice(&f.to_be_bytes());
+    }
+    b
 }
 
 fn format_for(formats: &[i16], i: usize) -> i16 {

@@ -1,9 +1,9 @@
 //! Binary wire formats of values (results and Bind parameters).
 
+use crate::ExecError;
 use basalt_catalog::cast::{self, ValueError};
 use basalt_catalog::Numeric;
 use basalt_catalog::{DataType, Value};
-use basalt_executor::ExecError;
 use chrono::NaiveDate;
 
 fn pg_epoch() -> NaiveDate {
