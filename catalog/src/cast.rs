@@ -454,6 +454,12 @@ pub fn cast(v: Value, to: &DataType) -> Result<Value, ValueError> {
             Value::Text(if b { "true" } else { "false" }.into())
         }
         (v, DataType::Text | DataType::Name | DataType::Unknown) => Value::Text(v.to_string()),
+        // "char": the first byte (an empty string stays empty).
+        (v, DataType::QChar) => {
+            let t = v.to_string();
+            let end = t.char_indices().nth(1).map_or(t.len(), |(i, _)| i);
+            Value::Text(t[..end].to_string())
+        }
         (v, t @ (DataType::Varchar(_) | DataType::Char(_))) => from_text(&v.to_string(), &t)?,
         (v @ Value::Date(_), DataType::Date) => v,
         (Value::Date(d), DataType::Timestamp) => Value::Timestamp(d.and_time(NaiveTime::MIN)),
@@ -546,6 +552,10 @@ pub fn from_text(s: &str, ty: &DataType) -> Result<Value, ValueError> {
         }
         DataType::Text | DataType::Name | DataType::Unknown | DataType::Varchar(None) => {
             Value::Text(s.to_string())
+        }
+        DataType::QChar => {
+            let end = s.char_indices().nth(1).map_or(s.len(), |(i, _)| i);
+            Value::Text(s[..end].to_string())
         }
         DataType::Varchar(Some(n)) => {
             if s.chars().count() > *n as usize {

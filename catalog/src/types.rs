@@ -34,6 +34,9 @@ pub enum DataType {
     Time,
     Json,
     Jsonb,
+    /// The catalogs' one-byte `"char"` (relkind, typtype, ...): text
+    /// values of one byte.
+    QChar,
     /// An enum type (CREATE TYPE ... AS ENUM), by its OID.
     Enum(u32),
     /// An array of the element type (any number of dimensions).
@@ -65,6 +68,7 @@ const ARRAY_OIDS: &[(u32, u32)] = &[
     (1184, 1185),
     (26, 1028),
     (19, 1003),
+    (18, 1002),
     (1186, 1187),
     (2950, 2951),
     (1083, 1183),
@@ -91,6 +95,7 @@ impl DataType {
             DataType::TimestampTz => 1184,
             DataType::Oid => 26,
             DataType::Name => 19,
+            DataType::QChar => 18,
             DataType::Interval => 1186,
             DataType::Uuid => 2950,
             DataType::Time => 1083,
@@ -156,6 +161,7 @@ impl DataType {
             1184 => DataType::TimestampTz,
             26 => DataType::Oid,
             19 => DataType::Name,
+            18 => DataType::QChar,
             1186 => DataType::Interval,
             2950 => DataType::Uuid,
             1083 => DataType::Time,
@@ -194,6 +200,7 @@ impl DataType {
             DataType::Int4 | DataType::Float4 | DataType::Date | DataType::Oid => 4,
             DataType::Int8 | DataType::Float8 | DataType::Timestamp | DataType::TimestampTz => 8,
             DataType::Name => 64,
+            DataType::QChar => 1,
             DataType::Enum(_) => 4,
             DataType::Interval | DataType::Uuid => 16,
             DataType::Time => 8,
@@ -222,6 +229,7 @@ impl DataType {
             DataType::TimestampTz => "timestamp with time zone".into(),
             DataType::Oid => "oid".into(),
             DataType::Name => "name".into(),
+            DataType::QChar => "\"char\"".into(),
             DataType::Interval => "interval".into(),
             DataType::Uuid => "uuid".into(),
             DataType::Time => "time without time zone".into(),
@@ -255,6 +263,7 @@ impl DataType {
             DataType::TimestampTz => "timestamptz",
             DataType::Oid => "oid",
             DataType::Name => "name",
+            DataType::QChar => "char",
             DataType::Interval => "interval",
             DataType::Uuid => "uuid",
             DataType::Time => "time",
@@ -313,6 +322,7 @@ impl DataType {
                 | DataType::Varchar(_)
                 | DataType::Char(_)
                 | DataType::Name
+                | DataType::QChar
                 | DataType::Unknown
         )
     }
@@ -337,6 +347,7 @@ impl DataType {
             DataType::TimestampTz => (16, 0, 0),
             DataType::Oid => (17, 0, 0),
             DataType::Name => (18, 0, 0),
+            DataType::QChar => (26, 0, 0),
             DataType::Unknown => (19, 0, 0),
             DataType::Interval => (20, 0, 0),
             DataType::Uuid => (21, 0, 0),
@@ -375,6 +386,7 @@ impl DataType {
             16 => DataType::TimestampTz,
             17 => DataType::Oid,
             18 => DataType::Name,
+            26 => DataType::QChar,
             19 => DataType::Unknown,
             20 => DataType::Interval,
             21 => DataType::Uuid,
@@ -857,6 +869,7 @@ fn skip_value(ty: &DataType, b: &[u8], p: &mut usize) -> Option<()> {
         | DataType::Varchar(_)
         | DataType::Char(_)
         | DataType::Name
+        | DataType::QChar
         | DataType::Unknown
         | DataType::Bytea
         | DataType::Json
@@ -893,6 +906,7 @@ fn decode_value(ty: &DataType, b: &[u8], p: &mut usize) -> Option<Value> {
         | DataType::Varchar(_)
         | DataType::Char(_)
         | DataType::Name
+        | DataType::QChar
         | DataType::Unknown => {
             let l = u32::from_le_bytes(take(p, 4)?.try_into().ok()?) as usize;
             Value::Text(String::from_utf8(take(p, l)?.to_vec()).ok()?)

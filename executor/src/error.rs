@@ -39,7 +39,13 @@ pub enum ExecError {
     UniqueViolation { index: String, detail: String },
     /// 23503
     #[error("{msg}")]
-    ForeignKeyViolation { msg: String, detail: String },
+    ForeignKeyViolation {
+        msg: String,
+        detail: String,
+        /// The table the statement changed, and the constraint.
+        table: String,
+        constraint: String,
+    },
     #[error("new row for relation \"{table}\" violates check constraint \"{constraint}\"")]
     CheckViolation {
         table: String,
@@ -139,3 +145,43 @@ impl ExecError {
 }
 
 pub type Result<T> = std::result::Result<T, ExecError>;
+
+impl crate::session::Session {
+    /// The error fields PostgreSQL adds to a constraint violation: schema
+    /// (s), table (t), column (c) and constraint (n) names, by field code.
+    pub fn error_fields(&self, e: &ExecError) -> Vec<(u8, String)> {
+        let Ok(schema) = self.schema() else {
+            return vec![];
+        };
+        let by_name = |t: &str| schema.tables.iter().find(|d| d.name == t).cloned();
+        let (table, col, constraint) = match e {
+            ExecError::UniqueViolation { index, .. } => (
+                schema
+                    .tables
+                    .iter()
+                    .find(|t| t.indexes.iter().any(|i| &i.name == index))
+                    .cloned(),
+                None,
+                Some(index.clone()),
+            ),
+            ExecError::NotNull { column, table, .. } => {
+                (by_name(table), Some(column.clone()), None)
+            }
+            ExecError::CheckViolation {
+                table, constraint, ..
+            }
+            | ExecError::ForeignKeyViolation {
+                table, constraint, ..
+            } => (by_name(table), None, Some(constraint.clone())),
+            _ => return vec![],
+        };
+        let Some(t) = table else { return vec![] };
+        let mut out = vec![
+            (b's', schema.namespace_name(t.namespace)),
+            (b't', t.name.clone()),
+        ];
+        out.extend(col.map(|c| (b'c', c)));
+        out.extend(constraint.map(|n| (b'n', n)));
+        out
+    }
+}

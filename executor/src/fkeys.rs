@@ -53,6 +53,8 @@ impl Session {
             };
             if !self.referenced_row_locked(&parent, fk, row, cx)? {
                 return Err(ExecError::ForeignKeyViolation {
+                    table: table.name.clone(),
+                    constraint: fk.name.clone(),
                     msg: format!(
                         "insert or update on table \"{}\" violates foreign key constraint \"{}\"",
                         table.name, fk.name
@@ -141,6 +143,8 @@ impl Session {
                         let mut scan = TableScan::new(&target.scan, cx)?;
                         if scan.next_row(cx)?.is_some() {
                             return Err(ExecError::ForeignKeyViolation {
+                                table: table.name.clone(),
+                                constraint: fk.name.clone(),
                                 msg: format!(
                                     "update or delete on table \"{}\" violates foreign key constraint \"{}\" on table \"{}\"",
                                     table.name, fk.name, child.name
@@ -207,6 +211,8 @@ impl Session {
                             let mut scan = TableScan::new(&target.scan, cx)?;
                             if scan.next_row(cx)?.is_some() {
                                 return Err(ExecError::ForeignKeyViolation {
+                                    table: child.name.clone(),
+                                    constraint: fk.name.clone(),
                                     msg: format!(
                                         "insert or update on table \"{}\" violates foreign key constraint \"{}\"",
                                         child.name, fk.name

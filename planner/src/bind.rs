@@ -407,7 +407,8 @@ pub fn convert_type(t: &ast::DataType) -> Result<DataType> {
                 | "regprocedure" | "regoper" | "regconfig" => DataType::Oid,
                 // The catalogs' one-byte "char", aclitem and expression
                 // trees read as text.
-                "char" | "aclitem" | "pg_node_tree" => DataType::Text,
+                "char" => DataType::QChar,
+                "aclitem" | "pg_node_tree" => DataType::Text,
                 "name" => DataType::Name,
                 "numeric" => DataType::Numeric(None),
                 "uuid" => DataType::Uuid,

@@ -208,6 +208,19 @@ fn error_body(
     detail: Option<&str>,
     hint: Option<&str>,
 ) -> Vec<u8> {
+    error_body_fields(severity, code, msg, detail, hint, &[])
+}
+
+/// An ErrorResponse/NoticeResponse body with extra fields (schema, table,
+/// column, constraint names).
+fn error_body_fields(
+    severity: &str,
+    code: &str,
+    msg: &str,
+    detail: Option<&str>,
+    hint: Option<&str>,
+    fields: &[(u8, String)],
+) -> Vec<u8> {
     let mut b = Vec::new();
     b.push(b'S');
     cstr(&mut b, severity);
@@ -224,6 +237,10 @@ fn error_body(
     if let Some(h) = hint {
         b.push(b'H');
         cstr(&mut b, h);
+    }
+    for (k, v) in fields {
+        b.push(*k);
+        cstr(&mut b, v);
     }
     b.push(0);
     b
@@ -776,8 +793,11 @@ impl Conn<'_> {
             self.closing = true;
         }
         let msg = e.to_string();
-        self.out
-            .msg(b'E', &error_body(sev, code, &msg, e.detail(), e.hint()));
+        let fields = self.session.error_fields(e);
+        self.out.msg(
+            b'E',
+            &error_body_fields(sev, code, &msg, e.detail(), e.hint(), &fields),
+        );
     }
 
     /// Arms the idle-in-transaction timeout while a transaction block is
