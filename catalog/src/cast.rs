@@ -454,6 +454,7 @@ pub fn cast(v: Value, to: &DataType) -> Result<Value, ValueError> {
             Value::Text(if b { "true" } else { "false" }.into())
         }
         (v, DataType::Text | DataType::Name | DataType::Unknown) => Value::Text(v.to_string()),
+        (v, DataType::Int2Vector | DataType::OidVector) => Value::Text(v.to_string()),
         // "char": the first byte (an empty string stays empty).
         (v, DataType::QChar) => {
             let t = v.to_string();
@@ -556,6 +557,12 @@ pub fn from_text(s: &str, ty: &DataType) -> Result<Value, ValueError> {
         DataType::QChar => {
             let end = s.char_indices().nth(1).map_or(s.len(), |(i, _)| i);
             Value::Text(s[..end].to_string())
+        }
+        DataType::Int2Vector | DataType::OidVector => {
+            for w in s.split_whitespace() {
+                w.parse::<i64>().map_err(|_| invalid(ty, s))?;
+            }
+            Value::Text(s.split_whitespace().collect::<Vec<_>>().join(" "))
         }
         DataType::Varchar(Some(n)) => {
             if s.chars().count() > *n as usize {

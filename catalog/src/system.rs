@@ -105,6 +105,19 @@ pub fn columns(name: &str) -> Option<Vec<(&'static str, DataType)>> {
             // Filled in by `extend_rows`.
             ("typacl", Text),
             ("typstorage", QChar),
+            ("typbyval", Bool),
+            ("typispreferred", Bool),
+            ("typsubscript", Text),
+            ("typoutput", Text),
+            ("typreceive", Text),
+            ("typsend", Text),
+            ("typmodin", Text),
+            ("typmodout", Text),
+            ("typanalyze", Text),
+            ("typalign", QChar),
+            ("typndims", Int4),
+            ("typdefaultbin", Text),
+            ("typdefault", Text),
         ],
         "pg_index" => vec![
             ("indexrelid", Oid),
@@ -119,14 +132,14 @@ pub fn columns(name: &str) -> Option<Vec<(&'static str, DataType)>> {
             ("indisready", Bool),
             ("indislive", Bool),
             ("indisreplident", Bool),
-            ("indkey", Text),
+            ("indkey", Int2Vector),
             // Filled in by `extend_rows`.
             ("indnkeyatts", Int2),
             ("indcheckxmin", Bool),
             ("indnullsnotdistinct", Bool),
-            ("indoption", Text),
-            ("indcollation", Text),
-            ("indclass", Text),
+            ("indoption", Int2Vector),
+            ("indcollation", OidVector),
+            ("indclass", OidVector),
             ("indexprs", Text),
             ("indpred", Text),
         ],
@@ -306,7 +319,7 @@ pub fn columns(name: &str) -> Option<Vec<(&'static str, DataType)>> {
             ("conrelid", Oid),
             ("conindid", Oid),
             ("confrelid", Oid),
-            ("conkey", Text),
+            ("conkey", Int2.array_of()),
             ("condeferrable", Bool),
             ("condeferred", Bool),
             ("convalidated", Bool),
@@ -318,7 +331,7 @@ pub fn columns(name: &str) -> Option<Vec<(&'static str, DataType)>> {
             ("conislocal", Bool),
             ("coninhcount", Int4),
             ("connoinherit", Bool),
-            ("confkey", Text),
+            ("confkey", Int2.array_of()),
             ("conbin", Text),
         ],
         "pg_collation" => vec![
@@ -701,6 +714,24 @@ pub fn rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<Va
     }
     let mut out = base_rows(name, s, settings);
     extend_rows(name, &mut out);
+    // Array columns built as their text form become arrays.
+    if let Some(cols) = columns(name) {
+        let arrays: Vec<(usize, DataType)> = cols
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, t))| matches!(t, DataType::Array(_)))
+            .map(|(i, (_, t))| (i, *t))
+            .collect();
+        if !arrays.is_empty() {
+            for r in &mut out {
+                for (i, t) in &arrays {
+                    if let Some(Value::Text(txt)) = r.get(*i) {
+                        r[*i] = crate::cast::from_text(txt, t).unwrap_or(Value::Null);
+                    }
+                }
+            }
+        }
+    }
     out
 }
 
@@ -1030,6 +1061,40 @@ fn extend_rows(name: &str, rows: &mut [Vec<Value>]) {
                     (_, true) => "x",
                     _ => "p",
                 }));
+                let len = match r[4] {
+                    Value::Int2(n) => n,
+                    _ => -1,
+                };
+                let input = match &r[13] {
+                    Value::Text(s) => s.clone(),
+                    _ => String::new(),
+                };
+                let base = input.strip_suffix("in").unwrap_or(&input).to_string();
+                let preferred = matches!(r[0], Value::Int8(25 | 701 | 26 | 16 | 1184 | 1186));
+                r.extend([
+                    b(matches!(len, 1 | 2 | 4 | 8)),
+                    b(preferred),
+                    t(if matches!(r[8], Value::Int8(e) if e != 0) {
+                        "array_subscript_handler"
+                    } else {
+                        "-"
+                    }),
+                    t(&format!("{base}out")),
+                    t(&format!("{base}recv")),
+                    t(&format!("{base}send")),
+                    t("-"),
+                    t("-"),
+                    t("-"),
+                    t(match len {
+                        1 | 64 => "c",
+                        2 => "s",
+                        8 => "d",
+                        _ => "i",
+                    }),
+                    Value::Int4(0),
+                    Value::Null,
+                    Value::Null,
+                ]);
             }
         }
         "pg_index" => {

@@ -37,6 +37,11 @@ pub enum DataType {
     /// The catalogs' one-byte `"char"` (relkind, typtype, ...): text
     /// values of one byte.
     QChar,
+    /// The catalogs' int2vector and oidvector (pg_index.indkey, ...):
+    /// text values of numbers separated by spaces, read as arrays (from
+    /// subscript 0) by unnest, ANY and subscripts.
+    Int2Vector,
+    OidVector,
     /// An enum type (CREATE TYPE ... AS ENUM), by its OID.
     Enum(u32),
     /// An array of the element type (any number of dimensions).
@@ -69,6 +74,8 @@ const ARRAY_OIDS: &[(u32, u32)] = &[
     (26, 1028),
     (19, 1003),
     (18, 1002),
+    (22, 1006),
+    (30, 1013),
     (1186, 1187),
     (2950, 2951),
     (1083, 1183),
@@ -96,6 +103,8 @@ impl DataType {
             DataType::Oid => 26,
             DataType::Name => 19,
             DataType::QChar => 18,
+            DataType::Int2Vector => 22,
+            DataType::OidVector => 30,
             DataType::Interval => 1186,
             DataType::Uuid => 2950,
             DataType::Time => 1083,
@@ -162,6 +171,8 @@ impl DataType {
             26 => DataType::Oid,
             19 => DataType::Name,
             18 => DataType::QChar,
+            22 => DataType::Int2Vector,
+            30 => DataType::OidVector,
             1186 => DataType::Interval,
             2950 => DataType::Uuid,
             1083 => DataType::Time,
@@ -230,6 +241,8 @@ impl DataType {
             DataType::Oid => "oid".into(),
             DataType::Name => "name".into(),
             DataType::QChar => "\"char\"".into(),
+            DataType::Int2Vector => "int2vector".into(),
+            DataType::OidVector => "oidvector".into(),
             DataType::Interval => "interval".into(),
             DataType::Uuid => "uuid".into(),
             DataType::Time => "time without time zone".into(),
@@ -264,6 +277,8 @@ impl DataType {
             DataType::Oid => "oid",
             DataType::Name => "name",
             DataType::QChar => "char",
+            DataType::Int2Vector => "int2vector",
+            DataType::OidVector => "oidvector",
             DataType::Interval => "interval",
             DataType::Uuid => "uuid",
             DataType::Time => "time",
@@ -348,6 +363,8 @@ impl DataType {
             DataType::Oid => (17, 0, 0),
             DataType::Name => (18, 0, 0),
             DataType::QChar => (26, 0, 0),
+            DataType::Int2Vector => (27, 0, 0),
+            DataType::OidVector => (28, 0, 0),
             DataType::Unknown => (19, 0, 0),
             DataType::Interval => (20, 0, 0),
             DataType::Uuid => (21, 0, 0),
@@ -387,6 +404,8 @@ impl DataType {
             17 => DataType::Oid,
             18 => DataType::Name,
             26 => DataType::QChar,
+            27 => DataType::Int2Vector,
+            28 => DataType::OidVector,
             19 => DataType::Unknown,
             20 => DataType::Interval,
             21 => DataType::Uuid,
@@ -870,6 +889,8 @@ fn skip_value(ty: &DataType, b: &[u8], p: &mut usize) -> Option<()> {
         | DataType::Char(_)
         | DataType::Name
         | DataType::QChar
+        | DataType::Int2Vector
+        | DataType::OidVector
         | DataType::Unknown
         | DataType::Bytea
         | DataType::Json
@@ -907,6 +928,8 @@ fn decode_value(ty: &DataType, b: &[u8], p: &mut usize) -> Option<Value> {
         | DataType::Char(_)
         | DataType::Name
         | DataType::QChar
+        | DataType::Int2Vector
+        | DataType::OidVector
         | DataType::Unknown => {
             let l = u32::from_le_bytes(take(p, 4)?.try_into().ok()?) as usize;
             Value::Text(String::from_utf8(take(p, l)?.to_vec()).ok()?)

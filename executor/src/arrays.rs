@@ -424,3 +424,50 @@ fn contains(name: &str, a: &[Value]) -> Result<Value> {
         _ => l.items.iter().any(|v| has(&r, v)),
     }))
 }
+
+/// generate_subscripts(array, dim [, reverse]): the subscripts of one
+/// dimension.
+pub(crate) fn subscripts_of(a: &[Value]) -> Result<Vec<Value>> {
+    let Some(arr) = a.first().map(as_array).transpose()?.flatten() else {
+        return Ok(vec![]);
+    };
+    let Some(dim) = a.get(1).and_then(int) else {
+        return Ok(vec![]);
+    };
+    let reverse = matches!(a.get(2), Some(Value::Bool(true)));
+    let Some(&(lower, len)) = usize::try_from(dim - 1).ok().and_then(|d| arr.dims.get(d)) else {
+        return Ok(vec![]);
+    };
+    let mut v: Vec<Value> = (lower..lower + len).map(Value::Int4).collect();
+    if reverse {
+        v.reverse();
+    }
+    Ok(v)
+}
+
+/// An int2vector's or oidvector's text ("1 2 3") as an array from
+/// subscript 0.
+pub(crate) fn vector_array(a: &[Value]) -> Result<Value> {
+    let Some(Value::Text(s)) = a.first() else {
+        return Ok(Value::Null);
+    };
+    let oid = matches!(a.get(1), Some(Value::Bool(true)));
+    let items: Vec<Value> = s
+        .split_whitespace()
+        .map(|w| {
+            let n: i64 = w.parse().unwrap_or(0);
+            if oid {
+                Value::Int8(n)
+            } else {
+                Value::Int2(n as i16)
+            }
+        })
+        .collect();
+    let elem = if oid { DataType::Oid } else { DataType::Int2 };
+    let dims = if items.is_empty() {
+        vec![]
+    } else {
+        vec![(0, items.len() as i32)]
+    };
+    Ok(Value::Array(Box::new(Array { elem, dims, items })))
+}

@@ -1713,6 +1713,8 @@ fn build_node<'p>(plan: &'p Plan, cx: &Ctx<'_>) -> Result<Box<dyn RowIter + 'p>>
                         rows?
                     } else if name == "regexp_matches" {
                         regexp_matches(&vals)?
+                    } else if name == "generate_subscripts" {
+                        crate::arrays::subscripts_of(&vals)?
                     } else {
                         series_values(&vals, cx)?
                     });

@@ -1223,6 +1223,109 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
                 },
             }
         }
+        "to_regclass" => {
+            let parts: Vec<String> = s(0)
+                .split('.')
+                .map(|p| {
+                    if p.starts_with('"') {
+                        p.trim_matches('"').to_string()
+                    } else {
+                        p.to_lowercase()
+                    }
+                })
+                .collect();
+            let sc = cx.schema;
+            let (ns, name) = match parts.as_slice() {
+                [n] => (None, n.as_str()),
+                [s, n] => (sc.namespace_oid(s), n.as_str()),
+                _ => return Ok(Value::Null),
+            };
+            let in_ns = |t_ns: u32| ns.is_none_or(|n| n == t_ns);
+            let found = sc
+                .tables
+                .iter()
+                .filter(|t| in_ns(t.namespace))
+                .find_map(|t| {
+                    if t.name == name {
+                        return Some(t.oid);
+                    }
+                    t.indexes.iter().find(|x| x.name == name).map(|x| x.oid)
+                })
+                .or_else(|| {
+                    sc.views
+                        .iter()
+                        .find(|v| in_ns(v.namespace) && v.name == name)
+                        .map(|v| v.oid)
+                })
+                .or_else(|| {
+                    sc.sequences
+                        .iter()
+                        .find(|q| in_ns(q.namespace) && q.name == name)
+                        .map(|q| q.oid)
+                })
+                .or_else(|| basalt_catalog::system::catalog_oid(name));
+            found.map_or(Value::Null, |o| Value::Int8(o as i64))
+        }
+        "to_regtype" => {
+            let text = s(0);
+            let parsed = sqlparser::parser::Parser::new(&sqlparser::dialect::PostgreSqlDialect {})
+                .try_with_sql(&text)
+                .and_then(|mut p| p.parse_data_type())
+                .ok()
+                .and_then(|t| basalt_planner::bind::convert_type(&t).ok());
+            let bare = text.rsplit('.').next().unwrap_or("").trim_matches('"');
+            match parsed {
+                Some(t) if !matches!(t, DataType::Enum(_)) && t.oid() != 0 => {
+                    Value::Int8(t.oid() as i64)
+                }
+                _ => match cx.schema.enums.iter().find(|e| e.name == bare) {
+                    Some(e) => Value::Int8(e.oid as i64),
+                    None => Value::Null,
+                },
+            }
+        }
+        "to_regnamespace" => match cx.schema.namespace_oid(s(0).trim_matches('"')) {
+            Some(o) => Value::Int8(o as i64),
+            None => Value::Null,
+        },
+        "to_regrole" => match cx.schema.role(s(0).trim_matches('"')) {
+            Some(r) => Value::Int8(r.oid as i64),
+            None => Value::Null,
+        },
+        // Basalt has no functions, operators or collations to name.
+        "to_regproc" | "to_regprocedure" | "to_regoper" | "to_regoperator" | "to_regcollation" => {
+            Value::Null
+        }
+        "__vector_array" => return crate::arrays::vector_array(&a),
+        "__like_escape" => {
+            // A pattern with escape character `e` (none if empty) in the
+            // default backslash form.
+            let esc = s(1).chars().next();
+            let mut out = String::new();
+            let pat = s(0);
+            let mut chars = pat.chars().peekable();
+            while let Some(c) = chars.next() {
+                if Some(c) == esc {
+                    match chars.next() {
+                        Some(n) => {
+                            out.push('\\');
+                            out.push(n);
+                        }
+                        None => {
+                            return Err(ExecError::coded(
+                                "22025",
+                                "LIKE pattern must not end with escape character",
+                            ))
+                        }
+                    }
+                } else if c == '\\' {
+                    out.push_str("\\\\");
+                } else {
+                    out.push(c);
+                }
+            }
+            Value::Text(out)
+        }
         "__regclass_name" => {
             let oid = i(0) as u32;
             let sc = cx.schema;

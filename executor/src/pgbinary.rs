@@ -14,6 +14,17 @@ const EPOCH_MICROS: i64 = 946_684_800_000_000;
 pub fn encode_binary(v: &Value, ty: DataType) -> Vec<u8> {
     match (v, ty) {
         (Value::Bool(b), _) => vec![*b as u8],
+        // int2vector / oidvector: as arrays (from subscript 0).
+        (Value::Text(_), DataType::Int2Vector | DataType::OidVector) => {
+            let oid = ty == DataType::OidVector;
+            match crate::arrays::vector_array(&[v.clone(), Value::Bool(oid)]) {
+                Ok(a) => {
+                    let elem = if oid { DataType::Oid } else { DataType::Int2 };
+                    encode_binary(&a, elem.array_of())
+                }
+                Err(_) => vec![],
+            }
+        }
         (v, DataType::Int2) if v.as_i64().is_some() => {
             (v.as_i64().unwrap_or(0) as i16).to_be_bytes().to_vec()
         }

@@ -3757,7 +3757,7 @@ impl Binder<'_> {
                 if let Some(gparts) = ast_column_parts(g) {
                     let (gt, gn) = match gparts.as_slice() {
                         [n] => (None, n.as_str()),
-                        [t, n] => (Some(t.as_str()), n.as_str()),
+                        [t, n] | [_, t, n] => (Some(t.as_str()), n.as_str()),
                         _ => continue,
                     };
                     if let Ok(gidx) = resolve(&input, gt, gn) {
@@ -3920,7 +3920,19 @@ impl Binder<'_> {
                         })?;
                     return Ok((Expr::Literal(Value::Int8(oid as i64)), DataType::Oid));
                 }
+                // $1::regclass: the client sends the name.
+                if let (Some(reg), Expr::Param(i)) = (reg, &x) {
+                    if matches!(self.params[*i], DataType::Unknown | DataType::Oid) {
+                        self.params[*i] = DataType::Text;
+                    }
+                    return Ok((Expr::Func(format!("to_{reg}"), vec![x]), DataType::Oid));
+                }
                 if let (Some(reg), false) = (reg, matches!(x, Expr::Literal(_) | Expr::Param(_))) {
+                    // A name (text) looked up: the object's OID.
+                    if t.is_string() {
+                        let x = self.coerce_to(x, t, DataType::Text)?;
+                        return Ok((Expr::Func(format!("to_{reg}"), vec![x]), DataType::Oid));
+                    }
                     let f = format!("__{reg}_name");
                     return Ok((Expr::Func(f, vec![x]), DataType::Text));
                 }
@@ -4279,18 +4291,38 @@ impl Binder<'_> {
                 negated,
                 expr,
                 pattern,
-                escape_char: None,
+                escape_char,
                 any: false,
             }
             | A::ILike {
                 negated,
                 expr,
                 pattern,
-                escape_char: None,
+                escape_char,
                 any: false,
             } => {
                 let (x, t) = self.expr(expr, scope)?;
                 let (p, pt) = self.expr(pattern, scope)?;
+                // LIKE ... ESCAPE 'c': the pattern rewritten to the default
+                // escape (backslash).
+                let p = match escape_char {
+                    Some(v) => {
+                        let esc = v.to_string().trim_matches('\'').to_string();
+                        if esc.chars().count() > 1 {
+                            return Err(PlanError::Coded(
+                                "22025",
+                                "invalid escape string\nHINT: Escape string must be empty or one character."
+                                    .into(),
+                            ));
+                        }
+                        let p = self.coerce_to(p, pt, DataType::Text)?;
+                        Expr::Func(
+                            "__like_escape".into(),
+                            vec![p, Expr::Literal(Value::Text(esc))],
+                        )
+                    }
+                    None => p,
+                };
                 if !t.is_string() || !pt.is_string() {
                     return Err(PlanError::UndefinedFunction(format!(
                         "operator does not exist: {} ~~ {}",
@@ -4550,7 +4582,10 @@ impl Binder<'_> {
                             t,
                         )
                     }
-                    r => self.expr(r, scope)?,
+                    r => {
+                        let (a, at) = self.expr(r, scope)?;
+                        bind_arrays::devector(a, at)
+                    }
                 };
                 let (x, a) = match at {
                     DataType::Array(_) => {
@@ -5189,7 +5224,7 @@ impl Binder<'_> {
         }
         if (matches!(
             name.as_str(),
-            "generate_series" | "unnest" | "regexp_matches"
+            "generate_series" | "unnest" | "regexp_matches" | "generate_subscripts"
         ) || bind_json::json_srf_type(&name).is_some())
             && self.srfs.is_some()
         {
@@ -5299,6 +5334,12 @@ impl Binder<'_> {
         let mut types = Vec::new();
         for a in &args {
             let (x, t) = self.expr(a, scope)?;
+            // Array functions read int2vector/oidvector as arrays.
+            let (x, t) = if name.starts_with("array_") || name == "cardinality" {
+                bind_arrays::devector(x, t)
+            } else {
+                (x, t)
+            };
             bound.push(x);
             types.push(t);
         }
@@ -5390,6 +5431,9 @@ fn function_type(name: &str, args: &[DataType]) -> Result<DataType> {
         | "quote_nullable" => DataType::Text,
         // No table is partitioned: a relation's only ancestor is itself.
         "pg_partition_ancestors" | "pg_partition_root" => DataType::Oid,
+        // The object's OID, or NULL when there is none.
+        "to_regclass" | "to_regtype" | "to_regnamespace" | "to_regrole" | "to_regproc"
+        | "to_regprocedure" | "to_regoper" | "to_regoperator" | "to_regcollation" => DataType::Oid,
         // Of functions, rules and triggers Basalt has none to describe.
         "pg_tablespace_location"
         | "pg_get_ruledef"

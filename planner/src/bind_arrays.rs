@@ -73,11 +73,12 @@ impl Binder<'_> {
     /// whose elements take the type their use asks for).
     pub(super) fn subscripts(
         &mut self,
-        mut x: Expr,
-        mut ty: DataType,
+        x: Expr,
+        ty: DataType,
         chain: &[ast::AccessExpr],
         scope: &Scope,
     ) -> Result<(Expr, DataType)> {
+        let (mut x, mut ty) = devector(x, ty);
         let mut k = 0;
         while k < chain.len() {
             match &chain[k] {
@@ -372,4 +373,21 @@ impl Binder<'_> {
             .collect();
         Ok(Some((Expr::Func(name.into(), args), ret)))
     }
+}
+
+/// An int2vector or oidvector read as an array (its subscripts start at
+/// 0); any other expression as it is.
+pub(super) fn devector(x: Expr, t: DataType) -> (Expr, DataType) {
+    let elem = match t {
+        DataType::Int2Vector => DataType::Int2,
+        DataType::OidVector => DataType::Oid,
+        _ => return (x, t),
+    };
+    (
+        Expr::Func(
+            "__vector_array".into(),
+            vec![x, Expr::Literal(Value::Bool(elem == DataType::Oid))],
+        ),
+        elem.array_of(),
+    )
 }

@@ -277,8 +277,33 @@ impl Binder<'_> {
         let mut types = Vec::new();
         for a in args {
             let (x, t) = self.expr(a, scope)?;
+            let (x, t) = super::bind_arrays::devector(x, t);
             bound.push(x);
             types.push(t);
+        }
+        if name == "generate_subscripts" {
+            if !(2..=3).contains(&bound.len()) || !matches!(types[0], DataType::Array(_)) {
+                return Err(PlanError::UndefinedFunction(format!(
+                    "function generate_subscripts({}) does not exist",
+                    types
+                        .iter()
+                        .map(|t| t.display_name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+            let mut args = vec![bound[0].clone()];
+            for (x, t) in bound.iter().zip(&types).skip(1) {
+                let want = if args.len() == 1 {
+                    DataType::Int4
+                } else {
+                    DataType::Bool
+                };
+                args.push(self.coerce_to(x.clone(), *t, want)?);
+            }
+            let calls = self.srfs.as_mut().expect("checked by the caller");
+            calls.push((name.to_string(), args));
+            return Ok((Expr::Column(SRF_BASE + calls.len() - 1), DataType::Int4));
         }
         if name == "regexp_matches" {
             if !(2..=3).contains(&bound.len()) {
