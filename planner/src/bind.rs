@@ -3767,6 +3767,45 @@ impl Binder<'_> {
                     }
                 }
             }
+            // A column of a table whose primary key is grouped depends on
+            // it (PostgreSQL's functional dependency): read through min()
+            // over the group, which has the one value.
+            let col = &input.cols[idx];
+            if let Some((toid, _)) = col.source {
+                let pk_grouped = self
+                    .schema
+                    .table_by_oid(toid)
+                    .and_then(|t| t.primary_key())
+                    .is_some_and(|pk| {
+                        pk.columns.iter().all(|&c| {
+                            a.group.iter().any(|g| {
+                                matches!(g, Expr::Column(gi) if input.cols.get(*gi).is_some_and(|gc| {
+                                    gc.source == Some((toid, c as i16 + 1)) && gc.table == col.table
+                                }))
+                            })
+                        })
+                    });
+                if pk_grouped {
+                    let ty = col.ty;
+                    let call = AggCall {
+                        func: AggFunc::Min,
+                        args: vec![Expr::Column(idx)],
+                        distinct: false,
+                        ty,
+                        order: vec![],
+                        filter: None,
+                    };
+                    let a = self.agg.as_mut().expect("checked above");
+                    let pos = match a.aggs.iter().position(|c| *c == call) {
+                        Some(p) => p,
+                        None => {
+                            a.aggs.push(call);
+                            a.aggs.len() - 1
+                        }
+                    };
+                    return Ok((Expr::Column(a.groups.len() + pos), ty));
+                }
+            }
             let t = tbl.map(|t| format!("{t}.")).unwrap_or_default();
             return Err(PlanError::Grouping(format!(
                 "column \"{t}{name}\" must appear in the GROUP BY clause or be used in an aggregate function"

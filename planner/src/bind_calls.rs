@@ -360,6 +360,11 @@ impl Binder<'_> {
         bound: Vec<Expr>,
         types: Vec<DataType>,
     ) -> Result<(Expr, DataType)> {
+        let (bound, types): (Vec<Expr>, Vec<DataType>) = bound
+            .into_iter()
+            .zip(types)
+            .map(|(x, t)| super::bind_arrays::devector(x, t))
+            .unzip();
         match (bound.as_slice(), types.as_slice()) {
             ([x], [t @ DataType::Array(_)]) => {
                 Ok((x.clone(), t.element().unwrap_or(DataType::Text)))
