@@ -630,6 +630,9 @@ pub fn from_text(s: &str, ty: &DataType) -> Result<Value, ValueError> {
             s,
             &ty.element().unwrap_or(DataType::Text),
         )?)),
+        DataType::ExpandRecord => {
+            Value::Array(Box::new(crate::array::Array::parse(s, &DataType::Int4)?))
+        }
     })
 }
 

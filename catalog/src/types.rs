@@ -42,6 +42,9 @@ pub enum DataType {
     /// subscript 0) by unnest, ANY and subscripts.
     Int2Vector,
     OidVector,
+    /// The record information_schema._pg_expandarray returns: (x, n), an
+    /// element and its 1-based position, held as a two-item array.
+    ExpandRecord,
     /// An enum type (CREATE TYPE ... AS ENUM), by its OID.
     Enum(u32),
     /// An array of the element type (any number of dimensions).
@@ -105,6 +108,7 @@ impl DataType {
             DataType::QChar => 18,
             DataType::Int2Vector => 22,
             DataType::OidVector => 30,
+            DataType::ExpandRecord => 2249,
             DataType::Interval => 1186,
             DataType::Uuid => 2950,
             DataType::Time => 1083,
@@ -243,6 +247,7 @@ impl DataType {
             DataType::QChar => "\"char\"".into(),
             DataType::Int2Vector => "int2vector".into(),
             DataType::OidVector => "oidvector".into(),
+            DataType::ExpandRecord => "record".into(),
             DataType::Interval => "interval".into(),
             DataType::Uuid => "uuid".into(),
             DataType::Time => "time without time zone".into(),
@@ -279,6 +284,7 @@ impl DataType {
             DataType::QChar => "char",
             DataType::Int2Vector => "int2vector",
             DataType::OidVector => "oidvector",
+            DataType::ExpandRecord => "record",
             DataType::Interval => "interval",
             DataType::Uuid => "uuid",
             DataType::Time => "time",
@@ -365,6 +371,7 @@ impl DataType {
             DataType::QChar => (26, 0, 0),
             DataType::Int2Vector => (27, 0, 0),
             DataType::OidVector => (28, 0, 0),
+            DataType::ExpandRecord => (29, 0, 0),
             DataType::Unknown => (19, 0, 0),
             DataType::Interval => (20, 0, 0),
             DataType::Uuid => (21, 0, 0),
@@ -406,6 +413,7 @@ impl DataType {
             26 => DataType::QChar,
             27 => DataType::Int2Vector,
             28 => DataType::OidVector,
+            29 => DataType::ExpandRecord,
             19 => DataType::Unknown,
             20 => DataType::Interval,
             21 => DataType::Uuid,
@@ -970,6 +978,8 @@ fn decode_value(ty: &DataType, b: &[u8], p: &mut usize) -> Option<Value> {
                 months: i32::from_le_bytes(b[12..16].try_into().ok()?),
             })
         }
+        // Never stored: only a query's rows hold it.
+        DataType::ExpandRecord => return None,
         DataType::Array(_) => {
             let len = u32::from_le_bytes(take(p, 4)?.try_into().ok()?) as usize;
             let end = *p + len;

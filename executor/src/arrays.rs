@@ -471,3 +471,26 @@ pub(crate) fn vector_array(a: &[Value]) -> Result<Value> {
     };
     Ok(Value::Array(Box::new(Array { elem, dims, items })))
 }
+
+/// information_schema._pg_expandarray(a): (element, 1-based position)
+/// records, each held as a two-item array.
+pub(crate) fn expand_records(a: &[Value]) -> Result<Vec<Value>> {
+    let Some(arr) = a.first().map(as_array).transpose()?.flatten() else {
+        return Ok(vec![]);
+    };
+    Ok(arr
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let x = match v.as_i64() {
+                Some(n) => Value::Int4(n as i32),
+                None => v.clone(),
+            };
+            Value::Array(Box::new(Array::from_items(
+                DataType::Int4,
+                vec![x, Value::Int4(i as i32 + 1)],
+            )))
+        })
+        .collect())
+}

@@ -1715,6 +1715,8 @@ fn build_node<'p>(plan: &'p Plan, cx: &Ctx<'_>) -> Result<Box<dyn RowIter + 'p>>
                         regexp_matches(&vals)?
                     } else if name == "generate_subscripts" {
                         crate::arrays::subscripts_of(&vals)?
+                    } else if name == "_pg_expandarray" {
+                        crate::arrays::expand_records(&vals)?
                     } else {
                         series_values(&vals, cx)?
                     });

@@ -5263,7 +5263,11 @@ impl Binder<'_> {
         }
         if (matches!(
             name.as_str(),
-            "generate_series" | "unnest" | "regexp_matches" | "generate_subscripts"
+            "generate_series"
+                | "unnest"
+                | "regexp_matches"
+                | "generate_subscripts"
+                | "_pg_expandarray"
         ) || bind_json::json_srf_type(&name).is_some())
             && self.srfs.is_some()
         {

@@ -136,6 +136,24 @@ impl Binder<'_> {
                     }
                     k += 1;
                 }
+                // (_pg_expandarray(a)).x / .n
+                ast::AccessExpr::Dot(ast::Expr::Identifier(f)) if ty == DataType::ExpandRecord => {
+                    let pos = match ident(f).as_str() {
+                        "x" => 1,
+                        "n" => 2,
+                        other => {
+                            return Err(PlanError::UndefinedColumn(format!(
+                                "column \"{other}\" not found in data type record"
+                            )))
+                        }
+                    };
+                    x = Expr::Func(
+                        "__subscript".into(),
+                        vec![x, Expr::Literal(Value::Int4(pos))],
+                    );
+                    ty = DataType::Int4;
+                    k += 1;
+                }
                 other => return not_supported(format!("access {other}")),
             }
         }

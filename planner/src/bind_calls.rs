@@ -281,6 +281,24 @@ impl Binder<'_> {
             bound.push(x);
             types.push(t);
         }
+        if name == "_pg_expandarray" {
+            if bound.len() != 1 || !matches!(types[0], DataType::Array(_)) {
+                return Err(PlanError::UndefinedFunction(format!(
+                    "function _pg_expandarray({}) does not exist",
+                    types
+                        .iter()
+                        .map(|t| t.display_name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+            let calls = self.srfs.as_mut().expect("checked by the caller");
+            calls.push((name.to_string(), vec![bound[0].clone()]));
+            return Ok((
+                Expr::Column(SRF_BASE + calls.len() - 1),
+                DataType::ExpandRecord,
+            ));
+        }
         if name == "generate_subscripts" {
             if !(2..=3).contains(&bound.len()) || !matches!(types[0], DataType::Array(_)) {
                 return Err(PlanError::UndefinedFunction(format!(

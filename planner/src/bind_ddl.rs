@@ -173,10 +173,13 @@ impl Binder<'_> {
                                 t.display_name()
                             )));
                         }
-                        col.default = Some(canonical_default(
-                            &e.to_string(),
-                            &self.schema.namespace_name(namespace),
-                        ));
+                        col.default = Some(match literal_default(e, ty) {
+                            Some(d) => d,
+                            None => canonical_default(
+                                &e.to_string(),
+                                &self.schema.namespace_name(namespace),
+                            ),
+                        });
                     }
                     ast::ColumnOption::PrimaryKey(_) => {
                         if pk.is_some() {
@@ -808,10 +811,16 @@ impl Binder<'_> {
                         drop(x);
                         AlterAction::SetDefault {
                             column,
-                            default: Some(canonical_default(
-                                &value.to_string(),
-                                &self.schema.namespace_name(table.namespace),
-                            )),
+                            default: Some(
+                                literal_default(value, table.columns[column].ty).unwrap_or_else(
+                                    || {
+                                        canonical_default(
+                                            &value.to_string(),
+                                            &self.schema.namespace_name(table.namespace),
+                                        )
+                                    },
+                                ),
+                            ),
                         }
                     }
                     ast::AlterColumnOperation::DropDefault => AlterAction::SetDefault {
@@ -1004,6 +1013,35 @@ fn nextval_default(schema: &Schema, namespace: u32, seq_name: &str) -> String {
             schema.namespace_name(namespace)
         )
     }
+}
+
+/// A string literal DEFAULT as PostgreSQL stores it: cast to the
+/// column's type (`'x'::character varying`), as pg_get_expr shows it.
+fn literal_default(e: &ast::Expr, ty: DataType) -> Option<String> {
+    let ast::Expr::Value(v) = e else { return None };
+    let ast::Value::SingleQuotedString(s) = &v.value else {
+        return None;
+    };
+    // Numbers and booleans are folded to their constant, as PostgreSQL
+    // does (a negative number keeps the quoted form).
+    let value = basalt_catalog::cast::from_text(s, &ty).ok()?;
+    match value {
+        Value::Bool(b) => return Some(b.to_string()),
+        Value::Int2(_) | Value::Int4(_) | Value::Int8(_) | Value::Numeric(_)
+            if !value.to_string().starts_with('-') =>
+        {
+            return Some(value.to_string())
+        }
+        _ => {}
+    }
+    let name = match ty {
+        DataType::Unknown | DataType::Enum(_) => return None,
+        DataType::Varchar(_) => "character varying".to_string(),
+        DataType::Char(_) => "bpchar".to_string(),
+        DataType::Numeric(_) => "numeric".to_string(),
+        t => t.display_name(),
+    };
+    Some(format!("'{}'::{name}", s.replace('\'', "''")))
 }
 
 /// A DEFAULT as stored: `nextval('<schema>.seq'::REGCLASS)` (pg_dump's

@@ -75,6 +75,8 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("idle_in_transaction_session_timeout", "0"),
     ("max_identifier_length", "63"),
     ("block_size", "8192"),
+    ("max_index_keys", "32"),
+    ("max_function_args", "100"),
     ("lc_collate", "C.UTF-8"),
     ("lc_ctype", "C.UTF-8"),
     ("is_superuser", "on"),
