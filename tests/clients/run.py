@@ -25,8 +25,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-CERT = os.path.join(REPO, "server", "tests", "data", "server.crt")
-KEY = os.path.join(REPO, "server", "tests", "data", "server.key")
+CERT = os.path.join(HERE, "certs", "server.crt")
+KEY = os.path.join(HERE, "certs", "server.key")
+CA = os.path.join(HERE, "certs", "ca.crt")
 CACHE = os.environ.get("BASALT_CLIENTS_CACHE") or os.path.expanduser("~/.cache/basalt-clients")
 PER_CLIENT_TIMEOUT = 420
 
@@ -267,7 +268,7 @@ def run_client(target, client, cmd):
     env = dict(os.environ,
                PGHOST="127.0.0.1", PGPORT=str(target.port), PGUSER="app", PGPASSWORD=APP_PW,
                PGDATABASE=db_name(client), CLIENT_MD5_USER="app_md5",
-               CLIENT_MD5_PASSWORD=MD5_PW, CLIENT_SSLROOTCERT=CERT, CLIENT_TARGET=target.name,
+               CLIENT_MD5_PASSWORD=MD5_PW, CLIENT_SSLROOTCERT=CA, CLIENT_TARGET=target.name,
                PYTHONUNBUFFERED="1")
     for k in ("PGSSLMODE", "PGSERVICE", "PGOPTIONS"):
         env.pop(k, None)
