@@ -282,8 +282,27 @@ pub fn rows(name: &str, s: &Schema) -> Vec<Vec<Value>> {
             }
         }
         "columns" => {
-            for tb in &s.tables {
-                for (i, c) in tb.columns.iter().enumerate() {
+            // Tables' columns, then views' (in name order, as the rows are
+            // sorted by the query anyway).
+            let mut rels: Vec<(u32, &str, Vec<crate::ColumnDef>, bool)> = s
+                .tables
+                .iter()
+                .map(|t| (t.namespace, t.name.as_str(), t.columns.clone(), false))
+                .collect();
+            rels.extend(
+                s.views
+                    .iter()
+                    .map(|v| (v.namespace, v.name.as_str(), v.column_defs(), true)),
+            );
+            let table_oid = |name: &str, ns: u32| {
+                s.tables
+                    .iter()
+                    .find(|t| t.name == name && t.namespace == ns)
+                    .map_or(0, |t| t.oid)
+            };
+            for (tb_ns, tb_name, cols, is_view) in &rels {
+                let tb_oid = table_oid(tb_name, *tb_ns);
+                for (i, c) in cols.iter().enumerate() {
                     let ty = &c.ty;
                     let (char_len, octets) = match ty {
                         Varchar(Some(l)) | Char(l) => (Some(*l as i64), Some(*l as i64 * 4)),
@@ -312,15 +331,15 @@ pub fn rows(name: &str, s: &Schema) -> Vec<Vec<Value>> {
                     let seq = c.identity.and_then(|_| {
                         s.sequences
                             .iter()
-                            .find(|q| q.owned_by == Some((tb.oid, i as i16 + 1)))
+                            .find(|q| q.owned_by == Some((tb_oid, i as i16 + 1)))
                     });
                     let idv = |f: &dyn Fn(&crate::store::SequenceDef) -> String| {
                         seq.map_or(Value::Null, |q| t(&f(q)))
                     };
                     out.push(vec![
                         cat(),
-                        ns(tb.namespace),
-                        t(&tb.name),
+                        ns(*tb_ns),
+                        t(tb_name),
                         t(&c.name),
                         Value::Int4(i as i32 + 1),
                         match (&c.default, c.identity) {
@@ -375,7 +394,7 @@ pub fn rows(name: &str, s: &Schema) -> Vec<Vec<Value>> {
                         },
                         t("NEVER"),
                         Value::Null,
-                        t("YES"),
+                        yes(!is_view),
                     ]);
                 }
             }

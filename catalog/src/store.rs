@@ -422,9 +422,27 @@ pub struct ViewDef {
     pub owner: u32,
     pub sql: String,
     pub columns: Vec<String>,
+    /// The columns' types (empty for views stored before types were kept).
+    pub column_types: Vec<DataType>,
 }
 
 impl ViewDef {
+    /// The view's columns as pg_attribute and information_schema show
+    /// them (text where the type was not recorded).
+    pub fn column_defs(&self) -> Vec<ColumnDef> {
+        self.columns
+            .iter()
+            .enumerate()
+            .map(|(i, name)| ColumnDef {
+                name: name.clone(),
+                ty: self.column_types.get(i).copied().unwrap_or(DataType::Text),
+                not_null: false,
+                default: None,
+                identity: None,
+            })
+            .collect()
+    }
+
     fn serialize(&self) -> Vec<u8> {
         let mut w = W(vec![VIEW_RECORD]);
         w.u32(self.oid);
@@ -435,6 +453,9 @@ impl ViewDef {
         w.u32(self.columns.len() as u32);
         for c in &self.columns {
             w.str(c);
+        }
+        for t in &self.column_types {
+            t.encode(&mut w.0);
         }
         w.0
     }
@@ -450,6 +471,18 @@ impl ViewDef {
         for _ in 0..n {
             columns.push(r.str()?);
         }
+        // Types follow in records written since they were kept.
+        let mut column_types = Vec::new();
+        for _ in 0..n {
+            let Some(c) = r.u8() else { break };
+            let (Some(a), Some(b)) = (r.u32(), r.u32()) else {
+                break;
+            };
+            column_types.push(DataType::decode(c, a, b).unwrap_or(DataType::Text));
+        }
+        if column_types.len() != n {
+            column_types.clear();
+        }
         Some(ViewDef {
             oid,
             name,
@@ -457,6 +490,7 @@ impl ViewDef {
             owner,
             sql,
             columns,
+            column_types,
         })
     }
 }

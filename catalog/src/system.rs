@@ -1387,6 +1387,24 @@ fn base_rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<V
             }
         }
         "pg_attribute" => {
+            for v in &s.views {
+                for (i, c) in v.column_defs().iter().enumerate() {
+                    out.push(vec![
+                        o(v.oid),
+                        t(&c.name),
+                        o(c.ty.oid()),
+                        Value::Int2(c.ty.typlen()),
+                        Value::Int2(i as i16 + 1),
+                        Value::Int4(c.ty.typmod()),
+                        b(false),
+                        b(false),
+                        t(""),
+                        t(""),
+                        b(false),
+                        o(if c.ty.is_string() { 100 } else { 0 }),
+                    ]);
+                }
+            }
             for tb in &s.tables {
                 for (i, c) in tb.columns.iter().enumerate() {
                     out.push(vec![

@@ -242,6 +242,7 @@ impl Session {
         name: &str,
         sql: &str,
         columns: &[String],
+        types: &[basalt_catalog::DataType],
         or_replace: bool,
     ) -> Result<ExecResult> {
         let xid = self.ddl_lock()?;
@@ -268,6 +269,7 @@ impl Session {
             owner: old.as_ref().map(|o| o.owner).unwrap_or(self.current_role),
             sql: sql.to_string(),
             columns: columns.to_vec(),
+            column_types: types.to_vec(),
         };
         self.db.catalog.put_view(xid, self.cid(), &schema, &v)?;
         Ok(ExecResult {

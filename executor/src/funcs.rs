@@ -276,6 +276,34 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
                     Value::Text(format!("character({})", typmod - 4))
                 }
                 Some(DataType::Char(_)) => Value::Text("character".into()),
+                // An enum outside the search path is qualified, as
+                // PostgreSQL's format_type does (pg_dump's search_path is
+                // empty).
+                Some(t @ (DataType::Enum(_) | DataType::Array(_)))
+                    if matches!(t.element().unwrap_or(t), DataType::Enum(_)) =>
+                {
+                    let e = t.element().unwrap_or(t);
+                    let def = cx.schema.enums.iter().find(|d| {
+                        Some(d.oid)
+                            == match e {
+                                DataType::Enum(o) => Some(o),
+                                _ => None,
+                            }
+                    });
+                    let mut name = t.display_name();
+                    if let Some(d) = def {
+                        let ns = cx.schema.namespace_name(d.namespace);
+                        let path = (cx.settings)("search_path").unwrap_or_default();
+                        let visible = path
+                            .split(',')
+                            .map(|p| p.trim().trim_matches('"'))
+                            .any(|p| p == ns);
+                        if !visible {
+                            name = format!("{ns}.{name}");
+                        }
+                    }
+                    Value::Text(name)
+                }
                 Some(t) => Value::Text(t.display_name()),
                 None => Value::Text("???".into()),
             }

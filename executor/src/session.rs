@@ -1199,8 +1199,9 @@ impl Session {
                 name,
                 sql,
                 columns,
+                types,
                 or_replace,
-            } => self.create_view(*namespace, name, sql, columns, *or_replace),
+            } => self.create_view(*namespace, name, sql, columns, types, *or_replace),
             Statement::CreateSchema {
                 name,
                 owner,

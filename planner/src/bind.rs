@@ -1505,6 +1505,7 @@ impl Binder<'_> {
                     name,
                     sql: cv.query.to_string(),
                     columns,
+                    types: q.fields.iter().map(|f| output_type(f.ty)).collect(),
                     or_replace: cv.or_replace,
                 })
             }
@@ -3918,9 +3919,14 @@ impl Binder<'_> {
                 };
                 if let (Expr::Literal(Value::Text(s)), true) = (
                     &x,
-                    matches!(data_type, ast::DataType::Custom(n, _) if n.to_string().eq_ignore_ascii_case("regtype")),
+                    matches!(data_type, ast::DataType::Custom(n, _) if object_parts(n).last().is_some_and(|l| l == "regtype")),
                 ) {
-                    // 'type name'::regtype → the type's OID.
+                    // 'type name'::regtype → the type's OID; an enum by
+                    // its (possibly qualified) name.
+                    let bare = s.rsplit('.').next().unwrap_or(s).trim_matches('"');
+                    if let Some(e) = self.schema.enums.iter().find(|e| e.name == bare) {
+                        return Ok((Expr::Literal(Value::Int8(e.oid as i64)), DataType::Oid));
+                    }
                     let parsed =
                         sqlparser::parser::Parser::new(&sqlparser::dialect::PostgreSqlDialect {})
                             .try_with_sql(s)

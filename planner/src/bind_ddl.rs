@@ -1015,16 +1015,29 @@ fn nextval_default(schema: &Schema, namespace: u32, seq_name: &str) -> String {
     }
 }
 
-/// A string literal DEFAULT as PostgreSQL stores it: cast to the
-/// column's type (`'x'::character varying`), as pg_get_expr shows it.
-fn literal_default(e: &ast::Expr, ty: DataType) -> Option<String> {
-    let ast::Expr::Value(v) = e else { return None };
-    let ast::Value::SingleQuotedString(s) = &v.value else {
-        return None;
+/// A constant DEFAULT (a string literal, or one cast to a type) as
+/// PostgreSQL stores and shows it: the value in its type's canonical form,
+/// cast (`'x'::character varying`), numbers and booleans bare.
+fn literal_default(e: &ast::Expr, col_ty: DataType) -> Option<String> {
+    let (s, ty) = match e {
+        ast::Expr::Value(v) => match &v.value {
+            ast::Value::SingleQuotedString(s) => (s, col_ty),
+            _ => return None,
+        },
+        ast::Expr::Cast {
+            expr, data_type, ..
+        } => match expr.as_ref() {
+            ast::Expr::Value(v) => match &v.value {
+                ast::Value::SingleQuotedString(s) => (s, convert_type(data_type).ok()?),
+                _ => return None,
+            },
+            _ => return None,
+        },
+        _ => return None,
     };
+    let value = basalt_catalog::cast::from_text(s, &ty).ok()?;
     // Numbers and booleans are folded to their constant, as PostgreSQL
     // does (a negative number keeps the quoted form).
-    let value = basalt_catalog::cast::from_text(s, &ty).ok()?;
     match value {
         Value::Bool(b) => return Some(b.to_string()),
         Value::Int2(_) | Value::Int4(_) | Value::Int8(_) | Value::Numeric(_)
@@ -1041,7 +1054,11 @@ fn literal_default(e: &ast::Expr, ty: DataType) -> Option<String> {
         DataType::Numeric(_) => "numeric".to_string(),
         t => t.display_name(),
     };
-    Some(format!("'{}'::{name}", s.replace('\'', "''")))
+    let text = match value {
+        Value::Text(_) => s.clone(),
+        v => v.to_string(),
+    };
+    Some(format!("'{}'::{name}", text.replace('\'', "''")))
 }
 
 /// A DEFAULT as stored: `nextval('<schema>.seq'::REGCLASS)` (pg_dump's

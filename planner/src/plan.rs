@@ -917,6 +917,8 @@ pub enum Statement {
         name: String,
         sql: String,
         columns: Vec<String>,
+        /// The columns' types.
+        types: Vec<DataType>,
         or_replace: bool,
     },
     /// ALTER TABLE with several actions: each as its own ALTER TABLE

@@ -10,7 +10,9 @@ use std::process::Command;
 
 #[test]
 fn client_suite_against_basalt_and_postgresql() {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("repo root");
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("repo root");
     let mut cmd = Command::new("python3");
     cmd.arg(repo.join("tests/clients/run.py"))
         .arg("--basalt")
@@ -19,7 +21,9 @@ fn client_suite_against_basalt_and_postgresql() {
     if pg.join("postgres").exists() {
         cmd.arg("--pg").arg(pg);
     } else {
-        eprintln!("PostgreSQL 15 server binaries not installed: the suite runs against basalt only");
+        eprintln!(
+            "PostgreSQL 15 server binaries not installed: the suite runs against basalt only"
+        );
     }
     if let Ok(only) = std::env::var("BASALT_CLIENTS") {
         cmd.arg("--only").arg(only);
