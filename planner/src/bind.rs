@@ -5407,14 +5407,32 @@ impl Binder<'_> {
         let ret = function_type(&name, &types)?;
         // char(n)'s padding does not count in its length (bpchar's length).
         let strip = matches!(name.as_str(), "length" | "char_length" | "character_length");
+        // Untyped parameters of functions that take numbers get their
+        // argument types (as PostgreSQL infers them from the signature).
+        let numeric_arg = match name.as_str() {
+            "pg_cancel_backend" | "pg_terminate_backend" => Some(DataType::Int4),
+            "pg_sleep" => Some(DataType::Float8),
+            n if n.starts_with("pg_advisory") || n.starts_with("pg_try_advisory") => {
+                Some(DataType::Int8)
+            }
+            _ => None,
+        };
         // Text-typed arguments: unknown literals become text.
         let bound = bound
             .into_iter()
             .zip(&types)
-            .map(|(x, t)| match t {
-                DataType::Unknown => Expr::Cast(Box::new(x), DataType::Text),
-                DataType::Char(_) if strip => text_of(x, *t),
-                _ => x,
+            .map(|(x, t)| match (t, numeric_arg) {
+                (DataType::Unknown, Some(want)) => {
+                    if let Expr::Param(i) = x {
+                        self.params[i] = want;
+                    }
+                    Expr::Cast(Box::new(x), want)
+                }
+                (t, _) => match t {
+                    DataType::Unknown => Expr::Cast(Box::new(x), DataType::Text),
+                    DataType::Char(_) if strip => text_of(x, *t),
+                    _ => x,
+                },
             })
             .collect();
         Ok((Expr::Func(name, bound), ret))
