@@ -667,7 +667,43 @@ pub fn columns(name: &str) -> Option<Vec<(&'static str, DataType)>> {
             ("name", Text),
             ("setting", Text),
             ("unit", Text),
+            ("category", Text),
+            ("short_desc", Text),
+            ("extra_desc", Text),
+            ("context", Text),
+            ("vartype", Text),
             ("source", Text),
+            ("min_val", Text),
+            ("max_val", Text),
+            ("enumvals", Text.array_of()),
+            ("boot_val", Text),
+            ("reset_val", Text),
+            ("sourcefile", Text),
+            ("sourceline", Int4),
+            ("pending_restart", Bool),
+        ],
+        "pg_cursors" => vec![
+            ("name", Text),
+            ("statement", Text),
+            ("is_holdable", Bool),
+            ("is_binary", Bool),
+            ("is_scrollable", Bool),
+            ("creation_time", TimestampTz),
+        ],
+        "pg_prepared_statements" => vec![
+            ("name", Text),
+            ("statement", Text),
+            ("prepare_time", TimestampTz),
+            ("parameter_types", Text),
+            ("from_sql", Bool),
+            ("generic_plans", Int8),
+            ("custom_plans", Int8),
+        ],
+        "pg_available_extensions" => vec![
+            ("name", Name),
+            ("default_version", Text),
+            ("installed_version", Text),
+            ("comment", Text),
         ],
         _ => return None,
     })
@@ -1832,12 +1868,83 @@ fn base_rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<V
         }
         "pg_settings" => {
             for (k, v) in settings {
-                out.push(vec![t(k), t(v), Value::Null, t("default")]);
+                let (context, vartype) = setting_kind(k, v);
+                out.push(vec![
+                    t(k),
+                    t(v),
+                    Value::Null,
+                    t("Basalt"),
+                    Value::Null,
+                    Value::Null,
+                    t(context),
+                    t(vartype),
+                    t("default"),
+                    Value::Null,
+                    Value::Null,
+                    Value::Null,
+                    t(v),
+                    t(v),
+                    Value::Null,
+                    Value::Null,
+                    b(false),
+                ]);
             }
         }
         _ => {}
     }
     out
+}
+
+/// pg_settings' context (when a parameter can change) and vartype.
+fn setting_kind(name: &str, value: &str) -> (&'static str, &'static str) {
+    let n = name.to_ascii_lowercase();
+    let context = match n.as_str() {
+        "shared_buffers"
+        | "port"
+        | "listen_addresses"
+        | "max_connections"
+        | "data_directory"
+        | "password_file"
+        | "metrics_port"
+        | "metrics_listen_address"
+        | "wal_level"
+        | "max_wal_senders"
+        | "max_prepared_transactions"
+        | "wal_buffers" => "postmaster",
+        "checkpoint_timeout" | "wal_writer_delay" | "max_wal_size" | "fsync" | "log_format"
+        | "ssl" | "ssl_cert_file" | "ssl_key_file" | "autovacuum" | "archive_command"
+        | "archive_mode" => "sighup",
+        "block_size"
+        | "max_identifier_length"
+        | "max_index_keys"
+        | "max_function_args"
+        | "server_version"
+        | "server_version_num"
+        | "server_encoding"
+        | "integer_datetimes"
+        | "lc_collate"
+        | "lc_ctype"
+        | "segment_size"
+        | "wal_block_size"
+        | "data_checksums"
+        | "in_hot_standby" => "internal",
+        "log_statement"
+        | "log_min_duration_statement"
+        | "lc_messages"
+        | "session_replication_role"
+        | "log_min_messages" => "superuser",
+        _ => "user",
+    };
+    let vartype = if matches!(value, "on" | "off") {
+        "bool"
+    } else if value.parse::<i64>().is_ok() {
+        "integer"
+    } else if value.parse::<f64>().is_ok() {
+        "real"
+    } else {
+        "string"
+    };
+    (context, vartype)
 }
 
 /// CREATE INDEX text of an index (or the PRIMARY KEY / UNIQUE clause of the

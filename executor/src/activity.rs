@@ -236,6 +236,7 @@ impl crate::session::Session {
             "pg_stats" => Some(self.pg_stats_rows()),
             "pg_stat_progress_vacuum" => Some(self.vacuum_progress_rows()),
             "basalt_backups" => Some(self.backups_rows()),
+            "pg_cursors" | "pg_prepared_statements" => Some(self.session_object_rows(name)),
             _ => None,
         }
     }
@@ -535,6 +536,17 @@ impl crate::session::Session {
             n if n.starts_with("pg_advisory") || n.starts_with("pg_try_advisory") => {
                 Some(self.advisory(n, args))
             }
+            "__listening_channels" => Some(Ok(Value::Array(Box::new(
+                basalt_catalog::types::Array::from_items(
+                    basalt_catalog::DataType::Text,
+                    self.backend
+                        .listener
+                        .channels()
+                        .into_iter()
+                        .map(Value::Text)
+                        .collect(),
+                ),
+            )))),
             "pg_notify" => {
                 let channel = match args.first() {
                     Some(v) if !v.is_null() => v.to_string(),

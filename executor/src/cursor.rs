@@ -21,6 +21,9 @@ pub(crate) struct Cursor {
     scroll: bool,
     /// Declared by the running transaction (a rollback drops it).
     new: bool,
+    /// The DECLARE statement's text and time (pg_cursors).
+    sql: String,
+    at: chrono::DateTime<chrono::Utc>,
 }
 
 pub(crate) type Cursors = HashMap<String, Cursor>;
@@ -85,6 +88,8 @@ impl Session {
                 hold,
                 scroll,
                 new: true,
+                sql: self.backend.activity.lock().query.clone(),
+                at: chrono::Utc::now(),
             },
         );
         Ok(ExecResult {
@@ -195,14 +200,43 @@ impl Session {
         }
     }
 
-    /// pg_cursors: (name, holdable, scrollable).
-    pub fn cursor_list(&self) -> Vec<(String, bool, bool)> {
-        let mut v: Vec<_> = self
-            .cursors
-            .iter()
-            .map(|(n, c)| (n.clone(), c.hold, c.scroll))
-            .collect();
-        v.sort();
-        v
+    /// pg_cursors and pg_prepared_statements rows.
+    pub(crate) fn session_object_rows(&self, view: &str) -> Vec<Vec<basalt_catalog::Value>> {
+        use basalt_catalog::Value;
+        let mut rows: Vec<Vec<Value>> = match view {
+            "pg_cursors" => self
+                .cursors
+                .iter()
+                .map(|(n, c)| {
+                    vec![
+                        Value::Text(n.clone()),
+                        Value::Text(c.sql.clone()),
+                        Value::Bool(c.hold),
+                        Value::Bool(false),
+                        Value::Bool(c.scroll),
+                        Value::TimestampTz(c.at),
+                    ]
+                })
+                .collect(),
+            _ => self
+                .sql_prepared
+                .iter()
+                .map(|(n, p)| {
+                    let types: Vec<String> =
+                        p.param_types().iter().map(|t| t.display_name()).collect();
+                    vec![
+                        Value::Text(n.clone()),
+                        Value::Text(p.sql.clone()),
+                        Value::TimestampTz(p.at),
+                        Value::Text(format!("{{{}}}", types.join(","))),
+                        Value::Bool(true),
+                        Value::Int8(0),
+                        Value::Int8(0),
+                    ]
+                })
+                .collect(),
+        };
+        rows.sort_by(|a, b| a[0].cmp_total(&b[0]));
+        rows
     }
 }

@@ -17,6 +17,15 @@ pub(crate) struct SqlPrepared {
     /// Catalog version, plan, and the result columns of the first plan.
     plan: Option<(u64, Statement)>,
     fields: Option<Vec<Field>>,
+    /// The PREPARE statement's text and time (pg_prepared_statements).
+    pub(crate) sql: String,
+    pub(crate) at: chrono::DateTime<chrono::Utc>,
+}
+
+impl SqlPrepared {
+    pub(crate) fn param_types(&self) -> &[DataType] {
+        &self.param_types
+    }
 }
 
 fn fields_of(s: &Statement) -> Option<Vec<Field>> {
@@ -99,6 +108,8 @@ impl Session {
                 param_types: types,
                 fields: fields_of(&planned),
                 plan: Some((version, planned)),
+                sql: self.backend.activity.lock().query.clone(),
+                at: chrono::Utc::now(),
             },
         );
         Ok(ExecResult {

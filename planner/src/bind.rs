@@ -2484,6 +2484,29 @@ impl Binder<'_> {
                 args: Some(args),
                 with_ordinality,
                 ..
+            } if object_parts(name).last().map(String::as_str) == Some("pg_listening_channels")
+                && args.args.is_empty() =>
+            {
+                // The session's LISTEN channels, one row each.
+                let e = sqlparser::parser::Parser::new(&sqlparser::dialect::PostgreSqlDialect {})
+                    .try_with_sql("__listening_channels()")
+                    .and_then(|mut p| p.parse_expr())
+                    .map_err(|e| PlanError::Syntax(e.to_string()))?;
+                let default_alias = ast::TableAlias {
+                    explicit: false,
+                    name: ast::Ident::new("pg_listening_channels"),
+                    columns: vec![],
+                    at: None,
+                };
+                let alias = alias.clone().unwrap_or(default_alias);
+                self.unnest_scan(&[e], Some(&alias), *with_ordinality, outer)
+            }
+            ast::TableFactor::Table {
+                name,
+                alias,
+                args: Some(args),
+                with_ordinality,
+                ..
             } if object_parts(name).last().map(String::as_str) == Some("unnest") => {
                 let mut exprs = Vec::new();
                 for a in &args.args {
@@ -5274,6 +5297,7 @@ impl Binder<'_> {
                 | "regexp_matches"
                 | "generate_subscripts"
                 | "_pg_expandarray"
+                | "pg_listening_channels"
         ) || bind_json::json_srf_type(&name).is_some())
             && self.srfs.is_some()
         {
@@ -5498,6 +5522,7 @@ fn function_type(name: &str, args: &[DataType]) -> Result<DataType> {
         | "quote_nullable" => DataType::Text,
         // No table is partitioned: a relation's only ancestor is itself.
         "pg_partition_ancestors" | "pg_partition_root" => DataType::Oid,
+        "__listening_channels" => DataType::Text.array_of(),
         // The object's OID, or NULL when there is none.
         "to_regclass" | "to_regtype" | "to_regnamespace" | "to_regrole" | "to_regproc"
         | "to_regprocedure" | "to_regoper" | "to_regoperator" | "to_regcollation" => DataType::Oid,

@@ -281,6 +281,14 @@ impl Binder<'_> {
             bound.push(x);
             types.push(t);
         }
+        if name == "pg_listening_channels" {
+            let calls = self.srfs.as_mut().expect("checked by the caller");
+            calls.push((
+                "unnest".to_string(),
+                vec![Expr::Func("__listening_channels".into(), vec![])],
+            ));
+            return Ok((Expr::Column(SRF_BASE + calls.len() - 1), DataType::Text));
+        }
         if name == "_pg_expandarray" {
             if bound.len() != 1 || !matches!(types[0], DataType::Array(_)) {
                 return Err(PlanError::UndefinedFunction(format!(
