@@ -178,3 +178,99 @@ fn copy_fills_in_defaults_of_unlisted_columns() {
         "1|a|7\n2|b|7"
     );
 }
+
+/// psql's client-side commands over Basalt: `\copy` both ways, `\x`,
+/// `\timing`, `\conninfo`, and the catalog queries of tab completion
+/// (tables, columns, settings, databases, roles, cursors, prepared
+/// statements, channels) answer without error.
+#[test]
+fn copy_expanded_timing_and_tab_completion_queries() {
+    if !have("psql") {
+        eprintln!("psql not installed; skipping psql test");
+        return;
+    }
+    let dir = TempDir::new("psql-misc");
+    let server = Server::start(&dir.0.join("data"), &[]);
+    server
+        .psql("CREATE TABLE tttt (x int, y text); CREATE TABLE ttuu (z int)")
+        .unwrap();
+    let csv = dir.0.join("in.csv");
+    std::fs::write(&csv, "1,one\n2,\"t,wo\"\n").unwrap();
+    let out = dir.0.join("out.csv");
+    let script = format!(
+        "\\copy tttt FROM '{}' WITH (FORMAT csv)\n\\copy (SELECT * FROM tttt ORDER BY x) TO '{}' WITH (FORMAT csv, HEADER)\n\\x\nSELECT x, y FROM tttt WHERE x = 2;\n\\x\n\\timing on\nSELECT count(*) FROM tttt;\n\\conninfo\n",
+        csv.display(),
+        out.display()
+    );
+    // One backslash command per line: the script goes in on stdin.
+    let mut child = server
+        .psql_cmd()
+        .args(["-X", "-v", "ON_ERROR_STOP=1"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{text}\n{}", String::from_utf8_lossy(&o.stderr));
+    assert!(text.contains("COPY 2"), "{text}");
+    assert!(text.contains("Expanded display is on."), "{text}");
+    assert!(text.contains("-[ RECORD 1 ]\nx | 2\ny | t,wo"), "{text}");
+    assert!(text.contains("Timing is on."), "{text}");
+    assert!(text.contains("Time: "), "{text}");
+    assert!(
+        text.contains("You are connected to database \"postgres\" as user \"postgres\""),
+        "{text}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "x,y\n1,one\n2,\"t,wo\"\n"
+    );
+    // Tab completion's queries (PostgreSQL 15's psql).
+    for (sql, want) in [
+        (
+            "SELECT c.relname, NULL::pg_catalog.text FROM pg_catalog.pg_class c WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND (c.relname) LIKE 'ttt%' AND pg_catalog.pg_table_is_visible(c.oid) UNION ALL SELECT NULL::pg_catalog.text, n.nspname FROM pg_catalog.pg_namespace n WHERE n.nspname LIKE 'ttt%' AND n.nspname NOT LIKE E'pg\\\\_%' LIMIT 1000",
+            "tttt|",
+        ),
+        (
+            "SELECT pg_catalog.quote_ident(attname) FROM pg_catalog.pg_attribute a, pg_catalog.pg_class c WHERE c.oid = a.attrelid AND a.attnum > 0 AND NOT a.attisdropped AND substring(pg_catalog.quote_ident(attname),1,0)='' AND (pg_catalog.quote_ident(relname)='tttt' OR '\"' || relname || '\"'='tttt') AND pg_catalog.pg_table_is_visible(c.oid) ORDER BY 1",
+            "x\ny",
+        ),
+        (
+            "SELECT name FROM pg_catalog.pg_settings WHERE context IN ('user', 'superuser') AND LOWER(name) LIKE LOWER('work_m%')",
+            "work_mem",
+        ),
+        (
+            "SELECT datname FROM pg_catalog.pg_database WHERE datname LIKE 'postg%'",
+            "postgres",
+        ),
+        (
+            "SELECT rolname FROM pg_catalog.pg_roles WHERE rolname LIKE 'postg%'",
+            "postgres",
+        ),
+        ("SELECT name FROM pg_catalog.pg_cursors WHERE name LIKE 'x%'", ""),
+        (
+            "SELECT name FROM pg_catalog.pg_prepared_statements WHERE name LIKE 'x%'",
+            "",
+        ),
+        (
+            "SELECT channel FROM pg_catalog.pg_listening_channels() AS channel WHERE channel LIKE 'x%'",
+            "",
+        ),
+        (
+            "SELECT pg_catalog.quote_ident(name) FROM pg_catalog.pg_available_extensions WHERE substring(pg_catalog.quote_ident(name),1,0)='' AND installed_version IS NULL",
+            "",
+        ),
+    ] {
+        let r = server.psql(sql);
+        assert_eq!(r.as_deref(), Ok(want), "{sql}");
+    }
+}

@@ -169,6 +169,20 @@ class Target:
             raise RuntimeError(f"{self.name}: {sql}: {r.stderr}")
         return r.stdout
 
+    def peak_rss(self):
+        """The server process's peak resident set (VmHWM), for the record."""
+        try:
+            pid = self.proc.pid
+            if isinstance(self, Postgres):
+                return "(not measured: one process per connection)"
+            with open(f"/proc/{pid}/status") as fh:
+                for line in fh:
+                    if line.startswith("VmHWM:"):
+                        return line.split(":", 1)[1].strip()
+        except OSError:
+            pass
+        return "unknown"
+
     def wait_ready(self):
         t0 = time.time()
         while True:
@@ -330,9 +344,12 @@ def main():
         for t in targets:
             t.prepare(clients)
         for t in targets:
+            total = 0
             for c in clients:
-                healthy, _ = run_client(t, c, CLIENTS[c][1]())
+                healthy, n = run_client(t, c, CLIENTS[c][1]())
                 ok &= healthy
+                total += n
+            log(f"{t.name:11} all clients     {total} checks passed; server peak RSS {t.peak_rss()}")
     finally:
         for t in targets:
             t.stop()
