@@ -1423,40 +1423,30 @@ fn base_rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<V
             }
         }
         "pg_attribute" => {
+            let column_row = |rel: u32, i: usize, c: &crate::ColumnDef| {
+                vec![
+                    o(rel),
+                    t(&c.name),
+                    o(c.ty.oid()),
+                    Value::Int2(c.ty.typlen()),
+                    Value::Int2(i as i16 + 1),
+                    Value::Int4(c.ty.typmod()),
+                    b(c.not_null),
+                    b(c.default.is_some() && c.identity.is_none()),
+                    t(c.identity.map_or("", |k| k.code())),
+                    t(""),
+                    b(false),
+                    o(if c.ty.is_string() { 100 } else { 0 }),
+                ]
+            };
             for v in &s.views {
                 for (i, c) in v.column_defs().iter().enumerate() {
-                    out.push(vec![
-                        o(v.oid),
-                        t(&c.name),
-                        o(c.ty.oid()),
-                        Value::Int2(c.ty.typlen()),
-                        Value::Int2(i as i16 + 1),
-                        Value::Int4(c.ty.typmod()),
-                        b(false),
-                        b(false),
-                        t(""),
-                        t(""),
-                        b(false),
-                        o(if c.ty.is_string() { 100 } else { 0 }),
-                    ]);
+                    out.push(column_row(v.oid, i, c));
                 }
             }
             for tb in &s.tables {
                 for (i, c) in tb.columns.iter().enumerate() {
-                    out.push(vec![
-                        o(tb.oid),
-                        t(&c.name),
-                        o(c.ty.oid()),
-                        Value::Int2(c.ty.typlen()),
-                        Value::Int2(i as i16 + 1),
-                        Value::Int4(c.ty.typmod()),
-                        b(c.not_null),
-                        b(c.default.is_some() && c.identity.is_none()),
-                        t(c.identity.map_or("", |k| k.code())),
-                        t(""),
-                        b(false),
-                        o(if c.ty.is_string() { 100 } else { 0 }),
-                    ]);
+                    out.push(column_row(tb.oid, i, c));
                 }
                 for ix in &tb.indexes {
                     for (i, &c) in ix.columns.iter().enumerate() {

@@ -82,20 +82,9 @@ impl Session {
                     "extra data after last expected column".into()
                 }));
             }
-            let mut row = vec![Value::Null; c.table.columns.len()];
-            // Columns not listed get their DEFAULT (else NULL).
-            for (i, e) in &c.defaults {
-                row[*i] = crate::eval::eval(e, &[], &cx.eval)?;
-            }
-            for (i, f) in fields.into_iter().enumerate() {
-                let col = &c.table.columns[c.columns[i]];
-                row[c.columns[i]] = match f {
-                    None => Value::Null,
-                    Some(s) => {
-                        cast_keep_type(basalt_catalog::cast::from_text(&s, &col.ty)?, &col.ty)?
-                    }
-                };
-            }
+            let row = copy_row(c, fields, cx, |s: String, ty| {
+                Ok(basalt_catalog::cast::from_text(&s, ty)?)
+            })?;
             self.insert_row(&c.table, &row, cx, buf)?;
             c.rows += 1;
             *added += 1;
@@ -122,6 +111,28 @@ impl Session {
             ..Default::default()
         })
     }
+}
+
+/// A table row from one line's (or tuple's) fields: the listed columns
+/// decoded by `decode` (None is NULL), the others their DEFAULT (else NULL).
+fn copy_row<F>(
+    c: &CopyIn,
+    fields: Vec<Option<F>>,
+    cx: &Ctx<'_>,
+    decode: impl Fn(F, &basalt_catalog::DataType) -> Result<Value>,
+) -> Result<Vec<Value>> {
+    let mut row = vec![Value::Null; c.table.columns.len()];
+    for (i, e) in &c.defaults {
+        row[*i] = crate::eval::eval(e, &[], &cx.eval)?;
+    }
+    for (i, f) in fields.into_iter().enumerate() {
+        let col = &c.table.columns[c.columns[i]];
+        row[c.columns[i]] = match f {
+            None => Value::Null,
+            Some(f) => cast_keep_type(decode(f, &col.ty)?, &col.ty)?,
+        };
+    }
+    Ok(row)
 }
 
 /// The signature that starts binary COPY data.
@@ -212,19 +223,9 @@ impl Session {
                 fields.push(Some(f));
                 p += len as usize;
             }
-            let mut row = vec![Value::Null; c.table.columns.len()];
-            for (i, e) in &c.defaults {
-                row[*i] = crate::eval::eval(e, &[], &cx.eval)?;
-            }
-            for (i, f) in fields.into_iter().enumerate() {
-                let col = &c.table.columns[c.columns[i]];
-                row[c.columns[i]] = match f {
-                    None => Value::Null,
-                    Some(b) => {
-                        cast_keep_type(crate::pgbinary::decode_param(b, 1, col.ty)?, &col.ty)?
-                    }
-                };
-            }
+            let row = copy_row(c, fields, cx, |b: &[u8], ty| {
+                crate::pgbinary::decode_param(b, 1, *ty)
+            })?;
             self.insert_row(&c.table, &row, cx, buf)?;
             c.rows += 1;
             *added += 1;

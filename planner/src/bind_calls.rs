@@ -291,14 +291,7 @@ impl Binder<'_> {
         }
         if name == "_pg_expandarray" {
             if bound.len() != 1 || !matches!(types[0], DataType::Array(_)) {
-                return Err(PlanError::UndefinedFunction(format!(
-                    "function _pg_expandarray({}) does not exist",
-                    types
-                        .iter()
-                        .map(|t| t.display_name())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )));
+                return Err(no_such_function("_pg_expandarray", &types));
             }
             let calls = self.srfs.as_mut().expect("checked by the caller");
             calls.push((name.to_string(), vec![bound[0].clone()]));
@@ -309,14 +302,7 @@ impl Binder<'_> {
         }
         if name == "generate_subscripts" {
             if !(2..=3).contains(&bound.len()) || !matches!(types[0], DataType::Array(_)) {
-                return Err(PlanError::UndefinedFunction(format!(
-                    "function generate_subscripts({}) does not exist",
-                    types
-                        .iter()
-                        .map(|t| t.display_name())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )));
+                return Err(no_such_function("generate_subscripts", &types));
             }
             let mut args = vec![bound[0].clone()];
             for (x, t) in bound.iter().zip(&types).skip(1) {
@@ -524,4 +510,16 @@ pub(crate) fn series_args(bound: Vec<Expr>, types: &[DataType]) -> Result<(Vec<E
         })
         .collect();
     Ok((bound, ty))
+}
+
+/// 42883 for a function that takes no such arguments.
+fn no_such_function(name: &str, types: &[DataType]) -> PlanError {
+    PlanError::UndefinedFunction(format!(
+        "function {name}({}) does not exist",
+        types
+            .iter()
+            .map(|t| t.display_name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
 }

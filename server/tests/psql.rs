@@ -220,7 +220,11 @@ fn copy_expanded_timing_and_tab_completion_queries() {
         .unwrap();
     let o = child.wait_with_output().unwrap();
     let text = String::from_utf8_lossy(&o.stdout);
-    assert!(o.status.success(), "{text}\n{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert!(text.contains("COPY 2"), "{text}");
     assert!(text.contains("Expanded display is on."), "{text}");
     assert!(text.contains("-[ RECORD 1 ]\nx | 2\ny | t,wo"), "{text}");
