@@ -1239,10 +1239,119 @@ impl RowIter for HashJoinIter<'_> {
 
 /// generate_series(start, stop[, step]) over integers, numerics, or
 /// timestamps with an interval step.
-fn series_values(a: &[Value], cx: &Ctx<'_>) -> Result<Vec<Value>> {
-    use basalt_planner::BinOp;
+/// The rows of a set-returning function for one input row: a list, or a
+/// numeric or time series made as it is read (generate_series(1, 10000000)
+/// holds one value at a time).
+enum SrfRows {
+    List(std::vec::IntoIter<Value>),
+    Series {
+        next: Option<Value>,
+        end: Value,
+        step: Value,
+        up: bool,
+    },
+    Ordinality,
+}
+
+impl SrfRows {
+    fn next(&mut self) -> Option<Value> {
+        match self {
+            SrfRows::List(it) => it.next(),
+            SrfRows::Ordinality => None,
+            SrfRows::Series {
+                next,
+                end,
+                step,
+                up,
+            } => {
+                let x = next.take()?;
+                let o = x.cmp_total(end);
+                if (*up && o == std::cmp::Ordering::Greater)
+                    || (!*up && o == std::cmp::Ordering::Less)
+                {
+                    return None;
+                }
+                *next = crate::eval::arith(basalt_planner::BinOp::Add, &x, step).ok();
+                Some(x)
+            }
+        }
+    }
+}
+
+/// ProjectSet: each input row with its set-returning functions' rows side
+/// by side (the shorter padded with NULL), made one row at a time.
+struct ProjectSetIter<'p> {
+    input: Box<dyn RowIter + 'p>,
+    calls: &'p [(String, Vec<Expr>)],
+    /// The input row, its functions' rows, and how many rows it gave.
+    cur: Option<(Row, Vec<SrfRows>, i64)>,
+}
+
+impl RowIter for ProjectSetIter<'_> {
+    fn next(&mut self, cx: &Ctx<'_>) -> Result<Option<Row>> {
+        loop {
+            if let Some((r, lists, n)) = self.cur.as_mut() {
+                if *n % 4096 == 4095 {
+                    cx.check_cancel()?;
+                }
+                let vals: Vec<Option<Value>> = lists.iter_mut().map(|l| l.next()).collect();
+                if vals
+                    .iter()
+                    .zip(lists.iter())
+                    .any(|(v, l)| v.is_some() && !matches!(l, SrfRows::Ordinality))
+                {
+                    *n += 1;
+                    let mut row = r.clone();
+                    row.extend(vals.into_iter().zip(lists.iter()).map(|(v, l)| match l {
+                        SrfRows::Ordinality => Value::Int8(*n),
+                        _ => v.unwrap_or(Value::Null),
+                    }));
+                    return Ok(Some(row));
+                }
+                self.cur = None;
+            }
+            let Some(r) = self.input.next(cx)? else {
+                return Ok(None);
+            };
+            let mut lists = Vec::with_capacity(self.calls.len());
+            for (name, args) in self.calls {
+                if name == "__ordinality" {
+                    lists.push(SrfRows::Ordinality);
+                    continue;
+                }
+                let vals = args
+                    .iter()
+                    .map(|e| eval(e, &r, &cx.eval))
+                    .collect::<Result<Vec<_>>>()?;
+                lists.push(if name == "unnest" {
+                    SrfRows::List(
+                        match crate::arrays::as_array(&vals[0])? {
+                            Some(a) => a.into_owned().items,
+                            None => vec![],
+                        }
+                        .into_iter(),
+                    )
+                } else if let Some(rows) = crate::json::srf(name, &vals) {
+                    SrfRows::List(rows?.into_iter())
+                } else if name == "regexp_matches" {
+                    SrfRows::List(regexp_matches(&vals)?.into_iter())
+                } else if name == "generate_subscripts" {
+                    SrfRows::List(crate::arrays::subscripts_of(&vals)?.into_iter())
+                } else if name == "_pg_expandarray" {
+                    SrfRows::List(crate::arrays::expand_records(&vals)?.into_iter())
+                } else {
+                    series(&vals)?
+                });
+            }
+            self.cur = Some((r, lists, 0));
+        }
+    }
+}
+
+/// generate_series(start, stop [, step]) as rows made when read.
+fn series(a: &[Value]) -> Result<SrfRows> {
     if a.iter().any(|v| v.is_null()) {
-        return Ok(vec![]);
+        return Ok(SrfRows::List(vec![].into_iter()));
     }
     let step = match a.get(2) {
         Some(s) => s.clone(),
@@ -1263,23 +1372,25 @@ fn series_values(a: &[Value], cx: &Ctx<'_>) -> Result<Vec<Value>> {
         Value::Interval(i) => i.span() > 0,
         v => v.as_f64().unwrap_or(1.0) > 0.0,
     };
-    let mut out = Vec::new();
-    let mut x = a[0].clone();
-    loop {
-        let o = x.cmp_total(&a[1]);
-        if (up && o == std::cmp::Ordering::Greater) || (!up && o == std::cmp::Ordering::Less) {
-            break;
-        }
-        if out.len() % 4096 == 4095 {
+    Ok(SrfRows::Series {
+        next: Some(a[0].clone()),
+        end: a[1].clone(),
+        step,
+        up,
+    })
+}
+
+/// generate_series in FROM: its rows, made as they are read.
+struct SeriesIter(SrfRows, u64);
+
+impl RowIter for SeriesIter {
+    fn next(&mut self, cx: &Ctx<'_>) -> Result<Option<Row>> {
+        self.1 += 1;
+        if self.1 % 4096 == 0 {
             cx.check_cancel()?;
         }
-        out.push(x.clone());
-        x = match crate::eval::arith(BinOp::Add, &x, &step) {
-            Ok(v) => v,
-            Err(_) => break,
-        };
+        Ok(self.0.next().map(|v| vec![v]))
     }
-    Ok(out)
 }
 
 /// regexp_matches(s, pattern [, flags]): a text[] of the groups per match;
@@ -1481,11 +1592,7 @@ fn build_node<'p>(plan: &'p Plan, cx: &Ctx<'_>) -> Result<Box<dyn RowIter + 'p>>
                 // The binder cast the step (an interval for timestamps).
                 args.push(eval(e, &[], &cx.eval)?);
             }
-            let out: Vec<Row> = series_values(&args, cx)?
-                .into_iter()
-                .map(|v| vec![v])
-                .collect();
-            Box::new(VecIter(out.into_iter()))
+            Box::new(SeriesIter(series(&args)?, 0))
         }
         Plan::Values { rows } => {
             let mut out = Vec::with_capacity(rows.len());
@@ -1690,55 +1797,11 @@ fn build_node<'p>(plan: &'p Plan, cx: &Ctx<'_>) -> Result<Box<dyn RowIter + 'p>>
             }
             Box::new(VecIter(out.into_iter()))
         }
-        Plan::ProjectSet { input, calls } => {
-            let mut it = build(input, cx)?;
-            let mut out = Vec::new();
-            while let Some(r) = it.next(cx)? {
-                let mut lists = Vec::with_capacity(calls.len());
-                for (name, args) in calls {
-                    if name == "__ordinality" {
-                        lists.push(vec![]);
-                        continue;
-                    }
-                    let vals = args
-                        .iter()
-                        .map(|e| eval(e, &r, &cx.eval))
-                        .collect::<Result<Vec<_>>>()?;
-                    lists.push(if name == "unnest" {
-                        match crate::arrays::as_array(&vals[0])? {
-                            Some(a) => a.into_owned().items,
-                            None => vec![],
-                        }
-                    } else if let Some(rows) = crate::json::srf(name, &vals) {
-                        rows?
-                    } else if name == "regexp_matches" {
-                        regexp_matches(&vals)?
-                    } else if name == "generate_subscripts" {
-                        crate::arrays::subscripts_of(&vals)?
-                    } else if name == "_pg_expandarray" {
-                        crate::arrays::expand_records(&vals)?
-                    } else {
-                        series_values(&vals, cx)?
-                    });
-                }
-                let n = lists.iter().map(|l| l.len()).max().unwrap_or(0);
-                for (l, (name, _)) in lists.iter_mut().zip(calls) {
-                    if name == "__ordinality" {
-                        *l = (1..=n as i64).map(Value::Int8).collect();
-                    }
-                }
-                for i in 0..n {
-                    let mut row = r.clone();
-                    row.extend(
-                        lists
-                            .iter()
-                            .map(|l| l.get(i).cloned().unwrap_or(Value::Null)),
-                    );
-                    out.push(row);
-                }
-            }
-            Box::new(VecIter(out.into_iter()))
-        }
+        Plan::ProjectSet { input, calls } => Box::new(ProjectSetIter {
+            input: build(input, cx)?,
+            calls,
+            cur: None,
+        }),
         Plan::Window { input, calls } => {
             let mut it = build(input, cx)?;
             let rows = collect(it.as_mut(), cx)?;
