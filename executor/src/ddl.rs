@@ -106,16 +106,19 @@ impl Session {
         txn.drop_on_abort
             .extend(d.indexes.iter().map(|i| i.filenode));
         if let Some(q) = query {
-            // CREATE TABLE AS: the query's rows go in now.
-            let rows = self.run_query(&q.plan, params)?;
-            let n = rows.len();
-            self.with_ctx(params, |cx| {
+            // CREATE TABLE AS: the query's rows go in as they come (the
+            // query cannot see the new table).
+            let n = self.with_ctx(params, |cx| {
+                *cx.scan_columns.borrow_mut() = crate::colmask::scan_columns(&q.plan);
+                let mut it = crate::exec::build(&q.plan, cx)?;
                 let mut buf = Vec::new();
-                for r in rows {
+                let mut n = 0u64;
+                while let Some(r) = it.next(cx)? {
                     let r = crate::dml::coerce_row(&d, r)?;
                     self.insert_row(&d, &r, cx, &mut buf)?;
+                    n += 1;
                 }
-                Ok(())
+                Ok(n)
             })?;
             return Ok(ExecResult {
                 tag: format!("SELECT {n}"),
