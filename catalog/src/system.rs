@@ -1140,13 +1140,15 @@ fn extend_rows(name: &str, rows: &mut [Vec<Value>]) {
                     _ => 0,
                 };
                 let zeros = vec!["0"; n as usize].join(" ");
+                // base_rows left the key's operator classes last.
+                let classes = if r.len() > 13 { r.pop() } else { None };
                 r.extend([
                     Value::Int2(n),
                     b(false),
                     b(false),
                     t(&zeros),
                     t(&zeros),
-                    t(&zeros),
+                    classes.unwrap_or_else(|| t(&zeros)),
                     Value::Null,
                     Value::Null,
                 ]);
@@ -1570,6 +1572,26 @@ fn base_rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<V
                 ]);
             }
         }
+        "pg_opclass" => {
+            // The btree default operator class of each built-in type.
+            let mut seen = std::collections::BTreeSet::new();
+            for ty in OPCLASS_TYPES {
+                let (oid, name, intype) = opclass_of(*ty);
+                if seen.insert(oid) {
+                    out.push(vec![
+                        o(oid),
+                        o(403),
+                        o(NS_PG_CATALOG),
+                        o(BOOTSTRAP_SUPERUSER),
+                        o(oid),
+                        o(intype),
+                        o(0),
+                        t(name),
+                        b(true),
+                    ]);
+                }
+            }
+        }
         "pg_index" => {
             for tb in &s.tables {
                 for ix in &tb.indexes {
@@ -1583,6 +1605,15 @@ fn base_rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<V
                                 c + 1
                             }
                             .to_string()
+                        })
+                        .collect();
+                    // Each key's default operator class (for extend_rows).
+                    let classes: Vec<String> = ix
+                        .columns
+                        .iter()
+                        .map(|&c| {
+                            let ty = tb.columns.get(c).map_or(DataType::Text, |col| col.ty);
+                            opclass_of(ty).0.to_string()
                         })
                         .collect();
                     out.push(vec![
@@ -1599,6 +1630,7 @@ fn base_rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<V
                         b(true),
                         b(false),
                         t(&key.join(" ")),
+                        t(&classes.join(" ")),
                     ]);
                 }
             }
@@ -1883,6 +1915,60 @@ fn base_rows(name: &str, s: &Schema, settings: &[(String, String)]) -> Vec<Vec<V
         _ => {}
     }
     out
+}
+
+/// Types with a btree operator class of their own in pg_opclass.
+const OPCLASS_TYPES: &[DataType] = &[
+    DataType::Bool,
+    DataType::Int2,
+    DataType::Int4,
+    DataType::Int8,
+    DataType::Float4,
+    DataType::Float8,
+    DataType::Numeric(None),
+    DataType::Text,
+    DataType::Char(1),
+    DataType::Bytea,
+    DataType::Date,
+    DataType::Timestamp,
+    DataType::TimestampTz,
+    DataType::Oid,
+    DataType::Name,
+    DataType::Interval,
+    DataType::Uuid,
+    DataType::Time,
+    DataType::Jsonb,
+    DataType::QChar,
+];
+
+/// A type's default btree operator class: (OID, name, input type), with
+/// PostgreSQL's OIDs; varchar uses text's, every enum enum_ops, every
+/// array array_ops.
+fn opclass_of(ty: DataType) -> (u32, &'static str, u32) {
+    match ty {
+        DataType::Bool => (424, "bool_ops", 16),
+        DataType::Int2 => (1979, "int2_ops", 21),
+        DataType::Int4 => (1978, "int4_ops", 23),
+        DataType::Int8 => (3124, "int8_ops", 20),
+        DataType::Float4 => (1970, "float4_ops", 700),
+        DataType::Float8 => (1971, "float8_ops", 701),
+        DataType::Numeric(_) => (3125, "numeric_ops", 1700),
+        DataType::Char(_) => (426, "bpchar_ops", 1042),
+        DataType::Bytea => (428, "bytea_ops", 17),
+        DataType::Date => (3122, "date_ops", 1082),
+        DataType::Timestamp => (3128, "timestamp_ops", 1114),
+        DataType::TimestampTz => (3127, "timestamptz_ops", 1184),
+        DataType::Oid => (1981, "oid_ops", 26),
+        DataType::Name => (1986, "name_ops", 19),
+        DataType::Interval => (3123, "interval_ops", 1186),
+        DataType::Uuid => (2968, "uuid_ops", 2950),
+        DataType::Time => (1996, "time_ops", 1083),
+        DataType::Jsonb => (4033, "jsonb_ops", 3802),
+        DataType::QChar => (429, "char_ops", 18),
+        DataType::Enum(_) => (3046, "enum_ops", 3500),
+        DataType::Array(_) => (397, "array_ops", 2277),
+        _ => (3126, "text_ops", 25),
+    }
 }
 
 /// pg_settings' context (when a parameter can change) and vartype.
