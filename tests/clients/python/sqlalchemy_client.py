@@ -138,6 +138,8 @@ def reflection_inspect():
     idx = {i["name"]: i for i in insp.get_indexes("sa_books")}
     eq(idx["sa_books_title_pages"]["column_names"], ["title", "pages"])
     eq(idx["ix_sa_books_author_id"]["unique"], False)
+    # Default operator classes only: no postgresql_ops to report.
+    eq(idx["sa_books_title_pages"]["dialect_options"].get("postgresql_ops"), None)
     uqs = insp.get_unique_constraints("sa_authors")
     eq([u["column_names"] for u in uqs], [["name"]])
     checks = insp.get_check_constraints("sa_books")
