@@ -276,6 +276,23 @@ def listen_notify():
 
 
 @check
+def listen_notify_over_tls():
+    tls = dict(sslmode="verify-full", sslrootcert=ROOTCERT, host="localhost", hostaddr="127.0.0.1",
+               autocommit=True)
+    with connect(**tls) as listener, connect(autocommit=True) as sender:
+        assert listener.pgconn.ssl_in_use
+        listener.execute("LISTEN tls_channel")
+
+        def later():
+            time.sleep(0.3)
+            sender.execute("NOTIFY tls_channel, 'idle delivery'")
+        threading.Thread(target=later).start()
+        got = [(n.channel, n.payload) for n in listener.notifies(timeout=10, stop_after=1)]
+        eq(got, [("tls_channel", "idle delivery")])
+        eq(listener.execute("SELECT 1").fetchone()[0], 1)
+
+
+@check
 def information_schema():
     conn.execute("DROP TABLE IF EXISTS isc")
     conn.execute("CREATE TABLE isc (id serial PRIMARY KEY, label varchar(20) NOT NULL)")
