@@ -284,24 +284,20 @@ pub fn rows(name: &str, s: &Schema) -> Vec<Vec<Value>> {
         "columns" => {
             // Tables' columns, then views' (in name order, as the rows are
             // sorted by the query anyway).
-            let mut rels: Vec<(u32, &str, Vec<crate::ColumnDef>, bool)> = s
+            use std::borrow::Cow;
+            let mut rels: Vec<(u32, u32, &str, Cow<[crate::ColumnDef]>, bool)> = s
                 .tables
                 .iter()
-                .map(|t| (t.namespace, t.name.as_str(), t.columns.clone(), false))
+                .map(|t| {
+                    let cols = Cow::Borrowed(t.columns.as_slice());
+                    (t.oid, t.namespace, t.name.as_str(), cols, false)
+                })
                 .collect();
-            rels.extend(
-                s.views
-                    .iter()
-                    .map(|v| (v.namespace, v.name.as_str(), v.column_defs(), true)),
-            );
-            let table_oid = |name: &str, ns: u32| {
-                s.tables
-                    .iter()
-                    .find(|t| t.name == name && t.namespace == ns)
-                    .map_or(0, |t| t.oid)
-            };
-            for (tb_ns, tb_name, cols, is_view) in &rels {
-                let tb_oid = table_oid(tb_name, *tb_ns);
+            rels.extend(s.views.iter().map(|v| {
+                let cols = Cow::Owned(v.column_defs());
+                (v.oid, v.namespace, v.name.as_str(), cols, true)
+            }));
+            for (tb_oid, tb_ns, tb_name, cols, is_view) in &rels {
                 for (i, c) in cols.iter().enumerate() {
                     let ty = &c.ty;
                     let (char_len, octets) = match ty {
@@ -331,7 +327,7 @@ pub fn rows(name: &str, s: &Schema) -> Vec<Vec<Value>> {
                     let seq = c.identity.and_then(|_| {
                         s.sequences
                             .iter()
-                            .find(|q| q.owned_by == Some((tb_oid, i as i16 + 1)))
+                            .find(|q| q.owned_by == Some((*tb_oid, i as i16 + 1)))
                     });
                     let idv = |f: &dyn Fn(&crate::store::SequenceDef) -> String| {
                         seq.map_or(Value::Null, |q| t(&f(q)))

@@ -458,8 +458,6 @@ impl crate::session::Session {
             Some(Value::Int4(p)) => Some(*p),
             Some(Value::Int8(p)) => i32::try_from(*p).ok(),
             Some(Value::Int2(p)) => Some(*p as i32),
-            // An untyped parameter ($1) arrives as text.
-            Some(Value::Text(t)) => t.trim().parse().ok(),
             _ => None,
         };
         match name {

@@ -1295,11 +1295,9 @@ impl RowIter for ProjectSetIter<'_> {
                     cx.check_cancel()?;
                 }
                 let vals: Vec<Option<Value>> = lists.iter_mut().map(|l| l.next()).collect();
-                if vals
-                    .iter()
-                    .zip(lists.iter())
-                    .any(|(v, l)| v.is_some() && !matches!(l, SrfRows::Ordinality))
-                {
+                // Ordinality yields nothing itself: the row exists while a
+                // function still has one.
+                if vals.iter().any(Option::is_some) {
                     *n += 1;
                     let mut row = r.clone();
                     row.extend(vals.into_iter().zip(lists.iter()).map(|(v, l)| match l {

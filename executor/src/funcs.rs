@@ -282,14 +282,11 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
                 Some(t @ (DataType::Enum(_) | DataType::Array(_)))
                     if matches!(t.element().unwrap_or(t), DataType::Enum(_)) =>
                 {
-                    let e = t.element().unwrap_or(t);
-                    let def = cx.schema.enums.iter().find(|d| {
-                        Some(d.oid)
-                            == match e {
-                                DataType::Enum(o) => Some(o),
-                                _ => None,
-                            }
-                    });
+                    let enum_oid = match t.element().unwrap_or(t) {
+                        DataType::Enum(o) => o,
+                        _ => 0,
+                    };
+                    let def = cx.schema.enums.iter().find(|d| d.oid == enum_oid);
                     let mut name = t.display_name();
                     if let Some(d) = def {
                         let ns = cx.schema.namespace_name(d.namespace);
@@ -1268,28 +1265,23 @@ pub fn call(name: &str, a: Vec<Value>, cx: &EvalCtx<'_>) -> Result<Value> {
                 [s, n] => (sc.namespace_oid(s), n.as_str()),
                 _ => return Ok(Value::Null),
             };
-            let in_ns = |t_ns: u32| ns.is_none_or(|n| n == t_ns);
-            let found = sc
-                .tables
+            // A qualified name in its schema; else the search path's.
+            let path = (cx.settings)("search_path").unwrap_or_default();
+            let namespaces: Vec<u32> = match (parts.len(), ns) {
+                (1, _) => path
+                    .split(',')
+                    .filter_map(|p| sc.namespace_oid(p.trim().trim_matches('"')))
+                    .collect(),
+                (_, Some(n)) => vec![n],
+                _ => vec![],
+            };
+            let found = namespaces
                 .iter()
-                .filter(|t| in_ns(t.namespace))
-                .find_map(|t| {
-                    if t.name == name {
-                        return Some(t.oid);
-                    }
-                    t.indexes.iter().find(|x| x.name == name).map(|x| x.oid)
-                })
-                .or_else(|| {
-                    sc.views
-                        .iter()
-                        .find(|v| in_ns(v.namespace) && v.name == name)
-                        .map(|v| v.oid)
-                })
-                .or_else(|| {
-                    sc.sequences
-                        .iter()
-                        .find(|q| in_ns(q.namespace) && q.name == name)
-                        .map(|q| q.oid)
+                .find_map(|&n| {
+                    sc.relation(n, name)
+                        .map(|(t, i)| i.map_or(t.oid, |i| t.indexes[i].oid))
+                        .or_else(|| sc.view(n, name).map(|v| v.oid))
+                        .or_else(|| sc.sequence(n, name).map(|q| q.oid))
                 })
                 .or_else(|| basalt_catalog::system::catalog_oid(name));
             found.map_or(Value::Null, |o| Value::Int8(o as i64))

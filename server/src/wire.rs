@@ -750,19 +750,23 @@ impl Conn<'_> {
     /// read succeeds, so no message is torn.
     fn wait_listening(&mut self) -> io::Result<()> {
         use std::io::BufRead;
+        if !self.io.buffer().is_empty() {
+            return Ok(());
+        }
         let Some(sock) = self.sock.as_ref().and_then(|s| s.try_clone().ok()) else {
             return Ok(());
         };
-        while self.io.buffer().is_empty()
-            && self.session.is_listening()
-            && !self.session.in_transaction_block()
-            && !self.session.backend.terminated()
-        {
-            sock.set_read_timeout(Some(LISTEN_POLL))?;
-            let r = self.io.fill_buf().map(|_| ());
-            let _ = sock.set_read_timeout(None);
-            match r {
-                Ok(()) => break,
+        // One timeout for the whole wait: each expiry is a look at the queue.
+        sock.set_read_timeout(Some(LISTEN_POLL))?;
+        let r = loop {
+            if !self.session.is_listening()
+                || self.session.in_transaction_block()
+                || self.session.backend.terminated()
+            {
+                break Ok(());
+            }
+            match self.io.fill_buf() {
+                Ok(_) => break Ok(()),
                 Err(e)
                     if matches!(
                         e.kind(),
@@ -773,13 +777,16 @@ impl Conn<'_> {
                 {
                     self.notifications();
                     if !self.out.buf.is_empty() {
-                        self.flush()?;
+                        if let Err(e) = self.flush() {
+                            break Err(e);
+                        }
                     }
                 }
-                Err(e) => return Err(e),
+                Err(e) => break Err(e),
             }
-        }
-        Ok(())
+        };
+        let _ = sock.set_read_timeout(None);
+        r
     }
 
     fn error(&mut self, e: &ExecError) {
